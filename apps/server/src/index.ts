@@ -1,0 +1,2 @@
+/** promenade-server binary entry. */
+export {};

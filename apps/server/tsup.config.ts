@@ -1,0 +1,12 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig({
+  entry: { index: "src/index.ts" },
+  format: ["esm"],
+  platform: "node",
+  target: "node22",
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  tsconfig: "tsconfig.build.json",
+});

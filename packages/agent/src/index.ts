@@ -1,0 +1,2 @@
+/** @promenade/agent — see README.md. */
+export {};

@@ -1,0 +1,2 @@
+/** @promenade/engine — see README.md. */
+export {};

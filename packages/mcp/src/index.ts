@@ -1,0 +1,2 @@
+/** @promenade/mcp — see README.md. */
+export {};

@@ -1,0 +1,2 @@
+/** @promenade/scheduler — see README.md. */
+export {};

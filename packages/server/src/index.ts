@@ -1,0 +1,2 @@
+/** @promenade/server — see README.md. */
+export {};

@@ -1,0 +1,2 @@
+/** @promenade/store — see README.md. */
+export {};

@@ -1,0 +1,2 @@
+/** @promenade/supervisor — see README.md. */
+export {};

@@ -1,0 +1,17 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig({
+  entry: {
+    index: "src/index.ts",
+    runtime: "src/runtime/index.ts",
+    extract: "src/extract/index.ts",
+    errors: "src/errors/index.ts",
+  },
+  format: ["esm"],
+  platform: "node",
+  target: "node22",
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  tsconfig: "tsconfig.build.json",
+});

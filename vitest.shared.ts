@@ -1,0 +1,39 @@
+/**
+ * Shared Vitest projects for every package: `unit` (*.test.ts, fast, no real I/O beyond temp
+ * files) and `integration` (*.integration.test.ts: real SQLite files, child processes, sockets).
+ * Both resolve sibling packages to src/ through the "@promenade/source" export condition.
+ */
+import type { TestProjectInlineConfiguration } from "vitest/config";
+
+const conditions = ["@promenade/source", "node", "import", "default"];
+
+/** The two projects; `pnpm test` runs both (integration after build, see turbo.json). */
+export function projects(): TestProjectInlineConfiguration[] {
+  const shared = {
+    resolve: { conditions },
+    ssr: { resolve: { conditions, externalConditions: ["@promenade/source"] } },
+  };
+  return [
+    {
+      ...shared,
+      test: {
+        name: "unit",
+        include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+        exclude: ["**/*.integration.test.ts", "**/node_modules/**", "**/dist/**"],
+        testTimeout: 10_000,
+      },
+    },
+    {
+      ...shared,
+      test: {
+        name: "integration",
+        include: ["src/**/*.integration.test.ts", "test/**/*.integration.test.ts"],
+        exclude: ["**/node_modules/**", "**/dist/**"],
+        testTimeout: 120_000,
+        hookTimeout: 60_000,
+        // Child processes and SQLite files: keep the 2-core machine from thrashing.
+        maxWorkers: 2,
+      },
+    },
+  ];
+}

@@ -1,2 +1,83 @@
-/** `@promenade/workflow`: the author API, manifest schema and run-event wire format. */
-export {};
+/**
+ * `@promenade/workflow`: the author API, manifest schema and run-event wire format (spec 01
+ * §1.2). The only door in: named re-exports, nothing else. Importing it does no work: the
+ * primitives load no zod, and every exported schema is built (and zod loaded) on first use.
+ */
+export {
+  agent,
+  artifacts,
+  output,
+  parallel,
+  phase,
+  Phase,
+  secrets,
+  sleep,
+  workflows,
+} from "./primitives.ts";
+export { config, input } from "./internal/state.ts";
+export {
+  CHANNELS,
+  channelOf,
+  DEFAULT_CHANNELS,
+  makeCursor,
+  matchesChannels,
+  runEventSchema,
+  selectChannels,
+  tokenUsageSchema,
+  toolReturnSchema,
+  TURN_CURSOR_STRIDE,
+} from "./events.ts";
+export {
+  canonicalManifestSchema,
+  MetaValidationError,
+  validateMeta,
+  workflowManifestSchema,
+} from "./manifest.ts";
+
+export type {
+  AgentOptions,
+  ArtifactBody,
+  ArtifactRef,
+  CallOptions,
+  JsonSchema,
+  JsonValue,
+  McpServerRef,
+  PhaseOptions,
+  SleepArg,
+  ToolDef,
+} from "./types.ts";
+export type {
+  Channel,
+  EventEnvelope,
+  RunEvent,
+  RunEventKind,
+  RunStatus,
+  TokenUsage,
+  ToolReturn,
+} from "./events.ts";
+export type { WorkflowManifest } from "./manifest.ts";
+export type {
+  Budget,
+  CallableBy,
+  Concurrency,
+  Container,
+  CronTrigger,
+  EgressPolicy,
+  EnvVars,
+  HostedRunnerSize,
+  HostedRunsOn,
+  HostedRunsOnObject,
+  ManualTrigger,
+  Notification,
+  OrgRole,
+  RunPermissionAccess,
+  RunPermissions,
+  RunsOn,
+  SecretRef,
+  SelfHostedRunsOn,
+  ToolGrant,
+  Trigger,
+  WebhookTrigger,
+  WorkflowMeta,
+  Workspace,
+} from "./meta.ts";

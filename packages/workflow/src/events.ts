@@ -1,0 +1,214 @@
+/**
+ * The run-event wire format (spec 01 §5): the 16 strict event schemas, the envelope, cursors and
+ * channels. Wire names are frozen (Boardwalk-compatible): never restyle a kind or field. The zod
+ * schemas are built on first use (see internal/lazy.ts); cursor and channel helpers need no zod,
+ * so servers filtering a stream and programs importing `.` pay nothing for the schemas.
+ */
+import type { z } from "zod";
+import { EngineError } from "./errors/index.ts";
+import { lazyObject, loadZod, once } from "./internal/lazy.ts";
+
+/** Cursor block size: `cursor = turnNumber * TURN_CURSOR_STRIDE + seq`. */
+export const TURN_CURSOR_STRIDE = 1_000_000;
+
+/**
+ * The run-global cursor of the event at position `seq` (1-based, `< 1_000_000`) of block
+ * `turnNumber` (integer ≥ 0). Throws `RangeError` for anything else.
+ */
+export function makeCursor(turnNumber: number, seq: number): number {
+  if (!Number.isSafeInteger(turnNumber) || turnNumber < 0) {
+    throw new RangeError(
+      `makeCursor: turnNumber must be an integer ≥ 0, got ${String(turnNumber)}`,
+    );
+  }
+  if (!Number.isInteger(seq) || seq < 1 || seq >= TURN_CURSOR_STRIDE) {
+    throw new RangeError(
+      `makeCursor: seq must be an integer in [1, ${String(TURN_CURSOR_STRIDE)}), got ${String(seq)}`,
+    );
+  }
+  const cursor = turnNumber * TURN_CURSOR_STRIDE + seq;
+  if (!Number.isSafeInteger(cursor)) {
+    throw new RangeError(`makeCursor: turnNumber ${String(turnNumber)} is too large`);
+  }
+  return cursor;
+}
+
+const RUN_STATUSES = [
+  "queued",
+  "pending",
+  "running",
+  "completed",
+  "failed",
+  "cancelled",
+  "cancelling",
+] as const;
+
+function buildEventSchemas() {
+  const { z } = loadZod();
+  const nonEmpty = z.string().min(1);
+  const envelope = {
+    runId: nonEmpty,
+    turnId: nonEmpty,
+    seq: z.int().min(1),
+    t: z.int().min(0),
+  };
+  const eventErrorSchema = z.strictObject({ code: nonEmpty, message: z.string() });
+  const count = z.int().min(0).optional();
+  const tokenUsageSchema = z.strictObject({
+    inputTokens: count,
+    outputTokens: count,
+    cacheCreationTokens: count,
+    cacheReadTokens: count,
+    totalTokens: count,
+  });
+  const toolReturnSchema = z.strictObject({
+    kind: z.string().optional(),
+    humanSummary: z.string().optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+  });
+  const event = <K extends string, S extends z.core.$ZodLooseShape>(kind: K, shape: S) =>
+    z.strictObject({ ...envelope, kind: z.literal(kind), ...shape });
+
+  const runEventSchema = z.discriminatedUnion("kind", [
+    event("run_status", { status: z.enum(RUN_STATUSES), error: eventErrorSchema.optional() }),
+    event("phase", { name: nonEmpty, id: nonEmpty }),
+    // JSON has no undefined: a missing `value` is a missing field, not a declared undefined.
+    event("output", {
+      value: z.unknown().refine((value) => value !== undefined, "value is required"),
+    }),
+    event("program_output", { stream: z.enum(["stdout", "stderr"]), text: z.string() }),
+    event("turn_started", { agentId: nonEmpty, agentName: nonEmpty.optional() }),
+    event("turn_ended", {
+      agentId: nonEmpty,
+      agentName: nonEmpty.optional(),
+      reason: z.enum(["complete", "cancelled", "error"]),
+      usage: tokenUsageSchema.optional(),
+      error: eventErrorSchema.optional(),
+    }),
+    event("text_start", { blockId: z.string() }),
+    event("text_delta", { blockId: z.string(), text: z.string() }),
+    event("text_end", { blockId: z.string() }),
+    event("tool_call_start", { toolCallId: z.string(), toolName: z.string() }),
+    event("tool_call_input_delta", { toolCallId: z.string(), partialJson: z.string() }),
+    event("tool_call_input_complete", {
+      toolCallId: z.string(),
+      input: z.record(z.string(), z.unknown()),
+    }),
+    event("tool_call_executing", { toolCallId: z.string() }),
+    event("tool_call_result", { toolCallId: z.string(), result: toolReturnSchema }),
+    event("tool_call_error", { toolCallId: z.string(), error: eventErrorSchema }),
+    event("reasoning_delta", { text: z.string() }),
+  ]);
+  return { runEventSchema, tokenUsageSchema, toolReturnSchema };
+}
+
+type EventSchemas = ReturnType<typeof buildEventSchemas>;
+const eventSchemas = once(buildEventSchemas);
+
+/**
+ * The run event: a discriminated union on `kind` over 16 strict variants. Rejects unknown kinds,
+ * missing required fields and extra fields (a `cursor` inside the event included). Built on first
+ * use.
+ */
+export const runEventSchema: EventSchemas["runEventSchema"] = lazyObject(
+  () => eventSchemas().runEventSchema,
+);
+
+/** Token usage riding on `turn_ended`: optional integers ≥ 0, strict. Built on first use. */
+export const tokenUsageSchema: EventSchemas["tokenUsageSchema"] = lazyObject(
+  () => eventSchemas().tokenUsageSchema,
+);
+
+/** A tool result on `tool_call_result`: `{ kind?, humanSummary?, data? }`, strict. */
+export const toolReturnSchema: EventSchemas["toolReturnSchema"] = lazyObject(
+  () => eventSchemas().toolReturnSchema,
+);
+
+/** One run event (discriminated on `kind`). */
+export type RunEvent = z.infer<EventSchemas["runEventSchema"]>;
+/** The 16 event kinds. */
+export type RunEventKind = RunEvent["kind"];
+/** A run's status on `run_status` events. */
+export type RunStatus = (typeof RUN_STATUSES)[number];
+/** The fields every event carries. */
+export type EventEnvelope = Pick<RunEvent, "runId" | "turnId" | "seq" | "t">;
+/** Token usage (`turn_ended.usage`). */
+export type TokenUsage = z.infer<EventSchemas["tokenUsageSchema"]>;
+/** A tool's result as rendered on the wire. */
+export type ToolReturn = z.infer<EventSchemas["toolReturnSchema"]>;
+
+/** The five channels, which partition the stream. */
+export const CHANNELS = ["lifecycle", "phase", "output", "log", "agent"] as const;
+/** A subscription channel. */
+export type Channel = (typeof CHANNELS)[number];
+/** The quiet default subscription: lifecycle + phase + output. */
+export const DEFAULT_CHANNELS: readonly Channel[] = Object.freeze([
+  "lifecycle",
+  "phase",
+  "output",
+] as const);
+
+const KIND_CHANNEL: Readonly<Record<RunEventKind, Channel>> = {
+  run_status: "lifecycle",
+  phase: "phase",
+  output: "output",
+  program_output: "log",
+  turn_started: "agent",
+  turn_ended: "agent",
+  text_start: "agent",
+  text_delta: "agent",
+  text_end: "agent",
+  tool_call_start: "agent",
+  tool_call_input_delta: "agent",
+  tool_call_input_complete: "agent",
+  tool_call_executing: "agent",
+  tool_call_result: "agent",
+  tool_call_error: "agent",
+  reasoning_delta: "agent",
+};
+
+/** The channel an event belongs to; `undefined` at run time for an unknown kind. */
+export function channelOf(event: Pick<RunEvent, "kind">): Channel {
+  return Object.hasOwn(KIND_CHANNEL, event.kind)
+    ? KIND_CHANNEL[event.kind]
+    : (undefined as unknown as Channel);
+}
+
+/** True iff the event's channel is one of `channels` (the server-side filter). */
+export function matchesChannels(
+  event: Pick<RunEvent, "kind">,
+  channels: readonly Channel[],
+): boolean {
+  const channel = channelOf(event);
+  return channel !== undefined && channels.includes(channel);
+}
+
+const CHANNEL_SET: ReadonlySet<string> = new Set(CHANNELS);
+
+/**
+ * Resolves subscription options to channels: `verbose: true` ⇒ all of {@link CHANNELS};
+ * no `channels` ⇒ {@link DEFAULT_CHANNELS}; else a comma-separated string or array of names, each
+ * trimmed. Throws a `VALIDATION` `EngineError` (`Unknown channel "<name>".`) for an unknown or
+ * empty name.
+ */
+export function selectChannels(opts: {
+  channels?: string | readonly string[] | undefined;
+  verbose?: boolean | undefined;
+}): readonly Channel[] {
+  if (opts.verbose === true) return CHANNELS;
+  if (opts.channels === undefined) return DEFAULT_CHANNELS;
+  const names = typeof opts.channels === "string" ? opts.channels.split(",") : opts.channels;
+  const selected: Channel[] = [];
+  for (const raw of names) {
+    const name = String(raw).trim();
+    if (!CHANNEL_SET.has(name)) {
+      throw new EngineError(
+        "VALIDATION",
+        `Unknown channel "${name}".`,
+        `Valid channels: ${CHANNELS.join(", ")}.`,
+      );
+    }
+    if (!selected.includes(name as Channel)) selected.push(name as Channel);
+  }
+  return selected;
+}

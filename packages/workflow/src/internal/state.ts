@@ -1,0 +1,77 @@
+/**
+ * The SDK's module-level run state: the installed host, the `input` / `config` live bindings and
+ * the declared output (spec 01 §3.9, §6). Exactly one instance of this module may exist per run:
+ * the program (through `.`) and the engine's run entry (through `./runtime`) must share it, so the
+ * build puts it in one shared chunk and never duplicates it. No zod, no I/O: every run pays for
+ * loading this file.
+ */
+import type { WorkflowHost } from "../ports.ts";
+import type { JsonValue } from "../types.ts";
+
+const EMPTY_CONFIG: Readonly<Record<string, JsonValue>> = Object.freeze({});
+
+let host: WorkflowHost | undefined;
+let declared: { value: JsonValue } | null = null;
+
+/** The run's trigger payload; `undefined` until the engine installs it. Live binding. */
+export let input: unknown = undefined;
+
+/** The deployment configuration, shallow-frozen; `{}` until installed. Live binding. */
+export let config: Readonly<Record<string, JsonValue>> = EMPTY_CONFIG;
+
+/** Sets the current host, replacing any previous one. */
+export function setHost(next: WorkflowHost): void {
+  host = next;
+}
+
+/** The current host, or `undefined`. */
+export function currentHost(): WorkflowHost | undefined {
+  return host;
+}
+
+/** Assigns the `input` live binding. */
+export function setInput(value: unknown): void {
+  input = value;
+}
+
+/** Assigns the `config` live binding to a shallow-frozen copy of `value`. */
+export function setConfig(value: Record<string, JsonValue>): void {
+  config = Object.freeze({ ...value });
+}
+
+/** Records `value` as the declared output (last call wins). */
+export function declareOutput(value: JsonValue): void {
+  declared = { value };
+}
+
+/** The declared output boxed, or `null` when `output()` was never called. Does not clear. */
+export function declaredOutput(): { value: JsonValue } | null {
+  return declared;
+}
+
+/** Host → none, `input` → `undefined`, `config` → `{}`, declared output → none. */
+export function reset(): void {
+  host = undefined;
+  input = undefined;
+  config = EMPTY_CONFIG;
+  declared = null;
+}
+
+/** The plain `Error` every host-backed hook raises when no host is installed (spec 01 §3.11). */
+export function noHostError(hook: string): Error {
+  return new Error(
+    `${hook}: no host installed. Engines install the host automatically before running a ` +
+      `workflow; in tests call installHost() from "@promenade/workflow/runtime" first.`,
+  );
+}
+
+/** The plain `Error` for a missing optional host capability (spec 01 §3.11). */
+export function notSupportedError(hook: string): Error {
+  return new Error(`${hook} is not supported by the installed engine.`);
+}
+
+/** The current host, or throws the no-host error naming `hook`. */
+export function hostFor(hook: string): WorkflowHost {
+  if (host === undefined) throw noHostError(hook);
+  return host;
+}

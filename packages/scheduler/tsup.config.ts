@@ -9,4 +9,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   tsconfig: "tsconfig.build.json",
+  // ./testing registers Vitest suites: the caller's Vitest must run them, never a bundled copy.
+  external: ["vitest"],
 });

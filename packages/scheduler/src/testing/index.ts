@@ -1,1 +1,11 @@
-export {};
+/**
+ * `@promenade/scheduler/testing`: shared test doubles (STYLE §1) — an in-memory
+ * `SchedulerStore`, a manual clock, and the `describeSchedulerStore` contract suite (Vitest)
+ * that real stores run to prove they satisfy the port.
+ */
+export { InMemorySchedulerStore } from "./in-memory-store.ts";
+export type { CronFireRecord, InMemorySchedulerStoreOptions } from "./in-memory-store.ts";
+export { createFakeClock } from "./fake-clock.ts";
+export type { FakeClock } from "./fake-clock.ts";
+export { describeSchedulerStore } from "./contract.ts";
+export type { DescribeSchedulerStoreOptions, SchedulerStoreUnderTest } from "./contract.ts";

@@ -1,0 +1,81 @@
+/**
+ * Reads the few workflow fields the scheduler acts on: cron triggers and concurrency from the
+ * manifest (spec 01 §4.3, §4.9) and `catch_up` from the deploy config (spec 02 §6.5). Rows are
+ * validated by the store, but a row written by an older engine may still surprise us, so every
+ * reader checks shapes and throws `VALIDATION` naming the field instead of trusting the types.
+ */
+import { EngineError } from "@promenade/workflow/errors";
+
+/** A cron trigger with its zero-based index in `manifest.triggers` (its identity). */
+export interface CronTriggerSpec {
+  readonly index: number;
+  readonly expr: string;
+  readonly timezone: string | undefined;
+}
+
+/** What the scheduler does with fires missed while it was not running (spec 02 §6.5). */
+export type CatchUpPolicy = "skip" | "once";
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The cron triggers of a manifest, in order. */
+export function readCronTriggers(manifest: unknown): CronTriggerSpec[] {
+  if (!isRecord(manifest)) throw new EngineError("VALIDATION", "manifest is not an object");
+  const triggers = manifest.triggers;
+  if (triggers === undefined) return [];
+  if (!Array.isArray(triggers)) {
+    throw new EngineError("VALIDATION", "manifest.triggers is not an array");
+  }
+  const out: CronTriggerSpec[] = [];
+  triggers.forEach((trigger: unknown, index) => {
+    if (!isRecord(trigger) || trigger.kind !== "cron") return;
+    const { expr, timezone } = trigger;
+    if (typeof expr !== "string") {
+      throw new EngineError("VALIDATION", `triggers[${index}].expr is not a string`);
+    }
+    if (timezone !== undefined && typeof timezone !== "string") {
+      throw new EngineError("VALIDATION", `triggers[${index}].timezone is not a string`);
+    }
+    out.push({ index, expr, timezone });
+  });
+  return out;
+}
+
+/**
+ * The dispatch group of a workflow (spec 02 §6.6): `null` for `unlimited` (no gate), the workflow
+ * id for `serial`, and `id:key` for `serial_by_key`.
+ */
+export function concurrencyGroup(workflowId: string, manifest: unknown): string | null {
+  const concurrency = isRecord(manifest) ? manifest.concurrency : undefined;
+  if (concurrency === undefined || concurrency === null) return null;
+  if (!isRecord(concurrency)) {
+    throw new EngineError("VALIDATION", "manifest.concurrency is not an object");
+  }
+  switch (concurrency.mode) {
+    case "unlimited":
+      return null;
+    case "serial":
+      return workflowId;
+    case "serial_by_key":
+      return `${workflowId}:${String(concurrency.key)}`;
+    default:
+      throw new EngineError(
+        "VALIDATION",
+        `manifest.concurrency.mode ${JSON.stringify(concurrency.mode)} is not unlimited, serial or serial_by_key`,
+      );
+  }
+}
+
+/** `config.catch_up`: `"skip"` (default, also when absent) or `"once"`. */
+export function readCatchUp(config: unknown): CatchUpPolicy {
+  const value = isRecord(config) ? config.catch_up : undefined;
+  if (value === undefined || value === "skip") return "skip";
+  if (value === "once") return "once";
+  throw new EngineError(
+    "VALIDATION",
+    `config.catch_up must be "skip" or "once", got ${JSON.stringify(value)}`,
+    'Redeploy with config { catch_up: "skip" } (the default) or { catch_up: "once" }.',
+  );
+}

@@ -1,0 +1,32 @@
+/**
+ * The SDK shapes the store validates against, gathered in one place: the run-event schema, the
+ * canonical manifest schema and the JSON/status types all come from `@promenade/workflow`
+ * (spec 01 §4–5), so the store and the SDK can never disagree on what a valid row holds.
+ */
+export {
+  canonicalManifestSchema as manifestSchema,
+  CHANNELS,
+  channelOf,
+  runEventSchema,
+} from "@promenade/workflow";
+export type {
+  Channel,
+  JsonValue,
+  RunEvent,
+  RunStatus,
+  WorkflowManifest,
+} from "@promenade/workflow";
+
+/** The run statuses of spec 02 §2.3, in spec order. */
+export const RUN_STATUSES = [
+  "queued",
+  "pending",
+  "running",
+  "completed",
+  "failed",
+  "cancelled",
+  "cancelling",
+] as const;
+
+/** How a run was started (spec 02 §2.4). */
+export const TRIGGER_KINDS = ["cron", "manual", "webhook"] as const;

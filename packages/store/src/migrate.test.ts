@@ -1,0 +1,246 @@
+/**
+ * Schema and migrations on real database files (acceptance check 52): the fresh schema matches
+ * the drizzle definitions exactly, reopening is a no-op, a newer database is refused untouched,
+ * a failing migration leaves nothing behind, and a database written by an older schema version
+ * upgrades with its rows intact. What would break without these: silent schema drift between
+ * the SQL and the typed queries, or an upgrade that loses data.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { MIGRATIONS, type Migration } from "./migrations.ts";
+import { artifacts, cronFires, runEvents, runs, schemaMigrations, workflows } from "./schema.ts";
+import { openStore, openStoreWith } from "./store.ts";
+import { statusEvent, testManifest } from "./testing/fixtures.ts";
+
+let dir: string;
+let path: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "promenade-migrate-"));
+  path = join(dir, "promenade.db");
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function inspectDb<T>(fn: (db: Database.Database) => T): T {
+  const db = new Database(path);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+function errorOf(fn: () => unknown): { code?: string; message: string; hint?: string } {
+  try {
+    fn();
+  } catch (error) {
+    return error as { code?: string; message: string };
+  }
+  throw new Error("expected a throw");
+}
+
+const TABLES: SQLiteTable[] = [workflows, runs, runEvents, cronFires, artifacts, schemaMigrations];
+
+describe("fresh schema", () => {
+  it("has exactly the tables, columns and indexes the drizzle definitions and spec declare", () => {
+    openStore({ path }).close();
+    inspectDb((db) => {
+      const tables = db
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .all() as { name: string; sql: string }[];
+      expect(tables.map((t) => t.name).sort()).toEqual(
+        ["artifacts", "cron_fires", "run_events", "runs", "schema_migrations", "workflows"].sort(),
+      );
+      for (const table of tables) expect(table.sql).toMatch(/\)\s*STRICT/);
+      for (const name of ["run_events", "cron_fires"]) {
+        expect(tables.find((t) => t.name === name)?.sql).toMatch(/WITHOUT ROWID/);
+      }
+      for (const table of TABLES) {
+        const config = getTableConfig(table);
+        const columns = db.pragma(`table_info(${config.name})`) as {
+          name: string;
+          type: string;
+          notnull: number;
+        }[];
+        expect(columns.map((c) => c.name)).toEqual(config.columns.map((c) => c.name));
+        for (const column of config.columns) {
+          const actual = columns.find((c) => c.name === column.name);
+          expect(actual?.type, `${config.name}.${column.name}`).toBe(
+            column.getSQLType().toUpperCase(),
+          );
+          expect(
+            actual?.notnull === 1 || column.primary,
+            `${config.name}.${column.name} NOT NULL`,
+          ).toBe(column.notNull);
+        }
+      }
+      const indexes = (
+        db
+          .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+          .all() as { name: string }[]
+      ).map((i) => i.name);
+      expect(indexes.sort()).toEqual(
+        [
+          "artifacts_run_id",
+          "run_events_channel",
+          "runs_created_at",
+          "runs_parent_idempotency_key",
+          "runs_parent_run_id",
+          "runs_status",
+          "runs_workflow_id_status",
+        ].sort(),
+      );
+      expect(db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.at(-1)?.version);
+      expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    });
+  });
+
+  it("records each migration and applies nothing on reopen", () => {
+    const first = openStore({ path, now: () => 1234 });
+    first.close();
+    const second = openStore({ path, now: () => 9999 });
+    second.close();
+    const rows = inspectDb((db) =>
+      db.prepare("SELECT * FROM schema_migrations ORDER BY version").all(),
+    );
+    expect(rows).toEqual(
+      MIGRATIONS.map((m) => ({ version: m.version, name: m.name, applied_at: 1234 })),
+    );
+  });
+});
+
+describe("refusals", () => {
+  it("refuses a database newer than the code with INTERNAL and leaves it untouched", () => {
+    openStore({ path }).close();
+    inspectDb((db) => db.pragma("user_version = 99"));
+    const error = errorOf(() => openStore({ path }));
+    expect(error.code).toBe("INTERNAL");
+    expect(error.message).toMatch(/version 99, newer/);
+    expect(error.hint).toMatch(/Upgrade/);
+    expect(inspectDb((db) => db.pragma("user_version", { simple: true }))).toBe(99);
+  });
+
+  it("refuses a newer version recorded in schema_migrations too", () => {
+    openStore({ path }).close();
+    inspectDb((db) =>
+      db.prepare("INSERT INTO schema_migrations VALUES (50, '0050_future', 0)").run(),
+    );
+    expect(errorOf(() => openStore({ path })).code).toBe("INTERNAL");
+  });
+
+  it("rolls a failing migration back entirely: no table, version unchanged, open fails", () => {
+    const broken: Migration[] = [
+      ...MIGRATIONS,
+      {
+        version: 100,
+        name: "0100_broken",
+        sql: "CREATE TABLE half_done (x INTEGER) STRICT; CREATE TABLE broken (;",
+      },
+    ];
+    const error = errorOf(() => openStoreWith({ path }, broken));
+    expect(error.code).toBe("INTERNAL");
+    expect(error.message).toMatch(/0100_broken/);
+    inspectDb((db) => {
+      expect(
+        db.prepare("SELECT name FROM sqlite_master WHERE name = 'half_done'").get(),
+      ).toBeUndefined();
+      expect(db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.at(-1)?.version);
+    });
+    // The database still opens with the real list.
+    openStore({ path }).close();
+  });
+
+  it("rolls back a failing first migration leaving no tables at all", () => {
+    const error = errorOf(() =>
+      openStoreWith({ path }, [
+        { version: 1, name: "0001_bad", sql: "CREATE TABLE t (x) STRICT; nonsense;" },
+      ]),
+    );
+    expect(error.code).toBe("INTERNAL");
+    inspectDb((db) => {
+      expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()).toEqual([]);
+      expect(db.pragma("user_version", { simple: true })).toBe(0);
+    });
+  });
+
+  it("rejects a migration list that is not strictly ascending with INTERNAL", () => {
+    const list = [MIGRATIONS[1], MIGRATIONS[0]] as Migration[];
+    expect(errorOf(() => openStoreWith({ path }, list)).code).toBe("INTERNAL");
+    expect(
+      errorOf(() => openStoreWith({ path }, [{ version: 0, name: "zero", sql: "" }])).code,
+    ).toBe("INTERNAL");
+  });
+
+  it("rejects bad options and a missing directory with VALIDATION", () => {
+    expect(errorOf(() => openStore({ path: "" })).code).toBe("VALIDATION");
+    expect(errorOf(() => openStore({ path: join(dir, "missing", "promenade.db") })).code).toBe(
+      "VALIDATION",
+    );
+    expect(errorOf(() => openStore({ path, maxValueBytes: 0 })).code).toBe("VALIDATION");
+    expect(errorOf(() => openStore(null as never)).code).toBe("VALIDATION");
+  });
+
+  it("refuses a directory or a file that is not a database with a clear error", () => {
+    expect(errorOf(() => openStore({ path: dir })).code).toBe("VALIDATION");
+    writeFileSync(path, "this is not a database, just text that is long enough to have a header");
+    const error = errorOf(() => openStore({ path }));
+    expect(error.code).toBe("INTERNAL");
+    expect(error.message).toContain(path);
+  });
+
+  it("refuses a second store on the same file with CONFLICT while the first is open", () => {
+    const first = openStore({ path });
+    const error = errorOf(() => openStore({ path }));
+    expect(error.code).toBe("CONFLICT");
+    expect(error.message).toMatch(/already open/);
+    first.close();
+    openStore({ path }).close();
+  });
+});
+
+describe("upgrade from an older schema version", () => {
+  it("opens a version-1 database written by an older release and keeps every row", () => {
+    // Build the database exactly as release 1 left it: only migration 1, rows in its shape.
+    const v1 = MIGRATIONS.filter((m) => m.version === 1);
+    const old = openStoreWith({ path, now: () => 1_000 }, v1);
+    const workflow = old.upsertWorkflow({
+      slug: "legacy",
+      manifest: testManifest("legacy"),
+      program: "export {}",
+      config: { catch_up: "once" },
+    });
+    const { run } = old.createRun({
+      workflowId: workflow.id,
+      triggerKind: "cron",
+      input: { n: 1 },
+    });
+    old.appendEvents(run.id, [{ cursor: 1, event: statusEvent(run.id, "queued") }]);
+    old.recordCronFire({
+      workflowId: workflow.id,
+      triggerIndex: 0,
+      fireTime: 60_000,
+      runId: run.id,
+    });
+    old.close();
+    expect(inspectDb((db) => db.pragma("user_version", { simple: true }))).toBe(1);
+
+    const store = openStore({ path });
+    try {
+      expect(store.getWorkflow("legacy")).toEqual(workflow);
+      expect(store.getRun(run.id)).toEqual(run);
+      expect(store.listEvents(run.id, { channels: ["lifecycle"] }).map((e) => e.cursor)).toEqual([
+        1,
+      ]);
+      expect(store.lastCronFire(workflow.id, 0)).toBe(60_000);
+      expect(store.listRuns({ workflowId: workflow.id, statuses: ["queued"] })).toEqual([run]);
+    } finally {
+      store.close();
+    }
+    expect(inspectDb((db) => db.pragma("user_version", { simple: true }))).toBe(
+      MIGRATIONS.at(-1)?.version,
+    );
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * The migration list: forward-only, versioned, hand-written SQL compiled into the package.
+ * A released migration is frozen: never edit one, append a new version instead (a database
+ * records which versions it has applied and never re-runs them). The runner is migrate.ts.
+ */
+
+/** One schema step. `version` is a positive integer, strictly ascending through the list. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+const initial = `
+CREATE TABLE workflows (
+  id TEXT PRIMARY KEY NOT NULL,
+  slug TEXT NOT NULL UNIQUE,
+  manifest TEXT NOT NULL,
+  program TEXT NOT NULL,
+  config TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY NOT NULL,
+  workflow_id TEXT NOT NULL REFERENCES workflows(id),
+  status TEXT NOT NULL,
+  trigger_kind TEXT NOT NULL,
+  input TEXT,
+  output TEXT,
+  error TEXT,
+  parent_run_id TEXT REFERENCES runs(id),
+  idempotency_key TEXT,
+  restarts INTEGER NOT NULL DEFAULT 0,
+  tokens_in INTEGER NOT NULL DEFAULT 0,
+  tokens_out INTEGER NOT NULL DEFAULT 0,
+  usd_micros INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  ended_at INTEGER
+) STRICT;
+
+CREATE TABLE run_events (
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  cursor INTEGER NOT NULL CHECK (cursor >= 1),
+  event TEXT NOT NULL,
+  PRIMARY KEY (run_id, cursor)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE cron_fires (
+  workflow_id TEXT NOT NULL REFERENCES workflows(id),
+  trigger_index INTEGER NOT NULL,
+  fire_time INTEGER NOT NULL,
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (workflow_id, trigger_index, fire_time)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE artifacts (
+  id TEXT PRIMARY KEY NOT NULL,
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  name TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  path TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  metadata TEXT,
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE UNIQUE INDEX runs_parent_idempotency_key
+  ON runs (COALESCE(parent_run_id, ''), idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX runs_workflow_id_status ON runs (workflow_id, status);
+CREATE INDEX runs_status ON runs (status);
+CREATE INDEX runs_parent_run_id ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
+CREATE INDEX runs_created_at ON runs (created_at);
+CREATE INDEX artifacts_run_id ON artifacts (run_id);
+`;
+
+// Paging by index: each run listing index ends in created_at (and, implicitly, rowid), so a
+// filtered page in (created_at, rowid) order is a range read, never a scan plus sort. The
+// channel index does the same for event listings filtered by channel. The CASE expression must
+// stay byte-identical to CHANNEL_EXPRESSION in store.ts, or SQLite will not use the index.
+const pagingIndexes = `
+DROP INDEX runs_workflow_id_status;
+CREATE INDEX runs_workflow_id_status ON runs (workflow_id, status, created_at);
+DROP INDEX runs_status;
+CREATE INDEX runs_status ON runs (status, created_at);
+DROP INDEX runs_parent_run_id;
+CREATE INDEX runs_parent_run_id ON runs (parent_run_id, created_at) WHERE parent_run_id IS NOT NULL;
+CREATE INDEX run_events_channel ON run_events (run_id, (CASE json_extract(event, '$.kind') WHEN 'run_status' THEN 'lifecycle' WHEN 'phase' THEN 'phase' WHEN 'output' THEN 'output' WHEN 'program_output' THEN 'log' ELSE 'agent' END), cursor);
+`;
+
+/** Every migration this version of the package knows, oldest first. */
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  { version: 1, name: "0001_initial", sql: initial },
+  { version: 2, name: "0002_paging_indexes", sql: pagingIndexes },
+]);

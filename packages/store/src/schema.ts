@@ -1,0 +1,91 @@
+/**
+ * The drizzle table definitions: the typed view of the SQLite schema that every query in this
+ * package is written against. They describe columns only; the DDL itself (STRICT tables,
+ * WITHOUT ROWID, partial and expression indexes) lives in the hand-written migrations, and a
+ * test checks that the migrated database has exactly the columns declared here.
+ */
+import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** `workflows`: one row per deployed slug; `id` and `created_at` survive redeploys. */
+export const workflows = sqliteTable("workflows", {
+  id: text("id").primaryKey(),
+  slug: text("slug").notNull().unique(),
+  manifest: text("manifest").notNull(),
+  program: text("program").notNull(),
+  config: text("config").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** `runs`: a rowid table; `rowid` breaks `created_at` ties in insertion order. */
+export const runs = sqliteTable("runs", {
+  id: text("id").primaryKey(),
+  workflowId: text("workflow_id")
+    .notNull()
+    .references(() => workflows.id),
+  status: text("status").notNull(),
+  triggerKind: text("trigger_kind").notNull(),
+  input: text("input"),
+  output: text("output"),
+  error: text("error"),
+  parentRunId: text("parent_run_id"),
+  idempotencyKey: text("idempotency_key"),
+  restarts: integer("restarts").notNull().default(0),
+  tokensIn: integer("tokens_in").notNull().default(0),
+  tokensOut: integer("tokens_out").notNull().default(0),
+  usdMicros: integer("usd_micros").notNull().default(0),
+  createdAt: integer("created_at").notNull(),
+  startedAt: integer("started_at"),
+  endedAt: integer("ended_at"),
+});
+
+/** `run_events`: append-only, keyed by `(run_id, cursor)`; `event` is the stamped event JSON. */
+export const runEvents = sqliteTable(
+  "run_events",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    cursor: integer("cursor").notNull(),
+    event: text("event").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.runId, table.cursor] })],
+);
+
+/** `cron_fires`: the exactly-once record of each scheduled instant that produced a run. */
+export const cronFires = sqliteTable(
+  "cron_fires",
+  {
+    workflowId: text("workflow_id")
+      .notNull()
+      .references(() => workflows.id),
+    triggerIndex: integer("trigger_index").notNull(),
+    fireTime: integer("fire_time").notNull(),
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    createdAt: integer("created_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.workflowId, table.triggerIndex, table.fireTime] })],
+);
+
+/** `artifacts`: metadata of files a run wrote; the bytes live on disk at `path`. */
+export const artifacts = sqliteTable("artifacts", {
+  id: text("id").primaryKey(),
+  runId: text("run_id")
+    .notNull()
+    .references(() => runs.id),
+  name: text("name").notNull(),
+  contentType: text("content_type").notNull(),
+  path: text("path").notNull(),
+  size: integer("size").notNull(),
+  metadata: text("metadata"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** `schema_migrations`: one row per applied migration (`PRAGMA user_version` mirrors the max). */
+export const schemaMigrations = sqliteTable("schema_migrations", {
+  version: integer("version").primaryKey(),
+  name: text("name").notNull(),
+  appliedAt: integer("applied_at").notNull(),
+});

@@ -306,6 +306,8 @@ class SqliteStore implements Store {
   readonly #begin: Database.Statement;
   readonly #commit: Database.Statement;
   readonly #rollback: Database.Statement;
+  /** listWorkflows() as last committed; dropped by upsertWorkflow and by any rollback. */
+  #workflowsCache: readonly WorkflowRow[] | undefined = undefined;
   readonly #statements;
 
   constructor(db: Database.Database, settings: Settings, hooks: StoreHooks) {
@@ -479,6 +481,7 @@ class SqliteStore implements Store {
     } catch (error) {
       if (this.#db.inTransaction) this.#rollback.run();
       this.#pending = [];
+      this.#workflowsCache = undefined;
       throw this.#wrap(error, "transaction");
     } finally {
       this.#depth = 0;
@@ -549,6 +552,7 @@ class SqliteStore implements Store {
       this.#db.exec(`ROLLBACK TO ${name}`);
       this.#db.exec(`RELEASE ${name}`);
       this.#pending.length = mark;
+      this.#workflowsCache = undefined;
       throw error;
     } finally {
       this.#depth--;
@@ -610,12 +614,25 @@ class SqliteStore implements Store {
   }
 
   listWorkflows(): WorkflowRow[] {
-    return this.#guard("listWorkflows", () =>
-      this.#orm.select().from(workflows).orderBy(asc(workflows.slug)).all().map(toWorkflowRow),
-    );
+    return this.#guard("listWorkflows", () => {
+      // The scheduler lists every workflow on every tick; re-reading and re-validating 10,000
+      // manifests each second would dominate an idle tick. This process holds the database
+      // lock, so only upsertWorkflow (or a rollback around it) can change the answer.
+      if (this.#workflowsCache !== undefined) return this.#workflowsCache.slice();
+      const rows = this.#orm
+        .select()
+        .from(workflows)
+        .orderBy(asc(workflows.slug))
+        .all()
+        .map((raw) => Object.freeze(toWorkflowRow(raw)));
+      // Never cache inside a transaction: it may still roll back.
+      if (this.#depth === 0) this.#workflowsCache = rows;
+      return rows.slice();
+    });
   }
 
   upsertWorkflow(args: UpsertWorkflowArgs): WorkflowRow {
+    this.#workflowsCache = undefined;
     return this.#guard("upsertWorkflow", () => {
       if (typeof args !== "object" || args === null) {
         throw validation("upsertWorkflow(args): args must be an object.");

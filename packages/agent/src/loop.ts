@@ -1,0 +1,392 @@
+/**
+ * The `agent()` leaf (spec 03 §1): validation, MCP connection, model resolution, the turn block
+ * of up to 25 model requests with sequential tool execution, usage reports, schema mode and
+ * teardown — in the observable order of §1.3. Every string bound for a provider or an event goes
+ * through the run's `Redactor` (history and tool specs are re-redacted whenever the secret set
+ * grows); the value returned to the program is not redacted (the program is trusted).
+ */
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { EngineError, isEngineError, isEngineErrorCode } from "@promenade/workflow/errors";
+import { closeAll, connectMcpServers, validateMcpRefs, type McpConnection } from "./mcp-tools.ts";
+import { checkMemoryPath, memoryIndexBlock, memoryTools } from "./memory.ts";
+import { adapterFor } from "./providers/index.ts";
+import type {
+  ChatMessage,
+  ProviderIo,
+  ToolCallRequest,
+  ToolResult,
+  ToolSpec,
+} from "./providers/types.ts";
+import { compileSchema, parseSchemaAnswer, schemaInstruction } from "./schema.ts";
+import { loadSkillBlock } from "./skills.ts";
+import { assertUniqueToolNames, humanSummary, wrapToolEntry, type AgentTool } from "./tools.ts";
+import type { AgentEventBody, AgentHost, AgentOptions, ResolvedModel } from "./ports.ts";
+import { toLoopRedactor, type LoopRedactor } from "./redactor.ts";
+
+/** Model requests per `agent()` call before the leaf fails `PROGRAM_ERROR`. */
+export const MAX_ITERATIONS = 25;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function optionalArray(field: string, value: unknown): readonly unknown[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value))
+    throw new EngineError("VALIDATION", `agent() option "${field}" must be an array.`);
+  return value as unknown[];
+}
+
+/**
+ * Re-validates a `resolve_model` result in the run process (spec 03 §1.2).
+ * @throws EngineError `INTERNAL` when the host returned something else.
+ */
+export function assertResolvedModel(value: unknown): ResolvedModel {
+  const ok =
+    isRecord(value) &&
+    typeof value.provider === "string" &&
+    value.provider !== "" &&
+    typeof value.model === "string" &&
+    value.model !== "" &&
+    (value.protocol === "openai" ||
+      value.protocol === "anthropic" ||
+      value.protocol === "gemini") &&
+    typeof value.baseUrl === "string" &&
+    (value.apiKey === null || typeof value.apiKey === "string") &&
+    isRecord(value.headers) &&
+    Object.values(value.headers).every((v) => typeof v === "string") &&
+    Array.isArray(value.secretHeaderNames) &&
+    value.secretHeaderNames.every((v) => typeof v === "string") &&
+    (value.requestTimeoutMs === undefined ||
+      (typeof value.requestTimeoutMs === "number" && value.requestTimeoutMs > 0));
+  if (!ok) {
+    throw new EngineError("INTERNAL", "resolve_model returned a malformed ResolvedModel.");
+  }
+  return value as unknown as ResolvedModel;
+}
+
+function errorCode(err: unknown, fallback: "PROVIDER_ERROR" | "PROGRAM_ERROR"): string {
+  if (isEngineError(err)) return err.code;
+  const code = isRecord(err) ? err.code : undefined;
+  return typeof code === "string" && isEngineErrorCode(code) ? code : fallback;
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  try {
+    return String(err);
+  } catch {
+    return "non-error value thrown";
+  }
+}
+
+// Errors already redacted once: redacting twice could rewrite text inside a replacement token.
+const redactedErrors = new WeakSet<EngineError>();
+
+/** An `EngineError` whose message and hint are redacted; non-engine errors become `fallback`. */
+function redactedError(
+  err: unknown,
+  redactor: LoopRedactor,
+  fallback: "PROVIDER_ERROR",
+): EngineError {
+  if (isEngineError(err) && redactedErrors.has(err)) return err;
+  const code = errorCode(err, fallback) as EngineError["code"];
+  const hint = isEngineError(err) ? err.hint : undefined;
+  const error = new EngineError(
+    code,
+    redactor.redact(errorMessage(err)),
+    hint === undefined ? undefined : redactor.redact(hint),
+    { cause: err },
+  );
+  redactedErrors.add(error);
+  return error;
+}
+
+/** Redacts the conversation lazily: new messages once, everything again when secrets change. */
+class RedactedHistory {
+  readonly #redactor: LoopRedactor;
+  readonly #raw: ChatMessage[] = [];
+  #redacted: ChatMessage[] = [];
+  #version = -1;
+
+  constructor(redactor: LoopRedactor) {
+    this.#redactor = redactor;
+  }
+
+  push(message: ChatMessage): void {
+    this.#raw.push(message);
+  }
+
+  view(): readonly ChatMessage[] {
+    if (this.#version !== this.#redactor.version) {
+      this.#redacted = [];
+      this.#version = this.#redactor.version;
+    }
+    for (let i = this.#redacted.length; i < this.#raw.length; i++) {
+      this.#redacted.push(this.#redactOne(this.#raw[i]!));
+    }
+    return this.#redacted;
+  }
+
+  #redactOne(message: ChatMessage): ChatMessage {
+    const r = this.#redactor;
+    if (message.role === "user") return { role: "user", text: r.redact(message.text) };
+    if (message.role === "assistant") {
+      return {
+        role: "assistant",
+        text: r.redact(message.text),
+        toolCalls: message.toolCalls.map((call) => {
+          const out: ToolCallRequest = {
+            id: call.id,
+            name: r.redact(call.name),
+            input: r.redactDeep(call.input),
+          };
+          if (call.inputError !== undefined) out.inputError = r.redact(call.inputError);
+          if (call.rawArguments !== undefined) out.rawArguments = r.redact(call.rawArguments);
+          return out;
+        }),
+      };
+    }
+    return {
+      role: "tool_results",
+      results: message.results.map((result) => ({ ...result, content: r.redact(result.content) })),
+    };
+  }
+}
+
+/**
+ * Runs one `agent()` leaf (spec 03 §1). Resolves to the final text, or to the parsed JSON value
+ * in schema mode.
+ * @throws EngineError `VALIDATION` (malformed options, duplicate tool names, schema-mode
+ *   failures), `UNSUPPORTED` (built-in tool names), `MODEL_UNRESOLVED` / `PROVIDER_ERROR`
+ *   (resolution, MCP connection, provider failures), `PROGRAM_ERROR` (more than 25 tool
+ *   iterations). Messages and hints are redacted.
+ */
+export async function runAgent(
+  prompt: string,
+  options: AgentOptions | undefined,
+  host: AgentHost,
+): Promise<unknown> {
+  const redactor = toLoopRedactor(host.redactor);
+  const given: unknown = options ?? {};
+  const opts = (isRecord(given) ? given : {}) as AgentOptions;
+  let connections: McpConnection[] = [];
+  try {
+    // 1. Synchronous validation: nothing spawned, no network.
+    if (typeof prompt !== "string")
+      throw new EngineError("VALIDATION", "agent() prompt must be a string.");
+    if (!isRecord(given)) throw new EngineError("VALIDATION", "agent() options must be an object.");
+    const mcpRefs = validateMcpRefs(opts.mcp);
+    const tools: AgentTool[] = optionalArray("tools", opts.tools).map((entry, i) =>
+      wrapToolEntry(entry, i),
+    );
+    const skillBlocks = optionalArray("skills", opts.skills).map((name) =>
+      loadSkillBlock(name, host.skillsDir),
+    );
+    let memoryBlock: string | undefined;
+    if (opts.memory !== undefined) {
+      const memory = checkMemoryPath(opts.memory);
+      const memDir = join(host.workspaceDir, memory);
+      tools.push(...memoryTools(memory, memDir));
+      memoryBlock = memoryIndexBlock(memory, memDir);
+    }
+    const validate = opts.schema === undefined ? undefined : await compileSchema(opts.schema);
+    assertUniqueToolNames(tools);
+
+    // 2. Memory dir reported once, as given.
+    if (opts.memory !== undefined) host.memoryUsed(opts.memory);
+
+    // 3–4. MCP servers, sequentially; then uniqueness over the merged set.
+    connections = await connectMcpServers(mcpRefs, host);
+    for (const connection of connections) tools.push(...connection.tools);
+    assertUniqueToolNames(tools);
+
+    // 5–6. Resolution; key material registered before anything reaches a provider or event.
+    for (const field of ["model", "provider"] as const) {
+      const value: unknown = opts[field];
+      if (value !== undefined && (typeof value !== "string" || value === "")) {
+        throw new EngineError(
+          "VALIDATION",
+          `agent() option "${field}" must be a non-empty string when present.`,
+          `Omit "${field}" to use the engine default.`,
+        );
+      }
+    }
+    const resolved = assertResolvedModel(await host.resolveModel(opts.model, opts.provider));
+    if (resolved.apiKey !== null) redactor.add(`api-key:${resolved.provider}`, resolved.apiKey);
+    for (const name of resolved.secretHeaderNames) {
+      const value = resolved.headers[name];
+      if (value !== undefined) redactor.add(`header:${name}`, value);
+    }
+
+    // 7. First message and the turn block.
+    const parts = [...skillBlocks];
+    if (memoryBlock !== undefined) parts.push(memoryBlock);
+    parts.push(prompt);
+    if (opts.schema !== undefined) parts.push(schemaInstruction(opts.schema));
+    const agentName =
+      typeof opts.name === "string" && opts.name !== ""
+        ? opts.name
+        : host.identity.agentName || undefined;
+    const turnId = `turn-${randomUUID()}`;
+    host.startTurn(turnId);
+
+    // 8. The loop; turn_ended closes the block either way.
+    let finalText: string;
+    let usage: { inputTokens: number; outputTokens: number };
+    try {
+      ({ finalText, usage } = await loop(
+        host,
+        redactor,
+        resolved,
+        turnId,
+        parts.join("\n\n"),
+        tools,
+      ));
+    } catch (err) {
+      const error = redactedError(err, redactor, "PROVIDER_ERROR");
+      host.emit(turnId, {
+        kind: "turn_ended",
+        agentId: host.identity.agentId,
+        ...(agentName === undefined ? {} : { agentName }),
+        reason: "error",
+        error: { code: error.code, message: error.message },
+      });
+      throw error;
+    }
+    host.emit(turnId, {
+      kind: "turn_ended",
+      agentId: host.identity.agentId,
+      ...(agentName === undefined ? {} : { agentName }),
+      reason: "complete",
+      usage,
+    });
+
+    // 9. Schema mode, after the turn closed.
+    if (validate === undefined) return finalText;
+    return parseSchemaAnswer(finalText, validate, (s) => redactor.redact(s));
+  } catch (err) {
+    throw redactedError(err, redactor, "PROVIDER_ERROR");
+  } finally {
+    // 10. Always disconnect.
+    await closeAll(connections);
+  }
+}
+
+async function loop(
+  host: AgentHost,
+  redactor: LoopRedactor,
+  resolved: ResolvedModel,
+  turnId: string,
+  firstMessage: string,
+  tools: readonly AgentTool[],
+): Promise<{ finalText: string; usage: { inputTokens: number; outputTokens: number } }> {
+  const emit = (body: AgentEventBody): void => host.emit(turnId, body);
+  const adapter = adapterFor(resolved.protocol);
+  const byName = new Map(tools.map((tool) => [tool.spec.name, tool]));
+  const history = new RedactedHistory(redactor);
+  history.push({ role: "user", text: firstMessage });
+  let specs: ToolSpec[] = [];
+  let specsVersion = -1;
+  const usage = { inputTokens: 0, outputTokens: 0 };
+  const fetchImpl = host.fetch ?? globalThis.fetch;
+  const sleep = host.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
+
+  for (let iteration = 1; iteration <= MAX_ITERATIONS; iteration++) {
+    if (specsVersion !== redactor.version) {
+      specs = tools.map((tool) => redactor.redactDeep(tool.spec));
+      specsVersion = redactor.version;
+    }
+    const blockId = `text-${iteration}`;
+    let started = false;
+    const stream = redactor.stream();
+    const emitText = (text: string): void => {
+      if (text === "") return;
+      if (!started) {
+        started = true;
+        emit({ kind: "text_start", blockId });
+      }
+      emit({ kind: "text_delta", blockId, text });
+    };
+    const io: ProviderIo = {
+      fetch: fetchImpl,
+      sleep,
+      onText: (text, whole) => emitText(whole ? redactor.redact(text) : stream.push(text)),
+    };
+    if (resolved.requestTimeoutMs !== undefined) io.timeoutMs = resolved.requestTimeoutMs;
+    let turn;
+    try {
+      turn = await adapter(
+        {
+          baseUrl: resolved.baseUrl,
+          apiKey: resolved.apiKey,
+          headers: resolved.headers,
+          model: resolved.model,
+          messages: history.view(),
+          tools: specs,
+        },
+        io,
+      );
+    } finally {
+      emitText(stream.flush());
+      if (started) emit({ kind: "text_end", blockId });
+    }
+    usage.inputTokens += turn.usage.inputTokens ?? 0;
+    usage.outputTokens += turn.usage.outputTokens ?? 0;
+    host.reportUsage(resolved.model, turn.usage);
+    if (!turn.wantsTools || turn.toolCalls.length === 0) return { finalText: turn.text, usage };
+
+    history.push({ role: "assistant", text: turn.text, toolCalls: turn.toolCalls });
+    const results: ToolResult[] = [];
+    for (const call of turn.toolCalls)
+      results.push(await executeToolCall(call, byName, redactor, emit));
+    history.push({ role: "tool_results", results });
+  }
+  throw new EngineError(
+    "PROGRAM_ERROR",
+    `agent() exceeded 25 tool iterations: the model kept requesting tools.`,
+    "Tighten the prompt so the model knows when to stop, or split the work across several agent() calls.",
+  );
+}
+
+async function executeToolCall(
+  call: ToolCallRequest,
+  byName: ReadonlyMap<string, AgentTool>,
+  redactor: LoopRedactor,
+  emit: (body: AgentEventBody) => void,
+): Promise<ToolResult> {
+  const toolCallId = call.id;
+  const fail = (code: string, message: string, modelText: string): ToolResult => {
+    emit({
+      kind: "tool_call_error",
+      toolCallId,
+      error: { code, message: redactor.redact(message) },
+    });
+    return { id: toolCallId, name: call.name, content: modelText, isError: true };
+  };
+  emit({ kind: "tool_call_start", toolCallId, toolName: redactor.redact(call.name) });
+  if (call.inputError !== undefined) {
+    return fail("VALIDATION", call.inputError, `Tool failed: ${call.inputError}`);
+  }
+  emit({ kind: "tool_call_input_complete", toolCallId, input: redactor.redactDeep(call.input) });
+  const tool = byName.get(call.name);
+  if (tool === undefined) {
+    const message = `Unknown tool "${call.name}".`;
+    return fail("VALIDATION", message, message);
+  }
+  emit({ kind: "tool_call_executing", toolCallId });
+  let content: string;
+  try {
+    content = await tool.execute(call.input);
+  } catch (err) {
+    const message = errorMessage(err);
+    return fail(errorCode(err, "PROGRAM_ERROR"), message, `Tool failed: ${message}`);
+  }
+  emit({
+    kind: "tool_call_result",
+    toolCallId,
+    result: { humanSummary: humanSummary(redactor.redact(content)) },
+  });
+  return { id: toolCallId, name: call.name, content, isError: false };
+}

@@ -1,0 +1,162 @@
+/**
+ * The interfaces `@promenade/agent` consumes, written in the loop's own words (STYLE §4): the
+ * `AgentHost` a run process hands to `runAgent` (spec 03 §1.2), the resolved-model shape that
+ * crosses IPC (§3.4), and the program-facing option shapes the loop reads (spec 01 §3.2).
+ * The option shapes are structural twins of `@promenade/workflow`'s author types, so any
+ * `AgentOptions` a program passes is accepted here without importing the SDK at runtime.
+ * Nothing in this file does work; it only names shapes.
+ */
+
+/** A JSON Schema object (draft 2020-12 keywords; unknown keywords ignored). */
+export type JsonSchema = Record<string, unknown>;
+
+/** A program-defined tool (spec 01 §3.2.2). `execute` runs in the program process. */
+export interface ToolDef {
+  /** Name the model sees; non-empty, unique across the call's advertised tool set. */
+  name: string;
+  /** How the model chooses the tool. Missing → `""`. */
+  description?: string;
+  /** JSON Schema of the tool input. Missing → `{ "type": "object" }`. */
+  inputSchema?: JsonSchema;
+  /** Receives the model's input object (not validated against `inputSchema`). */
+  execute: (input: unknown) => Promise<unknown>;
+}
+
+/** An inline MCP server, strict shapes (spec 03 §1.1). */
+export type McpServerRef =
+  | {
+      name: string;
+      transport: "stdio";
+      command: string;
+      args?: readonly string[];
+      env?: Record<string, string>;
+    }
+  | { name: string; transport: "http"; url: string; headers?: Record<string, string> };
+
+/** Per-call options of `agent()` (spec 03 §1.1). Unknown extra keys are ignored. */
+export interface AgentOptions {
+  /** Display label → `agentName`; an empty string is treated as absent. */
+  name?: string;
+  /** Opaque model id, sent verbatim. */
+  model?: string;
+  /** Who fulfils the call (spec 03 §3). */
+  provider?: string;
+  /** Schema mode: the final answer is parsed as JSON and validated (spec 03 §1.8). */
+  schema?: JsonSchema;
+  /** Built-in tool names (none ship: `UNSUPPORTED`) and program tools. */
+  tools?: readonly (string | ToolDef)[];
+  /** Inline MCP servers; tools advertised as `<server>__<tool>`. */
+  mcp?: readonly McpServerRef[];
+  /** Names of deployed `skills/<name>.md` files loaded into the first message. */
+  skills?: readonly string[];
+  /** Workspace-relative memory directory (spec 03 §1.10). */
+  memory?: string;
+}
+
+/** Token counts as a provider reported them (missing fields were not reported). */
+export interface TokenUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+}
+
+/** Wire protocol of a provider endpoint. `gemini` is the native Gemini API (spec 03 §2.5). */
+export type ProviderProtocol = "openai" | "anthropic" | "gemini";
+
+/** The outcome of model resolution; crosses IPC to the run process (spec 03 §3.4). */
+export interface ResolvedModel {
+  /** Provider name (non-empty): a built-in, a configured entry, or `boardwalk`. */
+  provider: string;
+  /** The model string, verbatim (non-empty). */
+  model: string;
+  protocol: ProviderProtocol;
+  /** Endpoint base URL, concatenated as is with the protocol's path. */
+  baseUrl: string;
+  /** Plaintext key, or null for keyless endpoints; registered with the redactor on arrival. */
+  apiKey: string | null;
+  /** Resolved custom headers (they win over computed auth). */
+  headers: Record<string, string>;
+  /** Names of `headers` whose values came from `{ from_env }` (registered as secrets). */
+  secretHeaderNames: string[];
+  /** **Promenade:** `inference.request_timeout_ms` (per attempt); absent → no timeout. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * The redaction service the loop needs. `@promenade/agent`'s {@link Redactor} implements it
+ * fully; any object with `add`/`redact` works (streamed text is then held until a response ends,
+ * since the longest secret length is unknown).
+ */
+export interface RedactorPort {
+  /** Registers a known secret value under `label` (values shorter than 4 chars are ignored). */
+  add(label: string, value: string): void;
+  /** Replaces every known value in `text` by `[redacted:<label>]`. */
+  redact(text: string): string;
+}
+
+/** Event error on the wire: exactly `{ code, message }` (spec 01 §5.4). */
+export interface AgentEventError {
+  code: string;
+  message: string;
+}
+
+/** Event bodies the loop emits through {@link AgentHost.emit} (spec 03 §1.12). */
+export type AgentEventBody =
+  | { kind: "text_start"; blockId: string }
+  | { kind: "text_delta"; blockId: string; text: string }
+  | { kind: "text_end"; blockId: string }
+  | { kind: "tool_call_start"; toolCallId: string; toolName: string }
+  | { kind: "tool_call_input_complete"; toolCallId: string; input: Record<string, unknown> }
+  | { kind: "tool_call_executing"; toolCallId: string }
+  | { kind: "tool_call_result"; toolCallId: string; result: { humanSummary: string } }
+  | { kind: "tool_call_error"; toolCallId: string; error: AgentEventError }
+  | {
+      kind: "turn_ended";
+      agentId: string;
+      agentName?: string;
+      reason: "complete" | "error";
+      usage?: { inputTokens: number; outputTokens: number };
+      error?: AgentEventError;
+    };
+
+/** `fetch` as the providers and MCP HTTP transport use it (injectable for tests). */
+export type FetchLike = typeof fetch;
+
+/** Sleep used between provider retries (injectable so tests observe the delays). */
+export type SleepLike = (ms: number) => Promise<void>;
+
+/**
+ * Everything one `agent()` call needs from its run process (spec 03 §1.2). The run process builds
+ * one per call; `identity.agentId` is `agent-<n>` counting calls in the process.
+ */
+export interface AgentHost {
+  /** `agentId` = `agent-<n>`; `agentName` = the call's non-empty `name`, if any. */
+  readonly identity: { agentId: string; agentName?: string };
+  /**
+   * Host call `resolve_model`. Typed `unknown` on purpose: the result crossed IPC and the loop
+   * re-validates it as a {@link ResolvedModel}.
+   */
+  resolveModel(model: string | undefined, provider: string | undefined): Promise<unknown>;
+  /** Opens the turn block; the supervisor emits `turn_started`. */
+  startTurn(turnId: string): void;
+  /** One event body of this turn; the supervisor stamps the envelope. */
+  emit(turnId: string, body: AgentEventBody): void;
+  /** After every model request, with the verbatim model string. */
+  reportUsage(modelRef: string, usage: TokenUsage): void;
+  /** Once per call with `memory` set, with the string as given. */
+  memoryUsed(dir: string): void;
+  /** Host call `mcp_token` (OAuth broker, spec 03 §8.7). */
+  mcpToken(
+    serverUrl: string,
+    invalidateToken?: string,
+  ): Promise<{ accessToken: string | null; hint?: string }>;
+  /** The run process's one redactor, shared by every `agent()` call. */
+  readonly redactor: RedactorPort;
+  /** The run's working directory (memory dirs are relative to it). */
+  readonly workspaceDir: string;
+  /** Directory of deployed `<name>.md` skills; null when none are deployed. */
+  readonly skillsDir: string | null;
+  /** Injected `fetch` for providers (default: global `fetch`). */
+  readonly fetch?: FetchLike;
+  /** Injected sleep for retry backoff (default: a real timer). */
+  readonly sleep?: SleepLike;
+}

@@ -1,0 +1,208 @@
+/**
+ * Anthropic Messages API, streaming (spec 03 §2.4): `POST <baseUrl>/v1/messages` with
+ * `stream: true, max_tokens: 8192`; the SSE events build text, tool calls (partial JSON deltas),
+ * usage and the stop reason. A JSON (non-streamed) message body is accepted too. An `error`
+ * event fails the request (no silent partial answers, Appendix A #3).
+ */
+import { EngineError } from "@promenade/workflow/errors";
+import {
+  isEventStream,
+  isObject,
+  mergeHeaders,
+  parseEventJson,
+  parseToolArguments,
+  postWithRetry,
+  readEvents,
+  readJson,
+  tokenCount,
+} from "./http.ts";
+import type { ChatAdapter, ChatArgs, ChatMessage, ChatTurn, ToolCallRequest } from "./types.ts";
+import type { TokenUsage } from "../ports.ts";
+
+/** Default `max_tokens` of every Anthropic request. */
+export const ANTHROPIC_MAX_TOKENS = 8192;
+
+/** Wire messages for the neutral conversation. */
+export function anthropicMessages(messages: readonly ChatMessage[]): unknown[] {
+  return messages.map((message) => {
+    if (message.role === "user") {
+      return { role: "user", content: [{ type: "text", text: message.text }] };
+    }
+    if (message.role === "assistant") {
+      const content: unknown[] = [];
+      if (message.text !== "") content.push({ type: "text", text: message.text });
+      for (const call of message.toolCalls) {
+        content.push({ type: "tool_use", id: call.id, name: call.name, input: call.input });
+      }
+      return { role: "assistant", content };
+    }
+    return {
+      role: "user",
+      content: message.results.map((result) => ({
+        type: "tool_result",
+        tool_use_id: result.id,
+        content: result.content,
+        is_error: result.isError,
+      })),
+    };
+  });
+}
+
+/** The request body: `{ model, max_tokens, stream: true, messages, tools? }`. */
+export function anthropicBody(args: ChatArgs): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    model: args.model,
+    max_tokens: args.maxTokens ?? ANTHROPIC_MAX_TOKENS,
+    stream: true,
+    messages: anthropicMessages(args.messages),
+  };
+  if (args.tools.length > 0) {
+    body.tools = args.tools.map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      input_schema: tool.inputSchema,
+    }));
+  }
+  return body;
+}
+
+function toolCall(id: string, name: string, json: string): ToolCallRequest {
+  const parsed = parseToolArguments(name, json);
+  const call: ToolCallRequest = { id, name, input: parsed.input, rawArguments: json };
+  if (parsed.inputError !== undefined) call.inputError = parsed.inputError;
+  return call;
+}
+
+async function readStream(
+  response: Response,
+  onText: (text: string, whole: boolean) => void,
+): Promise<ChatTurn> {
+  let text = "";
+  let stopReason: unknown;
+  const usage: TokenUsage = {};
+  const toolCalls: ToolCallRequest[] = [];
+  let open: { id: string; name: string; json: string } | null = null;
+  await readEvents(response, (data) => {
+    const event = parseEventJson(data, "Anthropic stream event");
+    switch (event.type) {
+      case "message_start": {
+        const message = isObject(event.message) ? event.message : {};
+        const input = isObject(message.usage) ? tokenCount(message.usage.input_tokens) : undefined;
+        if (input !== undefined) usage.inputTokens = input;
+        break;
+      }
+      case "content_block_start": {
+        const block = isObject(event.content_block) ? event.content_block : {};
+        if (block.type === "tool_use") {
+          open = {
+            id: typeof block.id === "string" ? block.id : `call-${toolCalls.length + 1}`,
+            name: typeof block.name === "string" ? block.name : "",
+            json: "",
+          };
+        }
+        break;
+      }
+      case "content_block_delta": {
+        const delta = isObject(event.delta) ? event.delta : {};
+        if (typeof delta.text === "string" && delta.text !== "") {
+          text += delta.text;
+          onText(delta.text, false);
+        } else if (typeof delta.partial_json === "string" && open !== null) {
+          open.json += delta.partial_json;
+        }
+        break;
+      }
+      case "content_block_stop": {
+        if (open !== null) {
+          toolCalls.push(toolCall(open.id, open.name, open.json));
+          open = null;
+        }
+        break;
+      }
+      case "message_delta": {
+        const output = isObject(event.usage) ? tokenCount(event.usage.output_tokens) : undefined;
+        if (output !== undefined) usage.outputTokens = output;
+        if (isObject(event.delta) && event.delta.stop_reason !== undefined) {
+          stopReason = event.delta.stop_reason;
+        }
+        break;
+      }
+      case "error": {
+        const error = isObject(event.error) ? event.error : {};
+        const type = typeof error.type === "string" ? error.type : "unknown_error";
+        const message = typeof error.message === "string" ? error.message : "";
+        throw new EngineError(
+          "PROVIDER_ERROR",
+          `Anthropic stream error ${type}${message === "" ? "" : `: ${message}`}`,
+          type === "overloaded_error" ? "The provider is overloaded; retry later." : undefined,
+        );
+      }
+      default:
+        break;
+    }
+  });
+  return { text, toolCalls, usage, wantsTools: stopReason === "tool_use" || toolCalls.length > 0 };
+}
+
+function parseMessage(value: unknown): ChatTurn {
+  if (!isObject(value) || !Array.isArray(value.content)) {
+    throw new EngineError("PROVIDER_ERROR", "malformed Anthropic message: no content array.");
+  }
+  let text = "";
+  const toolCalls: ToolCallRequest[] = [];
+  for (const block of value.content as unknown[]) {
+    if (!isObject(block)) continue;
+    if (block.type === "text" && typeof block.text === "string") text += block.text;
+    if (block.type === "tool_use") {
+      const id = typeof block.id === "string" ? block.id : `call-${toolCalls.length + 1}`;
+      const name = typeof block.name === "string" ? block.name : "";
+      const call: ToolCallRequest = isObject(block.input)
+        ? { id, name, input: block.input }
+        : {
+            id,
+            name,
+            input: {},
+            inputError: `Arguments for tool "${name}" are not a JSON object.`,
+          };
+      toolCalls.push(call);
+    }
+  }
+  const usage: TokenUsage = {};
+  if (isObject(value.usage)) {
+    const input = tokenCount(value.usage.input_tokens);
+    const output = tokenCount(value.usage.output_tokens);
+    if (input !== undefined) usage.inputTokens = input;
+    if (output !== undefined) usage.outputTokens = output;
+  }
+  return {
+    text,
+    toolCalls,
+    usage,
+    wantsTools: value.stop_reason === "tool_use" || toolCalls.length > 0,
+  };
+}
+
+/**
+ * `POST <baseUrl>/v1/messages` with `anthropic-version: 2023-06-01`, `x-api-key` (when keyed),
+ * custom headers, `content-type: application/json`.
+ * @throws EngineError `PROVIDER_ERROR` for HTTP failures, `error` events and malformed bodies.
+ */
+export const anthropicChat: ChatAdapter = async (args, io) => {
+  const headers = mergeHeaders(
+    {
+      "anthropic-version": "2023-06-01",
+      ...(args.apiKey === null ? {} : { "x-api-key": args.apiKey }),
+    },
+    args.headers,
+  );
+  const response = await postWithRetry(
+    `${args.baseUrl}/v1/messages`,
+    headers,
+    JSON.stringify(anthropicBody(args)),
+    io,
+  );
+  if (isEventStream(response)) return readStream(response, (text, whole) => io.onText(text, whole));
+  const turn = parseMessage(await readJson(response, "Anthropic message"));
+  if (turn.text !== "") io.onText(turn.text, true);
+  return turn;
+};

@@ -1,0 +1,78 @@
+/**
+ * The neutral conversation model every provider adapter speaks (spec 03 §2.1). Adapters map it
+ * to and from one wire protocol; the loop never sees wire JSON. Strings arrive here already
+ * redacted (the loop redacts string leaves before calling an adapter).
+ */
+import type { FetchLike, SleepLike, TokenUsage } from "../ports.ts";
+
+/** A tool as advertised to the model. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+/**
+ * A tool call the model requested. `input` is the parsed argument object; when the model's
+ * arguments were not a JSON object, `input` is `{}` and `inputError` says why (tool-level
+ * `VALIDATION`, spec 03 §1.6). `rawArguments` keeps the model's original argument text.
+ */
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  input: Record<string, unknown>;
+  inputError?: string;
+  rawArguments?: string;
+}
+
+/** One tool result fed back to the model. */
+export interface ToolResult {
+  id: string;
+  /** Only the native Gemini protocol needs the tool name on a result. */
+  name?: string;
+  content: string;
+  isError: boolean;
+}
+
+/** A message of the neutral conversation. */
+export type ChatMessage =
+  | { role: "user"; text: string }
+  | { role: "assistant"; text: string; toolCalls: ToolCallRequest[] }
+  | { role: "tool_results"; results: ToolResult[] };
+
+/** What one model request produced. */
+export interface ChatTurn {
+  text: string;
+  toolCalls: ToolCallRequest[];
+  usage: TokenUsage;
+  wantsTools: boolean;
+}
+
+/** Adapter input. */
+export interface ChatArgs {
+  baseUrl: string;
+  apiKey: string | null;
+  headers: Record<string, string>;
+  model: string;
+  messages: readonly ChatMessage[];
+  tools: readonly ToolSpec[];
+  maxTokens?: number;
+}
+
+/** Adapter I/O: injectables plus the text sink. */
+export interface ProviderIo {
+  fetch: FetchLike;
+  sleep: SleepLike;
+  /** Uniform [0, 1) for retry jitter (default `Math.random`). */
+  random?: () => number;
+  /** Per-attempt timeout in ms; absent → none. */
+  timeoutMs?: number;
+  /**
+   * Receives model text as it arrives. `whole` is true when the response's entire text is
+   * delivered in one piece (non-streaming), so it can be redacted whole and emitted once.
+   */
+  onText(text: string, whole: boolean): void;
+}
+
+/** One wire protocol. */
+export type ChatAdapter = (args: ChatArgs, io: ProviderIo) => Promise<ChatTurn>;

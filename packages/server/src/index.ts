@@ -1,2 +1,54 @@
-/** @promenade/server — see README.md. */
-export {};
+/**
+ * `@promenade/server`: the HTTP surface of a Promenade engine — JSON API, webhooks, WebSocket
+ * event channel and run-log UI. The public API is exactly the names re-exported here.
+ */
+export { createPromenadeServer } from "./server.ts";
+export type { PromenadeServer, PromenadeServerOptions } from "./server.ts";
+export { isLoopbackHost } from "./internal/security.ts";
+export { webhookEnvVarName } from "./webhooks.ts";
+export { bundleWorkflow } from "./bundle.ts";
+export { CHANNELS, DEFAULT_CHANNELS } from "./channels.ts";
+export type { Channel } from "./channels.ts";
+export {
+  API_TOKEN_MIN_LENGTH,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  EVENTS_DEFAULT_LIMIT,
+  EVENTS_MAX_LIMIT,
+  EVENTS_MAX_SCAN,
+  MAX_BODY_BYTES,
+  MAX_DEPLOY_BODY_BYTES,
+  RUNS_DEFAULT_LIMIT,
+  RUNS_MAX_LIMIT,
+  SHUTDOWN_CHILD_GRACE_MS,
+  SHUTDOWN_DEADLINE_MS,
+  SHUTDOWN_HTTP_GRACE_MS,
+  WS_FEED_SNAPSHOT_MAX,
+  WS_HEARTBEAT_MS,
+  WS_HIGH_WATER,
+  WS_LOW_WATER,
+  WS_MAX_CONNECTIONS,
+  WS_MAX_MESSAGE_BYTES,
+  WS_MAX_SUBSCRIPTIONS,
+  WS_PAGE,
+  WS_PROTOCOL,
+  WS_PUMP_INTERVAL_MS,
+  WS_SLOW_CONSUMER_MS,
+} from "./constants.ts";
+export type {
+  ArtifactRow,
+  AuthorizeMcpServer,
+  AuthorizeMcpServerOptions,
+  EngineApi,
+  EventRow,
+  JsonValue,
+  ListRunsQuery,
+  RunErrorShape,
+  RunEventLike,
+  RunRow,
+  RunStatus,
+  Trigger,
+  TriggerKind,
+  WorkflowManifest,
+  WorkflowRow,
+} from "./ports.ts";

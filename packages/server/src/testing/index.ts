@@ -1,0 +1,471 @@
+/**
+ * `@promenade/server/testing`: an in-memory `EngineApi` for route, WebSocket and UI tests. Runs
+ * are driven either by hand (`emit`, `setStatus`) or by a scripted behaviour per workflow that
+ * plays phases, logs, agent turns and sleeps and honours cancellation. Honours the ordering
+ * contract of spec 04 §0.2: listeners run synchronously after each append, cursors use the
+ * `turn * 1_000_000 + seq` stride, and a terminal `run_status` is the last event of its run.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EngineError } from "@promenade/workflow/errors";
+import type {
+  ArtifactRow,
+  EngineApi,
+  EventRow,
+  JsonValue,
+  ListRunsQuery,
+  RunRow,
+  RunStatus,
+  WorkflowManifest,
+  WorkflowRow,
+} from "../ports.ts";
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const TERMINAL = new Set<RunStatus>(["completed", "failed", "cancelled"]);
+
+/** What a scripted run can do. */
+export interface FakeRunControl {
+  readonly runId: string;
+  readonly input: unknown;
+  /** Aborted when the run is cancelled. */
+  readonly signal: AbortSignal;
+  phase(name: string): void;
+  log(text: string, stream?: "stdout" | "stderr"): void;
+  output(value: JsonValue): void;
+  /** Emit an agent turn: text deltas and an optional tool call, then `turn_ended`. */
+  agentTurn(turn: {
+    agentName?: string;
+    text: string[];
+    tool?: { name: string; input: Record<string, unknown>; summary: string };
+    usage?: { inputTokens: number; outputTokens: number };
+  }): void;
+  /** Emit any event body (kind + fields); the envelope is added. */
+  emit(body: Record<string, unknown>, turnId?: string): EventRow;
+  writeArtifact(name: string, contentType: string, body: string | Buffer): void;
+  /** Resolves after `ms`, rejects when cancelled. */
+  sleep(ms: number): Promise<void>;
+}
+
+/** A scripted workflow body; its return value is the run output. */
+export type FakeBehavior = (run: FakeRunControl) => Promise<JsonValue | undefined>;
+
+/** Options of {@link createFakeEngine}. */
+export interface FakeEngineOptions {
+  /** Scripted behaviour per slug; runs of other workflows stay `queued` until driven by hand. */
+  behaviors?: Record<string, FakeBehavior>;
+  /** Clock (epoch ms). Default `Date.now`. */
+  now?: () => number;
+  /** Where artifacts are written. Default: a fresh temp directory. */
+  dataDir?: string;
+}
+
+/** The fake plus its test controls. */
+export interface FakeEngine extends EngineApi {
+  /** Deploy from a manifest directly (no program parsing). */
+  addWorkflow(manifest: WorkflowManifest, config?: Record<string, JsonValue>): WorkflowRow;
+  /** Append an event to a run (envelope added); listeners fire synchronously. */
+  emit(runId: string, body: Record<string, unknown>, turnId?: string): EventRow;
+  /** Update the run row and append its `run_status` event in one step. */
+  setStatus(runId: string, status: RunStatus, patch?: Partial<RunRow>): void;
+  /** Attach an artifact row (the file is written under the run's artifacts dir). */
+  writeArtifact(
+    runId: string,
+    name: string,
+    contentType: string,
+    body: string | Buffer,
+  ): ArtifactRow;
+  /** Add an artifact row pointing anywhere (for path-containment tests). */
+  addArtifactRow(row: Omit<ArtifactRow, "id" | "createdAt">): ArtifactRow;
+  /** Resolves when the run is terminal. */
+  waitForRun(runId: string): Promise<RunRow>;
+  /** Listener count (for leak checks). */
+  listenerCount(): number;
+  /** Make `ping` throw (health checks). */
+  setHealthy(healthy: boolean): void;
+  /** The data directory. */
+  readonly dataDir: string;
+}
+
+/** Create an in-memory engine. `deployWorkflow` accepts programs whose `meta` is a JSON literal. */
+export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
+  const now = options.now ?? Date.now;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "promenade-fake-"));
+  const behaviors = options.behaviors ?? {};
+  const workflows = new Map<string, WorkflowRow>();
+  const runs: RunRow[] = [];
+  const runById = new Map<string, RunRow>();
+  const events = new Map<string, EventRow[]>();
+  const positions = new Map<string, { block: number; seq: number }>();
+  const artifacts: ArtifactRow[] = [];
+  const listeners = new Set<(row: EventRow) => void>();
+  const controllers = new Map<string, AbortController>();
+  const waiters = new Map<string, ((row: RunRow) => void)[]>();
+  let healthy = true;
+  let lastTime = 0;
+  let counter = 0;
+
+  const ulid = (): string => {
+    let t = now();
+    if (t <= lastTime) t = lastTime;
+    lastTime = t;
+    counter++;
+    let time = "";
+    for (let i = 0; i < 10; i++) {
+      time = (CROCKFORD[t % 32] ?? "0") + time;
+      t = Math.floor(t / 32);
+    }
+    let rest = "";
+    let c = counter;
+    for (let i = 0; i < 16; i++) {
+      rest = (CROCKFORD[c % 32] ?? "0") + rest;
+      c = Math.floor(c / 32);
+    }
+    return time + rest;
+  };
+
+  const requireRunRow = (runId: string): RunRow => {
+    const run = runById.get(runId);
+    if (run === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
+    return run;
+  };
+
+  const emit = (runId: string, body: Record<string, unknown>, turnId?: string): EventRow => {
+    requireRunRow(runId);
+    const pos = positions.get(runId) ?? { block: 0, seq: 0 };
+    if (body["kind"] === "turn_started" && pos.seq > 0) {
+      pos.block += 1;
+      pos.seq = 0;
+    }
+    pos.seq += 1;
+    if (pos.seq >= 1_000_000) {
+      pos.block += 1;
+      pos.seq = 1;
+    }
+    positions.set(runId, pos);
+    const cursor = pos.block * 1_000_000 + pos.seq;
+    const event = {
+      ...body,
+      runId,
+      turnId: turnId ?? runId,
+      seq: pos.seq,
+      t: now(),
+    } as EventRow["event"];
+    const row: EventRow = { runId, cursor, event };
+    let list = events.get(runId);
+    if (list === undefined) {
+      list = [];
+      events.set(runId, list);
+    }
+    list.push(row);
+    for (const listener of [...listeners]) {
+      try {
+        listener(row);
+      } catch {
+        // A throwing listener never affects the run (spec 02 §3.2).
+      }
+    }
+    return row;
+  };
+
+  const setStatus = (runId: string, status: RunStatus, patch: Partial<RunRow> = {}): void => {
+    const run = requireRunRow(runId);
+    if (TERMINAL.has(run.status)) return;
+    Object.assign(run, patch, { status });
+    if (status === "running" && run.startedAt === null) run.startedAt = now();
+    if (TERMINAL.has(status)) run.endedAt = now();
+    emit(
+      runId,
+      status === "failed" && run.error !== null
+        ? { kind: "run_status", status, error: run.error }
+        : { kind: "run_status", status },
+    );
+    if (TERMINAL.has(status)) {
+      controllers.delete(runId);
+      for (const w of waiters.get(runId) ?? []) w({ ...run });
+      waiters.delete(runId);
+    }
+  };
+
+  const addWorkflow = (
+    manifest: WorkflowManifest,
+    config: Record<string, JsonValue> = {},
+  ): WorkflowRow => {
+    if (typeof manifest.slug !== "string" || !/^[A-Za-z0-9-]{1,100}$/.test(manifest.slug)) {
+      throw new EngineError(
+        "VALIDATION",
+        "meta.slug: expected a slug of letters, digits and dashes",
+      );
+    }
+    const existing = workflows.get(manifest.slug);
+    const t = now();
+    const row: WorkflowRow = {
+      id: existing?.id ?? ulid(),
+      slug: manifest.slug,
+      name: manifest.slug,
+      title: manifest.title ?? null,
+      manifest: { triggers: [], ...manifest },
+      program: "",
+      config,
+      createdAt: existing?.createdAt ?? t,
+      updatedAt: existing === undefined ? t : Math.max(t, existing.updatedAt + 1),
+    };
+    workflows.set(row.slug, row);
+    return row;
+  };
+
+  const execute = (run: RunRow, behavior: FakeBehavior): void => {
+    const controller = new AbortController();
+    controllers.set(run.id, controller);
+    const control: FakeRunControl = {
+      runId: run.id,
+      input: run.input,
+      signal: controller.signal,
+      phase: (name) => void emit(run.id, { kind: "phase", name, id: name }),
+      log: (text, stream = "stdout") => void emit(run.id, { kind: "program_output", stream, text }),
+      output: (value) => {
+        run.output = value;
+        emit(run.id, { kind: "output", value });
+      },
+      agentTurn: (turn) => {
+        const turnId = ulid();
+        const agentId = `agent-${turnId.slice(-6)}`;
+        const who =
+          turn.agentName === undefined ? { agentId } : { agentId, agentName: turn.agentName };
+        emit(run.id, { kind: "turn_started", ...who }, turnId);
+        emit(run.id, { kind: "text_start", blockId: "b1" }, turnId);
+        for (const text of turn.text)
+          emit(run.id, { kind: "text_delta", blockId: "b1", text }, turnId);
+        emit(run.id, { kind: "text_end", blockId: "b1" }, turnId);
+        if (turn.tool !== undefined) {
+          const toolCallId = "call-1";
+          emit(run.id, { kind: "tool_call_start", toolCallId, toolName: turn.tool.name }, turnId);
+          emit(
+            run.id,
+            { kind: "tool_call_input_complete", toolCallId, input: turn.tool.input },
+            turnId,
+          );
+          emit(run.id, { kind: "tool_call_executing", toolCallId }, turnId);
+          emit(
+            run.id,
+            { kind: "tool_call_result", toolCallId, result: { humanSummary: turn.tool.summary } },
+            turnId,
+          );
+        }
+        const usage = turn.usage ?? { inputTokens: 0, outputTokens: 0 };
+        run.tokensIn += usage.inputTokens;
+        run.tokensOut += usage.outputTokens;
+        emit(run.id, { kind: "turn_ended", ...who, reason: "complete", usage }, turnId);
+      },
+      emit: (body, turnId) => emit(run.id, body, turnId),
+      writeArtifact: (name, contentType, body) =>
+        void writeArtifact(run.id, name, contentType, body),
+      sleep: (ms) =>
+        new Promise<void>((resolve, reject) => {
+          if (controller.signal.aborted) {
+            reject(new EngineError("CANCELLED", "Run cancelled."));
+            return;
+          }
+          const t = setTimeout(resolve, ms);
+          controller.signal.addEventListener("abort", () => {
+            clearTimeout(t);
+            reject(new EngineError("CANCELLED", "Run cancelled."));
+          });
+        }),
+    };
+    setStatus(run.id, "pending");
+    setTimeout(() => {
+      if (controller.signal.aborted) {
+        setStatus(run.id, "cancelled");
+        return;
+      }
+      setStatus(run.id, "running");
+      behavior(control).then(
+        (value) => {
+          if (controller.signal.aborted) {
+            setStatus(run.id, "cancelled");
+            return;
+          }
+          if (value !== undefined) control.output(value);
+          setStatus(run.id, "completed");
+        },
+        (err: unknown) => {
+          if (controller.signal.aborted) {
+            setStatus(run.id, "cancelled");
+            return;
+          }
+          const message = err instanceof Error ? err.message : String(err);
+          setStatus(run.id, "failed", { error: { code: "PROGRAM_ERROR", message } });
+        },
+      );
+    }, 0);
+  };
+
+  const writeArtifact = (
+    runId: string,
+    name: string,
+    contentType: string,
+    body: string | Buffer,
+  ): ArtifactRow => {
+    const dir = join(dataDir, "runs", runId, "artifacts");
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, name);
+    writeFileSync(path, body);
+    return addArtifactRow({
+      runId,
+      name,
+      contentType,
+      path,
+      size: Buffer.byteLength(body),
+      metadata: null,
+    });
+  };
+
+  const addArtifactRow = (row: Omit<ArtifactRow, "id" | "createdAt">): ArtifactRow => {
+    const full: ArtifactRow = { ...row, id: ulid(), createdAt: now() };
+    artifacts.push(full);
+    return full;
+  };
+
+  const fake: FakeEngine = {
+    dataDir,
+    listWorkflows: () =>
+      [...workflows.values()].sort((a, b) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0)),
+    getWorkflow: (slug) => workflows.get(slug) ?? null,
+    getWorkflowById: (id) => [...workflows.values()].find((w) => w.id === id) ?? null,
+    deployWorkflow: ({ program, config }) => {
+      const match = /(?:export\s+)?(?:const|var|let)\s+meta\s*=\s*(\{[\s\S]*?\})\s*;/.exec(program);
+      if (match?.[1] === undefined) {
+        throw new EngineError(
+          "VALIDATION",
+          "meta: the program must export a literal `meta` object.",
+        );
+      }
+      let manifest: WorkflowManifest;
+      try {
+        manifest = JSON.parse(match[1]) as WorkflowManifest;
+      } catch {
+        throw new EngineError(
+          "VALIDATION",
+          "meta: not a pure literal (the fake engine reads JSON literals only).",
+        );
+      }
+      const row = addWorkflow(manifest, config ?? {});
+      row.program = program;
+      return row;
+    },
+    startRun: (slug, { input, triggerKind }) => {
+      const wf = workflows.get(slug);
+      if (wf === undefined) {
+        throw new EngineError("NOT_FOUND", `Workflow "${slug}" is not deployed on this engine.`);
+      }
+      const run: RunRow = {
+        id: ulid(),
+        workflowId: wf.id,
+        status: "queued",
+        triggerKind,
+        input: input ?? null,
+        output: null,
+        error: null,
+        parentRunId: null,
+        idempotencyKey: null,
+        restarts: 0,
+        tokensIn: 0,
+        tokensOut: 0,
+        usdMicros: 0,
+        createdAt: now(),
+        startedAt: null,
+        endedAt: null,
+      };
+      runs.push(run);
+      runById.set(run.id, run);
+      emit(run.id, { kind: "run_status", status: "queued" });
+      const created = { ...run };
+      const behavior = behaviors[slug];
+      if (behavior !== undefined) execute(run, behavior);
+      return created;
+    },
+    cancelRun: async (runId) => {
+      const run = requireRunRow(runId);
+      if (TERMINAL.has(run.status)) return;
+      const controller = controllers.get(runId);
+      if (run.status === "queued" && controller === undefined) {
+        setStatus(runId, "cancelled");
+        return;
+      }
+      if (run.status !== "cancelling") setStatus(runId, "cancelling");
+      if (controller === undefined) {
+        setStatus(runId, "cancelled");
+        return;
+      }
+      controller.abort();
+      await fake.waitForRun(runId);
+    },
+    getRun: (runId) => {
+      const run = runById.get(runId);
+      return run === undefined ? null : { ...run };
+    },
+    listRuns: (query: ListRunsQuery) => {
+      let list = [...runs].reverse();
+      list.sort((a, b) => b.createdAt - a.createdAt);
+      if (query.workflowId !== undefined)
+        list = list.filter((r) => r.workflowId === query.workflowId);
+      if (query.statuses !== undefined) {
+        const set = new Set(query.statuses);
+        list = list.filter((r) => set.has(r.status));
+      }
+      if (query.beforeRunId !== undefined) {
+        const i = list.findIndex((r) => r.id === query.beforeRunId);
+        list = i === -1 ? [] : list.slice(i + 1);
+      }
+      const offset = query.offset ?? 0;
+      return list.slice(offset, offset + query.limit).map((r) => ({ ...r }));
+    },
+    listEvents: (runId, { afterCursor, limit }) => {
+      const list = events.get(runId) ?? [];
+      // Binary search for the first cursor > afterCursor.
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((list[mid]?.cursor ?? 0) <= afterCursor) lo = mid + 1;
+        else hi = mid;
+      }
+      return list.slice(lo, lo + limit);
+    },
+    maxCursor: (runId) => {
+      const list = events.get(runId);
+      return list === undefined || list.length === 0 ? 0 : (list[list.length - 1]?.cursor ?? 0);
+    },
+    listArtifacts: (runId) => artifacts.filter((a) => a.runId === runId).map((a) => ({ ...a })),
+    artifactsDir: (runId) => join(dataDir, "runs", runId, "artifacts"),
+    ping: () => {
+      if (!healthy) throw new EngineError("INTERNAL", "The database cannot be read.");
+    },
+    onEvent: (listener) => {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    addWorkflow,
+    emit,
+    setStatus,
+    writeArtifact,
+    addArtifactRow,
+    waitForRun: (runId) => {
+      const run = requireRunRow(runId);
+      if (TERMINAL.has(run.status)) return Promise.resolve({ ...run });
+      return new Promise((resolve) => {
+        const list = waiters.get(runId) ?? [];
+        list.push(resolve);
+        waiters.set(runId, list);
+      });
+    },
+    listenerCount: () => listeners.size,
+    setHealthy: (value) => {
+      healthy = value;
+    },
+  };
+  return fake;
+}

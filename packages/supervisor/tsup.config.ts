@@ -1,7 +1,11 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: { index: "src/index.ts", testing: "src/testing/index.ts" },
+  entry: {
+    index: "src/index.ts",
+    child: "src/child/index.ts",
+    testing: "src/testing/index.ts",
+  },
   format: ["esm"],
   platform: "node",
   target: "node22",

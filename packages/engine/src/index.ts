@@ -1,2 +1,30 @@
-/** @promenade/engine — see README.md. */
-export {};
+/**
+ * `@promenade/engine`: the embeddable Promenade engine. The only door in: named re-exports,
+ * nothing else (STYLE §1). The run-process entry (`dist/child.js`) is not an import path.
+ */
+export { Engine } from "./engine.ts";
+export type { CloseGracefullyOptions, RunOnceArgs, StartRunOptions } from "./engine.ts";
+export type { EngineClock, EngineOptions } from "./options.ts";
+export type { DeployArgs } from "./deploy.ts";
+export type { DirDeployOptions, DirDeployReport } from "./workflows-dir.ts";
+export type { AuthorizeMcpServerOptions } from "./authorize.ts";
+export type { InferenceConfig } from "./agent-plug.ts";
+export { isTerminal } from "@promenade/supervisor";
+export {
+  ENGINE_ERROR_CODES,
+  EngineError,
+  isEngineError,
+  isEngineErrorCode,
+  toErrorShape,
+} from "@promenade/workflow/errors";
+export type { EngineErrorCode, ErrorShape } from "@promenade/workflow/errors";
+export type {
+  ArtifactRow,
+  EventRow,
+  RunErrorShape,
+  RunRow,
+  StoreReader,
+  TriggerKind,
+  WorkflowRow,
+} from "@promenade/store";
+export type { RunStatus } from "@promenade/workflow";

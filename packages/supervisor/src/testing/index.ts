@@ -1,1 +1,12 @@
-export {};
+/**
+ * `@promenade/supervisor/testing`: test doubles and the `SupervisorStore` contract suite, shared
+ * so the fake and the real SQLite store are checked by the same assertions (STYLE §4).
+ */
+export { createInMemorySupervisorStore } from "./in-memory-store.ts";
+export type { AddWorkflowArgs, InMemorySupervisorStore } from "./in-memory-store.ts";
+export { completeWith, createFakeLaunch, FakeChild } from "./fake-launch.ts";
+export type { FakeLaunch } from "./fake-launch.ts";
+export { createManualClock } from "./manual-clock.ts";
+export type { ManualClock } from "./manual-clock.ts";
+export { describeSupervisorStore } from "./contract.ts";
+export type { SupervisorStoreHarness } from "./contract.ts";

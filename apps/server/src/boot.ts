@@ -1,0 +1,172 @@
+/**
+ * The `promenade-server` boot sequence and lifecycle (spec 04 §5.4–§5.6, spec 02 §7.3): config,
+ * env file, engine, workflows-dir sync, recovery sweep, HTTP server, startup lines, and graceful
+ * shutdown on SIGTERM/SIGINT. All logs are plain lines on stderr; boot failures never print a
+ * stack. Owns process exit codes; the engine and server own everything else.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { Engine } from "@promenade/engine";
+import {
+  SHUTDOWN_CHILD_GRACE_MS,
+  SHUTDOWN_DEADLINE_MS,
+  SHUTDOWN_HTTP_GRACE_MS,
+  bundleWorkflow,
+  createPromenadeServer,
+} from "@promenade/server";
+import type { PromenadeServer } from "@promenade/server";
+import { engineApi } from "./adapter.ts";
+import { BootError, HELP, parseConfig, parseDotenv } from "./config.ts";
+
+/** The binary's version (the app's package.json). */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
+
+/** What `boot` needs from the process; tests can pass their own. */
+export interface BootIo {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  cwd: string;
+  log: (line: string) => void;
+  stdout: (text: string) => void;
+  exit: (code: number) => void;
+  onSignal: (signal: "SIGTERM" | "SIGINT", handler: () => void) => void;
+}
+
+/** A booted server, for embedding the binary's behaviour in tests. */
+export interface Booted {
+  engine: Engine;
+  server: PromenadeServer;
+  host: string;
+  port: number;
+  shutdown(signal: string): Promise<void>;
+}
+
+function fail(io: BootIo, err: unknown): void {
+  if (err instanceof BootError || (err instanceof Error && "hint" in err)) {
+    io.log(`promenade-server: ${err.message}`);
+    const hint = (err as { hint?: unknown }).hint;
+    if (typeof hint === "string") io.log(`  hint: ${hint}`);
+  } else {
+    io.log(`promenade-server: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  io.exit(1);
+}
+
+/** Run the binary. Resolves once listening (or after exiting on a boot error / flag). */
+export async function boot(io: BootIo): Promise<Booted | null> {
+  const args = io.argv;
+  if (args.length === 1 && args[0] === "--version") {
+    io.stdout(`${VERSION}\n`);
+    io.exit(0);
+    return null;
+  }
+  if (args.length === 1 && args[0] === "--help") {
+    io.stdout(HELP);
+    io.exit(0);
+    return null;
+  }
+  if (args.length > 0) {
+    io.log(`promenade-server: unexpected argument "${args[0]}".`);
+    io.log("usage: promenade-server [--version | --help]  (configure with PROMENADE_* variables)");
+    io.exit(2);
+    return null;
+  }
+
+  let engine: Engine | null = null;
+  try {
+    const config = parseConfig(io.env, io.cwd);
+    for (const notice of config.notices) io.log(notice);
+    const secrets =
+      config.envFile === null ? {} : parseDotenv(readFileSync(config.envFile, "utf8"));
+    engine = new Engine({
+      dataDir: config.dataDir,
+      env: secrets,
+      envLabel:
+        config.envFile === null
+          ? "the server environment"
+          : `the env file ${config.envFile} or the server environment`,
+      processEnv: io.env,
+      inference: config.inference,
+      log: io.log,
+      warmPoolSize: 1,
+    });
+    const opened = engine;
+
+    let dirDeploys = { ok: 0, error: 0 };
+    if (config.workflowsDirExplicit && !existsSync(config.workflowsDir)) {
+      io.log(`workflows dir ${config.workflowsDir} does not exist; nothing deployed from it`);
+    } else {
+      const report = await opened.deployWorkflowsFromDir(config.workflowsDir, {
+        bundle: (entryFile) => bundleWorkflow({ entryFile }),
+      });
+      dirDeploys = { ok: report.deployed.length, error: report.skipped.length };
+    }
+    opened.start();
+
+    const server = createPromenadeServer(engineApi(opened), {
+      host: config.host,
+      ...(config.apiToken === undefined ? {} : { apiToken: config.apiToken }),
+      allowedOrigins: config.allowedOrigins,
+      deployApi: config.deployApi,
+      env: () => io.env,
+      log: io.log,
+      version: VERSION,
+      dirDeploys,
+      authorizeMcpServer: (url, options) => opened.authorizeMcpServer(url, options),
+    });
+    let bound: { host: string; port: number };
+    try {
+      bound = await server.listen(config.port, config.host);
+    } catch (err) {
+      await server.close({ graceMs: 0 });
+      opened.close();
+      throw new BootError(
+        `cannot listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : String(err)}`,
+        "Pick another PROMENADE_PORT, or stop the process using it.",
+      );
+    }
+    const hostText = bound.host.includes(":") ? `[${bound.host}]` : bound.host;
+    io.log(`data dir: ${config.dataDir}`);
+    io.log(
+      config.apiToken === undefined ? "api auth: disabled (loopback only)" : "api auth: enabled",
+    );
+    io.log(`listening on http://${hostText}:${bound.port}`);
+    io.log(`workflows deployed: ${opened.store.listWorkflows().length}`);
+
+    let stopping: Promise<void> | null = null;
+    const shutdown = (signal: string): Promise<void> => {
+      if (stopping !== null) {
+        io.log(`${signal} received again — exiting now`);
+        io.exit(1);
+        return stopping;
+      }
+      io.log(`${signal} received — shutting down`);
+      const deadline = setTimeout(() => {
+        io.log("shutdown timed out");
+        io.exit(1);
+      }, SHUTDOWN_DEADLINE_MS);
+      deadline.unref();
+      stopping = (async () => {
+        await server.close({ graceMs: SHUTDOWN_HTTP_GRACE_MS });
+        await opened.closeGracefully({ childGraceMs: SHUTDOWN_CHILD_GRACE_MS });
+        clearTimeout(deadline);
+        io.exit(0);
+      })();
+      return stopping;
+    };
+    io.onSignal("SIGTERM", () => void shutdown("SIGTERM"));
+    io.onSignal("SIGINT", () => void shutdown("SIGINT"));
+    return { engine: opened, server, host: bound.host, port: bound.port, shutdown };
+  } catch (err) {
+    try {
+      engine?.close();
+    } catch {
+      // Already closed or never opened; the boot error below is what matters.
+    }
+    fail(io, err);
+    return null;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * `PROMENADE_*` parsing (spec 04 §5.1, acceptance 52, 54, 57). If this breaks, a typo in the
+ * environment boots a server with surprising settings, or an error message leaks a value.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BootError, parseConfig, parseDotenv } from "./config.ts";
+
+const cwd = "/srv/app";
+
+function errorOf(env: Record<string, string>): BootError {
+  try {
+    parseConfig(env, cwd);
+  } catch (err) {
+    if (err instanceof BootError) return err;
+    throw err;
+  }
+  throw new Error("expected a BootError");
+}
+
+describe("parseConfig", () => {
+  it("applies the defaults on an empty environment", () => {
+    const c = parseConfig({}, cwd);
+    expect(c).toMatchObject({
+      dataDir: "/srv/app/promenade-data",
+      workflowsDir: "/srv/app/promenade-data/workflows",
+      workflowsDirExplicit: false,
+      host: "127.0.0.1",
+      port: 8080,
+      apiToken: undefined,
+      deployApi: true,
+      envFile: null,
+      inference: {},
+      notices: [],
+    });
+  });
+
+  it("treats empty strings as unset and honours legacy names with a notice", () => {
+    const c = parseConfig(
+      { PROMENADE_PORT: "", BOARDWALK_PORT: "0", BOARDWALK_DATA_DIR: "d" },
+      cwd,
+    );
+    expect(c.port).toBe(0);
+    expect(c.dataDir).toBe("/srv/app/d");
+    expect(c.notices).toEqual([
+      "config: using legacy BOARDWALK_DATA_DIR (set PROMENADE_DATA_DIR instead)",
+      "config: using legacy BOARDWALK_PORT (set PROMENADE_PORT instead)",
+    ]);
+    expect(parseConfig({ PROMENADE_PORT: "1", BOARDWALK_PORT: "2" }, cwd).port).toBe(1);
+  });
+
+  it("rejects bad ports naming the variable and the raw value", () => {
+    for (const raw of ["abc", "-1", "65536", "8080.5"]) {
+      const err = errorOf({ PROMENADE_PORT: raw });
+      expect(err.message).toBe(
+        `PROMENADE_PORT must be an integer between 0 and 65535, got "${raw}".`,
+      );
+      expect(err.hint).toContain("8080");
+    }
+  });
+
+  it("refuses a non-loopback bind without a token and short tokens", () => {
+    expect(errorOf({ PROMENADE_HOST: "0.0.0.0" }).message).toContain("without PROMENADE_API_TOKEN");
+    expect(errorOf({ PROMENADE_API_TOKEN: "x".repeat(31) }).message).toBe(
+      "PROMENADE_API_TOKEN must be at least 32 characters.",
+    );
+    expect(
+      parseConfig({ PROMENADE_HOST: "0.0.0.0", PROMENADE_API_TOKEN: "y".repeat(32) }, cwd).host,
+    ).toBe("0.0.0.0");
+  });
+
+  it("validates the provider table by JSON path without echoing values", () => {
+    expect(errorOf({ PROMENADE_PROVIDERS: "{nope" }).message).toContain("PROMENADE_PROVIDERS");
+    expect(errorOf({ PROMENADE_PROVIDERS: "[1,2]" }).message).toContain("JSON object");
+    const missing = errorOf({ PROMENADE_PROVIDERS: '{"groq":{"api_key_env":"SECRET_NAME_X"}}' });
+    expect(missing.message).toContain("groq.base_url");
+    const unknown = errorOf({
+      PROMENADE_PROVIDERS: '{"x":{"base_url":"http://h","color":"sekrit-value"}}',
+    });
+    expect(unknown.message).toContain("x.color");
+    expect(unknown.message).not.toContain("sekrit-value");
+    const ok = parseConfig(
+      {
+        PROMENADE_PROVIDERS:
+          '{"local":{"base_url":"http://127.0.0.1:11434/v1","protocol":"openai"}}',
+      },
+      cwd,
+    );
+    expect(ok.inference.providers).toEqual({
+      local: { base_url: "http://127.0.0.1:11434/v1", protocol: "openai" },
+    });
+  });
+
+  it("requires an explicit env file to exist and picks <data-dir>/.env by default", () => {
+    expect(errorOf({ PROMENADE_ENV_FILE: "/nope/.env" }).message).toContain("PROMENADE_ENV_FILE");
+    const dir = mkdtempSync(join(tmpdir(), "promenade-config-"));
+    writeFileSync(join(dir, ".env"), "A=1\n");
+    expect(parseConfig({ PROMENADE_DATA_DIR: dir }, cwd).envFile).toBe(join(dir, ".env"));
+  });
+
+  it("parses deploy switch and allowed origins", () => {
+    expect(parseConfig({ PROMENADE_API_DEPLOY: "0" }, cwd).deployApi).toBe(false);
+    expect(errorOf({ PROMENADE_API_DEPLOY: "maybe" }).message).toContain("PROMENADE_API_DEPLOY");
+    expect(
+      parseConfig({ PROMENADE_ALLOWED_ORIGINS: "https://a.example, http://b.example:8080" }, cwd)
+        .allowedOrigins,
+    ).toEqual(["https://a.example", "http://b.example:8080"]);
+    expect(errorOf({ PROMENADE_ALLOWED_ORIGINS: "https://a.example/path" }).message).toContain(
+      "malformed",
+    );
+  });
+});
+
+describe("parseDotenv", () => {
+  it("reads KEY=value lines with comments, export and quotes", () => {
+    expect(
+      parseDotenv("# c\nexport A=1\nB=\"two words\"\nC='x#y'\nD=v # trailing\n\nbad line\n"),
+    ).toEqual({
+      A: "1",
+      B: "two words",
+      C: "x#y",
+      D: "v",
+    });
+  });
+});

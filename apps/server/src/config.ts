@@ -1,0 +1,344 @@
+/**
+ * `PROMENADE_*` environment → server and engine options (spec 04 §5.1). The only code in server
+ * mode that interprets the environment; it runs once, at boot. Invariants: empty string = unset;
+ * a legacy `BOARDWALK_*` name is used only when the `PROMENADE_*` one is unset, with one notice;
+ * error messages name variables and JSON paths, never values.
+ */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { InferenceConfig } from "@promenade/engine";
+import { API_TOKEN_MIN_LENGTH, DEFAULT_PORT, isLoopbackHost } from "@promenade/server";
+
+/** A boot error: printed as `promenade-server: <message>` and `  hint: <hint>`, exit 1. */
+export class BootError extends Error {
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = "BootError";
+    this.hint = hint;
+  }
+}
+
+/** Everything the binary needs, resolved. */
+export interface ServerConfig {
+  /** Absolute. */
+  dataDir: string;
+  /** Absolute. */
+  workflowsDir: string;
+  /** True when set by a variable (a missing one is then reported). */
+  workflowsDirExplicit: boolean;
+  host: string;
+  port: number;
+  apiToken: string | undefined;
+  deployApi: boolean;
+  allowedOrigins: string[];
+  /** Absolute path of the dotenv file in use, or null. */
+  envFile: string | null;
+  inference: InferenceConfig;
+  /** `config: using legacy …` lines, printed before anything else. */
+  notices: string[];
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Read a variable with its legacy fallback; records the notice. */
+function reader(env: Env, notices: string[]) {
+  return (name: string, legacy?: string): string | undefined => {
+    const value = env[name];
+    if (value !== undefined && value !== "") return value;
+    if (legacy === undefined) return undefined;
+    const old = env[legacy];
+    if (old !== undefined && old !== "") {
+      notices.push(`config: using legacy ${legacy} (set ${name} instead)`);
+      return old;
+    }
+    return undefined;
+  };
+}
+
+const PROVIDERS_HINT =
+  'Example: PROMENADE_PROVIDERS=\'{"groq":{"base_url":"https://api.groq.com/openai/v1","api_key_env":"GROQ_API_KEY"}}\'';
+
+function parseJsonVar(name: string, raw: string, hint: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new BootError(`${name} is not valid JSON.`, hint);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Validate `PROMENADE_PROVIDERS` (spec 03 §3.6.1); errors name JSON paths, never values. */
+function parseProviders(raw: string): NonNullable<InferenceConfig["providers"]> {
+  const name = "PROMENADE_PROVIDERS";
+  const value = parseJsonVar(name, raw, PROVIDERS_HINT);
+  if (!isObject(value))
+    throw new BootError(
+      `${name} must be a JSON object of provider name → settings.`,
+      PROVIDERS_HINT,
+    );
+  const out: NonNullable<InferenceConfig["providers"]> = {};
+  for (const [provider, settings] of Object.entries(value)) {
+    const at = (key: string): string => `${provider}.${key}`;
+    if (!isObject(settings))
+      throw new BootError(`${name}: ${provider} must be an object.`, PROVIDERS_HINT);
+    for (const key of Object.keys(settings)) {
+      if (!["base_url", "api_key_env", "protocol", "headers"].includes(key)) {
+        throw new BootError(
+          `${name}: ${at(key)} is not a known setting (base_url, api_key_env, protocol, headers).`,
+          PROVIDERS_HINT,
+        );
+      }
+    }
+    const baseUrl = settings["base_url"];
+    if (typeof baseUrl !== "string" || !/^https?:\/\/./.test(baseUrl)) {
+      throw new BootError(
+        `${name}: ${at("base_url")} is required and must be an http(s) URL.`,
+        PROVIDERS_HINT,
+      );
+    }
+    const entry: Record<string, unknown> = { base_url: baseUrl };
+    const keyEnv = settings["api_key_env"];
+    if (keyEnv !== undefined) {
+      if (typeof keyEnv !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(keyEnv)) {
+        throw new BootError(
+          `${name}: ${at("api_key_env")} must be an environment variable name.`,
+          PROVIDERS_HINT,
+        );
+      }
+      entry["api_key_env"] = keyEnv;
+    }
+    const protocol = settings["protocol"];
+    if (protocol !== undefined) {
+      if (protocol !== "openai" && protocol !== "anthropic") {
+        throw new BootError(
+          `${name}: ${at("protocol")} must be "openai" or "anthropic".`,
+          PROVIDERS_HINT,
+        );
+      }
+      entry["protocol"] = protocol;
+    }
+    const headers = settings["headers"];
+    if (headers !== undefined) {
+      if (!isObject(headers))
+        throw new BootError(`${name}: ${at("headers")} must be an object.`, PROVIDERS_HINT);
+      for (const [header, v] of Object.entries(headers)) {
+        const ok =
+          typeof v === "string" ||
+          (isObject(v) && Object.keys(v).length === 1 && typeof v["from_env"] === "string");
+        if (!ok) {
+          throw new BootError(
+            `${name}: ${at(`headers.${header}`)} must be a string or { "from_env": "<VAR>" }.`,
+            PROVIDERS_HINT,
+          );
+        }
+      }
+      entry["headers"] = headers;
+    }
+    (out as Record<string, unknown>)[provider] = entry;
+  }
+  return out;
+}
+
+function parseRates(raw: string): NonNullable<InferenceConfig["rates"]> {
+  const hint =
+    'Example: PROMENADE_RATES=\'[{"match":"my-model*","in_usd_per_mtok":1,"out_usd_per_mtok":2}]\'';
+  const value = parseJsonVar("PROMENADE_RATES", raw, hint);
+  if (!Array.isArray(value))
+    throw new BootError("PROMENADE_RATES must be a JSON array of rate overrides.", hint);
+  return value.map((item, i) => {
+    if (
+      !isObject(item) ||
+      typeof item["match"] !== "string" ||
+      typeof item["in_usd_per_mtok"] !== "number" ||
+      typeof item["out_usd_per_mtok"] !== "number" ||
+      Object.keys(item).length !== 3
+    ) {
+      throw new BootError(
+        `PROMENADE_RATES: [${i}] must be { match, in_usd_per_mtok, out_usd_per_mtok }.`,
+        hint,
+      );
+    }
+    return {
+      match: item["match"],
+      in_usd_per_mtok: item["in_usd_per_mtok"],
+      out_usd_per_mtok: item["out_usd_per_mtok"],
+    };
+  });
+}
+
+/**
+ * Parse the environment. `cwd` resolves relative paths. Throws `BootError` naming the variable
+ * (and, for JSON, the path) of the first bad value.
+ */
+export function parseConfig(env: Env, cwd: string): ServerConfig {
+  const notices: string[] = [];
+  const get = reader(env, notices);
+  const inDocker = get("PROMENADE_IN_DOCKER", "BOARDWALK_IN_DOCKER") === "1";
+  const dataDir = resolve(
+    cwd,
+    get("PROMENADE_DATA_DIR", "BOARDWALK_DATA_DIR") ?? (inDocker ? "/data" : "./promenade-data"),
+  );
+  const workflowsRaw = get("PROMENADE_WORKFLOWS_DIR", "BOARDWALK_WORKFLOWS_DIR");
+  const host = get("PROMENADE_HOST", "BOARDWALK_HOST") ?? (inDocker ? "0.0.0.0" : "127.0.0.1");
+
+  const portRaw = get("PROMENADE_PORT", "BOARDWALK_PORT");
+  let port = DEFAULT_PORT;
+  if (portRaw !== undefined) {
+    if (!/^\d{1,5}$/.test(portRaw) || Number(portRaw) > 65535) {
+      throw new BootError(
+        `PROMENADE_PORT must be an integer between 0 and 65535, got "${portRaw}".`,
+        "Unset PROMENADE_PORT to use the default (8080); 0 binds an ephemeral port.",
+      );
+    }
+    port = Number(portRaw);
+  }
+
+  const apiToken = get("PROMENADE_API_TOKEN");
+  if (apiToken !== undefined && apiToken.length < API_TOKEN_MIN_LENGTH) {
+    throw new BootError(
+      `PROMENADE_API_TOKEN must be at least ${API_TOKEN_MIN_LENGTH} characters.`,
+      "Generate one with: openssl rand -hex 32",
+    );
+  }
+  if (apiToken === undefined && !isLoopbackHost(host)) {
+    throw new BootError(
+      `refusing to listen on ${host} without PROMENADE_API_TOKEN — anyone who can reach it could deploy and run code.`,
+      "Set PROMENADE_API_TOKEN (openssl rand -hex 32), or bind to 127.0.0.1.",
+    );
+  }
+
+  const deployRaw = get("PROMENADE_API_DEPLOY") ?? "1";
+  if (!["1", "0", "true", "false"].includes(deployRaw)) {
+    throw new BootError(
+      `PROMENADE_API_DEPLOY must be 1, 0, true or false, got "${deployRaw}".`,
+      "Unset it to allow deploys over the API.",
+    );
+  }
+
+  const allowedOrigins: string[] = [];
+  const originsRaw = get("PROMENADE_ALLOWED_ORIGINS");
+  if (originsRaw !== undefined) {
+    for (const item of originsRaw
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "")) {
+      let ok = false;
+      try {
+        const url = new URL(item);
+        ok = (url.protocol === "http:" || url.protocol === "https:") && url.origin === item;
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        throw new BootError(
+          `PROMENADE_ALLOWED_ORIGINS has a malformed entry "${item}".`,
+          "List exact origins like https://promenade.example.com (scheme://host[:port], no path).",
+        );
+      }
+      allowedOrigins.push(item);
+    }
+  }
+
+  const inference: InferenceConfig = {};
+  const defaultProvider = get("PROMENADE_DEFAULT_PROVIDER");
+  if (defaultProvider !== undefined) inference.default_provider = defaultProvider;
+  const defaultModel = get("PROMENADE_DEFAULT_MODEL", "BOARDWALK_DEFAULT_MODEL");
+  if (defaultModel !== undefined) inference.default_model = defaultModel;
+  const providers = get("PROMENADE_PROVIDERS", "BOARDWALK_PROVIDERS");
+  if (providers !== undefined) inference.providers = parseProviders(providers);
+  const managed = get("PROMENADE_MANAGED_URL", "BOARDWALK_INFERENCE_URL");
+  if (managed !== undefined) inference.managed = { base_url: managed };
+  const rates = get("PROMENADE_RATES");
+  if (rates !== undefined) inference.rates = parseRates(rates);
+  const timeout = get("PROMENADE_PROVIDER_TIMEOUT_MS");
+  if (timeout !== undefined) {
+    if (!/^\d+$/.test(timeout) || Number(timeout) < 1) {
+      throw new BootError(
+        `PROMENADE_PROVIDER_TIMEOUT_MS must be a positive integer, got "${timeout}".`,
+        "Unset it to use the provider default.",
+      );
+    }
+    inference.request_timeout_ms = Number(timeout);
+  }
+
+  const envFileRaw = get("PROMENADE_ENV_FILE", "BOARDWALK_ENV_FILE");
+  let envFile: string | null = null;
+  if (envFileRaw !== undefined) {
+    envFile = resolve(cwd, envFileRaw);
+    if (!existsSync(envFile)) {
+      throw new BootError(
+        `PROMENADE_ENV_FILE points at ${envFile}, which does not exist.`,
+        "Create the file or unset PROMENADE_ENV_FILE.",
+      );
+    }
+  } else if (existsSync(join(dataDir, ".env"))) {
+    envFile = join(dataDir, ".env");
+  }
+
+  return {
+    dataDir,
+    workflowsDir:
+      workflowsRaw === undefined ? join(dataDir, "workflows") : resolve(cwd, workflowsRaw),
+    workflowsDirExplicit: workflowsRaw !== undefined,
+    host,
+    port,
+    apiToken,
+    deployApi: deployRaw === "1" || deployRaw === "true",
+    allowedOrigins,
+    envFile,
+    inference,
+    notices,
+  };
+}
+
+/**
+ * Parse a dotenv file: `KEY=value` lines, `#` comments, optional `export `, single or double
+ * quotes (double quotes understand \n). Values are never logged.
+ */
+export function parseDotenv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line);
+    if (m?.[1] === undefined) continue;
+    let value = m[2] ?? "";
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) {
+      value = value.slice(1, -1).replace(/\\n/g, "\n").replace(/\\"/g, '"');
+    } else if (value.startsWith("'") && value.endsWith("'") && value.length >= 2) {
+      value = value.slice(1, -1);
+    } else {
+      value = value.replace(/\s+#.*$/, "");
+    }
+    out[m[1]] = value;
+  }
+  return out;
+}
+
+/** The `--help` text. */
+export const HELP = `promenade-server — serve a Promenade engine over HTTP (JSON API, webhooks, WebSocket, run-log UI).
+
+Usage: promenade-server [--version | --help]
+
+Configuration (environment; empty = unset; legacy BOARDWALK_* names accepted where noted):
+  PROMENADE_DATA_DIR          data directory (default ./promenade-data, /data in Docker)   [BOARDWALK_DATA_DIR]
+  PROMENADE_WORKFLOWS_DIR     workflows synced at boot (default <data-dir>/workflows)      [BOARDWALK_WORKFLOWS_DIR]
+  PROMENADE_HOST              bind address (default 127.0.0.1)                             [BOARDWALK_HOST]
+  PROMENADE_PORT              port 0-65535 (default 8080; 0 = ephemeral)                   [BOARDWALK_PORT]
+  PROMENADE_API_TOKEN         bearer token for /api, /api/ws, /metrics (>= 32 chars; required off loopback)
+  PROMENADE_API_DEPLOY        1/true (default) or 0/false: allow POST /api/workflows
+  PROMENADE_ALLOWED_ORIGINS   extra exact origins accepted by the Origin check (comma-separated)
+  PROMENADE_ENV_FILE          dotenv file for secrets and provider keys (default <data-dir>/.env if present) [BOARDWALK_ENV_FILE]
+  PROMENADE_DEFAULT_PROVIDER  provider when agent() names none (default: the managed lane)
+  PROMENADE_DEFAULT_MODEL     model when agent() names none                                [BOARDWALK_DEFAULT_MODEL]
+  PROMENADE_PROVIDERS         JSON provider table {"name":{"base_url":…,"api_key_env":…}}  [BOARDWALK_PROVIDERS]
+  PROMENADE_MANAGED_URL       managed gateway base URL                                     [BOARDWALK_INFERENCE_URL]
+  PROMENADE_RATES             JSON array of rate overrides
+  PROMENADE_PROVIDER_TIMEOUT_MS  provider request timeout (ms)
+  PROMENADE_IN_DOCKER         1 selects the Docker defaults                                [BOARDWALK_IN_DOCKER]
+  PROMENADE_WEBHOOK_TOKEN__<SLUG>, PROMENADE_WEBHOOK_SECRET__<SLUG>  webhook credentials (read per request)
+`;

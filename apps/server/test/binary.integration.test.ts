@@ -1,0 +1,234 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument -- the test reads untyped JSON API bodies */
+/**
+ * The `promenade-server` binary as a process (spec 04 §5, acceptance 25, 53, 55, 58): boot lines,
+ * refusal to bind off loopback without a token, and crash recovery — SIGKILL mid-run, start
+ * again on the same data dir, the run completes and the UI shows it; SIGTERM exits 0. If this
+ * breaks, operators lose runs across restarts or the harness cannot find the listen address.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { afterEach, describe, expect, it } from "vitest";
+
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+});
+
+interface Server {
+  child: ChildProcess;
+  output: () => string;
+  base: Promise<string>;
+  exit: Promise<number | null>;
+}
+
+function start(env: Record<string, string>, args: string[] = []): Server {
+  const child = spawn(process.execPath, ["--conditions=@promenade/source", MAIN, ...args], {
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let text = "";
+  const base = new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString("utf8");
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+      if (m?.[1] !== undefined) resolve(m[1]);
+    };
+    child.stderr.on("data", onData);
+    child.stdout.on("data", (c: Buffer) => (text += c.toString("utf8")));
+    child.on("exit", () => reject(new Error(`server exited before listening:\n${text}`)));
+  });
+  base.catch(() => {});
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output: () => text, base, exit };
+}
+
+async function json(url: string, init?: RequestInit): Promise<any> {
+  const res = await fetch(url, init);
+  return res.json();
+}
+
+async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function workspace(): { dataDir: string; workflowsDir: string } {
+  const root = mkdtempSync(join(tmpdir(), "promenade-bin-"));
+  const workflowsDir = join(root, "workflows");
+  mkdirSync(workflowsDir);
+  writeFileSync(
+    join(workflowsDir, "slow.mjs"),
+    [
+      'import { output, phase, sleep } from "@promenade/workflow";',
+      'export const meta = { slug: "slow", triggers: [{ kind: "manual" }] };',
+      'phase("working");',
+      'console.log("started a slow step");',
+      "await sleep(1500);",
+      "output({ done: true });",
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(
+    join(workflowsDir, "typed.ts"),
+    'import { output } from "@promenade/workflow";\nexport const meta = { slug: "typed", triggers: [{ kind: "manual" }] };\nconst n: number = 2;\noutput({ n });\n',
+  );
+  writeFileSync(join(workflowsDir, "broken.ts"), "export const meta = { slug: ;\n");
+  writeFileSync(join(workflowsDir, "notes.txt"), "ignored\n");
+  return { dataDir: join(root, "data"), workflowsDir };
+}
+
+describe("promenade-server binary", () => {
+  it("refuses a non-loopback bind without a token, before binding", async () => {
+    const s = start({ PROMENADE_HOST: "0.0.0.0", PROMENADE_PORT: "0" });
+    const bad = start({ PROMENADE_PORT: "abc" });
+    const usage = start({}, ["--nope"]);
+    const version = start({}, ["--version"]);
+    expect(await s.exit).toBe(1);
+    expect(s.output()).toContain("PROMENADE_API_TOKEN");
+    expect(s.output()).toContain("  hint: ");
+    expect(await bad.exit).toBe(1);
+    expect(bad.output()).toContain(
+      'PROMENADE_PORT must be an integer between 0 and 65535, got "abc".',
+    );
+    expect(await usage.exit).toBe(2);
+    expect(await version.exit).toBe(0);
+    expect(version.output()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("recovers a run after SIGKILL: the restarted server completes it and the UI shows it", async () => {
+    const { dataDir, workflowsDir } = workspace();
+    const env = {
+      PROMENADE_DATA_DIR: dataDir,
+      PROMENADE_WORKFLOWS_DIR: workflowsDir,
+      PROMENADE_PORT: "0",
+    };
+    const first = start(env);
+    const base1 = await first.base;
+    const out = first.output();
+    expect(out).toMatch(/deployed "slow" from .*slow\.mjs/);
+    expect(out).toMatch(/deployed "typed" from .*typed\.ts/);
+    expect(out).toMatch(/skipped .*broken\.ts: /);
+    expect(out).not.toContain("notes.txt");
+    expect(out.indexOf("recovery sweep:")).toBeLessThan(out.indexOf("listening on"));
+    await waitFor(
+      () => Promise.resolve(first.output().includes("workflows deployed: 2") ? true : undefined),
+      5000,
+    );
+
+    const started = await json(`${base1}/api/workflows/slow/runs`, { method: "POST" });
+    const id: string = started.run.id;
+    await waitFor(async () =>
+      (await json(`${base1}/api/runs/${id}`)).run.status === "running" ? true : undefined,
+    );
+    first.child.kill("SIGKILL");
+    await first.exit;
+
+    const second = start(env);
+    const base2 = await second.base;
+    expect(second.output()).toContain("recovery sweep: restarted 1 run(s), cancelled 0");
+    const done = await waitFor(async () => {
+      const run = (await json(`${base2}/api/runs/${id}`)).run;
+      return ["completed", "failed", "cancelled"].includes(run.status) ? run : undefined;
+    });
+    expect(done.status).toBe("completed");
+    expect(done.output).toEqual({ done: true });
+
+    const browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`${base2}/#/runs/${id}`);
+      await page.waitForSelector("#run-status .badge[data-status='completed']");
+      await page.waitForSelector(".line >> text=started a slow step");
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: `${ARTIFACTS}/recovered-run.png`, fullPage: true });
+    } finally {
+      await browser.close();
+    }
+
+    second.child.kill("SIGTERM");
+    expect(await second.exit).toBe(0);
+    expect(second.output()).toContain("SIGTERM received — shutting down");
+  });
+
+  it("never prints or returns the API token, webhook tokens or .env values (canary)", async () => {
+    const { dataDir, workflowsDir } = workspace();
+    const apiToken = "canary-api-token-5f0c1d2e3a4b5c6d7e8f90";
+    const hookToken = "canary-hook-token-a1b2c3d4";
+    const envSecret = "canary-env-secret-z9y8x7";
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, ".env"), `MY_SECRET=${envSecret}\n`);
+    writeFileSync(
+      join(workflowsDir, "hooked.mjs"),
+      'export const meta = { slug: "hooked", triggers: [{ kind: "webhook", auth: "token" }] };\n',
+    );
+    const s = start({
+      PROMENADE_DATA_DIR: dataDir,
+      PROMENADE_WORKFLOWS_DIR: workflowsDir,
+      PROMENADE_PORT: "0",
+      PROMENADE_API_TOKEN: apiToken,
+      PROMENADE_WEBHOOK_TOKEN__HOOKED: hookToken,
+    });
+    const base = await s.base;
+    expect(s.output()).toContain("api auth: enabled");
+    const bodies: string[] = [];
+    const call = async (path: string, init: RequestInit = {}): Promise<number> => {
+      const res = await fetch(`${base}${path}`, init);
+      bodies.push(JSON.stringify([...res.headers]), await res.text());
+      return res.status;
+    };
+    const auth = { authorization: `Bearer ${apiToken}` };
+    expect(await call("/api/workflows", { headers: auth })).toBe(200);
+    expect(await call("/api/workflows")).toBe(401);
+    expect(
+      await call("/api/workflows", { headers: { authorization: `Bearer ${apiToken}x` } }),
+    ).toBe(401);
+    expect(await call("/metrics", { headers: auth })).toBe(200);
+    expect(await call("/api/workflows/hooked", { headers: auth })).toBe(200);
+    expect(
+      await call("/hooks/hooked/0", {
+        method: "POST",
+        body: "{}",
+        headers: { authorization: `Bearer ${hookToken}` },
+      }),
+    ).toBe(202);
+    expect(
+      await call("/hooks/hooked/0", {
+        method: "POST",
+        body: "{}",
+        headers: { authorization: `Bearer ${hookToken}0` },
+      }),
+    ).toBe(401);
+    s.child.kill("SIGTERM");
+    expect(await s.exit).toBe(0);
+    const everything = [...bodies, s.output()].join("\n");
+    for (const secret of [apiToken, hookToken, envSecret]) expect(everything).not.toContain(secret);
+  });
+});

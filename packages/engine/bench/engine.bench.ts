@@ -1,0 +1,282 @@
+/**
+ * `pnpm bench` for @promenade/engine, from the built dist (run `pnpm build` first; turbo's
+ * `bench` task does). Issue 4 "Speed", measured side by side in one run on this machine:
+ * cold start vs a bare `spawn(node)` IPC floor, warm-pool start, throughput with peak RSS of the
+ * process tree, a sleeping run's private memory vs a bare idle node child, and phase() ×20,000
+ * end to end vs the store's batched insert rate. Prints figures and the target verdicts.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Engine } from "@promenade/engine";
+import { openStore } from "@promenade/store";
+import { commandLine, privateKiB, processTree, sampleTreePeak } from "./proc.ts";
+
+const BARE_CHILD = fileURLToPath(new URL("./fixtures/bare-child.mjs", import.meta.url));
+const roots: string[] = [];
+
+function tempDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "promenade-bench-"));
+  roots.push(dir);
+  return dir;
+}
+
+function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? sorted[middle]!
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+function spread(values: readonly number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const p = (q: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return `min ${sorted[0]!.toFixed(1)} / p90 ${p(0.9).toFixed(1)} / max ${sorted.at(-1)!.toFixed(1)}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function verdict(ok: boolean): string {
+  return ok ? "MEETS target" : "MISSES target";
+}
+
+const FIRST_STATEMENT = [
+  'import { output } from "@promenade/workflow";',
+  'export const meta = { slug: "first-statement", triggers: [{ kind: "manual" }] };',
+  "output(performance.timeOrigin + performance.now());",
+].join("\n");
+
+const TRIVIAL = [
+  'import { output } from "@promenade/workflow";',
+  'export const meta = { slug: "trivial", triggers: [{ kind: "manual" }] };',
+  "output(1);",
+].join("\n");
+
+/** Time from spawn() to the child's first statement, for a bare node child with IPC. */
+function bareSpawnLatencyMs(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = nowMs();
+    const child = spawn(process.execPath, [BARE_CHILD, "first"], {
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      serialization: "json",
+    });
+    child.once("message", (message) => {
+      resolve(Number(message) - started);
+      child.disconnect();
+    });
+    child.once("error", reject);
+  });
+}
+
+function newEngine(dataDir: string, warmPoolSize = 0): Engine {
+  return new Engine({ dataDir, log: () => undefined, warmPoolSize });
+}
+
+async function startLatencies(engine: Engine, count: number, pauseMs: number): Promise<number[]> {
+  engine.deployWorkflow({ program: FIRST_STATEMENT });
+  const samples: number[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const started = nowMs();
+    const { id } = engine.startRun("first-statement");
+    const run = await engine.waitForRun(id);
+    samples.push(Number(run.output) - started);
+    if (pauseMs > 0) await sleep(pauseMs);
+  }
+  return samples;
+}
+
+async function coldStart(): Promise<void> {
+  const rounds = 15;
+  const bare: number[] = [];
+  const cold: number[] = [];
+  const engine = newEngine(tempDataDir());
+  await startLatencies(engine, 2, 0); // warm the engine process's own caches
+  for (let index = 0; index < rounds; index += 1) {
+    bare.push(await bareSpawnLatencyMs());
+    cold.push(...(await startLatencies(engine, 1, 0)));
+  }
+  await engine.closeGracefully();
+  const ratio = median(cold) / median(bare);
+  console.log(`\n## Run start latency, cold (startRun → first statement), n=${rounds}`);
+  console.log(`bare spawn(node)+IPC floor: median ${median(bare).toFixed(1)} ms (${spread(bare)})`);
+  console.log(`engine cold start:          median ${median(cold).toFixed(1)} ms (${spread(cold)})`);
+  console.log(`ratio ${ratio.toFixed(2)}× the floor — target ≤ 1.5×: ${verdict(ratio <= 1.5)}`);
+}
+
+async function warmStart(): Promise<void> {
+  const engine = newEngine(tempDataDir(), 4);
+  await sleep(1500); // let the pool fill
+  await startLatencies(engine, 2, 300);
+  const samples = await startLatencies(engine, 30, 150);
+  await engine.closeGracefully();
+  const p50 = median(samples);
+  console.log(`\n## Run start latency, warm pool (size 4), n=${samples.length}`);
+  console.log(
+    `p50 ${p50.toFixed(1)} ms (${spread(samples)}) — target p50 ≤ 5 ms: ${verdict(p50 <= 5)}`,
+  );
+}
+
+async function throughput(warmPoolSize: number): Promise<void> {
+  const engine = newEngine(tempDataDir(), warmPoolSize);
+  engine.deployWorkflow({ program: TRIVIAL });
+  if (warmPoolSize > 0) await sleep(1500);
+  await engine.waitForRun(engine.startRun("trivial").id);
+  let sampler = sampleTreePeak();
+  let started = nowMs();
+  for (let index = 0; index < 50; index += 1) {
+    await engine.waitForRun(engine.startRun("trivial").id);
+  }
+  const sequentialSeconds = (nowMs() - started) / 1000;
+  const sequentialPeak = sampler.stop();
+  sampler = sampleTreePeak();
+  started = nowMs();
+  const ids = Array.from({ length: 100 }, () => engine.startRun("trivial").id);
+  const rows = await Promise.all(ids.map((id) => engine.waitForRun(id)));
+  const concurrentSeconds = (nowMs() - started) / 1000;
+  const concurrentPeak = sampler.stop();
+  await engine.closeGracefully();
+  const failed = rows.filter((row) => row.status !== "completed").length;
+  const sequentialRate = 50 / sequentialSeconds;
+  const concurrentRate = 100 / concurrentSeconds;
+  const label = warmPoolSize > 0 ? `warm pool size ${warmPoolSize}` : "no pool (embedded default)";
+  console.log(`\n## Throughput, trivial runs, ${label}`);
+  console.log(
+    `50 sequential: ${sequentialRate.toFixed(1)} runs/s, peak tree RSS ${(sequentialPeak / 1024).toFixed(0)} MiB — target ≥ 40 runs/s (5× ~8): ${verdict(sequentialRate >= 40)}`,
+  );
+  console.log(
+    `100 at once:   ${concurrentRate.toFixed(1)} runs/s, peak tree RSS ${(concurrentPeak / 1024).toFixed(0)} MiB, ${failed} not completed — target ≥ 65 runs/s (5× ~13): ${verdict(concurrentRate >= 65)}`,
+  );
+}
+
+async function sleepingMemory(): Promise<void> {
+  const bare = spawn(process.execPath, [BARE_CHILD, "idle"], {
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    serialization: "json",
+  });
+  const engine = newEngine(tempDataDir());
+  engine.deployWorkflow({
+    program: [
+      'import { sleep, output } from "@promenade/workflow";',
+      'export const meta = { slug: "sleeper", triggers: [{ kind: "manual" }] };',
+      "await sleep(60_000);",
+      "output(1);",
+    ].join("\n"),
+  });
+  const { id } = engine.startRun("sleeper");
+  for (;;) {
+    if (engine.store.getRun(id)?.status === "running") break;
+    await sleep(20);
+  }
+  await sleep(1500); // let both processes settle (lazy compilation, GC)
+  const runPid = processTree(process.pid).find(
+    (pid) => pid !== process.pid && pid !== bare.pid && commandLine(pid).includes("child.js"),
+  );
+  const runKiB = runPid === undefined ? Number.NaN : privateKiB(runPid);
+  const bareKiB = privateKiB(bare.pid!);
+  await engine.cancelRun(id);
+  await engine.closeGracefully();
+  bare.kill();
+  const ratio = runKiB / bareKiB;
+  console.log("\n## Sleeping run private memory (smaps_rollup Private_Clean+Private_Dirty)");
+  console.log(`bare idle node child: ${(bareKiB / 1024).toFixed(1)} MiB`);
+  console.log(`sleeping run process: ${(runKiB / 1024).toFixed(1)} MiB`);
+  console.log(`ratio ${ratio.toFixed(2)}× — target ≤ 2×: ${verdict(ratio <= 2)}`);
+}
+
+async function phases(): Promise<void> {
+  const count = 20_000;
+  const engine = newEngine(tempDataDir());
+  engine.deployWorkflow({
+    program: [
+      'import { phase } from "@promenade/workflow";',
+      'export const meta = { slug: "phases", triggers: [{ kind: "manual" }] };',
+      `for (let i = 0; i < ${count}; i++) phase("p" + i);`,
+    ].join("\n"),
+  });
+  const started = nowMs();
+  const run = await engine.waitForRun(engine.startRun("phases").id);
+  const seconds = (nowMs() - started) / 1000;
+  const persisted = engine.store
+    .listEvents(run.id)
+    .filter((row) => row.event.kind === "phase").length;
+  await engine.closeGracefully();
+  const endToEnd = persisted / seconds;
+
+  // The store's raw batched insert rate: the same event shape appended in batches of 500.
+  const dir = tempDataDir();
+  const store = openStore({ path: join(dir, "promenade.db") });
+  const workflow = store.upsertWorkflow({
+    slug: "raw",
+    manifest: runManifest() as never,
+    program: "export const meta = {};",
+  });
+  const raw = store.createRun({ workflowId: workflow.id, triggerKind: "manual" }).run;
+  const batch = 500;
+  const rawStarted = nowMs();
+  for (let offset = 0; offset < count; offset += batch) {
+    const rows = Array.from({ length: batch }, (_, index) => {
+      const seq = offset + index + 1;
+      return {
+        cursor: seq,
+        event: {
+          kind: "phase" as const,
+          name: `p${seq}`,
+          id: `phase-${seq}`,
+          runId: raw.id,
+          turnId: raw.id,
+          seq,
+          t: Date.now(),
+        },
+      };
+    });
+    store.appendEvents(raw.id, rows);
+  }
+  const rawRate = count / ((nowMs() - rawStarted) / 1000);
+  store.close();
+  const share = endToEnd / rawRate;
+  console.log(`\n## phase() ×${count} in one program`);
+  console.log(
+    `end to end: ${persisted} events persisted, ${endToEnd.toFixed(0)} events/s (startRun → terminal)`,
+  );
+  console.log(`store batched appendEvents (batches of ${batch}): ${rawRate.toFixed(0)} events/s`);
+  console.log(`share ${(share * 100).toFixed(1)}% — target ≥ 10%: ${verdict(share >= 0.1)}`);
+}
+
+function runManifest(): Record<string, unknown> {
+  return {
+    slug: "raw",
+    triggers: [{ kind: "manual" }],
+    concurrency: { mode: "unlimited" },
+    runs_on: "boardwalk/linux",
+    callable_by: "anyone_in_org",
+  };
+}
+
+try {
+  console.log(
+    `# @promenade/engine benchmarks (node ${process.version}, ${new Date().toISOString()})`,
+  );
+  // `pnpm bench -- <section…>` runs only the named sections.
+  const only = new Set(process.argv.slice(2));
+  const want = (name: string): boolean => only.size === 0 || only.has(name);
+  if (want("cold")) await coldStart();
+  if (want("warm")) await warmStart();
+  if (want("throughput")) {
+    await throughput(0);
+    await throughput(4);
+  }
+  if (want("memory")) await sleepingMemory();
+  if (want("phases")) await phases();
+} finally {
+  for (const dir of roots) rmSync(dir, { recursive: true, force: true });
+}

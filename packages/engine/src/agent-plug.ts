@@ -1,0 +1,171 @@
+/**
+ * Where `@promenade/agent` and `@promenade/mcp` plug into the engine (spec 02 §1 rules 2–3,
+ * spec 03 §0.1). Two halves in one small file:
+ * - engine side: `createEngineAgentHooks` → the supervisor's `priceUsage` and host methods
+ *   `resolve_model` / `mcp_token`, built from `EngineOptions.inference` and the env lookup;
+ * - run-process side: `childAgent` (the `agent()` implementation) and `createRunRedactor` (the
+ *   run's one redactor), handed to the supervisor's child runtime by `child.ts`.
+ * Only type imports of the agent and MCP packages here: the engine passes their modules in, and
+ * the run process loads the agent loop on the first `agent()` call, so a program that never
+ * calls `agent()` never pays for it (start latency, memory).
+ */
+import type * as AgentModule from "@promenade/agent";
+import type * as OAuthModule from "@promenade/mcp/oauth";
+import { createRedactor } from "@promenade/supervisor/child";
+import type {
+  ChildAgentHost,
+  ChildRedactor,
+  ChildRuntimeOptions,
+} from "@promenade/supervisor/child";
+import { EngineError } from "@promenade/workflow/errors";
+import { toEngineError } from "./mcp-errors.ts";
+
+/** Inference configuration (spec 03 §3.6.1, Boardwalk-compatible keys). */
+export type InferenceConfig = AgentModule.InferenceConfig;
+
+/** What the engine side needs to build the hooks. */
+export interface EngineAgentContext {
+  inference: InferenceConfig;
+  /** `env` first, then `processEnv`; empty string counts as unset (spec 03 §3.2). */
+  getEnv(name: string): string | undefined;
+  /** `<dataDir>/mcp_tokens.json` (spec 03 §8.6). */
+  tokenStorePath: string;
+  now(): number;
+  /** The agent and MCP OAuth modules (engine process only). */
+  agent: Pick<typeof AgentModule, "createModelResolver" | "createPriceUsage">;
+  oauth: Pick<typeof OAuthModule, "TokenBroker" | "FileTokenStore" | "isMcpError">;
+}
+
+/** A supervisor host method (spec 02 §5.1). */
+export type HostMethod = (
+  args: Record<string, unknown>,
+  context: { runId: string },
+) => Promise<unknown>;
+
+/** The engine-side hooks handed to the supervisor. */
+export interface EngineAgentHooks {
+  /** µUSD of one usage report (spec 02 §5.6, `inference.rates` first). */
+  priceUsage: (modelRef: string, usage: { inputTokens?: number; outputTokens?: number }) => number;
+  hostMethods: { resolve_model: HostMethod; mcp_token: HostMethod };
+}
+
+/**
+ * Build `priceUsage`, `resolve_model` and `mcp_token`.
+ * @throws EngineError `VALIDATION` for a malformed `inference` config (checked here, at construction).
+ */
+export function createEngineAgentHooks(context: EngineAgentContext): EngineAgentHooks {
+  const priceUsage = context.agent.createPriceUsage(context.inference.rates);
+  const resolve = context.agent.createModelResolver(context.inference, (name) =>
+    context.getEnv(name),
+  );
+  const broker = new context.oauth.TokenBroker({
+    store: new context.oauth.FileTokenStore(context.tokenStorePath),
+    now: () => context.now(),
+  });
+  return {
+    priceUsage,
+    hostMethods: {
+      resolve_model: (args) => resolve(args),
+      mcp_token: async (args) => {
+        const { serverUrl, invalidateToken } = args;
+        if (typeof serverUrl !== "string" || serverUrl.length === 0) {
+          throw new EngineError("VALIDATION", "mcp_token needs a non-empty serverUrl.");
+        }
+        if (
+          invalidateToken !== undefined &&
+          (typeof invalidateToken !== "string" || invalidateToken.length === 0)
+        ) {
+          throw new EngineError("VALIDATION", "mcp_token: invalidateToken must be non-empty.");
+        }
+        try {
+          return await broker.getToken(serverUrl, invalidateToken);
+        } catch (error) {
+          throw toEngineError(error, context.oauth.isMcpError);
+        }
+      },
+    },
+  };
+}
+
+type LoadedAgent = Pick<typeof AgentModule, "runAgent" | "Redactor">;
+let agentModule: Promise<LoadedAgent> | undefined;
+
+/** Loads `@promenade/agent` in the run process, once, on the first `agent()` call. */
+function loadAgent(): Promise<LoadedAgent> {
+  agentModule ??= import("@promenade/agent");
+  return agentModule;
+}
+
+/**
+ * The run's one redactor. Starts as the runtime's dependency-free redactor (same algorithm) and
+ * moves every registered secret into `@promenade/agent`'s `Redactor` when the loop loads, so the
+ * loop gets its streaming hold-back without the run process loading the agent up front.
+ */
+class RunRedactor implements ChildRedactor {
+  readonly #secrets: [label: string, value: string][] = [];
+  #inner: ChildRedactor = createRedactor();
+  #agent: InstanceType<LoadedAgent["Redactor"]> | undefined;
+
+  add(label: string, value: string): void {
+    this.#secrets.push([label, value]);
+    this.#inner.add(label, value);
+  }
+
+  redact(text: string): string {
+    return this.#inner.redact(text);
+  }
+
+  /** Switch to the agent's redactor (called once the agent module is loaded). */
+  upgrade(RedactorClass: LoadedAgent["Redactor"]): void {
+    if (this.#agent !== undefined) return;
+    const agent = new RedactorClass();
+    for (const [label, value] of this.#secrets) agent.add(label, value);
+    this.#agent = agent;
+    this.#inner = agent;
+  }
+
+  // The loop's richer redactor surface (spec 03 §1.12), available once upgraded.
+  redactDeep<T>(value: T): T {
+    if (this.#agent !== undefined) return this.#agent.redactDeep(value);
+    return deepRedact(value, (text) => this.#inner.redact(text)) as T;
+  }
+
+  stream(): ReturnType<InstanceType<LoadedAgent["Redactor"]>["stream"]> {
+    if (this.#agent === undefined) throw new Error("redactor used by the loop before upgrade");
+    return this.#agent.stream();
+  }
+
+  get version(): number {
+    return this.#agent?.version ?? 0;
+  }
+}
+
+function deepRedact(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === "string") return redact(value);
+  if (Array.isArray(value)) return value.map((item) => deepRedact(item, redact));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, deepRedact(item, redact)]),
+    );
+  }
+  return value;
+}
+
+let runRedactor: RunRedactor | undefined;
+
+/** The run's one redactor (spec 03 §5): receives secrets, provider keys and MCP tokens. */
+export function createRunRedactor(): ChildRedactor {
+  runRedactor ??= new RunRedactor();
+  return runRedactor;
+}
+
+/** The `agent()` implementation the child runtime calls: `@promenade/agent`'s `runAgent`. */
+export const childAgent: NonNullable<ChildRuntimeOptions["agent"]> = async (
+  prompt,
+  options,
+  host: ChildAgentHost,
+) => {
+  const { runAgent, Redactor } = await loadAgent();
+  if (host.redactor instanceof RunRedactor) host.redactor.upgrade(Redactor);
+  return runAgent(prompt, options, host);
+};

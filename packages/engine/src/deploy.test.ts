@@ -1,0 +1,116 @@
+/**
+ * Deploy checks (spec 02 §3.3 steps 1–5) and the atomic skills directory (step 7), without an
+ * engine. What breaks if these fail: a bad program stored, or a half-written skills set.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { platformExtensionFields, prepareDeploy, readSkills, writeSkills } from "./deploy.ts";
+import type { CronCheck } from "./deploy.ts";
+
+const acceptAll: CronCheck = { validate: () => undefined };
+
+function meta(literal: string, body = ""): string {
+  return `import { output } from "@promenade/workflow";\nexport const meta = ${literal};\n${body}`;
+}
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return undefined;
+}
+
+describe("prepareDeploy", () => {
+  it("extracts and normalizes the manifest statically", () => {
+    const prepared = prepareDeploy(
+      {
+        program: meta(
+          '{ name: "legacy", secrets: [{ name: "GH" }], triggers: [{ kind: "manual" }] }',
+          'throw new Error("never executed");',
+        ),
+      },
+      acceptAll,
+    );
+    expect(prepared.manifest.slug).toBe("legacy");
+    expect(prepared.manifest.permissions?.secrets).toEqual([{ name: "GH" }]);
+    expect(prepared.config).toEqual({});
+    expect(prepared.skills).toEqual({});
+  });
+
+  it("rejects non-literal meta, manifest errors, bad config and bad skills with VALIDATION", () => {
+    const manual = '{ slug: "x", triggers: [{ kind: "manual" }] }';
+    expect(code(() => prepareDeploy({ program: "const a = 1;" }, acceptAll))).toBe("VALIDATION");
+    expect(
+      code(() => prepareDeploy({ program: meta('{ slug: "x", triggers: [] }') }, acceptAll)),
+    ).toBe("VALIDATION");
+    expect(code(() => prepareDeploy({ program: "" }, acceptAll))).toBe("VALIDATION");
+    expect(
+      code(() => prepareDeploy({ program: meta(manual), config: [] as never }, acceptAll)),
+    ).toBe("VALIDATION");
+    expect(
+      code(() =>
+        prepareDeploy({ program: meta(manual), config: { catch_up: "later" } }, acceptAll),
+      ),
+    ).toBe("VALIDATION");
+    expect(
+      code(() => prepareDeploy({ program: meta(manual), skills: { "-dash": "x" } }, acceptAll)),
+    ).toBe("VALIDATION");
+    expect(
+      code(() =>
+        prepareDeploy({ program: meta(manual), skills: { ["a".repeat(121)]: "x" } }, acceptAll),
+      ),
+    ).toBe("VALIDATION");
+    expect(
+      prepareDeploy({ program: meta(manual), config: { catch_up: "once" } }, acceptAll).config,
+    ).toEqual({ catch_up: "once" });
+  });
+
+  it("names the failing cron trigger by index", () => {
+    const program = meta(
+      '{ slug: "c", triggers: [{ kind: "manual" }, { kind: "cron", expr: "0 9 * * *" }] }',
+    );
+    const failing: CronCheck = {
+      validate: () => {
+        throw new Error("bad field");
+      },
+    };
+    expect(() => prepareDeploy({ program }, failing)).toThrow(/triggers\[1\].*bad field/);
+  });
+
+  it("lists explicitly set platform-extension fields only", () => {
+    const prepared = prepareDeploy(
+      {
+        program: meta(
+          '{ slug: "p", triggers: [{ kind: "manual" }], callable_by: "users_only", permissions: { contents: "read", secrets: [] } }',
+        ),
+      },
+      acceptAll,
+    );
+    expect(platformExtensionFields(prepared.manifest)).toEqual([
+      "callable_by",
+      "permissions.contents",
+    ]);
+  });
+});
+
+describe("writeSkills", () => {
+  let root: string | undefined;
+  afterEach(() => {
+    if (root !== undefined) rmSync(root, { recursive: true, force: true });
+  });
+
+  it("replaces the set wholesale and removes the directory when empty", () => {
+    root = mkdtempSync(join(tmpdir(), "skills-"));
+    writeSkills(root, "W1", { a: "# A", b: "# B" });
+    expect(readSkills(root, "W1")).toEqual({ a: "# A", b: "# B" });
+    writeSkills(root, "W1", { c: "# C" });
+    expect(readSkills(root, "W1")).toEqual({ c: "# C" });
+    writeSkills(root, "W1", {});
+    expect(existsSync(join(root, "skills", "W1"))).toBe(false);
+    expect(readdirSync(join(root, "skills"))).toEqual([]);
+  });
+});

@@ -1,0 +1,216 @@
+/**
+ * Deploy-time checks and the skills directory (spec 02 §3.3 steps 1–5 and 7). Derives the
+ * manifest statically (the program is never executed), validates cron triggers, deploy config
+ * and skill names, and names ignored platform-extension fields. Knows nothing about SQL: the
+ * facade upserts the row. Invariants: every check runs before anything is written, and a skills
+ * set on disk is replaced atomically (temp dir + rename), never left half-written.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { JsonValue, WorkflowManifest } from "@promenade/workflow";
+import { EngineError } from "@promenade/workflow/errors";
+import { extractManifest } from "@promenade/workflow/extract";
+import { isPlainObject, jsonProblem } from "./internal/json.ts";
+
+/** What `engine.deployWorkflow(args)` takes (spec 02 §3.3). */
+export interface DeployArgs {
+  /** The bundled ESM program (SDK import left external) with a pure-literal `meta`. */
+  program: string;
+  /** Engine-side deploy config (e.g. `{ catch_up: "once" }`); replaced wholesale on redeploy. Default `{}`. */
+  config?: Record<string, JsonValue>;
+  /** Skill name → markdown, written to `<dataDir>/skills/<workflowId>/<name>.md`; replaced wholesale. */
+  skills?: Record<string, string>;
+}
+
+/** A deploy that passed every check, ready to be stored. */
+export interface PreparedDeploy {
+  manifest: WorkflowManifest;
+  program: string;
+  config: Record<string, JsonValue>;
+  skills: Record<string, string>;
+  /** Platform-extension fields that are accepted but not enforced (for the deploy notice). */
+  ignoredFields: string[];
+}
+
+/** The cron pieces of `@promenade/scheduler` the checks need (injected by the facade). */
+export interface CronCheck {
+  validate(expr: string, timezone: string | undefined): void;
+}
+
+/** Skill names: the SDK's call-time pattern, capped at 120 characters (spec 02 §3.3 step 4). */
+export const SKILL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$/;
+
+/**
+ * Run every deploy check of spec 02 §3.3 (steps 1–5). Throws `VALIDATION` naming the problem;
+ * never executes the program.
+ */
+export function prepareDeploy(args: DeployArgs, cron: CronCheck): PreparedDeploy {
+  if (!isPlainObject(args)) {
+    throw new EngineError(
+      "VALIDATION",
+      "deployWorkflow expects an object { program, config?, skills? }.",
+    );
+  }
+  const { program } = args;
+  if (typeof program !== "string" || program.length === 0) {
+    throw new EngineError(
+      "VALIDATION",
+      "deployWorkflow: `program` must be a non-empty string (the bundled ESM source).",
+      "Bundle the workflow to one ESM file with the SDK import left external.",
+    );
+  }
+  let manifest: WorkflowManifest;
+  try {
+    manifest = extractManifest(program, { fileName: "index.mjs" });
+  } catch (error) {
+    throw new EngineError(
+      "VALIDATION",
+      error instanceof Error ? error.message : String(error),
+      "`meta` must be a pure object literal that passes the manifest schema (spec 01 §4, §7).",
+      { cause: error },
+    );
+  }
+  checkCronTriggers(manifest, cron);
+  const config = checkConfig(args.config);
+  const skills = checkSkills(args.skills);
+  return { manifest, program, config, skills, ignoredFields: platformExtensionFields(manifest) };
+}
+
+function checkCronTriggers(manifest: WorkflowManifest, cron: CronCheck): void {
+  manifest.triggers.forEach((trigger, index) => {
+    if (trigger.kind !== "cron") return;
+    try {
+      cron.validate(trigger.expr, trigger.timezone);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new EngineError(
+        "VALIDATION",
+        `triggers[${index}] (cron "${trigger.expr}"): ${message}`,
+        "Use 5 fields (min hour dom month dow) or 6 (sec first), and an IANA time zone.",
+        { cause: error },
+      );
+    }
+  });
+}
+
+function checkConfig(config: unknown): Record<string, JsonValue> {
+  if (config === undefined) return {};
+  if (!isPlainObject(config)) {
+    throw new EngineError(
+      "VALIDATION",
+      "deployWorkflow: `config` must be a JSON object.",
+      'For example { catch_up: "once" }.',
+    );
+  }
+  const problem = jsonProblem(config, "config");
+  if (problem !== null) throw new EngineError("VALIDATION", `deployWorkflow: ${problem}.`);
+  const catchUp = config["catch_up"];
+  if (catchUp !== undefined && catchUp !== "skip" && catchUp !== "once") {
+    throw new EngineError(
+      "VALIDATION",
+      `deployWorkflow: config.catch_up must be "skip" or "once" (got ${JSON.stringify(catchUp)}).`,
+      'Omit catch_up for the default "skip".',
+    );
+  }
+  return config as Record<string, JsonValue>;
+}
+
+function checkSkills(skills: unknown): Record<string, string> {
+  if (skills === undefined) return {};
+  if (!isPlainObject(skills)) {
+    throw new EngineError(
+      "VALIDATION",
+      "deployWorkflow: `skills` must be an object of skill name → markdown.",
+    );
+  }
+  const out: Record<string, string> = {};
+  for (const [name, markdown] of Object.entries(skills)) {
+    if (!SKILL_NAME_PATTERN.test(name)) {
+      throw new EngineError(
+        "VALIDATION",
+        `deployWorkflow: skill name "${name}" is invalid.`,
+        "Skill names match ^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$ (letters, digits, _ and -).",
+      );
+    }
+    if (typeof markdown !== "string") {
+      throw new EngineError(
+        "VALIDATION",
+        `deployWorkflow: skill "${name}" must be a markdown string (got ${typeof markdown}).`,
+      );
+    }
+    out[name] = markdown;
+  }
+  return out;
+}
+
+/** Explicitly set platform-extension fields this engine accepts but does not enforce. */
+export function platformExtensionFields(manifest: WorkflowManifest): string[] {
+  const fields: string[] = [];
+  const record = manifest as unknown as Record<string, unknown>;
+  for (const key of ["container", "egress", "notifications"]) {
+    if (record[key] !== undefined) fields.push(key);
+  }
+  if (record["callable_by"] !== undefined && record["callable_by"] !== "anyone_in_org") {
+    fields.push("callable_by");
+  }
+  const permissions = record["permissions"];
+  if (isPlainObject(permissions)) {
+    for (const key of ["id_token", "artifacts", "contents"]) {
+      if (permissions[key] !== undefined) fields.push(`permissions.${key}`);
+    }
+  }
+  return fields;
+}
+
+/** `<dataDir>/skills/<workflowId>`. */
+export function skillsDir(dataDir: string, workflowId: string): string {
+  return join(dataDir, "skills", workflowId);
+}
+
+/**
+ * Replace the workflow's skills directory wholesale (spec 02 §3.3 step 7): no entries ⇒ no
+ * directory. Written into a temp dir and renamed, so a crash never leaves a half-written set.
+ */
+export function writeSkills(
+  dataDir: string,
+  workflowId: string,
+  skills: Readonly<Record<string, string>>,
+): void {
+  const root = join(dataDir, "skills");
+  const target = skillsDir(dataDir, workflowId);
+  const suffix = randomBytes(6).toString("hex");
+  const names = Object.keys(skills);
+  let staged: string | undefined;
+  if (names.length > 0) {
+    staged = join(root, `.${workflowId}.new-${suffix}`);
+    mkdirSync(staged, { recursive: true });
+    for (const name of names) writeFileSync(join(staged, `${name}.md`), skills[name] ?? "", "utf8");
+  }
+  const retired = join(root, `.${workflowId}.old-${suffix}`);
+  let hadOld = true;
+  try {
+    renameSync(target, retired);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    hadOld = false;
+  }
+  if (staged !== undefined) renameSync(staged, target);
+  if (hadOld) rmSync(retired, { recursive: true, force: true });
+}
+
+/** The skills currently on disk for a workflow (name → markdown), `{}` when none. */
+export function readSkills(dataDir: string, workflowId: string): Record<string, string> {
+  const dir = skillsDir(dataDir, workflowId);
+  const out: Record<string, string> = {};
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const entry of entries.sort()) {
+    if (entry.endsWith(".md")) out[entry.slice(0, -3)] = readFileSync(join(dir, entry), "utf8");
+  }
+  return out;
+}

@@ -1,0 +1,210 @@
+/**
+ * `EngineOptions` (spec 02 §3.1) and their validation. Owns defaults and the one place a
+ * Promenade package reads `process.env`: the snapshot that defaults `processEnv` (STYLE §3).
+ * Knows nothing about how the options are used; `engine.ts` wires them into the pieces.
+ * Invariant: every bad value is an `EngineError("VALIDATION")` naming the option and the fix.
+ */
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EngineError } from "@promenade/workflow/errors";
+import type { InferenceConfig } from "./agent-plug.ts";
+import { wallClock } from "./internal/clock.ts";
+import { isPlainObject } from "./internal/json.ts";
+
+/** The engine's clock (spec 02 §2.2): epoch-ms `now()` and an abortable `sleep`. */
+export interface EngineClock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Resolves after `ms`; rejects when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Options of `new Engine(options)`; every field but `dataDir` is optional (spec 02 §3.1). */
+export interface EngineOptions {
+  /** Root for everything: `promenade.db`, `runs/`, `skills/`, `persist/`, `mcp_tokens.json`. Created if missing. */
+  dataDir: string;
+  /** Secret source (e.g. a parsed `.env`), consulted before `processEnv`. Default `{}`. */
+  env?: Record<string, string>;
+  /**
+   * The engine process environment: the fallback after `env` for secrets and provider keys, and
+   * the base environment of every run process. Default: a snapshot of `process.env` taken by the
+   * constructor.
+   */
+  processEnv?: Readonly<Record<string, string | undefined>>;
+  /** Names where secrets come from in `SECRET_MISSING` hints. Default `"the engine environment"`. */
+  envLabel?: string;
+  /** Default model and provider table for `agent()` (spec 03 §3). Default `{}`. */
+  inference?: InferenceConfig;
+  /** Clock for every timestamp, timer and cron decision. Default: the wall clock. */
+  clock?: EngineClock;
+  /** Engine diagnostics sink. Default: writes `line + "\n"` to stderr. */
+  log?: (line: string) => void;
+  /** Crash restarts per run (integer ≥ 0). Default `2`, so at most 3 passes. */
+  maxRestarts?: number;
+  /** SIGTERM→SIGKILL window of a cancel, in ms (integer ≥ 0). Default `10000`. */
+  cancelGraceMs?: number;
+  /** Script each run process executes. Default: this package's built `dist/child.js`. */
+  childEntryPath?: string;
+  /** Scheduler loop cadence in ms (integer > 0). Default `1000`. */
+  tickIntervalMs?: number;
+  /** Due cron fires older than this (ms, integer > 0) while running count as missed. Default `300000`. */
+  lateFireThresholdMs?: number;
+  /**
+   * Pre-spawned run processes kept ready (integer ≥ 0); each serves exactly one run and is
+   * refilled in the background. Default `0` (embedded); `promenade-server` turns it on.
+   */
+  warmPoolSize?: number;
+}
+
+/** `EngineOptions` with every default applied. */
+export interface ResolvedEngineOptions {
+  dataDir: string;
+  env: Readonly<Record<string, string>>;
+  processEnv: Readonly<Record<string, string | undefined>>;
+  envLabel: string;
+  inference: InferenceConfig;
+  clock: EngineClock;
+  log: (line: string) => void;
+  maxRestarts: number;
+  cancelGraceMs: number;
+  childEntryPath: string;
+  tickIntervalMs: number;
+  lateFireThresholdMs: number;
+  warmPoolSize: number;
+}
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  "dataDir",
+  "env",
+  "processEnv",
+  "envLabel",
+  "inference",
+  "clock",
+  "log",
+  "maxRestarts",
+  "cancelGraceMs",
+  "childEntryPath",
+  "tickIntervalMs",
+  "lateFireThresholdMs",
+  "warmPoolSize",
+]);
+
+/**
+ * The engine package's shipped run-process entry. From the build (`dist/index.js`) it is the
+ * sibling `dist/child.js`; from sources (`src/options.ts`) it is still the built `dist/child.js`.
+ */
+export function defaultChildEntryPath(): string {
+  const here = import.meta.url;
+  const relative = here.endsWith(".ts") ? "../dist/child.js" : "./child.js";
+  return fileURLToPath(new URL(relative, here));
+}
+
+/** Apply defaults and validate. Throws `VALIDATION` naming the first bad option. */
+export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
+  if (!isPlainObject(options)) {
+    throw invalid("options", "must be an object like { dataDir: './data' }");
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new EngineError(
+        "VALIDATION",
+        `Unknown engine option "${key}".`,
+        `Known options: ${[...KNOWN_OPTIONS].join(", ")}.`,
+      );
+    }
+  }
+  const dataDir = nonEmptyString(options.dataDir, "dataDir");
+  const env = stringRecord(options.env ?? {}, "env");
+  const processEnv =
+    options.processEnv === undefined ? snapshotProcessEnv() : envRecord(options.processEnv);
+  const envLabel = nonEmptyString(options.envLabel ?? "the engine environment", "envLabel");
+  if (options.inference !== undefined && !isPlainObject(options.inference)) {
+    throw invalid("inference", "must be an object (spec 03 §3.6.1), e.g. { default_model: '…' }");
+  }
+  const clock = options.clock ?? wallClock();
+  if (
+    typeof clock !== "object" ||
+    clock === null ||
+    typeof clock.now !== "function" ||
+    typeof clock.sleep !== "function"
+  ) {
+    throw invalid("clock", "must be { now(): number; sleep(ms, signal?): Promise<void> }");
+  }
+  const log = options.log ?? defaultLog;
+  if (typeof log !== "function") throw invalid("log", "must be a function (line: string) => void");
+  const childEntryPath =
+    options.childEntryPath === undefined
+      ? defaultChildEntryPath()
+      : nonEmptyString(options.childEntryPath, "childEntryPath");
+  return {
+    dataDir: resolve(dataDir),
+    env,
+    processEnv,
+    envLabel,
+    inference: options.inference ?? {},
+    clock,
+    log,
+    maxRestarts: integer(options.maxRestarts ?? 2, "maxRestarts", 0),
+    cancelGraceMs: integer(options.cancelGraceMs ?? 10_000, "cancelGraceMs", 0),
+    childEntryPath: isAbsolute(childEntryPath) ? childEntryPath : resolve(childEntryPath),
+    tickIntervalMs: integer(options.tickIntervalMs ?? 1000, "tickIntervalMs", 1),
+    lateFireThresholdMs: integer(options.lateFireThresholdMs ?? 300_000, "lateFireThresholdMs", 1),
+    warmPoolSize: integer(options.warmPoolSize ?? 0, "warmPoolSize", 0),
+  };
+}
+
+function defaultLog(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function snapshotProcessEnv(): Readonly<Record<string, string | undefined>> {
+  // The documented exception to "packages never read process.env" (spec 02 §3.1): the default
+  // of processEnv, so embedders get Boardwalk's fallback without wiring anything.
+  return Object.freeze({ ...process.env });
+}
+
+function invalid(option: string, requirement: string): EngineError {
+  return new EngineError(
+    "VALIDATION",
+    `Engine option "${option}" ${requirement}.`,
+    `Fix "${option}" in the options passed to new Engine(…).`,
+  );
+}
+
+function nonEmptyString(value: unknown, option: string): string {
+  if (typeof value !== "string" || value.length === 0) {
+    throw invalid(option, "must be a non-empty string");
+  }
+  return value;
+}
+
+function integer(value: unknown, option: string, min: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw invalid(option, `must be an integer ≥ ${min} (got ${String(value)})`);
+  }
+  return value;
+}
+
+function stringRecord(value: unknown, option: string): Readonly<Record<string, string>> {
+  if (!isPlainObject(value)) throw invalid(option, "must be an object of string values");
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== "string") {
+      throw invalid(option, `must map names to strings ("${key}" is a ${typeof item})`);
+    }
+  }
+  return Object.freeze({ ...(value as Record<string, string>) });
+}
+
+function envRecord(value: unknown): Readonly<Record<string, string | undefined>> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid("processEnv", "must be an object of string values (e.g. process.env)");
+  }
+  const copy: Record<string, string | undefined> = {};
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    if (item !== undefined && typeof item !== "string") {
+      throw invalid("processEnv", `must map names to strings ("${key}" is a ${typeof item})`);
+    }
+    copy[key] = item;
+  }
+  return Object.freeze(copy);
+}

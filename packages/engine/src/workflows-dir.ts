@@ -1,0 +1,198 @@
+/**
+ * The one workflows-dir rule (spec 02 §7.2): scan a directory's top level, turn each entry into
+ * `DeployArgs` (verbatim `.mjs`/`.js`, bundled `.ts`/`.mts`, package directories with skills and
+ * `promenade.config.json`), and deploy it through the facade. Knows nothing about SQL or
+ * bundling (the bundler is injected). Invariants: never throws for one bad entry (it is reported
+ * under `skipped` and logged); an unchanged entry writes nothing; one slug per scan.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import type { JsonValue } from "@promenade/workflow";
+import { extractManifest } from "@promenade/workflow/extract";
+import type { DeployArgs } from "./deploy.ts";
+import { isPlainObject } from "./internal/json.ts";
+
+/** Options of `engine.deployWorkflowsFromDir(dir, options)`. */
+export interface DirDeployOptions {
+  /**
+   * Bundles a `.ts`/`.mts` file or a package entry into one ESM program (SDK import external).
+   * Without it those entries are skipped; `.mjs`/`.js` files need no bundler.
+   */
+  bundle?: (entryFile: string) => Promise<string>;
+}
+
+/** What one `deployWorkflowsFromDir` call did. */
+export interface DirDeployReport {
+  /** Entries deployed (or found unchanged: `changed: false`). */
+  deployed: { file: string; slug: string; changed: boolean }[];
+  /** Entries not deployed, with the reason (also logged). */
+  skipped: { file: string; reason: string }[];
+}
+
+/** What the scan needs from the facade. */
+export interface DirDeployTarget {
+  deploy(args: DeployArgs): unknown;
+  /** The stored program, config and skills of `slug`, or `null` when not deployed. */
+  current(
+    slug: string,
+  ): { program: string; config: Record<string, JsonValue>; skills: Record<string, string> } | null;
+  log(line: string): void;
+}
+
+const PACKAGE_ENTRIES = ["index.ts", "index.mts", "index.js", "index.mjs"];
+
+/** Deploy every workflow found at the top level of `dir` (spec 02 §7.2). Never rejects for an entry. */
+export async function deployFromDir(
+  dir: string,
+  options: DirDeployOptions,
+  target: DirDeployTarget,
+): Promise<DirDeployReport> {
+  const report: DirDeployReport = { deployed: [], skipped: [] };
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return report;
+    const reason = error instanceof Error ? error.message : String(error);
+    target.log(`workflows dir ${dir} could not be read: ${reason}`);
+    report.skipped.push({ file: dir, reason });
+    return report;
+  }
+  const slugSources = new Map<string, string>();
+  for (const name of names.sort()) {
+    if (ignored(name)) continue;
+    const path = join(dir, name);
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(path).isDirectory();
+    } catch (error) {
+      skip(report, target, path, error instanceof Error ? error.message : String(error));
+      continue;
+    }
+    const label = isDirectory ? `${path}/` : path;
+    const extension = extname(name);
+    if (!isDirectory && extension === ".tgz") {
+      skip(
+        report,
+        target,
+        label,
+        "packaged .tgz workflows are not supported; use a single-file .mjs/.js/.ts or a package directory",
+      );
+      continue;
+    }
+    if (!isDirectory && ![".mjs", ".js", ".ts", ".mts"].includes(extension)) continue;
+    try {
+      const args = await loadEntry(path, isDirectory, extension, options);
+      if (typeof args === "string") {
+        skip(report, target, label, args);
+        continue;
+      }
+      const slug = extractManifest(args.program, { fileName: "index.mjs" }).slug;
+      const earlier = slugSources.get(slug);
+      if (earlier !== undefined) {
+        skip(report, target, label, `slug "${slug}" is already deployed from ${earlier}`);
+        continue;
+      }
+      slugSources.set(slug, label);
+      const current = target.current(slug);
+      const unchanged =
+        current !== null &&
+        current.program === args.program &&
+        isDeepStrictEqual(current.config, args.config ?? {}) &&
+        isDeepStrictEqual(current.skills, args.skills ?? {});
+      if (!unchanged) target.deploy(args);
+      target.log(`deployed "${slug}" from ${label}${unchanged ? " (unchanged)" : ""}`);
+      report.deployed.push({ file: label, slug, changed: !unchanged });
+    } catch (error) {
+      skip(report, target, label, error instanceof Error ? error.message : String(error));
+    }
+  }
+  return report;
+}
+
+function ignored(name: string): boolean {
+  return (
+    name.startsWith(".") ||
+    name.startsWith("_") ||
+    name === "node_modules" ||
+    name.endsWith(".d.ts") ||
+    name.endsWith(".d.mts")
+  );
+}
+
+function skip(
+  report: DirDeployReport,
+  target: DirDeployTarget,
+  file: string,
+  reason: string,
+): void {
+  target.log(`skipped ${file}: ${reason.split("\n").join("\n  ")}`);
+  report.skipped.push({ file, reason });
+}
+
+/** The deploy args of one entry, or a skip reason. Throws for read/bundle/parse failures. */
+async function loadEntry(
+  path: string,
+  isDirectory: boolean,
+  extension: string,
+  options: DirDeployOptions,
+): Promise<DeployArgs | string> {
+  const noBundler =
+    "TypeScript files and package directories need a bundler: pass deployWorkflowsFromDir(dir, { bundle })";
+  if (!isDirectory) {
+    if (extension === ".mjs" || extension === ".js") return { program: readFileSync(path, "utf8") };
+    if (options.bundle === undefined) return noBundler;
+    return { program: await options.bundle(path) };
+  }
+  const entry = packageEntry(path);
+  if (entry === null) {
+    return `no entry file (${PACKAGE_ENTRIES.join(", ")})`;
+  }
+  if (options.bundle === undefined) return noBundler;
+  const skills: Record<string, string> = {};
+  const skillsPath = join(path, "skills");
+  if (existsSync(skillsPath) && statSync(skillsPath).isDirectory()) {
+    for (const file of readdirSync(skillsPath).sort()) {
+      if (file.endsWith(".md"))
+        skills[file.slice(0, -3)] = readFileSync(join(skillsPath, file), "utf8");
+    }
+  }
+  let config: Record<string, JsonValue> = {};
+  const configPath = join(path, "promenade.config.json");
+  if (existsSync(configPath)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(configPath, "utf8"));
+    } catch (error) {
+      throw new Error(
+        `promenade.config.json is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+    if (!isPlainObject(parsed)) throw new Error("promenade.config.json must hold a JSON object");
+    config = parsed as Record<string, JsonValue>;
+  }
+  return { program: await options.bundle(entry), config, skills };
+}
+
+function packageEntry(dir: string): string | null {
+  const manifestPath = join(dir, "package.json");
+  if (existsSync(manifestPath)) {
+    try {
+      const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Record<string, unknown>;
+      for (const field of ["module", "main"]) {
+        const value = manifest[field];
+        if (typeof value === "string" && value.length > 0 && existsSync(join(dir, value))) {
+          return join(dir, value);
+        }
+      }
+    } catch {
+      // An unreadable package.json falls back to the index.* convention below.
+    }
+  }
+  for (const name of PACKAGE_ENTRIES) {
+    if (existsSync(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}

@@ -1,0 +1,116 @@
+/**
+ * Shared fixtures for the engine's integration tests: a temp data dir, an engine whose run
+ * processes execute this package's `src/child.ts` from sources (the `@promenade/source`
+ * condition reaches them through NODE_OPTIONS), program builders and event-stream readers.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Engine } from "../src/index.ts";
+import type { EngineOptions, RunRow } from "../src/index.ts";
+
+/** The run-process entry, run from sources. */
+export const SOURCE_CHILD_ENTRY = fileURLToPath(new URL("../src/child.ts", import.meta.url));
+
+/** `processEnv` for run processes that execute TypeScript sources of the workspace packages. */
+export function sourceProcessEnv(
+  extra: Record<string, string> = {},
+): Record<string, string | undefined> {
+  return { ...process.env, NODE_OPTIONS: "--conditions=@promenade/source", ...extra };
+}
+
+/** A fresh temp directory, removed by the returned cleanup. */
+export function tempDir(prefix = "promenade-engine-"): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** An engine over `dataDir` as spec 02 §10 sets it up (`cancelGraceMs: 250`), logs captured. */
+export function makeEngine(
+  dataDir: string,
+  overrides: Partial<EngineOptions> = {},
+): { engine: Engine; logs: string[] } {
+  const logs: string[] = [];
+  const engine = new Engine({
+    dataDir,
+    cancelGraceMs: 250,
+    childEntryPath: SOURCE_CHILD_ENTRY,
+    processEnv: sourceProcessEnv(),
+    log: (line) => logs.push(line),
+    ...overrides,
+  });
+  return { engine, logs };
+}
+
+/**
+ * A single-file program: `import { … } from "<sdk>"`, the `meta` literal, then `body`.
+ * `names` are the SDK exports the body uses.
+ */
+export function program(
+  meta: Record<string, unknown>,
+  body: string,
+  options: { sdk?: string; names?: string[] } = {},
+): string {
+  const names = options.names ?? [
+    "output",
+    "input",
+    "config",
+    "phase",
+    "sleep",
+    "secrets",
+    "workflows",
+    "artifacts",
+  ];
+  const sdk = options.sdk ?? "@promenade/workflow";
+  return [
+    `import { ${names.join(", ")} } from ${JSON.stringify(sdk)};`,
+    `export const meta = ${JSON.stringify(meta)};`,
+    body,
+    "",
+  ].join("\n");
+}
+
+/** Meta for a manually triggered workflow, merged with `extra`. */
+export function manualMeta(
+  slug: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { slug, triggers: [{ kind: "manual" }], ...extra };
+}
+
+/** The `run_status` statuses of a run's persisted stream, in order. */
+export function statuses(engine: Engine, runId: string): string[] {
+  return engine.store
+    .listEvents(runId)
+    .flatMap((row) => (row.event.kind === "run_status" ? [row.event.status] : []));
+}
+
+/** The event kinds of a run's persisted stream, in order. */
+export function kinds(engine: Engine, runId: string): string[] {
+  return engine.store.listEvents(runId).map((row) => row.event.kind);
+}
+
+/** True when the run's cursors are strictly increasing. */
+export function cursorsIncrease(engine: Engine, runId: string): boolean {
+  const cursors = engine.store.listEvents(runId).map((row) => row.cursor);
+  return cursors.every((cursor, index) => index === 0 || cursor > (cursors[index - 1] ?? 0));
+}
+
+/** Resolves once the run reaches `status` (polls the store; for set-up steps, not assertions). */
+export async function waitForStatus(
+  engine: Engine,
+  runId: string,
+  status: RunRow["status"],
+  timeoutMs = 20_000,
+): Promise<RunRow> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = engine.store.getRun(runId);
+    if (run?.status === status) return run;
+    if (Date.now() > deadline) {
+      throw new Error(`run ${runId} did not reach ${status} (now ${run?.status ?? "missing"})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

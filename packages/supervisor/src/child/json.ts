@@ -1,0 +1,33 @@
+/**
+ * `toJsonValue`: JSON with the SDK's semantics (spec 01 §3.8) — serialized like `JSON.stringify`
+ * (`toJSON` honoured, `undefined` members dropped) but refusing what JSON cannot represent.
+ * Child side only, and kept out of the parent's bundle so `dist/child.js` loads no shared chunk.
+ */
+import { EngineError } from "@promenade/workflow/errors";
+
+/**
+ * Returns a plain JSON copy of `value`. Throws `VALIDATION` naming `what` for functions, symbols,
+ * bigints, non-finite numbers and cycles. A top-level `undefined` becomes `null`.
+ */
+export function toJsonValue(value: unknown, what: string): unknown {
+  if (value === undefined) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, (_key, v: unknown) => {
+      if (typeof v === "function" || typeof v === "symbol") {
+        throw new TypeError(`a ${typeof v} is not JSON`);
+      }
+      if (typeof v === "number" && !Number.isFinite(v)) {
+        throw new TypeError(`${String(v)} is not JSON`);
+      }
+      return v;
+    });
+  } catch (err) {
+    throw new EngineError(
+      "VALIDATION",
+      `${what} must be JSON-serializable: ${err instanceof Error ? err.message : String(err)}.`,
+      "Pass plain objects, arrays, strings, finite numbers, booleans and null.",
+    );
+  }
+  return text === undefined ? null : (JSON.parse(text) as unknown);
+}

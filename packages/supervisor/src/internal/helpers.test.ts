@@ -1,0 +1,168 @@
+// Pure helpers: cursor envelopes, JSON rules, idempotency keys, redaction, secrets, paths.
+import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createRedactor } from "../child/redactor.ts";
+import { defaultIdempotencyKey } from "../idempotency.ts";
+import type { WorkflowRow } from "../ports.ts";
+import { isTerminal } from "../status.ts";
+import { Envelope } from "./envelope.ts";
+import { toJsonValue } from "../child/json.ts";
+import { canonicalJson } from "./json.ts";
+import { isValidRelativeDir, runDirs, SpareRunDirs } from "./run-dir.ts";
+import { buildChildEnv, resolveSecret } from "./secrets.ts";
+
+function workflow(manifest: Record<string, unknown>): WorkflowRow {
+  return { manifest } as unknown as WorkflowRow;
+}
+
+describe("Envelope", () => {
+  it("resumes in the block after the highest cursor and rolls over before the stride", () => {
+    const fresh = Envelope.resume(0);
+    expect(fresh.next().cursor).toBe(1);
+    const resumed = Envelope.resume(1);
+    expect(resumed.next().cursor).toBe(1_000_001);
+    expect(Envelope.resume(3_000_042).next().cursor).toBe(4_000_001);
+    const full = new Envelope(2, 999_998);
+    expect(full.next().cursor).toBe(2_999_999);
+    expect(full.next()).toEqual({ cursor: 3_000_001, seq: 1 });
+    full.newBlock();
+    expect(full.next().cursor).toBe(4_000_001);
+  });
+});
+
+describe("JSON rules", () => {
+  it("copies JSON and refuses what JSON cannot represent", () => {
+    expect(toJsonValue({ a: 1, b: undefined, d: new Date(0) }, "x")).toEqual({
+      a: 1,
+      d: "1970-01-01T00:00:00.000Z",
+    });
+    expect(toJsonValue(undefined, "x")).toBeNull();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const bad of [() => 1, Symbol("s"), 10n, Number.NaN, { n: Infinity }, cyclic]) {
+      expect(() => toJsonValue(bad, "input")).toThrow(
+        expect.objectContaining({ code: "VALIDATION" }),
+      );
+    }
+  });
+
+  it("sorts object keys recursively and keeps array order", () => {
+    expect(canonicalJson({ b: [2, { d: 1, c: 0 }], a: null })).toBe(
+      '{"a":null,"b":[2,{"c":0,"d":1}]}',
+    );
+  });
+
+  it("derives a 64-hex default key independent of key order", () => {
+    const key = defaultIdempotencyKey("run1", "slug", { x: 1, y: 2 });
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(defaultIdempotencyKey("run1", "slug", { y: 2, x: 1 })).toBe(key);
+    expect(defaultIdempotencyKey("run2", "slug", { x: 1, y: 2 })).not.toBe(key);
+    expect(defaultIdempotencyKey("run1", "other", { x: 1, y: 2 })).not.toBe(key);
+    expect(defaultIdempotencyKey("run1", "slug", { x: 1, y: 3 })).not.toBe(key);
+  });
+});
+
+describe("redactor", () => {
+  it("replaces longest matches in one pass and ignores short values", () => {
+    const r = createRedactor();
+    r.add("LONG", "abc12345-extended-tail");
+    r.add("SHORT", "abc12345");
+    r.add("TINY", "ab");
+    expect(r.redact("x abc12345-extended-tail y abc12345 z ab")).toBe(
+      "x [redacted:LONG] y [redacted:SHORT] z ab",
+    );
+    r.add("A", "1234xyz");
+    r.add("B", "xyz9876");
+    expect(r.redact("--1234xyz9876--")).toBe("--[redacted:A+B]--");
+  });
+});
+
+describe("secrets", () => {
+  const wf = workflow({
+    permissions: { secrets: [{ name: "TOKEN" }, { name: "EMPTY" }] },
+    env: { A: "${{ secrets.TOKEN }}", B: "${{secrets.TOKEN}}", C: "literal ${{ x" },
+  });
+  const source = {
+    env: new Map([["EMPTY", ""]]),
+    processEnv: { TOKEN: "from-process", PATH: "/bin", UNSET: undefined },
+    envLabel: "the .env file",
+  };
+
+  it("checks the allow-list, then env, then processEnv", () => {
+    expect(resolveSecret("TOKEN", wf, source)).toBe("from-process");
+    expect(() => resolveSecret("OTHER", wf, source)).toThrow(
+      expect.objectContaining({
+        code: "SECRET_UNDECLARED",
+        hint: 'Add { name: "OTHER" } to meta.permissions.secrets.',
+      }),
+    );
+    expect(() => resolveSecret("EMPTY", wf, source)).toThrow(
+      expect.objectContaining({ code: "SECRET_MISSING", hint: "Set EMPTY=… in the .env file." }),
+    );
+  });
+
+  it("builds the child env with whole-value secret references resolved", () => {
+    const built = buildChildEnv(wf, source);
+    expect(built.env).toEqual({
+      TOKEN: "from-process",
+      PATH: "/bin",
+      A: "from-process",
+      B: "from-process",
+      C: "literal ${{ x",
+    });
+    expect(built.envSecrets).toEqual({ A: "TOKEN", B: "TOKEN" });
+    expect([...built.secretValues]).toEqual([["from-process", "TOKEN"]]);
+  });
+});
+
+describe("small rules", () => {
+  it("knows terminal statuses and workspace-relative dirs", () => {
+    expect(["completed", "failed", "cancelled"].every((s) => isTerminal(s as never))).toBe(true);
+    expect(["queued", "pending", "running", "cancelling"].some((s) => isTerminal(s as never))).toBe(
+      false,
+    );
+    expect(["mem", "a/b", "notes-1/x_y"].every(isValidRelativeDir)).toBe(true);
+    expect(["", "/abs", "a\\b", "a//b", "./a", "a/..", "cache/"].some(isValidRelativeDir)).toBe(
+      false,
+    );
+  });
+});
+
+describe("spare run dirs", () => {
+  it("prepares run dirs in the background, hands one over by rename and adopts leftovers", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "promenade-supervisor-unit-"));
+    const sdk = mkdtempSync(join(tmpdir(), "promenade-supervisor-unit-"));
+    const spareNames = () =>
+      readdirSync(join(dataDir, "runs")).filter((n) => n.startsWith(".spare-"));
+    try {
+      const spares = new SpareRunDirs(dataDir, sdk, 2);
+      const dirs = runDirs(dataDir, "01RUN");
+      expect(spares.take(dirs)).toBe(false);
+      await new Promise((r) => setImmediate(r));
+      expect(spareNames()).toHaveLength(2);
+      expect(spares.take(dirs)).toBe(true);
+      expect(existsSync(dirs.workspaceDir)).toBe(true);
+      expect(existsSync(dirs.artifactsDir)).toBe(true);
+      for (const scope of ["@promenade", "@boardwalk-labs"]) {
+        expect(realpathSync(join(dirs.programDir, "node_modules", scope, "workflow"))).toBe(
+          realpathSync(sdk),
+        );
+      }
+      expect(spares.take(dirs)).toBe(false);
+      await new Promise((r) => setImmediate(r));
+      spares.close();
+      const before = spareNames();
+      const next = new SpareRunDirs(dataDir, sdk, 2);
+      next.fill();
+      await new Promise((r) => setImmediate(r));
+      expect(spareNames()).toEqual(before);
+      expect(next.take(runDirs(dataDir, "01OTHER"))).toBe(true);
+      next.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(sdk, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * Warm pool of pre-spawned run processes. Each process serves exactly one run (one run = one
+ * process still holds): it idles waiting for `init`, which carries the run's env and workspace,
+ * and is refilled in the background after being taken. A pooled process that dies while idle is
+ * dropped; repeated early deaths stop the refill so a broken entry cannot spin.
+ */
+import type { ChildProcess } from "node:child_process";
+
+const MAX_CONSECUTIVE_FAILURES = 3;
+
+/** A fixed-size set of idle run processes. */
+export class WarmPool {
+  private readonly idle = new Set<ChildProcess>();
+  /** The pool's own listeners per idle process, removed when the process is taken. */
+  private readonly handlers = new Map<
+    ChildProcess,
+    { exit: () => void; error: (err: Error) => void }
+  >();
+  private readonly size: number;
+  private readonly spawnOne: () => ChildProcess;
+  private readonly log: (line: string) => void;
+  private failures = 0;
+  private closed = false;
+  private refillScheduled = false;
+
+  constructor(size: number, spawnOne: () => ChildProcess, log: (line: string) => void) {
+    this.size = size;
+    this.spawnOne = spawnOne;
+    this.log = log;
+  }
+
+  /** Tops the pool up to its size (asynchronously, off the caller's path). */
+  fill(): void {
+    if (this.closed || this.refillScheduled) return;
+    this.refillScheduled = true;
+    setImmediate(() => {
+      this.refillScheduled = false;
+      while (
+        !this.closed &&
+        this.idle.size < this.size &&
+        this.failures < MAX_CONSECUTIVE_FAILURES
+      ) {
+        if (!this.addOne()) break;
+      }
+    });
+  }
+
+  /** An idle, still-connected process, or `null` when none is ready. Triggers a refill. */
+  take(): ChildProcess | null {
+    for (const child of this.idle) {
+      this.idle.delete(child);
+      this.detach(child);
+      if (child.connected && child.exitCode === null && child.signalCode === null) {
+        this.failures = 0;
+        child.ref();
+        child.channel?.ref();
+        for (const stream of [child.stdout, child.stderr]) {
+          (stream as { ref?: () => void } | null)?.ref?.();
+        }
+        this.fill();
+        return child;
+      }
+    }
+    this.fill();
+    return null;
+  }
+
+  /** Kills every idle process; the pool refills no more. Resolves when they have exited. */
+  close(): Promise<void> {
+    this.closed = true;
+    const exits: Promise<void>[] = [];
+    for (const child of this.idle) {
+      exits.push(
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) resolve();
+          else child.once("exit", () => resolve());
+        }),
+      );
+      child.kill("SIGKILL");
+    }
+    this.idle.clear();
+    return Promise.all(exits).then(() => undefined);
+  }
+
+  private detach(child: ChildProcess): void {
+    const own = this.handlers.get(child);
+    if (own === undefined) return;
+    this.handlers.delete(child);
+    child.off("exit", own.exit);
+    child.off("error", own.error);
+  }
+
+  private addOne(): boolean {
+    let child: ChildProcess;
+    try {
+      child = this.spawnOne();
+    } catch (err) {
+      this.failures += 1;
+      this.log(`warm pool: could not spawn a run process: ${String(err)}`);
+      return false;
+    }
+    const spawnedAt = Date.now();
+    this.idle.add(child);
+    const error = (err: Error): void => {
+      this.idle.delete(child);
+      this.detach(child);
+      this.failures += 1;
+      this.log(`warm pool: run process error: ${err.message}`);
+    };
+    const exit = (): void => {
+      this.idle.delete(child);
+      this.detach(child);
+      if (this.closed) return;
+      if (Date.now() - spawnedAt < 1000) this.failures += 1;
+      this.log(
+        `warm pool: idle run process exited (${child.signalCode ?? `code ${String(child.exitCode)}`})`,
+      );
+      this.fill();
+    };
+    child.on("error", error);
+    child.on("exit", exit);
+    this.handlers.set(child, { exit, error });
+    // Idle processes must not keep the engine's event loop alive.
+    child.unref();
+    child.channel?.unref();
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.pause();
+      (stream as { unref?: () => void } | null)?.unref?.();
+    }
+    return true;
+  }
+}

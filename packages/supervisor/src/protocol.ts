@@ -1,0 +1,80 @@
+/**
+ * The IPC protocol between the supervisor and a run process (spec 02 §5.17), as plain types and
+ * constants. Shared by both sides; holds no validators so the child runtime can import it without
+ * loading zod (the parent validates with `internal/protocol-schemas.ts`).
+ * Invariant: event bodies cross without envelopes; only the parent stamps `runId`/`seq`/`t`.
+ */
+
+/** `{ code, message, hint? }` as it crosses IPC. */
+export interface WireError {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/** Parent → child: the one `init` message (later ones are ignored by the child). */
+export interface InitMessage {
+  type: "init";
+  runId: string;
+  programPath: string;
+  workspaceDir: string;
+  skillsDir: string | null;
+  input: unknown;
+  config: Record<string, unknown>;
+  /** Env vars filled from secrets: env var name → secret name (values are read from the env). */
+  envSecrets: Record<string, string>;
+  /**
+   * Warm-pool children only: the complete environment of the run. The child replaces its own
+   * `process.env` with it before evaluating the program (cold children got it at spawn).
+   */
+  env?: Record<string, string>;
+}
+
+/** Parent → child: the answer to one `host_call`. */
+export interface HostResultMessage {
+  type: "host_result";
+  callId: number;
+  result: { ok: true; value: unknown } | { ok: false; error: WireError };
+}
+
+/** Every message the parent sends. */
+export type ParentMessage = InitMessage | HostResultMessage;
+
+/** Host methods a run process may call (spec 02 §5.17). */
+export type HostMethodName =
+  | "get_secret"
+  | "call_workflow"
+  | "run_workflow"
+  | "write_artifact"
+  | "resolve_model"
+  | "mcp_token";
+
+/** Child → parent messages. */
+export type ChildMessage =
+  | { type: "host_call"; callId: number; method: string; args: Record<string, unknown> }
+  | { type: "emit"; body: { kind: string } & Record<string, unknown>; turnId?: string }
+  | { type: "turn_started"; turnId: string; agentId: string; agentName?: string }
+  | {
+      type: "report_usage";
+      modelRef: string;
+      usage: { inputTokens?: number; outputTokens?: number; totalTokens?: number };
+    }
+  | { type: "memory_used"; dir: string }
+  | { type: "done"; output: unknown; outputDeclared: boolean }
+  | { type: "failed"; error: WireError; output: unknown; outputDeclared: boolean };
+
+/** Event kinds a run process may send in `emit` (the rest are supervisor-owned, spec 02 §5.8). */
+export const CHILD_EMITTABLE_KINDS: ReadonlySet<string> = new Set([
+  "phase",
+  "turn_ended",
+  "text_start",
+  "text_delta",
+  "text_end",
+  "tool_call_start",
+  "tool_call_input_delta",
+  "tool_call_input_complete",
+  "tool_call_executing",
+  "tool_call_result",
+  "tool_call_error",
+  "reasoning_delta",
+]);

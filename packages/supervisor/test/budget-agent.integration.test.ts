@@ -1,0 +1,184 @@
+// Spec 02 §5.6 budgets (duration spanning restarts, tokens, USD from usage reports) and the
+// child runtime's agent seam (spec 03 §1.2): turn blocks, agent frames, injected host methods,
+// memory dirs. The agent loop is a scripted fake plugged in by fixtures/child-entry-agent.ts.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { TURN_CURSOR_STRIDE } from "@promenade/workflow";
+import { createManualClock } from "../src/testing/index.ts";
+import { createHarness } from "./harness.ts";
+import type { Harness } from "./harness.ts";
+
+const agentEntry = fileURLToPath(new URL("./fixtures/child-entry-agent.ts", import.meta.url));
+
+let h: Harness;
+
+async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+afterEach(async () => {
+  await h.close();
+});
+
+describe("budgets", () => {
+  it("kills a run at max_duration_seconds without waiting for its sleep", async () => {
+    h = createHarness();
+    h.deploy({ slug: "slow", budget: { max_duration_seconds: 1 } }, "await sleep(30_000);");
+    const row = await h.run("slow");
+    expect(row.status).toBe("failed");
+    expect(row.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(row.error?.message).toContain("budget.max_duration_seconds");
+    expect(row.error?.message).toContain("1");
+    expect(h.statuses(row.id)).toEqual(["queued", "pending", "running", "failed"]);
+  });
+
+  it("ends a never-exiting child (busy loop) at its duration budget", async () => {
+    h = createHarness();
+    h.deploy({ slug: "spin", budget: { max_duration_seconds: 1 } }, "for (;;) {}");
+    const row = await h.run("spin");
+    expect(row.error?.code).toBe("BUDGET_EXCEEDED");
+  });
+
+  it("keeps the duration deadline across crash restarts", async () => {
+    // Time is the injected clock: the first pass uses 1.5 s of a 2 s budget and crashes; the
+    // second pass must be killed 0.5 s after it started (a per-pass deadline would allow 2 s).
+    const clock = createManualClock(Date.now());
+    h = createHarness({ clock });
+    const go = join(h.dataDir, "go");
+    h.deploy(
+      { slug: "deadline", budget: { max_duration_seconds: 2 } },
+      [
+        'import { existsSync, writeFileSync } from "node:fs";',
+        'console.log("ready");',
+        'if (!existsSync("marker")) {',
+        '  writeFileSync("marker", "1");',
+        `  while (!existsSync(${JSON.stringify(go)})) await sleep(20);`,
+        "  process.exit(1);",
+        "}",
+        "await sleep(60_000);",
+      ].join("\n"),
+    );
+    const id = h.create("deadline");
+    const done = h.supervisor.supervise(id);
+    const readies = () => h.kinds(id).filter((k) => k === "program_output").length;
+    await until(() => readies() === 1);
+    clock.advance(1_500);
+    writeFileSync(go, "");
+    await until(() => readies() === 2);
+    expect(h.store.getRun(id)?.status).toBe("running");
+    clock.advance(500);
+    const row = await done;
+    expect(row.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(row.restarts).toBe(1);
+  });
+
+  it("fails at once, without spawning, when the deadline passed before the pass starts", async () => {
+    let launches = 0;
+    h = createHarness({
+      launch: (args) => {
+        launches += 1;
+        throw new Error(`unexpected launch in ${args.cwd}`);
+      },
+    });
+    h.deploy({ slug: "expired", budget: { max_duration_seconds: 1 } }, "output(1);");
+    const id = h.create("expired");
+    h.store.updateRunStatus(id, "running", { startedAt: Date.now() - 5_000 });
+    const row = await h.supervisor.recoverOne(id);
+    expect(row.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(launches).toBe(0);
+    expect(h.statuses(id)).toEqual(["queued", "pending", "running", "failed"]);
+  });
+
+  it("enforces max_tokens from usage reports and records the tallies", async () => {
+    h = createHarness({ childEntryPath: agentEntry });
+    h.deploy(
+      { slug: "tokens", budget: { max_tokens: 1000 } },
+      "await agent(JSON.stringify({ usage: { inputTokens: 600, outputTokens: 600 } })); await sleep(30_000);",
+    );
+    const row = await h.run("tokens");
+    expect(row.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(row.error?.message).toContain("max_tokens");
+    expect(row.tokensIn).toBe(600);
+    expect(row.tokensOut).toBe(600);
+  });
+
+  it("enforces max_usd with the injected priceUsage during a sleep", async () => {
+    const priced: string[] = [];
+    h = createHarness({
+      childEntryPath: agentEntry,
+      priceUsage: (modelRef, usage) => {
+        priced.push(modelRef);
+        return ((usage.inputTokens ?? 0) / 1e6) * 3 * 1e6;
+      },
+    });
+    h.deploy(
+      { slug: "usd", budget: { max_usd: 0.01 } },
+      'await agent(JSON.stringify({ model: "mystery-1", usage: { inputTokens: 10000000 } })); await sleep(30_000);',
+    );
+    const row = await h.run("usd");
+    expect(row.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(row.error?.message).toContain("max_usd");
+    expect(row.error?.message).toContain("approximate");
+    expect(priced).toEqual(["mystery-1"]);
+  });
+});
+
+describe("the agent seam of the child runtime", () => {
+  it("stamps turn frames in a new cursor block with the turn's id and tallies usage", async () => {
+    h = createHarness({ childEntryPath: agentEntry, priceUsage: () => 7 });
+    h.deploy(
+      { slug: "agentic" },
+      'phase("before"); const text = await agent(JSON.stringify({ text: "hi", usage: { inputTokens: 120, outputTokens: 30 } }), { name: "writer" }); phase("after"); output(text);',
+    );
+    const row = await h.run("agentic");
+    expect(row.status).toBe("completed");
+    expect(row.output).toBe("hi");
+    expect([row.tokensIn, row.tokensOut, row.usdMicros]).toEqual([120, 30, 7]);
+    const events = h.events(row.id);
+    const started = events.find((e) => e.event.kind === "turn_started");
+    expect(started?.event).toMatchObject({ agentId: "agent-1", agentName: "writer" });
+    expect(started?.cursor).toBe(
+      Math.floor(started!.cursor / TURN_CURSOR_STRIDE) * TURN_CURSOR_STRIDE + 1,
+    );
+    const agentFrames = events.filter((e) =>
+      ["turn_started", "text_start", "text_delta", "text_end", "turn_ended"].includes(e.event.kind),
+    );
+    expect(agentFrames).toHaveLength(5);
+    expect(new Set(agentFrames.map((e) => e.event.turnId)).size).toBe(1);
+    expect(agentFrames[0]?.event.turnId).not.toBe(row.id);
+    const others = events.filter((e) => !agentFrames.includes(e));
+    expect(others.every((e) => e.event.turnId === row.id)).toBe(true);
+    const after = events.find((e) => e.event.kind === "phase" && e.event.name === "after");
+    expect(Math.floor(after!.cursor / TURN_CURSOR_STRIDE)).toBe(
+      Math.floor(started!.cursor / TURN_CURSOR_STRIDE),
+    );
+  });
+
+  it("routes resolve_model to the injected host method and fails UNSUPPORTED without one", async () => {
+    h = createHarness({
+      childEntryPath: agentEntry,
+      hostMethods: {
+        resolve_model: (args, ctx) =>
+          Promise.resolve({ model: args.model, provider: args.provider, slug: ctx.workflow.slug }),
+      },
+    });
+    h.deploy(
+      { slug: "resolver" },
+      'output(JSON.parse(await agent(JSON.stringify({ resolve: true }), { model: "m1", provider: "p1" })));',
+    );
+    const row = await h.run("resolver");
+    expect(row.output).toEqual({ model: "m1", provider: "p1", slug: "resolver" });
+    await h.close();
+
+    h = createHarness({ childEntryPath: agentEntry });
+    h.deploy({ slug: "resolver" }, "await agent(JSON.stringify({ resolve: true }));");
+    const failed = await h.run("resolver");
+    expect(failed.error?.code).toBe("UNSUPPORTED");
+    expect(failed.error?.message).toContain("resolve_model");
+  });
+});

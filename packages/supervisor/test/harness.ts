@@ -1,0 +1,117 @@
+/**
+ * Integration-test harness: a temp data dir, the in-memory store, a `RunSupervisor` whose run
+ * processes execute the child runtime from TypeScript sources, and helpers to deploy programs
+ * and start runs the way the engine does (createRun + emitQueued in one transaction).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { JsonValue } from "@promenade/workflow";
+import { RunSupervisor } from "../src/index.ts";
+import type { EventRow, RunRow, SupervisorOptions, WorkflowRow } from "../src/index.ts";
+import { createLaunch } from "../src/launch.ts";
+import { createInMemorySupervisorStore } from "../src/testing/index.ts";
+import type { InMemorySupervisorStore } from "../src/testing/index.ts";
+
+export const childEntryPath = fileURLToPath(new URL("./fixtures/child-entry.ts", import.meta.url));
+export const sourceLaunch = createLaunch({ execArgv: ["--conditions=@promenade/source"] });
+
+export interface Harness {
+  dataDir: string;
+  store: InMemorySupervisorStore;
+  supervisor: RunSupervisor;
+  logs: string[];
+  deploy(
+    meta: Record<string, unknown>,
+    body: string,
+    config?: Record<string, JsonValue>,
+  ): WorkflowRow;
+  create(slug: string, input?: JsonValue): string;
+  run(slug: string, input?: JsonValue): Promise<RunRow>;
+  statuses(runId: string): string[];
+  kinds(runId: string): string[];
+  events(runId: string): EventRow[];
+  close(): Promise<void>;
+}
+
+/** The manifest defaults the SDK applies on parse. */
+export function manifestOf(meta: Record<string, unknown>): WorkflowRow["manifest"] {
+  return {
+    triggers: [{ kind: "manual" }],
+    concurrency: { mode: "unlimited" },
+    runs_on: "boardwalk/linux",
+    callable_by: "anyone_in_org",
+    ...meta,
+  } as unknown as WorkflowRow["manifest"];
+}
+
+/** A single-file program: `meta` literal plus a body that may use every SDK export. */
+export function programOf(meta: Record<string, unknown>, body: string): string {
+  return [
+    `import { agent, artifacts, config, input, output, parallel, phase, Phase, secrets, sleep, workflows } from "@promenade/workflow";`,
+    `export const meta = ${JSON.stringify(meta)};`,
+    body,
+  ].join("\n");
+}
+
+export function createHarness(options: Partial<SupervisorOptions> = {}): Harness {
+  const dataDir = mkdtempSync(join(tmpdir(), "promenade-supervisor-"));
+  const store = createInMemorySupervisorStore();
+  const logs: string[] = [];
+  const supervisor = new RunSupervisor({
+    store,
+    dataDir,
+    childEntryPath,
+    env: new Map(),
+    processEnv: {},
+    envLabel: "the test environment",
+    launch: sourceLaunch,
+    log: (line) => logs.push(line),
+    cancelGraceMs: 250,
+    priceUsage: () => 1,
+    ...options,
+  });
+  const harness: Harness = {
+    dataDir,
+    store,
+    supervisor,
+    logs,
+    deploy(meta, body, config) {
+      const slug = String(meta.slug ?? meta.name);
+      return store.addWorkflow({
+        slug,
+        manifest: manifestOf({ ...meta, slug }),
+        program: programOf(meta, body),
+        ...(config === undefined ? {} : { config }),
+      });
+    },
+    create(slug, input) {
+      const workflow = store.getWorkflow(slug);
+      if (workflow === null) throw new Error(`not deployed: ${slug}`);
+      return store.transaction(() => {
+        const { run } = store.createRun({
+          workflowId: workflow.id,
+          triggerKind: "manual",
+          ...(input === undefined ? {} : { input }),
+        });
+        supervisor.emitQueued(run.id);
+        return run.id;
+      });
+    },
+    run(slug, input) {
+      return supervisor.supervise(harness.create(slug, input));
+    },
+    events: (runId) => store.listEvents(runId),
+    statuses: (runId) =>
+      store
+        .listEvents(runId)
+        .flatMap((row) => (row.event.kind === "run_status" ? [row.event.status] : [])),
+    kinds: (runId) => store.listEvents(runId).map((row) => row.event.kind),
+    async close() {
+      await supervisor.shutdown(1000);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}

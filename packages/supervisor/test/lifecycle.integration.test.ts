@@ -1,0 +1,250 @@
+// Spec 02 §5.9 / §10 lifecycle rows with real run processes: statuses, kinds, cursors, output,
+// program errors, stdout/stderr capture, phases, and messages the child may not send.
+import { afterEach, describe, expect, it } from "vitest";
+import { createHarness, manifestOf } from "./harness.ts";
+import type { Harness } from "./harness.ts";
+
+let h: Harness;
+afterEach(async () => {
+  await h.close();
+});
+
+function strictlyIncreasing(values: number[]): boolean {
+  return values.every((v, i) => i === 0 || v > (values[i - 1] ?? 0));
+}
+
+describe("lifecycle with real run processes", () => {
+  it("completes an echo run with the documented statuses, events and row", async () => {
+    h = createHarness();
+    h.deploy({ slug: "echo" }, "output({ echoed: input });");
+    const row = await h.run("echo", { n: 7 });
+    expect(row.status).toBe("completed");
+    expect(row.output).toEqual({ echoed: { n: 7 } });
+    expect(row.startedAt).not.toBeNull();
+    expect(row.endedAt).not.toBeNull();
+    expect(row.restarts).toBe(0);
+    expect(h.statuses(row.id)).toEqual(["queued", "pending", "running", "completed"]);
+    expect(h.kinds(row.id)).toEqual([
+      "run_status",
+      "run_status",
+      "run_status",
+      "output",
+      "run_status",
+    ]);
+    const cursors = h.events(row.id).map((e) => e.cursor);
+    expect(cursors.slice(0, 2)).toEqual([1, 1_000_001]);
+    expect(strictlyIncreasing(cursors)).toBe(true);
+  });
+
+  it("round-trips nested input and passes the frozen deploy config", async () => {
+    h = createHarness();
+    h.deploy(
+      { slug: "echo" },
+      "output({ echoed: input, config, frozen: Object.isFrozen(config) });",
+      { region: "eu" },
+    );
+    const input = { n: 7, tags: ["a", "b"], nested: { ok: true, none: null } };
+    const row = await h.run("echo", input);
+    expect(row.output).toEqual({ echoed: input, config: { region: "eu" }, frozen: true });
+  });
+
+  it("completes with output null and no output event when output() is never called", async () => {
+    h = createHarness();
+    h.deploy({ slug: "quiet" }, "const x = 1 + 1;");
+    const row = await h.run("quiet");
+    expect(row.status).toBe("completed");
+    expect(row.output).toBeNull();
+    expect(h.kinds(row.id)).not.toContain("output");
+  });
+
+  it("ends failed with PROGRAM_ERROR when the program throws", async () => {
+    h = createHarness();
+    h.deploy({ slug: "boom" }, 'throw new Error("kaboom: empty dataset");');
+    const row = await h.run("boom");
+    expect(row.status).toBe("failed");
+    expect(row.error).toEqual({ code: "PROGRAM_ERROR", message: "kaboom: empty dataset" });
+    expect(h.statuses(row.id)).toEqual(["queued", "pending", "running", "failed"]);
+    const last = h.events(row.id).at(-1)?.event;
+    expect(last).toMatchObject({
+      kind: "run_status",
+      status: "failed",
+      error: { code: "PROGRAM_ERROR", message: "kaboom: empty dataset" },
+    });
+  });
+
+  it("keeps a declared verdict on a run that then throws", async () => {
+    h = createHarness();
+    h.deploy({ slug: "verdict" }, 'output({ healthy: false }); throw new Error("not healthy");');
+    const row = await h.run("verdict");
+    expect(row.status).toBe("failed");
+    expect(row.output).toEqual({ healthy: false });
+    expect(h.kinds(row.id)).toEqual([
+      "run_status",
+      "run_status",
+      "run_status",
+      "output",
+      "run_status",
+    ]);
+  });
+
+  it("fails a program with a syntax error as PROGRAM_ERROR without restarting", async () => {
+    h = createHarness();
+    h.deploy({ slug: "syntax" }, "const = ;");
+    const row = await h.run("syntax");
+    expect(row.status).toBe("failed");
+    expect(row.error?.code).toBe("PROGRAM_ERROR");
+    expect(row.restarts).toBe(0);
+  });
+
+  it("never calls a default-exported function and warns on stderr", async () => {
+    h = createHarness();
+    h.deploy(
+      { slug: "defaulted" },
+      'output("body");\nexport default async function main() { output("wrapper"); }',
+    );
+    const row = await h.run("defaulted");
+    expect(row.output).toBe("body");
+    const stderr = h
+      .events(row.id)
+      .filter((e) => e.event.kind === "program_output" && e.event.stream === "stderr")
+      .map((e) => (e.event.kind === "program_output" ? e.event.text : ""))
+      .join("");
+    expect(stderr).toContain("module body is the program");
+  });
+
+  it("captures stdout and stderr as program_output events before the terminal event", async () => {
+    h = createHarness();
+    h.deploy({ slug: "logs" }, 'console.log("out line"); console.error("err line");');
+    const row = await h.run("logs");
+    const events = h.events(row.id);
+    const outputs = events.filter((e) => e.event.kind === "program_output");
+    const text = (stream: string) =>
+      outputs
+        .map((e) => e.event)
+        .filter((e) => e.kind === "program_output" && e.stream === stream)
+        .map((e) => (e.kind === "program_output" ? e.text : ""))
+        .join("");
+    expect(text("stdout")).toContain("out line");
+    expect(text("stderr")).toContain("err line");
+    expect(outputs.every((e) => e.event.turnId === row.id)).toBe(true);
+    expect(events.at(-1)?.event.kind).toBe("run_status");
+  });
+
+  it("emits phase events with counted and explicit ids (Phase is an alias)", async () => {
+    h = createHarness();
+    h.deploy(
+      { slug: "phases" },
+      'phase("collect"); Phase("publish", { id: "publish-phase" }); phase("");',
+    );
+    const row = await h.run("phases");
+    const phases = h.events(row.id).flatMap((e) => (e.event.kind === "phase" ? [e.event] : []));
+    expect(phases.map((p) => [p.name, p.id])).toEqual([
+      ["collect", "phase-1"],
+      ["publish", "publish-phase"],
+    ]);
+  });
+
+  it("drops supervisor-owned and malformed messages from the child, logging them", async () => {
+    h = createHarness();
+    h.deploy(
+      { slug: "rogue" },
+      [
+        'process.send({ type: "emit", body: { kind: "run_status", status: "completed" } });',
+        'process.send({ type: "emit", body: { kind: "output", value: 1 } });',
+        'process.send({ type: "bogus" });',
+        'process.send("not an object");',
+        'process.send({ type: "host_call", callId: -1, method: "", args: 3 });',
+        'process.send({ type: "emit", body: { kind: "phase" } });',
+        'output("survived");',
+      ].join("\n"),
+    );
+    const row = await h.run("rogue");
+    expect(row.status).toBe("completed");
+    expect(row.output).toBe("survived");
+    expect(h.statuses(row.id)).toEqual(["queued", "pending", "running", "completed"]);
+    expect(h.kinds(row.id).filter((k) => k === "output")).toHaveLength(1);
+    expect(h.logs.some((l) => l.includes("run_status"))).toBe(true);
+    expect(h.logs.filter((l) => l.includes("malformed")).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("holds the process across sleep: locals survive and no restart happens", async () => {
+    h = createHarness();
+    h.deploy(
+      { slug: "sleeper" },
+      "const local = { v: 42 }; const t0 = Date.now(); await sleep(400); output({ elapsed: Date.now() - t0, v: local.v });",
+    );
+    const row = await h.run("sleeper");
+    const out = row.output as { elapsed: number; v: number };
+    expect(out.elapsed).toBeGreaterThanOrEqual(380);
+    expect(out.v).toBe(42);
+    expect(row.restarts).toBe(0);
+  });
+
+  it("rejects bad sleep arguments with VALIDATION and accepts past targets", async () => {
+    h = createHarness();
+    h.deploy(
+      { slug: "sleepy" },
+      [
+        "const codes = [];",
+        "for (const arg of [NaN, Infinity, { until: 'not a date' }, { until: new Date('x') }, { minutes: 5 }]) {",
+        "  try { await sleep(arg); codes.push('ok'); } catch (e) { codes.push(e.code); }",
+        "}",
+        "await sleep(-5); await sleep({ until: new Date(0) }); await sleep({ durationMs: 1, until: 'x' });",
+        "output(codes);",
+      ].join("\n"),
+    );
+    const row = await h.run("sleepy");
+    expect(row.output).toEqual(Array(5).fill("VALIDATION"));
+  });
+
+  it("rejects agent() with UNSUPPORTED when no agent loop is plugged in", async () => {
+    h = createHarness();
+    h.deploy({ slug: "agentless" }, 'await agent("hello");');
+    const row = await h.run("agentless");
+    expect(row.status).toBe("failed");
+    expect(row.error?.code).toBe("UNSUPPORTED");
+    expect(row.error?.message).toContain("agent() is not available in this engine build");
+  });
+
+  it("resolves @boardwalk-labs/workflow to the same SDK instance as @promenade/workflow", async () => {
+    h = createHarness();
+    const program = [
+      'import { output as bwOutput, input as bwInput } from "@boardwalk-labs/workflow";',
+      'import { output } from "@promenade/workflow";',
+      'export const meta = { name: "legacy", triggers: [{ kind: "manual" }] };',
+      "bwOutput({ same: bwOutput === output, input: bwInput });",
+    ].join("\n");
+    h.store.addWorkflow({
+      slug: "legacy",
+      manifest: manifestOf({ slug: "legacy" }),
+      program,
+    });
+    const row = await h.run("legacy", "hi");
+    expect(row.output).toEqual({ same: true, input: "hi" });
+  });
+
+  it("fails with VALIDATION when the declared output is not JSON", async () => {
+    h = createHarness();
+    h.deploy({ slug: "bigint" }, "output({ n: 10n });");
+    const row = await h.run("bigint");
+    expect(row.status).toBe("failed");
+    expect(row.error?.code).toBe("VALIDATION");
+  });
+
+  it("delivers every stamped event to onEvent listeners in order, until unsubscribed", async () => {
+    h = createHarness();
+    h.deploy({ slug: "echo" }, 'console.log("x"); output(1);');
+    const seen: number[] = [];
+    const off = h.supervisor.onEvent((row) => seen.push(row.cursor));
+    h.supervisor.onEvent(() => {
+      throw new Error("listener bug");
+    });
+    const row = await h.run("echo");
+    expect(seen).toEqual(h.events(row.id).map((e) => e.cursor));
+    off();
+    const second = await h.run("echo");
+    expect(seen).toHaveLength(h.events(row.id).length);
+    expect(second.status).toBe("completed");
+    expect(h.logs.some((l) => l.includes("listener bug"))).toBe(true);
+  });
+});

@@ -1,0 +1,210 @@
+// Spec 02 §5.12, §5.13, §5.15: secrets (allow-list, env then processEnv, env interpolation,
+// redaction everywhere), workspace hydrate/persist, memory dirs, artifacts.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { createHarness } from "./harness.ts";
+import type { Harness } from "./harness.ts";
+
+const agentEntry = fileURLToPath(new URL("./fixtures/child-entry-agent.ts", import.meta.url));
+
+let h: Harness;
+afterEach(async () => {
+  await h.close();
+});
+
+describe("secrets and the run environment", () => {
+  it("returns a declared secret from env, falling back to processEnv", async () => {
+    h = createHarness({
+      env: new Map([["GH_TOKEN", "tok-123"]]),
+      processEnv: { OTHER: "from-process" },
+    });
+    h.deploy(
+      { slug: "reader", permissions: { secrets: [{ name: "GH_TOKEN" }, { name: "OTHER" }] } },
+      'output([(await secrets.get("GH_TOKEN")).length, await secrets.get("OTHER")]);',
+    );
+    const row = await h.run("reader");
+    expect(row.output).toEqual([7, "from-process"]);
+  });
+
+  it("fails SECRET_UNDECLARED and SECRET_MISSING (hint names envLabel)", async () => {
+    h = createHarness({ envLabel: "/srv/promenade/.env" });
+    h.deploy({ slug: "undeclared" }, 'await secrets.get("NOPE");');
+    h.deploy(
+      { slug: "missing", permissions: { secrets: [{ name: "EMPTY" }] } },
+      'await secrets.get("EMPTY");',
+    );
+    const undeclared = await h.run("undeclared");
+    expect(undeclared.error?.code).toBe("SECRET_UNDECLARED");
+    expect(undeclared.error?.message).toContain("NOPE");
+    const missing = await h.run("missing");
+    expect(missing.error?.code).toBe("SECRET_MISSING");
+    expect(missing.error?.hint).toContain("/srv/promenade/.env");
+  });
+
+  it("redacts secret values from the error, stdout and agent frames; they appear in no event", async () => {
+    const secret = "s3cr3t-value-42";
+    h = createHarness({ childEntryPath: agentEntry, env: new Map([["API_KEY", secret]]) });
+    h.deploy(
+      { slug: "leaky", permissions: { secrets: [{ name: "API_KEY" }] } },
+      [
+        'const v = await secrets.get("API_KEY");',
+        "console.log(`printing ${v}`);",
+        "process.stdout.write(v.slice(0, 6)); await sleep(30); process.stdout.write(v.slice(6) + '\\n');",
+        "await agent(JSON.stringify({ text: `model sees ${v}` }));",
+        "await agent(JSON.stringify({ memory: `../${v}` }));",
+        "throw new Error(`bad key ${v}`);",
+      ].join("\n"),
+    );
+    const row = await h.run("leaky");
+    expect(row.status).toBe("failed");
+    expect(row.error?.message).toBe("bad key [redacted:API_KEY]");
+    const all = JSON.stringify(h.events(row.id));
+    expect(all).not.toContain(secret);
+    const stdout = h
+      .events(row.id)
+      .flatMap((e) =>
+        e.event.kind === "program_output" && e.event.stream === "stdout" ? [e.event.text] : [],
+      )
+      .join("");
+    // The second value was written in two chunks 30 ms apart: still replaced whole.
+    expect(stdout).toBe("printing [redacted:API_KEY]\n[redacted:API_KEY]\n");
+    expect(JSON.stringify(h.store.getRun(row.id))).not.toContain(secret);
+    expect(h.logs.join("\n")).not.toContain(secret);
+    expect(h.logs.join("\n")).toContain("../[redacted:API_KEY]");
+  });
+
+  it("interpolates ${{ secrets.NAME }} env values and copies plain ones", async () => {
+    h = createHarness({ env: new Map([["API_KEY", "the-api-key"]]) });
+    h.deploy(
+      {
+        slug: "envy",
+        permissions: { secrets: [{ name: "API_KEY" }] },
+        env: { MY_KEY: "${{ secrets.API_KEY }}", PLAIN: "plain-value" },
+      },
+      "output([process.env.MY_KEY, process.env.PLAIN]);",
+    );
+    const row = await h.run("envy");
+    expect(row.output).toEqual(["the-api-key", "plain-value"]);
+  });
+
+  it("fails SECRET_MISSING without restarting when an interpolated secret is unset", async () => {
+    let launches = 0;
+    h = createHarness({
+      launch: () => {
+        launches += 1;
+        throw new Error("must not spawn");
+      },
+    });
+    h.deploy(
+      {
+        slug: "unset",
+        permissions: { secrets: [{ name: "API_KEY" }] },
+        env: { MY_KEY: "${{ secrets.API_KEY }}" },
+      },
+      "output(1);",
+    );
+    const row = await h.run("unset");
+    expect(row.error?.code).toBe("SECRET_MISSING");
+    expect(row.restarts).toBe(0);
+    expect(launches).toBe(0);
+  });
+});
+
+describe("workspace persistence, memory dirs and artifacts", () => {
+  const stateProgram = [
+    'import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";',
+    'const previous = existsSync("state/value.txt") ? readFileSync("state/value.txt", "utf8") : null;',
+    'mkdirSync("state", { recursive: true });',
+    'writeFileSync("state/value.txt", input.value);',
+    "if (input.fail) throw new Error('failing on purpose');",
+    "output(previous);",
+  ].join("\n");
+
+  it("hydrates declared dirs at first start and persists them only on success", async () => {
+    h = createHarness();
+    h.deploy({ slug: "stateful", workspace: { persist: ["state"] } }, stateProgram);
+    expect((await h.run("stateful", { value: "alpha" })).output).toBeNull();
+    expect((await h.run("stateful", { value: "beta" })).output).toBe("alpha");
+    const failed = await h.run("stateful", { value: "broken", fail: true });
+    expect(failed.status).toBe("failed");
+    expect((await h.run("stateful", { value: "gamma" })).output).toBe("beta");
+  });
+
+  it("persists the whole workspace with persist: true", async () => {
+    h = createHarness();
+    h.deploy(
+      { slug: "whole", workspace: { persist: true } },
+      'import { existsSync, readFileSync, writeFileSync } from "node:fs"; const p = existsSync("root.txt") ? readFileSync("root.txt", "utf8") : null; writeFileSync("root.txt", String(input)); output(p);',
+    );
+    expect((await h.run("whole", "one")).output).toBeNull();
+    expect((await h.run("whole", "two")).output).toBe("one");
+  });
+
+  it("shows a restarted pass the crashed pass's writes, not a re-hydrated copy", async () => {
+    h = createHarness();
+    h.deploy(
+      { slug: "crashy", workspace: { persist: ["state"] } },
+      [
+        'import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";',
+        'mkdirSync("state", { recursive: true });',
+        "if (input === 'seed') { writeFileSync('state/v.txt', 'A'); output('seeded'); }",
+        "else if (!existsSync('crashed')) { writeFileSync('crashed', '1'); writeFileSync('state/v.txt', 'B'); process.exit(1); }",
+        "else output(readFileSync('state/v.txt', 'utf8'));",
+      ].join("\n"),
+    );
+    await h.run("crashy", "seed");
+    const row = await h.run("crashy", "go");
+    expect(row.output).toBe("B");
+    expect(row.restarts).toBe(1);
+  });
+
+  it("persists memory dirs reported by the agent loop without a declaration", async () => {
+    h = createHarness({ childEntryPath: agentEntry });
+    h.deploy(
+      { slug: "memo" },
+      [
+        'import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";',
+        'const before = existsSync("mem/notes/learned.md") ? readFileSync("mem/notes/learned.md", "utf8") : null;',
+        'mkdirSync("mem/notes", { recursive: true }); writeFileSync("mem/notes/learned.md", "fact");',
+        'await agent(JSON.stringify({ memory: "mem/notes" }));',
+        'await agent(JSON.stringify({ memory: "../escape" }));',
+        "output(before);",
+      ].join("\n"),
+    );
+    expect((await h.run("memo")).output).toBeNull();
+    expect((await h.run("memo")).output).toBe("fact");
+    expect(h.logs.some((l) => l.includes("../escape"))).toBe(true);
+  });
+
+  it("writes artifacts with a file:// url and refuses names that are not plain file names", async () => {
+    h = createHarness();
+    h.deploy(
+      { slug: "reporter" },
+      [
+        'const ref = await artifacts.write("report.txt", "text/plain", "line one", { pages: 1 });',
+        'const bytes = await artifacts.write("data.bin", "application/octet-stream", new Uint8Array([1, 2, 3]));',
+        "let code = null;",
+        'try { await artifacts.write("../x", "text/plain", "no"); } catch (e) { code = e.code; }',
+        "output({ ref, bytes: bytes.name, code });",
+      ].join("\n"),
+    );
+    const row = await h.run("reporter");
+    const out = row.output as {
+      ref: { id: string; name: string; url: string };
+      bytes: string;
+      code: string;
+    };
+    expect(out.ref.name).toBe("report.txt");
+    expect(out.ref.url.startsWith("file://")).toBe(true);
+    expect(out.code).toBe("VALIDATION");
+    const rows = h.store.listArtifacts(row.id);
+    expect(rows.map((a) => [a.name, a.size])).toEqual([
+      ["report.txt", 8],
+      ["data.bin", 3],
+    ]);
+    expect(rows[0]?.metadata).toEqual({ pages: 1 });
+    expect(readFileSync(rows[0]!.path, "utf8")).toBe("line one");
+    expect(rows[0]?.id).toBe(out.ref.id);
+  });
+});

@@ -1,3 +1,7 @@
+/**
+ * The approximate rate table behind `max_usd` budgets: if a pattern matches too loosely (`o1`
+ * inside another model name) or overrides stop winning, runs are stopped too early or never.
+ */
 import { describe, expect, it } from "vitest";
 import { createPriceUsage, rateFor, usageUsdMicros } from "./rates.ts";
 

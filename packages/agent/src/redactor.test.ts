@@ -1,3 +1,8 @@
+/**
+ * Secret redaction of everything the loop emits or sends: if overlapping or nested secrets are
+ * merged wrongly, or a secret split across streamed chunks slips through, a secret value reaches
+ * the event log or a provider.
+ */
 import { describe, expect, it } from "vitest";
 import { Redactor } from "./redactor.ts";
 

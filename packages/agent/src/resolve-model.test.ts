@@ -1,3 +1,8 @@
+/**
+ * Model resolution (spec 03 §3): provider and model stay orthogonal, model strings pass
+ * verbatim, and every failure names the fix (the env var, the config key). A regression here
+ * sends a call to the wrong provider or fails with an error nobody can act on.
+ */
 import { describe, expect, it } from "vitest";
 import {
   createEnvLookup,

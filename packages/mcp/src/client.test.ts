@@ -13,9 +13,9 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
 import { McpClient, flattenToolContent } from "./client.ts";
-import { isMcpError, type McpError } from "./errors.ts";
 import type { McpTransport } from "./ports.ts";
 import type { JsonRpcMessage } from "./types.ts";
+import { failure } from "../test/helpers.ts";
 
 class SdkPipe implements McpTransport {
   readonly label = "memory";
@@ -106,17 +106,6 @@ async function fixture(
   const client = new McpClient(pipe, options);
   await client.connect();
   return { server, pipe, client, cancelled, release };
-}
-
-async function failure(promise: Promise<unknown>): Promise<McpError> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (reason: unknown) => reason,
-  );
-  expect(isMcpError(error)).toBe(true);
-  return error as McpError;
 }
 
 describe("McpClient over the SDK's in-memory transport", () => {

@@ -1,9 +1,16 @@
 /**
- * Shared test factories: where the fixtures live and how to start the stdio fixture.
+ * Shared test factories: where the fixtures live, how to start the stdio fixture, and how to
+ * take the `McpError` a call rejects with.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { StdioTransport, type StdioTransportOptions } from "../src/index.ts";
+import { expect } from "vitest";
+import {
+  isMcpError,
+  StdioTransport,
+  type McpError,
+  type StdioTransportOptions,
+} from "../src/index.ts";
 
 /** Absolute path of a file in test/fixtures. */
 export function fixturePath(name: string): string {
@@ -59,4 +66,16 @@ export function isAlive(pid: number): boolean {
   } catch {
     return true; // No procfs (macOS): signal 0 succeeding is all we know.
   }
+}
+
+/** Awaits a promise that must reject with an `McpError` (branded) and returns that error. */
+export async function failure(promise: Promise<unknown>): Promise<McpError> {
+  const error = await promise.then(
+    () => {
+      throw new Error("expected a rejection");
+    },
+    (reason: unknown) => reason,
+  );
+  expect(isMcpError(error)).toBe(true);
+  return error as McpError;
 }

@@ -10,11 +10,9 @@ import {
   StreamableHttpTransport,
   connectMcp,
   flattenToolContent,
-  isMcpError,
   type McpClient,
-  type McpError,
 } from "../src/index.ts";
-import { eventually } from "./helpers.ts";
+import { eventually, failure } from "./helpers.ts";
 import {
   startMcpHttpServer,
   type McpHttpServer,
@@ -41,17 +39,6 @@ async function client(
   const connected = await connectMcp(transport, clientOptions);
   cleanups.push(() => connected.close());
   return { client: connected, transport };
-}
-
-async function failure(promise: Promise<unknown>): Promise<McpError> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (reason: unknown) => reason,
-  );
-  expect(isMcpError(error)).toBe(true);
-  return error as McpError;
 }
 
 /** A plain HTTP server answering every request with the given status, type and body. */

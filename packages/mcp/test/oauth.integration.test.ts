@@ -12,9 +12,7 @@ import {
   StreamableHttpTransport,
   connectMcp,
   flattenToolContent,
-  isMcpError,
   type McpAuthProvider,
-  type McpError,
 } from "../src/index.ts";
 import {
   FileTokenStore,
@@ -26,6 +24,7 @@ import {
   discoverAuthorization,
   type McpTokenEntry,
 } from "../src/oauth/index.ts";
+import { failure } from "./helpers.ts";
 import { startMcpHttpServer } from "./mcp-http-server.ts";
 import {
   playBrowser,
@@ -47,17 +46,6 @@ async function peers(options: Parameters<typeof startOAuthPeers>[0] = {}): Promi
 
 function tokenFile(): string {
   return join(mkdtempSync(join(tmpdir(), "promenade-mcp-oauth-")), "data", "mcp_tokens.json");
-}
-
-async function failure(promise: Promise<unknown>): Promise<McpError> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (reason: unknown) => reason,
-  );
-  expect(isMcpError(error)).toBe(true);
-  return error as McpError;
 }
 
 /** Authorizes once, playing the browser; returns the authorization URL and the browser's end page. */

@@ -5,15 +5,8 @@
  */
 import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  StdioTransport,
-  connectMcp,
-  flattenToolContent,
-  isMcpError,
-  type McpClient,
-  type McpError,
-} from "../src/index.ts";
-import { eventually, fixturePath, isAlive, stdioFixture } from "./helpers.ts";
+import { StdioTransport, connectMcp, flattenToolContent, type McpClient } from "../src/index.ts";
+import { eventually, failure, fixturePath, isAlive, stdioFixture } from "./helpers.ts";
 
 const open: McpClient[] = [];
 afterEach(async () => {
@@ -28,17 +21,6 @@ async function connected(
   const client = await connectMcp(fixture.transport, options);
   open.push(client);
   return { client, ...fixture };
-}
-
-async function failure(promise: Promise<unknown>): Promise<McpError> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (reason: unknown) => reason,
-  );
-  expect(isMcpError(error)).toBe(true);
-  return error as McpError;
 }
 
 describe("stdio transport against an SDK server", () => {

@@ -6,15 +6,14 @@
  */
 import { EngineError } from "@promenade/workflow/errors";
 import {
-  isEventStream,
   isObject,
   mergeHeaders,
   parseEventJson,
-  parseToolArguments,
-  postWithRetry,
   readEvents,
-  readJson,
+  requestTurn,
   tokenCount,
+  toolCallFromText,
+  toolCallFromValue,
 } from "./http.ts";
 import type { ChatAdapter, ChatArgs, ChatMessage, ChatTurn, ToolCallRequest } from "./types.ts";
 import type { TokenUsage } from "../ports.ts";
@@ -66,13 +65,6 @@ export function anthropicBody(args: ChatArgs): Record<string, unknown> {
   return body;
 }
 
-function toolCall(id: string, name: string, json: string): ToolCallRequest {
-  const parsed = parseToolArguments(name, json);
-  const call: ToolCallRequest = { id, name, input: parsed.input, rawArguments: json };
-  if (parsed.inputError !== undefined) call.inputError = parsed.inputError;
-  return call;
-}
-
 async function readStream(
   response: Response,
   onText: (text: string, whole: boolean) => void,
@@ -114,7 +106,7 @@ async function readStream(
       }
       case "content_block_stop": {
         if (open !== null) {
-          toolCalls.push(toolCall(open.id, open.name, open.json));
+          toolCalls.push(toolCallFromText(open.id, open.name, open.json));
           open = null;
         }
         break;
@@ -156,15 +148,7 @@ function parseMessage(value: unknown): ChatTurn {
     if (block.type === "tool_use") {
       const id = typeof block.id === "string" ? block.id : `call-${toolCalls.length + 1}`;
       const name = typeof block.name === "string" ? block.name : "";
-      const call: ToolCallRequest = isObject(block.input)
-        ? { id, name, input: block.input }
-        : {
-            id,
-            name,
-            input: {},
-            inputError: `Arguments for tool "${name}" are not a JSON object.`,
-          };
-      toolCalls.push(call);
+      toolCalls.push(toolCallFromValue(id, name, block.input));
     }
   }
   const usage: TokenUsage = {};
@@ -195,14 +179,9 @@ export const anthropicChat: ChatAdapter = async (args, io) => {
     },
     args.headers,
   );
-  const response = await postWithRetry(
-    `${args.baseUrl}/v1/messages`,
-    headers,
-    JSON.stringify(anthropicBody(args)),
-    io,
-  );
-  if (isEventStream(response)) return readStream(response, (text, whole) => io.onText(text, whole));
-  const turn = parseMessage(await readJson(response, "Anthropic message"));
-  if (turn.text !== "") io.onText(turn.text, true);
-  return turn;
+  return requestTurn(`${args.baseUrl}/v1/messages`, headers, anthropicBody(args), io, {
+    what: "Anthropic message",
+    stream: readStream,
+    json: parseMessage,
+  });
 };

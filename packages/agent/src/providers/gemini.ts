@@ -15,6 +15,7 @@ import {
   readEvents,
   readJson,
   tokenCount,
+  toolCallFromValue,
 } from "./http.ts";
 import type { ChatAdapter, ChatArgs, ChatMessage, ChatTurn, ToolCallRequest } from "./types.ts";
 import type { TokenUsage } from "../ports.ts";
@@ -103,17 +104,9 @@ function absorb(
         typeof part.functionCall.id === "string" && part.functionCall.id !== ""
           ? part.functionCall.id
           : `call-${into.toolCalls.length + 1}`;
+      // Gemini omits `args` for a call without arguments: that is `{}`, not an error (null is).
       const args = part.functionCall.args;
-      into.toolCalls.push(
-        args === undefined || isObject(args)
-          ? { id, name, input: args ?? {} }
-          : {
-              id,
-              name,
-              input: {},
-              inputError: `Arguments for tool "${name}" are not a JSON object.`,
-            },
-      );
+      into.toolCalls.push(toolCallFromValue(id, name, args === undefined ? {} : args));
     }
   }
 }

@@ -2,11 +2,12 @@
  * HTTP behaviour shared by every provider adapter (spec 03 §2.2, §2.6): case-insensitive header
  * merge with `content-type` owned by the engine, retries with exponential backoff on 429/5xx and
  * network failures (only before a body is read), optional per-attempt timeouts, event-stream
- * parsing with WHATWG rules, and model tool-argument parsing. No provider-specific JSON here.
+ * parsing with WHATWG rules, the request-then-read-either-way round (`requestTurn`), and tool
+ * calls built from model arguments. No provider-specific JSON here.
  */
 import { EngineError, isEngineError } from "@promenade/workflow/errors";
 import { createParser } from "eventsource-parser";
-import type { ProviderIo } from "./types.ts";
+import type { ChatTurn, ProviderIo, ToolCallRequest } from "./types.ts";
 
 /** Attempts per request (numbered 0–4). */
 export const MAX_ATTEMPTS = 5;
@@ -299,4 +300,56 @@ export function parseToolArguments(
     return { input: {}, inputError: `Arguments for tool "${name}" are not a JSON object.` };
   }
   return { input: value };
+}
+
+/**
+ * A tool call from model-produced argument text (OpenAI `arguments`, Anthropic streamed
+ * `partial_json`), parsed by {@link parseToolArguments}; the text is kept as `rawArguments`.
+ */
+export function toolCallFromText(id: string, name: string, rawArguments: string): ToolCallRequest {
+  const parsed = parseToolArguments(name, rawArguments);
+  const call: ToolCallRequest = { id, name, input: parsed.input, rawArguments };
+  if (parsed.inputError !== undefined) call.inputError = parsed.inputError;
+  return call;
+}
+
+/**
+ * A tool call from an already-decoded argument value (Anthropic's JSON `input`, Gemini's
+ * `args`): an object is the input; anything else is `{}` plus an `inputError` naming the tool.
+ */
+export function toolCallFromValue(id: string, name: string, input: unknown): ToolCallRequest {
+  return isObject(input)
+    ? { id, name, input }
+    : { id, name, input: {}, inputError: `Arguments for tool "${name}" are not a JSON object.` };
+}
+
+/** How one protocol reads its answer: as an event stream, or as one JSON document. */
+export interface TurnReader {
+  /** Names the JSON document in `malformed <what>` errors. */
+  what: string;
+  /** Reads an event-stream answer, passing text pieces to `onText` as they arrive. */
+  stream(response: Response, onText: (text: string, whole: boolean) => void): Promise<ChatTurn>;
+  /** Reads a whole JSON answer. */
+  json(value: unknown): ChatTurn;
+}
+
+/**
+ * POSTs `body` (as JSON) with {@link postWithRetry} and reads the answer the way the server sent
+ * it: streamed text reaches `io.onText` piece by piece; a JSON answer's text reaches it once,
+ * whole (so it is redacted whole).
+ * @throws EngineError `PROVIDER_ERROR` from the request or from `reader`.
+ */
+export async function requestTurn(
+  url: string,
+  headers: Record<string, string>,
+  body: unknown,
+  io: ProviderIo,
+  reader: TurnReader,
+): Promise<ChatTurn> {
+  const response = await postWithRetry(url, headers, JSON.stringify(body), io);
+  if (isEventStream(response))
+    return reader.stream(response, (text, whole) => io.onText(text, whole));
+  const turn = reader.json(await readJson(response, reader.what));
+  if (turn.text !== "") io.onText(turn.text, true);
+  return turn;
 }

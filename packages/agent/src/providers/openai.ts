@@ -6,15 +6,13 @@
  */
 import { EngineError } from "@promenade/workflow/errors";
 import {
-  isEventStream,
   isObject,
   mergeHeaders,
   parseEventJson,
-  parseToolArguments,
-  postWithRetry,
   readEvents,
-  readJson,
+  requestTurn,
   tokenCount,
+  toolCallFromText,
 } from "./http.ts";
 import type { ChatAdapter, ChatArgs, ChatMessage, ChatTurn, ToolCallRequest } from "./types.ts";
 import type { TokenUsage } from "../ports.ts";
@@ -112,7 +110,7 @@ function parseCompletion(value: unknown): ChatTurn {
             ? ""
             : JSON.stringify(raw);
       toolCalls.push(
-        toolCall(
+        toolCallFromText(
           typeof call.id === "string" && call.id !== "" ? call.id : `call-${index + 1}`,
           call.function.name,
           rawArguments,
@@ -126,13 +124,6 @@ function parseCompletion(value: unknown): ChatTurn {
     usage: usageOf(value.usage),
     wantsTools: choice.finish_reason === "tool_calls" || toolCalls.length > 0,
   };
-}
-
-function toolCall(id: string, name: string, rawArguments: string): ToolCallRequest {
-  const parsed = parseToolArguments(name, rawArguments);
-  const call: ToolCallRequest = { id, name, input: parsed.input, rawArguments };
-  if (parsed.inputError !== undefined) call.inputError = parsed.inputError;
-  return call;
 }
 
 async function readStream(
@@ -184,7 +175,7 @@ async function readStream(
   const toolCalls = [...calls.entries()]
     .sort(([a], [b]) => a - b)
     .map(([, call], n) =>
-      toolCall(call.id !== "" ? call.id : `call-${n + 1}`, call.name, call.args),
+      toolCallFromText(call.id !== "" ? call.id : `call-${n + 1}`, call.name, call.args),
     );
   return { text, toolCalls, usage, wantsTools: finish === "tool_calls" || toolCalls.length > 0 };
 }
@@ -199,14 +190,9 @@ export const openAiChat: ChatAdapter = async (args, io) => {
     args.apiKey === null ? {} : { authorization: `Bearer ${args.apiKey}` },
     args.headers,
   );
-  const response = await postWithRetry(
-    `${args.baseUrl}/chat/completions`,
-    headers,
-    JSON.stringify(openAiBody(args)),
-    io,
-  );
-  if (isEventStream(response)) return readStream(response, (text, whole) => io.onText(text, whole));
-  const turn = parseCompletion(await readJson(response, "chat completion"));
-  if (turn.text !== "") io.onText(turn.text, true);
-  return turn;
+  return requestTurn(`${args.baseUrl}/chat/completions`, headers, openAiBody(args), io, {
+    what: "chat completion",
+    stream: readStream,
+    json: parseCompletion,
+  });
 };

@@ -1,3 +1,7 @@
+/**
+ * Canonical server URLs key stored OAuth grants: if two spellings of one URL stop mapping to one
+ * key, a user is asked to authorize again; if distinct ports collapse, grants leak across servers.
+ */
 import { describe, expect, it } from "vitest";
 import { isMcpError } from "../errors.ts";
 import { canonicalServerUrl } from "./canonical-url.ts";

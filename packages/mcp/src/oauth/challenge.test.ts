@@ -1,3 +1,7 @@
+/**
+ * `WWW-Authenticate: Bearer …` parsing: if quoted values or commas inside quotes are mis-read, the
+ * client misses the `resource_metadata` URL and cannot start OAuth discovery.
+ */
 import { describe, expect, it } from "vitest";
 import { parseBearerChallenge } from "./challenge.ts";
 

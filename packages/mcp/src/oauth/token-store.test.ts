@@ -1,3 +1,8 @@
+/**
+ * Grant storage: one entry per canonical server URL, an atomic 0600 file re-read on every call
+ * (so a grant written by `authorizeMcpServer` is seen by a running engine), and a corrupt file
+ * failing `INTERNAL` with a re-authorize hint instead of silently dropping grants.
+ */
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -3,6 +3,8 @@
  * canonical manifest schema and the JSON/status types all come from `@promenade/workflow`
  * (spec 01 §4–5), so the store and the SDK can never disagree on what a valid row holds.
  */
+import type { RunStatus } from "@promenade/workflow";
+
 export {
   canonicalManifestSchema as manifestSchema,
   CHANNELS,
@@ -17,7 +19,11 @@ export type {
   WorkflowManifest,
 } from "@promenade/workflow";
 
-/** The run statuses of spec 02 §2.3, in spec order. */
+/**
+ * The run statuses of spec 02 §2.3, in spec order. The SDK keeps its own copy private (its export
+ * list is closed by spec 01 §1.2), so both directions are checked against its `RunStatus` below:
+ * a status added to or dropped from the SDK stops this file compiling.
+ */
 export const RUN_STATUSES = [
   "queued",
   "pending",
@@ -26,7 +32,12 @@ export const RUN_STATUSES = [
   "failed",
   "cancelled",
   "cancelling",
-] as const;
+] as const satisfies readonly RunStatus[];
+
+/** `true` only while every SDK status is listed above. */
+const _everyStatusListed: [Exclude<RunStatus, (typeof RUN_STATUSES)[number]>] extends [never]
+  ? true
+  : never = true;
 
 /** How a run was started (spec 02 §2.4). */
 export const TRIGGER_KINDS = ["cron", "manual", "webhook"] as const;

@@ -9,11 +9,10 @@ import type { EngineApi } from "@promenade/server";
 export function engineApi(engine: Engine): EngineApi {
   const store = engine.store;
   const api: EngineApi = {
-    listWorkflows: () => store.listWorkflows() as ReturnType<EngineApi["listWorkflows"]>,
-    getWorkflow: (slug) => store.getWorkflow(slug) as ReturnType<EngineApi["getWorkflow"]>,
-    getWorkflowById: (id) => store.getWorkflowById(id) as ReturnType<EngineApi["getWorkflowById"]>,
-    deployWorkflow: (args) =>
-      engine.deployWorkflow(args) as ReturnType<EngineApi["deployWorkflow"]>,
+    listWorkflows: () => store.listWorkflows(),
+    getWorkflow: (slug) => store.getWorkflow(slug),
+    getWorkflowById: (id) => store.getWorkflowById(id),
+    deployWorkflow: (args) => engine.deployWorkflow(args),
     startRun: (slug, options) => engine.startRun(slug, options),
     cancelRun: (runId) => engine.cancelRun(runId),
     getRun: (runId) => store.getRun(runId),
@@ -23,7 +22,7 @@ export function engineApi(engine: Engine): EngineApi {
     listArtifacts: (runId) => store.listArtifacts(runId),
     artifactsDir: (runId) => engine.artifactsDir(runId),
     ping: () => engine.ping(),
-    onEvent: (listener) => engine.onEvent((row) => listener(row)),
+    onEvent: (listener) => engine.onEvent(listener),
   };
   return api;
 }

@@ -24,6 +24,9 @@ export const VERSION: string = (
   }
 ).version;
 
+/** A repeated signal this soon after the first is the same stop request, not "exit now". */
+const REPEAT_SIGNAL_WINDOW_MS = 1000;
+
 /** What `boot` needs from the process; tests can pass their own. */
 export interface BootIo {
   argv: string[];
@@ -128,21 +131,18 @@ export async function boot(io: BootIo): Promise<Booted | null> {
         "Pick another PROMENADE_PORT, or stop the process using it.",
       );
     }
-    const hostText = bound.host.includes(":") ? `[${bound.host}]` : bound.host;
-    io.log(`data dir: ${config.dataDir}`);
-    io.log(
-      config.apiToken === undefined ? "api auth: disabled (loopback only)" : "api auth: enabled",
-    );
-    io.log(`listening on http://${hostText}:${bound.port}`);
-    io.log(`workflows deployed: ${opened.store.listWorkflows().length}`);
-
     let stopping: Promise<void> | null = null;
+    let firstSignalAt = 0;
     const shutdown = (signal: string): Promise<void> => {
       if (stopping !== null) {
+        // One Ctrl-C often arrives twice: from the terminal and forwarded by a process manager
+        // (`pnpm start`). Only a signal sent again later means "exit now".
+        if (Date.now() - firstSignalAt < REPEAT_SIGNAL_WINDOW_MS) return stopping;
         io.log(`${signal} received again — exiting now`);
         io.exit(1);
         return stopping;
       }
+      firstSignalAt = Date.now();
       io.log(`${signal} received — shutting down`);
       const deadline = setTimeout(() => {
         io.log("shutdown timed out");
@@ -157,8 +157,17 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       })();
       return stopping;
     };
+    // Installed before the startup lines: a supervisor may signal as soon as it reads them.
     io.onSignal("SIGTERM", () => void shutdown("SIGTERM"));
     io.onSignal("SIGINT", () => void shutdown("SIGINT"));
+    const hostText = bound.host.includes(":") ? `[${bound.host}]` : bound.host;
+    io.log(`data dir: ${config.dataDir}`);
+    io.log(
+      config.apiToken === undefined ? "api auth: disabled (loopback only)" : "api auth: enabled",
+    );
+    io.log(`listening on http://${hostText}:${bound.port}`);
+    io.log(`workflows deployed: ${opened.store.listWorkflows().length}`);
+
     return { engine: opened, server, host: bound.host, port: bound.port, shutdown };
   } catch (err) {
     try {

@@ -1,72 +1,23 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument -- the test reads untyped JSON API bodies */
+/* eslint-disable @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument -- the test reads untyped JSON API bodies */
 /**
  * The `promenade-server` binary as a process (spec 04 §5, acceptance 25, 53, 55, 58): boot lines,
  * refusal to bind off loopback without a token, and crash recovery — SIGKILL mid-run, start
- * again on the same data dir, the run completes and the UI shows it; SIGTERM exits 0. If this
- * breaks, operators lose runs across restarts or the harness cannot find the listen address.
+ * again on the same data dir, the run completes and the UI shows it; SIGTERM exits 0; a signal
+ * repeated at once is one stop, one sent later exits 1. If this breaks, operators lose runs
+ * across restarts, Ctrl-C skips the graceful shutdown, or the harness cannot find the address.
  */
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chromiumLaunchOptions } from "@promenade/server/testing";
 import { chromium } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
+import { json, start, stopServers, waitFor } from "./helpers.ts";
 
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
-const children: ChildProcess[] = [];
 
-afterEach(() => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  }
-});
-
-interface Server {
-  child: ChildProcess;
-  output: () => string;
-  base: Promise<string>;
-  exit: Promise<number | null>;
-}
-
-function start(env: Record<string, string>, args: string[] = []): Server {
-  const child = spawn(process.execPath, ["--conditions=@promenade/source", MAIN, ...args], {
-    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let text = "";
-  const base = new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString("utf8");
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
-      if (m?.[1] !== undefined) resolve(m[1]);
-    };
-    child.stderr.on("data", onData);
-    child.stdout.on("data", (c: Buffer) => (text += c.toString("utf8")));
-    child.on("exit", () => reject(new Error(`server exited before listening:\n${text}`)));
-  });
-  base.catch(() => {});
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, output: () => text, base, exit };
-}
-
-async function json(url: string, init?: RequestInit): Promise<any> {
-  const res = await fetch(url, init);
-  return res.json();
-}
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+afterEach(stopServers);
 
 function workspace(): { dataDir: string; workflowsDir: string } {
   const root = mkdtempSync(join(tmpdir(), "promenade-bin-"));
@@ -149,19 +100,7 @@ describe("promenade-server binary", () => {
     expect(done.status).toBe("completed");
     expect(done.output).toEqual({ done: true });
 
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await chromium.launch(chromiumLaunchOptions());
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await page.goto(`${base2}/#/runs/${id}`);
@@ -176,6 +115,53 @@ describe("promenade-server binary", () => {
     second.child.kill("SIGTERM");
     expect(await second.exit).toBe(0);
     expect(second.output()).toContain("SIGTERM received — shutting down");
+  });
+
+  it("treats a signal repeated at once as one stop (Ctrl-C via pnpm); a later one exits 1", async () => {
+    const { dataDir, workflowsDir } = workspace();
+    writeFileSync(
+      join(workflowsDir, "stubborn.mjs"),
+      [
+        'import { phase, sleep } from "@promenade/workflow";',
+        'export const meta = { slug: "stubborn", triggers: [{ kind: "manual" }] };',
+        'process.on("SIGTERM", () => console.log("ignoring SIGTERM"));',
+        'phase("armed");',
+        "await sleep(60_000);",
+        "",
+      ].join("\n"),
+    );
+    const env = {
+      PROMENADE_DATA_DIR: dataDir,
+      PROMENADE_WORKFLOWS_DIR: workflowsDir,
+      PROMENADE_PORT: "0",
+    };
+
+    // The terminal and `pnpm start` both deliver the same Ctrl-C: a clean shutdown, exit 0.
+    const once = start(env);
+    await once.base;
+    once.child.kill("SIGINT");
+    once.child.kill("SIGINT");
+    expect(await once.exit).toBe(0);
+    expect(once.output()).toContain("SIGINT received — shutting down");
+    expect(once.output()).not.toContain("received again");
+
+    // A run process that ignores SIGTERM keeps the shutdown busy; a signal sent later exits now.
+    const twice = start(env);
+    const base = await twice.base;
+    const runId: string = (await json(`${base}/api/workflows/stubborn/runs`, { method: "POST" }))
+      .run.id;
+    await waitFor(async () => {
+      const { events } = await json(`${base}/api/runs/${runId}/events?channels=phase`);
+      return events.length > 0 ? true : undefined;
+    });
+    twice.child.kill("SIGTERM");
+    await waitFor(() =>
+      Promise.resolve(twice.output().includes("SIGTERM received") ? true : undefined),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    twice.child.kill("SIGTERM");
+    expect(await twice.exit).toBe(1);
+    expect(twice.output()).toContain("SIGTERM received again — exiting now");
   });
 
   it("never prints or returns the API token, webhook tokens or .env values (canary)", async () => {

@@ -12,7 +12,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Engine } from "@promenade/engine";
 import { openStore } from "@promenade/store";
-import { commandLine, privateKiB, processTree, sampleTreePeak } from "./proc.ts";
+import {
+  commandLine,
+  privateKiB,
+  processTree,
+  reapedChildrenCpuMs,
+  sampleTreePeak,
+} from "./proc.ts";
 
 const BARE_CHILD = fileURLToPath(new URL("./fixtures/bare-child.mjs", import.meta.url));
 const roots: string[] = [];
@@ -78,6 +84,31 @@ function bareSpawnLatencyMs(): Promise<number> {
   });
 }
 
+/** One bare node child with IPC from spawn to close (it sends one message and exits). */
+function bareSpawnRun(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BARE_CHILD, "once"], {
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      serialization: "json",
+    });
+    child.stdout?.resume();
+    child.stderr?.resume();
+    child.once("error", reject);
+    child.once("close", () => resolve());
+  });
+}
+
+/** The process-per-run floor of this machine: bare node children, 50 in a row and 100 at once. */
+async function bareThroughput(): Promise<{ sequential: number; concurrent: number }> {
+  let started = nowMs();
+  for (let index = 0; index < 50; index += 1) await bareSpawnRun();
+  const sequential = 50 / ((nowMs() - started) / 1000);
+  started = nowMs();
+  await Promise.all(Array.from({ length: 100 }, () => bareSpawnRun()));
+  const concurrent = 100 / ((nowMs() - started) / 1000);
+  return { sequential, concurrent };
+}
+
 function newEngine(dataDir: string, warmPoolSize = 0): Engine {
   return new Engine({ dataDir, log: () => undefined, warmPoolSize });
 }
@@ -132,11 +163,18 @@ async function throughput(warmPoolSize: number): Promise<void> {
   if (warmPoolSize > 0) await sleep(1500);
   await engine.waitForRun(engine.startRun("trivial").id);
   let sampler = sampleTreePeak();
+  const cpuBefore = process.cpuUsage();
+  const childCpuBefore = reapedChildrenCpuMs();
   let started = nowMs();
   for (let index = 0; index < 50; index += 1) {
     await engine.waitForRun(engine.startRun("trivial").id);
   }
   const sequentialSeconds = (nowMs() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  // Noise-robust per-run costs (CPU, not wall time): the engine process, and the run processes
+  // reaped so far (with a pool these include the refills, one per run).
+  const engineCpuPerRun = (cpu.user + cpu.system) / 1000 / 50;
+  const childCpuPerRun = (reapedChildrenCpuMs() - childCpuBefore) / 50;
   const sequentialPeak = sampler.stop();
   sampler = sampleTreePeak();
   started = nowMs();
@@ -148,8 +186,15 @@ async function throughput(warmPoolSize: number): Promise<void> {
   const failed = rows.filter((row) => row.status !== "completed").length;
   const sequentialRate = 50 / sequentialSeconds;
   const concurrentRate = 100 / concurrentSeconds;
+  const floor = await bareThroughput();
   const label = warmPoolSize > 0 ? `warm pool size ${warmPoolSize}` : "no pool (embedded default)";
   console.log(`\n## Throughput, trivial runs, ${label}`);
+  console.log(
+    `floor (bare spawn(node)+IPC, same run): 50 sequential ${floor.sequential.toFixed(1)} runs/s, 100 at once ${floor.concurrent.toFixed(1)} runs/s`,
+  );
+  console.log(
+    `CPU per run (50 sequential): engine process ${engineCpuPerRun.toFixed(1)} ms, run processes ${childCpuPerRun.toFixed(1)} ms`,
+  );
   console.log(
     `50 sequential: ${sequentialRate.toFixed(1)} runs/s, peak tree RSS ${(sequentialPeak / 1024).toFixed(0)} MiB — target ≥ 40 runs/s (5× ~8): ${verdict(sequentialRate >= 40)}`,
   );

@@ -6,9 +6,9 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { wallClock } from "@promenade/supervisor";
 import { EngineError } from "@promenade/workflow/errors";
 import type { InferenceConfig } from "./agent-plug.ts";
-import { wallClock } from "./internal/clock.ts";
 import { isPlainObject } from "./internal/json.ts";
 
 /** The engine's clock (spec 02 §2.2): epoch-ms `now()` and an abortable `sleep`. */
@@ -121,7 +121,7 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
   if (options.inference !== undefined && !isPlainObject(options.inference)) {
     throw invalid("inference", "must be an object (spec 03 §3.6.1), e.g. { default_model: '…' }");
   }
-  const clock = options.clock ?? wallClock();
+  const clock = options.clock ?? wallClock;
   if (
     typeof clock !== "object" ||
     clock === null ||

@@ -7,8 +7,6 @@ export type { PromenadeServer, PromenadeServerOptions } from "./server.ts";
 export { isLoopbackHost } from "./internal/security.ts";
 export { webhookEnvVarName } from "./webhooks.ts";
 export { bundleWorkflow } from "./bundle.ts";
-export { CHANNELS, DEFAULT_CHANNELS } from "./channels.ts";
-export type { Channel } from "./channels.ts";
 export {
   API_TOKEN_MIN_LENGTH,
   DEFAULT_HOST,
@@ -44,7 +42,7 @@ export type {
   JsonValue,
   ListRunsQuery,
   RunErrorShape,
-  RunEventLike,
+  RunEvent,
   RunRow,
   RunStatus,
   Trigger,

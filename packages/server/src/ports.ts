@@ -1,112 +1,34 @@
 /**
  * What the server needs from an engine (spec 04 §0.2), in the server's own words. Structural:
  * the real `Engine` (through a plain adapter in `apps/server`) and the fake in `./testing` both
- * satisfy it; nothing here imports engine, store or supervisor values. Row shapes mirror spec 02
- * §3.6 and are declared here so the server compiles against the contract, not an implementation.
+ * satisfy it. Row shapes are the store's (spec 02 §3.6) and event shapes the SDK's, imported as
+ * types only: nothing here loads engine, store or supervisor code at run time.
  */
+import type {
+  ArtifactRow,
+  EventRow,
+  RunErrorShape,
+  RunRow,
+  TriggerKind,
+  WorkflowRow,
+} from "@promenade/store";
+import type { JsonValue, RunEvent, RunStatus, WorkflowManifest } from "@promenade/workflow";
 
-/** Any JSON value. */
-export type JsonValue =
-  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-/** The seven run statuses (spec 02 §2.3); `completed|failed|cancelled` are terminal. */
-export type RunStatus =
-  "queued" | "pending" | "running" | "completed" | "failed" | "cancelled" | "cancelling";
-
-/** How a run was started. */
-export type TriggerKind = "manual" | "webhook" | "cron";
+export type {
+  ArtifactRow,
+  EventRow,
+  JsonValue,
+  RunErrorShape,
+  RunEvent,
+  RunRow,
+  RunStatus,
+  TriggerKind,
+  WorkflowManifest,
+  WorkflowRow,
+};
 
 /** A manifest trigger (spec 01 §4.3); its index in `triggers` is its identity. */
-export type Trigger =
-  | { kind: "cron"; expr: string; timezone?: string }
-  | { kind: "webhook"; auth: "token" | "signature" }
-  | { kind: "manual" };
-
-/** The parts of a validated manifest the server reads; everything else is passed through. */
-export interface WorkflowManifest {
-  slug: string;
-  title?: string | undefined;
-  description?: string | undefined;
-  triggers?: Trigger[] | undefined;
-  [key: string]: unknown;
-}
-
-/** A deployed workflow (spec 02 §3.6). `program` is never sent to clients. */
-export interface WorkflowRow {
-  id: string;
-  slug: string;
-  name: string;
-  title: string | null;
-  manifest: WorkflowManifest;
-  program: string;
-  config: Record<string, JsonValue>;
-  /** Epoch ms. */
-  createdAt: number;
-  /** Epoch ms. */
-  updatedAt: number;
-}
-
-/** `{ code, message }` of a failed run. */
-export interface RunErrorShape {
-  code: string;
-  message: string;
-}
-
-/** One run (spec 02 §3.6). */
-export interface RunRow {
-  id: string;
-  workflowId: string;
-  status: RunStatus;
-  triggerKind: TriggerKind;
-  input: unknown;
-  output: JsonValue | null;
-  error: RunErrorShape | null;
-  parentRunId: string | null;
-  idempotencyKey: string | null;
-  restarts: number;
-  tokensIn: number;
-  tokensOut: number;
-  usdMicros: number;
-  /** Epoch ms. */
-  createdAt: number;
-  startedAt: number | null;
-  endedAt: number | null;
-}
-
-/**
- * One stored run event. `event` is the SDK wire-format `RunEvent` (spec 01 §5): an envelope
- * (`runId`, `turnId`, `seq`, `t`) plus the kind's fields. The server only reads `kind`,
- * `status` and `error`, so it is typed loosely here.
- */
-export interface RunEventLike {
-  kind: string;
-  runId: string;
-  turnId: string;
-  seq: number;
-  t: number;
-  [key: string]: unknown;
-}
-
-/** `{ runId, cursor, event }`: cursors are run-global and strictly increasing. */
-export interface EventRow {
-  runId: string;
-  cursor: number;
-  event: RunEventLike;
-}
-
-/** A stored artifact; `path` is absolute and never leaves the server. */
-export interface ArtifactRow {
-  id: string;
-  runId: string;
-  name: string;
-  contentType: string;
-  path: string;
-  /** Bytes. */
-  size: number;
-  metadata: Record<string, unknown> | null;
-  /** Epoch ms. */
-  createdAt: number;
-}
+export type Trigger = NonNullable<WorkflowManifest["triggers"]>[number];
 
 /** Run-list query (spec 02 §4.7): newest first. */
 export interface ListRunsQuery {

@@ -9,8 +9,8 @@ import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { sep } from "node:path";
 import type { Duplex } from "node:stream";
+import { channelOf, matchesChannels, selectChannels } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
-import { channelOf, isTerminalStatus, selectChannels } from "./channels.ts";
 import {
   DEFAULT_HOST,
   EVENTS_DEFAULT_LIMIT,
@@ -40,6 +40,7 @@ import {
   validationFailed,
 } from "./internal/http.ts";
 import { Metrics } from "./internal/metrics.ts";
+import { isTerminalStatus } from "./internal/status.ts";
 import {
   bearerToken,
   isLoopbackHost,
@@ -203,10 +204,10 @@ export function createPromenadeServer(
   };
   const unsubscribeEngine = engine.onEvent((row) => {
     try {
-      const channel = channelOf(row.event.kind);
+      const channel = channelOf(row.event);
       if (channel !== undefined) metrics.runEvents.inc({ channel });
       if (row.event.kind === "run_status") {
-        const status = String(row.event["status"]);
+        const status = row.event.status;
         if (status === "queued") {
           const run = engine.getRun(row.runId);
           metrics.runsStarted.inc({
@@ -450,12 +451,10 @@ export function createPromenadeServer(
       );
     }
     const channelsRaw = query.get("channels");
-    const channels = new Set(
-      selectChannels({
-        verbose: verboseRaw === "true",
-        ...(channelsRaw === null ? {} : { channels: channelsRaw }),
-      }),
-    );
+    const channels = selectChannels({
+      verbose: verboseRaw === "true",
+      ...(channelsRaw === null ? {} : { channels: channelsRaw }),
+    });
     const limitRaw = intParam(query, "limit");
     if (limitRaw === 0) {
       throw new HttpError(
@@ -480,8 +479,7 @@ export function createPromenadeServer(
       for (const row of page) {
         scanned++;
         last = row.cursor;
-        const ch = channelOf(row.event.kind);
-        if (ch !== undefined && channels.has(ch)) {
+        if (matchesChannels(row.event, channels)) {
           events.push({ runId: row.runId, cursor: row.cursor, event: row.event });
           if (events.length >= limit) break;
         }

@@ -11,9 +11,9 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket } from "ws";
 import type { RawData } from "ws";
+import { channelOf, selectChannels } from "@promenade/workflow";
+import type { Channel } from "@promenade/workflow";
 import { isEngineError } from "@promenade/workflow/errors";
-import type { Channel } from "./channels.ts";
-import { channelOf, isTerminalStatus, selectChannels } from "./channels.ts";
 import {
   WS_FEED_SNAPSHOT_MAX,
   WS_HIGH_WATER,
@@ -26,6 +26,7 @@ import {
   WS_SLOW_CONSUMER_MS,
 } from "./constants.ts";
 import type { Metrics } from "./internal/metrics.ts";
+import { isTerminalStatus } from "./internal/status.ts";
 import type { EngineApi, EventRow, RunRow, RunStatus } from "./ports.ts";
 
 const SUB_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -527,7 +528,7 @@ export class WsChannel {
   private deliver(sub: RunSub, row: EventRow, eventJson: string | undefined): void {
     sub.delivered = row.cursor;
     const kind = row.event.kind;
-    const channel = channelOf(kind);
+    const channel = channelOf(row.event);
     if (channel !== undefined && sub.channels.has(channel)) {
       this.sendRaw(
         sub.conn,

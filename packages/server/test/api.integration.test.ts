@@ -70,7 +70,8 @@ describe("workflows", () => {
 
   it("deploys over the API: 201 then 200 with the same id; bad programs 400; disabled 403", async () => {
     h = await startHarness();
-    const program = 'export const meta = {"slug":"dep","triggers":[]};\nexport default 1;';
+    const program =
+      'export const meta = {"slug":"dep","triggers":[{"kind":"manual"}]};\nexport default 1;';
     const first = await http(h, "POST", "/api/workflows", { body: JSON.stringify({ program }) });
     expect(first.status).toBe(201);
     expect(first.json.created).toBe(true);

@@ -98,7 +98,7 @@ describe("deploy limits", () => {
     expect(big.status).toBe(413);
     expect(big.json.error.message).toBe("Request body exceeds the 10485760-byte limit.");
     const padded = JSON.stringify({
-      program: `export const meta = {"slug":"padded","triggers":[]};\n//${"p".repeat(2_000_000)}`,
+      program: `export const meta = {"slug":"padded","triggers":[{"kind":"manual"}]};\n//${"p".repeat(2_000_000)}`,
     });
     expect((await http(h, "POST", "/api/workflows", { body: padded })).status).toBe(201);
   });

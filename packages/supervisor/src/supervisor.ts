@@ -226,7 +226,8 @@ export class RunSupervisor {
     }
     const exec = this.createExecution(runId);
     this.executions.set(runId, exec);
-    void this.execute(exec).then(
+    // `execute` runs synchronously up to its first await: the row read above is still current.
+    void this.execute(exec, run).then(
       (row) => {
         this.executions.delete(runId);
         exec.resolve(row);
@@ -391,10 +392,10 @@ export class RunSupervisor {
     };
   }
 
-  private async execute(exec: Execution): Promise<RunRow> {
+  private async execute(exec: Execution, initial: RunRow): Promise<RunRow> {
     const { runId } = exec;
     try {
-      return await this.executeUnsafe(exec);
+      return await this.executeUnsafe(exec, initial);
     } catch (err) {
       if (this.closing) throw closedError();
       // An engine-side exception ends the run `failed`/INTERNAL if the store still works.
@@ -414,9 +415,8 @@ export class RunSupervisor {
     }
   }
 
-  private async executeUnsafe(exec: Execution): Promise<RunRow> {
+  private async executeUnsafe(exec: Execution, initial: RunRow): Promise<RunRow> {
     const { runId } = exec;
-    const initial = this.requireRun(runId);
     exec.input = initial.input ?? null;
     exec.envelope = Envelope.resume(this.store.maxCursor(runId));
     const workflow = this.store.getWorkflowById(initial.workflowId);
@@ -450,34 +450,54 @@ export class RunSupervisor {
         hydrated = true;
       }
       const startedAt = firstStart ?? this.clock.now();
-      if (!this.writeStatus(exec, "running", ["pending"], { startedAt })) {
-        exec.terminal = true;
-        return this.requireRun(runId);
-      }
-      firstStart = startedAt;
       const maxSeconds = budget?.max_duration_seconds;
       const deadline = maxSeconds === undefined ? null : startedAt + maxSeconds * 1000;
-
-      let outcome: PassOutcome;
-      if (deadline !== null && this.clock.now() >= deadline) {
-        outcome = { kind: "budget", reason: durationReason(maxSeconds ?? 0) };
-      } else {
-        let childEnv: ChildEnvironment;
+      const expired = deadline !== null && this.clock.now() >= deadline;
+      let childEnv: ChildEnvironment | null = null;
+      let secretError: EngineError | null = null;
+      if (!expired) {
         try {
           childEnv = buildChildEnv(workflow, this.secretSource);
         } catch (err) {
           if (!isEngineError(err)) throw err;
-          // [P] A secret error is the program's configuration, not a crash: fail at once.
-          return this.finishTerminalOrCurrent(exec, "failed", ["running"], {
-            error: shapeOf(err),
-          });
+          secretError = err;
         }
+      }
+      // The pass starts (spawn, or a pooled process gets `init`) before the `running` write, so
+      // that write is off the start-latency path. Nothing the child sends is handled before this
+      // synchronous block ends, so `running` still precedes every event of the pass.
+      let passOutcome: Promise<PassOutcome> | null = null;
+      if (childEnv !== null) {
         for (const [value, name] of childEnv.secretValues) exec.secretValues.set(value, name);
-        outcome = await this.runPass(exec, dirs, childEnv, deadline);
+        passOutcome = this.runPass(exec, dirs, childEnv, deadline);
+      }
+      let applied = false;
+      try {
+        applied = this.writeStatus(exec, "running", ["pending"], { startedAt });
+      } finally {
+        if (!applied) this.abandonPass(exec);
+      }
+      if (!applied) {
+        exec.terminal = true;
+        return this.requireRun(runId);
+      }
+      firstStart = startedAt;
+
+      let outcome: PassOutcome;
+      if (secretError !== null) {
+        // [P] A secret error is the program's configuration, not a crash: fail at once.
+        return this.finishTerminalOrCurrent(exec, "failed", ["running"], {
+          error: shapeOf(secretError),
+        });
+      } else if (passOutcome === null) {
+        outcome = { kind: "budget", reason: durationReason(maxSeconds ?? 0) };
+      } else {
+        outcome = await passOutcome;
         if (this.closing) throw closedError();
       }
       if (exec.fatal !== undefined) throw exec.fatal;
-      this.flush(exec);
+      // Events still buffered commit in the same transaction as the next status write (§5.3
+      // step 9: drained before the terminal transition), so no separate flush here.
 
       if (exec.cancelRequested) {
         if ((outcome.kind === "done" || outcome.kind === "failed") && outcome.outputDeclared) {
@@ -648,6 +668,14 @@ export class RunSupervisor {
         );
       }
     });
+  }
+
+  /** Kills the process of a pass whose `running` write did not happen. */
+  private abandonPass(exec: Execution): void {
+    const pass = exec.pass;
+    if (pass === null) return;
+    pass.timers.abort();
+    if (pass.child !== null && !pass.exited) safeKill(pass.child, "SIGKILL");
   }
 
   private spawnTracked(args: { cwd: string; env: Record<string, string> }): ChildProcess {
@@ -1116,18 +1144,12 @@ export class RunSupervisor {
   }
 
   /** Stamps one event with a fresh envelope (a run this supervisor is not executing). */
-  private stampFresh(runId: string, body: { kind: string } & Record<string, unknown>): void {
+  private stampFresh(runId: string, body: { kind: "run_status"; status: RunStatus }): void {
     const envelope = Envelope.resume(this.store.maxCursor(runId));
     const next = envelope.next();
-    const event = { ...body, runId, turnId: runId, seq: next.seq, t: this.clock.now() };
-    const check = runEventSchema.safeParse(event);
-    if (!check.success) {
-      throw new EngineError(
-        "INTERNAL",
-        `Invalid "${body.kind}" event for run ${runId}: ${check.error.issues[0]?.message ?? "invalid"}`,
-      );
-    }
-    const row: EventRow = { runId, cursor: next.cursor, event: event as RunEvent };
+    // Built here from typed values (a `run_status` body): not re-validated on the start path.
+    const event: RunEvent = { ...body, runId, turnId: runId, seq: next.seq, t: this.clock.now() };
+    const row: EventRow = { runId, cursor: next.cursor, event };
     this.store.appendEvents(runId, [{ cursor: row.cursor, event: row.event }]);
     this.store.afterCommit(() => this.publish([row]));
   }
@@ -1168,13 +1190,7 @@ export class RunSupervisor {
         seq: next.seq,
         t: this.clock.now(),
       };
-      const check = runEventSchema.safeParse(event);
-      if (!check.success) {
-        throw new EngineError(
-          "INTERNAL",
-          `Invalid run_status event for run ${exec.runId}: ${check.error.issues[0]?.message ?? "invalid"}`,
-        );
-      }
+      // Built here from typed values: not re-validated (this runs on the start path).
       const row: EventRow = { runId: exec.runId, cursor: next.cursor, event: event as RunEvent };
       this.store.appendEvents(exec.runId, [{ cursor: row.cursor, event: row.event }]);
       this.store.afterCommit(() => this.publish([row]));

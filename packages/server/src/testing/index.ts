@@ -8,6 +8,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { validateMeta } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
 import type {
   ArtifactRow,
@@ -17,12 +18,31 @@ import type {
   ListRunsQuery,
   RunRow,
   RunStatus,
-  WorkflowManifest,
   WorkflowRow,
 } from "../ports.ts";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const TERMINAL = new Set<RunStatus>(["completed", "failed", "cancelled"]);
+
+/**
+ * How the UI tests launch Debian's Chromium through `playwright-core` (`chromium.launch(…)`):
+ * headless, no sandbox (containers), and no background network traffic.
+ */
+export function chromiumLaunchOptions(): { executablePath: string; args: string[] } {
+  return {
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  };
+}
 
 /** What a scripted run can do. */
 export interface FakeRunControl {
@@ -60,10 +80,16 @@ export interface FakeEngineOptions {
   dataDir?: string;
 }
 
+/**
+ * A workflow's `meta` as a test writes it: validated with the SDK's `validateMeta`, so the row
+ * carries the canonical manifest with defaults; `triggers` defaults to a manual trigger.
+ */
+export type FakeManifest = { slug: string } & Record<string, unknown>;
+
 /** The fake plus its test controls. */
 export interface FakeEngine extends EngineApi {
   /** Deploy from a manifest directly (no program parsing). */
-  addWorkflow(manifest: WorkflowManifest, config?: Record<string, JsonValue>): WorkflowRow;
+  addWorkflow(manifest: FakeManifest, config?: Record<string, JsonValue>): WorkflowRow;
   /** Append an event to a run (envelope added); listeners fire synchronously. */
   emit(runId: string, body: Record<string, unknown>, turnId?: string): EventRow;
   /** Update the run row and append its `run_status` event in one step. */
@@ -187,16 +213,14 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
     }
   };
 
-  const addWorkflow = (
-    manifest: WorkflowManifest,
-    config: Record<string, JsonValue> = {},
-  ): WorkflowRow => {
-    if (typeof manifest.slug !== "string" || !/^[A-Za-z0-9-]{1,100}$/.test(manifest.slug)) {
+  const addWorkflow = (meta: FakeManifest, config: Record<string, JsonValue> = {}): WorkflowRow => {
+    if (typeof meta.slug !== "string" || !/^[A-Za-z0-9-]{1,100}$/.test(meta.slug)) {
       throw new EngineError(
         "VALIDATION",
         "meta.slug: expected a slug of letters, digits and dashes",
       );
     }
+    const manifest = validateMeta({ triggers: [{ kind: "manual" }], ...meta });
     const existing = workflows.get(manifest.slug);
     const t = now();
     const row: WorkflowRow = {
@@ -204,7 +228,7 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       slug: manifest.slug,
       name: manifest.slug,
       title: manifest.title ?? null,
-      manifest: { triggers: [], ...manifest },
+      manifest,
       program: "",
       config,
       createdAt: existing?.createdAt ?? t,
@@ -341,9 +365,9 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
           "meta: the program must export a literal `meta` object.",
         );
       }
-      let manifest: WorkflowManifest;
+      let manifest: FakeManifest;
       try {
-        manifest = JSON.parse(match[1]) as WorkflowManifest;
+        manifest = JSON.parse(match[1]) as FakeManifest;
       } catch {
         throw new EngineError(
           "VALIDATION",

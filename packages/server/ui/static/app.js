@@ -160,6 +160,13 @@ function base64url(text) {
   return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** What the connection badge means, as its tooltip. */
+const CONN_TITLES = {
+  idle: "No live updates on this page",
+  connected: "Live updates connected",
+  "reconnecting…": "Connection lost; reconnecting",
+};
+
 /** One shared socket; subscriptions survive reconnects (resubscribed from their last cursor). */
 const live = {
   ws: null,
@@ -167,11 +174,12 @@ const live = {
   backoffMs: 1000,
   timer: null,
   nextId: 1,
-  state: "offline",
+  state: "idle",
 
   setState(state) {
     this.state = state;
     connBadge.textContent = state;
+    connBadge.title = CONN_TITLES[state] ?? "Live connection";
     connBadge.className = `conn ${state.replace("…", "")}`;
     for (const sub of this.subs.values()) sub.onState?.(state);
   },
@@ -193,7 +201,7 @@ const live = {
     ws.addEventListener("close", () => {
       this.ws = null;
       if (this.subs.size === 0) {
-        this.setState("offline");
+        this.setState("idle");
         return;
       }
       this.setState("reconnecting…");
@@ -343,7 +351,7 @@ async function renderWorkflows() {
       el(
         "td",
         {},
-        el("strong", { text: wf.slug }),
+        el("strong", { class: "nowrap", text: wf.slug }),
         wf.title ? el("span", { class: "sub", text: wf.title }) : null,
       ),
       el("td", { text: wf.description ?? "" }),
@@ -356,7 +364,7 @@ async function renderWorkflows() {
       ),
       el(
         "td",
-        {},
+        { class: "nowrap" },
         wf.lastRun
           ? el(
               "a",
@@ -367,7 +375,7 @@ async function renderWorkflows() {
             )
           : el("span", { class: "muted", text: "never" }),
       ),
-      el("td", {}, timeEl(wf.updatedAt)),
+      el("td", { class: "nowrap" }, timeEl(wf.updatedAt)),
       el(
         "td",
         {},
@@ -462,7 +470,12 @@ async function renderRuns(query) {
   );
   const statusSelect = el(
     "select",
-    { id: "filter-status", multiple: true, size: 3 },
+    {
+      id: "filter-status",
+      multiple: true,
+      size: STATUSES.length,
+      title: "Ctrl/Cmd-click to pick several; none = all statuses",
+    },
     STATUSES.map((s) => el("option", { value: s, text: s, selected: statusFilter.includes(s) })),
   );
   const apply = () => {
@@ -479,7 +492,7 @@ async function renderRuns(query) {
     el("h1", { text: "Runs" }),
     el(
       "div",
-      { class: "toolbar" },
+      { class: "toolbar filters" },
       el("label", {}, "Workflow ", wfSelect),
       el("label", {}, "Status ", statusSelect),
     ),

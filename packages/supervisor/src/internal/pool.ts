@@ -56,6 +56,11 @@ export class WarmPool {
         child.channel?.ref();
         for (const stream of [child.stdout, child.stderr]) {
           (stream as { ref?: () => void } | null)?.ref?.();
+          // Idle streams were pause()d explicitly, and a 'data' listener added later does not
+          // restart an explicitly paused stream: without this the run's output would sit in
+          // the pipe until exit (and a run printing more than a pipe buffer would hang).
+          // Flow starts on the next tick, after the caller has attached its listeners.
+          stream?.resume();
         }
         this.fill();
         return child;

@@ -113,9 +113,10 @@ export class SpareRunDirs {
       if (this.closed) return;
       try {
         if (this.ready.length === 0) this.adoptLeftovers();
+        if (this.ready.length < this.size) mkdirSync(this.runsDir, { recursive: true });
         while (!this.closed && this.ready.length < this.size) {
           const path = join(this.runsDir, `${SPARE_PREFIX}${randomBytes(8).toString("hex")}`);
-          this.prepare(path);
+          this.create(path);
           this.ready.push(path);
         }
       } catch {
@@ -136,6 +137,20 @@ export class SpareRunDirs {
       const path = join(this.runsDir, name);
       this.prepare(path);
       this.ready.push(path);
+    }
+  }
+
+  /** A brand-new spare: plain mkdirs in order and the two links (no recursive stat walks). */
+  private create(path: string): void {
+    mkdirSync(path);
+    mkdirSync(join(path, "workspace"));
+    mkdirSync(join(path, "artifacts"));
+    const modules = join(path, "program", "node_modules");
+    mkdirSync(join(path, "program"));
+    mkdirSync(modules);
+    for (const [scope, name] of SDK_SPECIFIERS) {
+      mkdirSync(join(modules, scope));
+      symlinkSync(this.sdkPackageDir, join(modules, scope, name), "dir");
     }
   }
 

@@ -134,6 +134,16 @@ describe("resolveModel", () => {
     expect(unknown.hint).toContain("inference.providers.nope");
   });
 
+  it("names an unknown provider's fixes in Promenade's own config terms", () => {
+    const unknown = failure(() => resolveModel({}, { provider: "nope", model: "m" }, env({})));
+    expect(unknown.message).toBe(
+      'agent() names unknown provider "nope": it is not a built-in (anthropic, openai, google) and not configured in inference.providers (PROMENADE_PROVIDERS for the server).',
+    );
+    expect(unknown.hint).toBe(
+      'Configure it: inference.providers.nope = { base_url, api_key_env? } in EngineOptions, or for the server PROMENADE_PROVIDERS=\'{"nope":{"base_url":"http://localhost:11434/v1"}}\' (any OpenAI-compatible endpoint, e.g. a local Ollama or vLLM). Or name a built-in: "anthropic" with ANTHROPIC_API_KEY, "openai" with OPENAI_API_KEY, "google" with GEMINI_API_KEY or GOOGLE_API_KEY; or "boardwalk" for an external gateway set with PROMENADE_MANAGED_URL + PROMENADE_MANAGED_API_KEY.',
+    );
+  });
+
   it("fails PROVIDER_ERROR naming the built-in's key vars when unset", () => {
     const err = failure(() => resolveModel({}, { provider: "google", model: "m" }, env({})));
     expect(err.code).toBe("PROVIDER_ERROR");
@@ -161,6 +171,10 @@ describe("resolveModel", () => {
       expect(err.message).toBe(
         'agent() has no inference provider: the call names none, inference.default_provider (PROMENADE_DEFAULT_PROVIDER) is not set, and the managed "boardwalk" lane is not configured (PROMENADE_MANAGED_URL + PROMENADE_MANAGED_API_KEY).',
       );
+      // Message and hint are both fixed verbatim by spec 03 §3.7.
+      expect(err.hint).toBe(
+        'Fix one of: set PROMENADE_DEFAULT_PROVIDER to a built-in or configured provider; or name one in the call, e.g. { provider: "anthropic" } with ANTHROPIC_API_KEY set (also "openai" with OPENAI_API_KEY, "google" with GEMINI_API_KEY or GOOGLE_API_KEY); or add any OpenAI-compatible endpoint, including a local Ollama (http://localhost:11434/v1) or vLLM server, to PROMENADE_PROVIDERS (inference.providers); or point the managed lane at a gateway with PROMENADE_MANAGED_URL and PROMENADE_MANAGED_API_KEY.',
+      );
     }
   });
 
@@ -178,7 +192,24 @@ describe("resolveModel", () => {
       ),
     );
     expect(noKey.message).toContain("PROMENADE_MANAGED_API_KEY");
+    expect(noKey.message).not.toContain("no gateway URL");
     expect(noKey.hint).toContain("Ollama");
+    expect(noUrl.message).toBe(
+      'agent() names provider "boardwalk", which routes to an external Boardwalk-compatible gateway (Promenade hosts none), but none is configured: no gateway URL is set (PROMENADE_MANAGED_URL, or inference.managed.base_url in EngineOptions). Set PROMENADE_MANAGED_URL + PROMENADE_MANAGED_API_KEY, or name a built-in or configured provider instead.',
+    );
+    const neither = failure(() => resolveModel({}, { provider: "boardwalk" }, env({})));
+    expect(neither.message).toContain("no gateway URL is set");
+    expect(neither.message).toContain(
+      "the gateway key env var PROMENADE_MANAGED_API_KEY (legacy BOARDWALK_API_KEY) is not set",
+    );
+    const customKey = failure(() =>
+      resolveModel(
+        { managed: { base_url: "https://gw.example/v1", api_key_env: "GW_KEY" } },
+        { provider: "boardwalk" },
+        env({}),
+      ),
+    );
+    expect(customKey.message).toContain("GW_KEY");
   });
 
   it("routes provider-less calls to default_provider with default_model", () => {
@@ -237,9 +268,10 @@ describe("validateInferenceConfig", () => {
       failure(() => validateInferenceConfig({ providers: { boardwalk: { base_url: "http://h" } } }))
         .code,
     ).toBe("VALIDATION");
-    expect(failure(() => validateInferenceConfig({ default_provider: "ghost" })).code).toBe(
-      "VALIDATION",
-    );
+    const ghost = failure(() => validateInferenceConfig({ default_provider: "ghost" }));
+    expect(ghost.code).toBe("VALIDATION");
+    expect(ghost.message).toContain("PROMENADE_DEFAULT_PROVIDER");
+    expect(ghost.hint).toContain("inference.providers.ghost");
     const typo = failure(() =>
       validateInferenceConfig({ providers: { x: { base_url: "http://h", apikey_env: "K" } } }),
     );

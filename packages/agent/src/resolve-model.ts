@@ -283,8 +283,8 @@ export function validateInferenceConfig(value: unknown): InferenceConfig {
     ) {
       throw new EngineError(
         "VALIDATION",
-        `inference.default_provider "${name}" is neither "boardwalk", a built-in provider (${Object.keys(BUILT_IN_PROVIDERS).join(", ")}) nor a key of inference.providers.`,
-        `Add inference.providers.${name} = { base_url, api_key_env? } (PROMENADE_PROVIDERS) or pick a built-in.`,
+        `inference.default_provider (PROMENADE_DEFAULT_PROVIDER) "${name}" is not a built-in provider (${Object.keys(BUILT_IN_PROVIDERS).join(", ")}), not a key of inference.providers (PROMENADE_PROVIDERS), and not "boardwalk" (an external managed gateway).`,
+        `Add inference.providers.${name} = { base_url, api_key_env? } (server: PROMENADE_PROVIDERS), or set the default to a built-in.`,
       );
     }
   }
@@ -428,13 +428,19 @@ export function resolveModel(
     }
     if (named === undefined)
       throw new EngineError("MODEL_UNRESOLVED", NO_PROVIDER_MESSAGE, FOUR_FIXES);
-    const missing =
-      baseUrl === undefined
-        ? "no gateway URL is configured (PROMENADE_MANAGED_URL / inference.managed.base_url)"
-        : `the key env var ${keyEnv} (or BOARDWALK_API_KEY) is not set`;
+    const missing = [
+      ...(baseUrl === undefined
+        ? [
+            "no gateway URL is set (PROMENADE_MANAGED_URL, or inference.managed.base_url in EngineOptions)",
+          ]
+        : []),
+      ...(apiKey === undefined
+        ? [`the gateway key env var ${keyEnv} (legacy BOARDWALK_API_KEY) is not set`]
+        : []),
+    ].join(" and ");
     throw new EngineError(
       "MODEL_UNRESOLVED",
-      `agent() names provider "boardwalk" (the managed lane), but it is not configured: ${missing}. Set PROMENADE_MANAGED_URL + PROMENADE_MANAGED_API_KEY, or pick another provider.`,
+      `agent() names provider "boardwalk", which routes to an external Boardwalk-compatible gateway (Promenade hosts none), but none is configured: ${missing}. Set PROMENADE_MANAGED_URL + ${keyEnv}, or name a built-in or configured provider instead.`,
       FOUR_FIXES,
     );
   }
@@ -508,8 +514,8 @@ export function resolveModel(
 
   throw new EngineError(
     "MODEL_UNRESOLVED",
-    `agent() names unknown provider "${provider}": it is neither a built-in (${Object.keys(BUILT_IN_PROVIDERS).join(", ")}), the managed "boardwalk" lane, nor configured in inference.providers.`,
-    `Use a built-in (anthropic, openai, google), "boardwalk" with PROMENADE_MANAGED_URL, or configure inference.providers.${provider} = { base_url, api_key_env } (PROMENADE_PROVIDERS).`,
+    `agent() names unknown provider "${provider}": it is not a built-in (${Object.keys(BUILT_IN_PROVIDERS).join(", ")}) and not configured in inference.providers (PROMENADE_PROVIDERS for the server).`,
+    `Configure it: inference.providers.${provider} = { base_url, api_key_env? } in EngineOptions, or for the server PROMENADE_PROVIDERS='${JSON.stringify({ [provider]: { base_url: "http://localhost:11434/v1" } })}' (any OpenAI-compatible endpoint, e.g. a local Ollama or vLLM). Or name a built-in: "anthropic" with ANTHROPIC_API_KEY, "openai" with OPENAI_API_KEY, "google" with GEMINI_API_KEY or GOOGLE_API_KEY; or "boardwalk" for an external gateway set with PROMENADE_MANAGED_URL + PROMENADE_MANAGED_API_KEY.`,
   );
 }
 

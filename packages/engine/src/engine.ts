@@ -323,7 +323,9 @@ export class Engine {
       if (result.created) this.#supervisor.emitQueued(result.run.id);
       return result;
     });
-    this.#scheduler.releaseQueued();
+    // A new run of an ungated workflow is handed out without re-listing the queue.
+    if (created) this.#scheduler.releaseStarted(run);
+    else this.#scheduler.releaseQueued();
     if (created) return run;
     return this.#store.getRun(run.id) ?? run;
   }

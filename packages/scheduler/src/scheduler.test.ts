@@ -435,6 +435,77 @@ describe("dispatch gate (spec 02 §6.6, check 59)", () => {
     expect(completed).toEqual(ids);
   });
 
+  describe("releaseStarted (the engine's startRun)", () => {
+    function countQueuedListings(h: Harness): { count: number } {
+      const counter = { count: 0 };
+      const listRuns = h.store.listRuns.bind(h.store);
+      h.store.listRuns = (filter) => {
+        if (filter?.statuses?.length === 1 && filter.statuses[0] === "queued") counter.count += 1;
+        return listRuns(filter);
+      };
+      return counter;
+    }
+    const runOf = (
+      h: Harness,
+      id: string,
+    ): { id: string; workflowId: string; parentRunId: string | null } => {
+      const run = h.store.listRuns().find((row) => row.id === id);
+      if (run === undefined) throw new Error(`no run ${id}`);
+      return run;
+    };
+
+    it("hands an unlimited workflow's new run out without listing the queue once nothing waits", () => {
+      const h = harness();
+      const wf = h.deploy("fanout", { triggers: [{ kind: "manual" }] });
+      const scheduler = h.make();
+      scheduler.releaseQueued(); // the first pass always lists: queued runs may predate it
+      const listings = countQueuedListings(h);
+      const ids = startRuns(h, wf.id, 3);
+      for (const id of ids) scheduler.releaseStarted(runOf(h, id));
+      expect(h.dispatched).toEqual(ids);
+      expect(listings.count).toBe(0);
+    });
+
+    it("lists the queue before the first full pass, so runs queued by an earlier process go first", () => {
+      const h = harness();
+      const wf = h.deploy("fanout", { triggers: [{ kind: "manual" }] });
+      const [old] = startRuns(h, wf.id, 1);
+      const scheduler = h.make();
+      const [fresh] = startRuns(h, wf.id, 1);
+      scheduler.releaseStarted(runOf(h, fresh ?? ""));
+      expect(h.dispatched).toEqual([old, fresh]);
+    });
+
+    it("keeps the gate for serial workflows and lists while a gated run waits", () => {
+      const h = harness();
+      const serial = h.deploy("serial", {
+        triggers: [{ kind: "manual" }],
+        concurrency: { mode: "serial" },
+      });
+      const free = h.deploy("free", { triggers: [{ kind: "manual" }] });
+      const scheduler = h.make();
+      scheduler.releaseQueued();
+      const [s1, s2] = startRuns(h, serial.id, 2);
+      scheduler.releaseStarted(runOf(h, s1 ?? ""));
+      scheduler.releaseStarted(runOf(h, s2 ?? ""));
+      expect(h.dispatched).toEqual([s1]); // s2 waits behind s1
+
+      const listings = countQueuedListings(h);
+      const [f1] = startRuns(h, free.id, 1);
+      scheduler.releaseStarted(runOf(h, f1 ?? ""));
+      expect(h.dispatched).toEqual([s1, f1]);
+      expect(listings.count).toBe(1); // s2 was left behind: a full pass, not the shortcut
+
+      h.store.updateRunStatus(s1 ?? "", "completed");
+      scheduler.releaseQueued();
+      expect(h.dispatched).toEqual([s1, f1, s2]);
+      const [f2] = startRuns(h, free.id, 1);
+      scheduler.releaseStarted(runOf(h, f2 ?? ""));
+      expect(h.dispatched).toEqual([s1, f1, s2, f2]);
+      expect(listings.count).toBe(2); // nothing waits any more: the shortcut again
+    });
+  });
+
   it("unlimited dispatches every queued run at once, oldest first", () => {
     const h = harness();
     const wf = h.deploy("fanout", { triggers: [{ kind: "manual" }] });

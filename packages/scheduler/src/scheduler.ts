@@ -159,6 +159,11 @@ export class Scheduler {
   readonly #handedOut = new Map<string, string | null>();
   #releasing = false;
   #releaseAgain = false;
+  /**
+   * Whether a queued run may be waiting that only a full release pass would find: true until the
+   * first pass, and after any pass (or hand-out) that left a queued run behind.
+   */
+  #mayHaveWaiting = true;
   #ticking = false;
   #loop: AbortController | null = null;
 
@@ -237,6 +242,35 @@ export class Scheduler {
       } while (this.#releaseAgain);
     } finally {
       this.#releasing = false;
+    }
+  }
+
+  /**
+   * Release after the caller queued one new run (the engine's `startRun`). Same outcome as
+   * {@link Scheduler.releaseQueued}, but skips the queued-runs query when the gate has nothing
+   * to decide: the run is a child run or its workflow's concurrency is `unlimited`, and the last
+   * release pass left no queued run behind. Otherwise it is exactly `releaseQueued()`.
+   */
+  releaseStarted(run: { id: string; workflowId: string; parentRunId: string | null }): void {
+    if (
+      this.#releasing ||
+      this.#mayHaveWaiting ||
+      this.#handedOut.has(run.id) ||
+      !this.#ungated(run)
+    ) {
+      this.releaseQueued();
+      return;
+    }
+    this.#handOut(run.id, null);
+  }
+
+  #ungated(run: { workflowId: string; parentRunId: string | null }): boolean {
+    if (run.parentRunId !== null) return true;
+    try {
+      const workflow = this.#store.getWorkflowById(run.workflowId);
+      return workflow !== null && concurrencyGroup(workflow.id, workflow.manifest) === null;
+    } catch {
+      return false; // the full pass logs it and gates the run as serial
     }
   }
 
@@ -534,6 +568,22 @@ export class Scheduler {
       groups.set(workflowId, group);
       return group;
     };
+    // Recomputed by this pass: set again below for every queued run it leaves behind.
+    this.#mayHaveWaiting = false;
+    try {
+      this.#offerQueued(queued, groupOf, busy);
+    } catch (error) {
+      this.#mayHaveWaiting = true;
+      throw error;
+    }
+  }
+
+  #offerQueued(
+    queued: readonly { id: string; workflowId: string; parentRunId: string | null }[],
+    groupOf: (workflowId: string) => string | null,
+    busy: Set<string>,
+  ): void {
+    const store = this.#store;
     for (const run of queued) {
       if (this.#handedOut.has(run.id)) continue;
       if (run.parentRunId !== null) {
@@ -542,14 +592,20 @@ export class Scheduler {
       }
       const group = groupOf(run.workflowId);
       if (group !== null) {
-        if (busy.has(group)) continue;
+        if (busy.has(group)) {
+          this.#mayHaveWaiting = true;
+          continue;
+        }
         busy.add(group);
         const active = store.listRuns({
           workflowId: run.workflowId,
           statuses: ACTIVE_STATUSES,
           limit: 1,
         });
-        if (active.length > 0) continue;
+        if (active.length > 0) {
+          this.#mayHaveWaiting = true;
+          continue;
+        }
       }
       this.#handOut(run.id, group);
     }
@@ -561,6 +617,7 @@ export class Scheduler {
       this.#dispatch(runId);
     } catch (error) {
       this.#handedOut.delete(runId);
+      this.#mayHaveWaiting = true;
       this.#log(`[scheduler] dispatch of run ${runId} failed: ${messageOf(error)}`);
     }
   }

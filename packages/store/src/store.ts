@@ -330,6 +330,11 @@ function isThenable(value: unknown): boolean {
 type RawRun = typeof runs.$inferSelect;
 type RunKeyRow = { raw: RawRun; rowid: number };
 
+/** A prepared write, run with named placeholder values. */
+interface PreparedRun {
+  run(params: Record<string, unknown>): { changes: number };
+}
+
 class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #orm: ReturnType<typeof drizzle>;
@@ -345,7 +350,14 @@ class SqliteStore implements Store {
   readonly #rollback: Database.Statement;
   /** listWorkflows() as last committed; dropped by upsertWorkflow and by any rollback. */
   #workflowsCache: readonly WorkflowRow[] | undefined = undefined;
+  /**
+   * getWorkflow()/getWorkflowById() rows as last committed, keyed `slug:<slug>` / `id:<id>`
+   * (frozen, shared). Dropped exactly like `#workflowsCache`: by upsertWorkflow and any rollback.
+   */
+  readonly #workflowRowCache = new Map<string, WorkflowRow>();
   readonly #statements;
+  /** updateRunStatus statements by shape (see `#statusUpdate`); at most 2^4 × a few entries. */
+  readonly #statusUpdates = new Map<string, PreparedRun>();
   readonly #eventReads: EventReads;
 
   constructor(db: Database.Database, settings: Settings, hooks: StoreHooks) {
@@ -446,6 +458,27 @@ class SqliteStore implements Store {
         })
         .where(eq(runs.id, p("id")))
         .prepare(),
+      insertRun: orm
+        .insert(runs)
+        .values({
+          id: p("id"),
+          workflowId: p("workflowId"),
+          status: p("status"),
+          triggerKind: p("triggerKind"),
+          input: p("input"),
+          output: p("output"),
+          error: p("error"),
+          parentRunId: p("parentRunId"),
+          idempotencyKey: p("idempotencyKey"),
+          restarts: p("restarts"),
+          tokensIn: p("tokensIn"),
+          tokensOut: p("tokensOut"),
+          usdMicros: p("usdMicros"),
+          createdAt: p("createdAt"),
+          startedAt: p("startedAt"),
+          endedAt: p("endedAt"),
+        })
+        .prepare(),
       usage: orm
         .select({ tokensIn: runs.tokensIn, tokensOut: runs.tokensOut, usdMicros: runs.usdMicros })
         .from(runs)
@@ -513,7 +546,7 @@ class SqliteStore implements Store {
     } catch (error) {
       if (this.#db.inTransaction) this.#rollback.run();
       this.#pending = [];
-      this.#workflowsCache = undefined;
+      this.#dropWorkflowCaches();
       throw this.#wrap(error, "transaction");
     } finally {
       this.#depth = 0;
@@ -584,7 +617,7 @@ class SqliteStore implements Store {
       this.#db.exec(`ROLLBACK TO ${name}`);
       this.#db.exec(`RELEASE ${name}`);
       this.#pending.length = mark;
-      this.#workflowsCache = undefined;
+      this.#dropWorkflowCaches();
       throw error;
     } finally {
       this.#depth--;
@@ -631,8 +664,9 @@ class SqliteStore implements Store {
     return this.#guard("getWorkflow", () => {
       if (typeof slug !== "string")
         throw validation(`getWorkflow(slug): slug must be a string, got ${describe(slug)}.`);
-      const raw = this.#statements.workflowBySlug.get({ slug });
-      return raw === undefined ? null : toWorkflowRow(raw);
+      return this.#cachedWorkflow(`slug:${slug}`, () =>
+        this.#statements.workflowBySlug.get({ slug }),
+      );
     });
   }
 
@@ -640,9 +674,35 @@ class SqliteStore implements Store {
     return this.#guard("getWorkflowById", () => {
       if (typeof id !== "string")
         throw validation(`getWorkflowById(id): id must be a string, got ${describe(id)}.`);
-      const raw = this.#statements.workflowById.get({ id });
-      return raw === undefined ? null : toWorkflowRow(raw);
+      return this.#cachedWorkflow(`id:${id}`, () => this.#statements.workflowById.get({ id }));
     });
+  }
+
+  /**
+   * Every startRun reads its workflow; re-parsing and re-validating the manifest JSON each time
+   * is measurable start latency. This process holds the database lock, so only upsertWorkflow
+   * (or a rollback around it) can change a row. Misses are not remembered.
+   */
+  #cachedWorkflow(
+    key: string,
+    read: () => Parameters<typeof toWorkflowRow>[0] | undefined,
+  ): WorkflowRow | null {
+    const cached = this.#workflowRowCache.get(key);
+    if (cached !== undefined) return cached;
+    const raw = read();
+    if (raw === undefined) return null;
+    const row = Object.freeze(toWorkflowRow(raw));
+    // Never cache inside a transaction: it may still roll back.
+    if (this.#depth === 0) {
+      this.#workflowRowCache.set(`slug:${row.slug}`, row);
+      this.#workflowRowCache.set(`id:${row.id}`, row);
+    }
+    return row;
+  }
+
+  #dropWorkflowCaches(): void {
+    this.#workflowsCache = undefined;
+    this.#workflowRowCache.clear();
   }
 
   listWorkflows(): WorkflowRow[] {
@@ -664,7 +724,7 @@ class SqliteStore implements Store {
   }
 
   upsertWorkflow(args: UpsertWorkflowArgs): WorkflowRow {
-    this.#workflowsCache = undefined;
+    this.#dropWorkflowCaches();
     return this.#guard("upsertWorkflow", () => {
       if (typeof args !== "object" || args === null) {
         throw validation("upsertWorkflow(args): args must be an object.");
@@ -811,7 +871,7 @@ class SqliteStore implements Store {
           startedAt: null,
           endedAt: null,
         };
-        this.#orm.insert(runs).values(raw).run();
+        this.#statements.insertRun.run(raw);
         return { run: toRunRow(raw), created: true };
       });
     });
@@ -823,9 +883,9 @@ class SqliteStore implements Store {
       requireStatus(status, "updateRunStatus: status");
       const o = options ?? {};
       if (typeof o !== "object") throw validation("updateRunStatus: options must be an object.");
-      const set: Record<string, unknown> = { status };
+      const params: Record<string, unknown> = { id, status };
       if (o.output !== undefined) {
-        set.output = toJsonText(
+        params.output = toJsonText(
           o.output,
           `updateRunStatus(${id}): output`,
           this.#settings.maxValueBytes,
@@ -838,34 +898,68 @@ class SqliteStore implements Store {
             `updateRunStatus(${id}): error must be { code, message, hint? }: ${describeIssues(parsed.error)}.`,
           );
         }
-        set.error = toJsonText(
+        params.error = toJsonText(
           parsed.data,
           `updateRunStatus(${id}): error`,
           this.#settings.maxValueBytes,
         );
       }
-      if (o.startedAt !== undefined) {
-        // The first pass's start wins: a later pass never resets it.
-        set.startedAt = sql`COALESCE(${runs.startedAt}, ${requireInteger(o.startedAt, "updateRunStatus: startedAt", 0)})`;
-      }
+      if (o.startedAt !== undefined)
+        params.startedAt = requireInteger(o.startedAt, "updateRunStatus: startedAt", 0);
       if (o.endedAt !== undefined)
-        set.endedAt = requireInteger(o.endedAt, "updateRunStatus: endedAt", 0);
-      let where: SQL | undefined = eq(runs.id, id);
+        params.endedAt = requireInteger(o.endedAt, "updateRunStatus: endedAt", 0);
+      let expectCount: number | undefined = undefined;
       if (o.expect !== undefined) {
         if (!Array.isArray(o.expect))
           throw validation("updateRunStatus: expect must be an array of statuses.");
-        const expect = o.expect.map((s, i) =>
-          requireStatus(s, `updateRunStatus: expect[${String(i)}]`),
-        );
-        where = expect.length === 0 ? sql`0` : and(where, inArray(runs.status, expect));
+        o.expect.forEach((s, i) => {
+          params[`expect${String(i)}`] = requireStatus(s, `updateRunStatus: expect[${String(i)}]`);
+        });
+        expectCount = o.expect.length;
       }
-      const result = this.#orm.update(runs).set(set).where(where).run();
+      const result = this.#statusUpdate(params, expectCount).run(params);
       if (result.changes > 0) return true;
       if (this.#statements.runExists.get({ id }) === undefined) {
         throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
       }
       return false;
     });
+  }
+
+  /**
+   * The prepared UPDATE for one shape of updateRunStatus (which columns it sets, how many
+   * `expect` statuses), built once: every status transition of every run goes through here,
+   * and building plus preparing the SQL each time is measurable start latency.
+   */
+  #statusUpdate(params: Record<string, unknown>, expectCount: number | undefined): PreparedRun {
+    const has = (name: string): boolean => params[name] !== undefined;
+    const shape = `${["output", "error", "startedAt", "endedAt"].map((n) => (has(n) ? "1" : "0")).join("")}:${String(expectCount ?? -1)}`;
+    let statement = this.#statusUpdates.get(shape);
+    if (statement === undefined) {
+      const p = sql.placeholder;
+      const set: Record<string, unknown> = { status: p("status") };
+      if (has("output")) set.output = p("output");
+      if (has("error")) set.error = p("error");
+      // The first pass's start wins: a later pass never resets it.
+      if (has("startedAt")) set.startedAt = sql`COALESCE(${runs.startedAt}, ${p("startedAt")})`;
+      if (has("endedAt")) set.endedAt = p("endedAt");
+      let where: SQL | undefined = eq(runs.id, p("id"));
+      if (expectCount !== undefined) {
+        where =
+          expectCount === 0
+            ? sql`0`
+            : and(
+                where,
+                inArray(
+                  runs.status,
+                  Array.from({ length: expectCount }, (_, i) => p(`expect${String(i)}`)),
+                ),
+              );
+      }
+      statement = this.#orm.update(runs).set(set).where(where).prepare();
+      this.#statusUpdates.set(shape, statement);
+    }
+    return statement;
   }
 
   incrementRestarts(id: string): number {

@@ -20,15 +20,17 @@ const gauge = async (name: string): Promise<number> => {
 
 describe("WebSocket lifecycle", () => {
   it("terminates a connection that stops answering pings", async () => {
-    h = await startHarness({ wsHeartbeatMs: 100 });
+    // 1 s heartbeats: the live client shares this process with the server, so a shorter period
+    // lets a CPU stall on a loaded 2-core CI machine reap the healthy socket too.
+    h = await startHarness({ wsHeartbeatMs: 1000 });
     const live = new WsClient(h);
     const dead = new WsClient(h);
     await live.opened();
     await dead.opened();
     expect(await gauge("promenade_ws_connections")).toBe(2);
     dead.ws.pause(); // no pongs from now on
-    // Reaped after two missed heartbeats (~200 ms); poll so a loaded machine does not flake.
-    const deadline = Date.now() + 10_000;
+    // Reaped after two missed heartbeats (~2 s); poll so a loaded machine does not flake.
+    const deadline = Date.now() + 15_000;
     while ((await gauge("promenade_ws_connections")) !== 1 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }

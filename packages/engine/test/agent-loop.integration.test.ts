@@ -13,7 +13,7 @@ import {
   type FakeProvider,
 } from "@promenade/agent/testing";
 import type { Engine, RunRow } from "../src/index.ts";
-import { makeEngine, manualMeta, program, tempDir } from "./helpers.ts";
+import { deployManual, type ManualDeployArgs, makeEngine, runToEnd, tempDir } from "./helpers.ts";
 
 const CANARY = "canary-5e1f0a9b7c3d";
 
@@ -42,21 +42,8 @@ afterEach(async () => {
 
 const AGENT_NAMES = ["agent", "output", "secrets"];
 
-function deploy(
-  slug: string,
-  body: string,
-  extra: Record<string, unknown> = {},
-  skills?: Record<string, string>,
-): void {
-  engine.deployWorkflow({
-    program: program(manualMeta(slug, extra), body, { names: AGENT_NAMES }),
-    ...(skills === undefined ? {} : { skills }),
-  });
-}
-
-async function run(slug: string): Promise<RunRow> {
-  return engine.waitForRun(engine.startRun(slug).id);
-}
+const deploy = (...args: ManualDeployArgs): void => deployManual(engine, AGENT_NAMES, ...args);
+const run = (slug: string): Promise<RunRow> => runToEnd(engine, slug);
 
 function events(runId: string) {
   return engine.store

@@ -16,7 +16,7 @@ import {
 } from "@promenade/agent/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Engine, RunRow } from "../src/index.ts";
-import { makeEngine, manualMeta, program, tempDir } from "./helpers.ts";
+import { localInference, makeEngine, manualMeta, program, tempDir } from "./helpers.ts";
 
 let dir: ReturnType<typeof tempDir>;
 let engine: Engine;
@@ -26,11 +26,7 @@ beforeEach(async () => {
   dir = tempDir();
   provider = await startFakeOpenAiProvider();
   ({ engine } = makeEngine(dir.path, {
-    inference: {
-      default_provider: "local",
-      default_model: "test-model",
-      providers: { local: { base_url: provider.baseUrl } },
-    },
+    inference: localInference(provider.baseUrl),
   }));
   engine.deployWorkflow({
     program: program(

@@ -10,7 +10,8 @@ import { openAiText, openAiToolCalls, startFakeOpenAiProvider } from "@promenade
 import type { FakeProvider } from "@promenade/agent/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Engine, RunRow } from "../src/index.ts";
-import { makeEngine, manualMeta, program, tempDir } from "./helpers.ts";
+import { deployManual, localInference, makeEngine, runToEnd, tempDir } from "./helpers.ts";
+import type { ManualDeployArgs } from "./helpers.ts";
 
 let dir: ReturnType<typeof tempDir>;
 let engine: Engine;
@@ -20,11 +21,7 @@ beforeEach(async () => {
   dir = tempDir();
   provider = await startFakeOpenAiProvider();
   ({ engine } = makeEngine(dir.path, {
-    inference: {
-      default_provider: "local",
-      default_model: "test-model",
-      providers: { local: { base_url: provider.baseUrl } },
-    },
+    inference: localInference(provider.baseUrl),
   }));
 });
 
@@ -36,21 +33,8 @@ afterEach(async () => {
 
 const NAMES = ["agent", "output", "sleep", "input"];
 
-function deploy(
-  slug: string,
-  body: string,
-  extra: Record<string, unknown> = {},
-  skills?: Record<string, string>,
-): void {
-  engine.deployWorkflow({
-    program: program(manualMeta(slug, extra), body, { names: NAMES }),
-    ...(skills === undefined ? {} : { skills }),
-  });
-}
-
-async function run(slug: string): Promise<RunRow> {
-  return engine.waitForRun(engine.startRun(slug).id);
-}
+const deploy = (...args: ManualDeployArgs): void => deployManual(engine, NAMES, ...args);
+const run = (slug: string): Promise<RunRow> => runToEnd(engine, slug);
 
 describe("agent() through the engine", () => {
   it("one tool call: agent frames share a turn id, non-agent frames use the run id (check 11)", async () => {

@@ -114,3 +114,43 @@ export async function waitForStatus(
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * The `inference` engine option for one keyless OpenAI-compatible provider named `local` at
+ * `baseUrl` (a fake provider from `@promenade/agent/testing`), default model `test-model`.
+ */
+export function localInference(baseUrl: string): NonNullable<EngineOptions["inference"]> {
+  return {
+    default_provider: "local",
+    default_model: "test-model",
+    providers: { local: { base_url: baseUrl } },
+  };
+}
+
+/** `deployManual`'s arguments after the engine and SDK names: slug, body, meta extras, skills. */
+export type ManualDeployArgs = [
+  slug: string,
+  body: string,
+  extra?: Record<string, unknown>,
+  skills?: Record<string, string>,
+];
+
+/**
+ * Deploys a manually triggered workflow whose program imports the SDK exports `names`, with
+ * `extra` merged into its meta and optional `skills`.
+ */
+export function deployManual(
+  engine: Engine,
+  names: string[],
+  ...[slug, body, extra = {}, skills]: ManualDeployArgs
+): void {
+  engine.deployWorkflow({
+    program: program(manualMeta(slug, extra), body, { names }),
+    ...(skills === undefined ? {} : { skills }),
+  });
+}
+
+/** Starts a run of `slug` and resolves with its terminal row. */
+export async function runToEnd(engine: Engine, slug: string): Promise<RunRow> {
+  return engine.waitForRun(engine.startRun(slug).id);
+}

@@ -7,20 +7,16 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { TURN_CURSOR_STRIDE } from "@promenade/workflow";
 import { createManualClock } from "../src/testing/index.ts";
-import { createHarness } from "./harness.ts";
+import { createHarness, until as untilWithin } from "./harness.ts";
 import type { Harness } from "./harness.ts";
 
 const agentEntry = fileURLToPath(new URL("./fixtures/child-entry-agent.ts", import.meta.url));
 
 let h: Harness;
 
-async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** These tests wait up to 20 s per condition (pools and floods queue runs behind each other). */
+const until = (check: () => boolean, timeoutMs = 20_000): Promise<void> =>
+  untilWithin(check, timeoutMs);
 afterEach(async () => {
   await h.close();
 });

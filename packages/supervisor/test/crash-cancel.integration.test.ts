@@ -3,21 +3,13 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createHarness } from "./harness.ts";
+import { createHarness, until } from "./harness.ts";
 import type { Harness } from "./harness.ts";
 
 let h: Harness;
 afterEach(async () => {
   await h.close();
 });
-
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("crash and restart", () => {
   it("restarts a crashed pass from the top in the same workspace and completes", async () => {

@@ -4,18 +4,14 @@
 import { realpathSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunRow } from "../src/index.ts";
-import { createHarness, sourceLaunch } from "./harness.ts";
+import { createHarness, sourceLaunch, until as untilWithin } from "./harness.ts";
 import type { Harness } from "./harness.ts";
 
 let h: Harness;
 
-async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** These tests wait up to 20 s per condition (pools and floods queue runs behind each other). */
+const until = (check: () => boolean, timeoutMs = 20_000): Promise<void> =>
+  untilWithin(check, timeoutMs);
 afterEach(async () => {
   await h.close();
 });

@@ -115,3 +115,15 @@ export function createHarness(options: Partial<SupervisorOptions> = {}): Harness
   };
   return harness;
 }
+
+/**
+ * Polls `check` every 10 ms until it holds; throws "condition not met in time" after
+ * `timeoutMs` (default 10 s).
+ */
+export async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -2,7 +2,7 @@
 // What would break: pooled stdout stayed paused, so `program_output` arrived only at exit (lost
 // if the engine died first) and a program printing more than a pipe buffer hung in `running`.
 import { afterEach, describe, expect, it } from "vitest";
-import { createHarness, sourceLaunch } from "./harness.ts";
+import { createHarness, sourceLaunch, until as untilWithin } from "./harness.ts";
 import type { Harness } from "./harness.ts";
 
 let h: Harness;
@@ -10,13 +10,9 @@ afterEach(async () => {
   await h.close();
 });
 
-async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** These tests wait up to 20 s per condition (pools and floods queue runs behind each other). */
+const until = (check: () => boolean, timeoutMs = 20_000): Promise<void> =>
+  untilWithin(check, timeoutMs);
 
 describe("warm pool output", () => {
   it("persists a pooled run's output while it is still running", async () => {

@@ -4,21 +4,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RunSupervisor } from "../src/index.ts";
-import { createHarness, childEntryPath, sourceLaunch } from "./harness.ts";
+import { createHarness, childEntryPath, sourceLaunch, until } from "./harness.ts";
 import type { Harness } from "./harness.ts";
 
 let h: Harness;
 afterEach(async () => {
   await h.close();
 });
-
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("engine restart and recovery", () => {
   it("resumes a run left running by a closed supervisor, keeping startedAt and restarts", async () => {

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { openAiText, openAiToolCalls, startFakeOpenAiProvider } from "@promenade/agent/testing";
 import type { FakeProvider } from "@promenade/agent/testing";
+import { channelOf } from "@promenade/workflow";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Engine, RunRow } from "../src/index.ts";
 import { deployManual, localInference, makeEngine, runToEnd, tempDir } from "./helpers.ts";
@@ -55,21 +56,7 @@ describe("agent() through the engine", () => {
     expect(done.status).toBe("completed");
     expect(done.output).toBe("the answer is 42");
     const events = engine.store.listEvents(done.id).map((row) => row.event);
-    const agentKinds = new Set([
-      "turn_started",
-      "turn_ended",
-      "text_start",
-      "text_delta",
-      "text_end",
-      "tool_call_start",
-      "tool_call_input_delta",
-      "tool_call_input_complete",
-      "tool_call_executing",
-      "tool_call_result",
-      "tool_call_error",
-      "reasoning_delta",
-    ]);
-    const agentFrames = events.filter((event) => agentKinds.has(event.kind));
+    const agentFrames = events.filter((event) => channelOf(event) === "agent");
     expect(agentFrames.length).toBeGreaterThan(2);
     const turnIds = new Set(agentFrames.map((event) => event.turnId));
     expect(turnIds.size).toBe(1);
@@ -81,7 +68,7 @@ describe("agent() through the engine", () => {
     expect(events.some((event) => event.kind === "tool_call_result")).toBe(true);
     for (const event of events) {
       expect(event.runId).toBe(done.id);
-      if (!agentKinds.has(event.kind)) expect(event.turnId).toBe(done.id);
+      if (channelOf(event) !== "agent") expect(event.turnId).toBe(done.id);
     }
     // Check 29: usage is tallied and priced.
     expect(done.tokensIn).toBeGreaterThanOrEqual(120);

@@ -6,6 +6,7 @@ export default defineConfig({
     runtime: "src/runtime/index.ts",
     extract: "src/extract/index.ts",
     errors: "src/errors/index.ts",
+    records: "src/records/index.ts",
   },
   format: ["esm"],
   platform: "node",

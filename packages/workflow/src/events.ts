@@ -4,6 +4,7 @@
  * schemas are built on first use (see internal/lazy.ts); cursor and channel helpers need no zod,
  * so servers filtering a stream and programs importing `.` pay nothing for the schemas.
  */
+import { RUN_STATUSES } from "./records/statuses.ts";
 import type { z } from "zod";
 import { EngineError } from "./errors/index.ts";
 import { lazyObject, loadZod, once } from "./internal/lazy.ts";
@@ -32,16 +33,6 @@ export function makeCursor(turnNumber: number, seq: number): number {
   }
   return cursor;
 }
-
-const RUN_STATUSES = [
-  "queued",
-  "pending",
-  "running",
-  "completed",
-  "failed",
-  "cancelled",
-  "cancelling",
-] as const;
 
 function buildEventSchemas() {
   const { z } = loadZod();
@@ -129,7 +120,7 @@ export type RunEvent = z.infer<EventSchemas["runEventSchema"]>;
 /** The 16 event kinds. */
 export type RunEventKind = RunEvent["kind"];
 /** A run's status on `run_status` events. */
-export type RunStatus = (typeof RUN_STATUSES)[number];
+export type { RunStatus } from "./records/statuses.ts";
 /** The fields every event carries. */
 export type EventEnvelope = Pick<RunEvent, "runId" | "turnId" | "seq" | "t">;
 /** Token usage (`turn_ended.usage`). */

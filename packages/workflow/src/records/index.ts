@@ -1,0 +1,161 @@
+/**
+ * `@promenade/workflow/records`: the shapes every engine package shares — the persisted rows
+ * (workflows, runs, events, artifacts, cron fires), the run-status vocabulary with its terminal
+ * set, and the query shapes the ports take. Types and a few constants only: importing it loads
+ * nothing (no zod, no SQL driver), so ports in any package can speak these words without
+ * depending on the store that implements them.
+ */
+import type { Channel, RunEvent } from "../events.ts";
+import type { WorkflowManifest } from "../manifest.ts";
+import type { JsonValue } from "../types.ts";
+import type { RunStatus } from "./statuses.ts";
+
+export { ACTIVE_STATUSES, isTerminal, RUN_STATUSES, TERMINAL_STATUSES } from "./statuses.ts";
+export type { RunStatus, TerminalStatus } from "./statuses.ts";
+
+/** A value now, or later. Ports return it so a synchronous backend pays no promise per call. */
+export type Awaitable<T> = T | Promise<T>;
+
+/** How a run was started. `workflows.call`/`run` children use `"manual"` plus a `parentRunId`. */
+export const TRIGGER_KINDS = ["cron", "manual", "webhook"] as const;
+/** How a run was started. */
+export type TriggerKind = (typeof TRIGGER_KINDS)[number];
+
+/** A run's error as stored on the row: `{ code, message, hint? }`. */
+export interface RunErrorShape {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/** A deployed workflow. `id` and `createdAt` are stable across redeploys of the same slug. */
+export interface WorkflowRow {
+  /** ULID. */
+  id: string;
+  /** Canonical identity (manifest `slug`). */
+  slug: string;
+  /** Same value as `slug`, kept for Boardwalk-style embedders that read `.name`. */
+  name: string;
+  /** Manifest `title`, or `null`. */
+  title: string | null;
+  manifest: WorkflowManifest;
+  /** The bundled ESM program source. */
+  program: string;
+  /** Deploy config, `{}` by default. */
+  config: Record<string, JsonValue>;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms of the latest deploy. */
+  updatedAt: number;
+}
+
+/** One run of a workflow. */
+export interface RunRow {
+  /** ULID. */
+  id: string;
+  workflowId: string;
+  status: RunStatus;
+  triggerKind: TriggerKind;
+  /** The run input; `null` when none was supplied. */
+  input: unknown;
+  /** The declared output; `null` when never declared. */
+  output: JsonValue | null;
+  /** Set on `failed` only. */
+  error: RunErrorShape | null;
+  /** Set for `workflows.call`/`run` children. */
+  parentRunId: string | null;
+  idempotencyKey: string | null;
+  /** Crashed passes counted; engine restarts do not count. */
+  restarts: number;
+  /** Cumulative input tokens over all passes. */
+  tokensIn: number;
+  /** Cumulative output tokens over all passes. */
+  tokensOut: number;
+  /** Cumulative approximate cost in integer micro-USD. */
+  usdMicros: number;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms of the start of the first pass; never reset once set. */
+  startedAt: number | null;
+  /** Epoch ms, set with the terminal status. */
+  endedAt: number | null;
+}
+
+/** One persisted run event; the cursor travels beside the event, never inside it. */
+export interface EventRow {
+  runId: string;
+  cursor: number;
+  event: RunEvent;
+}
+
+/**
+ * An event as the feed publishes it after its commit: the row plus the run's workflow, so a
+ * listener (the WebSocket channel, the dispatch gate) never reads the run back to route it.
+ */
+export interface PublishedEvent extends EventRow {
+  workflowId: string;
+  workflowSlug: string;
+}
+
+/** Receives committed events, per run in increasing cursor order. */
+export type EventListener = (row: PublishedEvent) => void;
+
+/** A file a run wrote through `artifacts.write`. */
+export interface ArtifactRow {
+  /** ULID. */
+  id: string;
+  runId: string;
+  /** Plain file name. */
+  name: string;
+  contentType: string;
+  /** Absolute path of the bytes on disk (the bytes are never stored in the database). */
+  path: string;
+  /** Bytes. */
+  size: number;
+  metadata: Record<string, unknown> | null;
+  /** Epoch ms. */
+  createdAt: number;
+}
+
+/** One recorded cron fire: a trigger's scheduled instant and the run it started. */
+export interface CronFireRow {
+  workflowId: string;
+  /** Zero-based index in `manifest.triggers`. */
+  triggerIndex: number;
+  /** The scheduled instant (epoch ms), not when it ran. */
+  fireTime: number;
+  runId: string;
+}
+
+/** Cumulative usage of a run. */
+export interface RunUsage {
+  tokensIn: number;
+  tokensOut: number;
+  usdMicros: number;
+}
+
+/** Filter and paging for run listings. Every field is optional. */
+export interface ListRunsFilter {
+  workflowId?: string;
+  /** Only runs in one of these statuses; `[]` matches nothing. */
+  statuses?: readonly RunStatus[];
+  parentRunId?: string;
+  /** `"newest"` (default): newest first; `"oldest"` reverses it. */
+  order?: "newest" | "oldest";
+  /** Page size (integer ≥ 0); all matching rows when absent. */
+  limit?: number;
+  /** Rows to skip (integer ≥ 0); cannot be combined with `beforeRunId`. */
+  offset?: number;
+  /** Keyset paging: only rows strictly after this run in the chosen order. */
+  beforeRunId?: string;
+}
+
+/** Paging and filtering for event listings. */
+export interface ListEventsOptions {
+  /** Only events with `cursor > afterCursor` (integer ≥ 0, default 0). */
+  afterCursor?: number;
+  /** Page size (integer ≥ 0); all matching events when absent. */
+  limit?: number;
+  /** Only events of these channels; all channels when absent. */
+  channels?: readonly Channel[];
+}

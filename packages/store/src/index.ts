@@ -1,7 +1,7 @@
 /**
- * `@promenade/store`: Promenade's durable state on SQLite (spec 02 §4). The only door in:
- * named re-exports, nothing else. Consumers that only need the shapes `import type` from here
- * and never load SQLite.
+ * `@promenade/store`: Promenade's durable state on SQLite. The only door in: named re-exports,
+ * nothing else. Consumers that only need the shapes `import type` from here and never load
+ * SQLite (row shapes themselves are owned by `@promenade/workflow/records`).
  */
 export { openStore } from "./store.ts";
 export type { OpenStoreOptions } from "./store.ts";
@@ -9,17 +9,24 @@ export { MIGRATIONS } from "./migrations.ts";
 export type { Migration } from "./migrations.ts";
 export type {
   ArtifactRow,
+  AsyncStore,
+  Awaitable,
   CreateArtifactArgs,
   CreateRunArgs,
   CronFireArgs,
+  CronFireRow,
   EventAppend,
+  EventListener,
   EventRow,
+  FireCronArgs,
   ListEventsOptions,
   ListRunsFilter,
+  PublishedEvent,
   RunErrorShape,
   RunRow,
   RunUsage,
   RunUsageDelta,
+  StatusChange,
   Store,
   StoreReader,
   TriggerKind,

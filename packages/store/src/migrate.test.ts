@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
 import { artifacts, cronFires, runEvents, runs, schemaMigrations, workflows } from "./schema.ts";
 import { openStore, openStoreWith } from "./store.ts";
-import { statusEvent, testManifest } from "./testing/fixtures.ts";
+import { testManifest } from "./testing/fixtures.ts";
 
 let dir: string;
 let path: string;
@@ -217,7 +217,6 @@ describe("upgrade from an older schema version", () => {
       triggerKind: "cron",
       input: { n: 1 },
     });
-    old.appendEvents(run.id, [{ cursor: 1, event: statusEvent(run.id, "queued") }]);
     old.recordCronFire({
       workflowId: workflow.id,
       triggerIndex: 0,

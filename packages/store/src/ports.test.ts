@@ -42,12 +42,12 @@ describe("ports", () => {
       /* eslint-enable @typescript-eslint/unbound-method */
       const workflowId = upsertWorkflow({ slug: "a", manifest: testManifest("a"), program: "" }).id;
       const { run } = createRun({ workflowId, triggerKind: "manual" });
-      appendEvents(run.id, [{ cursor: 1, event: statusEvent(run.id, "queued") }]);
+      appendEvents(run.id, [{ cursor: 2, event: statusEvent(run.id, "pending", { seq: 2 }) }]);
       expect(listRuns({ statuses: ["queued"], order: "oldest" }).map((r) => r.id)).toEqual([
         run.id,
       ]);
-      expect(listEvents(run.id, { afterCursor: 0, limit: 256 })).toHaveLength(1);
-      expect(maxCursor(run.id)).toBe(1);
+      expect(listEvents(run.id, { afterCursor: 0, limit: 256 })).toHaveLength(2);
+      expect(maxCursor(run.id)).toBe(2);
     } finally {
       store.close();
     }

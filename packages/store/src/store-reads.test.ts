@@ -11,7 +11,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MIGRATIONS } from "./migrations.ts";
 import { openStore, openStoreWith } from "./store.ts";
-import { outputLineEvent, statusEvent, testManifest, textDeltaEvent } from "./testing/fixtures.ts";
+import { outputLineEvent, testManifest, textDeltaEvent } from "./testing/fixtures.ts";
 import type { Store } from "./types.ts";
 
 let dir: string;
@@ -38,7 +38,6 @@ function seed(store: Store): { workflowId: string; runId: string } {
     program: "",
   }).id;
   const runId = store.createRun({ workflowId, triggerKind: "manual", input: { n: 1 } }).run.id;
-  store.appendEvents(runId, [{ cursor: 1, event: statusEvent(runId, "queued") }]);
   store.createArtifact({
     runId,
     name: "a.txt",

@@ -30,7 +30,9 @@ import {
   RUN_STATUSES,
   runEventSchema,
   TRIGGER_KINDS,
+  TURN_CURSOR_STRIDE,
   type Channel,
+  type RunEvent,
   type RunStatus,
 } from "./internal/sdk.ts";
 import { createUlidFactory } from "./internal/ulid.ts";
@@ -44,8 +46,12 @@ import type {
   ListEventsOptions,
   ListRunsFilter,
   RunRow,
+  EventListener,
+  FireCronArgs,
+  PublishedEvent,
   RunUsage,
   RunUsageDelta,
+  StatusChange,
   Store,
   UpdateRunStatusOptions,
   UpsertWorkflowArgs,
@@ -65,6 +71,13 @@ export interface OpenStoreOptions {
   maxValueBytes?: number;
   /** Largest workflow program source accepted, in UTF-8 bytes. Default 32 MiB (33_554_432). */
   maxProgramBytes?: number;
+  /**
+   * Sees every error a `subscribe` listener throws, with the event it was handling. The store
+   * has no logger: without this option such errors are dropped, so one failing listener can
+   * neither break the write that committed the event nor stop the other listeners. An error
+   * thrown by this function is dropped too.
+   */
+  onListenerError?: (error: unknown, row: PublishedEvent) => void;
 }
 
 const DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024;
@@ -72,6 +85,8 @@ const DEFAULT_MAX_PROGRAM_BYTES = 32 * 1024 * 1024;
 const MAX_KEY_LENGTH = 1024;
 const MAX_NAME_LENGTH = 255;
 const MAX_PATH_LENGTH = 4096;
+/** Cached run → workflow routes of the feed before the cache is emptied. */
+const MAX_ROUTES = 10_000;
 
 // Must stay identical to the expression of the run_events_channel index (migrations.ts).
 const CHANNEL_EXPRESSION =
@@ -174,6 +189,7 @@ interface Settings {
   now: () => number;
   maxValueBytes: number;
   maxProgramBytes: number;
+  onListenerError: ((error: unknown, row: PublishedEvent) => void) | undefined;
 }
 
 function readOptions(options: OpenStoreOptions): Settings {
@@ -202,9 +218,14 @@ function readOptions(options: OpenStoreOptions): Settings {
     }
     return value;
   };
+  const { onListenerError } = options;
+  if (onListenerError !== undefined && typeof onListenerError !== "function") {
+    throw new EngineError("VALIDATION", "openStore(): onListenerError must be a function.");
+  }
   return {
     path,
     now,
+    onListenerError,
     maxValueBytes: limit(options.maxValueBytes, "maxValueBytes", DEFAULT_MAX_VALUE_BYTES),
     maxProgramBytes: limit(options.maxProgramBytes, "maxProgramBytes", DEFAULT_MAX_PROGRAM_BYTES),
   };
@@ -330,6 +351,20 @@ function isThenable(value: unknown): boolean {
 type RawRun = typeof runs.$inferSelect;
 type RunKeyRow = { raw: RawRun; rowid: number };
 
+/** One validated event ready to insert: its cursor, the event, and its JSON text. */
+interface PreparedEvent {
+  cursor: number;
+  event: RunEvent;
+  text: string;
+}
+
+/** A validated status UPDATE: its parameters, the `expect` count, and the parsed error. */
+interface StatusUpdate {
+  params: Record<string, unknown>;
+  expectCount: number | undefined;
+  error: { code: string; message: string } | undefined;
+}
+
 /** A prepared write, run with named placeholder values. */
 interface PreparedRun {
   run(params: Record<string, unknown>): { changes: number };
@@ -359,6 +394,15 @@ class SqliteStore implements Store {
   /** updateRunStatus statements by shape (see `#statusUpdate`); at most 2^4 × a few entries. */
   readonly #statusUpdates = new Map<string, PreparedRun>();
   readonly #eventReads: EventReads;
+  /** The feed's subscribers. */
+  readonly #listeners = new Set<EventListener>();
+  /** Events written by the open transaction, published after its COMMIT (dropped on rollback). */
+  #outbox: PublishedEvent[] = [];
+  /** Committed events being handed to listeners; writes made by a listener queue behind them. */
+  #queue: PublishedEvent[] = [];
+  #delivering = false;
+  /** runId → its workflow id and slug (neither ever changes); cleared when it grows large. */
+  readonly #routes = new Map<string, { workflowId: string; workflowSlug: string }>();
 
   constructor(db: Database.Database, settings: Settings, hooks: StoreHooks) {
     // Bound methods: ports are often passed around as picked or destructured functions
@@ -399,7 +443,7 @@ class SqliteStore implements Store {
         .where(eq(workflows.id, p("id")))
         .prepare(),
       workflowExists: orm
-        .select({ id: workflows.id })
+        .select({ id: workflows.id, slug: workflows.slug })
         .from(workflows)
         .where(eq(workflows.id, p("id")))
         .prepare(),
@@ -457,7 +501,30 @@ class SqliteStore implements Store {
           usdMicros: sql`${runs.usdMicros} + ${p("usdMicros")}`,
         })
         .where(eq(runs.id, p("id")))
+        .returning({
+          tokensIn: runs.tokensIn,
+          tokensOut: runs.tokensOut,
+          usdMicros: runs.usdMicros,
+        })
         .prepare(),
+      runRoute: orm
+        .select({ workflowId: runs.workflowId, workflowSlug: workflows.slug })
+        .from(runs)
+        .innerJoin(workflows, eq(workflows.id, runs.workflowId))
+        .where(eq(runs.id, p("id")))
+        .prepare(),
+      cronFireExists: orm
+        .select({ runId: cronFires.runId })
+        .from(cronFires)
+        .where(
+          and(
+            eq(cronFires.workflowId, p("workflowId")),
+            eq(cronFires.triggerIndex, p("triggerIndex")),
+            eq(cronFires.fireTime, p("fireTime")),
+          ),
+        )
+        .prepare(),
+      ping: db.prepare("SELECT 1"),
       insertRun: orm
         .insert(runs)
         .values({
@@ -546,12 +613,14 @@ class SqliteStore implements Store {
     } catch (error) {
       if (this.#db.inTransaction) this.#rollback.run();
       this.#pending = [];
+      this.#outbox = [];
       this.#dropWorkflowCaches();
       throw this.#wrap(error, "transaction");
     } finally {
       this.#depth = 0;
       this.#poison = undefined;
     }
+    this.#deliver();
     this.#flush();
     return result;
   }
@@ -607,6 +676,7 @@ class SqliteStore implements Store {
     if (this.#depth === 0) return this.transaction(fn);
     const name = `promenade_${String(++this.#savepoints)}`;
     const mark = this.#pending.length;
+    const published = this.#outbox.length;
     this.#db.exec(`SAVEPOINT ${name}`);
     this.#depth++;
     try {
@@ -617,6 +687,7 @@ class SqliteStore implements Store {
       this.#db.exec(`ROLLBACK TO ${name}`);
       this.#db.exec(`RELEASE ${name}`);
       this.#pending.length = mark;
+      this.#outbox.length = published;
       this.#dropWorkflowCaches();
       throw error;
     } finally {
@@ -655,6 +726,89 @@ class SqliteStore implements Store {
       return fn();
     } catch (error) {
       throw this.#wrap(error, operation);
+    }
+  }
+
+  ping(): void {
+    this.#guard("ping", () => {
+      this.#statements.ping.get();
+    });
+  }
+
+  // ---------------------------------------------------------------- feed
+
+  subscribe(listener: EventListener): () => void {
+    this.#assertOpen();
+    if (typeof listener !== "function")
+      throw validation("subscribe(listener): listener must be a function.");
+    // A wrapper per subscription: the same function subscribed twice is called twice and each
+    // unsubscribe removes exactly its own subscription.
+    const entry: EventListener = (row) => listener(row);
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  /**
+   * Queues rows just written for publication after the COMMIT. Skipped while nobody listens:
+   * the append hot path then pays nothing for the feed.
+   */
+  #publish(runId: string, rows: readonly { cursor: number; event: RunEvent }[]): void {
+    if (this.#listeners.size === 0 || rows.length === 0) return;
+    const route = this.#route(runId);
+    for (const row of rows) {
+      this.#outbox.push({
+        runId,
+        cursor: row.cursor,
+        event: row.event,
+        workflowId: route.workflowId,
+        workflowSlug: route.workflowSlug,
+      });
+    }
+  }
+
+  #route(runId: string): { workflowId: string; workflowSlug: string } {
+    let route = this.#routes.get(runId);
+    if (route === undefined) {
+      route = this.#statements.runRoute.get({ id: runId });
+      if (route === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
+      if (this.#routes.size >= MAX_ROUTES) this.#routes.clear();
+      this.#routes.set(runId, route);
+    }
+    return route;
+  }
+
+  /**
+   * Hands committed events to the listeners. Re-entrant writes (a listener that writes) append
+   * to the queue and are delivered by the outermost call, after the event in hand, so every
+   * listener sees events in commit order.
+   */
+  #deliver(): void {
+    if (this.#outbox.length === 0) return;
+    const rows = this.#outbox;
+    this.#outbox = [];
+    for (const row of rows) this.#queue.push(row);
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      for (let index = 0; index < this.#queue.length; index++) {
+        const row = this.#queue[index]!;
+        for (const listener of this.#listeners) {
+          try {
+            listener(row);
+          } catch (error) {
+            try {
+              this.#settings.onListenerError?.(error, row);
+            } catch {
+              // Documented: an error from the error hook itself is dropped.
+            }
+          }
+        }
+      }
+    } finally {
+      this.#queue = [];
+      this.#delivering = false;
     }
   }
 
@@ -827,7 +981,8 @@ class SqliteStore implements Store {
       }
       const triggerKind = args.triggerKind;
       return this.#atomic(() => {
-        if (this.#statements.workflowExists.get({ id: workflowId }) === undefined) {
+        const workflow = this.#statements.workflowExists.get({ id: workflowId });
+        if (workflow === undefined) {
           throw new EngineError(
             "NOT_FOUND",
             `Unknown workflow: ${workflowId}`,
@@ -853,26 +1008,81 @@ class SqliteStore implements Store {
             return { run: toRunRow(existing), created: false };
           }
         }
-        const raw: RawRun = {
-          id: this.#newId(),
-          workflowId,
-          status: "queued",
-          triggerKind,
-          input,
-          output: null,
-          error: null,
-          parentRunId,
-          idempotencyKey: key,
-          restarts: 0,
-          tokensIn: 0,
-          tokensOut: 0,
-          usdMicros: 0,
-          createdAt: this.#settings.now(),
-          startedAt: null,
-          endedAt: null,
-        };
-        this.#statements.insertRun.run(raw);
-        return { run: toRunRow(raw), created: true };
+        const run = this.#insertQueuedRun(workflow, triggerKind, input, parentRunId, key);
+        return { run, created: true };
+      });
+    });
+  }
+
+  /** Inserts a `queued` run and its `queued` event (cursor 1); call inside `#atomic`. */
+  #insertQueuedRun(
+    workflow: { id: string; slug: string },
+    triggerKind: RawRun["triggerKind"],
+    input: string | null,
+    parentRunId: string | null,
+    key: string | null,
+  ): RunRow {
+    const now = this.#settings.now();
+    const raw: RawRun = {
+      id: this.#newId(),
+      workflowId: workflow.id,
+      status: "queued",
+      triggerKind,
+      input,
+      output: null,
+      error: null,
+      parentRunId,
+      idempotencyKey: key,
+      restarts: 0,
+      tokensIn: 0,
+      tokensOut: 0,
+      usdMicros: 0,
+      createdAt: now,
+      startedAt: null,
+      endedAt: null,
+    };
+    this.#statements.insertRun.run(raw);
+    const runId = raw.id;
+    // Built from typed values: not re-validated (this is the start path).
+    const event: RunEvent = {
+      kind: "run_status",
+      status: "queued",
+      runId,
+      turnId: runId,
+      seq: 1,
+      t: now,
+    };
+    this.#statements.insertEvent.run(runId, 1, JSON.stringify(event));
+    if (this.#routes.size >= MAX_ROUTES) this.#routes.clear();
+    this.#routes.set(runId, { workflowId: workflow.id, workflowSlug: workflow.slug });
+    this.#publish(runId, [{ cursor: 1, event }]);
+    return toRunRow(raw);
+  }
+
+  fireCron(args: FireCronArgs): RunRow | null {
+    return this.#guard("fireCron", () => {
+      if (typeof args !== "object" || args === null)
+        throw validation("fireCron(args): args must be an object.");
+      const workflowId = requireString(args.workflowId, "fireCron: workflowId");
+      const triggerIndex = requireInteger(args.triggerIndex, "fireCron: triggerIndex", 0);
+      const fireTime = requireInteger(args.fireTime, "fireCron: fireTime", 0);
+      const input =
+        args.input === undefined
+          ? null
+          : toJsonText(args.input, "fireCron: input", this.#settings.maxValueBytes);
+      return this.#atomic(() => {
+        const workflow = this.#statements.workflowExists.get({ id: workflowId });
+        if (workflow === undefined) {
+          throw new EngineError("NOT_FOUND", `Unknown workflow: ${workflowId}`);
+        }
+        const fired = this.#statements.cronFireExists.get({ workflowId, triggerIndex, fireTime });
+        if (fired !== undefined) return null;
+        const run = this.#insertQueuedRun(workflow, "cron", input, null, null);
+        this.#orm
+          .insert(cronFires)
+          .values({ workflowId, triggerIndex, fireTime, runId: run.id, createdAt: run.createdAt })
+          .run();
+        return run;
       });
     });
   }
@@ -880,49 +1090,123 @@ class SqliteStore implements Store {
   updateRunStatus(id: string, status: RunStatus, options?: UpdateRunStatusOptions): boolean {
     return this.#guard("updateRunStatus", () => {
       requireString(id, "updateRunStatus: id");
-      requireStatus(status, "updateRunStatus: status");
       const o = options ?? {};
       if (typeof o !== "object") throw validation("updateRunStatus: options must be an object.");
-      const params: Record<string, unknown> = { id, status };
-      if (o.output !== undefined) {
-        params.output = toJsonText(
-          o.output,
-          `updateRunStatus(${id}): output`,
-          this.#settings.maxValueBytes,
+      const update = this.#statusParams("updateRunStatus", id, status, o);
+      return this.#applyStatus(id, update);
+    });
+  }
+
+  /** Validates one status transition into the parameters of its prepared UPDATE. */
+  #statusParams(
+    method: string,
+    id: string,
+    status: RunStatus,
+    o: UpdateRunStatusOptions,
+  ): StatusUpdate {
+    requireStatus(status, `${method}: status`);
+    const params: Record<string, unknown> = { id, status };
+    let error: StatusUpdate["error"] = undefined;
+    if (o.output !== undefined) {
+      params.output = toJsonText(
+        o.output,
+        `${method}(${id}): output`,
+        this.#settings.maxValueBytes,
+      );
+    }
+    if (o.error !== undefined) {
+      const parsed = runErrorSchema.safeParse(o.error);
+      if (!parsed.success) {
+        throw validation(
+          `${method}(${id}): error must be { code, message, hint? }: ${describeIssues(parsed.error)}.`,
         );
       }
-      if (o.error !== undefined) {
-        const parsed = runErrorSchema.safeParse(o.error);
-        if (!parsed.success) {
-          throw validation(
-            `updateRunStatus(${id}): error must be { code, message, hint? }: ${describeIssues(parsed.error)}.`,
-          );
+      error = parsed.data;
+      params.error = toJsonText(
+        parsed.data,
+        `${method}(${id}): error`,
+        this.#settings.maxValueBytes,
+      );
+    }
+    if (o.startedAt !== undefined)
+      params.startedAt = requireInteger(o.startedAt, `${method}: startedAt`, 0);
+    if (o.endedAt !== undefined)
+      params.endedAt = requireInteger(o.endedAt, `${method}: endedAt`, 0);
+    let expectCount: number | undefined = undefined;
+    if (o.expect !== undefined) {
+      if (!Array.isArray(o.expect))
+        throw validation(`${method}: expect must be an array of statuses.`);
+      o.expect.forEach((s, i) => {
+        params[`expect${String(i)}`] = requireStatus(s, `${method}: expect[${String(i)}]`);
+      });
+      expectCount = o.expect.length;
+    }
+    return { params, expectCount, error };
+  }
+
+  /** Runs a validated status UPDATE; false when `expect` did not match. Unknown ⇒ `NOT_FOUND`. */
+  #applyStatus(id: string, update: StatusUpdate): boolean {
+    const result = this.#statusUpdate(update.params, update.expectCount).run(update.params);
+    if (result.changes > 0) return true;
+    if (this.#statements.runExists.get({ id }) === undefined) {
+      throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+    }
+    return false;
+  }
+
+  commitStatus(runId: string, change: StatusChange): RunRow | null {
+    return this.#guard("commitStatus", () => {
+      requireString(runId, "commitStatus: runId");
+      if (typeof change !== "object" || change === null)
+        throw validation("commitStatus(runId, change): change must be an object.");
+      if (!Array.isArray(change.expect))
+        throw validation("commitStatus: change.expect must be an array of statuses.");
+      const update = this.#statusParams("commitStatus", runId, change.to, change);
+      const pending =
+        change.pending === undefined
+          ? []
+          : this.#prepareEvents("commitStatus", runId, change.pending, "change.pending");
+      let stamp: { cursor: number; seq: number } | undefined = undefined;
+      if (change.stamp !== undefined) {
+        if (typeof change.stamp !== "object" || change.stamp === null)
+          throw validation("commitStatus: change.stamp must be { cursor, seq }.");
+        stamp = {
+          cursor: requireInteger(change.stamp.cursor, "commitStatus: stamp.cursor", 1),
+          seq: requireInteger(change.stamp.seq, "commitStatus: stamp.seq", 1),
+        };
+      }
+      return this.#atomic(() => {
+        this.#insertEvents(runId, pending);
+        if (!this.#applyStatus(runId, update)) return null;
+        if (stamp === undefined) {
+          const max = this.#statements.maxCursor.get({ runId })?.cursor ?? 0;
+          stamp = {
+            cursor: (Math.floor(max / TURN_CURSOR_STRIDE) + 1) * TURN_CURSOR_STRIDE + 1,
+            seq: 1,
+          };
         }
-        params.error = toJsonText(
-          parsed.data,
-          `updateRunStatus(${id}): error`,
-          this.#settings.maxValueBytes,
-        );
-      }
-      if (o.startedAt !== undefined)
-        params.startedAt = requireInteger(o.startedAt, "updateRunStatus: startedAt", 0);
-      if (o.endedAt !== undefined)
-        params.endedAt = requireInteger(o.endedAt, "updateRunStatus: endedAt", 0);
-      let expectCount: number | undefined = undefined;
-      if (o.expect !== undefined) {
-        if (!Array.isArray(o.expect))
-          throw validation("updateRunStatus: expect must be an array of statuses.");
-        o.expect.forEach((s, i) => {
-          params[`expect${String(i)}`] = requireStatus(s, `updateRunStatus: expect[${String(i)}]`);
-        });
-        expectCount = o.expect.length;
-      }
-      const result = this.#statusUpdate(params, expectCount).run(params);
-      if (result.changes > 0) return true;
-      if (this.#statements.runExists.get({ id }) === undefined) {
-        throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
-      }
-      return false;
+        // Built from validated values: not re-parsed (every status transition passes here).
+        const body: Record<string, unknown> = { kind: "run_status", status: change.to };
+        if (update.error !== undefined)
+          body.error = { code: update.error.code, message: update.error.message };
+        const event = {
+          ...body,
+          runId,
+          turnId: runId,
+          seq: stamp.seq,
+          t: this.#settings.now(),
+        } as RunEvent;
+        this.#insertEvents(runId, [
+          {
+            cursor: stamp.cursor,
+            event,
+            text: sizedJson(event, `commitStatus(${runId}): event`, this.#settings.maxValueBytes),
+          },
+        ]);
+        const raw = this.#statements.runById.get({ id: runId });
+        if (raw === undefined) throw new EngineError("INTERNAL", `Run ${runId} vanished.`);
+        return toRunRow(raw);
+      });
     });
   }
 
@@ -971,20 +1255,21 @@ class SqliteStore implements Store {
     });
   }
 
-  addRunUsage(id: string, usage: RunUsageDelta): void {
-    this.#guard("addRunUsage", () => {
+  addRunUsage(id: string, usage: RunUsageDelta): RunUsage {
+    return this.#guard("addRunUsage", () => {
       requireString(id, "addRunUsage: id");
       if (typeof usage !== "object" || usage === null)
         throw validation("addRunUsage: usage must be an object.");
       const amount = (value: number | undefined, name: string): number =>
         value === undefined ? 0 : requireInteger(value, `addRunUsage(${id}): ${name}`, 0);
-      const result = this.#statements.addUsage.run({
+      const totals = this.#statements.addUsage.get({
         id,
         tokensIn: amount(usage.tokensIn, "tokensIn"),
         tokensOut: amount(usage.tokensOut, "tokensOut"),
         usdMicros: amount(usage.usdMicros, "usdMicros"),
       });
-      if (result.changes === 0) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+      if (totals === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+      return totals;
     });
   }
 
@@ -1098,64 +1383,92 @@ class SqliteStore implements Store {
   appendEvents(runId: string, rows: readonly EventAppend[]): void {
     this.#guard("appendEvents", () => {
       requireString(runId, "appendEvents: runId");
-      const batch: unknown = rows;
-      if (!Array.isArray(batch))
-        throw validation("appendEvents: rows must be an array of { cursor, event }.");
-      if (rows.length === 0) return;
-      const prepared: { cursor: number; event: string }[] = [];
-      const seen = new Set<number>();
-      for (const [index, row] of rows.entries()) {
-        const where = `appendEvents(${runId}): rows[${String(index)}]`;
-        if (typeof row !== "object" || row === null)
-          throw validation(`${where} must be { cursor, event }.`);
-        const cursor = requireInteger(row.cursor, `${where}.cursor`, 1);
-        if (seen.has(cursor)) {
+      const prepared = this.#prepareEvents("appendEvents", runId, rows, "rows");
+      if (prepared.length === 0) return;
+      // A single INSERT is atomic on its own; a batch needs a transaction (or savepoint).
+      if (prepared.length > 1 || this.#depth > 0) {
+        this.#atomic(() => this.#insertEvents(runId, prepared));
+        return;
+      }
+      this.#insertEvents(runId, prepared);
+      this.#deliver();
+    });
+  }
+
+  /**
+   * Validates a batch of events of `runId` into their JSON text, in cursor order. A cursor
+   * twice in the batch ⇒ `CONFLICT`; anything malformed ⇒ `VALIDATION`.
+   */
+  #prepareEvents(
+    method: string,
+    runId: string,
+    rows: readonly EventAppend[],
+    what: string,
+  ): PreparedEvent[] {
+    const batch: unknown = rows;
+    if (!Array.isArray(batch))
+      throw validation(`${method}: ${what} must be an array of { cursor, event }.`);
+    const prepared: PreparedEvent[] = [];
+    const seen = new Set<number>();
+    let sorted = true;
+    for (const [index, row] of rows.entries()) {
+      const where = `${method}(${runId}): ${what}[${String(index)}]`;
+      if (typeof row !== "object" || row === null)
+        throw validation(`${where} must be { cursor, event }.`);
+      const cursor = requireInteger(row.cursor, `${where}.cursor`, 1);
+      if (seen.has(cursor)) {
+        throw new EngineError(
+          "CONFLICT",
+          `${where}: cursor ${String(cursor)} appears twice in the batch; nothing was written.`,
+        );
+      }
+      seen.add(cursor);
+      const parsed = runEventSchema.safeParse(row.event);
+      if (!parsed.success) {
+        throw validation(
+          `${where}.event is not a valid run event: ${describeIssues(parsed.error)}.`,
+        );
+      }
+      if (parsed.data.runId !== runId) {
+        throw validation(
+          `${where}.event.runId is "${parsed.data.runId}", not the run it is appended to.`,
+        );
+      }
+      const last = prepared[prepared.length - 1];
+      if (last !== undefined && last.cursor > cursor) sorted = false;
+      prepared.push({
+        cursor,
+        event: parsed.data,
+        text: FREE_FORM_KINDS.has(parsed.data.kind)
+          ? toJsonText(parsed.data, `${where}.event`, this.#settings.maxValueBytes)
+          : sizedJson(parsed.data, `${where}.event`, this.#settings.maxValueBytes),
+      });
+    }
+    // Written and published in cursor order, whatever order the caller listed them in.
+    if (!sorted) prepared.sort((a, b) => a.cursor - b.cursor);
+    return prepared;
+  }
+
+  /** Inserts prepared events and queues them for the feed; callers provide atomicity. */
+  #insertEvents(runId: string, rows: readonly PreparedEvent[]): void {
+    for (const row of rows) {
+      try {
+        this.#statements.insertEvent.run(runId, row.cursor, row.text);
+      } catch (error) {
+        const code = sqliteCode(error);
+        if (code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
           throw new EngineError(
             "CONFLICT",
-            `${where}: cursor ${String(cursor)} appears twice in the batch; nothing was written.`,
+            `Run ${runId} already has an event at cursor ${String(row.cursor)}; nothing of the batch was written.`,
+            "Allocate cursors past maxCursor(runId).",
           );
         }
-        seen.add(cursor);
-        const parsed = runEventSchema.safeParse(row.event);
-        if (!parsed.success) {
-          throw validation(
-            `${where}.event is not a valid run event: ${describeIssues(parsed.error)}.`,
-          );
-        }
-        if (parsed.data.runId !== runId) {
-          throw validation(
-            `${where}.event.runId is "${parsed.data.runId}", not the run it is appended to.`,
-          );
-        }
-        prepared.push({
-          cursor,
-          event: FREE_FORM_KINDS.has(parsed.data.kind)
-            ? toJsonText(parsed.data, `${where}.event`, this.#settings.maxValueBytes)
-            : sizedJson(parsed.data, `${where}.event`, this.#settings.maxValueBytes),
-        });
+        if (code === "SQLITE_CONSTRAINT_FOREIGNKEY")
+          throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
+        throw error;
       }
-      const insert = (row: { cursor: number; event: string }): void => {
-        try {
-          this.#statements.insertEvent.run(runId, row.cursor, row.event);
-        } catch (error) {
-          const code = sqliteCode(error);
-          if (code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
-            throw new EngineError(
-              "CONFLICT",
-              `Run ${runId} already has an event at cursor ${String(row.cursor)}; nothing of the batch was written.`,
-              "Allocate cursors past maxCursor(runId).",
-            );
-          }
-          if (code === "SQLITE_CONSTRAINT_FOREIGNKEY")
-            throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
-          throw error;
-        }
-      };
-      const [only] = prepared;
-      // A single INSERT is atomic on its own; a batch needs a transaction (or savepoint).
-      if (prepared.length === 1 && only !== undefined) insert(only);
-      else this.#atomic(() => prepared.forEach(insert));
-    });
+    }
+    this.#publish(runId, rows);
   }
 
   listEvents(runId: string, options?: ListEventsOptions): EventRow[] {

@@ -1,132 +1,38 @@
 /**
- * The public shapes of the store: row types (spec 02 §3.6), argument shapes, and the `Store` /
- * `StoreReader` interfaces (spec 02 §4.6) that supervisor, scheduler and engine pick their ports
- * from. Types only: no values, so consumers can `import type` them without loading SQLite.
+ * The public shapes of the store: argument shapes and the `Store` (synchronous, SQLite) and
+ * `AsyncStore` (any backend) interfaces. Row shapes and the status vocabulary are owned by
+ * `@promenade/workflow/records` and re-exported here. Types only: no values, so consumers can
+ * `import type` them without loading a database driver.
  */
-import type { Channel, JsonValue, RunEvent, RunStatus, WorkflowManifest } from "./internal/sdk.ts";
+import type {
+  ArtifactRow,
+  Awaitable,
+  EventListener,
+  EventRow,
+  ListEventsOptions,
+  ListRunsFilter,
+  RunErrorShape,
+  RunRow,
+  RunUsage,
+  TriggerKind,
+  WorkflowRow,
+} from "@promenade/workflow/records";
+import type { JsonValue, RunEvent, RunStatus, WorkflowManifest } from "./internal/sdk.ts";
 
-/** How a run was started. `workflows.call`/`run` children use `"manual"` plus a `parentRunId`. */
-export type TriggerKind = "cron" | "manual" | "webhook";
-
-/** A run's error as stored on the row: `{ code, message, hint? }`. */
-export interface RunErrorShape {
-  code: string;
-  message: string;
-  hint?: string;
-}
-
-/** A deployed workflow. `id` and `createdAt` are stable across redeploys of the same slug. */
-export interface WorkflowRow {
-  /** ULID. */
-  id: string;
-  /** Canonical identity (manifest `slug`). */
-  slug: string;
-  /** Same value as `slug`, kept for Boardwalk-style embedders that read `.name`. */
-  name: string;
-  /** Manifest `title`, or `null`. */
-  title: string | null;
-  manifest: WorkflowManifest;
-  /** The bundled ESM program source. */
-  program: string;
-  /** Deploy config, `{}` by default. */
-  config: Record<string, JsonValue>;
-  /** Epoch ms. */
-  createdAt: number;
-  /** Epoch ms of the latest deploy. */
-  updatedAt: number;
-}
-
-/** One run of a workflow. */
-export interface RunRow {
-  /** ULID. */
-  id: string;
-  workflowId: string;
-  status: RunStatus;
-  triggerKind: TriggerKind;
-  /** The run input; `null` when none was supplied. */
-  input: unknown;
-  /** The declared output; `null` when never declared. */
-  output: JsonValue | null;
-  /** Set on `failed` only. */
-  error: RunErrorShape | null;
-  /** Set for `workflows.call`/`run` children. */
-  parentRunId: string | null;
-  idempotencyKey: string | null;
-  /** Crashed passes counted; engine restarts do not count. */
-  restarts: number;
-  /** Cumulative input tokens over all passes. */
-  tokensIn: number;
-  /** Cumulative output tokens over all passes. */
-  tokensOut: number;
-  /** Cumulative approximate cost in integer micro-USD. */
-  usdMicros: number;
-  /** Epoch ms. */
-  createdAt: number;
-  /** Epoch ms of the start of the first pass; never reset once set. */
-  startedAt: number | null;
-  /** Epoch ms, set with the terminal status. */
-  endedAt: number | null;
-}
-
-/** One persisted run event; the cursor travels beside the event, never inside it. */
-export interface EventRow {
-  runId: string;
-  cursor: number;
-  event: RunEvent;
-}
-
-/** A file a run wrote through `artifacts.write`. */
-export interface ArtifactRow {
-  /** ULID. */
-  id: string;
-  runId: string;
-  /** Plain file name. */
-  name: string;
-  contentType: string;
-  /** Absolute path of the bytes on disk (the bytes are never stored in SQLite). */
-  path: string;
-  /** Bytes. */
-  size: number;
-  metadata: Record<string, unknown> | null;
-  /** Epoch ms. */
-  createdAt: number;
-}
-
-/** Cumulative usage of a run. */
-export interface RunUsage {
-  tokensIn: number;
-  tokensOut: number;
-  usdMicros: number;
-}
-
-/** Filter and paging for {@link StoreReader.listRuns}. Every field is optional. */
-export interface ListRunsFilter {
-  workflowId?: string;
-  /** Only runs in one of these statuses; `[]` matches nothing. */
-  statuses?: readonly RunStatus[];
-  parentRunId?: string;
-  /** `"newest"` (default): `created_at DESC, rowid DESC`; `"oldest"` reverses both. */
-  order?: "newest" | "oldest";
-  /** Page size (integer ≥ 0); all matching rows when absent. */
-  limit?: number;
-  /** Rows to skip (integer ≥ 0); cannot be combined with `beforeRunId`. */
-  offset?: number;
-  /** Keyset paging: only rows strictly after this run in the chosen order. */
-  beforeRunId?: string;
-}
-
-/** Paging and filtering for {@link StoreReader.listEvents}. */
-export interface ListEventsOptions {
-  /** Only events with `cursor > afterCursor` (integer ≥ 0, default 0). */
-  afterCursor?: number;
-  /** Page size (integer ≥ 0); all matching events when absent. */
-  limit?: number;
-  /**
-   * Only events of these channels (spec 01 §5.7); all channels when absent. Served from an
-   * index, so a sparse channel of a huge run pages as fast as the full stream.
-   */
-  channels?: readonly Channel[];
-}
+export type {
+  ArtifactRow,
+  Awaitable,
+  EventListener,
+  EventRow,
+  ListEventsOptions,
+  ListRunsFilter,
+  RunErrorShape,
+  RunRow,
+  RunUsage,
+  TriggerKind,
+  WorkflowRow,
+};
+export type { PublishedEvent, CronFireRow } from "@promenade/workflow/records";
 
 /** Arguments of {@link Store.upsertWorkflow}. */
 export interface UpsertWorkflowArgs {
@@ -182,6 +88,42 @@ export interface CronFireArgs {
   runId: string;
 }
 
+/** Arguments of {@link Store.fireCron}: one scheduled instant of one cron trigger. */
+export interface FireCronArgs {
+  workflowId: string;
+  /** Zero-based index in `manifest.triggers`. */
+  triggerIndex: number;
+  /** The scheduled instant (epoch ms), not when it ran. */
+  fireTime: number;
+  /** The run input; `null` when absent. */
+  input?: JsonValue;
+}
+
+/**
+ * One status transition, committed with its events in one transaction by
+ * {@link Store.commitStatus}.
+ */
+export interface StatusChange {
+  to: RunStatus;
+  /** Apply only when the current status is one of these. */
+  expect: readonly RunStatus[];
+  output?: JsonValue;
+  error?: RunErrorShape;
+  /** Only applied while the row has no `startedAt` (the first pass wins). */
+  startedAt?: number;
+  endedAt?: number;
+  /**
+   * Events of the executing pass, appended first and committed whether or not the status
+   * applies (so cursor order stays commit order).
+   */
+  pending?: readonly EventAppend[];
+  /**
+   * Cursor and seq of the `run_status` event from the caller's envelope. Absent: the store
+   * stamps it in a fresh block after the run's highest cursor (a run no process is executing).
+   */
+  stamp?: { cursor: number; seq: number };
+}
+
 /** Arguments of {@link Store.createArtifact}. */
 export interface CreateArtifactArgs {
   runId: string;
@@ -192,6 +134,46 @@ export interface CreateArtifactArgs {
   /** Bytes, integer ≥ 0. */
   size: number;
   metadata?: Record<string, unknown>;
+}
+
+/**
+ * Every method the engine's packages need from persistence, on any backend. Methods return
+ * {@link Awaitable}: the PostgreSQL store returns promises, the SQLite store plain values (it
+ * stays synchronous), and callers `await` either. Multi-row invariants are single methods, each
+ * one transaction; there is no open-ended transaction in this interface.
+ *
+ * Events are committed here and published here: after each commit that wrote events, every
+ * {@link AsyncStore.subscribe} listener receives them (with the run's workflow id and slug),
+ * per run in increasing cursor order.
+ */
+export interface AsyncStore {
+  getWorkflow(slug: string): Awaitable<WorkflowRow | null>;
+  getWorkflowById(id: string): Awaitable<WorkflowRow | null>;
+  listWorkflows(): Awaitable<WorkflowRow[]>;
+  getRun(id: string): Awaitable<RunRow | null>;
+  listRuns(filter?: ListRunsFilter): Awaitable<RunRow[]>;
+  listEvents(runId: string, options?: ListEventsOptions): Awaitable<EventRow[]>;
+  maxCursor(runId: string): Awaitable<number>;
+  listArtifacts(runId: string): Awaitable<ArtifactRow[]>;
+  upsertWorkflow(args: UpsertWorkflowArgs): Awaitable<WorkflowRow>;
+  /** {@link Store.createRun}: the run and its `queued` event in one transaction. */
+  createRun(args: CreateRunArgs): Awaitable<{ run: RunRow; created: boolean }>;
+  /** {@link Store.fireCron}. */
+  fireCron(args: FireCronArgs): Awaitable<RunRow | null>;
+  /** {@link Store.commitStatus}. */
+  commitStatus(runId: string, change: StatusChange): Awaitable<RunRow | null>;
+  incrementRestarts(id: string): Awaitable<number>;
+  /** Adds to the tallies and returns the new totals. */
+  addRunUsage(id: string, usage: RunUsageDelta): Awaitable<RunUsage>;
+  getRunUsage(id: string): Awaitable<RunUsage>;
+  appendEvents(runId: string, rows: readonly EventAppend[]): Awaitable<void>;
+  lastCronFire(workflowId: string, triggerIndex: number): Awaitable<number | null>;
+  createArtifact(args: CreateArtifactArgs): Awaitable<ArtifactRow>;
+  /** One trivial read; throws (rejects) `INTERNAL` when the database cannot be reached. */
+  ping(): Awaitable<void>;
+  /** Receives every event after its commit; returns the unsubscribe function. */
+  subscribe(listener: EventListener): () => void;
+  close(): Awaitable<void>;
 }
 
 /**
@@ -221,8 +203,12 @@ export interface StoreReader {
   listArtifacts(runId: string): ArtifactRow[];
 }
 
-/** The whole store: reads plus every write (spec 02 §4.6–4.7). One instance per database. */
-export interface Store extends StoreReader {
+/**
+ * The whole SQLite store: synchronous reads plus every write, and the SQLite-only
+ * `transaction`/`afterCommit`/`updateRunStatus`/`recordCronFire`. One instance per database.
+ * Satisfies {@link AsyncStore} (its plain values are `Awaitable` values).
+ */
+export interface Store extends StoreReader, Omit<AsyncStore, keyof StoreReader> {
   /**
    * Runs `fn` in `BEGIN IMMEDIATE … COMMIT`. Nested calls join the outermost transaction; a
    * throw rolls everything back and rethrows. `fn` must be synchronous (`VALIDATION` otherwise).
@@ -235,16 +221,34 @@ export interface Store extends StoreReader {
   /** Inserts or updates by slug; `id`/`createdAt` never change. Bad manifest ⇒ `VALIDATION`. */
   upsertWorkflow(args: UpsertWorkflowArgs): WorkflowRow;
   /**
-   * Inserts a `queued` run, or finds the run with the same `(parentRunId, idempotencyKey)`.
+   * Inserts a `queued` run and its `queued` event (cursor 1) in one transaction, or finds the run
+   * with the same `(parentRunId, idempotencyKey)` (writing nothing).
    * Unknown workflow/parent ⇒ `NOT_FOUND`; key held by another workflow's run ⇒ `CONFLICT`.
    */
   createRun(args: CreateRunArgs): { run: RunRow; created: boolean };
+  /**
+   * Records one cron fire, creates its `cron` run and writes the run's `queued` event, in one
+   * transaction. Returns `null` (writing nothing) when that instant of that trigger was already
+   * recorded: each instant fires exactly once. Unknown workflow ⇒ `NOT_FOUND`.
+   */
+  fireCron(args: FireCronArgs): RunRow | null;
+  /**
+   * In one transaction: appends `change.pending`, then — when the run's status is one of
+   * `change.expect` — sets the status and fields and appends the `run_status` event (with
+   * `error: { code, message }` when given). Returns the updated row, or `null` when the status
+   * did not apply. Unknown run ⇒ `NOT_FOUND`.
+   */
+  commitStatus(runId: string, change: StatusChange): RunRow | null;
+  /** One trivial read; throws `INTERNAL` when closed or unreadable. */
+  ping(): void;
+  /** Receives every event synchronously right after its COMMIT; returns the unsubscribe function. */
+  subscribe(listener: EventListener): () => void;
   /** Sets the status (and given fields). With `expect`, returns whether it applied. Unknown ⇒ `NOT_FOUND`. */
   updateRunStatus(id: string, status: RunStatus, options?: UpdateRunStatusOptions): boolean;
   /** `restarts + 1`; returns the new value. Unknown ⇒ `NOT_FOUND`. */
   incrementRestarts(id: string): number;
-  /** Adds to the usage tallies. Non-integer/negative ⇒ `VALIDATION`; unknown ⇒ `NOT_FOUND`. */
-  addRunUsage(id: string, usage: RunUsageDelta): void;
+  /** Adds to the usage tallies; returns the new totals. Non-integer/negative ⇒ `VALIDATION`; unknown ⇒ `NOT_FOUND`. */
+  addRunUsage(id: string, usage: RunUsageDelta): RunUsage;
   /** The usage tallies. Unknown ⇒ `NOT_FOUND`. */
   getRunUsage(id: string): RunUsage;
   /**

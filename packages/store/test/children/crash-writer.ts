@@ -21,24 +21,9 @@ process.stdout.write(`ready ${String(store.listRuns().length)}\n`);
 for (let step = 0; ; step++) {
   // 1. A cron fire: run + fire record + queued event, one transaction.
   fireTime += 60_000;
-  const runId = store.transaction(() => {
-    const { run } = store.createRun({ workflowId: workflow.id, triggerKind: "cron" });
-    store.recordCronFire({ workflowId: workflow.id, triggerIndex: 0, fireTime, runId: run.id });
-    store.appendEvents(run.id, [
-      {
-        cursor: 1,
-        event: {
-          kind: "run_status",
-          status: "queued",
-          runId: run.id,
-          turnId: run.id,
-          seq: 1,
-          t: 0,
-        },
-      },
-    ]);
-    return run.id;
-  });
+  const fired = store.fireCron({ workflowId: workflow.id, triggerIndex: 0, fireTime });
+  if (fired === null) throw new Error(`cron instant ${String(fireTime)} fired twice`);
+  const runId = fired.id;
   for (let turn = 0; turn < 3; turn++) {
     // 2. A batch of agent frames in a fresh block: all BATCH rows or none.
     const block = Math.floor(store.maxCursor(runId) / STRIDE) + 1;
@@ -79,15 +64,6 @@ for (let step = 0; ; step++) {
       ]);
     });
   }
-  // 4. Status change and its run_status event together.
-  store.transaction(() => {
-    store.updateRunStatus(runId, "running", { startedAt: step, expect: ["queued"] });
-    const next = Math.floor(store.maxCursor(runId) / STRIDE) + 1;
-    store.appendEvents(runId, [
-      {
-        cursor: next * STRIDE + 1,
-        event: { kind: "run_status", status: "running", runId, turnId: runId, seq: 1, t: step },
-      },
-    ]);
-  });
+  // 4. Status change and its run_status event together (stamped in a fresh block).
+  store.commitStatus(runId, { to: "running", expect: ["queued"], startedAt: step });
 }

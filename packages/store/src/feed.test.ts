@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryStore, outputLineEvent, testManifest } from "./testing/fixtures.ts";
-import type { OpenStoreOptions } from "./store.ts";
+import type { OpenStoreOptions } from "./open.ts";
 import type { PublishedEvent, Store } from "./types.ts";
 
 const STRIDE = 1_000_000;

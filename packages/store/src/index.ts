@@ -3,8 +3,8 @@
  * nothing else. Consumers that only need the shapes `import type` from here and never load
  * SQLite (row shapes themselves are owned by `@promenade/workflow/records`).
  */
-export { openStore } from "./store.ts";
-export type { OpenStoreOptions } from "./store.ts";
+export { openStore } from "./open.ts";
+export type { OpenStoreOptions } from "./open.ts";
 export { MIGRATIONS } from "./migrations.ts";
 export type { Migration } from "./migrations.ts";
 export type {

@@ -1,5 +1,5 @@
 /**
- * Schema and migrations on real database files (acceptance check 52): the fresh schema matches
+ * Schema and migrations on real database files: the fresh schema matches
  * the drizzle definitions exactly, reopening is a no-op, a newer database is refused untouched,
  * a failing migration leaves nothing behind, and a database written by an older schema version
  * upgrades with its rows intact. What would break without these: silent schema drift between
@@ -13,7 +13,7 @@ import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
 import { artifacts, cronFires, runEvents, runs, schemaMigrations, workflows } from "./schema.ts";
-import { openStore, openStoreWith } from "./store.ts";
+import { openStore, openStoreWith } from "./open.ts";
 import { testManifest } from "./testing/fixtures.ts";
 
 let dir: string;

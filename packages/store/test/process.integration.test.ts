@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openStore } from "../src/store.ts";
+import { openStore } from "../src/open.ts";
 
 const children = fileURLToPath(new URL("./children/", import.meta.url));
 const STRIDE = 1_000_000;

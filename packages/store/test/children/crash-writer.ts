@@ -3,7 +3,7 @@
  * in a tight loop until it is killed. Every write is shaped so that a torn write would break a
  * checkable invariant (see crash.integration.test.ts). Prints "ready <runs>" once open.
  */
-import { openStore } from "../../src/store.ts";
+import { openStore } from "../../src/open.ts";
 import { testManifest } from "../../src/testing/fixtures.ts";
 
 const STRIDE = 1_000_000;

@@ -1,26 +1,31 @@
 /**
- * `RunSupervisor`: the run lifecycle (spec 02 §5). One spawned process per pass, the IPC host
- * bridge, envelope stamping and cursor allocation, every status transition of §5.2, restarts,
- * cancellation, budgets, workspace persistence and the boot recovery sweep.
- * Knows nothing about SQL (only the `SupervisorStore` port), the agent loop or MCP (injected as
- * functions). Invariants: a run never ends twice (every status write is an `expect`-guarded
- * update committed together with its `run_status` event); nothing is stamped after a terminal
- * event; output and events of a pass are drained before its terminal transition; after
- * `shutdown()` nothing more is written.
+ * `RunSupervisor`: the run lifecycle. One spawned process per pass, the IPC host bridge,
+ * envelope stamping and cursor allocation, every status transition, restarts, cancellation,
+ * budgets, workspace persistence and the boot recovery sweep.
+ * Knows nothing about SQL (only the `SupervisorStore` port, whose calls it awaits), the agent
+ * loop or MCP (injected as functions), and publishes nothing: the store publishes what it commits.
+ * Invariants: a run never ends twice (every status write is an `expect`-guarded `commitStatus`
+ * carrying its `run_status` event); every status write of a run goes through the run's one owner
+ * (an execution registered before its first store call) and its serial write queue, so cursor
+ * order is commit order; nothing is stamped after a terminal transition; output and events of a
+ * pass are drained before its terminal transition; a failed store write stops the pass and either
+ * ends the run `failed` or leaves it for recovery; after `shutdown()` nothing new is written.
  */
 import type { ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { existsSync, realpathSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { runEventSchema } from "@promenade/workflow";
-import type { JsonValue, RunEvent, RunStatus } from "@promenade/workflow";
+import type { JsonValue, RunStatus } from "@promenade/workflow";
 import { EngineError, isEngineError, isEngineErrorCode } from "@promenade/workflow/errors";
+import { andThen, attempt, each, isTerminal, RUN_STATUSES } from "@promenade/workflow/records";
 import { wallClock } from "./clock.ts";
+import { EventLog } from "./event-log.ts";
+import type { Transition } from "./event-log.ts";
 import { defaultIdempotencyKey } from "./idempotency.ts";
-import { Envelope } from "./internal/envelope.ts";
 import { WarmPool } from "./internal/pool.ts";
 import { parseChildMessage } from "./internal/protocol-schemas.ts";
+import { longestSecret, redactText } from "./internal/redaction.ts";
 import {
   isValidRelativeDir,
   hydrateWorkspace,
@@ -35,8 +40,8 @@ import { buildChildEnv, resolveSecret } from "./internal/secrets.ts";
 import type { ChildEnvironment, SecretSource } from "./internal/secrets.ts";
 import { defaultLaunch } from "./launch.ts";
 import type {
+  Awaitable,
   Clock,
-  EventRow,
   HostMethod,
   InjectedHostMethodName,
   LaunchFunction,
@@ -48,9 +53,8 @@ import type {
 } from "./ports.ts";
 import { CHILD_EMITTABLE_KINDS } from "./protocol.ts";
 import type { ChildMessage, InitMessage, WireError } from "./protocol.ts";
-import { isTerminal } from "./status.ts";
 
-/** Options of {@link RunSupervisor} (spec 02 §5.1, plus the warm `pool`). */
+/** Options of {@link RunSupervisor}. */
 export interface SupervisorOptions {
   store: SupervisorStore;
   /** Root of run dirs, skills and durable workspace state. */
@@ -65,7 +69,7 @@ export interface SupervisorOptions {
   processEnv: Readonly<Record<string, string | undefined>>;
   /** Names where secrets come from, in `SECRET_MISSING` hints. */
   envLabel: string;
-  /** Default: spawn of spec 02 §5.17 ({@link defaultLaunch}). */
+  /** Default: {@link defaultLaunch}. */
   launch?: (args: {
     childEntryPath: string;
     cwd: string;
@@ -73,7 +77,7 @@ export interface SupervisorOptions {
   }) => ChildProcess;
   /** Default: the wall clock. */
   clock?: Clock;
-  /** Diagnostics (dropped messages, sweep summary). Default: stderr. */
+  /** Diagnostics (dropped messages, store failures, sweep summary). Default: stderr. */
   log?: (line: string) => void;
   /** Crash restarts per run. Default 2. */
   maxRestarts?: number;
@@ -83,13 +87,19 @@ export interface SupervisorOptions {
   priceUsage: PriceUsage;
   /** Injected host methods (`resolve_model`, `mcp_token`); a missing one fails `UNSUPPORTED`. */
   hostMethods?: Partial<Record<InjectedHostMethodName, HostMethod>>;
-  /** Called (on a later macrotask) after every terminal transition this supervisor writes. */
-  onTerminal?: (run: RunRow) => void;
   /**
    * Warm pool of pre-spawned run processes, each used for exactly one run and refilled in the
    * background. Off by default; `size: 0` disables it.
    */
   pool?: { size: number };
+}
+
+/** What the boot recovery sweep did. */
+export interface RecoveryReport {
+  /** Runs supervised again from the top, then the `queued` runs left to the dispatch gate. */
+  resumed: string[];
+  /** `cancelling` runs finalized `cancelled`. */
+  cancelled: string[];
 }
 
 type PassOutcome =
@@ -108,31 +118,38 @@ interface Pass {
   onExit: (() => void)[];
 }
 
+/** The one owner of a run in this supervisor: created before the first store call about it. */
 interface Execution {
   runId: string;
   workflow: WorkflowRow;
   /** The run's input (`null` when none), read once per supervision. */
   input: unknown;
-  envelope: Envelope;
+  log: EventLog;
   promise: Promise<RunRow>;
   resolve: (row: RunRow) => void;
   reject: (err: unknown) => void;
   cancelRequested: boolean;
-  terminal: boolean;
+  /**
+   * The status this owner last issued (`null` before its first transition): decides whether a
+   * cancel writes `cancelling`. Set when the write is issued, so later writes queue behind it.
+   */
+  status: RunStatus | null;
+  /** The status the store last confirmed for this owner's writes (`null` before the first). */
+  recorded: RunStatus | null;
+  /** A terminal transition was issued (or the run turned out to belong to someone else). */
+  ended: boolean;
   pass: Pass | null;
   memoryDirs: Set<string>;
   /** secret value → secret name, for the parent-side redaction safety net */
   secretValues: Map<string, string>;
-  buffer: EventRow[];
-  flushScheduled: boolean;
-  fatal: Error | undefined;
 }
+
+type StatusFields = Omit<Transition, "to" | "expect">;
 
 const DRAIN_AFTER_EXIT_MS = 2_000;
 const EXIT_AFTER_REPORT_MS = 5_000;
-const MAX_BUFFERED_EVENTS = 2_000;
 const OUTPUT_HOLD_MS = 100;
-const ACTIVE: readonly RunStatus[] = ["pending", "running"];
+const NOT_TERMINAL: readonly RunStatus[] = RUN_STATUSES.filter((status) => !isTerminal(status));
 
 /**
  * Supervises runs: `supervise(runId)` executes one run to a terminal status, restarting crashed
@@ -151,11 +168,9 @@ export class RunSupervisor {
   private readonly cancelGraceMs: number;
   private readonly priceUsage: PriceUsage;
   private readonly hostMethods: Partial<Record<InjectedHostMethodName, HostMethod>>;
-  private readonly onTerminal: ((run: RunRow) => void) | undefined;
   private readonly pool: WarmPool | null;
   private readonly spares: SpareRunDirs;
   private readonly executions = new Map<string, Execution>();
-  private readonly listeners = new Set<(row: EventRow) => void>();
   private readonly liveChildren = new Set<ChildProcess>();
   private closing = false;
   private shutdownPromise: Promise<void> | null = null;
@@ -178,7 +193,6 @@ export class RunSupervisor {
     this.cancelGraceMs = nonNegativeInt(options.cancelGraceMs ?? 10_000, "cancelGraceMs");
     this.priceUsage = options.priceUsage;
     this.hostMethods = options.hostMethods ?? {};
-    this.onTerminal = options.onTerminal;
     const poolSize = nonNegativeInt(options.pool?.size ?? 0, "pool.size");
     // Without a pool, spares are prepared lazily (the first run start triggers the first fill),
     // so construction does no I/O; with a pool they are prepared with the pooled processes.
@@ -201,102 +215,76 @@ export class RunSupervisor {
 
   /**
    * Executes a run to its terminal status and resolves with the terminal row. Idempotent per run
-   * (an executing run returns the same promise). Unknown run → rejects `NOT_FOUND`; terminal →
-   * resolves at once; `cancelling` but not executing → finalizes `cancelled`. Never rejects
-   * because the run failed; rejects `INTERNAL` once the supervisor is shut down.
+   * (a run this supervisor owns returns the same promise). Unknown run → rejects `NOT_FOUND`;
+   * terminal → resolves with it; `cancelling` but not executing → finalizes `cancelled`. Never
+   * rejects because the run failed; rejects `INTERNAL` once the supervisor is shut down, and with
+   * the store's error when the store failed so that the run could not even be ended (the run is
+   * then left as it is, for `recoverOne` or the next boot's sweep).
    */
   supervise(runId: string): Promise<RunRow> {
     const existing = this.executions.get(runId);
     if (existing !== undefined) return existing.promise;
     if (this.closing) return Promise.reject(closedError());
-    let run: RunRow | null;
-    try {
-      run = this.store.getRun(runId);
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    if (run === null) return Promise.reject(unknownRun(runId));
-    if (isTerminal(run.status)) return Promise.resolve(run);
-    if (run.status === "cancelling") {
-      try {
-        return Promise.resolve(this.finalizeOrphanCancel(runId, ["cancelling"]));
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    }
-    const exec = this.createExecution(runId);
-    this.executions.set(runId, exec);
-    // `execute` runs synchronously up to its first await: the row read above is still current.
-    void this.execute(exec, run).then(
-      (row) => {
-        this.executions.delete(runId);
-        exec.resolve(row);
-      },
-      (err: unknown) => {
-        this.executions.delete(runId);
-        exec.reject(err);
-      },
-    );
-    return exec.promise;
+    return this.own(runId, "supervise").promise;
   }
 
   /**
-   * Stamps the `queued` event of a freshly created run with a fresh envelope. Call it inside the
-   * `store.transaction` that created the run: the event then commits with the row and listeners
-   * see it after the commit.
+   * Cancels a run and resolves once it is terminal. Unknown → rejects `NOT_FOUND`; terminal →
+   * resolves, no change; not executing → `cancelled` at once, no process; executing →
+   * `cancelling`, SIGTERM, SIGKILL after `cancelGraceMs`. On a synchronous store the status
+   * change (and the SIGTERM) happen before `cancel` returns.
    */
-  emitQueued(runId: string): void {
-    this.assertOpen();
-    this.stampFresh(runId, { kind: "run_status", status: "queued" });
-  }
-
-  /**
-   * Cancels a run (spec 02 §5.5) and resolves once it is terminal. Unknown → rejects
-   * `NOT_FOUND`; terminal → resolves, no change; not executing → `cancelled` at once, no
-   * process; executing → `cancelling`, SIGTERM, SIGKILL after `cancelGraceMs`.
-   */
-  async cancel(runId: string): Promise<void> {
-    if (this.closing) throw closedError();
+  cancel(runId: string): Promise<void> {
+    if (this.closing) return Promise.reject(closedError());
     const exec = this.executions.get(runId);
+    let settled: Promise<RunRow>;
     if (exec === undefined) {
-      const run = this.store.getRun(runId);
-      if (run === null) throw unknownRun(runId);
-      if (isTerminal(run.status)) return;
-      this.finalizeOrphanCancel(runId, ["queued", "pending", "running", "cancelling"]);
-      return;
+      settled = this.own(runId, "cancel").promise;
+    } else {
+      if (!exec.cancelRequested) this.requestCancel(exec);
+      settled = exec.promise;
     }
-    if (!exec.cancelRequested) this.requestCancel(exec);
-    await exec.promise.then(
-      () => undefined,
-      () => undefined,
-    );
-    if (this.closing) throw closedError();
+    return settled.then(() => {
+      if (this.closing) throw closedError();
+    });
   }
 
   /**
-   * The boot recovery sweep (spec 02 §5.10): `cancelling` orphans end `cancelled`;
-   * `pending`/`running` orphans are supervised again from the top; `queued` runs are left to the
-   * dispatch gate and reported in `resumed` with the restarted ones.
+   * The boot recovery sweep: `cancelling` orphans end `cancelled`; `pending`/`running` orphans
+   * are supervised again from the top; `queued` runs are left to the dispatch gate and reported
+   * in `resumed` with the restarted ones. Runs this supervisor already owns are skipped, so a
+   * second sweep (e.g. once the database is reachable again) only picks up orphans. A plain
+   * value on a synchronous store, a promise otherwise.
    */
-  recoverOnBoot(): { resumed: string[]; cancelled: string[] } {
+  recoverOnBoot(): Awaitable<RecoveryReport> {
     this.assertOpen();
     const cancelled: string[] = [];
-    for (const run of this.store.listRuns({ statuses: ["cancelling"], order: "oldest" })) {
-      if (this.executions.has(run.id)) continue;
-      this.finalizeOrphanCancel(run.id, ["cancelling"]);
-      cancelled.push(run.id);
-    }
     const restarted: string[] = [];
-    for (const run of this.store.listRuns({ statuses: ACTIVE, order: "oldest" })) {
-      if (this.executions.has(run.id)) continue;
-      restarted.push(run.id);
-      void this.supervise(run.id);
-    }
-    const queued = this.store
-      .listRuns({ statuses: ["queued"], order: "oldest" })
-      .map((run) => run.id);
-    this.log(`recovery sweep: restarted ${restarted.length} run(s), cancelled ${cancelled.length}`);
-    return { resumed: [...restarted, ...queued], cancelled };
+    const cancellingRuns = this.store.listRuns({ statuses: ["cancelling"], order: "oldest" });
+    const finalized = andThen(cancellingRuns, (runs) =>
+      each(runs, (run) => {
+        if (this.executions.has(run.id)) return undefined;
+        cancelled.push(run.id);
+        return andThen(this.own(run.id, "supervise", run).outcome, () => undefined);
+      }),
+    );
+    const active = andThen(finalized, () =>
+      this.store.listRuns({ statuses: ["pending", "running"], order: "oldest" }),
+    );
+    const resumed = andThen(active, (runs) => {
+      for (const run of runs) {
+        if (this.executions.has(run.id)) continue;
+        restarted.push(run.id);
+        this.own(run.id, "supervise", run);
+      }
+      return this.store.listRuns({ statuses: ["queued"], order: "oldest" });
+    });
+    return andThen(resumed, (queued) => {
+      this.log(
+        `recovery sweep: restarted ${restarted.length} run(s), cancelled ${cancelled.length}`,
+      );
+      return { resumed: [...restarted, ...queued.map((run) => run.id)], cancelled };
+    });
   }
 
   /**
@@ -307,39 +295,31 @@ export class RunSupervisor {
     return this.supervise(runId);
   }
 
-  /** True while this supervisor is executing the run. */
+  /** True while this supervisor owns the run (executing it, or settling a cancel or lookup). */
   isExecuting(runId: string): boolean {
     return this.executions.has(runId);
   }
 
   /**
-   * Subscribes to every stamped event of every run, delivered right after its commit, per run in
-   * cursor order. A throwing listener is logged and never affects the run. Returns unsubscribe.
-   */
-  onEvent(listener: (row: EventRow) => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  /**
    * Engine close: stop writing, SIGTERM every live run process (their rows stay non-terminal for
    * the next boot's sweep), reject pending `supervise`/`cancel` promises with `INTERNAL`.
-   * Resolves once every process has exited; survivors are SIGKILLed after `childGraceMs`
-   * (default 5000). Idempotent.
+   * Resolves once every process has exited and every store write issued before the close has
+   * settled; survivors are SIGKILLed after `childGraceMs` (default 5000). Idempotent.
    */
   shutdown(childGraceMs = 5_000): Promise<void> {
     if (this.shutdownPromise !== null) return this.shutdownPromise;
     // Events stamped before the close still reach the store; nothing is written after it.
-    for (const exec of this.executions.values()) this.flush(exec);
+    const executions = [...this.executions.values()];
+    for (const exec of executions) exec.log.flush();
     this.closing = true;
     this.spares.close();
-    for (const exec of this.executions.values()) {
+    for (const exec of executions) {
+      exec.log.seal();
       exec.pass?.timers.abort();
       exec.reject(closedError());
     }
     this.executions.clear();
+    const writes = executions.map((exec) => exec.log.idle());
     const poolClosed = this.pool?.close() ?? Promise.resolve();
     const exits = [...this.liveChildren].map(
       (child) =>
@@ -356,12 +336,62 @@ export class RunSupervisor {
           safeKill(child, "SIGTERM");
         }),
     );
-    this.shutdownPromise = Promise.all([poolClosed, ...exits]).then(() => undefined);
+    this.shutdownPromise = Promise.all([poolClosed, ...exits, ...writes]).then(() => undefined);
     return this.shutdownPromise;
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Execution
+  // Ownership
+
+  /**
+   * Registers this supervisor as the run's owner (before any store call about it, so a
+   * concurrent `supervise`/`cancel` joins it instead of racing it), then looks the run up —
+   * unless `known` is its current row — and settles it: unknown → `NOT_FOUND`; terminal → as is;
+   * `cancel` or `cancelling` → `cancelled` with a store-stamped event; else executed.
+   */
+  private own(
+    runId: string,
+    mode: "supervise" | "cancel",
+    known?: RunRow,
+  ): { promise: Promise<RunRow>; outcome: Awaitable<RunRow> } {
+    const exec = this.createExecution(runId);
+    exec.cancelRequested = mode === "cancel";
+    this.executions.set(runId, exec);
+    const release = (): void => {
+      if (this.executions.get(runId) === exec) this.executions.delete(runId);
+    };
+    let outcome: Awaitable<RunRow>;
+    try {
+      outcome =
+        known === undefined
+          ? andThen(this.store.getRun(runId), (run) => this.begin(exec, run))
+          : this.begin(exec, known);
+    } catch (err) {
+      outcome = Promise.reject(toError(err));
+    }
+    void attempt(
+      () =>
+        andThen(outcome, (row) => {
+          release();
+          exec.resolve(row);
+        }),
+      (err: unknown) => {
+        release();
+        exec.reject(err);
+      },
+    );
+    return { promise: exec.promise, outcome };
+  }
+
+  private begin(exec: Execution, run: RunRow | null): Awaitable<RunRow> {
+    if (this.closing) throw closedError();
+    if (run === null) throw unknownRun(exec.runId);
+    if (isTerminal(run.status)) return run;
+    // Cancelled before any process started: the same as cancelling a run nobody executes.
+    if (exec.cancelRequested) return this.finalizeOrphanCancel(exec.runId, NOT_TERMINAL);
+    if (run.status === "cancelling") return this.finalizeOrphanCancel(exec.runId, ["cancelling"]);
+    return this.execute(exec, run);
+  }
 
   private createExecution(runId: string): Execution {
     let resolve!: (row: RunRow) => void;
@@ -373,72 +403,119 @@ export class RunSupervisor {
     // Fire-and-forget callers (`void supervise(id)`) must not turn a shutdown into an
     // unhandled rejection that kills the engine process.
     promise.catch(() => undefined);
-    return {
+    const secretValues = new Map<string, string>();
+    const exec: Execution = {
       runId,
       workflow: undefined as unknown as WorkflowRow,
       input: null,
-      envelope: new Envelope(0, 0),
+      log: new EventLog({
+        store: this.store,
+        runId,
+        now: () => this.clock.now(),
+        secrets: secretValues,
+        log: (line) => this.logRun(exec, line),
+        onFatal: () => {
+          // The run can no longer be recorded truthfully: stop its process now.
+          const child = exec.pass?.child;
+          if (child !== null && child !== undefined && exec.pass?.exited === false) {
+            safeKill(child, "SIGKILL");
+          }
+        },
+      }),
       promise,
       resolve,
       reject,
       cancelRequested: false,
-      terminal: false,
+      status: null,
+      recorded: null,
+      ended: false,
       pass: null,
       memoryDirs: new Set(),
-      secretValues: new Map(),
-      buffer: [],
-      flushScheduled: false,
-      fatal: undefined,
+      secretValues,
     };
+    return exec;
   }
 
+  /** `cancelled` for a run no process is executing; the store stamps the event in a fresh block. */
+  private finalizeOrphanCancel(runId: string, expect: readonly RunStatus[]): Awaitable<RunRow> {
+    this.assertOpen();
+    return andThen(
+      this.store.commitStatus(runId, { to: "cancelled", expect, endedAt: this.clock.now() }),
+      (row) => row ?? this.requireRun(runId),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Execution
+
   private async execute(exec: Execution, initial: RunRow): Promise<RunRow> {
-    const { runId } = exec;
     try {
       return await this.executeUnsafe(exec, initial);
     } catch (err) {
       if (this.closing) throw closedError();
+      this.abandonPass(exec);
       // An engine-side exception ends the run `failed`/INTERNAL if the store still works.
       this.logRun(exec, `engine-side failure: ${describe(err)}`);
-      const error: RunErrorShape = {
-        code: "INTERNAL",
-        message: `The engine failed while supervising run ${runId}: ${describe(err)}`,
-      };
-      if (exec.cancelRequested) {
-        const row = this.finishTerminal(exec, "cancelled", ["cancelling", "pending"], {});
-        if (row !== null) return row;
+      try {
+        return await this.endAfterFailure(exec, err);
+      } catch (storeError) {
+        if (this.closing) throw closedError();
+        this.logRun(
+          exec,
+          `could not record the end of the run (${describe(storeError)}); its process was ` +
+            `stopped and the run is left ${exec.recorded ?? initial.status} for recovery ` +
+            `(supervise it again, or it resumes at the next boot sweep)`,
+        );
+        throw storeError;
       }
-      const row = this.finishTerminal(exec, "failed", ["queued", "pending", "running"], {
-        error,
-      });
-      return row ?? this.requireRun(runId);
     }
+  }
+
+  private async endAfterFailure(exec: Execution, err: unknown): Promise<RunRow> {
+    const error: RunErrorShape = {
+      code: "INTERNAL",
+      message: `The engine failed while supervising run ${exec.runId}: ${describe(err)}`,
+    };
+    if (exec.cancelRequested) {
+      const row = await this.finishTerminal(exec, "cancelled", ["cancelling", "pending"], {});
+      if (row !== null) return row;
+    }
+    const row = await this.finishTerminal(exec, "failed", ["queued", "pending", "running"], {
+      error,
+    });
+    return row ?? (await this.requireRun(exec.runId));
   }
 
   private async executeUnsafe(exec: Execution, initial: RunRow): Promise<RunRow> {
     const { runId } = exec;
     exec.input = initial.input ?? null;
-    exec.envelope = Envelope.resume(this.store.maxCursor(runId));
-    const workflow = this.store.getWorkflowById(initial.workflowId);
+    const [maxCursor, workflow] = await Promise.all([
+      this.store.maxCursor(runId),
+      this.store.getWorkflowById(initial.workflowId),
+    ]);
+    this.assertOpen();
+    exec.log.resume(maxCursor);
     if (workflow === null) {
-      const row = this.finishTerminal(exec, "failed", ["queued", "pending", "running"], {
+      return this.finishTerminalOrCurrent(exec, "failed", ["queued", "pending", "running"], {
         error: {
           code: "INTERNAL",
           message: `The workflow of run ${runId} (${initial.workflowId}) no longer exists.`,
         },
       });
-      return row ?? this.requireRun(runId);
     }
     exec.workflow = workflow;
-    if (!this.writeStatus(exec, "pending", ["queued", "pending", "running"])) {
+    if (exec.cancelRequested) {
+      return this.finishTerminalOrCurrent(exec, "cancelled", NOT_TERMINAL, {});
+    }
+    if ((await this.writeStatus(exec, "pending", ["queued", "pending", "running"])) === null) {
       // Someone else moved the run (e.g. cancelled while queued): report what it is now.
-      exec.terminal = true;
-      return this.requireRun(runId);
+      return this.current(exec);
     }
     let hydrated = initial.startedAt !== null;
     let firstStart = initial.startedAt;
     const budget = manifestOf(workflow).budget;
     for (;;) {
+      this.assertOpen();
       if (exec.cancelRequested) {
         return this.finishTerminalOrCurrent(exec, "cancelled", ["pending", "cancelling"], {});
       }
@@ -465,27 +542,25 @@ export class RunSupervisor {
       }
       // The pass starts (spawn, or a pooled process gets `init`) before the `running` write, so
       // that write is off the start-latency path. Nothing the child sends is handled before this
-      // synchronous block ends, so `running` still precedes every event of the pass.
+      // synchronous block ends, and the write takes its cursor here, so `running` still precedes
+      // every event of the pass in cursor and commit order.
       let passOutcome: Promise<PassOutcome> | null = null;
       if (childEnv !== null) {
         for (const [value, name] of childEnv.secretValues) exec.secretValues.set(value, name);
         passOutcome = this.runPass(exec, dirs, childEnv, deadline);
       }
-      let applied = false;
+      let row: RunRow | null = null;
       try {
-        applied = this.writeStatus(exec, "running", ["pending"], { startedAt });
+        row = await this.writeStatus(exec, "running", ["pending"], { startedAt });
       } finally {
-        if (!applied) this.abandonPass(exec);
+        if (row === null) this.abandonPass(exec);
       }
-      if (!applied) {
-        exec.terminal = true;
-        return this.requireRun(runId);
-      }
+      if (row === null) return this.current(exec);
       firstStart = startedAt;
 
       let outcome: PassOutcome;
       if (secretError !== null) {
-        // [P] A secret error is the program's configuration, not a crash: fail at once.
+        // A secret error is the program's configuration, not a crash: fail at once.
         return this.finishTerminalOrCurrent(exec, "failed", ["running"], {
           error: shapeOf(secretError),
         });
@@ -493,21 +568,21 @@ export class RunSupervisor {
         outcome = { kind: "budget", reason: durationReason(maxSeconds ?? 0) };
       } else {
         outcome = await passOutcome;
-        if (this.closing) throw closedError();
       }
-      if (exec.fatal !== undefined) throw exec.fatal;
-      // Events still buffered commit in the same transaction as the next status write (§5.3
-      // step 9: drained before the terminal transition), so no separate flush here.
+      this.assertOpen();
+      if (exec.log.fatal !== undefined) throw exec.log.fatal;
+      // Events still buffered commit with the next status write (drained before the terminal
+      // transition), so no separate flush here.
 
       if (exec.cancelRequested) {
         if ((outcome.kind === "done" || outcome.kind === "failed") && outcome.outputDeclared) {
-          this.stamp(exec, { kind: "output", value: outcome.output });
+          exec.log.stamp({ kind: "output", value: outcome.output });
         }
         return this.finishTerminalOrCurrent(exec, "cancelled", ["cancelling", "pending"], {});
       }
       switch (outcome.kind) {
         case "done": {
-          if (outcome.outputDeclared) this.stamp(exec, { kind: "output", value: outcome.output });
+          if (outcome.outputDeclared) exec.log.stamp({ kind: "output", value: outcome.output });
           try {
             persistWorkspace({
               dataDir: this.dataDir,
@@ -531,12 +606,14 @@ export class RunSupervisor {
           });
         }
         case "failed": {
-          if (outcome.outputDeclared) this.stamp(exec, { kind: "output", value: outcome.output });
+          if (outcome.outputDeclared) exec.log.stamp({ kind: "output", value: outcome.output });
           const error: RunErrorShape = {
             code: outcome.error.code,
-            message: this.redact(exec, outcome.error.message),
+            message: redactText(exec.secretValues, outcome.error.message),
           };
-          if (outcome.error.hint !== undefined) error.hint = this.redact(exec, outcome.error.hint);
+          if (outcome.error.hint !== undefined) {
+            error.hint = redactText(exec.secretValues, outcome.error.hint);
+          }
           return this.finishTerminalOrCurrent(exec, "failed", ["running"], {
             error,
             ...(outcome.outputDeclared ? { output: outcome.output as JsonValue } : {}),
@@ -547,7 +624,14 @@ export class RunSupervisor {
             error: { code: "BUDGET_EXCEEDED", message: outcome.reason },
           });
         case "crash": {
-          const restarts = this.store.incrementRestarts(runId);
+          const restarts = await exec.log.write("could not count the restart", () =>
+            this.store.incrementRestarts(runId),
+          );
+          this.assertOpen();
+          if (exec.cancelRequested) {
+            // The cancel arrived while the restart was counted: it wins over the restart.
+            return this.finishTerminalOrCurrent(exec, "cancelled", ["cancelling", "pending"], {});
+          }
           if (restarts > this.maxRestarts) {
             return this.finishTerminalOrCurrent(exec, "failed", ["running"], {
               error: {
@@ -560,9 +644,8 @@ export class RunSupervisor {
             });
           }
           this.logRun(exec, `run process died (${outcome.detail}); restart ${restarts}`);
-          if (!this.writeStatus(exec, "pending", ["running"])) {
-            exec.terminal = true;
-            return this.requireRun(runId);
+          if ((await this.writeStatus(exec, "pending", ["running"])) === null) {
+            return this.current(exec);
           }
           continue;
         }
@@ -589,7 +672,7 @@ export class RunSupervisor {
     return new Promise<PassOutcome>((resolvePass) => {
       let settled = false;
       let drain: NodeJS.Timeout | undefined;
-      const settle = (): void => {
+      const settlePass = (): void => {
         if (settled) return;
         settled = true;
         if (drain !== undefined) clearTimeout(drain);
@@ -612,7 +695,7 @@ export class RunSupervisor {
         }
       } catch (err) {
         pass.exitDetail = `spawn failed: ${describe(err)}`;
-        settle();
+        settlePass();
         return;
       }
       pass.child = child;
@@ -625,7 +708,7 @@ export class RunSupervisor {
         if (child.pid === undefined) {
           pass.exitDetail = `spawn failed: ${err.message}`;
           pass.exited = true;
-          settle();
+          settlePass();
         }
       });
       const onExited = (code: number | null, signal: NodeJS.Signals | null): void => {
@@ -635,7 +718,7 @@ export class RunSupervisor {
         for (const fn of pass.onExit) fn();
         // Wait for the pipes and the IPC channel to drain, but never forever (grandchildren
         // holding the pipes open must not stall the run).
-        drain = setTimeout(settle, DRAIN_AFTER_EXIT_MS);
+        drain = setTimeout(settlePass, DRAIN_AFTER_EXIT_MS);
       };
       if (child.exitCode !== null || child.signalCode !== null) {
         onExited(child.exitCode, child.signalCode);
@@ -644,7 +727,7 @@ export class RunSupervisor {
       }
       child.once("close", () => {
         if (!pass.exited) onExited(child.exitCode, child.signalCode);
-        settle();
+        settlePass();
       });
 
       const init: InitMessage = {
@@ -663,7 +746,7 @@ export class RunSupervisor {
       if (deadline !== null) {
         const maxSeconds = manifestOf(exec.workflow).budget?.max_duration_seconds ?? 0;
         this.clock.sleep(Math.max(0, deadline - this.clock.now()), pass.timers.signal).then(
-          () => this.breachBudget(exec, pass, durationReason(maxSeconds)),
+          () => this.breachBudget(pass, durationReason(maxSeconds)),
           () => undefined,
         );
       }
@@ -679,6 +762,8 @@ export class RunSupervisor {
   }
 
   private spawnTracked(args: { cwd: string; env: Record<string, string> }): ChildProcess {
+    // A process started after the close would escape the shutdown's SIGTERM.
+    this.assertOpen();
     const child = this.launch({
       childEntryPath: this.childEntryPath,
       cwd: args.cwd,
@@ -707,7 +792,7 @@ export class RunSupervisor {
       if (held === "") return;
       const text = held;
       held = "";
-      this.stamp(exec, { kind: "program_output", stream, text });
+      exec.log.stamp({ kind: "program_output", stream, text });
     };
     const push = (decoded: string, final: boolean): void => {
       if (idle !== undefined) clearTimeout(idle);
@@ -715,18 +800,18 @@ export class RunSupervisor {
       const text = held + decoded;
       held = "";
       if (text === "") return;
-      const keep = final ? 0 : this.longestSecret(exec) - 1;
+      const keep = final ? 0 : longestSecret(exec.secretValues) - 1;
       if (keep <= 0) {
-        this.stamp(exec, { kind: "program_output", stream, text });
+        exec.log.stamp({ kind: "program_output", stream, text });
         return;
       }
-      const redacted = this.redact(exec, text);
+      const redacted = redactText(exec.secretValues, text);
       let cut = Math.max(0, redacted.length - keep);
       // Never cut between the two halves of a surrogate pair.
       const before = redacted.charCodeAt(cut - 1);
       if (cut > 0 && before >= 0xd800 && before <= 0xdbff) cut -= 1;
       if (cut > 0) {
-        this.stamp(exec, { kind: "program_output", stream, text: redacted.slice(0, cut) });
+        exec.log.stamp({ kind: "program_output", stream, text: redacted.slice(0, cut) });
       }
       held = redacted.slice(cut);
       if (held !== "") idle = setTimeout(release, OUTPUT_HOLD_MS);
@@ -738,18 +823,17 @@ export class RunSupervisor {
     });
   }
 
-  private longestSecret(exec: Execution): number {
-    let longest = 0;
-    for (const value of exec.secretValues.keys()) {
-      if (value.length >= 4 && value.length > longest) longest = value.length;
-    }
-    return longest;
-  }
-
   private requestCancel(exec: Execution): void {
     exec.cancelRequested = true;
-    const run = this.requireRun(exec.runId);
-    if (run.status === "running") this.writeStatus(exec, "cancelling", ["running"]);
+    if (exec.ended) return;
+    if (exec.status === "running") {
+      // Issued now (in the caller's turn on a synchronous store), queued behind any write in
+      // flight, so it lands after `running` and before the terminal `cancelled`.
+      void attempt(
+        () => this.writeStatus(exec, "cancelling", ["running"]),
+        () => null, // the log recorded the failure and stopped the process
+      );
+    }
     const pass = exec.pass;
     const child = pass?.child ?? null;
     if (pass === null || child === null || pass.exited) return;
@@ -764,7 +848,7 @@ export class RunSupervisor {
     );
   }
 
-  private breachBudget(exec: Execution, pass: Pass, reason: string): void {
+  private breachBudget(pass: Pass, reason: string): void {
     if (pass.report !== null || pass.budget !== null || pass.exited) return;
     pass.budget = reason;
     if (pass.child !== null) safeKill(pass.child, "SIGKILL");
@@ -796,14 +880,14 @@ export class RunSupervisor {
         }
         if (kind === "phase") {
           // Run-level frame: always the run's id, whatever the child claimed.
-          this.stamp(exec, message.body);
+          exec.log.stamp(message.body);
           return;
         }
         if (message.turnId === undefined || message.turnId === exec.runId) {
           this.logRun(exec, `dropped a "${kind}" event without an agent turn id`);
           return;
         }
-        this.stamp(exec, message.body, message.turnId);
+        exec.log.stamp(message.body, message.turnId);
         return;
       }
       case "turn_started": {
@@ -811,10 +895,10 @@ export class RunSupervisor {
           this.logRun(exec, `dropped a turn_started whose turn id is the run id`);
           return;
         }
-        exec.envelope.newBlock();
+        exec.log.newBlock();
         const body: Record<string, unknown> = { kind: "turn_started", agentId: message.agentId };
         if (message.agentName !== undefined) body.agentName = message.agentName;
-        this.stamp(exec, body as { kind: string }, message.turnId);
+        exec.log.stamp(body as { kind: string }, message.turnId);
         return;
       }
       case "report_usage":
@@ -854,39 +938,50 @@ export class RunSupervisor {
     }
   }
 
+  /**
+   * Adds one usage report to the run's tallies (in the run's write order, so the terminal row
+   * includes every report of the pass) and enforces `max_tokens` / `max_usd` on the totals the
+   * store returns. Reports arriving concurrently each see the totals after their own addition.
+   */
   private onUsage(
     exec: Execution,
     pass: Pass,
     modelRef: string,
     usage: { inputTokens?: number; outputTokens?: number },
   ): void {
-    if (exec.terminal) return;
+    if (exec.ended) return;
     const tokensIn = usage.inputTokens ?? 0;
     const tokensOut = usage.outputTokens ?? 0;
     const priced: { inputTokens?: number; outputTokens?: number } = {};
     if (usage.inputTokens !== undefined) priced.inputTokens = usage.inputTokens;
     if (usage.outputTokens !== undefined) priced.outputTokens = usage.outputTokens;
     const usdMicros = Math.max(0, Math.round(this.priceUsage(modelRef, priced)));
-    this.store.addRunUsage(exec.runId, { tokensIn, tokensOut, usdMicros });
-    if (pass.budget !== null || pass.report !== null) return;
-    const budget = manifestOf(exec.workflow).budget;
-    if (budget === undefined) return;
-    const total = this.store.getRunUsage(exec.runId);
-    if (budget.max_tokens !== undefined && total.tokensIn + total.tokensOut > budget.max_tokens) {
-      this.breachBudget(
-        exec,
-        pass,
-        `Run exceeded budget.max_tokens (${budget.max_tokens}): ${total.tokensIn + total.tokensOut} tokens used.`,
-      );
-      return;
-    }
-    if (budget.max_usd !== undefined && total.usdMicros > budget.max_usd * 1_000_000) {
-      this.breachBudget(
-        exec,
-        pass,
-        `Run exceeded budget.max_usd ($${budget.max_usd}, approximate rates): about $${(total.usdMicros / 1_000_000).toFixed(6)} spent.`,
-      );
-    }
+    const recorded = attempt(
+      () =>
+        exec.log.write("could not record usage", () =>
+          this.store.addRunUsage(exec.runId, { tokensIn, tokensOut, usdMicros }),
+        ),
+      () => null, // the log recorded the failure and stopped the process
+    );
+    void andThen(recorded, (total) => {
+      if (total === null || pass.budget !== null || pass.report !== null) return;
+      const budget = manifestOf(exec.workflow).budget;
+      if (budget === undefined) return;
+      const tokens = total.tokensIn + total.tokensOut;
+      if (budget.max_tokens !== undefined && tokens > budget.max_tokens) {
+        this.breachBudget(
+          pass,
+          `Run exceeded budget.max_tokens (${budget.max_tokens}): ${tokens} tokens used.`,
+        );
+        return;
+      }
+      if (budget.max_usd !== undefined && total.usdMicros > budget.max_usd * 1_000_000) {
+        this.breachBudget(
+          pass,
+          `Run exceeded budget.max_usd ($${budget.max_usd}, approximate rates): about $${(total.usdMicros / 1_000_000).toFixed(6)} spent.`,
+        );
+      }
+    });
   }
 
   private async answerHostCall(
@@ -954,7 +1049,7 @@ export class RunSupervisor {
     if (typeof slug !== "string" || slug === "") {
       throw new EngineError("VALIDATION", `${hook} needs a non-empty workflow slug.`);
     }
-    const target = this.store.getWorkflow(slug);
+    const target = await this.store.getWorkflow(slug);
     if (target === null) {
       throw new EngineError(
         "NOT_FOUND",
@@ -977,21 +1072,17 @@ export class RunSupervisor {
       );
     }
     this.assertOpen();
-    const { run } = this.store.transaction(() => {
-      const created = this.store.createRun({
-        workflowId: target.id,
-        triggerKind: "manual",
-        input,
-        parentRunId: exec.runId,
-        idempotencyKey: key,
-      });
-      if (created.created)
-        this.stampFresh(created.run.id, { kind: "run_status", status: "queued" });
-      return created;
+    // The store writes a created child's `queued` event with the row.
+    const { run } = await this.store.createRun({
+      workflowId: target.id,
+      triggerKind: "manual",
+      input,
+      parentRunId: exec.runId,
+      idempotencyKey: key,
     });
     if (method === "run_workflow") {
-      // Children bypass the concurrency gate (spec 02 §6.6) and run without the parent holding.
-      void this.supervise(run.id);
+      // Children bypass the concurrency gate and run without the parent holding.
+      this.supervise(run.id).catch(() => undefined);
       return run.id;
     }
     const child = await this.supervise(run.id);
@@ -1008,7 +1099,7 @@ export class RunSupervisor {
     );
   }
 
-  private writeArtifact(exec: Execution, args: Record<string, unknown>): unknown {
+  private async writeArtifact(exec: Execution, args: Record<string, unknown>): Promise<unknown> {
     const { name, contentType, bodyBase64, metadata } = args;
     if (
       typeof name !== "string" ||
@@ -1040,7 +1131,7 @@ export class RunSupervisor {
     const bytes = Buffer.from(bodyBase64, "base64");
     writeFileSync(path, bytes);
     this.assertOpen();
-    const row = this.store.createArtifact({
+    const row = await this.store.createArtifact({
       runId: exec.runId,
       name,
       contentType,
@@ -1065,195 +1156,56 @@ export class RunSupervisor {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Stamping and status writes
-
-  /** Buffers one event of an executing run; the buffer is committed on the next macrotask. */
-  private stamp(
-    exec: Execution,
-    body: { kind: string } & Record<string, unknown>,
-    turnId?: string,
-  ): void {
-    if (this.closing) return;
-    if (exec.terminal) {
-      this.logRun(exec, `dropped a late "${body.kind}" event (run already ended)`);
-      return;
-    }
-    const safeBody = exec.secretValues.size === 0 ? body : this.redactBody(exec, body);
-    const position = { ...exec.envelope };
-    const next = exec.envelope.next();
-    const event = {
-      ...safeBody,
-      runId: exec.runId,
-      turnId: turnId ?? exec.runId,
-      seq: next.seq,
-      t: this.clock.now(),
-    };
-    const check = runEventSchema.safeParse(event);
-    if (!check.success) {
-      exec.envelope.block = position.block;
-      exec.envelope.seq = position.seq;
-      this.logRun(
-        exec,
-        `dropped an invalid "${body.kind}" event: ${check.error.issues[0]?.message ?? "invalid"}`,
-      );
-      return;
-    }
-    exec.buffer.push({ runId: exec.runId, cursor: next.cursor, event: event as RunEvent });
-    if (exec.buffer.length >= MAX_BUFFERED_EVENTS) {
-      this.flush(exec);
-    } else if (!exec.flushScheduled) {
-      exec.flushScheduled = true;
-      setImmediate(() => {
-        exec.flushScheduled = false;
-        this.flush(exec);
-      });
-    }
-  }
-
-  /** Commits the buffered events of a run in one transaction, then publishes them. */
-  private flush(exec: Execution): void {
-    if (exec.buffer.length === 0 || this.closing) return;
-    const rows = exec.buffer.splice(0);
-    try {
-      this.store.transaction(() => {
-        this.store.appendEvents(
-          exec.runId,
-          rows.map((row) => ({ cursor: row.cursor, event: row.event })),
-        );
-        this.store.afterCommit(() => this.publish(rows));
-      });
-    } catch (err) {
-      // The store refused the batch: the run cannot be recorded truthfully any more.
-      exec.fatal ??= err instanceof Error ? err : new Error(String(err));
-      this.logRun(exec, `could not persist events: ${describe(err)}`);
-      const child = exec.pass?.child;
-      if (child !== null && child !== undefined) safeKill(child, "SIGKILL");
-    }
-  }
-
-  private publish(rows: readonly EventRow[]): void {
-    for (const row of rows) {
-      for (const listener of this.listeners) {
-        try {
-          listener(row);
-        } catch (err) {
-          this.log(`event listener threw: ${describe(err)}`);
-        }
-      }
-    }
-  }
-
-  /** Stamps one event with a fresh envelope (a run this supervisor is not executing). */
-  private stampFresh(runId: string, body: { kind: "run_status"; status: RunStatus }): void {
-    const envelope = Envelope.resume(this.store.maxCursor(runId));
-    const next = envelope.next();
-    // Built here from typed values (a `run_status` body): not re-validated on the start path.
-    const event: RunEvent = { ...body, runId, turnId: runId, seq: next.seq, t: this.clock.now() };
-    const row: EventRow = { runId, cursor: next.cursor, event };
-    this.store.appendEvents(runId, [{ cursor: row.cursor, event: row.event }]);
-    this.store.afterCommit(() => this.publish([row]));
-  }
+  // Status writes
 
   /**
-   * Writes a status transition of an executing run and its `run_status` event in one
-   * transaction (buffered events first, so cursor order is commit order). False when the run
-   * was not in one of `expect`.
+   * Issues a status transition of an executing run through its log (buffered events first, so
+   * cursor order is commit order). Resolves with the updated row, or `null` when the run was
+   * not in one of `expect` — the run then belongs to someone else and this owner stops.
    */
   private writeStatus(
     exec: Execution,
     to: RunStatus,
     expect: readonly RunStatus[],
-    extra: { startedAt?: number; endedAt?: number; output?: JsonValue; error?: RunErrorShape } = {},
-  ): boolean {
+    fields: StatusFields = {},
+  ): Awaitable<RunRow | null> {
     this.assertOpen();
-    if (exec.terminal) return false;
-    return this.store.transaction(() => {
-      if (exec.buffer.length > 0) {
-        const rows = exec.buffer.splice(0);
-        this.store.appendEvents(
-          exec.runId,
-          rows.map((row) => ({ cursor: row.cursor, event: row.event })),
-        );
-        this.store.afterCommit(() => this.publish(rows));
-      }
-      const applied = this.store.updateRunStatus(exec.runId, to, { ...extra, expect });
-      if (!applied) return false;
-      const body: Record<string, unknown> & { kind: string } = { kind: "run_status", status: to };
-      if (extra.error !== undefined) {
-        body.error = { code: extra.error.code, message: extra.error.message };
-      }
-      const next = exec.envelope.next();
-      const event = {
-        ...body,
-        runId: exec.runId,
-        turnId: exec.runId,
-        seq: next.seq,
-        t: this.clock.now(),
-      };
-      // Built here from typed values: not re-validated (this runs on the start path).
-      const row: EventRow = { runId: exec.runId, cursor: next.cursor, event: event as RunEvent };
-      this.store.appendEvents(exec.runId, [{ cursor: row.cursor, event: row.event }]);
-      this.store.afterCommit(() => this.publish([row]));
-      return true;
+    const terminal = isTerminal(to);
+    exec.status = to;
+    if (terminal) exec.ended = true;
+    return andThen(exec.log.commitStatus({ to, expect, ...fields }, { terminal }), (row) => {
+      if (row !== null) exec.recorded = row.status;
+      return row;
     });
   }
 
   /** Terminal transition of an executing run; `null` when the run was not in `expect`. */
-  private finishTerminal(
+  private async finishTerminal(
     exec: Execution,
     to: "completed" | "failed" | "cancelled",
     expect: readonly RunStatus[],
-    extra: { output?: JsonValue; error?: RunErrorShape },
-  ): RunRow | null {
-    const applied = this.writeStatus(exec, to, expect, { ...extra, endedAt: this.clock.now() });
-    if (!applied) return null;
-    exec.terminal = true;
-    const row = this.requireRun(exec.runId);
-    this.notifyTerminal(row);
-    return row;
+    fields: { output?: JsonValue; error?: RunErrorShape },
+  ): Promise<RunRow | null> {
+    return this.writeStatus(exec, to, expect, { ...fields, endedAt: this.clock.now() });
   }
 
-  private finishTerminalOrCurrent(
+  private async finishTerminalOrCurrent(
     exec: Execution,
     to: "completed" | "failed" | "cancelled",
     expect: readonly RunStatus[],
-    extra: { output?: JsonValue; error?: RunErrorShape },
-  ): RunRow {
-    const row = this.finishTerminal(exec, to, expect, extra);
+    fields: { output?: JsonValue; error?: RunErrorShape },
+  ): Promise<RunRow> {
+    const row = await this.finishTerminal(exec, to, expect, fields);
     if (row !== null) return row;
-    exec.terminal = true;
-    const current = this.requireRun(exec.runId);
+    const current = await this.current(exec);
     this.logRun(exec, `expected to end ${to} but it is ${current.status}`);
     return current;
   }
 
-  /** `cancelled` for a run no process is executing, with a fresh envelope. */
-  private finalizeOrphanCancel(runId: string, expect: readonly RunStatus[]): RunRow {
-    this.assertOpen();
-    const applied = this.store.transaction(() => {
-      const ok = this.store.updateRunStatus(runId, "cancelled", {
-        endedAt: this.clock.now(),
-        expect,
-      });
-      if (ok) this.stampFresh(runId, { kind: "run_status", status: "cancelled" });
-      return ok;
-    });
-    const row = this.requireRun(runId);
-    if (applied) this.notifyTerminal(row);
-    return row;
-  }
-
-  private notifyTerminal(row: RunRow): void {
-    const hook = this.onTerminal;
-    if (hook === undefined) return;
-    setImmediate(() => {
-      if (this.closing) return;
-      try {
-        hook(row);
-      } catch (err) {
-        this.log(`onTerminal hook threw: ${describe(err)}`);
-      }
-    });
+  /** The run as it is now, for an owner that stops because someone else moved the run. */
+  private async current(exec: Execution): Promise<RunRow> {
+    exec.ended = true;
+    return this.requireRun(exec.runId);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1261,37 +1213,7 @@ export class RunSupervisor {
 
   /** A diagnostic about one run; child-provided text in it is redacted like its events. */
   private logRun(exec: Execution, line: string): void {
-    this.log(this.redact(exec, `run ${exec.runId}: ${line}`));
-  }
-
-  private redact(exec: Execution, text: string): string {
-    let out = text;
-    // Longest first, so a secret that contains another is replaced whole.
-    const entries = [...exec.secretValues].filter(([value]) => value.length >= 4);
-    entries.sort((a, b) => b[0].length - a[0].length);
-    for (const [value, name] of entries) {
-      if (out.includes(value)) out = out.split(value).join(`[redacted:${name}]`);
-    }
-    return out;
-  }
-
-  private redactBody(
-    exec: Execution,
-    body: { kind: string } & Record<string, unknown>,
-  ): { kind: string } & Record<string, unknown> {
-    const text = JSON.stringify(body);
-    let hit = false;
-    for (const value of exec.secretValues.keys()) {
-      if (value.length >= 4 && text.includes(value)) {
-        hit = true;
-        break;
-      }
-    }
-    if (!hit) return body;
-    return redactDeep(body, (s) => this.redact(exec, s)) as { kind: string } & Record<
-      string,
-      unknown
-    >;
+    this.log(redactText(exec.secretValues, `run ${exec.runId}: ${line}`));
   }
 
   private skillsDir(workflowId: string): string | null {
@@ -1299,26 +1221,16 @@ export class RunSupervisor {
     return existsSync(dir) ? dir : null;
   }
 
-  private requireRun(runId: string): RunRow {
-    const run = this.store.getRun(runId);
-    if (run === null) throw unknownRun(runId);
-    return run;
+  private requireRun(runId: string): Awaitable<RunRow> {
+    return andThen(this.store.getRun(runId), (run) => {
+      if (run === null) throw unknownRun(runId);
+      return run;
+    });
   }
 
   private assertOpen(): void {
     if (this.closing) throw closedError();
   }
-}
-
-function redactDeep(value: unknown, redact: (s: string) => string): unknown {
-  if (typeof value === "string") return redact(value);
-  if (Array.isArray(value)) return value.map((v) => redactDeep(v, redact));
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, redact);
-    return out;
-  }
-  return value;
 }
 
 function resolveSdkPackageDir(): string {
@@ -1373,6 +1285,10 @@ function shapeOf(err: EngineError): RunErrorShape {
 function engineSideShape(err: unknown): WireError {
   if (isEngineError(err)) return shapeOf(err);
   return { code: "INTERNAL", message: describe(err) };
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 function describe(err: unknown): string {

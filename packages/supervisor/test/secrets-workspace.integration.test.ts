@@ -1,4 +1,4 @@
-// Spec 02 §5.12, §5.13, §5.15: secrets (allow-list, env then processEnv, env interpolation,
+// Secrets (allow-list, env then processEnv, env interpolation,
 // redaction everywhere), workspace hydrate/persist, memory dirs, artifacts.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -69,7 +69,7 @@ describe("secrets and the run environment", () => {
       .join("");
     // The second value was written in two chunks 30 ms apart: still replaced whole.
     expect(stdout).toBe("printing [redacted:API_KEY]\n[redacted:API_KEY]\n");
-    expect(JSON.stringify(h.store.getRun(row.id))).not.toContain(secret);
+    expect(JSON.stringify(h.store.peek.run(row.id))).not.toContain(secret);
     expect(h.logs.join("\n")).not.toContain(secret);
     expect(h.logs.join("\n")).toContain("../[redacted:API_KEY]");
   });
@@ -198,7 +198,7 @@ describe("workspace persistence, memory dirs and artifacts", () => {
     expect(out.ref.name).toBe("report.txt");
     expect(out.ref.url.startsWith("file://")).toBe(true);
     expect(out.code).toBe("VALIDATION");
-    const rows = h.store.listArtifacts(row.id);
+    const rows = h.store.peek.artifacts(row.id);
     expect(rows.map((a) => [a.name, a.size])).toEqual([
       ["report.txt", 8],
       ["data.bin", 3],

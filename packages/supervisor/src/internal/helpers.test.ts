@@ -6,11 +6,11 @@ import { describe, expect, it } from "vitest";
 import { createRedactor } from "../child/redactor.ts";
 import { defaultIdempotencyKey } from "../idempotency.ts";
 import type { WorkflowRow } from "../ports.ts";
-import { isTerminal } from "../status.ts";
 import { Envelope } from "./envelope.ts";
 import { toJsonValue } from "../child/json.ts";
 import { canonicalJson } from "./json.ts";
 import { isValidRelativeDir, runDirs, SpareRunDirs } from "./run-dir.ts";
+import { longestSecret, redactBody, redactText } from "./redaction.ts";
 import { buildChildEnv, resolveSecret } from "./secrets.ts";
 
 function workflow(manifest: Record<string, unknown>): WorkflowRow {
@@ -117,12 +117,35 @@ describe("secrets", () => {
   });
 });
 
-describe("small rules", () => {
-  it("knows terminal statuses and workspace-relative dirs", () => {
-    expect(["completed", "failed", "cancelled"].every((s) => isTerminal(s as never))).toBe(true);
-    expect(["queued", "pending", "running", "cancelling"].some((s) => isTerminal(s as never))).toBe(
-      false,
+describe("parent-side redaction", () => {
+  const secrets = new Map([
+    ["abc12345", "SHORT"],
+    ["abc12345-extended", "LONG"],
+    ["xyz", "TINY"],
+  ]);
+
+  it("replaces secret values longest first and never values under 4 characters", () => {
+    expect(redactText(secrets, "a abc12345-extended b abc12345 c xyz")).toBe(
+      "a [redacted:LONG] b [redacted:SHORT] c xyz",
     );
+    expect(longestSecret(secrets)).toBe("abc12345-extended".length);
+    expect(longestSecret(new Map([["xyz", "TINY"]]))).toBe(0);
+  });
+
+  it("redacts every string of an event body and returns a clean body unchanged", () => {
+    const body = { kind: "phase", name: "step abc12345", nested: { list: ["abc12345", 1] } };
+    expect(redactBody(secrets, body)).toEqual({
+      kind: "phase",
+      name: "step [redacted:SHORT]",
+      nested: { list: ["[redacted:SHORT]", 1] },
+    });
+    const clean = { kind: "phase", name: "fine" };
+    expect(redactBody(secrets, clean)).toBe(clean);
+  });
+});
+
+describe("small rules", () => {
+  it("knows workspace-relative dirs", () => {
     expect(["mem", "a/b", "notes-1/x_y"].every(isValidRelativeDir)).toBe(true);
     expect(["", "/abs", "a\\b", "a//b", "./a", "a/..", "cache/"].some(isValidRelativeDir)).toBe(
       false,

@@ -8,14 +8,15 @@
  * Invariants: cursors are allocated when an event is stamped or a transition is issued, and each
  * queued write holds only cursors above every earlier write's; nothing is stamped once a
  * terminal transition is issued; once a write of the run fails (`fatal`) no more events are
- * appended, so the stream never has a hole followed by later events; once sealed (engine
- * shutdown) nothing new is queued, while writes queued before still complete.
+ * appended — only the status transition that ends the run — so a lost batch is never followed
+ * by later program events; once sealed (engine shutdown) nothing new is queued, while writes
+ * queued before still complete.
  */
 import { runEventSchema } from "@promenade/workflow";
 import type { RunEvent } from "@promenade/workflow";
-import { EngineError } from "@promenade/workflow/errors";
 import { isPromiseLike } from "@promenade/workflow/records";
 import { Envelope } from "./internal/envelope.ts";
+import { closedError } from "./internal/errors.ts";
 import { redactBody } from "./internal/redaction.ts";
 import type { Awaitable, EventRow, RunRow, StatusChange, SupervisorStore } from "./ports.ts";
 
@@ -294,8 +295,4 @@ export class EventLog {
       task.reject?.(outcome);
     }
   }
-}
-
-function closedError(): EngineError {
-  return new EngineError("INTERNAL", "This engine has been closed.");
 }

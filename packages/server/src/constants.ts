@@ -1,5 +1,5 @@
 /**
- * The server's numeric limits and protocol names (spec 04 §8): the single source of truth, so
+ * The server's numeric limits and protocol names: the single source of truth, so
  * the routes, the WebSocket channel, the tests and the README never disagree.
  */
 
@@ -33,6 +33,8 @@ export const WS_PUMP_INTERVAL_MS = 100;
 export const WS_SLOW_CONSUMER_MS = 60_000;
 /** Most runs listed in a `runs_snapshot`. */
 export const WS_FEED_SNAPSHOT_MAX = 1000;
+/** `/healthz` reports the database unavailable when its ping has not answered within this, ms. */
+export const HEALTHZ_PING_TIMEOUT_MS = 2000;
 /** Minimum `PROMENADE_API_TOKEN` length. */
 export const API_TOKEN_MIN_LENGTH = 32;
 /** Shutdown windows, ms. */

@@ -1,5 +1,5 @@
 /**
- * Webhook triggers, `POST /hooks/<slug>/<index>` (spec 04 §2): resolution with one uniform 404,
+ * Webhook triggers, `POST /hooks/<slug>/<index>`: resolution with one uniform 404,
  * fail-closed credentials read per request from the server's `env` source, constant-time token
  * and HMAC checks, and body → input conversion. Never logs or echoes a credential or a body.
  */
@@ -35,10 +35,10 @@ export class WebhookError extends HttpError {
 }
 
 /**
- * Steps 3–6 of §2.1 (the caller did the method and size checks): resolve the trigger, check the
- * credential, convert the body. Returns the slug and input to start the run with.
+ * Resolve the trigger, check the credential, convert the body (the caller did the method and size
+ * checks). Resolves with the slug and input to start the run with.
  */
-export function resolveWebhook(
+export async function resolveWebhook(
   engine: EngineApi,
   env: Record<string, string | undefined>,
   slug: string,
@@ -46,7 +46,7 @@ export function resolveWebhook(
   headers: IncomingHttpHeaders,
   rawHeaders: string[],
   body: Buffer,
-): { slug: string; input: JsonValue | undefined } {
+): Promise<{ slug: string; input: JsonValue | undefined }> {
   const notFound = new WebhookError(
     "not_found",
     404,
@@ -54,7 +54,7 @@ export function resolveWebhook(
     `No webhook trigger at /hooks/${slug}/${index}.`,
   );
   if (!SLUG_PATTERN.test(slug) || !/^\d+$/.test(index)) throw notFound;
-  const wf = engine.getWorkflow(slug);
+  const wf = await engine.getWorkflow(slug);
   const trigger = wf?.manifest.triggers?.[Number(index)];
   if (wf === null || trigger === undefined || trigger.kind !== "webhook") throw notFound;
 
@@ -107,7 +107,7 @@ function single(rawHeaders: string[], name: string): boolean {
   return n <= 1;
 }
 
-/** §2.4: body → run input. Empty → `undefined` (stored as null). */
+/** Body → run input by content type. Empty → `undefined` (stored as null). */
 export function bodyToInput(contentType: string | undefined, body: Buffer): JsonValue | undefined {
   if (body.length === 0) return undefined;
   const mediaType = (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";

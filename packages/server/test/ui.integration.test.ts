@@ -1,5 +1,5 @@
 /**
- * The run-log UI in real Chromium (spec 04 §4): open the workflows and run list, start a run and
+ * The run-log UI in real Chromium: open the workflows and run list, start a run and
  * watch its events arrive live over the WebSocket, cancel a sleeping run and see the final
  * status. Screenshots land in test-artifacts/ (gitignored) for a human to look at. If this
  * breaks, the page no longer shows what operators rely on: statuses, phases, agent turns, logs.
@@ -148,7 +148,7 @@ describe("run-log UI", () => {
     await page.screenshot({ path: `${ARTIFACTS}/05-runs.png`, fullPage: true });
 
     // Live list: a run started elsewhere appears and updates in place.
-    const other = h.engine.startRun("nightly-sleeper", { triggerKind: "webhook" });
+    const other = await h.engine.startRun("nightly-sleeper", { triggerKind: "webhook" });
     await page.waitForSelector(`#runs tr[data-run-id='${other.id}'][data-status='running']`);
     await h.engine.cancelRun(other.id);
     await page.waitForSelector(`#runs tr[data-run-id='${other.id}'][data-status='cancelled']`);

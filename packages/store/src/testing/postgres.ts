@@ -41,6 +41,8 @@ export interface PostgresServer {
   readonly dataDir: string;
   /** The directory holding the server's log (`postgres.log`) and data; removed by `destroy()`. */
   readonly dir: string;
+  /** The postmaster's pid (its process group holds every server process), while running. */
+  readonly pid: number | undefined;
   /** `CREATE DATABASE` (a fresh random name when absent); returns its URL. */
   createDatabase(name?: string): Promise<string>;
   /** Fast shutdown (open connections are terminated); the data and the port are kept. */
@@ -332,6 +334,11 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     password,
     dataDir,
     dir,
+    get pid() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null
+        ? child.pid
+        : undefined;
+    },
     createDatabase: (name) => createDatabase(urlFor("postgres"), name),
     stop,
     start: async () => {

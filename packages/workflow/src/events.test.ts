@@ -62,6 +62,8 @@ function samples(): RunEvent[] {
       error: { code: "VALIDATION", message: "bad" },
     },
     { ...turn, kind: "reasoning_delta", text: "hmm" },
+    { ...run, kind: "human_input_requested", requestId: "req_1", key: "ship", prompt: "Ship?" },
+    { ...run, kind: "human_input_resolved", requestId: "req_1", key: "ship" },
   ];
 }
 
@@ -89,12 +91,12 @@ describe("makeCursor", () => {
 });
 
 describe("runEventSchema", () => {
-  it("round-trips one sample of each of the 16 kinds (check 32)", () => {
+  it("round-trips one sample of each of the 18 kinds", () => {
     for (const sample of samples()) expect(runEventSchema.parse(sample)).toEqual(sample);
     const sampleKinds = new Set(samples().map((s) => s.kind));
     const schemaKinds = new Set(runEventSchema.options.map((o) => o.shape.kind.value));
     expect(sampleKinds).toEqual(schemaKinds);
-    expect(schemaKinds.size).toBe(16);
+    expect(schemaKinds.size).toBe(18);
   });
 
   it("rejects unknown kinds, missing required fields and extra fields (check 33)", () => {
@@ -127,6 +129,9 @@ describe("runEventSchema", () => {
         error: { code: "X", message: "m", hint: "h" },
       },
       { ...turn, kind: "tool_call_result", toolCallId: "c", result: { summary: "x" } },
+      { ...run, kind: "human_input_requested", requestId: "", key: "k", prompt: "p" },
+      { ...run, kind: "human_input_requested", requestId: "r", key: "", prompt: "p" },
+      { ...run, kind: "human_input_resolved", requestId: "r", key: "k", value: "secret answer" },
     ];
     for (const event of bad) expect(runEventSchema.safeParse(event).success).toBe(false);
   });
@@ -149,6 +154,8 @@ describe("channels", () => {
       phase: "phase",
       output: "output",
       program_output: "log",
+      human_input_requested: "lifecycle",
+      human_input_resolved: "lifecycle",
     };
     const kinds = runEventSchema.options.map((o) => o.shape.kind.value);
     let agentKinds = 0;

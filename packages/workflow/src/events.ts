@@ -1,5 +1,5 @@
 /**
- * The run-event wire format (spec 01 §5): the 16 strict event schemas, the envelope, cursors and
+ * The run-event wire format: the 18 strict event schemas, the envelope, cursors and
  * channels. Wire names are frozen (Boardwalk-compatible): never restyle a kind or field. The zod
  * schemas are built on first use (see internal/lazy.ts); cursor and channel helpers need no zod,
  * so servers filtering a stream and programs importing `.` pay nothing for the schemas.
@@ -89,6 +89,8 @@ function buildEventSchemas() {
     event("tool_call_result", { toolCallId: z.string(), result: toolReturnSchema }),
     event("tool_call_error", { toolCallId: z.string(), error: eventErrorSchema }),
     event("reasoning_delta", { text: z.string() }),
+    event("human_input_requested", { requestId: nonEmpty, key: nonEmpty, prompt: z.string() }),
+    event("human_input_resolved", { requestId: nonEmpty, key: nonEmpty }),
   ]);
   return { runEventSchema, tokenUsageSchema, toolReturnSchema };
 }
@@ -97,7 +99,7 @@ type EventSchemas = ReturnType<typeof buildEventSchemas>;
 const eventSchemas = once(buildEventSchemas);
 
 /**
- * The run event: a discriminated union on `kind` over 16 strict variants. Rejects unknown kinds,
+ * The run event: a discriminated union on `kind` over 18 strict variants. Rejects unknown kinds,
  * missing required fields and extra fields (a `cursor` inside the event included). Built on first
  * use.
  */
@@ -117,7 +119,7 @@ export const toolReturnSchema: EventSchemas["toolReturnSchema"] = lazyObject(
 
 /** One run event (discriminated on `kind`). */
 export type RunEvent = z.infer<EventSchemas["runEventSchema"]>;
-/** The 16 event kinds. */
+/** The 18 event kinds. */
 export type RunEventKind = RunEvent["kind"];
 /** A run's status on `run_status` events. */
 export type { RunStatus } from "./records/statuses.ts";
@@ -156,6 +158,8 @@ const KIND_CHANNEL: Readonly<Record<RunEventKind, Channel>> = {
   tool_call_result: "agent",
   tool_call_error: "agent",
   reasoning_delta: "agent",
+  human_input_requested: "lifecycle",
+  human_input_resolved: "lifecycle",
 };
 
 /** The channel an event belongs to; `undefined` at run time for an unknown kind. */

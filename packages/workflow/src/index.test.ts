@@ -9,6 +9,7 @@ describe("export inventory", () => {
     expect(Object.keys(sdk).sort()).toEqual(
       [
         "agent",
+        "humanInput",
         "workflows",
         "sleep",
         "secrets",

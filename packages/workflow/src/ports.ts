@@ -9,13 +9,15 @@ import type {
   ArtifactBody,
   ArtifactRef,
   CallOptions,
+  HumanInputOptions,
+  HumanInputResult,
   PhaseOptions,
   SleepArg,
 } from "./types.ts";
 
 /**
  * What an engine installs (via `installHost` from `@promenade/workflow/runtime`) before it
- * evaluates a program. The first four methods are required; the last three are optional
+ * evaluates a program. The first four methods are required; the others are optional
  * capabilities, and the matching primitive fails with "… is not supported by the installed
  * engine" when one is absent.
  */
@@ -39,4 +41,6 @@ export interface WorkflowHost {
     body: ArtifactBody,
     metadata: Record<string, unknown> | undefined,
   ): Promise<ArtifactRef>;
+  /** Backs `humanInput`; resolves to the normalized answer. Optional. */
+  humanInput?(opts: HumanInputOptions): Promise<HumanInputResult>;
 }

@@ -5,6 +5,7 @@ import type { WorkflowHost } from "./ports.ts";
 import {
   agent,
   artifacts,
+  humanInput,
   output,
   parallel,
   phase,
@@ -33,6 +34,7 @@ function makeHost(overrides: Partial<MockHost> = {}): MockHost {
     setPhase: vi.fn(),
     runWorkflow: vi.fn(() => Promise.resolve("run_child")),
     writeArtifact: vi.fn(() => Promise.resolve({ id: "a1", name: "r.txt", url: "file:///r.txt" })),
+    humanInput: vi.fn(() => Promise.resolve({ value: "Ship", isOther: false })),
     ...overrides,
   };
 }
@@ -57,6 +59,7 @@ describe("no host installed", () => {
       () => sleep(5),
       () => secrets.get("GH"),
       () => artifacts.write("a.txt", "text/plain", "x"),
+      () => humanInput({ prompt: "ok?", input: { kind: "text" } }),
     ];
     for (const call of calls) {
       let promise: Promise<unknown> | undefined;
@@ -90,6 +93,9 @@ describe("optional host capabilities", () => {
       "artifacts.write is not supported by the installed engine",
     );
     expect(() => phase("plan")).toThrow("phase is not supported by the installed engine");
+    await expect(humanInput({ prompt: "ok?", input: { kind: "text" } })).rejects.toThrow(
+      "humanInput is not supported by the installed engine",
+    );
   });
 });
 
@@ -124,6 +130,18 @@ describe("delegation", () => {
       body,
       undefined,
     );
+  });
+
+  it("forwards humanInput options exactly and returns the host's answer", async () => {
+    const host = makeHost();
+    installHost(host);
+    const opts = {
+      key: "ship",
+      prompt: "Ship it?",
+      input: { kind: "choice", options: ["Ship", "Hold"] },
+    } as const;
+    await expect(humanInput(opts)).resolves.toEqual({ value: "Ship", isOther: false });
+    expect(host.humanInput.mock.lastCall?.[0]).toBe(opts);
   });
 
   it("propagates host rejections unchanged", async () => {

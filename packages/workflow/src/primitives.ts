@@ -11,6 +11,14 @@ import type {
   ArtifactBody,
   ArtifactRef,
   CallOptions,
+  HumanChoiceResult,
+  HumanInputChoiceSpec,
+  HumanInputMultiSelectSpec,
+  HumanInputOptions,
+  HumanInputResult,
+  HumanInputTextSpec,
+  HumanMultiSelectResult,
+  HumanTextResult,
   JsonSchema,
   JsonValue,
   PhaseOptions,
@@ -86,6 +94,30 @@ export const artifacts: {
     return host.writeArtifact(name, contentType, body, metadata);
   },
 };
+
+/**
+ * Asks a person and waits for the answer: the run is held (`awaiting_input`, its process and
+ * locals intact) until someone answers through the engine, then resolves with the answer,
+ * checked against `opts.input` and normalized. A key that already has an answer (e.g. after a
+ * restart) resolves with it at once. Rejects `VALIDATION` for a malformed form, key or timeout,
+ * `CANCELLED` when the run is cancelled while waiting; "not supported" on an engine without the
+ * capability.
+ */
+export function humanInput(
+  opts: HumanInputOptions & { input: HumanInputTextSpec },
+): Promise<HumanTextResult>;
+export function humanInput(
+  opts: HumanInputOptions & { input: HumanInputChoiceSpec },
+): Promise<HumanChoiceResult>;
+export function humanInput(
+  opts: HumanInputOptions & { input: HumanInputMultiSelectSpec },
+): Promise<HumanMultiSelectResult>;
+export function humanInput(opts: HumanInputOptions): Promise<HumanInputResult>;
+export async function humanInput(opts: HumanInputOptions): Promise<HumanInputResult> {
+  const host = hostFor("humanInput");
+  if (typeof host.humanInput !== "function") throw notSupportedError("humanInput");
+  return host.humanInput(opts);
+}
 
 /**
  * Calls every thunk now, in order, and resolves to their results in input order once all have

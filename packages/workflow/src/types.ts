@@ -63,6 +63,11 @@ export interface AgentOptions {
   skills?: readonly string[];
   /** Workspace-relative directory used as this leaf's persistent memory. */
   memory?: string;
+  /**
+   * Offers the model a `human_input` tool that asks a person mid-loop (a human-input gate keyed
+   * by the tool call id). Default `false`.
+   */
+  humanInput?: boolean;
 }
 
 /** Options of `workflows.call` / `workflows.run` (spec 01 §3.3). */
@@ -88,4 +93,84 @@ export interface ArtifactRef {
   id: string;
   name: string;
   url: string;
+}
+
+/** The answer form of a free-text gate. `multiline` and `placeholder` are presentation only. */
+export interface HumanInputTextSpec {
+  kind: "text";
+  multiline?: boolean;
+  placeholder?: string;
+  /** `""` is refused when true. Default `false`. */
+  required?: boolean;
+}
+
+/** The answer form of a single-choice gate. */
+export interface HumanInputChoiceSpec {
+  kind: "choice";
+  /** The offered options (non-empty strings, at least one). */
+  options: readonly string[];
+  /** Accept a free-text answer besides the options. Default `true`. */
+  allowOther?: boolean;
+  /** Label of the free-text choice (presentation only). */
+  otherLabel?: string;
+}
+
+/** The answer form of a multi-select gate. */
+export interface HumanInputMultiSelectSpec {
+  kind: "multiselect";
+  /** The offered options (non-empty strings, at least one). */
+  options: readonly string[];
+  /** Accept one free-text entry besides the options. Default `true`. */
+  allowOther?: boolean;
+  /** Label of the free-text entry (presentation only). */
+  otherLabel?: string;
+  /** Fewest selections (the free-text entry counts as one). Integer ≥ 0. */
+  min?: number;
+  /** Most selections (the free-text entry counts as one). Integer ≥ 0. */
+  max?: number;
+}
+
+/** The answer form of a human-input gate. */
+export type HumanInputSpec = HumanInputTextSpec | HumanInputChoiceSpec | HumanInputMultiSelectSpec;
+
+/** The answer to a `text` gate. */
+export interface HumanTextResult {
+  value: string;
+}
+
+/** The answer to a `choice` gate; `isOther` is true for a free-text answer. */
+export interface HumanChoiceResult {
+  value: string;
+  isOther: boolean;
+}
+
+/** The answer to a `multiselect` gate: the chosen options, plus the free-text entry if given. */
+export interface HumanMultiSelectResult {
+  values: string[];
+  other?: string;
+}
+
+/** The answer to any human-input gate. */
+export type HumanInputResult = HumanTextResult | HumanChoiceResult | HumanMultiSelectResult;
+
+/** Options of `humanInput()`. */
+export interface HumanInputOptions {
+  /**
+   * Stable gate name within the run (non-empty). Default `input-<n>`, `n` counting this pass's
+   * `humanInput()` calls from 1. A key that already has an answer returns it at once.
+   */
+  key?: string;
+  /** The question shown to the person. */
+  prompt: string;
+  /** The answer form. */
+  input: HumanInputSpec;
+  /** Who may answer, e.g. `"role:admin"` or `"user:<id>"` (stored with the request). */
+  assignees?: readonly string[];
+  /**
+   * How long the gate waits: `<n><unit>` with unit `ms`, `s`, `m`, `h` or `d` (e.g. `"48h"`).
+   * Default: no timeout.
+   */
+  timeout?: string;
+  /** What a timeout does: fail the run (default) or answer with `value`. */
+  onTimeout?: "fail" | { value: HumanInputResult };
 }

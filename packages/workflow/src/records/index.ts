@@ -1,6 +1,6 @@
 /**
  * `@promenade/workflow/records`: the shapes every engine package shares — the persisted rows
- * (workflows, runs, events, artifacts, cron fires), the run-status vocabulary with its terminal
+ * (workflows, runs, events, artifacts, cron fires, human-input requests), the run-status vocabulary with its terminal
  * set, the query shapes the ports take, and the maybe-synchronous helpers that consume
  * `Awaitable` port results. Types, constants and small pure functions only: importing it loads
  * nothing (no zod, no SQL driver), so ports in any package can speak these words without
@@ -13,6 +13,18 @@ import type { RunStatus } from "./statuses.ts";
 
 export { ACTIVE_STATUSES, isTerminal, RUN_STATUSES, TERMINAL_STATUSES } from "./statuses.ts";
 export type { RunStatus, TerminalStatus } from "./statuses.ts";
+
+export {
+  HUMAN_INPUT_STATUSES,
+  parseHumanInputSpec,
+  parseHumanInputTimeout,
+  validateHumanInputAnswer,
+} from "./human-input.ts";
+export type {
+  HumanInputRequestRow,
+  HumanInputStatus,
+  ListInputRequestsFilter,
+} from "./human-input.ts";
 
 export { always, andThen, attempt, each, isPromiseLike, repeat } from "./awaitable.ts";
 export type { Awaitable } from "./awaitable.ts";

@@ -131,6 +131,26 @@ describe("openPgStore connection errors", () => {
 });
 
 describe("a PostgreSQL server that goes away", () => {
+  it("fails ping within the connect timeout while the server does not answer, and passes again after", async () => {
+    const url = await server.createDatabase();
+    const store: PgStore = await openPgStore({ url, connectTimeoutMs: 2_000 });
+    try {
+      await store.ping();
+      const paused = server.pause(5_000);
+      const started = Date.now();
+      const failure = await failureOf(store.ping());
+      expect(Date.now() - started).toBeLessThan(4_500);
+      expect(failure.code).toBe("INTERNAL");
+      expect(failure.message).toBe(
+        `PostgreSQL at 127.0.0.1:${String(server.port)} is unavailable: no answer within 2000 ms.`,
+      );
+      await paused;
+      await store.ping();
+    } finally {
+      await store.close();
+    }
+  });
+
   it("fails calls with a clear INTERNAL error while it is down and recovers by itself, losing nothing committed", async () => {
     const url = await server.createDatabase();
     const store: PgStore = await openPgStore({ url, connectTimeoutMs: 2_000 });

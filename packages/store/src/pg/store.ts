@@ -291,9 +291,33 @@ export class PgStoreImpl implements PgStore {
 
   // ---------------------------------------------------------------- lifecycle
 
+  /**
+   * One trivial query, answered within the connect timeout: a server that stopped answering
+   * (rather than refusing) makes health checks fail promptly instead of hanging with it.
+   */
   ping(): Promise<void> {
     return this.#run("ping", async () => {
-      await this.#db.execute(sql`SELECT 1`);
+      const limit = this.#settings.connectTimeoutMs;
+      let timer: NodeJS.Timeout | undefined;
+      const silence = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(
+            new EngineError(
+              "INTERNAL",
+              `PostgreSQL at ${this.#settings.target.label} is unavailable: no answer within ${String(limit)} ms.`,
+              "Check that the database server is running and reachable; the store reconnects by itself once it answers again.",
+            ),
+          );
+        }, limit);
+      });
+      const query = this.#db.execute(sql`SELECT 1`);
+      // The query may still settle after the deadline; its outcome no longer matters.
+      query.catch(() => undefined);
+      try {
+        await Promise.race([query, silence]);
+      } finally {
+        clearTimeout(timer);
+      }
     });
   }
 

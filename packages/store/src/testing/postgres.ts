@@ -54,8 +54,8 @@ export interface PostgresServer {
   /** The database goes away for `ms`: `stop()`, wait, `start()`. */
   outage(ms: number): Promise<void>;
   /**
-   * Freezes every server process (SIGSTOP) for `ms`, then thaws it: connections stay open but
-   * nothing answers, like a host that stopped responding.
+   * Freezes the postmaster and every backend (SIGSTOP) for `ms`, then thaws them: connections
+   * stay open but nothing answers, like a host that stopped responding.
    */
   pause(ms: number): Promise<void>;
   /** The tail of the server log (diagnostics for failing tests). */
@@ -135,6 +135,39 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The postmaster `pid` and its children (backends and helpers), from /proc. */
+function serverProcesses(pid: number): number[] {
+  const pids = [pid];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return pids;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // After the parenthesised command: state, ppid, …
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) pids.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return pids;
+}
+
+function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function tail(path: string, lines: number): string {
@@ -151,7 +184,8 @@ function tail(path: string, lines: number): string {
 const WATCHDOG = `cat >/dev/null
 pid=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null)
 if [ -n "$pid" ]; then
-  kill -CONT -"$pid" 2>/dev/null
+  kill -CONT "$pid" 2>/dev/null
+  for backend in $(ps -o pid= --ppid "$pid" 2>/dev/null); do kill -CONT "$backend" 2>/dev/null; done
   kill -QUIT "$pid" 2>/dev/null
   i=0
   while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -179,12 +213,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   let watchdog: ChildProcess | undefined;
   const kill = (): void => {
     if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, "SIGCONT");
-        process.kill(-child.pid, "SIGQUIT");
-      } catch {
-        // already gone
-      }
+      signalAll(serverProcesses(child.pid), "SIGCONT");
+      child.kill("SIGQUIT");
     }
     rmSync(dir, { recursive: true, force: true });
   };
@@ -206,7 +236,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     const logFd = openSync(logPath, "a");
     const proc = spawn(join(bin, "postgres"), args, {
       stdio: ["ignore", logFd, logFd],
-      // Own process group: pause() freezes the postmaster and every backend together.
+      // Not in this process's group: a Ctrl-C meant for the test runner must not reach it.
       detached: true,
       ...(owner ?? {}),
     });
@@ -251,11 +281,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const stop = async (): Promise<void> => {
     const proc = child;
     if (proc?.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-    try {
-      process.kill(-proc.pid, "SIGCONT");
-    } catch {
-      // not paused
-    }
+    signalAll(serverProcesses(proc.pid), "SIGCONT");
     proc.kill("SIGINT");
     await exited;
   };
@@ -358,11 +384,13 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     pause: async (ms) => {
       const pid = child?.pid;
       if (pid === undefined) throw new Error("The PostgreSQL server is not running.");
-      process.kill(-pid, "SIGSTOP");
+      // Backends run in sessions of their own: each is stopped by pid, not by group.
+      const frozen = serverProcesses(pid);
+      signalAll(frozen, "SIGSTOP");
       try {
         await sleep(ms);
       } finally {
-        process.kill(-pid, "SIGCONT");
+        signalAll([...new Set([...frozen, ...serverProcesses(pid)])], "SIGCONT");
       }
     },
     logTail: (lines = 30) => tail(logPath, lines),
@@ -371,11 +399,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       destroyed = true;
       const proc = child;
       if (proc?.pid !== undefined && proc.exitCode === null && proc.signalCode === null) {
-        try {
-          process.kill(-proc.pid, "SIGCONT");
-        } catch {
-          // not paused
-        }
+        signalAll(serverProcesses(proc.pid), "SIGCONT");
         proc.kill("SIGQUIT");
         await exited;
       }

@@ -11,6 +11,8 @@ import pg from "pg";
 
 /** A statement and its parameters, for `pool.query`. */
 export interface Statement {
+  /** Set for fixed texts run often: each connection then parses and plans them once. */
+  name?: string;
   text: string;
   values: unknown[];
 }
@@ -80,7 +82,11 @@ export function insertEventsStatement(
   runId: string,
   rows: readonly { cursor: number; channel: string; text: string }[],
 ): Statement {
-  return { text: INSERT_EVENTS, values: [runId, ...eventArrays(rows)] };
+  return {
+    name: "promenade_insert_events",
+    text: INSERT_EVENTS,
+    values: [runId, ...eventArrays(rows)],
+  };
 }
 
 /** A new queued run's values; the statement adds its `queued` event at cursor 1. */

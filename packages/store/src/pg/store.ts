@@ -184,6 +184,7 @@ export class PgStoreImpl implements PgStore {
   /** Runs one hand-written statement (see statements.ts) on the pool. */
   async #query<T extends object>(statement: Statement): Promise<T[]> {
     const result = await this.#pool.query<T & pg.QueryResultRow>({
+      ...(statement.name === undefined ? {} : { name: statement.name }),
       text: statement.text,
       values: statement.values,
       types: INT8_AS_NUMBER,

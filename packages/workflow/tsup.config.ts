@@ -7,6 +7,7 @@ export default defineConfig({
     extract: "src/extract/index.ts",
     errors: "src/errors/index.ts",
     records: "src/records/index.ts",
+    limits: "src/limits/index.ts",
   },
   format: ["esm"],
   platform: "node",

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { JsonValue, WorkflowManifest } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
 import { extractManifest } from "@promenade/workflow/extract";
+import { readWebhookReplayPolicy } from "@promenade/workflow/limits";
 import { isPlainObject, jsonProblem } from "./internal/json.ts";
 
 /** What `engine.deployWorkflow(args)` takes (spec 02 §3.3). */
@@ -73,6 +74,7 @@ export function prepareDeploy(args: DeployArgs, cron: CronCheck): PreparedDeploy
   }
   checkCronTriggers(manifest, cron);
   const config = checkConfig(args.config);
+  checkWebhookPolicy(config, manifest);
   const skills = checkSkills(args.skills);
   return { manifest, program, config, skills, ignoredFields: platformExtensionFields(manifest) };
 }
@@ -114,6 +116,18 @@ function checkConfig(config: unknown): Record<string, JsonValue> {
     );
   }
   return config as Record<string, JsonValue>;
+}
+
+/** `config.webhooks` (replay-proof webhooks) must be valid and fit the workflow's triggers. */
+function checkWebhookPolicy(config: Record<string, JsonValue>, manifest: WorkflowManifest): void {
+  const result = readWebhookReplayPolicy(config, manifest.triggers);
+  if (!result.ok) {
+    throw new EngineError(
+      "VALIDATION",
+      `deployWorkflow: ${result.problem}.`,
+      'For example { webhooks: { strict: true, toleranceSeconds: 300 } } with a webhook trigger using auth "signature".',
+    );
+  }
 }
 
 function checkSkills(skills: unknown): Record<string, string> {

@@ -7,6 +7,21 @@
 export const MAX_BODY_BYTES = 1_048_576;
 /** `POST /api/workflows` body limit, bytes. */
 export const MAX_DEPLOY_BODY_BYTES = 10_485_760;
+/**
+ * After a body passes its limit, the rest of the upload is read and discarded before the 413 is
+ * sent, so closing the connection cannot reset it while the client is still sending: at most
+ * this many further bytes, bytes…
+ */
+export const OVERSIZE_DRAIN_MAX_BYTES = 8_388_608;
+/** …for at most this long, ms. Past either bound the 413 goes out at once. */
+export const OVERSIZE_DRAIN_MAX_MS = 5000;
+/** How long a connection answered for an HTTP parser error keeps being read before it is closed, ms. */
+export const CLIENT_ERROR_LINGER_MS = 2000;
+/**
+ * Timestamped webhook deliveries remembered at once, server-wide (each for its tolerance window);
+ * when full, the oldest is forgotten first.
+ */
+export const WEBHOOK_REPLAY_CACHE_MAX = 100_000;
 /** Default and maximum `limit` of `GET /api/runs`. */
 export const RUNS_DEFAULT_LIMIT = 100;
 export const RUNS_MAX_LIMIT = 500;

@@ -25,12 +25,16 @@ import {
   RUNS_DEFAULT_LIMIT,
   RUNS_MAX_LIMIT,
   SHUTDOWN_HTTP_GRACE_MS,
+  WEBHOOK_REPLAY_CACHE_MAX,
   WS_BEARER_PREFIX,
   WS_HEARTBEAT_MS,
   WS_MAX_CONNECTIONS,
   WS_PROTOCOL,
 } from "./constants.ts";
+import { clientErrorListener } from "./internal/client-faults.ts";
 import {
+  CLIENT_CLOSED_STATUS,
+  ClientAbort,
   HttpError,
   errorBody,
   parseJson,
@@ -45,6 +49,7 @@ import {
 } from "./internal/http.ts";
 import { Metrics } from "./internal/metrics.ts";
 import { OrderedReads } from "./internal/ordered-reads.ts";
+import { ReplayCache } from "./internal/replay-cache.ts";
 import { isTerminalStatus, NON_TERMINAL_STATUSES } from "./internal/status.ts";
 import {
   bearerToken,
@@ -191,6 +196,7 @@ export function createPromenadeServer(
       : new McpAuthorizations(options.authorizeMcpServer, log);
   let draining = false;
   let closing: Promise<void> | null = null;
+  const webhookReplays = new ReplayCache({ maxEntries: WEBHOOK_REPLAY_CACHE_MAX });
 
   const runView = async (run: RunRow): Promise<Record<string, unknown>> =>
     projectRun(run, await slugOf(engine, run.workflowId));
@@ -669,7 +675,7 @@ export function createPromenadeServer(
       throw err;
     }
     try {
-      const { slug, input } = await resolveWebhook(
+      const { slug, input, release } = await resolveWebhook(
         engine,
         envSource(),
         params[0] ?? "",
@@ -677,11 +683,19 @@ export function createPromenadeServer(
         req.headers,
         req.rawHeaders,
         body,
+        webhookReplays,
       );
-      const run = await engine.startRun(slug, {
-        ...(input === undefined ? {} : { input }),
-        triggerKind: "webhook",
-      });
+      let run: RunRow;
+      try {
+        run = await engine.startRun(slug, {
+          ...(input === undefined ? {} : { input }),
+          triggerKind: "webhook",
+        });
+      } catch (err) {
+        // No run was started, so the sender's retry of this delivery must be accepted.
+        release();
+        throw err;
+      }
       metrics.webhookRequests.inc({ outcome: "accepted" });
       sendJson(
         res,
@@ -918,6 +932,13 @@ export function createPromenadeServer(
       }
       await handler({ req, res, params: found.params, query: queryOf(target), pathname });
     } catch (err) {
+      if (err instanceof ClientAbort) {
+        // The client hung up mid-request: a client fault, not logged, not a 5xx.
+        res.destroy();
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics.observeRequest(method, routeLabel, CLIENT_CLOSED_STATUS, seconds);
+        return;
+      }
       const { error, internal } = toHttpError(err);
       if (internal) {
         log(
@@ -997,10 +1018,7 @@ export function createPromenadeServer(
     },
   );
   httpServer.on("upgrade", onUpgrade);
-  httpServer.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
-    else socket.destroy();
-  });
+  httpServer.on("clientError", clientErrorListener(metrics));
 
   return {
     httpServer,

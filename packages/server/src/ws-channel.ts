@@ -19,6 +19,7 @@ import type { RawData } from "ws";
 import { channelOf, selectChannels } from "@promenade/workflow";
 import type { Channel } from "@promenade/workflow";
 import { isEngineError } from "@promenade/workflow/errors";
+import { jsonTextDepthProblem, tooDeepMessage } from "@promenade/workflow/limits";
 import {
   WS_FEED_SNAPSHOT_MAX,
   WS_HIGH_WATER,
@@ -339,6 +340,9 @@ export class WsChannel {
       const text = Array.isArray(data)
         ? Buffer.concat(data).toString("utf8")
         : Buffer.from(data as ArrayBuffer).toString("utf8");
+      const tooDeep = jsonTextDepthProblem(text);
+      if (tooDeep !== null)
+        throw new ProtocolError("VALIDATION", tooDeepMessage("Message", tooDeep));
       try {
         msg = JSON.parse(text) as unknown;
       } catch {

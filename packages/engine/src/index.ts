@@ -1,15 +1,23 @@
 /**
  * `@promenade/engine`: the embeddable Promenade engine. The only door in: named re-exports,
- * nothing else (STYLE §1). The run-process entry (`dist/child.js`) is not an import path.
+ * nothing else. The run-process entry (`dist/child.js`) is not an import path.
  */
 export { Engine } from "./engine.ts";
-export type { CloseGracefullyOptions, RunOnceArgs, StartRunOptions } from "./engine.ts";
+export type {
+  CloseGracefullyOptions,
+  EngineDatabase,
+  EngineOpenOptions,
+  RunOnceArgs,
+  StartReport,
+} from "./engine.ts";
+export type { StartRunOptions } from "./start-run.ts";
+export type { AsyncStoreReader } from "./readers.ts";
 export type { EngineClock, EngineOptions } from "./options.ts";
 export type { DeployArgs } from "./deploy.ts";
 export type { DirDeployOptions, DirDeployReport } from "./workflows-dir.ts";
 export type { AuthorizeMcpServerOptions } from "./authorize.ts";
 export type { InferenceConfig } from "./agent-plug.ts";
-export { isTerminal } from "@promenade/supervisor";
+export { isTerminal } from "@promenade/workflow/records";
 export {
   ENGINE_ERROR_CODES,
   EngineError,
@@ -21,10 +29,13 @@ export type { EngineErrorCode, ErrorShape } from "@promenade/workflow/errors";
 export type {
   ArtifactRow,
   EventRow,
+  ListEventsOptions,
+  ListRunsFilter,
+  PublishedEvent,
   RunErrorShape,
   RunRow,
-  StoreReader,
+  RunStatus,
   TriggerKind,
   WorkflowRow,
-} from "@promenade/store";
-export type { RunStatus } from "@promenade/workflow";
+} from "@promenade/workflow/records";
+export type { StoreReader } from "@promenade/store";

@@ -9,6 +9,12 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { EngineError, isEngineError, isEngineErrorCode } from "@promenade/workflow/errors";
 import { closeAll, connectMcpServers, validateMcpRefs, type McpConnection } from "./mcp-tools.ts";
+import {
+  askHuman,
+  HUMAN_INPUT_TOOL,
+  humanInputGate,
+  humanInputToolSpec,
+} from "./human-input-tool.ts";
 import { checkMemoryPath, memoryIndexBlock, memoryTools } from "./memory.ts";
 import { adapterFor } from "./providers/index.ts";
 import type {
@@ -191,6 +197,17 @@ export async function runAgent(
       tools.push(...memoryTools(memory, memDir));
       memoryBlock = memoryIndexBlock(memory, memDir);
     }
+    if (opts.humanInput !== undefined && typeof opts.humanInput !== "boolean") {
+      throw new EngineError("VALIDATION", 'agent() option "humanInput" must be a boolean.');
+    }
+    const ask = opts.humanInput === true ? humanInputGate(host) : null;
+    if (ask !== null) {
+      tools.push({
+        spec: humanInputToolSpec,
+        // Calls of this tool are answered by the gate (see `loop`), never through `execute`.
+        execute: () => Promise.reject(new EngineError("INTERNAL", "human_input runs as a gate.")),
+      });
+    }
     const validate = opts.schema === undefined ? undefined : await compileSchema(opts.schema);
     assertUniqueToolNames(tools);
 
@@ -243,6 +260,7 @@ export async function runAgent(
         turnId,
         parts.join("\n\n"),
         tools,
+        ask,
       ));
     } catch (err) {
       const error = redactedError(err, redactor, "PROVIDER_ERROR");
@@ -281,6 +299,7 @@ async function loop(
   turnId: string,
   firstMessage: string,
   tools: readonly AgentTool[],
+  ask: Parameters<typeof askHuman>[0] | null,
 ): Promise<{ finalText: string; usage: { inputTokens: number; outputTokens: number } }> {
   const emit = (body: AgentEventBody): void => host.emit(turnId, body);
   const adapter = adapterFor(resolved.protocol);
@@ -338,9 +357,25 @@ async function loop(
     if (!turn.wantsTools || turn.toolCalls.length === 0) return { finalText: turn.text, usage };
 
     history.push({ role: "assistant", text: turn.text, toolCalls: turn.toolCalls });
+    // Tool calls run in order, each once; `human_input` gates open as they come and the turn
+    // continues once every one of them is answered (no model request while one is pending).
     const results: ToolResult[] = [];
-    for (const call of turn.toolCalls)
+    const asking: Promise<void>[] = [];
+    for (const call of turn.toolCalls) {
+      if (ask !== null && call.name === HUMAN_INPUT_TOOL && call.inputError === undefined) {
+        const index = results.push({ id: call.id, name: call.name, content: "", isError: true });
+        asking.push(
+          executeHumanInput(call, ask, redactor, emit).then((result) => {
+            results[index - 1] = result;
+          }),
+        );
+        continue;
+      }
       results.push(await executeToolCall(call, byName, redactor, emit));
+    }
+    for (const outcome of await Promise.allSettled(asking)) {
+      if (outcome.status === "rejected") throw outcome.reason;
+    }
     history.push({ role: "tool_results", results });
   }
   throw new EngineError(
@@ -348,6 +383,27 @@ async function loop(
     `agent() exceeded 25 tool iterations: the model kept requesting tools.`,
     "Tighten the prompt so the model knows when to stop, or split the work across several agent() calls.",
   );
+}
+
+/** One `human_input` call: the tool frames, the gate, then its result or tool error. */
+async function executeHumanInput(
+  call: ToolCallRequest,
+  ask: Parameters<typeof askHuman>[0],
+  redactor: LoopRedactor,
+  emit: (body: AgentEventBody) => void,
+): Promise<ToolResult> {
+  const toolCallId = call.id;
+  emit({ kind: "tool_call_start", toolCallId, toolName: call.name });
+  emit({ kind: "tool_call_input_complete", toolCallId, input: redactor.redactDeep(call.input) });
+  emit({ kind: "tool_call_executing", toolCallId });
+  const outcome = await askHuman(ask, toolCallId, call.input);
+  if (!outcome.ok) {
+    const message = redactor.redact(outcome.message);
+    emit({ kind: "tool_call_error", toolCallId, error: { code: outcome.code, message } });
+    return { id: toolCallId, name: call.name, content: `Tool failed: ${message}`, isError: true };
+  }
+  emit({ kind: "tool_call_result", toolCallId, result: { humanSummary: "human responded" } });
+  return { id: toolCallId, name: call.name, content: outcome.content, isError: false };
 }
 
 async function executeToolCall(

@@ -51,6 +51,8 @@ export interface AgentOptions {
   skills?: readonly string[];
   /** Workspace-relative memory directory (spec 03 §1.10). */
   memory?: string;
+  /** Offers the model the `human_input` tool (ask a person mid-loop). Default `false`. */
+  humanInput?: boolean;
 }
 
 /** Token counts as a provider reported them (missing fields were not reported). */
@@ -159,4 +161,9 @@ export interface AgentHost {
   readonly fetch?: FetchLike;
   /** Injected sleep for retry backoff (default: a real timer). */
   readonly sleep?: SleepLike;
+  /**
+   * Opens a human-input gate keyed `request.key` and resolves with the person's (checked) answer.
+   * Needed only by calls with `humanInput: true`; rejects `VALIDATION` for a malformed form.
+   */
+  humanInput?(request: { key: string; prompt: string; input: unknown }): Promise<unknown>;
 }

@@ -22,7 +22,7 @@ import { compileSchema, parseSchemaAnswer, schemaInstruction } from "./schema.ts
 import { loadSkillBlock } from "./skills.ts";
 import { assertUniqueToolNames, humanSummary, wrapToolEntry, type AgentTool } from "./tools.ts";
 import type { AgentEventBody, AgentHost, AgentOptions, ResolvedModel } from "./ports.ts";
-import { toLoopRedactor, type LoopRedactor } from "./redactor.ts";
+import { toLoopRedactor, type LoopRedactor } from "./loop-redactor.ts";
 
 /** Model requests per `agent()` call before the leaf fails `PROGRAM_ERROR`. */
 export const MAX_ITERATIONS = 25;

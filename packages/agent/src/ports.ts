@@ -82,9 +82,9 @@ export interface ResolvedModel {
 }
 
 /**
- * The redaction service the loop needs. `@promenade/agent`'s {@link Redactor} implements it
- * fully; any object with `add`/`redact` works (streamed text is then held until a response ends,
- * since the longest secret length is unknown).
+ * The redaction service the loop needs. `Redactor` from `@promenade/workflow/redact` implements
+ * it fully; any object with `add`/`redact` works (streamed text is then held until a response
+ * ends, since the longest secret length is unknown).
  */
 export interface RedactorPort {
   /** Registers a known secret value under `label` (values shorter than 4 chars are ignored). */

@@ -18,7 +18,8 @@ import {
   startFakeOpenAiProvider,
   type FakeProvider,
 } from "../src/testing/index.ts";
-import { Redactor, type ToolDef } from "../src/index.ts";
+import { Redactor } from "@promenade/workflow/redact";
+import type { ToolDef } from "../src/index.ts";
 import { MCP_FIXTURE, tempDir } from "./helpers.ts";
 
 const CANARY = "canary-7f3a9c2e51d4";

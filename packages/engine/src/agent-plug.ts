@@ -11,13 +11,9 @@
  */
 import type * as AgentModule from "@promenade/agent";
 import type * as OAuthModule from "@promenade/mcp/oauth";
-import { createRedactor } from "@promenade/supervisor/child";
-import type {
-  ChildAgentHost,
-  ChildRedactor,
-  ChildRuntimeOptions,
-} from "@promenade/supervisor/child";
+import type { ChildAgentHost, ChildRuntimeOptions } from "@promenade/supervisor/child";
 import { EngineError } from "@promenade/workflow/errors";
+import { Redactor } from "@promenade/workflow/redact";
 import { toEngineError } from "./mcp-errors.ts";
 
 /** Inference configuration (spec 03 §3.6.1, Boardwalk-compatible keys). */
@@ -87,7 +83,7 @@ export function createEngineAgentHooks(context: EngineAgentContext): EngineAgent
   };
 }
 
-type LoadedAgent = Pick<typeof AgentModule, "runAgent" | "Redactor">;
+type LoadedAgent = Pick<typeof AgentModule, "runAgent">;
 let agentModule: Promise<LoadedAgent> | undefined;
 
 /** Loads `@promenade/agent` in the run process, once, on the first `agent()` call. */
@@ -96,66 +92,16 @@ function loadAgent(): Promise<LoadedAgent> {
   return agentModule;
 }
 
+let runRedactor: Redactor | undefined;
+
 /**
- * The run's one redactor. Starts as the runtime's dependency-free redactor (same algorithm) and
- * moves every registered secret into `@promenade/agent`'s `Redactor` when the loop loads, so the
- * loop gets its streaming hold-back without the run process loading the agent up front.
+ * The run's one redactor: receives `secrets.get` values, env-interpolated secrets, provider keys,
+ * secret headers and MCP tokens, and redacts error messages, agent events and model requests. It
+ * is `@promenade/workflow/redact`'s `Redactor`, which the agent loop uses as is (deep and
+ * streamed redaction included), so nothing changes when the loop loads.
  */
-class RunRedactor implements ChildRedactor {
-  readonly #secrets: [label: string, value: string][] = [];
-  #inner: ChildRedactor = createRedactor();
-  #agent: InstanceType<LoadedAgent["Redactor"]> | undefined;
-
-  add(label: string, value: string): void {
-    this.#secrets.push([label, value]);
-    this.#inner.add(label, value);
-  }
-
-  redact(text: string): string {
-    return this.#inner.redact(text);
-  }
-
-  /** Switch to the agent's redactor (called once the agent module is loaded). */
-  upgrade(RedactorClass: LoadedAgent["Redactor"]): void {
-    if (this.#agent !== undefined) return;
-    const agent = new RedactorClass();
-    for (const [label, value] of this.#secrets) agent.add(label, value);
-    this.#agent = agent;
-    this.#inner = agent;
-  }
-
-  // The loop's richer redactor surface (spec 03 §1.12), available once upgraded.
-  redactDeep<T>(value: T): T {
-    if (this.#agent !== undefined) return this.#agent.redactDeep(value);
-    return deepRedact(value, (text) => this.#inner.redact(text)) as T;
-  }
-
-  stream(): ReturnType<InstanceType<LoadedAgent["Redactor"]>["stream"]> {
-    if (this.#agent === undefined) throw new Error("redactor used by the loop before upgrade");
-    return this.#agent.stream();
-  }
-
-  get version(): number {
-    return this.#agent?.version ?? 0;
-  }
-}
-
-function deepRedact(value: unknown, redact: (text: string) => string): unknown {
-  if (typeof value === "string") return redact(value);
-  if (Array.isArray(value)) return value.map((item) => deepRedact(item, redact));
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, deepRedact(item, redact)]),
-    );
-  }
-  return value;
-}
-
-let runRedactor: RunRedactor | undefined;
-
-/** The run's one redactor (spec 03 §5): receives secrets, provider keys and MCP tokens. */
-export function createRunRedactor(): ChildRedactor {
-  runRedactor ??= new RunRedactor();
+export function createRunRedactor(): Redactor {
+  runRedactor ??= new Redactor();
   return runRedactor;
 }
 
@@ -165,7 +111,6 @@ export const childAgent: NonNullable<ChildRuntimeOptions["agent"]> = async (
   options,
   host: ChildAgentHost,
 ) => {
-  const { runAgent, Redactor } = await loadAgent();
-  if (host.redactor instanceof RunRedactor) host.redactor.upgrade(Redactor);
+  const { runAgent } = await loadAgent();
   return runAgent(prompt, options, host);
 };

@@ -1,7 +1,7 @@
 /**
- * The `agent()` leaf (spec 03 §1): validation, MCP connection, model resolution, the turn block
+ * The `agent()` leaf: validation, MCP connection, model resolution, the turn block
  * of up to 25 model requests with sequential tool execution, usage reports, schema mode and
- * teardown — in the observable order of §1.3. Every string bound for a provider or an event goes
+ * teardown — in that observable order. Every string bound for a provider or an event goes
  * through the run's `Redactor` (history and tool specs are re-redacted whenever the secret set
  * grows); the value returned to the program is not redacted (the program is trusted).
  */
@@ -39,7 +39,7 @@ function optionalArray(field: string, value: unknown): readonly unknown[] {
 }
 
 /**
- * Re-validates a `resolve_model` result in the run process (spec 03 §1.2).
+ * Re-validates a `resolve_model` result in the run process (it crossed IPC).
  * @throws EngineError `INTERNAL` when the host returned something else.
  */
 export function assertResolvedModel(value: unknown): ResolvedModel {
@@ -156,7 +156,7 @@ class RedactedHistory {
 }
 
 /**
- * Runs one `agent()` leaf (spec 03 §1). Resolves to the final text, or to the parsed JSON value
+ * Runs one `agent()` leaf. Resolves to the final text, or to the parsed JSON value
  * in schema mode.
  * @throws EngineError `VALIDATION` (malformed options, duplicate tool names, schema-mode
  *   failures), `UNSUPPORTED` (built-in tool names), `MODEL_UNRESOLVED` / `PROVIDER_ERROR`

@@ -1,6 +1,6 @@
 /**
- * Where `@promenade/agent` and `@promenade/mcp` plug into the engine (spec 02 §1 rules 2–3,
- * spec 03 §0.1). Two halves in one small file:
+ * Where `@promenade/agent` and `@promenade/mcp` plug into the engine (the engine is
+ * the only package that combines them). Two halves in one small file:
  * - engine side: `createEngineAgentHooks` → the supervisor's `priceUsage` and host methods
  *   `resolve_model` / `mcp_token`, built from `EngineOptions.inference` and the env lookup;
  * - run-process side: `childAgent` (the `agent()` implementation) and `createRunRedactor` (the
@@ -16,15 +16,15 @@ import { EngineError } from "@promenade/workflow/errors";
 import { Redactor } from "@promenade/workflow/redact";
 import { toEngineError } from "./mcp-errors.ts";
 
-/** Inference configuration (spec 03 §3.6.1, Boardwalk-compatible keys). */
+/** Inference configuration (Boardwalk-compatible keys). */
 export type InferenceConfig = AgentModule.InferenceConfig;
 
 /** What the engine side needs to build the hooks. */
 export interface EngineAgentContext {
   inference: InferenceConfig;
-  /** `env` first, then `processEnv`; empty string counts as unset (spec 03 §3.2). */
+  /** `env` first, then `processEnv`; empty string counts as unset. */
   getEnv(name: string): string | undefined;
-  /** `<dataDir>/mcp_tokens.json` (spec 03 §8.6). */
+  /** `<dataDir>/mcp_tokens.json` (the MCP OAuth token store). */
   tokenStorePath: string;
   now(): number;
   /** The agent and MCP OAuth modules (engine process only). */
@@ -32,7 +32,7 @@ export interface EngineAgentContext {
   oauth: Pick<typeof OAuthModule, "TokenBroker" | "FileTokenStore" | "isMcpError">;
 }
 
-/** A supervisor host method (spec 02 §5.1). */
+/** A supervisor host method: answers one host call of a run process. */
 export type HostMethod = (
   args: Record<string, unknown>,
   context: { runId: string },
@@ -40,7 +40,7 @@ export type HostMethod = (
 
 /** The engine-side hooks handed to the supervisor. */
 export interface EngineAgentHooks {
-  /** µUSD of one usage report (spec 02 §5.6, `inference.rates` first). */
+  /** µUSD of one usage report (`inference.rates` first, then the built-in table). */
   priceUsage: (modelRef: string, usage: { inputTokens?: number; outputTokens?: number }) => number;
   hostMethods: { resolve_model: HostMethod; mcp_token: HostMethod };
 }

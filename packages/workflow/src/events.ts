@@ -1,5 +1,5 @@
 /**
- * The run-event wire format (spec 01 §5): the 16 strict event schemas, the envelope, cursors and
+ * The run-event wire format: the 16 strict event schemas, the envelope, cursors and
  * channels. Wire names are frozen (Boardwalk-compatible): never restyle a kind or field. The zod
  * schemas are built on first use (see internal/lazy.ts); cursor and channel helpers need no zod,
  * so servers filtering a stream and programs importing `.` pay nothing for the schemas.

@@ -8,6 +8,7 @@ export default defineConfig({
     errors: "src/errors/index.ts",
     records: "src/records/index.ts",
     limits: "src/limits/index.ts",
+    redact: "src/redact/index.ts",
   },
   format: ["esm"],
   platform: "node",

@@ -1,7 +1,7 @@
 /**
- * The `agent()` leaf (spec 03 §1): validation, MCP connection, model resolution, the turn block
+ * The `agent()` leaf: validation, MCP connection, model resolution, the turn block
  * of up to 25 model requests with sequential tool execution, usage reports, schema mode and
- * teardown — in the observable order of §1.3. Every string bound for a provider or an event goes
+ * teardown — in that observable order. Every string bound for a provider or an event goes
  * through the run's `Redactor` (history and tool specs are re-redacted whenever the secret set
  * grows); the value returned to the program is not redacted (the program is trusted).
  */
@@ -28,7 +28,7 @@ import { compileSchema, parseSchemaAnswer, schemaInstruction } from "./schema.ts
 import { loadSkillBlock } from "./skills.ts";
 import { assertUniqueToolNames, humanSummary, wrapToolEntry, type AgentTool } from "./tools.ts";
 import type { AgentEventBody, AgentHost, AgentOptions, ResolvedModel } from "./ports.ts";
-import { toLoopRedactor, type LoopRedactor } from "./redactor.ts";
+import { toLoopRedactor, type LoopRedactor } from "./loop-redactor.ts";
 
 /** Model requests per `agent()` call before the leaf fails `PROGRAM_ERROR`. */
 export const MAX_ITERATIONS = 25;
@@ -45,7 +45,7 @@ function optionalArray(field: string, value: unknown): readonly unknown[] {
 }
 
 /**
- * Re-validates a `resolve_model` result in the run process (spec 03 §1.2).
+ * Re-validates a `resolve_model` result in the run process (it crossed IPC).
  * @throws EngineError `INTERNAL` when the host returned something else.
  */
 export function assertResolvedModel(value: unknown): ResolvedModel {
@@ -162,7 +162,7 @@ class RedactedHistory {
 }
 
 /**
- * Runs one `agent()` leaf (spec 03 §1). Resolves to the final text, or to the parsed JSON value
+ * Runs one `agent()` leaf. Resolves to the final text, or to the parsed JSON value
  * in schema mode.
  * @throws EngineError `VALIDATION` (malformed options, duplicate tool names, schema-mode
  *   failures), `UNSUPPORTED` (built-in tool names), `MODEL_UNRESOLVED` / `PROVIDER_ERROR`

@@ -1,6 +1,6 @@
 /**
- * The agent() loop against a real local HTTP provider speaking the OpenAI wire format
- * (spec 03 §10 checks 1–18): event order, tools, runaway, schema mode, skills, memory.
+ * The agent() loop against a real local HTTP provider speaking the OpenAI wire format: event
+ * order, tools, runaway, schema mode, skills, memory.
  */
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";

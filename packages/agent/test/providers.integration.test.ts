@@ -1,5 +1,5 @@
 /**
- * Provider adapters over real local HTTP (spec 03 §2, §10 checks 20–25): wire formats of OpenAI,
+ * Provider adapters over real local HTTP: wire formats of OpenAI,
  * Anthropic (SSE) and native Gemini, JSON vs event-stream responses by content type, header
  * precedence, retries with backoff, timeouts and malformed responses.
  */

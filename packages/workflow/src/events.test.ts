@@ -1,4 +1,4 @@
-// Acceptance checks 31–35 of spec 01 §9: the wire format every engine, server and client share.
+// The run-event wire format every engine, server and client share: cursors, the 16 kinds, channels.
 // A loosened schema or a mis-mapped channel here silently changes what subscribers receive.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -68,14 +68,14 @@ function samples(): RunEvent[] {
 }
 
 describe("makeCursor", () => {
-  it("packs block and seq with a stride of 1,000,000 (check 31)", () => {
+  it("packs block and seq with a stride of 1,000,000", () => {
     expect(TURN_CURSOR_STRIDE).toBe(1_000_000);
     expect(makeCursor(0, 1)).toBe(1);
     expect(makeCursor(1, 1)).toBe(1_000_001);
     expect(makeCursor(3, 999_999)).toBe(3_999_999);
   });
 
-  it("throws RangeError outside the valid ranges (check 31)", () => {
+  it("throws RangeError outside the valid ranges", () => {
     for (const [block, seq] of [
       [0, 0],
       [-1, 1],
@@ -99,7 +99,7 @@ describe("runEventSchema", () => {
     expect(schemaKinds.size).toBe(18);
   });
 
-  it("rejects unknown kinds, missing required fields and extra fields (check 33)", () => {
+  it("rejects unknown kinds, missing required fields and extra fields", () => {
     expect(runEventSchema.safeParse({ ...run, kind: "usage" }).success).toBe(false);
     expect(runEventSchema.safeParse({ ...turn, kind: "turn_started" }).success).toBe(false);
     for (const sample of samples()) {
@@ -148,7 +148,7 @@ describe("runEventSchema", () => {
 });
 
 describe("channels", () => {
-  it("maps every kind to exactly one channel (check 34)", () => {
+  it("maps every kind to exactly one channel", () => {
     const expected: Partial<Record<RunEventKind, string>> = {
       run_status: "lifecycle",
       phase: "phase",
@@ -169,7 +169,7 @@ describe("channels", () => {
     expect(channelOf({ kind: "toString" as RunEventKind })).toBeUndefined();
   });
 
-  it("filters against a channel list (check 35)", () => {
+  it("filters against a channel list", () => {
     const textDelta = { kind: "text_delta" } as const;
     const runStatus = { kind: "run_status" } as const;
     expect(DEFAULT_CHANNELS).toEqual(["lifecycle", "phase", "output"]);
@@ -178,7 +178,7 @@ describe("channels", () => {
     expect(matchesChannels({ kind: "nope" as RunEventKind }, CHANNELS)).toBe(false);
   });
 
-  it("selects channels from subscription options (check 35)", () => {
+  it("selects channels from subscription options", () => {
     expect(selectChannels({ verbose: true })).toEqual(CHANNELS);
     expect(selectChannels({ verbose: true, channels: "nope" })).toEqual(CHANNELS);
     expect(selectChannels({})).toEqual(DEFAULT_CHANNELS);
@@ -187,7 +187,7 @@ describe("channels", () => {
     expect(selectChannels({ channels: [" log ", "agent"] })).toEqual(["log", "agent"]);
   });
 
-  it("rejects an unknown or empty channel with a VALIDATION EngineError naming it (check 35)", () => {
+  it("rejects an unknown or empty channel with a VALIDATION EngineError naming it", () => {
     for (const channels of ["nope", "phase,", ["lifecycle", "nope"]]) {
       let error: unknown;
       try {

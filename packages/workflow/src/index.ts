@@ -1,6 +1,6 @@
 /**
- * `@promenade/workflow`: the author API, manifest schema and run-event wire format (spec 01
- * §1.2). The only door in: named re-exports, nothing else. Importing it does no work: the
+ * `@promenade/workflow`: the author API, manifest schema and run-event wire format.
+ * The only door in: named re-exports, nothing else. Importing it does no work: the
  * primitives load no zod, and every exported schema is built (and zod loaded) on first use.
  */
 export {

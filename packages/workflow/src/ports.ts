@@ -1,6 +1,6 @@
 /**
  * The one port this package declares: `WorkflowHost`, the seam through which the author
- * primitives reach an engine (spec 01 §6.1). Third-party engines implement it structurally.
+ * primitives reach an engine. Third-party engines implement it structurally.
  * The SDK never validates or copies what passes through it: arguments go to the host exactly as
  * the program gave them (omitted optionals as `undefined`), results come back unchanged.
  */

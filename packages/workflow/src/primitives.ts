@@ -1,5 +1,5 @@
 /**
- * The author primitives (spec 01 §3): thin delegations to the installed `WorkflowHost`, plus the
+ * The author primitives: thin delegations to the installed `WorkflowHost`, plus the
  * host-free `parallel` and `output`. Invariants: arguments are forwarded exactly as received
  * (omitted optionals as `undefined`, never `{}`); host results and rejections pass through
  * unchanged; async hooks never throw synchronously, `phase` does. This module imports no zod and
@@ -37,7 +37,7 @@ export async function agent(prompt: string, opts?: AgentOptions): Promise<unknow
   return hostFor("agent").agent(prompt, opts);
 }
 
-/** Child workflows (spec 01 §3.3). Both calls are idempotent per parent run. */
+/** Child workflows. Both calls are idempotent per parent run. */
 export const workflows: {
   /**
    * Starts (or re-attaches to) a child run of `slug` and waits for it; resolves to the child's
@@ -65,7 +65,7 @@ export async function sleep(arg: SleepArg): Promise<void> {
   return hostFor("sleep").sleep(arg);
 }
 
-/** Secrets declared in `permissions.secrets` (spec 01 §3.5). */
+/** Secrets declared in `permissions.secrets`. */
 export const secrets: {
   /** Resolves to the secret's value. Rejects `SECRET_UNDECLARED` or `SECRET_MISSING`. */
   get(name: string): Promise<string>;
@@ -75,7 +75,7 @@ export const secrets: {
   },
 };
 
-/** Run artifacts (spec 01 §3.6). */
+/** Run artifacts. */
 export const artifacts: {
   /**
    * Stores `body` under the plain file name `name` (no `/`, `\` or `..`; else `VALIDATION`).

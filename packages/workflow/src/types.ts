@@ -1,5 +1,5 @@
 /**
- * Author-facing argument and result types of the primitives (spec 01 §1.3, §3). Types only:
+ * Author-facing argument and result types of the primitives. Types only:
  * this file emits no JavaScript, so the lean runtime pays nothing for it. It must not know about
  * zod, the manifest schema or the event wire format.
  */
@@ -12,7 +12,7 @@ export type JsonValue =
   string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /**
- * An inline MCP server an `agent()` call may use (spec 01 §3.2.3). `name` matches
+ * An inline MCP server an `agent()` call may use. `name` matches
  * `^[A-Za-z0-9][A-Za-z0-9_-]*$` and is unique within the call; unknown keys are rejected by the
  * engine with `VALIDATION` before anything is spawned.
  */
@@ -33,7 +33,7 @@ export type McpServerRef =
       headers?: Record<string, string>;
     };
 
-/** A program-defined tool (spec 01 §3.2.2). `execute` runs in the program process. */
+/** A program-defined tool. `execute` runs in the program process. */
 export interface ToolDef {
   /** Name the model sees; non-empty and unique across the call's advertised tools. */
   name: string;
@@ -45,7 +45,7 @@ export interface ToolDef {
   execute: (input: unknown) => Promise<unknown>;
 }
 
-/** Per-call capabilities of an `agent()` leaf (spec 01 §3.2.1). Every field is optional. */
+/** Per-call capabilities of an `agent()` leaf. Every field is optional. */
 export interface AgentOptions {
   /** Display label copied to `agentName` on the turn frames; `""` is treated as absent. */
   name?: string;
@@ -70,13 +70,13 @@ export interface AgentOptions {
   humanInput?: boolean;
 }
 
-/** Options of `workflows.call` / `workflows.run` (spec 01 §3.3). */
+/** Options of `workflows.call` / `workflows.run`. */
 export interface CallOptions {
   /** Used verbatim as the child's idempotency key; must be non-empty. Default: derived. */
   idempotencyKey?: string;
 }
 
-/** Options of `phase()` (spec 01 §3.10). */
+/** Options of `phase()`. */
 export interface PhaseOptions {
   /** Phase id; default `phase-<n>` (1-based count of `phase()` calls in this attempt). */
   id?: string;
@@ -88,7 +88,7 @@ export type SleepArg = number | { durationMs: number } | { until: string | Date 
 /** An artifact body: a string is stored as UTF-8; a `Buffer` is a `Uint8Array`. */
 export type ArtifactBody = string | Uint8Array;
 
-/** A written artifact (spec 01 §3.6). `url` is a `file://` URL on a local engine. */
+/** A written artifact. `url` is a `file://` URL on a local engine. */
 export interface ArtifactRef {
   id: string;
   name: string;

@@ -1,8 +1,8 @@
 /**
- * Anthropic Messages API, streaming (spec 03 §2.4): `POST <baseUrl>/v1/messages` with
+ * Anthropic Messages API, streaming: `POST <baseUrl>/v1/messages` with
  * `stream: true, max_tokens: 8192`; the SSE events build text, tool calls (partial JSON deltas),
  * usage and the stop reason. A JSON (non-streamed) message body is accepted too. An `error`
- * event fails the request (no silent partial answers, Appendix A #3).
+ * event fails the request: a partial answer is never passed off as a whole one.
  */
 import { EngineError } from "@promenade/workflow/errors";
 import {

@@ -1,5 +1,5 @@
 /**
- * Native Google Gemini API (spec 03 §2.5, protocol `"gemini"`):
+ * Native Google Gemini API (protocol `"gemini"`):
  * `POST <baseUrl>/v1beta/models/<model>:streamGenerateContent?alt=sse` with `x-goog-api-key`.
  * Streamed `GenerateContentResponse` chunks (or one JSON body / array) build text, function
  * calls (ids synthesized as `call-<n>`) and usage. The built-in `google` provider uses the

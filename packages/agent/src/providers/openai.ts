@@ -1,5 +1,5 @@
 /**
- * OpenAI-compatible chat completions (spec 03 §2.3) — also Google's OpenAI-compatible surface,
+ * OpenAI-compatible chat completions — also Google's OpenAI-compatible surface,
  * Ollama, vLLM and any gateway speaking it. Requests are non-streaming (`model`, `messages`,
  * `tools?` only); a response is read as JSON or, when the server answers with an event stream,
  * as `chat.completion.chunk` deltas. Maps wire ↔ neutral; knows nothing about events or tools.

@@ -6,7 +6,7 @@
  * It holds one `Redactor`, like a run process.
  */
 import { runAgent } from "../loop.ts";
-import { Redactor } from "../redactor.ts";
+import { Redactor } from "@promenade/workflow/redact";
 import type {
   AgentHost,
   AgentOptions,

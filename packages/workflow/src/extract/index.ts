@@ -1,6 +1,6 @@
 /**
- * `@promenade/workflow/extract`: reads a workflow's `meta` without executing the file (spec 01
- * §7). This entry loads `typescript`; run programs never import it. The only door in: named
+ * `@promenade/workflow/extract`: reads a workflow's `meta` without executing the file.
+ * This entry loads `typescript`; run programs never import it. The only door in: named
  * re-exports of `./extract-meta.ts`, nothing else.
  */
 export { extractManifest, extractMetaLiteral, MetaExtractionError } from "./extract-meta.ts";

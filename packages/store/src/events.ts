@@ -26,7 +26,7 @@ export interface PreparedEvent {
 
 // Must stay identical to the expression of the run_events_channel index (migrations.ts).
 const CHANNEL_EXPRESSION =
-  "(CASE json_extract(event, '$.kind') WHEN 'run_status' THEN 'lifecycle' WHEN 'phase' THEN 'phase' WHEN 'output' THEN 'output' WHEN 'program_output' THEN 'log' ELSE 'agent' END)";
+  "(CASE json_extract(event, '$.kind') WHEN 'run_status' THEN 'lifecycle' WHEN 'human_input_requested' THEN 'lifecycle' WHEN 'human_input_resolved' THEN 'lifecycle' WHEN 'suspended' THEN 'lifecycle' WHEN 'resumed' THEN 'lifecycle' WHEN 'phase' THEN 'phase' WHEN 'output' THEN 'output' WHEN 'program_output' THEN 'log' WHEN 'egress_denied' THEN 'log' ELSE 'agent' END)";
 
 // Event kinds with free-form (`unknown`) fields the event schema cannot vouch for; every other
 // kind is strings, finite integers and enums once parsed (zod's output is a fresh plain object

@@ -1,10 +1,12 @@
 /**
  * The `runs` table: creating a run together with its `queued` event, status transitions (the
  * bare UPDATE, and `commitStatus`: pending events, the UPDATE and its `run_status` event in one
- * transaction), restart and usage tallies, and the index-range listings.
+ * transaction, which for a terminal status also closes the run's pending human-input requests),
+ * restart and usage tallies, and the index-range listings.
  */
 import { and, asc, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { EngineError } from "@promenade/workflow/errors";
+import { isTerminal } from "@promenade/workflow/records";
 import type { ListRunsFilter, RunRow, RunUsage } from "@promenade/workflow/records";
 import {
   describe,
@@ -57,14 +59,22 @@ export class RunTable {
   readonly #c: TableContext;
   readonly #workflows: WorkflowTable;
   readonly #events: EventTable;
+  /** Called inside the transaction of a terminal status (cancels pending human-input requests). */
+  readonly #onEnd: (runId: string) => void;
   readonly #s;
   /** Status UPDATEs by shape (see `#statusUpdate`); at most 2^4 × a few entries. */
   readonly #statusUpdates = new Map<string, PreparedRun>();
 
-  constructor(context: TableContext, workflowTable: WorkflowTable, events: EventTable) {
+  constructor(
+    context: TableContext,
+    workflowTable: WorkflowTable,
+    events: EventTable,
+    onEnd: (runId: string) => void,
+  ) {
     this.#c = context;
     this.#workflows = workflowTable;
     this.#events = events;
+    this.#onEnd = onEnd;
     const { orm } = context;
     const p = sql.placeholder;
     this.#s = {
@@ -329,6 +339,7 @@ export class RunTable {
         this.#c.settings.maxValueBytes,
       );
       this.#events.insert(runId, [{ cursor: stamp.cursor, event, text }]);
+      if (isTerminal(change.to)) this.#onEnd(runId);
       const raw = this.#s.byId.get({ id: runId });
       if (raw === undefined) throw new EngineError("INTERNAL", `Run ${runId} vanished.`);
       return toRunRow(raw);

@@ -13,7 +13,9 @@ import type {
   ArtifactRow,
   EventListener,
   EventRow,
+  HumanInputRequestRow,
   ListEventsOptions,
+  ListInputRequestsFilter,
   ListRunsFilter,
   RunRow,
   RunUsage,
@@ -23,6 +25,7 @@ import { ArtifactTable } from "./artifacts.ts";
 import { CronFireTable } from "./cron-fires.ts";
 import { EventTable } from "./events.ts";
 import { Feed } from "./feed.ts";
+import { InputRequestTable } from "./input-requests.ts";
 import { validation } from "./internal/args.ts";
 import type { TableContext } from "./internal/context.ts";
 import type { RunStatus } from "./internal/sdk.ts";
@@ -32,10 +35,12 @@ import { RunTable } from "./runs.ts";
 import { Transactions, wrapSqliteError } from "./transaction.ts";
 import type {
   CreateArtifactArgs,
+  CreateInputRequestArgs,
   CreateRunArgs,
   CronFireArgs,
   EventAppend,
   FireCronArgs,
+  InputRequestSettlement,
   RunUsageDelta,
   StatusChange,
   Store,
@@ -54,6 +59,7 @@ export class SqliteStore implements Store {
   readonly #events: EventTable;
   readonly #cronFires: CronFireTable;
   readonly #artifacts: ArtifactTable;
+  readonly #inputs: InputRequestTable;
   #closed = false;
 
   constructor(db: Database.Database, settings: Settings, hooks: StoreHooks) {
@@ -91,7 +97,12 @@ export class SqliteStore implements Store {
     this.#ping = db.prepare("SELECT 1");
     this.#workflows = new WorkflowTable(context);
     this.#events = new EventTable(context);
-    this.#runs = new RunTable(context, this.#workflows, this.#events);
+    this.#runs = new RunTable(context, this.#workflows, this.#events, (runId) =>
+      this.#inputs.cancelPending(runId),
+    );
+    this.#inputs = new InputRequestTable(context, this.#events, (runId) =>
+      this.#runs.exists(runId),
+    );
     this.#cronFires = new CronFireTable(context, this.#workflows, this.#runs);
     this.#artifacts = new ArtifactTable(context);
   }
@@ -246,5 +257,30 @@ export class SqliteStore implements Store {
 
   listArtifacts(runId: string): ArtifactRow[] {
     return this.#guard("listArtifacts", () => this.#artifacts.list(runId));
+  }
+
+  // ---------------------------------------------------------------- human-input requests
+
+  getInputRequest(runId: string, key: string): HumanInputRequestRow | null {
+    return this.#guard("getInputRequest", () => this.#inputs.get(runId, key));
+  }
+
+  listInputRequests(filter?: ListInputRequestsFilter): HumanInputRequestRow[] {
+    return this.#guard("listInputRequests", () => this.#inputs.list(filter));
+  }
+
+  createInputRequest(
+    runId: string,
+    args: CreateInputRequestArgs,
+  ): { request: HumanInputRequestRow; created: boolean } {
+    return this.#guard("createInputRequest", () => this.#inputs.create(runId, args));
+  }
+
+  settleInputRequest(
+    runId: string,
+    key: string,
+    settlement: InputRequestSettlement,
+  ): HumanInputRequestRow | null {
+    return this.#guard("settleInputRequest", () => this.#inputs.settle(runId, key, settlement));
   }
 }

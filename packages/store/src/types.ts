@@ -9,7 +9,9 @@ import type {
   Awaitable,
   EventListener,
   EventRow,
+  HumanInputRequestRow,
   ListEventsOptions,
+  ListInputRequestsFilter,
   ListRunsFilter,
   RunErrorShape,
   RunRow,
@@ -24,7 +26,9 @@ export type {
   Awaitable,
   EventListener,
   EventRow,
+  HumanInputRequestRow,
   ListEventsOptions,
+  ListInputRequestsFilter,
   ListRunsFilter,
   RunErrorShape,
   RunRow,
@@ -32,7 +36,7 @@ export type {
   TriggerKind,
   WorkflowRow,
 };
-export type { PublishedEvent, CronFireRow } from "@promenade/workflow/records";
+export type { PublishedEvent, CronFireRow, HumanInputStatus } from "@promenade/workflow/records";
 
 /** Arguments of {@link Store.upsertWorkflow}. */
 export interface UpsertWorkflowArgs {
@@ -137,6 +141,45 @@ export interface CreateArtifactArgs {
 }
 
 /**
+ * Arguments of {@link Store.createInputRequest}: one human-input gate a program opened, with the
+ * events of the executing pass that commit with it.
+ */
+export interface CreateInputRequestArgs {
+  /** The gate's name, unique within the run (non-empty, at most 1024 characters). */
+  key: string;
+  prompt: string;
+  /** The answer form as the program gave it (any JSON; the engine checks it before). */
+  inputSpec: JsonValue;
+  /** Who may answer; `null`/absent for anyone. */
+  assignees?: readonly string[] | null;
+  /**
+   * The gate's timeout in ms (integer ≥ 0): the row's `expiresAt` is its creation time plus this.
+   * `null`/absent for no timeout.
+   */
+  timeoutMs?: number | null;
+  /** Events stamped before this write, appended first (whether or not a row is inserted). */
+  pending?: readonly EventAppend[];
+  /**
+   * Cursor and seq of the `human_input_requested` event, from the executing run's envelope.
+   * Absent: the store stamps it in a fresh block after the run's highest cursor.
+   */
+  stamp?: { cursor: number; seq: number };
+}
+
+/** How {@link Store.settleInputRequest} closes a pending request. */
+export interface InputRequestSettlement {
+  /** `resolved`: a person answered; `expired`: the timeout passed. */
+  status: "resolved" | "expired";
+  /** The normalized answer (required for `resolved`); a timeout's default answer, or `null`. */
+  response?: JsonValue | null;
+  respondedBy?: string | null;
+  /** Events stamped before this write, appended first. */
+  pending?: readonly EventAppend[];
+  /** Cursor and seq of the `human_input_resolved` event; absent: a fresh block. */
+  stamp?: { cursor: number; seq: number };
+}
+
+/**
  * Every method the engine's packages need from persistence, on any backend. Methods return
  * {@link Awaitable}: the PostgreSQL store returns promises, the SQLite store plain values (it
  * stays synchronous), and callers `await` either. Multi-row invariants are single methods, each
@@ -169,6 +212,21 @@ export interface AsyncStore {
   appendEvents(runId: string, rows: readonly EventAppend[]): Awaitable<void>;
   lastCronFire(workflowId: string, triggerIndex: number): Awaitable<number | null>;
   createArtifact(args: CreateArtifactArgs): Awaitable<ArtifactRow>;
+  /** {@link Store.getInputRequest}. */
+  getInputRequest(runId: string, key: string): Awaitable<HumanInputRequestRow | null>;
+  /** {@link Store.listInputRequests}. */
+  listInputRequests(filter?: ListInputRequestsFilter): Awaitable<HumanInputRequestRow[]>;
+  /** {@link Store.createInputRequest}. */
+  createInputRequest(
+    runId: string,
+    args: CreateInputRequestArgs,
+  ): Awaitable<{ request: HumanInputRequestRow; created: boolean }>;
+  /** {@link Store.settleInputRequest}. */
+  settleInputRequest(
+    runId: string,
+    key: string,
+    settlement: InputRequestSettlement,
+  ): Awaitable<HumanInputRequestRow | null>;
   /** One trivial read; throws (rejects) `INTERNAL` when the database cannot be reached. */
   ping(): Awaitable<void>;
   /** Receives every event after its commit; returns the unsubscribe function. */
@@ -201,6 +259,13 @@ export interface StoreReader {
   maxCursor(runId: string): number;
   /** The run's artifacts in creation order. */
   listArtifacts(runId: string): ArtifactRow[];
+  /** The run's human-input request with this key, or `null`. */
+  getInputRequest(runId: string, key: string): HumanInputRequestRow | null;
+  /**
+   * Human-input requests, newest first (creation time, then insertion order). `runId` and
+   * `statuses` combine with AND; `statuses: []` matches nothing; no filter lists every row.
+   */
+  listInputRequests(filter?: ListInputRequestsFilter): HumanInputRequestRow[];
 }
 
 /**
@@ -235,7 +300,8 @@ export interface Store extends StoreReader, Omit<AsyncStore, keyof StoreReader> 
   /**
    * In one transaction: appends `change.pending`, then — when the run's status is one of
    * `change.expect` — sets the status and fields and appends the `run_status` event (with
-   * `error: { code, message }` when given). Returns the updated row, or `null` when the status
+   * `error: { code, message }` when given); a terminal status also cancels the run's pending
+   * human-input requests (`respondedAt` set). Returns the updated row, or `null` when the status
    * did not apply. Unknown run ⇒ `NOT_FOUND`.
    */
   commitStatus(runId: string, change: StatusChange): RunRow | null;
@@ -262,4 +328,26 @@ export interface Store extends StoreReader, Omit<AsyncStore, keyof StoreReader> 
   lastCronFire(workflowId: string, triggerIndex: number): number | null;
   /** Records an artifact. Bad size ⇒ `VALIDATION`; unknown run ⇒ `NOT_FOUND`. */
   createArtifact(args: CreateArtifactArgs): ArtifactRow;
+  /**
+   * In one transaction: appends `args.pending`, then finds the run's request with `args.key` or
+   * inserts it `pending` (its `seq` the run's next) together with its `human_input_requested`
+   * event (at `args.stamp`, or in a fresh block). A found request is returned as it is (any
+   * status), writing nothing more. Unknown run ⇒ `NOT_FOUND`.
+   */
+  createInputRequest(
+    runId: string,
+    args: CreateInputRequestArgs,
+  ): { request: HumanInputRequestRow; created: boolean };
+  /**
+   * In one transaction: appends `settlement.pending`, then — only while the request is still
+   * `pending` — sets its status, `response`, `respondedBy` and `respondedAt` and appends its
+   * `human_input_resolved` event (at `settlement.stamp`, or in a fresh block). Returns the
+   * updated row, or `null` when there is no pending request with that key (already answered,
+   * expired, cancelled or never asked): the first settlement wins. Unknown run ⇒ `NOT_FOUND`.
+   */
+  settleInputRequest(
+    runId: string,
+    key: string,
+    settlement: InputRequestSettlement,
+  ): HumanInputRequestRow | null;
 }

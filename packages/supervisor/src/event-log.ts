@@ -18,7 +18,15 @@ import { isPromiseLike } from "@promenade/workflow/records";
 import { Envelope } from "./internal/envelope.ts";
 import { closedError } from "./internal/errors.ts";
 import { redactBody } from "./internal/redaction.ts";
-import type { Awaitable, EventRow, RunRow, StatusChange, SupervisorStore } from "./ports.ts";
+import { EngineError } from "@promenade/workflow/errors";
+import type {
+  Awaitable,
+  EventAppend,
+  EventRow,
+  RunRow,
+  StatusChange,
+  SupervisorStore,
+} from "./ports.ts";
 
 /** Events stamped before a flush is forced (instead of waiting for the next macrotask). */
 const MAX_BUFFERED_EVENTS = 2_000;
@@ -178,6 +186,31 @@ export class EventLog {
       };
       return isPromiseLike(result) ? result.then(refusedIfNull) : refusedIfNull(result);
     });
+  }
+
+  /**
+   * Issues a store write that commits the buffered events (`pending`) together with one event of
+   * its own at the envelope's next cursor (`stamp`; before {@link resume}, `undefined`: the store
+   * then stamps it in a fresh block). Used for the human-input request and its settlement, whose
+   * events the store builds (they carry the request id it assigns). A write that ends up not
+   * writing its event leaves that cursor unused. Synchronous when the queue is idle and the store
+   * is; refused once the run's terminal transition was issued.
+   */
+  commitEvent<T>(
+    what: string,
+    run: (
+      pending: EventAppend[],
+      stamp: { cursor: number; seq: number } | undefined,
+    ) => Awaitable<T>,
+  ): Awaitable<T> {
+    if (this.sealed) throw closedError();
+    if (this.ended) throw new EngineError("INTERNAL", `Cannot ${what}: the run has ended.`);
+    const rows = this.buffer;
+    this.buffer = [];
+    const pending =
+      this.fatal === undefined ? rows.map((row) => ({ cursor: row.cursor, event: row.event })) : [];
+    const stamp = this.resumed ? this.envelope.next() : undefined;
+    return this.write(what, () => run(pending, stamp));
   }
 
   /**

@@ -8,6 +8,7 @@ import type { ChildProcess } from "node:child_process";
 import { logRun } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import { EventLog } from "./event-log.ts";
+import type { Gate } from "./human-input.ts";
 import { safeKill } from "./internal/child-process.ts";
 import type { RunRow, RunStatus, WorkflowRow } from "./ports.ts";
 import type { WireError } from "./protocol.ts";
@@ -32,6 +33,8 @@ export interface Pass {
   timers: AbortController;
   /** Called once when the process exits. */
   onExit: (() => void)[];
+  /** Human-input gates of this pass by key (calls waiting for a person). */
+  gates: Map<string, Gate>;
 }
 
 /** The one owner of a run in this supervisor. */

@@ -1,6 +1,7 @@
 /**
  * The host side of the run process's `host_call`s: secrets, child runs (`workflows.call` /
- * `workflows.run`), artifacts, and the engine-injected methods (`resolve_model`, `mcp_token`).
+ * `workflows.run`), artifacts, human-input gates (`human-input.ts`), and the engine-injected
+ * methods (`resolve_model`, `mcp_token`).
  * Every call is answered with a `host_result` while the process is alive; an engine-side error
  * crosses as its `EngineError` shape (anything else as `INTERNAL`).
  */
@@ -12,6 +13,7 @@ import { EngineError } from "@promenade/workflow/errors";
 import { assertOpen } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import type { Execution, Pass } from "./execution.ts";
+import { openGate } from "./human-input.ts";
 import { defaultIdempotencyKey } from "./idempotency.ts";
 import { sendToChild } from "./internal/child-process.ts";
 import { engineSideShape } from "./internal/errors.ts";
@@ -30,7 +32,7 @@ export async function answerHostCall(
 ): Promise<void> {
   let result: { ok: true; value: unknown } | { ok: false; error: WireError };
   try {
-    const value = await hostCall(ctx, exec, method, args);
+    const value = await hostCall(ctx, exec, pass, method, args);
     result = { ok: true, value: value === undefined ? null : value };
   } catch (err) {
     result = { ok: false, error: engineSideShape(err) };
@@ -43,6 +45,7 @@ export async function answerHostCall(
 async function hostCall(
   ctx: SupervisorContext,
   exec: Execution,
+  pass: Pass,
   method: string,
   args: Record<string, unknown>,
 ): Promise<unknown> {
@@ -61,6 +64,8 @@ async function hostCall(
       return startChildRun(ctx, exec, method, args);
     case "write_artifact":
       return writeArtifact(ctx, exec, args);
+    case "human_input":
+      return openGate(ctx, exec, pass, args);
     case "resolve_model":
     case "mcp_token": {
       const handler = ctx.hostMethods[method];

@@ -15,7 +15,7 @@ import { redactText } from "./internal/redaction.ts";
 import { persistWorkspace } from "./internal/run-dir.ts";
 import type { RunDirs } from "./internal/run-dir.ts";
 import type { RunErrorShape, RunRow } from "./ports.ts";
-import { current, finishTerminalOrCurrent, writeStatus } from "./transitions.ts";
+import { current, finishTerminalOrCurrent, LIVE, writeStatus } from "./transitions.ts";
 
 /** What the pass loop does next: end with this row, or start another pass. */
 export type AfterPass = { end: RunRow } | { restart: true };
@@ -49,7 +49,7 @@ export async function afterPass(
         });
       } catch (err) {
         return end(
-          finishTerminalOrCurrent(ctx, exec, "failed", ["running"], {
+          finishTerminalOrCurrent(ctx, exec, "failed", LIVE, {
             error: {
               code: "INTERNAL",
               message: `Persisting the workspace of run ${runId} failed: ${describe(err)}`,
@@ -59,7 +59,7 @@ export async function afterPass(
         );
       }
       return end(
-        finishTerminalOrCurrent(ctx, exec, "completed", ["running"], {
+        finishTerminalOrCurrent(ctx, exec, "completed", LIVE, {
           output: (outcome.outputDeclared ? outcome.output : null) as JsonValue,
         }),
       );
@@ -74,7 +74,7 @@ export async function afterPass(
         error.hint = redactText(exec.secretValues, outcome.error.hint);
       }
       return end(
-        finishTerminalOrCurrent(ctx, exec, "failed", ["running"], {
+        finishTerminalOrCurrent(ctx, exec, "failed", LIVE, {
           error,
           ...(outcome.outputDeclared ? { output: outcome.output as JsonValue } : {}),
         }),
@@ -82,7 +82,7 @@ export async function afterPass(
     }
     case "budget":
       return end(
-        finishTerminalOrCurrent(ctx, exec, "failed", ["running"], {
+        finishTerminalOrCurrent(ctx, exec, "failed", LIVE, {
           error: { code: "BUDGET_EXCEEDED", message: outcome.reason },
         }),
       );
@@ -97,7 +97,7 @@ export async function afterPass(
       }
       if (restarts > ctx.maxRestarts) {
         return end(
-          finishTerminalOrCurrent(ctx, exec, "failed", ["running"], {
+          finishTerminalOrCurrent(ctx, exec, "failed", LIVE, {
             error: {
               code: "CRASHED",
               message:
@@ -109,7 +109,7 @@ export async function afterPass(
         );
       }
       logRun(ctx, exec, `run process died (${outcome.detail}); restart ${restarts}`);
-      if ((await writeStatus(ctx, exec, "pending", ["running"])) === null) {
+      if ((await writeStatus(ctx, exec, "pending", LIVE)) === null) {
         return end(current(ctx, exec));
       }
       return { restart: true };

@@ -26,6 +26,7 @@ import {
   current,
   finishTerminal,
   finishTerminalOrCurrent,
+  LIVE,
   requireRun,
   writeStatus,
 } from "./transitions.ts";
@@ -74,7 +75,7 @@ async function endAfterFailure(
     const row = await finishTerminal(ctx, exec, "cancelled", ["cancelling", "pending"], {});
     if (row !== null) return row;
   }
-  const row = await finishTerminal(ctx, exec, "failed", ["queued", "pending", "running"], {
+  const row = await finishTerminal(ctx, exec, "failed", ["queued", "pending", ...LIVE], {
     error,
   });
   return row ?? (await requireRun(ctx, exec.runId));
@@ -90,7 +91,7 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
   assertOpen(ctx);
   exec.log.resume(maxCursor);
   if (workflow === null) {
-    return finishTerminalOrCurrent(ctx, exec, "failed", ["queued", "pending", "running"], {
+    return finishTerminalOrCurrent(ctx, exec, "failed", ["queued", "pending", ...LIVE], {
       error: {
         code: "INTERNAL",
         message: `The workflow of run ${runId} (${initial.workflowId}) no longer exists.`,
@@ -101,7 +102,7 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
   if (exec.cancelRequested) {
     return finishTerminalOrCurrent(ctx, exec, "cancelled", NOT_TERMINAL, {});
   }
-  if ((await writeStatus(ctx, exec, "pending", ["queued", "pending", "running"])) === null) {
+  if ((await writeStatus(ctx, exec, "pending", ["queued", "pending", ...LIVE])) === null) {
     // Someone else moved the run (e.g. cancelled while queued): report what it is now.
     return current(ctx, exec);
   }
@@ -153,7 +154,7 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
     let outcome: PassOutcome;
     if (secretError !== null) {
       // A secret error is the program's configuration, not a crash: fail at once.
-      return finishTerminalOrCurrent(ctx, exec, "failed", ["running"], {
+      return finishTerminalOrCurrent(ctx, exec, "failed", LIVE, {
         error: shapeOf(secretError),
       });
     } else if (passOutcome === null) {

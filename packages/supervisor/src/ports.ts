@@ -10,6 +10,7 @@ import type {
   ArtifactRow,
   Awaitable,
   EventRow,
+  HumanInputRequestRow,
   RunErrorShape,
   RunRow,
   RunStatus,
@@ -22,6 +23,7 @@ export type {
   ArtifactRow,
   Awaitable,
   EventRow,
+  HumanInputRequestRow,
   RunErrorShape,
   RunRow,
   RunStatus,
@@ -90,6 +92,34 @@ export interface NewArtifact {
   metadata?: Record<string, unknown>;
 }
 
+/** A human-input gate the executing pass opened, to be recorded with its event. */
+export interface NewInputRequest {
+  /** The gate's name, unique within the run. */
+  key: string;
+  prompt: string;
+  /** The (checked) answer form. */
+  inputSpec: JsonValue;
+  assignees?: readonly string[] | null;
+  /** The timeout in ms: `expiresAt` is the row's creation time plus this. `null`: none. */
+  timeoutMs?: number | null;
+  /** Events stamped before the request, committed first. */
+  pending?: readonly EventAppend[];
+  /** Cursor and seq of the `human_input_requested` event; absent: a fresh block. */
+  stamp?: { cursor: number; seq: number };
+}
+
+/** How a pending human-input request closes: answered, or timed out. */
+export interface InputSettlement {
+  status: "resolved" | "expired";
+  /** The normalized answer; a timeout's default answer, or `null` for a timeout that fails. */
+  response?: JsonValue | null;
+  respondedBy?: string | null;
+  /** Events stamped before the settlement, committed first. */
+  pending?: readonly EventAppend[];
+  /** Cursor and seq of the `human_input_resolved` event; absent: a fresh block. */
+  stamp?: { cursor: number; seq: number };
+}
+
 /** Which runs the boot recovery sweep lists. */
 export interface RunsInStatus {
   /** Only runs in one of these statuses; `[]` matches nothing. */
@@ -109,6 +139,12 @@ export interface RunsInStatus {
  * - `commitStatus` appends `pending`, then applies the transition only when the current status
  *   is in `expect`, writing the `run_status` event (with `error: { code, message }` when given)
  *   at `stamp` or in a fresh block. It returns the updated row, or `null` when it did not apply.
+ *   A terminal transition also cancels the run's pending human-input requests.
+ * - `createInputRequest` appends `pending`, then finds the run's request with the key (returned
+ *   as it is, any status, nothing more written) or inserts it `pending` with its
+ *   `human_input_requested` event.
+ * - `settleInputRequest` appends `pending`, then closes the request only while it is `pending`,
+ *   with its `human_input_resolved` event; `null` otherwise (the first settlement wins).
  * - `appendEvents` is all-or-nothing; an existing cursor is a `CONFLICT`.
  * - `addRunUsage` returns the tallies after the addition.
  *
@@ -137,6 +173,19 @@ export interface SupervisorStore {
   maxCursor(runId: string): Awaitable<number>;
   /** Records an artifact. */
   createArtifact(args: NewArtifact): Awaitable<ArtifactRow>;
+  /** The run's human-input request with this key, or `null`. */
+  getInputRequest(runId: string, key: string): Awaitable<HumanInputRequestRow | null>;
+  /** Finds the request with `args.key`, or inserts it `pending` with its event. */
+  createInputRequest(
+    runId: string,
+    args: NewInputRequest,
+  ): Awaitable<{ request: HumanInputRequestRow; created: boolean }>;
+  /** Closes a pending request with its event; `null` when none is pending. */
+  settleInputRequest(
+    runId: string,
+    key: string,
+    settlement: InputSettlement,
+  ): Awaitable<HumanInputRequestRow | null>;
 }
 
 /** One clock per engine: persisted timestamps, event `t`, grace and budget timers. */

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { armDeadline } from "./budgets.ts";
 import { onChildMessage } from "./child-messages.ts";
 import { logRun } from "./context.ts";
+import { dropGates } from "./human-input.ts";
 import type { SupervisorContext } from "./context.ts";
 import type { Execution, Pass, PassOutcome } from "./execution.ts";
 import { safeKill, sendToChild } from "./internal/child-process.ts";
@@ -45,6 +46,7 @@ export function startPass(
     exitDetail: "unknown",
     timers: new AbortController(),
     onExit: [],
+    gates: new Map(),
   };
   exec.pass = pass;
   return new Promise<PassOutcome>((resolvePass) => {
@@ -55,6 +57,7 @@ export function startPass(
       settled = true;
       if (drain !== undefined) clearTimeout(drain);
       pass.timers.abort();
+      dropGates(pass);
       if (exec.pass === pass) exec.pass = null;
       if (pass.report !== null) resolvePass(pass.report);
       else if (pass.budget !== null) resolvePass({ kind: "budget", reason: pass.budget });

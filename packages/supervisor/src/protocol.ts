@@ -47,7 +47,8 @@ export type HostMethodName =
   | "run_workflow"
   | "write_artifact"
   | "resolve_model"
-  | "mcp_token";
+  | "mcp_token"
+  | "human_input";
 
 /** Child → parent messages. */
 export type ChildMessage =

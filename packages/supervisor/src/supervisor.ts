@@ -36,6 +36,7 @@ import type {
   Awaitable,
   Clock,
   HostMethod,
+  HumanInputRequestRow,
   InjectedHostMethodName,
   LaunchFunction,
   PriceUsage,
@@ -44,7 +45,8 @@ import type {
   SupervisorStore,
 } from "./ports.ts";
 import { signalCancel } from "./process.ts";
-import { requireRun, writeStatus } from "./transitions.ts";
+import { LIVE, requireRun, writeStatus } from "./transitions.ts";
+import { answerInput, cancelGates } from "./human-input.ts";
 
 /** Options of {@link RunSupervisor}. */
 export interface SupervisorOptions {
@@ -204,7 +206,7 @@ export class RunSupervisor {
 
   /**
    * The boot recovery sweep: `cancelling` orphans end `cancelled`; `pending`/`running` orphans
-   * are supervised again from the top; `queued` runs are left to the dispatch gate and reported
+   * (and runs held `awaiting_input`) are supervised again from the top; `queued` runs are left to the dispatch gate and reported
    * in `resumed` with the restarted ones. Runs this supervisor already owns are skipped, so a
    * second sweep (e.g. once the database is reachable again) only picks up orphans. A plain
    * value on a synchronous store, a promise otherwise.
@@ -222,7 +224,7 @@ export class RunSupervisor {
       }),
     );
     const active = andThen(finalized, () =>
-      this.store.listRuns({ statuses: ["pending", "running"], order: "oldest" }),
+      this.store.listRuns({ statuses: ["pending", ...LIVE], order: "oldest" }),
     );
     const resumed = andThen(active, (runs) => {
       for (const run of runs) {
@@ -246,6 +248,32 @@ export class RunSupervisor {
    */
   recoverOne(runId: string): Promise<RunRow> {
     return this.supervise(runId);
+  }
+
+  /**
+   * Answers a pending human-input request of `runId`. Checks, in order: unknown run →
+   * `NOT_FOUND` ("Unknown run"); no pending request with `key` → `NOT_FOUND` ("No pending
+   * human-input request", what a second answer gets); an answer that does not fit the gate's
+   * form → `VALIDATION` (the request stays pending); then stores the normalized answer only if
+   * the request is still pending (`CONFLICT` "already answered" when another answer won),
+   * writes `human_input_resolved`, wakes the waiting call and returns the resolved row. An answer
+   * given while no pass waits is stored for the next pass to find. A plain value (or a
+   * synchronous throw) on a synchronous store, a promise otherwise.
+   */
+  respondToInput(
+    runId: string,
+    key: string,
+    value: unknown,
+    opts: { respondedBy?: string } = {},
+  ): Awaitable<HumanInputRequestRow> {
+    return answerInput(
+      this.ctx,
+      this.executions.get(runId),
+      runId,
+      key,
+      value,
+      opts.respondedBy ?? null,
+    );
   }
 
   /** True while this supervisor owns the run (executing it, or settling a cancel or lookup). */
@@ -361,14 +389,16 @@ export class RunSupervisor {
   private requestCancel(exec: Execution): void {
     exec.cancelRequested = true;
     if (exec.ended) return;
-    if (exec.status === "running") {
+    if (exec.status !== null && LIVE.includes(exec.status)) {
       // Issued now (in the caller's turn on a synchronous store), queued behind any write in
       // flight, so it lands after `running` and before the terminal `cancelled`.
       void attempt(
-        () => writeStatus(this.ctx, exec, "cancelling", ["running"]),
+        () => writeStatus(this.ctx, exec, "cancelling", LIVE),
         () => null, // the log recorded the failure and stopped the process
       );
     }
+    // Calls waiting for a person reject CANCELLED before the process is signalled.
+    cancelGates(exec);
     signalCancel(this.ctx, exec);
   }
 

@@ -16,6 +16,12 @@ import type { Awaitable, RunErrorShape, RunRow, RunStatus } from "./ports.ts";
 /** The fields a transition may set besides the status. */
 export type StatusFields = Omit<Transition, "to" | "expect">;
 
+/**
+ * Statuses of a run whose process is alive: `running`, or held waiting for a person. Every
+ * transition out of a live pass (its outcome, a cancel, a crash restart) expects one of these.
+ */
+export const LIVE: readonly RunStatus[] = ["running", "awaiting_input"];
+
 /** A terminal status the supervisor writes. */
 export type EndStatus = "completed" | "failed" | "cancelled";
 

@@ -50,7 +50,7 @@ export function manifestOf(meta: Record<string, unknown>): WorkflowRow["manifest
 /** A single-file program: `meta` literal plus a body that may use every SDK export. */
 export function programOf(meta: Record<string, unknown>, body: string): string {
   return [
-    `import { agent, artifacts, config, input, output, parallel, phase, Phase, secrets, sleep, workflows } from "@promenade/workflow";`,
+    `import { agent, artifacts, config, humanInput, input, output, parallel, phase, Phase, secrets, sleep, workflows } from "@promenade/workflow";`,
     `export const meta = ${JSON.stringify(meta)};`,
     body,
   ].join("\n");

@@ -10,7 +10,15 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../testing/pg-database.ts";
 import { testManifest } from "../testing/fixtures.ts";
 import { PG_MIGRATIONS } from "./migrations.ts";
-import { artifacts, cronFires, runEvents, runs, schemaMigrations, workflows } from "./schema.ts";
+import {
+  artifacts,
+  cronFires,
+  humanInputRequests,
+  runEvents,
+  runs,
+  schemaMigrations,
+  workflows,
+} from "./schema.ts";
 import { openPgStore, openPgStoreWith } from "./open.ts";
 import type { PgStore } from "./store.ts";
 
@@ -61,7 +69,15 @@ describe("PostgreSQL migrations", () => {
   it("has exactly the tables and columns the drizzle definitions declare", async () => {
     const { url } = await database();
     stores.push(await openPgStore({ url }));
-    const tables: PgTable[] = [workflows, runs, runEvents, cronFires, artifacts, schemaMigrations];
+    const tables: PgTable[] = [
+      workflows,
+      runs,
+      runEvents,
+      cronFires,
+      artifacts,
+      humanInputRequests,
+      schemaMigrations,
+    ];
     const present = await query<{ table_name: string }>(
       url,
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",

@@ -80,7 +80,32 @@ CREATE INDEX run_events_channel ON run_events (run_id, channel, cursor);
 CREATE INDEX artifacts_run_id ON artifacts (run_id, position);
 `;
 
+// Human-input gates: one row per (run, key), the durable answer slot of a gate, removed with its
+// run; `position` keeps insertion order for the newest-first listings.
+const humanInputRequests = `
+CREATE TABLE human_input_requests (
+  id text PRIMARY KEY,
+  position bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+  run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  seq integer NOT NULL,
+  key text NOT NULL,
+  prompt text NOT NULL,
+  input_spec text NOT NULL,
+  assignees text,
+  status text NOT NULL,
+  response text,
+  responded_by text,
+  created_at bigint NOT NULL,
+  expires_at bigint,
+  responded_at bigint
+);
+
+CREATE UNIQUE INDEX human_input_requests_run_key ON human_input_requests (run_id, key);
+CREATE INDEX human_input_requests_status ON human_input_requests (status, created_at, position);
+`;
+
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
 export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
+  { version: 2, name: "0002_human_input_requests", sql: humanInputRequests },
 ]);

@@ -95,6 +95,26 @@ export const artifacts = pgTable("artifacts", {
   createdAt: epochMs("created_at").notNull(),
 });
 
+/** `human_input_requests`: one row per gate key of a run (the durable answer slot). */
+export const humanInputRequests = pgTable("human_input_requests", {
+  id: text("id").primaryKey(),
+  position: bigint("position", { mode: "number" }).notNull().generatedAlwaysAsIdentity(),
+  runId: text("run_id")
+    .notNull()
+    .references(() => runs.id, { onDelete: "cascade" }),
+  seq: integer("seq").notNull(),
+  key: text("key").notNull(),
+  prompt: text("prompt").notNull(),
+  inputSpec: text("input_spec").notNull(),
+  assignees: text("assignees"),
+  status: text("status").notNull(),
+  response: text("response"),
+  respondedBy: text("responded_by"),
+  createdAt: epochMs("created_at").notNull(),
+  expiresAt: epochMs("expires_at"),
+  respondedAt: epochMs("responded_at"),
+});
+
 /** `schema_migrations`: one row per applied migration. */
 export const schemaMigrations = pgTable("schema_migrations", {
   version: integer("version").primaryKey(),

@@ -33,7 +33,7 @@ export const INT8_AS_NUMBER: CustomTypesConfig = {
 };
 
 /** The `runs` columns under the names of the drizzle row (`RETURNING` / `SELECT` list). */
-const RUN_COLUMNS = `id, workflow_id AS "workflowId", status, trigger_kind AS "triggerKind", input, output,
+export const RUN_COLUMNS = `id, workflow_id AS "workflowId", status, trigger_kind AS "triggerKind", input, output,
   error, parent_run_id AS "parentRunId", idempotency_key AS "idempotencyKey", restarts,
   tokens_in AS "tokensIn", tokens_out AS "tokensOut", usd_micros AS "usdMicros",
   created_at AS "createdAt", started_at AS "startedAt", ended_at AS "endedAt"`;
@@ -209,11 +209,17 @@ export interface StatusStatementArgs {
   /** The status event's JSON text. */
   event: string;
   stride: number;
+  /**
+   * Set for a terminal status: the run's pending human-input requests are cancelled at this time
+   * (epoch ms) in the same statement, when the status applies.
+   */
+  cancelRequestsAt?: number;
 }
 
 /**
  * Appends the pending events, then — when the status is one of `expect` — updates the run and
- * appends its `run_status` event. Always returns one row: the updated run's columns (all null
+ * appends its `run_status` event (and, for a terminal status, cancels the run's pending
+ * human-input requests). Always returns one row: the updated run's columns (all null
  * when the status did not apply), `"known"` (whether the run exists) and `"stampCursor"`.
  */
 export function commitStatusStatement(args: StatusStatementArgs): Statement {
@@ -240,6 +246,10 @@ export function commitStatusStatement(args: StatusStatementArgs): Statement {
   ctes.push(
     `u AS (UPDATE runs SET ${set.join(", ")} WHERE id = $1::text AND status = ANY($3::text[]) RETURNING ${RUN_COLUMNS})`,
   );
+  if (args.cancelRequestsAt !== undefined) {
+    ctes.push(`x AS (UPDATE human_input_requests SET status = 'cancelled', responded_at = ${param(args.cancelRequestsAt)}::bigint
+    WHERE run_id = $1::text AND status = 'pending' AND EXISTS (SELECT 1 FROM u))`);
+  }
   // Rows the pending CTE inserts are invisible to this statement's reads: their top cursor
   // comes in as a parameter.
   const cursor =

@@ -15,6 +15,7 @@ import { and, asc, desc, eq, inArray, max, sql, type SQL } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { EngineError, isEngineError } from "@promenade/workflow/errors";
 import { TURN_CURSOR_STRIDE } from "@promenade/workflow";
+import { isTerminal } from "@promenade/workflow/records";
 import { toArtifactRow, toEventRow, toRunRow, toWorkflowRow } from "../internal/rows.ts";
 import type { Channel } from "../internal/sdk.ts";
 import { createUlidFactory } from "../internal/ulid.ts";
@@ -22,12 +23,16 @@ import type {
   ArtifactRow,
   AsyncStore,
   CreateArtifactArgs,
+  CreateInputRequestArgs,
   CreateRunArgs,
   EventAppend,
   EventListener,
   EventRow,
   FireCronArgs,
+  HumanInputRequestRow,
+  InputRequestSettlement,
   ListEventsOptions,
+  ListInputRequestsFilter,
   ListRunsFilter,
   PublishedEvent,
   RunRow,
@@ -54,6 +59,7 @@ import {
   type PreparedEvent,
 } from "./args.ts";
 import { connectionFailure, type PgTarget } from "./connect.ts";
+import { PgInputRequests } from "./input-requests.ts";
 import { constraintOf, driverError, eventWriteError } from "./errors.ts";
 import {
   commitStatusStatement,
@@ -89,6 +95,17 @@ export interface PgStore extends AsyncStore {
   appendEvents(runId: string, rows: readonly EventAppend[]): Promise<void>;
   lastCronFire(workflowId: string, triggerIndex: number): Promise<number | null>;
   createArtifact(args: CreateArtifactArgs): Promise<ArtifactRow>;
+  getInputRequest(runId: string, key: string): Promise<HumanInputRequestRow | null>;
+  listInputRequests(filter?: ListInputRequestsFilter): Promise<HumanInputRequestRow[]>;
+  createInputRequest(
+    runId: string,
+    args: CreateInputRequestArgs,
+  ): Promise<{ request: HumanInputRequestRow; created: boolean }>;
+  settleInputRequest(
+    runId: string,
+    key: string,
+    settlement: InputRequestSettlement,
+  ): Promise<HumanInputRequestRow | null>;
   ping(): Promise<void>;
   subscribe(listener: EventListener): () => void;
   /** Ends the pool. Idempotent; every later call rejects with `INTERNAL` ("closed"). */
@@ -128,6 +145,7 @@ export class PgStoreImpl implements PgStore {
   readonly #workflows = new Map<string, { version: number; row: WorkflowRow }>();
   /** The tail of each run's write chain: this store's writes to one run run one at a time. */
   readonly #chains = new Map<string, Promise<void>>();
+  readonly #inputs: PgInputRequests;
 
   constructor(pool: pg.Pool, settings: Settings) {
     // Bound methods: ports are passed around as picked or destructured functions.
@@ -145,6 +163,18 @@ export class PgStoreImpl implements PgStore {
     this.#db = drizzle({ client: pool });
     this.#settings = settings;
     this.#newId = createUlidFactory(settings.now);
+    this.#inputs = new PgInputRequests({
+      pool,
+      limits: settings,
+      now: () => settings.now(),
+      newId: () => this.#newId(),
+      serial: (runId, fn) => this.#serial(runId, fn),
+      publish: async (runId, rows) => {
+        if (rows.length === 0 || this.#listeners.size === 0) return;
+        const route = await this.#route(runId);
+        if (route !== null) this.#deliver(this.#published(route, runId, rows));
+      },
+    });
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -567,6 +597,7 @@ export class PgStoreImpl implements PgStore {
               cursor: s.stamp?.cursor,
               event: text,
               stride: TURN_CURSOR_STRIDE,
+              ...(isTerminal(s.to) ? { cancelRequestsAt: this.#settings.now() } : {}),
             }),
           );
         } catch (error) {
@@ -793,5 +824,30 @@ export class PgStoreImpl implements PgStore {
         .orderBy(asc(artifacts.position));
       return raws.map(toArtifactRow);
     });
+  }
+
+  // ---------------------------------------------------------------- human-input requests
+
+  getInputRequest(runId: string, key: string): Promise<HumanInputRequestRow | null> {
+    return this.#run("getInputRequest", () => this.#inputs.get(runId, key));
+  }
+
+  listInputRequests(filter?: ListInputRequestsFilter): Promise<HumanInputRequestRow[]> {
+    return this.#run("listInputRequests", () => this.#inputs.list(filter));
+  }
+
+  createInputRequest(
+    runId: string,
+    args: CreateInputRequestArgs,
+  ): Promise<{ request: HumanInputRequestRow; created: boolean }> {
+    return this.#run("createInputRequest", () => this.#inputs.create(runId, args));
+  }
+
+  settleInputRequest(
+    runId: string,
+    key: string,
+    settlement: InputRequestSettlement,
+  ): Promise<HumanInputRequestRow | null> {
+    return this.#run("settleInputRequest", () => this.#inputs.settle(runId, key, settlement));
   }
 }

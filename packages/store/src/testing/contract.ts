@@ -19,6 +19,7 @@ import {
   textDeltaEvent,
   type ManualClock,
 } from "./fixtures.ts";
+import { describeInputRequestContract } from "./input-requests-contract.ts";
 
 /** Makes a fresh, empty store whose timestamps come from `now`. */
 export type StoreFactory = (options: { now: () => number }) => Awaitable<AsyncStore>;
@@ -84,6 +85,8 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
       store.subscribe((row) => seen.push(row));
       return seen;
     };
+
+    describeInputRequestContract({ setupRun, listen });
 
     describe("workflows", () => {
       it("upserts by slug keeping id and createdAt, replacing the rest", async () => {

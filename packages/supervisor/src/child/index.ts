@@ -17,11 +17,18 @@ import type {
   ArtifactBody,
   ArtifactRef,
   CallOptions,
+  HumanInputOptions,
+  HumanInputResult,
   PhaseOptions,
   SleepArg,
   WorkflowHost,
 } from "@promenade/workflow/runtime";
 import { EngineError, isEngineErrorCode, toErrorShape } from "@promenade/workflow/errors";
+import {
+  parseHumanInputSpec,
+  parseHumanInputTimeout,
+  validateHumanInputAnswer,
+} from "@promenade/workflow/records";
 import { toJsonValue } from "./json.ts";
 import type { ChildMessage, InitMessage, ParentMessage, WireError } from "../protocol.ts";
 import { createRedactor } from "./redactor.ts";
@@ -58,6 +65,11 @@ export interface ChildAgentHost {
   workspaceDir: string;
   /** Directory of deployed `<skill>.md` files, or `null`. */
   skillsDir: string | null;
+  /**
+   * Opens a human-input gate keyed `request.key` (the agent's tool-call id) and resolves with the
+   * person's answer. Rejects `VALIDATION` for a malformed `input` form (no gate is opened).
+   */
+  humanInput(request: { key: string; prompt: string; input: unknown }): Promise<unknown>;
 }
 
 /** What the engine's child entry injects. */
@@ -105,6 +117,7 @@ class ChildRuntime {
   private nextCallId = 1;
   private phaseCount = 0;
   private agentCount = 0;
+  private inputCount = 0;
   private started = false;
   private finishing = false;
   private workspaceDir = "";
@@ -260,7 +273,69 @@ class ChildRuntime {
       setPhase: (name, opts) => this.phase(name, opts),
       writeArtifact: (name, contentType, body, metadata) =>
         this.writeArtifact(name, contentType, body, metadata),
+      humanInput: (opts) => this.humanInput(opts),
     };
+  }
+
+  /** `humanInput()`: the key defaults to `input-<n>`, n counting this pass's calls from 1. */
+  private async humanInput(opts: HumanInputOptions): Promise<HumanInputResult> {
+    this.inputCount += 1;
+    if (typeof opts !== "object" || (opts as unknown) === null) {
+      throw new EngineError(
+        "VALIDATION",
+        "humanInput(opts) needs an options object: { prompt, input, key?, timeout?, onTimeout? }.",
+      );
+    }
+    const key = opts.key ?? `input-${this.inputCount}`;
+    return (await this.askHuman({ ...opts, key })) as HumanInputResult;
+  }
+
+  /**
+   * Checks a gate (form, key, assignees, timeout, default answer) before anything is sent, then
+   * waits for the host's answer: a malformed gate rejects `VALIDATION` and opens nothing.
+   */
+  private async askHuman(opts: {
+    key: unknown;
+    prompt: unknown;
+    input: unknown;
+    assignees?: unknown;
+    timeout?: unknown;
+    onTimeout?: unknown;
+  }): Promise<unknown> {
+    if (typeof opts.key !== "string" || opts.key === "") {
+      throw new EngineError("VALIDATION", "humanInput: key must be a non-empty string.");
+    }
+    if (typeof opts.prompt !== "string") {
+      throw new EngineError("VALIDATION", "humanInput: prompt must be a string.");
+    }
+    const spec = parseHumanInputSpec(opts.input);
+    const args: Record<string, unknown> = {
+      key: opts.key,
+      prompt: opts.prompt,
+      input: toJsonValue(spec, "humanInput input"),
+    };
+    if (opts.assignees !== undefined) {
+      const list = opts.assignees;
+      if (!Array.isArray(list) || !list.every((entry) => typeof entry === "string")) {
+        throw new EngineError("VALIDATION", "humanInput: assignees must be an array of strings.");
+      }
+      args.assignees = [...list];
+    }
+    if (opts.timeout !== undefined) {
+      parseHumanInputTimeout(opts.timeout);
+      args.timeout = opts.timeout;
+    }
+    const onTimeout = opts.onTimeout;
+    if (onTimeout !== undefined && onTimeout !== "fail") {
+      if (typeof onTimeout !== "object" || onTimeout === null || !("value" in onTimeout)) {
+        throw new EngineError(
+          "VALIDATION",
+          'humanInput: onTimeout must be "fail" or { value: <answer> }.',
+        );
+      }
+      args.onTimeout = { value: validateHumanInputAnswer(spec, onTimeout.value) };
+    }
+    return this.hostCall("human_input", args);
   }
 
   private async agent(prompt: string, opts: AgentOptions | undefined): Promise<unknown> {
@@ -307,6 +382,7 @@ class ChildRuntime {
       redactor: this.redactor,
       workspaceDir: this.workspaceDir,
       skillsDir: this.skillsDir,
+      humanInput: (request) => this.askHuman(request),
     };
     return options.agent(prompt, opts, host);
   }

@@ -591,5 +591,123 @@ export function describeSupervisorStore(makeStore: () => Awaitable<SupervisorSto
         ).rejects.toMatchObject({ code: "NOT_FOUND" });
       }),
     );
+
+    it(
+      "opens a human-input request once per key, with its event after the pending ones",
+      withStore(async ({ store, newRun, subscribe }) => {
+        const run = await newRun();
+        const seen: PublishedEvent[] = [];
+        const off = subscribe?.((row) => seen.push(row));
+        const spec = { kind: "choice", options: ["Ship", "Hold"] };
+        const first = await store.createInputRequest(run.id, {
+          key: "ship",
+          prompt: "Ship it?",
+          inputSpec: spec,
+          assignees: ["role:admin"],
+          timeoutMs: 5_000,
+          pending: [phaseAt(run.id, 1_000_001, "before")],
+          stamp: { cursor: 1_000_002, seq: 2 },
+        });
+        off?.();
+        expect(first.created).toBe(true);
+        expect(first.request).toMatchObject({
+          runId: run.id,
+          seq: 1,
+          key: "ship",
+          prompt: "Ship it?",
+          inputSpec: spec,
+          assignees: ["role:admin"],
+          status: "pending",
+          response: null,
+          respondedBy: null,
+          respondedAt: null,
+        });
+        expect(first.request.expiresAt).toBe(first.request.createdAt + 5_000);
+        expect(await store.getInputRequest(run.id, "ship")).toEqual(first.request);
+        expect(await store.getInputRequest(run.id, "other")).toBeNull();
+        expect(await store.maxCursor(run.id)).toBe(1_000_002);
+        if (subscribe !== undefined) {
+          expect(seen.map((row) => [row.cursor, row.event.kind])).toEqual([
+            [1_000_001, "phase"],
+            [1_000_002, "human_input_requested"],
+          ]);
+          expect(seen[1]?.event).toMatchObject({ requestId: first.request.id, key: "ship" });
+        }
+        const again = await store.createInputRequest(run.id, {
+          key: "ship",
+          prompt: "Ship it?",
+          inputSpec: spec,
+          stamp: { cursor: 2_000_001, seq: 1 },
+        });
+        expect(again).toEqual({ request: first.request, created: false });
+        expect(await store.maxCursor(run.id)).toBe(1_000_002);
+        // Without a stamp the event lands in a fresh block.
+        await store.createInputRequest(run.id, { key: "next", prompt: "?", inputSpec: spec });
+        expect(await store.maxCursor(run.id)).toBe(2_000_001);
+        expect((await store.getInputRequest(run.id, "next"))?.seq).toBe(2);
+        await expect(
+          (async () =>
+            store.createInputRequest("01NOPE", { key: "k", prompt: "?", inputSpec: spec }))(),
+        ).rejects.toMatchObject({ code: "NOT_FOUND" });
+      }),
+    );
+
+    it(
+      "settles a pending request once, and a terminal status cancels what is still pending",
+      withStore(async ({ store, newRun }) => {
+        const run = await newRun();
+        const spec = { kind: "text" };
+        const a = await store.createInputRequest(run.id, {
+          key: "a",
+          prompt: "?",
+          inputSpec: spec,
+        });
+        await store.createInputRequest(run.id, { key: "b", prompt: "?", inputSpec: spec });
+        await store.createInputRequest(run.id, { key: "c", prompt: "?", inputSpec: spec });
+        const resolved = await store.settleInputRequest(run.id, "a", {
+          status: "resolved",
+          response: { value: "yes" },
+          respondedBy: "api",
+          stamp: { cursor: 5_000_001, seq: 1 },
+        });
+        expect(resolved).toMatchObject({
+          id: a.request.id,
+          status: "resolved",
+          response: { value: "yes" },
+          respondedBy: "api",
+        });
+        expect(typeof resolved?.respondedAt).toBe("number");
+        expect(await store.maxCursor(run.id)).toBe(5_000_001);
+        expect(
+          await store.settleInputRequest(run.id, "a", {
+            status: "resolved",
+            response: { value: "no" },
+          }),
+        ).toBeNull();
+        const expired = await store.settleInputRequest(run.id, "b", {
+          status: "expired",
+          response: null,
+        });
+        expect(expired).toMatchObject({ status: "expired", response: null });
+        await store.commitStatus(run.id, { to: "awaiting_input", expect: ["queued"] });
+        expect((await store.getInputRequest(run.id, "c"))?.status).toBe("pending");
+        await store.commitStatus(run.id, {
+          to: "cancelled",
+          expect: ["awaiting_input"],
+          endedAt: 9,
+        });
+        expect((await store.getInputRequest(run.id, "a"))?.status).toBe("resolved");
+        expect((await store.getInputRequest(run.id, "b"))?.status).toBe("expired");
+        const c = await store.getInputRequest(run.id, "c");
+        expect(c?.status).toBe("cancelled");
+        expect(typeof c?.respondedAt).toBe("number");
+        expect(
+          await store.settleInputRequest(run.id, "c", {
+            status: "resolved",
+            response: { value: "late" },
+          }),
+        ).toBeNull();
+      }),
+    );
   });
 }

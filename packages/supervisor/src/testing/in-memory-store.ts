@@ -12,12 +12,14 @@
 import { TURN_CURSOR_STRIDE } from "@promenade/workflow";
 import type { JsonValue, RunEvent } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
+import { isTerminal } from "@promenade/workflow/records";
 import type { EventListener, PublishedEvent } from "@promenade/workflow/records";
 import type {
   ArtifactRow,
   Awaitable,
   EventAppend,
   EventRow,
+  HumanInputRequestRow,
   RunRow,
   RunStatus,
   StatusChange,
@@ -62,6 +64,8 @@ export interface InMemoryPeek {
   events(runId: string, afterCursor?: number): EventRow[];
   /** Artifacts in creation order. */
   artifacts(runId: string): ArtifactRow[];
+  /** Human-input requests (of one run, or all), in creation order. */
+  inputRequests(runId?: string): HumanInputRequestRow[];
 }
 
 /** The fake store plus the seeding, publishing and inspection helpers tests need. */
@@ -91,6 +95,7 @@ export function createInMemorySupervisorStore(
   const runOrder: string[] = [];
   const events = new Map<string, Map<number, RunEvent>>();
   const artifacts: ArtifactRow[] = [];
+  const requests: HumanInputRequestRow[] = [];
   const listeners = new Set<EventListener>();
   let counter = 0;
 
@@ -217,6 +222,16 @@ export function createInMemorySupervisorStore(
         .sort((a, b) => a[0] - b[0])
         .map(([cursor, event]) => ({ runId, cursor, event: copy(event) })),
     artifacts: (runId) => artifacts.filter((a) => a.runId === runId).map(copy),
+    inputRequests: (runId) =>
+      requests.filter((r) => runId === undefined || r.runId === runId).map(copy),
+  };
+  const findRequest = (runId: string, key: string): HumanInputRequestRow | undefined =>
+    requests.find((r) => r.runId === runId && r.key === key);
+  /** The stamp of a store-stamped event: seq 1 of a fresh block after the highest cursor. */
+  const freshStamp = (runId: string, pending: readonly EventAppend[]) => {
+    let max = maxCursorOf(runId);
+    for (const row of pending) max = Math.max(max, row.cursor);
+    return { cursor: (Math.floor(max / TURN_CURSOR_STRIDE) + 1) * TURN_CURSOR_STRIDE + 1, seq: 1 };
   };
 
   const store: InMemorySupervisorStore = {
@@ -356,6 +371,15 @@ export function createInMemorySupervisorStore(
         if (change.endedAt !== undefined) next.endedAt = change.endedAt;
         runs.set(runId, next);
         written.push(...writeBatch(runId, [statusRow]));
+        if (isTerminal(change.to)) {
+          const at = now();
+          for (const request of requests) {
+            if (request.runId === runId && request.status === "pending") {
+              request.status = "cancelled";
+              request.respondedAt = at;
+            }
+          }
+        }
         publish(written);
         return copy(next);
       }),
@@ -386,6 +410,84 @@ export function createInMemorySupervisorStore(
         };
         runs.set(id, next);
         return { tokensIn: next.tokensIn, tokensOut: next.tokensOut, usdMicros: next.usdMicros };
+      }),
+    getInputRequest: (runId, key) =>
+      apply(() => {
+        const found = findRequest(runId, key);
+        return found === undefined ? null : copy(found);
+      }),
+    createInputRequest: (runId, args) =>
+      apply(() => {
+        const pending = args.pending ?? [];
+        checkBatch(runId, pending);
+        requireRun(runId);
+        const found = findRequest(runId, args.key);
+        if (found !== undefined) {
+          publish(writeBatch(runId, pending));
+          return { request: copy(found), created: false };
+        }
+        const at = now();
+        const request: HumanInputRequestRow = {
+          id: newId(),
+          runId,
+          seq: requests.filter((r) => r.runId === runId).length + 1,
+          key: args.key,
+          prompt: args.prompt,
+          inputSpec: copy(args.inputSpec),
+          assignees: args.assignees == null ? null : [...args.assignees],
+          status: "pending",
+          response: null,
+          respondedBy: null,
+          createdAt: at,
+          expiresAt: args.timeoutMs == null ? null : at + args.timeoutMs,
+          respondedAt: null,
+        };
+        const stamp = args.stamp ?? freshStamp(runId, pending);
+        const event: RunEvent = {
+          kind: "human_input_requested",
+          requestId: request.id,
+          key: request.key,
+          prompt: request.prompt,
+          runId,
+          turnId: runId,
+          seq: stamp.seq,
+          t: at,
+        };
+        const rows = [...pending, { cursor: stamp.cursor, event }];
+        checkBatch(runId, rows);
+        requests.push(request);
+        publish(writeBatch(runId, rows));
+        return { request: copy(request), created: true };
+      }),
+    settleInputRequest: (runId, key, settlement) =>
+      apply(() => {
+        const pending = settlement.pending ?? [];
+        checkBatch(runId, pending);
+        requireRun(runId);
+        const request = findRequest(runId, key);
+        if (request?.status !== "pending") {
+          publish(writeBatch(runId, pending));
+          return null;
+        }
+        const at = now();
+        const stamp = settlement.stamp ?? freshStamp(runId, pending);
+        const event: RunEvent = {
+          kind: "human_input_resolved",
+          requestId: request.id,
+          key,
+          runId,
+          turnId: runId,
+          seq: stamp.seq,
+          t: at,
+        };
+        const rows = [...pending, { cursor: stamp.cursor, event }];
+        checkBatch(runId, rows);
+        request.status = settlement.status;
+        request.response = settlement.response === undefined ? null : copy(settlement.response);
+        request.respondedBy = settlement.respondedBy ?? null;
+        request.respondedAt = at;
+        publish(writeBatch(runId, rows));
+        return copy(request);
       }),
     createArtifact: (args) =>
       apply(() => {

@@ -40,6 +40,7 @@ export type {
   ToolDef,
   McpServerRef,
   JsonSchema,
+  ModelCallRecord,
   TokenUsage,
   ResolvedModel,
   RedactorPort,

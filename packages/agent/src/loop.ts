@@ -21,7 +21,14 @@ import type {
 import { compileSchema, parseSchemaAnswer, schemaInstruction } from "./schema.ts";
 import { loadSkillBlock } from "./skills.ts";
 import { assertUniqueToolNames, humanSummary, wrapToolEntry, type AgentTool } from "./tools.ts";
-import type { AgentEventBody, AgentHost, AgentOptions, ResolvedModel } from "./ports.ts";
+import type {
+  AgentEventBody,
+  AgentHost,
+  AgentOptions,
+  ModelCallRecord,
+  ResolvedModel,
+  TokenUsage,
+} from "./ports.ts";
 import { toLoopRedactor, type LoopRedactor } from "./redactor.ts";
 
 /** Model requests per `agent()` call before the leaf fails `PROGRAM_ERROR`. */
@@ -232,9 +239,10 @@ export async function runAgent(
     const turnId = `turn-${randomUUID()}`;
     host.startTurn(turnId);
 
-    // 8. The loop; turn_ended closes the block either way.
+    // 8. The loop; turn_ended closes the block either way, with one record per model request.
     let finalText: string;
     let usage: { inputTokens: number; outputTokens: number };
+    const calls: ModelCallRecord[] = [];
     try {
       ({ finalText, usage } = await loop(
         host,
@@ -243,6 +251,7 @@ export async function runAgent(
         turnId,
         parts.join("\n\n"),
         tools,
+        calls,
       ));
     } catch (err) {
       const error = redactedError(err, redactor, "PROVIDER_ERROR");
@@ -252,6 +261,7 @@ export async function runAgent(
         ...(agentName === undefined ? {} : { agentName }),
         reason: "error",
         error: { code: error.code, message: error.message },
+        ...(calls.length === 0 ? {} : { calls }),
       });
       throw error;
     }
@@ -261,6 +271,7 @@ export async function runAgent(
       ...(agentName === undefined ? {} : { agentName }),
       reason: "complete",
       usage,
+      ...(calls.length === 0 ? {} : { calls }),
     });
 
     // 9. Schema mode, after the turn closed.
@@ -281,6 +292,7 @@ async function loop(
   turnId: string,
   firstMessage: string,
   tools: readonly AgentTool[],
+  calls: ModelCallRecord[],
 ): Promise<{ finalText: string; usage: { inputTokens: number; outputTokens: number } }> {
   const emit = (body: AgentEventBody): void => host.emit(turnId, body);
   const adapter = adapterFor(resolved.protocol);
@@ -316,6 +328,12 @@ async function loop(
     };
     if (resolved.requestTimeoutMs !== undefined) io.timeoutMs = resolved.requestTimeoutMs;
     let turn;
+    const call: ModelCallRecord = {
+      model: resolved.model,
+      provider: resolved.provider,
+      startedAt: Date.now(),
+      endedAt: 0,
+    };
     try {
       turn = await adapter(
         {
@@ -328,10 +346,20 @@ async function loop(
         },
         io,
       );
+    } catch (err) {
+      call.endedAt = Date.now();
+      const error = redactedError(err, redactor, "PROVIDER_ERROR");
+      call.error = { code: error.code, message: error.message };
+      calls.push(call);
+      throw err;
     } finally {
       emitText(stream.flush());
       if (started) emit({ kind: "text_end", blockId });
     }
+    call.endedAt = Date.now();
+    const callUsage = callUsageOf(turn.usage);
+    if (callUsage !== undefined) call.usage = callUsage;
+    calls.push(call);
     usage.inputTokens += turn.usage.inputTokens ?? 0;
     usage.outputTokens += turn.usage.outputTokens ?? 0;
     host.reportUsage(resolved.model, turn.usage);
@@ -348,6 +376,22 @@ async function loop(
     `agent() exceeded 25 tool iterations: the model kept requesting tools.`,
     "Tighten the prompt so the model knows when to stop, or split the work across several agent() calls.",
   );
+}
+
+/** The token counts of one provider response, only those it reported. */
+function callUsageOf(usage: TokenUsage): ModelCallRecord["usage"] {
+  const out: NonNullable<ModelCallRecord["usage"]> = {};
+  for (const key of [
+    "inputTokens",
+    "outputTokens",
+    "cacheReadTokens",
+    "cacheCreationTokens",
+    "reasoningTokens",
+  ] as const) {
+    const value = usage[key];
+    if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) out[key] = value;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
 }
 
 async function executeToolCall(

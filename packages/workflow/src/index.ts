@@ -49,6 +49,8 @@ export type {
 export type {
   Channel,
   EventEnvelope,
+  ModelCall,
+  PassReason,
   RunEvent,
   RunEventKind,
   RunStatus,

@@ -34,6 +34,8 @@ export type Trigger = NonNullable<WorkflowManifest["triggers"]>[number];
 export interface ListRunsQuery {
   workflowId?: string;
   statuses?: RunStatus[];
+  /** Only the `workflows.call`/`run` children of this run. */
+  parentRunId?: string;
   limit: number;
   offset?: number;
   beforeRunId?: string;

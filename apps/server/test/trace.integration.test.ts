@@ -247,9 +247,16 @@ describe("trace of real runs", () => {
     // Times are the log's: tool calls start at tool_call_start, end at their result.
     expect([tool.startedAt, mcp.startedAt]).toEqual(times(rows, "tool_call_start"));
     expect([tool.endedAt, mcp.endedAt]).toEqual(times(rows, "tool_call_result"));
-    // Request 1 ends before the tools run; request 2 starts after they finished.
-    expect(nth(t, "model_call", 0).endedAt).toBeLessThanOrEqual(tool.startedAt);
-    expect(nth(t, "model_call", 1).startedAt).toBeGreaterThanOrEqual(mcp.endedAt ?? Infinity);
+    // Request times are read in the run process, event times when the engine receives them:
+    // request 1 ended before the first tool call was reported, request 2 started after request 1
+    // ended, and both lie inside their turn.
+    const [first, second] = [nth(t, "model_call", 0), nth(t, "model_call", 1)];
+    expect(first.endedAt).toBeLessThanOrEqual(tool.startedAt);
+    expect(second.startedAt).toBeGreaterThanOrEqual(first.endedAt ?? Infinity);
+    for (const m of models) {
+      expect(m.startedAt).toBeGreaterThanOrEqual(turn.startedAt);
+      expect(m.endedAt).toBeLessThanOrEqual(turn.endedAt ?? -Infinity);
+    }
     // Token totals equal the run row's tallies.
     expect([t.totals.inputTokens, t.totals.outputTokens]).toEqual([run.tokensIn, run.tokensOut]);
     let inputs = 0;

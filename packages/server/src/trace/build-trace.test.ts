@@ -363,6 +363,24 @@ describe("buildTrace", () => {
     });
   });
 
+  it("keeps model requests inside their turn when the run process clock reads a little earlier", () => {
+    const log = new Log();
+    log.at(0).status("queued");
+    log.supervise().at(5).status("pending");
+    log.at(10).status("running");
+    log.at(20).push({ kind: "turn_started", agentId: "agent-1" }, "turn-f");
+    const call = { model: "m", startedAt: T0 + 18, endedAt: T0 + 52 };
+    log
+      .at(50)
+      .push(
+        { kind: "turn_ended", agentId: "agent-1", reason: "complete", calls: [call] },
+        "turn-f",
+      );
+    const trace = buildTrace({ run: runRow({ status: "running" }), events: log.rows });
+    const [model] = byKind(trace.spans, "model_call");
+    expect([model?.startedAt, model?.endedAt]).toEqual([T0 + 20, T0 + 50]);
+  });
+
   it("gives a run cancelled while queued no pass", () => {
     const log = new Log();
     log.at(0).status("queued");

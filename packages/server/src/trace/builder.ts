@@ -310,13 +310,17 @@ export class TraceBuilder {
         attributes["errorCode"] = call.error.code;
         attributes["errorMessage"] = clip(call.error.message);
       }
+      // Request times are read in the run process; the turn's own times are stamped when its
+      // events reach the engine, a few ms later. Clamp so a request never leaves its turn.
+      const turnEnd = span.endedAt ?? event.t;
+      const startedAt = Math.min(Math.max(call.startedAt, span.startedAt), turnEnd);
       this.spans.push({
         id: `${span.id}/model:${index + 1}`,
         parentId: span.id,
         kind: "model_call",
         name: `chat ${call.model}`,
-        startedAt: call.startedAt,
-        endedAt: Math.max(call.endedAt, call.startedAt),
+        startedAt,
+        endedAt: Math.min(Math.max(call.endedAt, startedAt), turnEnd),
         status: call.error === undefined ? "ok" : "error",
         attributes,
       });

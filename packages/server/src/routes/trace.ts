@@ -14,7 +14,7 @@ import { TraceCache } from "../trace/cache.ts";
 import type { Trace, TraceChildRun, TraceRun } from "../trace/span.ts";
 
 /** Events consumed per trace request at most. */
-export const TRACE_SCAN_BUDGET = 25_000;
+export const TRACE_SCAN_BUDGET = 10_000;
 /** Child runs joined into one trace at most (oldest first). */
 export const TRACE_MAX_CHILDREN = 1000;
 

@@ -4,7 +4,7 @@
  * huge log never holds one request for long) and its child runs. When events remain unread the
  * answer says `coverage.complete: false` and the next request continues where this one stopped;
  * when the spans exceed the span budget, leaf spans are folded into `summary` spans. Every engine
- * call is awaited, so synchronous and asynchronous engines both work.
+ * answer is awaited, so synchronous and asynchronous engines both work.
  */
 import type { ServerResponse } from "node:http";
 import { HttpError, sendJson } from "../internal/http.ts";
@@ -21,6 +21,11 @@ export const TRACE_MAX_CHILDREN = 1000;
 const RUN_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const PAGE = 5000;
 
+/** An engine answer, whether the engine returned it or a promise of it. */
+function settled<T>(value: T | PromiseLike<T>): Promise<T> {
+  return Promise.resolve(value);
+}
+
 /** The trace reader behind the route; one per server. */
 export function createTraceReader(engine: EngineApi): (runId: string) => Promise<Trace> {
   const cache = new TraceCache();
@@ -28,21 +33,23 @@ export function createTraceReader(engine: EngineApi): (runId: string) => Promise
   const slugOf = async (workflowId: string): Promise<string | null> => {
     let slug = slugs.get(workflowId);
     if (slug === undefined) {
-      slug = (await engine.getWorkflowById(workflowId))?.slug ?? null;
+      slug = (await settled(engine.getWorkflowById(workflowId)))?.slug ?? null;
       slugs.set(workflowId, slug);
     }
     return slug;
   };
 
   return async (runId) => {
-    const run = RUN_ID.test(runId) ? await engine.getRun(runId) : null;
+    const run = RUN_ID.test(runId) ? await settled(engine.getRun(runId)) : null;
     if (run === null) throw new HttpError(404, "NOT_FOUND", `Unknown run: ${runId}`);
     return cache.use(run.id, async (builder) => {
       let budget = TRACE_SCAN_BUDGET;
       let more = true;
       while (budget > 0) {
         const limit = Math.min(PAGE, budget);
-        const page = await engine.listEvents(run.id, { afterCursor: builder.lastCursor, limit });
+        const page = await settled(
+          engine.listEvents(run.id, { afterCursor: builder.lastCursor, limit }),
+        );
         builder.add(page);
         budget -= page.length;
         if (page.length < limit) {
@@ -50,11 +57,10 @@ export function createTraceReader(engine: EngineApi): (runId: string) => Promise
           break;
         }
       }
-      if (more) more = (await engine.maxCursor(run.id)) > builder.lastCursor;
-      const childRows = await engine.listRuns({
-        parentRunId: run.id,
-        limit: TRACE_MAX_CHILDREN,
-      });
+      if (more) more = (await settled(engine.maxCursor(run.id))) > builder.lastCursor;
+      const childRows = await settled(
+        engine.listRuns({ parentRunId: run.id, limit: TRACE_MAX_CHILDREN }),
+      );
       const children: TraceChildRun[] = [];
       for (const row of [...childRows].reverse()) {
         children.push(traceRun(row, await slugOf(row.workflowId)));

@@ -109,6 +109,9 @@ describe("run-log UI", () => {
     await page.fill("#run-input", '{"feeds": 3}');
     await page.click("#run-submit");
     await page.waitForURL(/#\/runs\/[0-9A-Z]{26}$/);
+    // The run page opens on the timeline; the flat event log is one click away.
+    await page.waitForSelector("#timeline");
+    await page.click("#tab-log");
     await page.waitForSelector("#log-state[data-state='live']");
     // Events that are emitted after the page caught up arrive over the socket.
     await page.waitForSelector(".entry.phase >> text=▸ gather");
@@ -133,6 +136,7 @@ describe("run-log UI", () => {
     await page.click("button[data-action='run'][data-slug='nightly-sleeper']");
     await page.click("#run-submit");
     await page.waitForURL(/#\/runs\/[0-9A-Z]{26}$/);
+    await page.click("#tab-log");
     await page.waitForSelector(".line >> text=sleeping for an hour");
     await page.waitForSelector("#run-status .badge[data-status='running']");
     await page.screenshot({ path: `${ARTIFACTS}/03-run-sleeping.png`, fullPage: true });
@@ -191,6 +195,8 @@ describe("run-log UI", () => {
       await page.waitForSelector("#workflows tr[data-slug='quick']");
       await page.click("button[data-action='run'][data-slug='quick']");
       await page.click("#run-submit");
+      await page.waitForURL(/#\/runs\/[0-9A-Z]{26}$/);
+      await page.click("#tab-log");
       await page.waitForSelector(".line >> text=after the token");
       await page.waitForSelector("#log-state[data-state='finished']");
       expect(await page.evaluate(() => localStorage.getItem("promenade.apiToken"))).toBe(token);

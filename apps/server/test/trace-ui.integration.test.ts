@@ -131,6 +131,15 @@ async function openRun(page: Page, runId: string): Promise<void> {
   await page.waitForSelector("#timeline[data-complete='true']");
 }
 
+/** The `name` attribute of every element matching `selector`, in document order. */
+async function attributes(page: Page, selector: string, name: string): Promise<(string | null)[]> {
+  const found = page.locator(selector);
+  const values: (string | null)[] = [];
+  for (let i = 0; i < (await found.count()); i++)
+    values.push(await found.nth(i).getAttribute(name));
+  return values;
+}
+
 const rowCount = (page: Page, kind: string): Promise<number> =>
   page.locator(`#tl-rows .tl-row[data-kind='${kind}']`).count();
 
@@ -146,9 +155,7 @@ describe("run timeline", () => {
     const kids = engine.store.listRuns({ parentRunId: fan.id, order: "oldest" });
     await openRun(page, fan.id);
     expect(await rowCount(page, "child_run")).toBe(3);
-    const links = await page
-      .locator("#tl-rows a.child-link")
-      .evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    const links = await attributes(page, "#tl-rows a.child-link", "href");
     expect(links).toEqual(kids.map((k) => `#/runs/${k.id}`));
     await page.screenshot({ path: `${ARTIFACTS}/01-fan-out.png`, fullPage: true });
 
@@ -198,11 +205,10 @@ describe("run timeline", () => {
     expect(
       await page.locator("#tl-rows .tl-row[data-kind='pass'] .tl-reason").allTextContents(),
     ).toEqual(["first start", "crash restart"]);
-    expect(
-      await page
-        .locator("#tl-rows .tl-row[data-kind='pass']")
-        .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status"))),
-    ).toEqual(["crashed", "ok"]);
+    expect(await attributes(page, "#tl-rows .tl-row[data-kind='pass']", "data-status")).toEqual([
+      "crashed",
+      "ok",
+    ]);
     expect(await page.locator("#tl-rows .tl-boundary").count()).toBeGreaterThan(0);
     await page.screenshot({ path: `${ARTIFACTS}/04-crash-restart.png`, fullPage: true });
 

@@ -101,6 +101,16 @@ describe("run-log UI", () => {
     );
     await page.screenshot({ path: `${ARTIFACTS}/01-workflows.png`, fullPage: true });
 
+    // The run page opens on the timeline; this user picks the event log once, and the choice
+    // is remembered for the next run pages.
+    const first = h.engine.startRun("nightly-sleeper", { triggerKind: "manual" });
+    await page.goto(`${h.base}/#/runs/${first.id}`);
+    await page.waitForSelector("#timeline");
+    await page.click("#tab-log");
+    await h.engine.cancelRun(first.id);
+    await page.goto(`${h.base}/#/`);
+    await page.waitForSelector("#workflows tr[data-slug='research-digest']");
+
     // Start a run from the dialog; the page navigates to the run and tails it live.
     await page.click("button[data-action='run'][data-slug='research-digest']");
     await page.fill("#run-input", "{ nope");
@@ -109,9 +119,6 @@ describe("run-log UI", () => {
     await page.fill("#run-input", '{"feeds": 3}');
     await page.click("#run-submit");
     await page.waitForURL(/#\/runs\/[0-9A-Z]{26}$/);
-    // The run page opens on the timeline; the flat event log is one click away.
-    await page.waitForSelector("#timeline");
-    await page.click("#tab-log");
     await page.waitForSelector("#log-state[data-state='live']");
     // Events that are emitted after the page caught up arrive over the socket.
     await page.waitForSelector(".entry.phase >> text=▸ gather");
@@ -136,7 +143,6 @@ describe("run-log UI", () => {
     await page.click("button[data-action='run'][data-slug='nightly-sleeper']");
     await page.click("#run-submit");
     await page.waitForURL(/#\/runs\/[0-9A-Z]{26}$/);
-    await page.click("#tab-log");
     await page.waitForSelector(".line >> text=sleeping for an hour");
     await page.waitForSelector("#run-status .badge[data-status='running']");
     await page.screenshot({ path: `${ARTIFACTS}/03-run-sleeping.png`, fullPage: true });

@@ -7,6 +7,7 @@ import { openRunDialog } from "./run-dialog.js";
 import { createTimeline } from "./timeline.js";
 
 const CHANNELS = ["lifecycle", "phase", "output", "log", "agent"];
+const VIEW_KEY = "promenade.runView";
 const MAX_ENTRIES = 10000;
 const OUTPUT_PREVIEW_BYTES = 65536;
 
@@ -194,23 +195,25 @@ export async function renderRunDetail(runId) {
   );
   const timelineSection = el("section", { id: "timeline-section" }, timeline.element);
   const tabs = el("div", { class: "tabs", role: "tablist" });
-  const tab = (id, label, section) =>
+  const show = (view) => {
+    for (const b of tabs.children) b.setAttribute("aria-selected", String(b.id === `tab-${view}`));
+    timelineSection.hidden = view !== "timeline";
+    logSection.hidden = view !== "log";
+  };
+  const tab = (view, label) =>
     el("button", {
       type: "button",
       role: "tab",
-      id,
+      id: `tab-${view}`,
       text: label,
-      "aria-selected": section === timelineSection ? "true" : "false",
       onclick: () => {
-        for (const b of tabs.children) b.setAttribute("aria-selected", String(b.id === id));
-        timelineSection.hidden = section !== timelineSection;
-        logSection.hidden = section !== logSection;
+        // The choice is remembered for the next run page opened in this browser.
+        localStorage.setItem(VIEW_KEY, view);
+        show(view);
       },
     });
-  tabs.append(
-    tab("tab-timeline", "Timeline", timelineSection),
-    tab("tab-log", "Event log", logSection),
-  );
+  tabs.append(tab("timeline", "Timeline"), tab("log", "Event log"));
+  show(localStorage.getItem(VIEW_KEY) === "log" ? "log" : "timeline");
 
   main.append(header, tabs, timelineSection, logSection, artifactsPanel);
   renderHeader();

@@ -105,6 +105,11 @@ describe("promenade-server binary", () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await page.goto(`${base2}/#/runs/${id}`);
       await page.waitForSelector("#run-status .badge[data-status='completed']");
+      // The timeline shows the second pass, started by the restarted server's recovery.
+      await page.waitForSelector(
+        "#tl-rows .tl-row[data-kind='pass'] .tl-reason >> text=engine restart",
+      );
+      await page.click("#tab-log");
       await page.waitForSelector(".line >> text=started a slow step");
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: `${ARTIFACTS}/recovered-run.png`, fullPage: true });

@@ -109,9 +109,10 @@ describe("promenade-server binary", () => {
       await page.waitForSelector(
         "#tl-rows .tl-row[data-kind='pass'] .tl-reason >> text=engine restart",
       );
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: `${ARTIFACTS}/recovered-run-timeline.png`, fullPage: true });
       await page.click("#tab-log");
       await page.waitForSelector(".line >> text=started a slow step");
-      mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: `${ARTIFACTS}/recovered-run.png`, fullPage: true });
     } finally {
       await browser.close();

@@ -16,6 +16,7 @@ import {
 import type { PromenadeServer } from "@promenade/server";
 import { engineApi } from "./adapter.ts";
 import { BootError, HELP, parseConfig, parseDotenv } from "./config.ts";
+import { startTraceExportIfConfigured } from "./otel.ts";
 
 /** The binary's version (the app's package.json). */
 export const VERSION: string = (
@@ -108,6 +109,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       dirDeploys = { ok: report.deployed.length, error: report.skipped.length };
     }
     opened.start();
+    const traceExport = await startTraceExportIfConfigured(io.env, opened, io.log);
 
     const server = createPromenadeServer(engineApi(opened), {
       host: config.host,
@@ -125,6 +127,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       bound = await server.listen(config.port, config.host);
     } catch (err) {
       await server.close({ graceMs: 0 });
+      await traceExport?.close();
       opened.close();
       throw new BootError(
         `cannot listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : String(err)}`,
@@ -151,6 +154,9 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       deadline.unref();
       stopping = (async () => {
         await server.close({ graceMs: SHUTDOWN_HTTP_GRACE_MS });
+        await traceExport?.close().catch((err: unknown) => {
+          io.log(`trace export flush failed: ${err instanceof Error ? err.message : String(err)}`);
+        });
         await opened.closeGracefully({ childGraceMs: SHUTDOWN_CHILD_GRACE_MS });
         clearTimeout(deadline);
         io.exit(0);

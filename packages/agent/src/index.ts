@@ -32,6 +32,7 @@ export type {
   ToolDef,
   McpServerRef,
   JsonSchema,
+  ModelCallRecord,
   TokenUsage,
   ResolvedModel,
   RedactorPort,

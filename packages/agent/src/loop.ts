@@ -27,7 +27,14 @@ import type {
 import { compileSchema, parseSchemaAnswer, schemaInstruction } from "./schema.ts";
 import { loadSkillBlock } from "./skills.ts";
 import { assertUniqueToolNames, humanSummary, wrapToolEntry, type AgentTool } from "./tools.ts";
-import type { AgentEventBody, AgentHost, AgentOptions, ResolvedModel } from "./ports.ts";
+import type {
+  AgentEventBody,
+  AgentHost,
+  AgentOptions,
+  ModelCallRecord,
+  ResolvedModel,
+  TokenUsage,
+} from "./ports.ts";
 import { toLoopRedactor, type LoopRedactor } from "./loop-redactor.ts";
 
 /** Model requests per `agent()` call before the leaf fails `PROGRAM_ERROR`. */
@@ -249,9 +256,10 @@ export async function runAgent(
     const turnId = `turn-${randomUUID()}`;
     host.startTurn(turnId);
 
-    // 8. The loop; turn_ended closes the block either way.
+    // 8. The loop; turn_ended closes the block either way, with one record per model request.
     let finalText: string;
     let usage: { inputTokens: number; outputTokens: number };
+    const calls: ModelCallRecord[] = [];
     try {
       ({ finalText, usage } = await loop(
         host,
@@ -261,6 +269,7 @@ export async function runAgent(
         parts.join("\n\n"),
         tools,
         ask,
+        calls,
       ));
     } catch (err) {
       const error = redactedError(err, redactor, "PROVIDER_ERROR");
@@ -270,6 +279,7 @@ export async function runAgent(
         ...(agentName === undefined ? {} : { agentName }),
         reason: "error",
         error: { code: error.code, message: error.message },
+        ...(calls.length === 0 ? {} : { calls }),
       });
       throw error;
     }
@@ -279,6 +289,7 @@ export async function runAgent(
       ...(agentName === undefined ? {} : { agentName }),
       reason: "complete",
       usage,
+      ...(calls.length === 0 ? {} : { calls }),
     });
 
     // 9. Schema mode, after the turn closed.
@@ -300,6 +311,7 @@ async function loop(
   firstMessage: string,
   tools: readonly AgentTool[],
   ask: Parameters<typeof askHuman>[0] | null,
+  calls: ModelCallRecord[],
 ): Promise<{ finalText: string; usage: { inputTokens: number; outputTokens: number } }> {
   const emit = (body: AgentEventBody): void => host.emit(turnId, body);
   const adapter = adapterFor(resolved.protocol);
@@ -335,6 +347,12 @@ async function loop(
     };
     if (resolved.requestTimeoutMs !== undefined) io.timeoutMs = resolved.requestTimeoutMs;
     let turn;
+    const call: ModelCallRecord = {
+      model: resolved.model,
+      provider: resolved.provider,
+      startedAt: Date.now(),
+      endedAt: 0,
+    };
     try {
       turn = await adapter(
         {
@@ -347,10 +365,20 @@ async function loop(
         },
         io,
       );
+    } catch (err) {
+      call.endedAt = Date.now();
+      const error = redactedError(err, redactor, "PROVIDER_ERROR");
+      call.error = { code: error.code, message: error.message };
+      calls.push(call);
+      throw err;
     } finally {
       emitText(stream.flush());
       if (started) emit({ kind: "text_end", blockId });
     }
+    call.endedAt = Date.now();
+    const callUsage = callUsageOf(turn.usage);
+    if (callUsage !== undefined) call.usage = callUsage;
+    calls.push(call);
     usage.inputTokens += turn.usage.inputTokens ?? 0;
     usage.outputTokens += turn.usage.outputTokens ?? 0;
     host.reportUsage(resolved.model, turn.usage);
@@ -404,6 +432,22 @@ async function executeHumanInput(
   }
   emit({ kind: "tool_call_result", toolCallId, result: { humanSummary: "human responded" } });
   return { id: toolCallId, name: call.name, content: outcome.content, isError: false };
+}
+
+/** The token counts of one provider response, only those it reported. */
+function callUsageOf(usage: TokenUsage): ModelCallRecord["usage"] {
+  const out: NonNullable<ModelCallRecord["usage"]> = {};
+  for (const key of [
+    "inputTokens",
+    "outputTokens",
+    "cacheReadTokens",
+    "cacheCreationTokens",
+    "reasoningTokens",
+  ] as const) {
+    const value = usage[key];
+    if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) out[key] = value;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
 }
 
 async function executeToolCall(

@@ -59,6 +59,28 @@ export interface AgentOptions {
 export interface TokenUsage {
   inputTokens?: number;
   outputTokens?: number;
+  /** Input tokens served from the provider's prompt cache. */
+  cacheReadTokens?: number;
+  /** Input tokens written to the provider's prompt cache. */
+  cacheCreationTokens?: number;
+  /** Tokens spent on hidden reasoning, as the provider reports them. */
+  reasoningTokens?: number;
+}
+
+/** One model request of a turn, as `turn_ended.calls[]` reports it (epoch ms times). */
+export interface ModelCallRecord {
+  model: string;
+  provider: string;
+  startedAt: number;
+  endedAt: number;
+  usage?: {
+    inputTokens?: number;
+    outputTokens?: number;
+    cacheReadTokens?: number;
+    cacheCreationTokens?: number;
+    reasoningTokens?: number;
+  };
+  error?: AgentEventError;
 }
 
 /** Wire protocol of a provider endpoint. `gemini` is the native Gemini API. */
@@ -118,6 +140,7 @@ export type AgentEventBody =
       reason: "complete" | "error";
       usage?: { inputTokens: number; outputTokens: number };
       error?: AgentEventError;
+      calls?: ModelCallRecord[];
     };
 
 /** `fetch` as the providers and MCP HTTP transport use it (injectable for tests). */

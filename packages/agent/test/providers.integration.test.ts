@@ -144,6 +144,8 @@ describe("OpenAI-compatible adapter", () => {
       kind: "turn_ended",
       reason: "error",
       error: { code: "PROVIDER_ERROR" },
+      // The failed request is still one model call of the turn, with its error.
+      calls: [{ error: { code: "PROVIDER_ERROR", message: expect.stringContaining("503") } }],
     });
   });
 

@@ -7,6 +7,21 @@ export type { PromenadeServer, PromenadeServerOptions } from "./server.ts";
 export { isLoopbackHost } from "./internal/security.ts";
 export { webhookEnvVarName } from "./webhooks.ts";
 export { bundleWorkflow } from "./bundle.ts";
+export { buildTrace, TRACE_MAX_SPANS } from "./trace/build-trace.ts";
+export type { TraceInput } from "./trace/build-trace.ts";
+export { TraceBuilder } from "./trace/builder.ts";
+export { TRACE_MAX_CHILDREN, TRACE_SCAN_BUDGET } from "./routes/trace.ts";
+export type {
+  SpanAttributes,
+  SpanKind,
+  SpanStatus,
+  Trace,
+  TraceChildRun,
+  TraceCoverage,
+  TraceRun,
+  TraceSpan,
+  TraceTotals,
+} from "./trace/span.ts";
 export {
   API_TOKEN_MIN_LENGTH,
   DEFAULT_HOST,

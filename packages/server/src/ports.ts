@@ -39,6 +39,8 @@ export type Trigger = NonNullable<WorkflowManifest["triggers"]>[number];
 export interface ListRunsQuery {
   workflowId?: string;
   statuses?: readonly RunStatus[];
+  /** Only the `workflows.call`/`run` children of this run. */
+  parentRunId?: string;
   limit: number;
   offset?: number;
   beforeRunId?: string;

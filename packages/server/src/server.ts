@@ -77,6 +77,7 @@ import {
   workflowSummary,
 } from "./project.ts";
 import { bundleWorkflow } from "./bundle.ts";
+import { traceRoute } from "./routes/trace.ts";
 import { UI_HEADERS, loadUiAssets } from "./ui-assets.ts";
 import type { UiAsset } from "./ui-assets.ts";
 import { WebhookError, resolveWebhook } from "./webhooks.ts";
@@ -783,6 +784,11 @@ export function createPromenadeServer(
       template: "/api/runs/:id/events",
       pattern: ["api", "runs", null, "events"],
       methods: { GET: listEvents },
+    },
+    {
+      template: "/api/runs/:id/trace",
+      pattern: ["api", "runs", null, "trace"],
+      methods: { GET: traceRoute(engine) },
     },
     {
       template: "/api/runs/:id/cancel",

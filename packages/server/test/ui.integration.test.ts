@@ -101,6 +101,16 @@ describe("run-log UI", () => {
     );
     await page.screenshot({ path: `${ARTIFACTS}/01-workflows.png`, fullPage: true });
 
+    // The run page opens on the timeline; this user picks the event log once, and the choice
+    // is remembered for the next run pages.
+    const first = await h.engine.startRun("nightly-sleeper", { triggerKind: "manual" });
+    await page.goto(`${h.base}/#/runs/${first.id}`);
+    await page.waitForSelector("#timeline");
+    await page.click("#tab-log");
+    await h.engine.cancelRun(first.id);
+    await page.goto(`${h.base}/#/`);
+    await page.waitForSelector("#workflows tr[data-slug='research-digest']");
+
     // Start a run from the dialog; the page navigates to the run and tails it live.
     await page.click("button[data-action='run'][data-slug='research-digest']");
     await page.fill("#run-input", "{ nope");
@@ -191,6 +201,8 @@ describe("run-log UI", () => {
       await page.waitForSelector("#workflows tr[data-slug='quick']");
       await page.click("button[data-action='run'][data-slug='quick']");
       await page.click("#run-submit");
+      await page.waitForURL(/#\/runs\/[0-9A-Z]{26}$/);
+      await page.click("#tab-log");
       await page.waitForSelector(".line >> text=after the token");
       await page.waitForSelector("#log-state[data-state='finished']");
       expect(await page.evaluate(() => localStorage.getItem("promenade.apiToken"))).toBe(token);

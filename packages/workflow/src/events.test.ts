@@ -136,6 +136,37 @@ describe("runEventSchema", () => {
     for (const event of bad) expect(runEventSchema.safeParse(event).success).toBe(false);
   });
 
+  it("accepts a pass reason on run_status and per-request model calls on turn_ended", () => {
+    for (const reason of ["first_start", "crash_restart", "engine_restart", "failover"]) {
+      expect(
+        runEventSchema.safeParse({ ...run, kind: "run_status", status: "pending", reason }).success,
+      ).toBe(true);
+    }
+    expect(
+      runEventSchema.safeParse({ ...run, kind: "run_status", status: "pending", reason: "boot" })
+        .success,
+    ).toBe(false);
+    const call = {
+      model: "gpt-4o-mini",
+      provider: "openai",
+      startedAt: 1_700_000_000_000,
+      endedAt: 1_700_000_000_250,
+      usage: { inputTokens: 30, outputTokens: 7, cacheReadTokens: 12, reasoningTokens: 3 },
+      usdMicros: 9,
+      estimated: true,
+    };
+    const ended = { ...turn, kind: "turn_ended", agentId: "a", reason: "complete" };
+    expect(runEventSchema.parse({ ...ended, calls: [call] })).toEqual({ ...ended, calls: [call] });
+    for (const badCall of [
+      { ...call, model: "" },
+      { ...call, endedAt: -1 },
+      { ...call, usdMicros: 0.5 },
+      { ...call, extra: 1 },
+    ]) {
+      expect(runEventSchema.safeParse({ ...ended, calls: [badCall] }).success).toBe(false);
+    }
+  });
+
   it("exports reusable token-usage and tool-return schemas usable with plain zod", () => {
     expect(tokenUsageSchema.parse({ totalTokens: 3 })).toEqual({ totalTokens: 3 });
     expect(tokenUsageSchema.safeParse({ totalTokens: 1.5 }).success).toBe(false);

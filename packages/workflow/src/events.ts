@@ -34,6 +34,16 @@ export function makeCursor(turnNumber: number, seq: number): number {
   return cursor;
 }
 
+/**
+ * Why a pass (one run-process attempt) started, stamped on the `pending` status that opens it:
+ * the run's first start, a restart after its process crashed, a recovery by the next engine after
+ * an engine stop, or a takeover by another node of a cluster. Optional on the wire: streams
+ * written before it existed carry no reason.
+ */
+export const PASS_REASONS = ["first_start", "crash_restart", "engine_restart", "failover"] as const;
+/** Why a pass started (the optional `reason` of a `pending` `run_status`). */
+export type PassReason = (typeof PASS_REASONS)[number];
+
 function buildEventSchemas() {
   const { z } = loadZod();
   const nonEmpty = z.string().min(1);
@@ -51,6 +61,7 @@ function buildEventSchemas() {
     cacheCreationTokens: count,
     cacheReadTokens: count,
     totalTokens: count,
+    reasoningTokens: count,
   });
   const toolReturnSchema = z.strictObject({
     kind: z.string().optional(),
@@ -59,9 +70,24 @@ function buildEventSchemas() {
   });
   const event = <K extends string, S extends z.core.$ZodLooseShape>(kind: K, shape: S) =>
     z.strictObject({ ...envelope, kind: z.literal(kind), ...shape });
+  // One provider request of an agent turn, as the turn reports it when it ends.
+  const modelCallSchema = z.strictObject({
+    model: nonEmpty,
+    provider: nonEmpty.optional(),
+    startedAt: z.int().min(0),
+    endedAt: z.int().min(0),
+    usage: tokenUsageSchema.optional(),
+    usdMicros: z.int().min(0).optional(),
+    estimated: z.boolean().optional(),
+    error: eventErrorSchema.optional(),
+  });
 
   const runEventSchema = z.discriminatedUnion("kind", [
-    event("run_status", { status: z.enum(RUN_STATUSES), error: eventErrorSchema.optional() }),
+    event("run_status", {
+      status: z.enum(RUN_STATUSES),
+      error: eventErrorSchema.optional(),
+      reason: z.enum(PASS_REASONS).optional(),
+    }),
     event("phase", { name: nonEmpty, id: nonEmpty }),
     // JSON has no undefined: a missing `value` is a missing field, not a declared undefined.
     event("output", {
@@ -75,6 +101,7 @@ function buildEventSchemas() {
       reason: z.enum(["complete", "cancelled", "error"]),
       usage: tokenUsageSchema.optional(),
       error: eventErrorSchema.optional(),
+      calls: z.array(modelCallSchema).optional(),
     }),
     event("text_start", { blockId: z.string() }),
     event("text_delta", { blockId: z.string(), text: z.string() }),
@@ -92,7 +119,7 @@ function buildEventSchemas() {
     event("human_input_requested", { requestId: nonEmpty, key: nonEmpty, prompt: z.string() }),
     event("human_input_resolved", { requestId: nonEmpty, key: nonEmpty }),
   ]);
-  return { runEventSchema, tokenUsageSchema, toolReturnSchema };
+  return { runEventSchema, tokenUsageSchema, toolReturnSchema, modelCallSchema };
 }
 
 type EventSchemas = ReturnType<typeof buildEventSchemas>;
@@ -127,6 +154,8 @@ export type { RunStatus } from "./records/statuses.ts";
 export type EventEnvelope = Pick<RunEvent, "runId" | "turnId" | "seq" | "t">;
 /** Token usage (`turn_ended.usage`). */
 export type TokenUsage = z.infer<EventSchemas["tokenUsageSchema"]>;
+/** One model request of an agent turn (`turn_ended.calls[]`). */
+export type ModelCall = z.infer<EventSchemas["modelCallSchema"]>;
 /** A tool's result as rendered on the wire. */
 export type ToolReturn = z.infer<EventSchemas["toolReturnSchema"]>;
 

@@ -59,6 +59,8 @@ export type {
 export type {
   Channel,
   EventEnvelope,
+  ModelCall,
+  PassReason,
   RunEvent,
   RunEventKind,
   RunStatus,

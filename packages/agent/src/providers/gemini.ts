@@ -85,6 +85,10 @@ function absorb(
     const output = tokenCount(chunk.usageMetadata.candidatesTokenCount);
     if (input !== undefined) into.usage.inputTokens = input;
     if (output !== undefined) into.usage.outputTokens = output;
+    const cached = tokenCount(chunk.usageMetadata.cachedContentTokenCount);
+    const thoughts = tokenCount(chunk.usageMetadata.thoughtsTokenCount);
+    if (cached !== undefined) into.usage.cacheReadTokens = cached;
+    if (thoughts !== undefined) into.usage.reasoningTokens = thoughts;
   }
   const candidates = chunk.candidates;
   if (!Array.isArray(candidates) || candidates.length === 0) return;

@@ -80,6 +80,14 @@ function usageOf(value: unknown): TokenUsage {
   const output = tokenCount(value.completion_tokens);
   if (input !== undefined) usage.inputTokens = input;
   if (output !== undefined) usage.outputTokens = output;
+  const cached = isObject(value.prompt_tokens_details)
+    ? tokenCount(value.prompt_tokens_details.cached_tokens)
+    : undefined;
+  if (cached !== undefined) usage.cacheReadTokens = cached;
+  const reasoning = isObject(value.completion_tokens_details)
+    ? tokenCount(value.completion_tokens_details.reasoning_tokens)
+    : undefined;
+  if (reasoning !== undefined) usage.reasoningTokens = reasoning;
   return usage;
 }
 

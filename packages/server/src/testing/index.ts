@@ -518,6 +518,8 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
     list.sort((a, b) => b.createdAt - a.createdAt);
     if (query.workflowId !== undefined)
       list = list.filter((r) => r.workflowId === query.workflowId);
+    if (query.parentRunId !== undefined)
+      list = list.filter((r) => r.parentRunId === query.parentRunId);
     if (query.statuses !== undefined) {
       const set = new Set(query.statuses);
       list = list.filter((r) => set.has(r.status));

@@ -17,6 +17,7 @@ import { openGate } from "./human-input.ts";
 import { defaultIdempotencyKey } from "./idempotency.ts";
 import { sendToChild } from "./internal/child-process.ts";
 import { engineSideShape } from "./internal/errors.ts";
+import { redactValue } from "./internal/redaction.ts";
 import { runDirs } from "./internal/run-dir.ts";
 import { resolveSecret } from "./internal/secrets.ts";
 import type { WireError } from "./protocol.ts";
@@ -124,7 +125,9 @@ async function startChildRun(
   const { run } = await ctx.store.createRun({
     workflowId: target.id,
     triggerKind: "manual",
-    input,
+    // Stored: a secret value the parent resolved reaches the child redacted (the key above is
+    // derived from the input as given, so it does not depend on which secrets are known yet).
+    input: redactValue(exec.secretValues, input) as JsonValue,
     parentRunId: exec.runId,
     idempotencyKey: key,
   });
@@ -187,7 +190,9 @@ async function writeArtifact(
     contentType,
     path,
     size: bytes.byteLength,
-    ...(metadata === undefined ? {} : { metadata: metadata as Record<string, unknown> }),
+    ...(metadata === undefined
+      ? {}
+      : { metadata: redactValue(exec.secretValues, metadata) as Record<string, unknown> }),
   });
   return { id: row.id, name: row.name, url: pathToFileURL(path).href };
 }

@@ -4,6 +4,8 @@
  * `done` persists the workspace and completes; `failed` and budget breaches fail; a crash counts
  * a restart and either loops (`pending`) or fails `CRASHED` once the restart budget is spent.
  * The terminal transition carries every event still buffered, so output is drained before it.
+ * A declared output is redacted once (every secret value the run resolved): the `output` event
+ * and the row's `output` hold the same redacted value.
  */
 import type { JsonValue } from "@promenade/workflow";
 import { assertOpen, logRun } from "./context.ts";
@@ -11,7 +13,7 @@ import type { SupervisorContext } from "./context.ts";
 import type { Execution, PassOutcome } from "./execution.ts";
 import { describe } from "./internal/errors.ts";
 import { manifestOf } from "./internal/manifest.ts";
-import { redactText } from "./internal/redaction.ts";
+import { redactText, redactValue } from "./internal/redaction.ts";
 import { persistWorkspace } from "./internal/run-dir.ts";
 import type { RunDirs } from "./internal/run-dir.ts";
 import type { RunErrorShape, RunRow } from "./ports.ts";
@@ -29,15 +31,17 @@ export async function afterPass(
 ): Promise<AfterPass> {
   const { runId, workflow } = exec;
   const end = async (row: Promise<RunRow>): Promise<AfterPass> => ({ end: await row });
+  const output =
+    (outcome.kind === "done" || outcome.kind === "failed") && outcome.outputDeclared
+      ? { value: redactValue(exec.secretValues, outcome.output) as JsonValue }
+      : null;
   if (exec.cancelRequested) {
-    if ((outcome.kind === "done" || outcome.kind === "failed") && outcome.outputDeclared) {
-      exec.log.stamp({ kind: "output", value: outcome.output });
-    }
+    if (output !== null) exec.log.stamp({ kind: "output", value: output.value });
     return end(finishTerminalOrCurrent(ctx, exec, "cancelled", ["cancelling", "pending"], {}));
   }
   switch (outcome.kind) {
     case "done": {
-      if (outcome.outputDeclared) exec.log.stamp({ kind: "output", value: outcome.output });
+      if (output !== null) exec.log.stamp({ kind: "output", value: output.value });
       try {
         persistWorkspace({
           dataDir: ctx.dataDir,
@@ -54,18 +58,18 @@ export async function afterPass(
               code: "INTERNAL",
               message: `Persisting the workspace of run ${runId} failed: ${describe(err)}`,
             },
-            ...(outcome.outputDeclared ? { output: outcome.output as JsonValue } : {}),
+            ...(output === null ? {} : { output: output.value }),
           }),
         );
       }
       return end(
         finishTerminalOrCurrent(ctx, exec, "completed", LIVE, {
-          output: (outcome.outputDeclared ? outcome.output : null) as JsonValue,
+          output: output === null ? null : output.value,
         }),
       );
     }
     case "failed": {
-      if (outcome.outputDeclared) exec.log.stamp({ kind: "output", value: outcome.output });
+      if (output !== null) exec.log.stamp({ kind: "output", value: output.value });
       const error: RunErrorShape = {
         code: outcome.error.code,
         message: redactText(exec.secretValues, outcome.error.message),
@@ -76,7 +80,7 @@ export async function afterPass(
       return end(
         finishTerminalOrCurrent(ctx, exec, "failed", LIVE, {
           error,
-          ...(outcome.outputDeclared ? { output: outcome.output as JsonValue } : {}),
+          ...(output === null ? {} : { output: output.value }),
         }),
       );
     }

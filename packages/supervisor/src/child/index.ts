@@ -29,6 +29,7 @@ import {
   parseHumanInputTimeout,
   validateHumanInputAnswer,
 } from "@promenade/workflow/records";
+import { childMessageDepthError, outputDepthError } from "../internal/child-limits.ts";
 import { toJsonValue } from "./json.ts";
 import type { ChildMessage, InitMessage, ParentMessage, WireError } from "../protocol.ts";
 import { createRedactor } from "./redactor.ts";
@@ -120,6 +121,8 @@ class ChildRuntime {
   private inputCount = 0;
   private started = false;
   private finishing = false;
+  /** A value the program produced could not be sent: the run is failing (see `refuse`). */
+  private refused = false;
   private workspaceDir = "";
   private skillsDir: string | null = null;
 
@@ -207,6 +210,9 @@ class ChildRuntime {
     let outputDeclared = box !== null;
     if (box !== null) {
       try {
+        // Checked before serializing: a value nested thousands of levels overflows the serializer.
+        const tooDeep = outputDepthError(box.value);
+        if (tooDeep !== null) throw tooDeep;
         output = toJsonValue(box.value, "The value passed to output()");
       } catch (err) {
         outputDeclared = false;
@@ -225,6 +231,7 @@ class ChildRuntime {
     // Nothing lost at the end: stdout/stderr drained and every queued IPC message written
     // before the report's send callback fires (the channel is FIFO), then exit.
     await Promise.all([flushStream(process.stdout), flushStream(process.stderr)]);
+    if (this.finishing || this.refused) return; // the run already failed (see `refuse`)
     this.finishing = true;
     // The send callback fires once the report is written to the channel, so exiting right away
     // loses nothing (an explicit disconnect first only slows the exit down).
@@ -250,7 +257,44 @@ class ChildRuntime {
     );
   }
 
+  /**
+   * Ends the run `failed` with `error` at once: an emitted event nested past the JSON depth limit
+   * cannot be recorded, and dropping it would lose part of the run's record without a trace.
+   * The program is not given the chance to carry on without it.
+   */
+  private refuse(error: EngineError): void {
+    if (this.finishing || this.refused) return;
+    this.refused = true;
+    const wire: WireError = { code: error.code, message: this.redactor.redact(error.message) };
+    if (error.hint !== undefined) wire.hint = this.redactor.redact(error.hint);
+    const report: ChildMessage = {
+      type: "failed",
+      error: wire,
+      output: null,
+      outputDeclared: false,
+    };
+    void Promise.all([flushStream(process.stdout), flushStream(process.stderr)]).then(() => {
+      if (this.finishing) return;
+      this.finishing = true;
+      this.send(report, () => process.exit(0));
+    });
+  }
+
+  /** Sends one event body unless it nests past the JSON depth limit (then the run fails). */
+  private emit(body: { kind: string } & Record<string, unknown>, turnId?: string): void {
+    if (this.refused) return;
+    const tooDeep = childMessageDepthError({ type: "emit", body });
+    if (tooDeep !== null) {
+      this.refuse(tooDeep);
+      return;
+    }
+    this.send(turnId === undefined ? { type: "emit", body } : { type: "emit", body, turnId });
+  }
+
   private hostCall(method: string, args: Record<string, unknown>): Promise<unknown> {
+    // Arguments are checked before they are serialized onto the channel.
+    const tooDeep = childMessageDepthError({ type: "host_call", method, args });
+    if (tooDeep !== null) return Promise.reject(tooDeep);
     const callId = this.nextCallId++;
     return new Promise((resolve, reject) => {
       this.pending.set(callId, { resolve, reject });
@@ -365,7 +409,7 @@ class ChildRuntime {
         if (identity.agentName !== undefined) message.agentName = identity.agentName;
         this.send(message);
       },
-      emit: (turnId, body) => this.send({ type: "emit", body, turnId }),
+      emit: (turnId, body) => this.emit(body, turnId),
       reportUsage: (modelRef, usage) => {
         const clean: { inputTokens?: number; outputTokens?: number; totalTokens?: number } = {};
         if (usage.inputTokens !== undefined) clean.inputTokens = usage.inputTokens;
@@ -405,7 +449,7 @@ class ChildRuntime {
     const id = opts?.id ?? `phase-${this.phaseCount}`;
     // A marker with an empty name or id is not emitted (spec 01 §3.10); the call still returns.
     if (typeof name !== "string" || name === "" || typeof id !== "string" || id === "") return;
-    this.send({ type: "emit", body: { kind: "phase", name, id } });
+    this.emit({ kind: "phase", name, id });
   }
 
   private async writeArtifact(

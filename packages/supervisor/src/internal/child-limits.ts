@@ -26,6 +26,17 @@ export function outputDepthError(value: unknown): EngineError | null {
   );
 }
 
+/**
+ * `VALIDATION` naming the limit, `what` and the path when `value` nests past the JSON depth
+ * limit, else `null`. The run process checks a value with it before serializing it (a
+ * `workflows.call` input, artifact metadata).
+ */
+export function valueDepthError(value: unknown, what: string): EngineError | null {
+  const problem = jsonDepthProblem(value);
+  if (problem === null) return null;
+  return new EngineError("VALIDATION", tooDeepMessage(what, problem), HINT);
+}
+
 /** The child → parent message fields this check reads; any other field is ignored. */
 export interface ChildMessageFields {
   type: string;

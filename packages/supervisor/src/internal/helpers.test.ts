@@ -10,7 +10,7 @@ import { Envelope } from "./envelope.ts";
 import { toJsonValue } from "../child/json.ts";
 import { canonicalJson } from "./json.ts";
 import { isValidRelativeDir, runDirs, SpareRunDirs } from "./run-dir.ts";
-import { longestSecret, redactBody, redactText } from "./redaction.ts";
+import { longestSecret, redactBody, redactText, redactValue } from "./redaction.ts";
 import { buildChildEnv, resolveSecret } from "./secrets.ts";
 
 function workflow(manifest: Record<string, unknown>): WorkflowRow {
@@ -46,6 +46,28 @@ describe("JSON rules", () => {
         expect.objectContaining({ code: "VALIDATION" }),
       );
     }
+  });
+
+  it("refuses values past the JSON depth limit by name and path, without overflowing", () => {
+    const nested = (levels: number): unknown => {
+      let value: unknown = 1;
+      for (let i = 0; i < levels; i++) value = [value];
+      return value;
+    };
+    expect(() => toJsonValue(nested(256), "workflows.call input")).not.toThrow();
+    for (const levels of [257, 10_000, 100_000]) {
+      expect(() => toJsonValue({ deep: nested(levels) }, "workflows.call input")).toThrow(
+        expect.objectContaining({
+          code: "VALIDATION",
+          message:
+            "workflows.call input nests deeper than the 256-level JSON depth limit at $.deep[0][0][0][0][0][0][0]…[0][0].",
+        }),
+      );
+    }
+    // A cycle is still named as such.
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => toJsonValue(cyclic, "input")).toThrow(/must be JSON-serializable.*circular/);
   });
 
   it("sorts object keys recursively and keeps array order", () => {
@@ -141,6 +163,16 @@ describe("parent-side redaction", () => {
     });
     const clean = { kind: "phase", name: "fine" };
     expect(redactBody(secrets, clean)).toBe(clean);
+  });
+
+  it("redacts object keys and bare strings of a value, and returns a clean value unchanged", () => {
+    expect(redactValue(secrets, { abc12345: ["x abc12345"] })).toEqual({
+      "[redacted:SHORT]": ["x [redacted:SHORT]"],
+    });
+    expect(redactValue(secrets, "abc12345")).toBe("[redacted:SHORT]");
+    const clean = { a: [1, "fine"] };
+    expect(redactValue(secrets, clean)).toBe(clean);
+    expect(redactValue(new Map(), { abc12345: 1 })).toEqual({ abc12345: 1 });
   });
 });
 

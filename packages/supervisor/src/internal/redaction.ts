@@ -1,8 +1,11 @@
 /**
  * The parent-side redaction safety net: every secret value a run resolved (env-interpolated or
- * `secrets.get`) is replaced by `[redacted:<NAME>]` in the run's events, error messages and
- * diagnostics, whatever the run process already did. Values shorter than 4 characters are
- * never redacted (they would shred ordinary text).
+ * `secrets.get`) is replaced by `[redacted:<NAME>]` in the run's events, its output, error
+ * messages, the values it stores through host calls (child-run input, artifact metadata) and
+ * diagnostics, whatever the run process already did. Strings are redacted wherever they sit in a
+ * value, object keys included. Values shorter than 4 characters are never redacted (they would
+ * shred ordinary text). Values reaching here passed the JSON depth limit, so the recursive walk
+ * is bounded.
  */
 
 /** Secret value → secret name, as collected for one run. */
@@ -25,28 +28,37 @@ export function redactBody(
   secrets: SecretValues,
   body: { kind: string } & Record<string, unknown>,
 ): { kind: string } & Record<string, unknown> {
-  const text = JSON.stringify(body);
+  return redactValue(secrets, body) as { kind: string } & Record<string, unknown>;
+}
+
+/**
+ * A JSON value with every string (object keys included) redacted; the same value when no
+ * secret occurs in it.
+ */
+export function redactValue(secrets: SecretValues, value: unknown): unknown {
+  if (secrets.size === 0 || value === null || value === undefined) return value;
+  const text = typeof value === "string" ? value : JSON.stringify(value);
   let hit = false;
-  for (const value of secrets.keys()) {
-    if (value.length >= 4 && text.includes(value)) {
+  for (const secret of secrets.keys()) {
+    if (secret.length >= 4 && text.includes(secret)) {
       hit = true;
       break;
     }
   }
-  if (!hit) return body;
-  return redactDeep(body, (s) => redactText(secrets, s)) as { kind: string } & Record<
-    string,
-    unknown
-  >;
+  if (!hit) return value;
+  return redactDeep(value, (s) => redactText(secrets, s));
 }
 
-/** `value` with `redact` applied to every string in it (arrays and plain objects walked). */
+/**
+ * `value` with `redact` applied to every string in it, object keys included (arrays and plain
+ * objects walked).
+ */
 export function redactDeep(value: unknown, redact: (s: string) => string): unknown {
   if (typeof value === "string") return redact(value);
   if (Array.isArray(value)) return value.map((v) => redactDeep(v, redact));
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, redact);
+    for (const [k, v] of Object.entries(value)) out[redact(k)] = redactDeep(v, redact);
     return out;
   }
   return value;

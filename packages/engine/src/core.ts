@@ -13,7 +13,12 @@
 import { join } from "node:path";
 import { createModelResolver, createPriceUsage } from "@promenade/agent";
 import { FileTokenStore, isMcpError, TokenBroker } from "@promenade/mcp/oauth";
-import type { EventListener, PublishedEvent, RunRow, WorkflowRow } from "@promenade/store";
+import type {
+  EventListener,
+  PublishedEvent,
+  RunRow,
+  WorkflowRow,
+} from "@promenade/workflow/records";
 import { nextFire, parseSchedule, Scheduler } from "@promenade/scheduler";
 import { RunSupervisor } from "@promenade/supervisor";
 import type { RecoveryReport } from "@promenade/supervisor";

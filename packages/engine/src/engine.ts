@@ -12,7 +12,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve as resolvePath } from "node:path";
-import type { PublishedEvent, RunRow, StoreReader, WorkflowRow } from "@promenade/store";
+import type { PublishedEvent, RunRow, WorkflowRow } from "@promenade/workflow/records";
 import { EngineError } from "@promenade/workflow/errors";
 import { andThen, isPromiseLike } from "@promenade/workflow/records";
 import type { Awaitable } from "@promenade/workflow/records";
@@ -26,7 +26,7 @@ import { isPlainObject } from "./internal/json.ts";
 import { resolveEngineOptions } from "./options.ts";
 import type { EngineOptions, ResolvedEngineOptions } from "./options.ts";
 import { asyncReader, syncReader, unsupported, unsupportedReader } from "./readers.ts";
-import type { AsyncStoreReader } from "./readers.ts";
+import type { AsyncStoreReader, StoreReader } from "./readers.ts";
 import { checkStartRun } from "./start-run.ts";
 import type { StartRunOptions } from "./start-run.ts";
 import { deployFromDir } from "./workflows-dir.ts";
@@ -100,8 +100,8 @@ export class Engine {
     if (opened === undefined && isPlainObject(options) && "databaseUrl" in options) {
       throw new EngineError(
         "VALIDATION",
-        'new Engine() opens SQLite in the data dir and takes no "databaseUrl".',
-        "Open a PostgreSQL engine with await Engine.open({ dataDir, databaseUrl }).",
+        'new Engine() opens SQLite in the data dir and takes no "databaseUrl": open a PostgreSQL engine with await Engine.open({ dataDir, databaseUrl }).',
+        "Leave databaseUrl out for SQLite.",
       );
     }
     const resolved = resolveEngineOptions(options);

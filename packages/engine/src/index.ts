@@ -11,7 +11,7 @@ export type {
   StartReport,
 } from "./engine.ts";
 export type { StartRunOptions } from "./start-run.ts";
-export type { AsyncStoreReader } from "./readers.ts";
+export type { AsyncStoreReader, StoreReader } from "./readers.ts";
 export type { EngineClock, EngineOptions } from "./options.ts";
 export type { DeployArgs } from "./deploy.ts";
 export type { DirDeployOptions, DirDeployReport } from "./workflows-dir.ts";
@@ -38,4 +38,3 @@ export type {
   TriggerKind,
   WorkflowRow,
 } from "@promenade/workflow/records";
-export type { StoreReader } from "@promenade/store";

@@ -4,17 +4,39 @@
  * engine is open on every call. On PostgreSQL every synchronous read throws `UNSUPPORTED` naming
  * the promise-returning call to make instead.
  */
+import type { AsyncStore, Store } from "@promenade/store";
+import { EngineError } from "@promenade/workflow/errors";
 import type {
   ArtifactRow,
-  AsyncStore,
   EventRow,
   ListEventsOptions,
   ListRunsFilter,
   RunRow,
-  StoreReader,
   WorkflowRow,
-} from "@promenade/store";
-import { EngineError } from "@promenade/workflow/errors";
+} from "@promenade/workflow/records";
+
+/**
+ * The read side of the store, synchronous: what `engine.store` exposes. Lookups return
+ * `null`/`[]` for unknown ids; malformed arguments throw `VALIDATION`.
+ */
+export interface StoreReader {
+  /** The workflow deployed under `slug`, or `null`. */
+  getWorkflow(slug: string): WorkflowRow | null;
+  /** The workflow with this id, or `null`. */
+  getWorkflowById(id: string): WorkflowRow | null;
+  /** Every workflow, by slug ascending. */
+  listWorkflows(): WorkflowRow[];
+  /** The run, or `null`. */
+  getRun(id: string): RunRow | null;
+  /** Runs matching `filter`, newest first by default, paged by index. */
+  listRuns(filter?: ListRunsFilter): RunRow[];
+  /** Events with `cursor > afterCursor`, ascending; `[]` for an unknown run. */
+  listEvents(runId: string, options?: ListEventsOptions): EventRow[];
+  /** The run's highest cursor, `0` when it has no events (or is unknown). */
+  maxCursor(runId: string): number;
+  /** The run's artifacts in creation order. */
+  listArtifacts(runId: string): ArtifactRow[];
+}
 
 /** The read side of the store with promises: what `engine.storeAsync` exposes. */
 export interface AsyncStoreReader {
@@ -48,7 +70,7 @@ const READ_METHODS = [
 ] as const satisfies readonly (keyof StoreReader & keyof AsyncStoreReader)[];
 
 /** `engine.store` over the SQLite store: each read runs after `assertOpen()`. */
-export function syncReader(store: StoreReader, assertOpen: () => void): StoreReader {
+export function syncReader(store: Store, assertOpen: () => void): StoreReader {
   return {
     getWorkflow: (slug) => (assertOpen(), store.getWorkflow(slug)),
     getWorkflowById: (id) => (assertOpen(), store.getWorkflowById(id)),

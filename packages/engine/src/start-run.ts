@@ -3,7 +3,7 @@
  * a slug, JSON input, a known trigger kind and a non-empty idempotency key. Pure validation; the
  * engine core creates the run. Invariant: every bad argument is a `VALIDATION` naming it.
  */
-import type { TriggerKind } from "@promenade/store";
+import type { TriggerKind } from "@promenade/workflow/records";
 import type { JsonValue } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
 import { jsonProblem } from "./internal/json.ts";

@@ -259,13 +259,6 @@ export interface StoreReader {
   maxCursor(runId: string): number;
   /** The run's artifacts in creation order. */
   listArtifacts(runId: string): ArtifactRow[];
-  /** The run's human-input request with this key, or `null`. */
-  getInputRequest(runId: string, key: string): HumanInputRequestRow | null;
-  /**
-   * Human-input requests, newest first (creation time, then insertion order). `runId` and
-   * `statuses` combine with AND; `statuses: []` matches nothing; no filter lists every row.
-   */
-  listInputRequests(filter?: ListInputRequestsFilter): HumanInputRequestRow[];
 }
 
 /**
@@ -328,6 +321,13 @@ export interface Store extends StoreReader, Omit<AsyncStore, keyof StoreReader> 
   lastCronFire(workflowId: string, triggerIndex: number): number | null;
   /** Records an artifact. Bad size ⇒ `VALIDATION`; unknown run ⇒ `NOT_FOUND`. */
   createArtifact(args: CreateArtifactArgs): ArtifactRow;
+  /** The run's human-input request with this key, or `null`. */
+  getInputRequest(runId: string, key: string): HumanInputRequestRow | null;
+  /**
+   * Human-input requests, newest first (creation time, then insertion order). `runId` and
+   * `statuses` combine with AND; `statuses: []` matches nothing; no filter lists every row.
+   */
+  listInputRequests(filter?: ListInputRequestsFilter): HumanInputRequestRow[];
   /**
    * In one transaction: appends `args.pending`, then finds the run's request with `args.key` or
    * inserts it `pending` (its `seq` the run's next) together with its `human_input_requested`

@@ -11,7 +11,7 @@ import type { Attributes, Span, Tracer } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
-import type { Engine } from "@promenade/engine";
+import type { Engine, RunRow } from "@promenade/engine";
 import { buildTrace } from "@promenade/server";
 import type { TraceChildRun, TraceRun, TraceSpan } from "@promenade/server";
 import type { TraceExport } from "./otel.ts";
@@ -121,34 +121,38 @@ export function startTraceExport(options: TraceExportOptions): TraceExport {
     spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 8192 })],
   });
   const tracer = provider.getTracer("promenade");
-  const slugs = new Map<string, string | null>();
-  const slugOf = (workflowId: string): string | null => {
+  // Reads go through `engine.storeAsync`, so the export works on SQLite and on PostgreSQL.
+  const reads = engine.storeAsync;
+  const slugs = new Map<string, Promise<string | null>>();
+  const slugOf = (workflowId: string): Promise<string | null> => {
     let slug = slugs.get(workflowId);
     if (slug === undefined) {
-      slug = engine.store.getWorkflowById(workflowId)?.slug ?? null;
+      slug = reads.getWorkflowById(workflowId).then((row) => row?.slug ?? null);
+      // A failed read is not remembered: the next run asks again.
+      slug.catch(() => slugs.delete(workflowId));
       slugs.set(workflowId, slug);
     }
     return slug;
   };
-  const toTraceRun = (row: NonNullable<ReturnType<Engine["store"]["getRun"]>>): TraceRun => ({
+  const toTraceRun = async (row: RunRow): Promise<TraceRun> => ({
     ...row,
-    workflowSlug: slugOf(row.workflowId),
+    workflowSlug: await slugOf(row.workflowId),
     error: row.error === null ? null : { code: row.error.code, message: row.error.message },
   });
 
   const pending = new Set<string>();
-  const exportRun = (runId: string): void => {
+  const inFlight = new Set<Promise<void>>();
+  const exportRun = async (runId: string): Promise<void> => {
     // Once per terminal status: a run flushed by `close` is not exported again by its timer.
     if (!pending.delete(runId)) return;
     try {
-      const run = engine.store.getRun(runId);
+      const run = await reads.getRun(runId);
       if (run === null) return;
-      const children: TraceChildRun[] = engine.store
-        .listRuns({ parentRunId: runId, order: "oldest", limit: 1000 })
-        .map(toTraceRun);
+      const childRows = await reads.listRuns({ parentRunId: runId, order: "oldest", limit: 1000 });
+      const children: TraceChildRun[] = await Promise.all(childRows.map(toTraceRun));
       const built = buildTrace({
-        run: toTraceRun(run),
-        events: engine.store.listEvents(runId),
+        run: await toTraceRun(run),
+        events: await reads.listEvents(runId),
         children,
       });
       replay(tracer, runId, built.spans);
@@ -158,12 +162,17 @@ export function startTraceExport(options: TraceExportOptions): TraceExport {
       );
     }
   };
+  const startExport = (runId: string): void => {
+    const running = exportRun(runId);
+    inFlight.add(running);
+    void running.finally(() => inFlight.delete(running));
+  };
   const unsubscribe = engine.onEvent((row) => {
     if (row.event.kind !== "run_status" || !TERMINAL.has(row.event.status)) return;
     if (pending.has(row.runId)) return;
     pending.add(row.runId);
-    // Off the commit path: the listener runs right after the commit, synchronously.
-    setImmediate(() => exportRun(row.runId));
+    // Off the commit path: the listener runs right after the commit.
+    setImmediate(() => startExport(row.runId));
   });
   const where = new URL(options.url);
   log(`trace export: OTLP/HTTP to ${where.origin}${where.pathname}`);
@@ -171,7 +180,8 @@ export function startTraceExport(options: TraceExportOptions): TraceExport {
     url: options.url,
     async close() {
       unsubscribe();
-      for (const runId of [...pending]) exportRun(runId);
+      for (const runId of [...pending]) startExport(runId);
+      await Promise.all([...inFlight]);
       await provider.forceFlush();
       await provider.shutdown();
     },

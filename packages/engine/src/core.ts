@@ -25,7 +25,11 @@ import type { RecoveryReport } from "@promenade/supervisor";
 import type { JsonValue } from "@promenade/workflow";
 import { EngineError, isEngineError } from "@promenade/workflow/errors";
 import { andThen, attempt, isTerminal } from "@promenade/workflow/records";
-import type { Awaitable } from "@promenade/workflow/records";
+import type {
+  Awaitable,
+  HumanInputRequestRow,
+  ListInputRequestsFilter,
+} from "@promenade/workflow/records";
 import { createEngineAgentHooks } from "./agent-plug.ts";
 import { portsOf } from "./backend.ts";
 import type { Backend } from "./backend.ts";
@@ -113,6 +117,21 @@ export class EngineCore {
           })
         : null;
     this.#unsubscribeFeed = backend.store.subscribe((row) => this.#onCommitted(row));
+  }
+
+  /** Human-input requests matching `filter`, newest first. */
+  listInputRequests(filter?: ListInputRequestsFilter): Awaitable<HumanInputRequestRow[]> {
+    return this.backend.store.listInputRequests(filter);
+  }
+
+  /** Answers a pending human-input request; see `RunSupervisor.respondToInput`. */
+  respondToInput(
+    runId: string,
+    key: string,
+    value: unknown,
+    opts: { respondedBy?: string },
+  ): Awaitable<HumanInputRequestRow> {
+    return this.#supervisor.respondToInput(runId, key, value, opts);
   }
 
   /** Whether calls on this backend finish before they return (SQLite). */

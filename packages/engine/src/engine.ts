@@ -15,7 +15,11 @@ import { join, resolve as resolvePath } from "node:path";
 import type { PublishedEvent, RunRow, WorkflowRow } from "@promenade/workflow/records";
 import { EngineError } from "@promenade/workflow/errors";
 import { andThen, isPromiseLike } from "@promenade/workflow/records";
-import type { Awaitable } from "@promenade/workflow/records";
+import type {
+  Awaitable,
+  HumanInputRequestRow,
+  ListInputRequestsFilter,
+} from "@promenade/workflow/records";
 import { authorizeMcp } from "./authorize.ts";
 import type { AuthorizeMcpServerOptions } from "./authorize.ts";
 import { openPostgres, openSqlite } from "./backend.ts";
@@ -345,6 +349,61 @@ export class Engine {
   }
 
   /**
+   * Human-input requests, newest first (creation time, then insertion order): `runId` and
+   * `statuses` combine with AND, `statuses: []` lists nothing, no filter lists every request.
+   * SQLite only (use `listInputRequestsAsync` on either database).
+   * @throws EngineError `VALIDATION` for a bad filter, `INTERNAL` after close, `UNSUPPORTED` on
+   * PostgreSQL.
+   */
+  listInputRequests(filter?: ListInputRequestsFilter): HumanInputRequestRow[] {
+    this.#assertOpen();
+    this.#requireSync("engine.listInputRequests(…)", "await engine.listInputRequestsAsync(…)");
+    return this.#now(this.#core.listInputRequests(filter), "listInputRequests");
+  }
+
+  /** `listInputRequests` on either database. */
+  listInputRequestsAsync(filter?: ListInputRequestsFilter): Promise<HumanInputRequestRow[]> {
+    return this.#promise(() => this.#core.listInputRequests(filter));
+  }
+
+  /**
+   * Answer the run's pending human-input request `key` with `value`; returns the resolved row
+   * (the answer normalized, `respondedBy` = `opts.respondedBy ?? null`) and wakes the waiting
+   * program. The first answer wins. Synchronous: a rejected answer throws. SQLite only (use
+   * `respondToInputAsync` on either database).
+   * @throws EngineError `NOT_FOUND` ("Unknown run"; "No pending human-input request" — also for
+   * a second answer, a timed-out or a cancelled request), `VALIDATION` (the answer does not fit
+   * the gate's form; the request stays pending), `CONFLICT` ("already answered": another answer
+   * won the race), `INTERNAL` after close, `UNSUPPORTED` on PostgreSQL.
+   */
+  respondToInput(
+    runId: string,
+    key: string,
+    value: unknown,
+    opts: { respondedBy?: string } = {},
+  ): HumanInputRequestRow {
+    this.#assertOpen();
+    this.#requireSync(
+      `engine.respondToInput("${String(runId)}", "${String(key)}", …)`,
+      `await engine.respondToInputAsync("${String(runId)}", "${String(key)}", …)`,
+    );
+    return this.#now(
+      this.#core.respondToInput(runId, key, value, respondOptions(opts)),
+      "respondToInput",
+    );
+  }
+
+  /** `respondToInput` on either database: rejects with the same errors. */
+  respondToInputAsync(
+    runId: string,
+    key: string,
+    value: unknown,
+    opts: { respondedBy?: string } = {},
+  ): Promise<HumanInputRequestRow> {
+    return this.#promise(() => this.#core.respondToInput(runId, key, value, respondOptions(opts)));
+  }
+
+  /**
    * One-time interactive OAuth grant for an HTTP MCP server. Tokens land in
    * `<dataDir>/mcp_tokens.json` (mode 0600). The engine never opens a browser: it hands the
    * authorization URL to `options.onAuthorizationUrl`.
@@ -472,6 +531,24 @@ export class Engine {
     for (const reject of this.#pending) reject(closed);
     this.#pending.clear();
   }
+}
+
+function respondOptions(opts: unknown): { respondedBy?: string } {
+  if (!isPlainObject(opts)) {
+    throw new EngineError(
+      "VALIDATION",
+      "respondToInput: opts must be an object ({ respondedBy? }).",
+    );
+  }
+  const respondedBy = opts.respondedBy;
+  if (respondedBy === undefined) return {};
+  if (typeof respondedBy !== "string" || respondedBy === "") {
+    throw new EngineError(
+      "VALIDATION",
+      "respondToInput: opts.respondedBy must be a non-empty string when given.",
+    );
+  }
+  return { respondedBy };
 }
 
 function describe(error: unknown): string {

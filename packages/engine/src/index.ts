@@ -29,7 +29,10 @@ export type { EngineErrorCode, ErrorShape } from "@promenade/workflow/errors";
 export type {
   ArtifactRow,
   EventRow,
+  HumanInputRequestRow,
+  HumanInputStatus,
   ListEventsOptions,
+  ListInputRequestsFilter,
   ListRunsFilter,
   PublishedEvent,
   RunErrorShape,

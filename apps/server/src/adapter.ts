@@ -23,6 +23,9 @@ export function engineApi(engine: Engine): EngineApi {
     listArtifacts: (runId) => store.listArtifacts(runId),
     artifactsDir: (runId) => engine.artifactsDir(runId),
     ping: () => engine.pingAsync(),
+    listInputRequests: (filter) => engine.listInputRequestsAsync(filter),
+    respondToInput: (runId, key, value, options) =>
+      engine.respondToInputAsync(runId, key, value, options),
     onEvent: (listener) => engine.onEvent(listener),
   };
   return api;

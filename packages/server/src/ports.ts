@@ -9,6 +9,8 @@ import type {
   ArtifactRow,
   Awaitable,
   EventRow,
+  HumanInputRequestRow,
+  HumanInputStatus,
   PublishedEvent,
   RunErrorShape,
   RunRow,
@@ -21,6 +23,8 @@ export type {
   ArtifactRow,
   Awaitable,
   EventRow,
+  HumanInputRequestRow,
+  HumanInputStatus,
   JsonValue,
   PublishedEvent,
   RunErrorShape,
@@ -86,6 +90,22 @@ export interface EngineApi {
   artifactsDir(runId: string): string;
   /** One trivial database read; fails (`INTERNAL`) while the database cannot be reached. */
   ping(): Awaitable<void>;
+  /** Human-input requests, newest first; `runId` and `statuses` combine with AND. */
+  listInputRequests(filter: {
+    runId?: string;
+    statuses?: readonly HumanInputStatus[];
+  }): Awaitable<HumanInputRequestRow[]>;
+  /**
+   * Answers a pending human-input request; the resolved row. Fails `NOT_FOUND` (unknown run, no
+   * pending request with `key`), `VALIDATION` (the answer does not fit the gate's form; the
+   * request stays pending) or `CONFLICT` (another answer won).
+   */
+  respondToInput(
+    runId: string,
+    key: string,
+    value: unknown,
+    options: { respondedBy?: string },
+  ): Awaitable<HumanInputRequestRow>;
   /** Subscribe to the event feed. Returns the unsubscribe function. */
   onEvent(listener: (row: PublishedEvent) => void): () => void;
 }

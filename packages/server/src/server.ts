@@ -77,6 +77,7 @@ import {
   workflowSummary,
 } from "./project.ts";
 import { bundleWorkflow } from "./bundle.ts";
+import { inputRoutes } from "./routes/inputs.ts";
 import { traceRoute } from "./routes/trace.ts";
 import { UI_HEADERS, loadUiAssets } from "./ui-assets.ts";
 import type { UiAsset } from "./ui-assets.ts";
@@ -758,6 +759,8 @@ export function createPromenadeServer(
     sendJson(res, 200, { authorization: item });
   };
 
+  const inputs = inputRoutes(engine, apiToken === undefined ? {} : { respondedBy: "api" });
+
   const routes: Route[] = [
     { template: "/", pattern: [], methods: { GET: uiFile("index.html") } },
     { template: "/ui/:file", pattern: ["ui", null], methods: { GET: uiFile("") } },
@@ -779,6 +782,17 @@ export function createPromenadeServer(
       methods: { POST: startRun },
     },
     { template: "/api/runs", pattern: ["api", "runs"], methods: { GET: listRuns } },
+    { template: "/api/inputs", pattern: ["api", "inputs"], methods: { GET: inputs.listPending } },
+    {
+      template: "/api/runs/:id/inputs",
+      pattern: ["api", "runs", null, "inputs"],
+      methods: { GET: inputs.listOfRun },
+    },
+    {
+      template: "/api/runs/:id/inputs/:key",
+      pattern: ["api", "runs", null, "inputs", null],
+      methods: { POST: inputs.answer },
+    },
     { template: "/api/runs/:id", pattern: ["api", "runs", null], methods: { GET: getRun } },
     {
       template: "/api/runs/:id/events",

@@ -17,7 +17,9 @@ describe("ui assets", () => {
       "favicon.svg",
       "format.js",
       "index.html",
+      "input-form.js",
       "live.js",
+      "page-inbox.js",
       "page-mcp.js",
       "page-run.js",
       "page-runs.js",
@@ -43,7 +45,7 @@ describe("ui assets", () => {
     const live = readFileSync(`${uiDirectory()}/live.js`, "utf8");
     expect(live).toContain("/api/ws");
     expect(live).toContain("WebSocket");
-    for (const name of ["page-run.js", "page-runs.js", "timeline.js"]) {
+    for (const name of ["page-run.js", "page-runs.js", "timeline.js", "input-form.js"]) {
       expect(readFileSync(`${uiDirectory()}/${name}`, "utf8")).toContain("encodeURIComponent");
     }
   });

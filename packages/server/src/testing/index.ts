@@ -13,11 +13,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateMeta } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
-import { isTerminal } from "@promenade/workflow/records";
+import {
+  isTerminal,
+  parseHumanInputSpec,
+  validateHumanInputAnswer,
+} from "@promenade/workflow/records";
 import type {
   ArtifactRow,
   EngineApi,
   EventRow,
+  HumanInputRequestRow,
+  HumanInputStatus,
   JsonValue,
   ListRunsQuery,
   PublishedEvent,
@@ -69,6 +75,17 @@ export interface FakeRunControl {
   writeArtifact(name: string, contentType: string, body: string | Buffer): void;
   /** Resolves after `ms`, rejects when cancelled. */
   sleep(ms: number): Promise<void>;
+  /**
+   * A human-input gate, like a program's `humanInput()`: records the request (or finds it), holds
+   * the run `awaiting_input` until `respondToInput` answers it, then resolves with the checked
+   * answer; a key already answered resolves at once. Rejects when cancelled.
+   */
+  humanInput(request: {
+    key: string;
+    prompt: string;
+    input: unknown;
+    assignees?: string[];
+  }): Promise<JsonValue>;
 }
 
 /** A scripted workflow body; its return value is the run output. */
@@ -121,6 +138,16 @@ export interface FakeEngine extends EngineApi {
   maxCursor(runId: string): Promise<number>;
   listArtifacts(runId: string): Promise<ArtifactRow[]>;
   ping(): Promise<void>;
+  listInputRequests(filter: {
+    runId?: string;
+    statuses?: readonly HumanInputStatus[];
+  }): Promise<HumanInputRequestRow[]>;
+  respondToInput(
+    runId: string,
+    key: string,
+    value: unknown,
+    options: { respondedBy?: string },
+  ): Promise<HumanInputRequestRow>;
   /** Deploy from a manifest directly (no program parsing). */
   addWorkflow(manifest: FakeManifest, config?: Record<string, JsonValue>): WorkflowRow;
   /** Append an event to a run (envelope added) and publish it. */
@@ -170,6 +197,10 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
   const listeners = new Set<(row: PublishedEvent) => void>();
   const controllers = new Map<string, AbortController>();
   const waiters = new Map<string, ((row: RunRow) => void)[]>();
+  const requests: HumanInputRequestRow[] = [];
+  /** Waiting `humanInput` calls by run and key. */
+  const gates = new Map<string, (value: JsonValue) => void>();
+  const gateOf = (runId: string, key: string): string => `${runId} ${key}`;
   let healthy = true;
   let lastTime = 0;
   let counter = 0;
@@ -291,6 +322,12 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
         : { kind: "run_status", status },
     );
     if (isTerminal(status)) {
+      for (const request of requests) {
+        if (request.runId === runId && request.status === "pending") {
+          request.status = "cancelled";
+          request.respondedAt = now();
+        }
+      }
       controllers.delete(runId);
       for (const w of waiters.get(runId) ?? []) w({ ...run });
       waiters.delete(runId);
@@ -320,6 +357,82 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
     };
     workflows.set(row.slug, row);
     return row;
+  };
+
+  const askHuman = (
+    run: RunRow,
+    signal: AbortSignal,
+    request: { key: string; prompt: string; input: unknown; assignees?: string[] },
+  ): Promise<JsonValue> => {
+    const found = requests.find((r) => r.runId === run.id && r.key === request.key);
+    if (found?.status === "resolved") return Promise.resolve(found.response);
+    parseHumanInputSpec(request.input);
+    if (found === undefined) {
+      const row: HumanInputRequestRow = {
+        id: ulid(),
+        runId: run.id,
+        seq: requests.filter((r) => r.runId === run.id).length + 1,
+        key: request.key,
+        prompt: request.prompt,
+        inputSpec: request.input as JsonValue,
+        assignees: request.assignees ?? null,
+        status: "pending",
+        response: null,
+        respondedBy: null,
+        createdAt: now(),
+        expiresAt: null,
+        respondedAt: null,
+      };
+      requests.push(row);
+      emit(run.id, {
+        kind: "human_input_requested",
+        requestId: row.id,
+        key: row.key,
+        prompt: row.prompt,
+      });
+    }
+    setStatus(run.id, "awaiting_input");
+    return new Promise<JsonValue>((resolve, reject) => {
+      gates.set(gateOf(run.id, request.key), resolve);
+      signal.addEventListener("abort", () => {
+        gates.delete(gateOf(run.id, request.key));
+        reject(new EngineError("CANCELLED", "Run cancelled."));
+      });
+    });
+  };
+
+  const respondToInput = (
+    runId: string,
+    key: string,
+    value: unknown,
+    respondedBy: string | undefined,
+  ): HumanInputRequestRow => {
+    requireRunRow(runId);
+    const row = requests.find((r) => r.runId === runId && r.key === key && r.status === "pending");
+    if (row === undefined) {
+      throw new EngineError(
+        "NOT_FOUND",
+        `No pending human-input request "${key}" for run ${runId}.`,
+      );
+    }
+    const response = validateHumanInputAnswer(
+      parseHumanInputSpec(row.inputSpec),
+      value,
+    ) as unknown as JsonValue;
+    Object.assign(row, {
+      status: "resolved",
+      response,
+      respondedBy: respondedBy ?? null,
+      respondedAt: now(),
+    });
+    emit(runId, { kind: "human_input_resolved", requestId: row.id, key });
+    const wake = gates.get(gateOf(runId, key));
+    if (wake !== undefined) {
+      gates.delete(gateOf(runId, key));
+      setStatus(runId, "running");
+      wake(response);
+    }
+    return { ...row };
   };
 
   const execute = (run: RunRow, behavior: FakeBehavior): void => {
@@ -380,6 +493,7 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
             reject(new EngineError("CANCELLED", "Run cancelled."));
           });
         }),
+      humanInput: (request) => askHuman(run, controller.signal, request),
     };
     setStatus(run.id, "pending");
     setTimeout(() => {
@@ -587,6 +701,19 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       answer(() => artifacts.filter((a) => a.runId === runId).map((a) => ({ ...a }))),
     artifactsDir: (runId) => join(dataDir, "runs", runId, "artifacts"),
     ping: () => answer(() => undefined),
+    listInputRequests: (filter) =>
+      answer(() =>
+        requests
+          .filter(
+            (r) =>
+              (filter.runId === undefined || r.runId === filter.runId) &&
+              (filter.statuses === undefined || filter.statuses.includes(r.status)),
+          )
+          .reverse()
+          .map((r) => ({ ...r })),
+      ),
+    respondToInput: (runId, key, value, respondOptions) =>
+      answer(() => respondToInput(runId, key, value, respondOptions.respondedBy)),
     onEvent: (listener) => {
       listeners.add(listener);
       return () => {

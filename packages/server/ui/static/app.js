@@ -5,6 +5,7 @@
 import { TOKEN_KEY, token } from "./api.js";
 import { leavePage } from "./dom.js";
 import { live } from "./live.js";
+import { renderInbox } from "./page-inbox.js";
 import { renderMcp } from "./page-mcp.js";
 import { renderRunDetail } from "./page-run.js";
 import { renderRuns } from "./page-runs.js";
@@ -46,6 +47,9 @@ function route() {
   } else if (path === "/runs") {
     page = "runs";
     renderRuns(query);
+  } else if (path === "/inbox") {
+    page = "inbox";
+    renderInbox();
   } else if (path === "/mcp") {
     page = "mcp";
     renderMcp();

@@ -1,11 +1,12 @@
 // Formatting of times, durations, costs and links, and the run-status vocabulary.
 import { el } from "./dom.js";
 
-export const ACTIVE = ["queued", "pending", "running", "cancelling"];
+export const ACTIVE = ["queued", "pending", "running", "awaiting_input", "cancelling"];
 export const STATUSES = [
   "queued",
   "pending",
   "running",
+  "awaiting_input",
   "cancelling",
   "completed",
   "failed",

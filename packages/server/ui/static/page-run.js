@@ -4,6 +4,7 @@ import { badge, clear, el, main, onLeave, put, showError } from "./dom.js";
 import { ACTIVE, clock, cost, duration, pretty, runHref, timeEl } from "./format.js";
 import { live } from "./live.js";
 import { openRunDialog } from "./run-dialog.js";
+import { inputForm } from "./input-form.js";
 import { createTimeline } from "./timeline.js";
 
 const CHANNELS = ["lifecycle", "phase", "output", "log", "agent"];
@@ -122,7 +123,9 @@ export async function renderRunDetail(runId) {
         el("pre", { class: "json", text: pretty(run.output) }),
       ),
     );
-    cancelButton.disabled = !["queued", "pending", "running"].includes(run.status);
+    cancelButton.disabled = !["queued", "pending", "running", "awaiting_input"].includes(
+      run.status,
+    );
     renderPhases();
   };
 
@@ -131,6 +134,73 @@ export async function renderRunDetail(runId) {
     if (data) {
       run = data.run;
       renderHeader();
+    }
+  };
+
+  // Human input: the pending requests with their answer forms, then the answered history.
+  const inputsPanel = el("div", { class: "panel", id: "run-inputs", hidden: true });
+  const pendingForms = new Map();
+  let inputsLoading = null;
+  const refreshInputs = async () => {
+    if (inputsLoading) return inputsLoading;
+    inputsLoading = (async () => {
+      const data = await api("GET", `/api/runs/${encodeURIComponent(runId)}/inputs`).catch(
+        () => null,
+      );
+      if (!data) return;
+      const pending = data.inputs.filter((request) => request.status === "pending");
+      const answered = data.inputs.filter((request) => request.status !== "pending");
+      inputsPanel.hidden = data.inputs.length === 0;
+      // A pending form stays the same node (and keeps what was typed) while still pending.
+      const forms = pending.map((request) => {
+        const form =
+          pendingForms.get(request.id) ??
+          inputForm(request, { onAnswered: () => void refreshInputs() });
+        return form;
+      });
+      pendingForms.clear();
+      pending.forEach((request, i) => pendingForms.set(request.id, forms[i]));
+      const history = answered.map((request) =>
+        el(
+          "tr",
+          { dataset: { key: request.key, status: request.status } },
+          el("td", { class: "mono", text: request.key }),
+          el("td", { text: request.prompt }),
+          el("td", {}, badge(request.status)),
+          el("td", {}, el("code", { text: JSON.stringify(request.response) })),
+          el("td", { class: "muted", text: request.respondedBy ?? "" }),
+          el("td", {}, timeEl(request.respondedAt)),
+        ),
+      );
+      inputsPanel.replaceChildren(
+        el("h2", { text: "Human input" }),
+        ...forms,
+        ...(history.length === 0
+          ? []
+          : [
+              el(
+                "table",
+                { id: "input-history" },
+                el(
+                  "thead",
+                  {},
+                  el(
+                    "tr",
+                    {},
+                    ["Key", "Prompt", "Status", "Answer", "By", "When"].map((t) =>
+                      el("th", { text: t }),
+                    ),
+                  ),
+                ),
+                el("tbody", {}, history),
+              ),
+            ]),
+      );
+    })();
+    try {
+      await inputsLoading;
+    } finally {
+      inputsLoading = null;
     }
   };
 
@@ -215,8 +285,9 @@ export async function renderRunDetail(runId) {
   tabs.append(tab("timeline", "Timeline"), tab("log", "Event log"));
   show(localStorage.getItem(VIEW_KEY) === "log" ? "log" : "timeline");
 
-  main.append(header, tabs, timelineSection, logSection, artifactsPanel);
+  main.append(header, inputsPanel, tabs, timelineSection, logSection, artifactsPanel);
   renderHeader();
+  void refreshInputs();
   void timeline.start();
 
   // ---- log rendering ----
@@ -310,9 +381,20 @@ export async function renderRunDetail(runId) {
         addEntry("status", ev.t, ...content);
         run.status = ev.status;
         void refreshRun();
+        void refreshInputs();
         lastLog = null;
         break;
       }
+      case "human_input_requested":
+        addEntry("status", ev.t, `asked a person (${ev.key}): ${ev.prompt}`);
+        void refreshInputs();
+        lastLog = null;
+        break;
+      case "human_input_resolved":
+        addEntry("status", ev.t, `human input ${ev.key} closed`);
+        void refreshInputs();
+        lastLog = null;
+        break;
       case "phase":
         phaseNames.push(ev.name);
         addEntry("phase", ev.t, `▸ ${ev.name}`);

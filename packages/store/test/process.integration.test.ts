@@ -32,11 +32,9 @@ afterEach(() => {
 });
 
 function start(script: string): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [join(children, script), path],
-    { stdio: ["pipe", "pipe", "pipe"] },
-  );
+  const child = spawn(process.execPath, [join(children, script), path], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   running.add(child);
   child.on("exit", () => running.delete(child));
   return child;

@@ -34,11 +34,9 @@ function random(seed: number): () => number {
 
 /** Start the child, wait until it ticks, let it run `runMs`, SIGKILL it. */
 async function liveAndDie(dbPath: string, startMs: number, runMs: number): Promise<void> {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=@promenade/source", "--no-warnings", CHILD, dbPath, String(startMs)],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child = spawn(process.execPath, ["--no-warnings", CHILD, dbPath, String(startMs)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

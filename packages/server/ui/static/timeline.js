@@ -351,6 +351,7 @@ export function createTimeline(runId, { getRunStatus, onChange } = {}) {
     }
     summary.textContent = parts.join(" · ");
     root.dataset.complete = String(c?.complete ?? false);
+    root.dataset.runId = runId;
   }
 
   async function read() {

@@ -27,6 +27,7 @@ export type {
   ListInputRequestsFilter,
   ListRunsFilter,
   PublishedEvent,
+  RequestKey,
   RunErrorShape,
   RunRow,
   RunUsage,

@@ -17,6 +17,7 @@ import {
   cronFires,
   humanInputRequests,
   runEvents,
+  runRequestKeys,
   runs,
   schemaMigrations,
   workflows,
@@ -57,6 +58,7 @@ const TABLES: SQLiteTable[] = [
   cronFires,
   artifacts,
   humanInputRequests,
+  runRequestKeys,
   schemaMigrations,
 ];
 
@@ -73,13 +75,14 @@ describe("fresh schema", () => {
           "cron_fires",
           "human_input_requests",
           "run_events",
+          "run_request_keys",
           "runs",
           "schema_migrations",
           "workflows",
         ].sort(),
       );
       for (const table of tables) expect(table.sql).toMatch(/\)\s*STRICT/);
-      for (const name of ["run_events", "cron_fires"]) {
+      for (const name of ["run_events", "cron_fires", "run_request_keys"]) {
         expect(tables.find((t) => t.name === name)?.sql).toMatch(/WITHOUT ROWID/);
       }
       for (const table of TABLES) {

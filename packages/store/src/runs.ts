@@ -18,6 +18,7 @@ import {
 } from "./internal/args.ts";
 import type { TableContext } from "./internal/context.ts";
 import { toJsonText } from "./internal/json.ts";
+import { readRequestKey } from "./internal/request-keys.ts";
 import { describeIssues, runErrorSchema, toRunRow } from "./internal/rows.ts";
 import {
   RUN_STATUSES,
@@ -28,6 +29,7 @@ import {
 } from "./internal/sdk.ts";
 import type { EventTable } from "./events.ts";
 import type { Route } from "./feed.ts";
+import { RequestKeyTable } from "./request-keys.ts";
 import { runs, workflows } from "./schema.ts";
 import type {
   CreateRunArgs,
@@ -64,6 +66,7 @@ export class RunTable {
   readonly #s;
   /** Status UPDATEs by shape (see `#statusUpdate`); at most 2^4 × a few entries. */
   readonly #statusUpdates = new Map<string, PreparedRun>();
+  readonly #requestKeys: RequestKeyTable;
 
   constructor(
     context: TableContext,
@@ -74,6 +77,7 @@ export class RunTable {
     this.#c = context;
     this.#workflows = workflowTable;
     this.#events = events;
+    this.#requestKeys = new RequestKeyTable(context);
     this.#onEnd = onEnd;
     const { orm } = context;
     const p = sql.placeholder;
@@ -178,7 +182,10 @@ export class RunTable {
     return route;
   }
 
-  /** Inserts a `queued` run and its `queued` event, or finds it by idempotency key. */
+  /**
+   * Inserts a `queued` run and its `queued` event, or finds it by idempotency key or by request
+   * key (a request key is bound to the new run in the same transaction).
+   */
   create(args: CreateRunArgs): { run: RunRow; created: boolean } {
     if (typeof args !== "object" || args === null)
       throw validation("createRun(args): args must be an object.");
@@ -207,6 +214,7 @@ export class RunTable {
       }
     }
     const triggerKind = args.triggerKind;
+    const requestKey = readRequestKey(args);
     return this.#c.tx.atomic(() => {
       const workflow = this.#workflows.key(workflowId);
       if (workflow === undefined) {
@@ -232,7 +240,18 @@ export class RunTable {
           return { run: toRunRow(existing), created: false };
         }
       }
+      if (requestKey !== null) {
+        const boundRunId = this.#requestKeys.find(workflowId, requestKey);
+        if (boundRunId !== null) {
+          const bound = this.get(boundRunId);
+          if (bound === null) throw new EngineError("INTERNAL", `Run ${boundRunId} vanished.`);
+          return { run: bound, created: false };
+        }
+      }
       const run = this.insertQueued(workflow, triggerKind, input, parentRunId, key);
+      if (requestKey !== null) {
+        this.#requestKeys.bind(workflowId, requestKey, run.id, run.createdAt);
+      }
       return { run, created: true };
     });
   }

@@ -56,6 +56,22 @@ export interface CreateRunArgs {
   parentRunId?: string;
   /** Find-or-create on `(parentRunId ?? NULL, idempotencyKey)`. */
   idempotencyKey?: string;
+  /**
+   * A client's retry key for the request creating a top-level run (an HTTP `Idempotency-Key`):
+   * find-or-create on `(workflowId, requestKey.key)` for 24 hours (see {@link RequestKey}).
+   */
+  requestKey?: RequestKey;
+}
+
+/**
+ * A client's retry key on a run-creating request, scoped to the workflow, and a fingerprint of
+ * the request (e.g. a SHA-256 of its body). For 24 hours after the run it created, the same key
+ * with the same fingerprint finds that run and with another fingerprint is `CONFLICT`; after
+ * that the key is free again. Key and fingerprint: non-empty, at most 1024 characters.
+ */
+export interface RequestKey {
+  key: string;
+  fingerprint: string;
 }
 
 /** Optional fields of {@link Store.updateRunStatus}, written in the same statement. */
@@ -280,8 +296,12 @@ export interface Store extends StoreReader, Omit<AsyncStore, keyof StoreReader> 
   upsertWorkflow(args: UpsertWorkflowArgs): WorkflowRow;
   /**
    * Inserts a `queued` run and its `queued` event (cursor 1) in one transaction, or finds the run
-   * with the same `(parentRunId, idempotencyKey)` (writing nothing).
-   * Unknown workflow/parent ⇒ `NOT_FOUND`; key held by another workflow's run ⇒ `CONFLICT`.
+   * with the same `(parentRunId, idempotencyKey)` (writing nothing). With `requestKey`, finds the
+   * run the key is bound to in this workflow (same fingerprint, within 24 hours), or creates the
+   * run and binds the key to it in the same transaction.
+   * Unknown workflow/parent ⇒ `NOT_FOUND`; key held by another workflow's run ⇒ `CONFLICT`;
+   * request key bound to a run of a different request (another fingerprint) ⇒ `CONFLICT`;
+   * `requestKey` with `parentRunId` or `idempotencyKey` ⇒ `VALIDATION`.
    */
   createRun(args: CreateRunArgs): { run: RunRow; created: boolean };
   /**

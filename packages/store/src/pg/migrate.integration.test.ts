@@ -15,6 +15,7 @@ import {
   cronFires,
   humanInputRequests,
   runEvents,
+  runRequestKeys,
   runs,
   schemaMigrations,
   workflows,
@@ -76,6 +77,7 @@ describe("PostgreSQL migrations", () => {
       cronFires,
       artifacts,
       humanInputRequests,
+      runRequestKeys,
       schemaMigrations,
     ];
     const present = await query<{ table_name: string }>(

@@ -104,8 +104,22 @@ CREATE UNIQUE INDEX human_input_requests_run_key ON human_input_requests (run_id
 CREATE INDEX human_input_requests_status ON human_input_requests (status, created_at, position);
 `;
 
+// Client retry keys (HTTP `Idempotency-Key`) of run-creating requests: one row per (workflow,
+// key), bound to the run the key's first request created and rebound once 24 hours have passed.
+const runRequestKeys = `
+CREATE TABLE run_request_keys (
+  workflow_id text NOT NULL REFERENCES workflows (id),
+  key text NOT NULL,
+  fingerprint text NOT NULL,
+  run_id text NOT NULL REFERENCES runs (id),
+  created_at bigint NOT NULL,
+  PRIMARY KEY (workflow_id, key)
+);
+`;
+
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
 export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
   { version: 2, name: "0002_human_input_requests", sql: humanInputRequests },
+  { version: 3, name: "0003_run_request_keys", sql: runRequestKeys },
 ]);

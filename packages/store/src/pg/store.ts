@@ -43,6 +43,7 @@ import type {
   WorkflowRow,
 } from "../types.ts";
 import { describe, requireInteger, requireString } from "../internal/args.ts";
+import { readRequestKey, requestKeyConflict } from "../internal/request-keys.ts";
 import {
   prepareEvents,
   readArtifact,
@@ -61,6 +62,7 @@ import {
 import { connectionFailure, type PgTarget } from "./connect.ts";
 import { PgInputRequests } from "./input-requests.ts";
 import { constraintOf, driverError, eventWriteError } from "./errors.ts";
+import { createKeyedRunStatement, requestKeyBindingStatement } from "./request-keys.ts";
 import {
   commitStatusStatement,
   createRunDiagnosis,
@@ -471,7 +473,33 @@ export class PgStoreImpl implements PgStore {
   createRun(args: CreateRunArgs): Promise<{ run: RunRow; created: boolean }> {
     return this.#run("createRun", async () => {
       const w = readCreateRun(args, this.#settings);
+      const requestKey = readRequestKey(args);
       const queued = this.#queuedRun(w.workflowId, w.triggerKind, w.input, w.parentRunId, w.key);
+      if (requestKey !== null) {
+        const [created] = await this.#query<RunRecord & { workflowSlug: string }>(
+          createKeyedRunStatement(queued, requestKey),
+        );
+        if (created !== undefined)
+          return { run: this.#created(created, queued.event), created: true };
+        // Nothing written: an unknown workflow, or the key is bound to a run.
+        const [binding] = await this.#query<{ fingerprint: string; runId: string }>(
+          requestKeyBindingStatement(w.workflowId, requestKey.key),
+        );
+        if (binding === undefined) {
+          throw new EngineError(
+            "NOT_FOUND",
+            `Unknown workflow: ${w.workflowId}`,
+            "Deploy the workflow before creating runs of it.",
+          );
+        }
+        if (binding.fingerprint !== requestKey.fingerprint) {
+          throw requestKeyConflict(requestKey.key, binding.runId);
+        }
+        const [bound] = await this.#db.select().from(runs).where(eq(runs.id, binding.runId));
+        if (bound === undefined)
+          throw new EngineError("INTERNAL", `Run ${binding.runId} vanished.`);
+        return { run: toRunRow(bound), created: false };
+      }
       const [inserted] = await this.#query<RunRecord & { workflowSlug: string }>(
         createRunStatement(queued),
       );

@@ -1,7 +1,8 @@
 /**
  * The arguments of starting a run (`engine.startRun` / `engine.createRun`) and their checks:
- * a slug, JSON input, a known trigger kind and a non-empty idempotency key. Pure validation; the
- * engine core creates the run. Invariant: every bad argument is a `VALIDATION` naming it.
+ * a slug, JSON input, a known trigger kind, and a non-empty idempotency key or a client request
+ * key (not both). Pure validation; the engine core creates the run. Invariant: every bad
+ * argument is a `VALIDATION` naming it.
  */
 import type { TriggerKind } from "@promenade/workflow/records";
 import type { JsonValue } from "@promenade/workflow";
@@ -16,6 +17,13 @@ export interface StartRunOptions {
   triggerKind?: TriggerKind;
   /** Top-level dedupe: a second start with the same key returns the existing run. */
   idempotencyKey?: string;
+  /**
+   * A client's retry key for this request (an HTTP `Idempotency-Key`) with a fingerprint of the
+   * request (e.g. a SHA-256 of its body), scoped to the workflow: for 24 hours the same key and
+   * fingerprint return the run the first request created, and another fingerprint fails
+   * `CONFLICT`. Not combinable with `idempotencyKey`.
+   */
+  requestKey?: { key: string; fingerprint: string };
 }
 
 /** A start request that passed its checks. */
@@ -24,6 +32,7 @@ export interface CheckedStart {
   input: JsonValue | null;
   triggerKind: TriggerKind;
   idempotencyKey: string | undefined;
+  requestKey: { key: string; fingerprint: string } | undefined;
 }
 
 /** Validates a start request; throws `VALIDATION` naming the first bad argument. */
@@ -57,5 +66,27 @@ export function checkStartRun(slug: unknown, options: StartRunOptions): CheckedS
       `startRun("${slug}"): idempotencyKey must be a non-empty string.`,
     );
   }
-  return { slug, input: input ?? null, triggerKind, idempotencyKey };
+  const { requestKey } = options;
+  if (requestKey !== undefined) {
+    if (
+      typeof requestKey !== "object" ||
+      (requestKey as unknown) === null ||
+      typeof requestKey.key !== "string" ||
+      requestKey.key.length === 0 ||
+      typeof requestKey.fingerprint !== "string" ||
+      requestKey.fingerprint.length === 0
+    ) {
+      throw new EngineError(
+        "VALIDATION",
+        `startRun("${slug}"): requestKey must be { key, fingerprint } (non-empty strings).`,
+      );
+    }
+    if (idempotencyKey !== undefined) {
+      throw new EngineError(
+        "VALIDATION",
+        `startRun("${slug}"): pass idempotencyKey or requestKey, not both.`,
+      );
+    }
+  }
+  return { slug, input: input ?? null, triggerKind, idempotencyKey, requestKey };
 }

@@ -77,6 +77,20 @@ export interface EngineApi {
     slug: string,
     options: { input?: JsonValue; triggerKind: "manual" | "webhook" },
   ): Awaitable<RunRow>;
+  /**
+   * `startRun` under a client's retry key (the `Idempotency-Key` header and a fingerprint of the
+   * request), scoped to the workflow: for 24 hours the same key and fingerprint answer the run
+   * the first request created, as it is now, with `created: false`; another fingerprint fails
+   * `CONFLICT`. The key is bound to the run in the transaction that creates it.
+   */
+  startRunOnce(
+    slug: string,
+    options: {
+      input?: JsonValue;
+      triggerKind: "manual" | "webhook";
+      requestKey: { key: string; fingerprint: string };
+    },
+  ): Awaitable<{ run: RunRow; created: boolean }>;
   /** Settles once the run is terminal; no-op on terminal runs. */
   cancelRun(runId: string): Awaitable<void>;
   getRun(runId: string): Awaitable<RunRow | null>;

@@ -58,6 +58,7 @@ import {
   originAllowed,
   tokenEquals,
 } from "./internal/security.ts";
+import { readIdempotencyKey } from "./idempotency-key.ts";
 import { McpAuthorizations } from "./mcp-authorizations.ts";
 import type {
   AuthorizeMcpServer,
@@ -369,7 +370,9 @@ export function createPromenadeServer(
 
   const startRun: Handler = async ({ req, res, params }) => {
     const slug = params[0] ?? "";
-    const body = parseJson(await readBody(req, MAX_BODY_BYTES), "run-start body");
+    const bytes = await readBody(req, MAX_BODY_BYTES);
+    const body = parseJson(bytes, "run-start body");
+    const requestKey = readIdempotencyKey(req.headers, "runs", bytes);
     await requireWorkflow(slug);
     let input: JsonValue | undefined;
     if (body !== undefined) {
@@ -385,11 +388,21 @@ export function createPromenadeServer(
       }
       if ("input" in body) input = (body as { input: JsonValue }).input;
     }
-    const run = await engine.startRun(slug, {
-      ...(input === undefined ? {} : { input }),
-      triggerKind: "manual",
-    });
-    sendJson(res, 201, { run: await runView(run) }, { location: `/api/runs/${run.id}` });
+    const options = { ...(input === undefined ? {} : { input }), triggerKind: "manual" as const };
+    const { run, created } =
+      requestKey === null
+        ? { run: await engine.startRun(slug, options), created: true }
+        : await engine.startRunOnce(slug, { ...options, requestKey });
+    // A retry of a request that already created its run gets that run, as it is now.
+    sendJson(
+      res,
+      created ? 201 : 200,
+      { run: await runView(run) },
+      {
+        location: `/api/runs/${run.id}`,
+        ...(created ? {} : { "idempotent-replayed": "true" }),
+      },
+    );
   };
 
   const listRuns: Handler = async ({ res, query }) => {
@@ -688,11 +701,15 @@ export function createPromenadeServer(
         webhookReplays,
       );
       let run: RunRow;
+      let created = true;
       try {
-        run = await engine.startRun(slug, {
+        const requestKey = readIdempotencyKey(req.headers, `hook/${params[1] ?? ""}`, body);
+        const options = {
           ...(input === undefined ? {} : { input }),
-          triggerKind: "webhook",
-        });
+          triggerKind: "webhook" as const,
+        };
+        if (requestKey === null) run = await engine.startRun(slug, options);
+        else ({ run, created } = await engine.startRunOnce(slug, { ...options, requestKey }));
       } catch (err) {
         // No run was started, so the sender's retry of this delivery must be accepted.
         release();
@@ -701,9 +718,12 @@ export function createPromenadeServer(
       metrics.webhookRequests.inc({ outcome: "accepted" });
       sendJson(
         res,
-        202,
+        created ? 202 : 200,
         { run: { id: run.id, status: run.status } },
-        { location: `/api/runs/${run.id}` },
+        {
+          location: `/api/runs/${run.id}`,
+          ...(created ? {} : { "idempotent-replayed": "true" }),
+        },
       );
     } catch (err) {
       if (err instanceof WebhookError) {

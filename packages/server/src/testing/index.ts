@@ -33,6 +33,8 @@ import type {
 } from "../ports.ts";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/** How long a request key stays bound to its run (the real store's 24 hours). */
+const REQUEST_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * How the UI tests launch Debian's Chromium through `playwright-core` (`chromium.launch(…)`):
@@ -131,6 +133,14 @@ export interface FakeEngine extends EngineApi {
     slug: string,
     options: { input?: JsonValue; triggerKind: "manual" | "webhook" },
   ): Promise<RunRow>;
+  startRunOnce(
+    slug: string,
+    options: {
+      input?: JsonValue;
+      triggerKind: "manual" | "webhook";
+      requestKey: { key: string; fingerprint: string };
+    },
+  ): Promise<{ run: RunRow; created: boolean }>;
   cancelRun(runId: string): Promise<void>;
   getRun(runId: string): Promise<RunRow | null>;
   listRuns(query: ListRunsQuery): Promise<RunRow[]>;
@@ -609,6 +619,33 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
     return created;
   };
 
+  /** workflow id + key → the run the key is bound to (for 24 hours), like the real store. */
+  const requestKeys = new Map<string, { fingerprint: string; runId: string; at: number }>();
+  const startRunOnce = (
+    slug: string,
+    options: {
+      input?: JsonValue;
+      triggerKind: "manual" | "webhook";
+      requestKey: { key: string; fingerprint: string };
+    },
+  ): { run: RunRow; created: boolean } => {
+    const wf = workflows.get(slug);
+    const { key, fingerprint } = options.requestKey;
+    const bound = wf === undefined ? undefined : requestKeys.get(`${wf.id}\n${key}`);
+    if (wf !== undefined && bound !== undefined && now() - bound.at < REQUEST_KEY_TTL_MS) {
+      if (bound.fingerprint !== fingerprint) {
+        throw new EngineError(
+          "CONFLICT",
+          `Idempotency key "${key}" was already used for a different request to this workflow (run ${bound.runId}).`,
+        );
+      }
+      return { run: { ...requireRunRow(bound.runId) }, created: false };
+    }
+    const run = startRun(slug, options);
+    requestKeys.set(`${run.workflowId}\n${key}`, { fingerprint, runId: run.id, at: now() });
+    return { run, created: true };
+  };
+
   /** Applies the cancellation now; the returned promise settles when the run is terminal. */
   const cancel = (runId: string): Promise<void> | undefined => {
     const run = requireRunRow(runId);
@@ -687,6 +724,7 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       }),
     deployWorkflow: (args) => answer(() => deployWorkflow(args)),
     startRun: (slug, startOptions) => answer(() => startRun(slug, startOptions)),
+    startRunOnce: (slug, startOptions) => answer(() => startRunOnce(slug, startOptions)),
     // The cancellation applies now; the answer adopts the promise that settles at terminal.
     cancelRun: (runId) => answer(() => cancel(runId)).then(() => undefined),
     getRun: (runId) =>

@@ -38,6 +38,7 @@ export type {
   TriggerKind,
   UpdateRunStatusOptions,
   UpsertWorkflowArgs,
+  WebhookDelivery,
   WorkflowRow,
 } from "./types.ts";
 export type { WorkflowManifest } from "./internal/sdk.ts";

@@ -18,6 +18,7 @@ import {
 } from "./internal/args.ts";
 import type { TableContext } from "./internal/context.ts";
 import { toJsonText } from "./internal/json.ts";
+import { readDelivery } from "./internal/deliveries.ts";
 import { readRequestKey } from "./internal/request-keys.ts";
 import { describeIssues, runErrorSchema, toRunRow } from "./internal/rows.ts";
 import {
@@ -29,6 +30,7 @@ import {
 } from "./internal/sdk.ts";
 import type { EventTable } from "./events.ts";
 import type { Route } from "./feed.ts";
+import { DeliveryTable } from "./deliveries.ts";
 import { RequestKeyTable } from "./request-keys.ts";
 import { runs, workflows } from "./schema.ts";
 import type {
@@ -67,6 +69,7 @@ export class RunTable {
   /** Status UPDATEs by shape (see `#statusUpdate`); at most 2^4 × a few entries. */
   readonly #statusUpdates = new Map<string, PreparedRun>();
   readonly #requestKeys: RequestKeyTable;
+  readonly #deliveries: DeliveryTable;
 
   constructor(
     context: TableContext,
@@ -78,6 +81,7 @@ export class RunTable {
     this.#workflows = workflowTable;
     this.#events = events;
     this.#requestKeys = new RequestKeyTable(context);
+    this.#deliveries = new DeliveryTable(context);
     this.#onEnd = onEnd;
     const { orm } = context;
     const p = sql.placeholder;
@@ -184,7 +188,8 @@ export class RunTable {
 
   /**
    * Inserts a `queued` run and its `queued` event, or finds it by idempotency key or by request
-   * key (a request key is bound to the new run in the same transaction).
+   * key. A webhook delivery already received is refused first; a new run's request key and
+   * delivery keys are written in its transaction.
    */
   create(args: CreateRunArgs): { run: RunRow; created: boolean } {
     if (typeof args !== "object" || args === null)
@@ -215,6 +220,7 @@ export class RunTable {
     }
     const triggerKind = args.triggerKind;
     const requestKey = readRequestKey(args);
+    const delivery = readDelivery(args);
     return this.#c.tx.atomic(() => {
       const workflow = this.#workflows.key(workflowId);
       if (workflow === undefined) {
@@ -240,6 +246,7 @@ export class RunTable {
           return { run: toRunRow(existing), created: false };
         }
       }
+      if (delivery !== null) this.#deliveries.refuseRepeat(workflowId, delivery);
       if (requestKey !== null) {
         const boundRunId = this.#requestKeys.find(workflowId, requestKey);
         if (boundRunId !== null) {
@@ -251,6 +258,9 @@ export class RunTable {
       const run = this.insertQueued(workflow, triggerKind, input, parentRunId, key);
       if (requestKey !== null) {
         this.#requestKeys.bind(workflowId, requestKey, run.id, run.createdAt);
+      }
+      if (delivery !== null) {
+        this.#deliveries.remember(workflowId, delivery, run.id, run.createdAt);
       }
       return { run, created: true };
     });

@@ -125,6 +125,28 @@ export const runRequestKeys = sqliteTable(
   (table) => [primaryKey({ columns: [table.workflowId, table.key] })],
 );
 
+/**
+ * `webhook_deliveries`: the keys of a verified webhook delivery that started a run (hashes of its
+ * signature and of its delivery id), per workflow and webhook, until they expire.
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    workflowId: text("workflow_id")
+      .notNull()
+      .references(() => workflows.id),
+    hookIndex: integer("hook_index").notNull(),
+    key: text("key").notNull(),
+    deliveryId: text("delivery_id"),
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    receivedAt: integer("received_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.workflowId, table.hookIndex, table.key] })],
+);
+
 /** `schema_migrations`: one row per applied migration (`PRAGMA user_version` mirrors the max). */
 export const schemaMigrations = sqliteTable("schema_migrations", {
   version: integer("version").primaryKey(),

@@ -14,6 +14,12 @@ import { requireString, validation } from "./args.ts";
 /** How long a request key stays bound to its run: 24 hours. */
 export const REQUEST_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * Expired rows (request keys, webhook deliveries) deleted per write that adds one: more than the
+ * one row each write adds, so expired rows never pile up, and few enough to keep the write short.
+ */
+export const EXPIRED_SWEEP_BATCH = 32;
+
 /** Longest key and fingerprint, in characters. */
 const MAX_LENGTH = 1024;
 

@@ -18,6 +18,7 @@ import {
   runRequestKeys,
   runs,
   schemaMigrations,
+  webhookDeliveries,
   workflows,
 } from "./schema.ts";
 import { openPgStore, openPgStoreWith } from "./open.ts";
@@ -78,6 +79,7 @@ describe("PostgreSQL migrations", () => {
       artifacts,
       humanInputRequests,
       runRequestKeys,
+      webhookDeliveries,
       schemaMigrations,
     ];
     const present = await query<{ table_name: string }>(

@@ -1,52 +1,47 @@
 /**
- * The `run_request_keys` table on PostgreSQL: a client's retry key (an HTTP `Idempotency-Key`)
- * bound, per workflow, to the run its first request created (rules in
- * `../internal/request-keys.ts`). Creating a keyed run is ONE statement: the binding is claimed
- * (inserted, or taken over once the old one has expired) and the run and its `queued` event are
- * inserted only when the claim succeeded. Two requests with the same key at once: the second
- * statement waits on the key's row lock, then claims nothing and writes nothing; the caller then
- * reads the binding the first one committed.
+ * The `run_request_keys` statements on PostgreSQL: a client's retry key (an HTTP
+ * `Idempotency-Key`) bound, per workflow, to the run its first request created (rules in
+ * `../internal/request-keys.ts`). They run in the transaction that inserts the run: the key is
+ * claimed (inserted, or taken over once the old binding has expired) after the run row; when the
+ * claim returns nothing the key is still bound, and the transaction is rolled back. Two requests
+ * with the same key at once: the second claim waits on the key's row lock, then claims nothing
+ * and reads the binding the first one committed.
  */
-import { REQUEST_KEY_TTL_MS } from "../internal/request-keys.ts";
+import { EXPIRED_SWEEP_BATCH, REQUEST_KEY_TTL_MS } from "../internal/request-keys.ts";
 import type { RequestKey } from "../types.ts";
-import { RUN_COLUMNS, type QueuedRun, type Statement } from "./statements.ts";
+import type { Statement } from "./statements.ts";
 
 /**
- * Claims `requestKey` for `run` and inserts the run with its queued event; returns the run plus
- * `"workflowSlug"`, or no row when it wrote nothing (unknown workflow, or the key still bound).
+ * Deletes a batch of `workflowId`'s bindings that expired by `now`, skipping rows another
+ * transaction holds (so two writers never wait on each other here).
  */
-export function createKeyedRunStatement(run: QueuedRun, requestKey: RequestKey): Statement {
+export function sweepRequestKeysStatement(workflowId: string, now: number): Statement {
   return {
-    text: `WITH w AS (SELECT id, slug FROM workflows WHERE id = $1::text),
-  k AS (
-    INSERT INTO run_request_keys (workflow_id, key, fingerprint, run_id, created_at)
-    SELECT w.id, $2::text, $3::text, $4::text, $5::bigint FROM w
-    ON CONFLICT (workflow_id, key) DO UPDATE
-      SET fingerprint = EXCLUDED.fingerprint, run_id = EXCLUDED.run_id, created_at = EXCLUDED.created_at
-      WHERE run_request_keys.created_at <= $5::bigint - $6::bigint
-    RETURNING run_id
-  ),
-  r AS (
-    INSERT INTO runs (id, workflow_id, status, trigger_kind, input, created_at)
-    SELECT k.run_id, w.id, 'queued', $7::text, $8::text, $5::bigint FROM w, k
-    RETURNING ${RUN_COLUMNS}
-  ),
-  e AS (
-    INSERT INTO run_events (run_id, cursor, channel, event)
-    SELECT r.id, 1, 'lifecycle', $9::text FROM r
-  )
-SELECT r.*, (SELECT slug FROM w) AS "workflowSlug" FROM r`,
-    values: [
-      run.workflowId,
-      requestKey.key,
-      requestKey.fingerprint,
-      run.id,
-      run.createdAt,
-      REQUEST_KEY_TTL_MS,
-      run.triggerKind,
-      run.input,
-      run.event,
-    ],
+    text: `DELETE FROM run_request_keys WHERE workflow_id = $1::text AND key IN (
+  SELECT key FROM run_request_keys WHERE workflow_id = $1::text AND created_at <= $2::bigint
+  ORDER BY created_at LIMIT $3::integer FOR UPDATE SKIP LOCKED)`,
+    values: [workflowId, now - REQUEST_KEY_TTL_MS, EXPIRED_SWEEP_BATCH],
+  };
+}
+
+/**
+ * Binds `requestKey` to `runId` unless it is bound to a run within the window: returns the
+ * `runId` row when it did, nothing when the key is still bound.
+ */
+export function claimRequestKeyStatement(
+  workflowId: string,
+  requestKey: RequestKey,
+  runId: string,
+  now: number,
+): Statement {
+  return {
+    text: `INSERT INTO run_request_keys (workflow_id, key, fingerprint, run_id, created_at)
+VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint)
+ON CONFLICT (workflow_id, key) DO UPDATE
+  SET fingerprint = EXCLUDED.fingerprint, run_id = EXCLUDED.run_id, created_at = EXCLUDED.created_at
+  WHERE run_request_keys.created_at <= $5::bigint - $6::bigint
+RETURNING run_id AS "runId"`,
+    values: [workflowId, requestKey.key, requestKey.fingerprint, runId, now, REQUEST_KEY_TTL_MS],
   };
 }
 

@@ -19,6 +19,7 @@ import {
   textDeltaEvent,
   type ManualClock,
 } from "./fixtures.ts";
+import { describeDeliveryContract } from "./deliveries-contract.ts";
 import { describeRequestKeyContract } from "./request-keys-contract.ts";
 import { describeInputRequestContract } from "./input-requests-contract.ts";
 
@@ -90,6 +91,8 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     describeInputRequestContract({ setupRun, listen });
 
     describeRequestKeyContract({ setup, listen });
+
+    describeDeliveryContract({ setup, listen });
 
     describe("workflows", () => {
       it("upserts by slug keeping id and createdAt, replacing the rest", async () => {

@@ -209,6 +209,7 @@ export class EngineCore {
         input: start.input,
         ...(start.idempotencyKey === undefined ? {} : { idempotencyKey: start.idempotencyKey }),
         ...(start.requestKey === undefined ? {} : { requestKey: start.requestKey }),
+        ...(start.delivery === undefined ? {} : { delivery: start.delivery }),
       });
       return andThen(created, (result) => {
         // A new run of an ungated workflow is handed out without re-listing the queue.

@@ -1,9 +1,11 @@
 /**
  * The arguments of starting a run (`engine.startRun` / `engine.createRun`) and their checks:
  * a slug, JSON input, a known trigger kind, and a non-empty idempotency key or a client request
- * key (not both). Pure validation; the engine core creates the run. Invariant: every bad
+ * key and/or a webhook delivery (not both kinds). Pure validation (the store checks the details
+ * of a request key and a delivery); the engine core creates the run. Invariant: every bad
  * argument is a `VALIDATION` naming it.
  */
+import type { WebhookDelivery } from "@promenade/store";
 import type { TriggerKind } from "@promenade/workflow/records";
 import type { JsonValue } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
@@ -24,6 +26,14 @@ export interface StartRunOptions {
    * `CONFLICT`. Not combinable with `idempotencyKey`.
    */
   requestKey?: { key: string; fingerprint: string };
+  /**
+   * The verified webhook delivery starting this run: refused with `CONFLICT` ("Webhook delivery
+   * "<id>" was already received at <time> (run <id>).") while any of its keys is remembered for
+   * the workflow's webhook `hookIndex`; otherwise its keys are remembered with the new run, in
+   * its transaction, until `expiresAt`. Checked before `requestKey`. Not combinable with
+   * `idempotencyKey`.
+   */
+  delivery?: WebhookDelivery;
 }
 
 /** A start request that passed its checks. */
@@ -33,6 +43,7 @@ export interface CheckedStart {
   triggerKind: TriggerKind;
   idempotencyKey: string | undefined;
   requestKey: { key: string; fingerprint: string } | undefined;
+  delivery: WebhookDelivery | undefined;
 }
 
 /** Validates a start request; throws `VALIDATION` naming the first bad argument. */
@@ -88,5 +99,20 @@ export function checkStartRun(slug: unknown, options: StartRunOptions): CheckedS
       );
     }
   }
-  return { slug, input: input ?? null, triggerKind, idempotencyKey, requestKey };
+  const { delivery } = options;
+  if (delivery !== undefined) {
+    if (typeof delivery !== "object" || (delivery as unknown) === null) {
+      throw new EngineError(
+        "VALIDATION",
+        `startRun("${slug}"): delivery must be { hookIndex, keys, deliveryId, expiresAt }.`,
+      );
+    }
+    if (idempotencyKey !== undefined) {
+      throw new EngineError(
+        "VALIDATION",
+        `startRun("${slug}"): pass idempotencyKey or delivery, not both.`,
+      );
+    }
+  }
+  return { slug, input: input ?? null, triggerKind, idempotencyKey, requestKey, delivery };
 }

@@ -12,7 +12,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { sep } from "node:path";
 import type { Duplex } from "node:stream";
 import { channelOf, matchesChannels, selectChannels } from "@promenade/workflow";
-import { EngineError } from "@promenade/workflow/errors";
+import { EngineError, isEngineError } from "@promenade/workflow/errors";
 import { RUN_STATUSES } from "@promenade/workflow/records";
 import {
   DEFAULT_HOST,
@@ -25,7 +25,6 @@ import {
   RUNS_DEFAULT_LIMIT,
   RUNS_MAX_LIMIT,
   SHUTDOWN_HTTP_GRACE_MS,
-  WEBHOOK_REPLAY_CACHE_MAX,
   WS_BEARER_PREFIX,
   WS_HEARTBEAT_MS,
   WS_MAX_CONNECTIONS,
@@ -49,7 +48,6 @@ import {
 } from "./internal/http.ts";
 import { Metrics } from "./internal/metrics.ts";
 import { OrderedReads } from "./internal/ordered-reads.ts";
-import { ReplayCache } from "./internal/replay-cache.ts";
 import { isTerminalStatus, NON_TERMINAL_STATUSES } from "./internal/status.ts";
 import {
   bearerToken,
@@ -199,7 +197,6 @@ export function createPromenadeServer(
       : new McpAuthorizations(options.authorizeMcpServer, log);
   let draining = false;
   let closing: Promise<void> | null = null;
-  const webhookReplays = new ReplayCache({ maxEntries: WEBHOOK_REPLAY_CACHE_MAX });
 
   const runView = async (run: RunRow): Promise<Record<string, unknown>> =>
     projectRun(run, await slugOf(engine, run.workflowId));
@@ -690,7 +687,7 @@ export function createPromenadeServer(
       throw err;
     }
     try {
-      const { slug, input, release } = await resolveWebhook(
+      const { slug, input, delivery } = await resolveWebhook(
         engine,
         envSource(),
         params[0] ?? "",
@@ -698,22 +695,24 @@ export function createPromenadeServer(
         req.headers,
         req.rawHeaders,
         body,
-        webhookReplays,
+        Date.now(),
       );
+      const requestKey = readIdempotencyKey(req.headers, `hook/${params[1] ?? ""}`, body);
+      const options = {
+        ...(input === undefined ? {} : { input }),
+        triggerKind: "webhook" as const,
+      };
       let run: RunRow;
       let created = true;
-      try {
-        const requestKey = readIdempotencyKey(req.headers, `hook/${params[1] ?? ""}`, body);
-        const options = {
-          ...(input === undefined ? {} : { input }),
-          triggerKind: "webhook" as const,
-        };
-        if (requestKey === null) run = await engine.startRun(slug, options);
-        else ({ run, created } = await engine.startRunOnce(slug, { ...options, requestKey }));
-      } catch (err) {
-        // No run was started, so the sender's retry of this delivery must be accepted.
-        release();
-        throw err;
+      if (requestKey === null && delivery === null) {
+        run = await engine.startRun(slug, options);
+      } else {
+        // The engine refuses a delivery already received (409) before it looks at the key.
+        ({ run, created } = await engine.startRunOnce(slug, {
+          ...options,
+          ...(requestKey === null ? {} : { requestKey }),
+          ...(delivery === null ? {} : { delivery }),
+        }));
       }
       metrics.webhookRequests.inc({ outcome: "accepted" });
       sendJson(
@@ -732,6 +731,9 @@ export function createPromenadeServer(
           // One identical body for every unresolvable path (the raw path, not the decoded one).
           throw new HttpError(404, "NOT_FOUND", `No webhook trigger at ${pathname}.`);
         }
+      } else if (isEngineError(err) && err.code === "CONFLICT") {
+        // A delivery already received, or an Idempotency-Key reused for another body.
+        metrics.webhookRequests.inc({ outcome: "replayed" });
       }
       throw err;
     }

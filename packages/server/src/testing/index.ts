@@ -29,6 +29,7 @@ import type {
   PublishedEvent,
   RunRow,
   RunStatus,
+  StartRunOnceOptions,
   WorkflowRow,
 } from "../ports.ts";
 
@@ -135,11 +136,7 @@ export interface FakeEngine extends EngineApi {
   ): Promise<RunRow>;
   startRunOnce(
     slug: string,
-    options: {
-      input?: JsonValue;
-      triggerKind: "manual" | "webhook";
-      requestKey: { key: string; fingerprint: string };
-    },
+    options: StartRunOnceOptions,
   ): Promise<{ run: RunRow; created: boolean }>;
   cancelRun(runId: string): Promise<void>;
   getRun(runId: string): Promise<RunRow | null>;
@@ -621,28 +618,64 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
 
   /** workflow id + key → the run the key is bound to (for 24 hours), like the real store. */
   const requestKeys = new Map<string, { fingerprint: string; runId: string; at: number }>();
+  /** workflow id + hook index + delivery key → the delivery remembered, like the real store. */
+  const deliveries = new Map<
+    string,
+    { deliveryId: string | null; runId: string; at: number; expiresAt: number }
+  >();
   const startRunOnce = (
     slug: string,
-    options: {
-      input?: JsonValue;
-      triggerKind: "manual" | "webhook";
-      requestKey: { key: string; fingerprint: string };
-    },
+    options: StartRunOnceOptions,
   ): { run: RunRow; created: boolean } => {
     const wf = workflows.get(slug);
-    const { key, fingerprint } = options.requestKey;
-    const bound = wf === undefined ? undefined : requestKeys.get(`${wf.id}\n${key}`);
-    if (wf !== undefined && bound !== undefined && now() - bound.at < REQUEST_KEY_TTL_MS) {
-      if (bound.fingerprint !== fingerprint) {
+    const { requestKey, delivery } = options;
+    if (wf !== undefined && delivery !== undefined) {
+      for (const key of delivery.keys) {
+        const held = deliveries.get(`${wf.id}\n${String(delivery.hookIndex)}\n${key}`);
+        if (held !== undefined && held.expiresAt > now()) {
+          const what =
+            held.deliveryId === null
+              ? "This webhook delivery"
+              : `Webhook delivery "${held.deliveryId}"`;
+          throw new EngineError(
+            "CONFLICT",
+            `${what} was already received at ${new Date(held.at).toISOString()} (run ${held.runId}).`,
+            "Each delivery is accepted once. A new event needs a new delivery id and a fresh timestamp.",
+          );
+        }
+      }
+    }
+    const bound =
+      wf === undefined || requestKey === undefined
+        ? undefined
+        : requestKeys.get(`${wf.id}\n${requestKey.key}`);
+    if (requestKey !== undefined && bound !== undefined && now() - bound.at < REQUEST_KEY_TTL_MS) {
+      if (bound.fingerprint !== requestKey.fingerprint) {
         throw new EngineError(
           "CONFLICT",
-          `Idempotency key "${key}" was already used for a different request to this workflow (run ${bound.runId}).`,
+          `Idempotency key "${requestKey.key}" was already used for a different request to this workflow (run ${bound.runId}).`,
         );
       }
       return { run: { ...requireRunRow(bound.runId) }, created: false };
     }
     const run = startRun(slug, options);
-    requestKeys.set(`${run.workflowId}\n${key}`, { fingerprint, runId: run.id, at: now() });
+    if (requestKey !== undefined) {
+      requestKeys.set(`${run.workflowId}\n${requestKey.key}`, {
+        fingerprint: requestKey.fingerprint,
+        runId: run.id,
+        at: run.createdAt,
+      });
+    }
+    if (delivery !== undefined) {
+      for (const key of delivery.keys) {
+        deliveries.set(`${run.workflowId}\n${String(delivery.hookIndex)}\n${key}`, {
+          deliveryId: delivery.deliveryId,
+          runId: run.id,
+          at: run.createdAt,
+          expiresAt: delivery.expiresAt,
+        });
+      }
+    }
     return { run, created: true };
   };
 

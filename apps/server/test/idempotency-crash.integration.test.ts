@@ -1,20 +1,24 @@
 /**
  * Safe retries across a crash, with the binary as a real process on a real database file: a
  * client whose `POST …/runs` lost its answer to a server SIGKILLed after the run was committed
- * retries with its `Idempotency-Key` and gets the same run (200); a different body with that key
- * is 409. What would break without it: a retry after a crash starting a second run (the key must
+ * and before it answered retries with its `Idempotency-Key` and gets the same run (200); a
+ * different body with that key is 409. The kill lands exactly there: a module preloaded into
+ * the first server (`fixtures/kill-before-answer.mjs`) SIGKILLs it when it is about to write the
+ * 201. What would break without it: a retry after a crash starting a second run (the key must
  * be committed with the run, not kept in memory or written after it).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { json, start, stopServers, waitFor } from "./helpers.ts";
 
 afterEach(stopServers);
 
 const TERMINAL = ["completed", "failed", "cancelled"];
+const KILL_BEFORE_ANSWER = new URL("./fixtures/kill-before-answer.mjs", import.meta.url);
 
 /** The fields of a run this test reads. */
 interface RunView {
@@ -42,12 +46,14 @@ async function terminal(base: string, id: string): Promise<RunView> {
 
 describe("Idempotency-Key across a server crash", () => {
   /**
-   * Sends `POST /api/workflows/<slug>/runs` on a raw connection and never reads the answer: the
-   * client has lost it, as after a network failure.
+   * Sends `POST /api/workflows/<slug>/runs` on a raw connection; resolves with every byte the
+   * server answered once the connection closes.
    */
-  function sendAndForget(base: string, slug: string, body: string, key: string): void {
+  function sendRaw(base: string, slug: string, body: string, key: string): Promise<string> {
     const { hostname, port } = new URL(base);
     const socket = connect(Number(port), hostname);
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString("utf8")));
     socket.on("error", () => undefined);
     socket.write(
       [
@@ -60,7 +66,7 @@ describe("Idempotency-Key across a server crash", () => {
         body,
       ].join("\r\n"),
     );
-    socket.pause();
+    return new Promise((resolve) => socket.on("close", () => resolve(answer)));
   }
 
   it("answers a retry after a SIGKILL between commit and response with the same run (200); another body is 409", async () => {
@@ -77,17 +83,17 @@ describe("Idempotency-Key across a server crash", () => {
       PROMENADE_WORKFLOWS_DIR: workflowsDir,
       PROMENADE_PORT: "0",
     };
-    const first = start(env);
+    const first = start({
+      ...env,
+      NODE_OPTIONS: `--import=${fileURLToPath(KILL_BEFORE_ANSWER)}`,
+    });
     const base1 = await first.base;
     const body = JSON.stringify({ input: { order: 42 } });
-    sendAndForget(base1, "echo", body, "order-42");
-    // The moment the run is committed, the server is killed.
-    const committed = await waitFor(async () => {
-      const { runs } = (await json(`${base1}/api/runs?workflow=echo`)) as { runs: RunView[] };
-      return runs[0];
-    }, 20_000);
-    first.child.kill("SIGKILL");
+    const lost = await sendRaw(base1, "echo", body, "order-42");
     await first.exit;
+    // Killed between the commit and the answer: the client got nothing back.
+    expect(first.child.signalCode).toBe("SIGKILL");
+    expect(lost).toBe("");
 
     const second = start(env);
     const base2 = await second.base;
@@ -99,7 +105,9 @@ describe("Idempotency-Key across a server crash", () => {
     expect(retry.status).toBe(200);
     expect(retry.headers.get("idempotent-replayed")).toBe("true");
     const retried = (await retry.json()) as { run: RunView };
-    expect(retried.run.id).toBe(committed.id);
+    const { runs } = (await json(`${base2}/api/runs?workflow=echo`)) as { runs: RunView[] };
+    expect(runs.map((run) => run.id)).toEqual([retried.run.id]);
+    const committed = retried.run;
 
     const other = await fetch(`${base2}/api/workflows/echo/runs`, {
       method: "POST",

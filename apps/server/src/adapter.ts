@@ -15,6 +15,7 @@ export function engineApi(engine: Engine): EngineApi {
     getWorkflowById: (id) => store.getWorkflowById(id),
     deployWorkflow: (args) => engine.deploy(args),
     startRun: (slug, options) => engine.createRun(slug, options),
+    startRunOnce: (slug, options) => engine.createRunOnce(slug, options),
     cancelRun: (runId) => engine.cancelRun(runId),
     getRun: (runId) => store.getRun(runId),
     listRuns: (query) => store.listRuns(query),

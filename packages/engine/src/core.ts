@@ -184,6 +184,14 @@ export class EngineCore {
    * concurrency gate at once. A found run (same idempotency key) is returned as it is now.
    */
   startRun(start: CheckedStart): Awaitable<RunRow> {
+    return andThen(this.startRunOnce(start), (result) => result.run);
+  }
+
+  /**
+   * {@link startRun}, telling whether this call created the run (`false`: the idempotency key or
+   * request key found one, returned as it is now).
+   */
+  startRunOnce(start: CheckedStart): Awaitable<{ run: RunRow; created: boolean }> {
     const { store } = this.backend;
     return andThen(store.getWorkflow(start.slug), (workflow) => {
       if (workflow === null) {
@@ -200,6 +208,8 @@ export class EngineCore {
         triggerKind: start.triggerKind,
         input: start.input,
         ...(start.idempotencyKey === undefined ? {} : { idempotencyKey: start.idempotencyKey }),
+        ...(start.requestKey === undefined ? {} : { requestKey: start.requestKey }),
+        ...(start.delivery === undefined ? {} : { delivery: start.delivery }),
       });
       return andThen(created, (result) => {
         // A new run of an ungated workflow is handed out without re-listing the queue.
@@ -212,8 +222,11 @@ export class EngineCore {
         );
         return andThen(released, () =>
           result.created
-            ? result.run
-            : andThen(store.getRun(result.run.id), (row) => row ?? result.run),
+            ? result
+            : andThen(store.getRun(result.run.id), (row) => ({
+                run: row ?? result.run,
+                created: false,
+              })),
         );
       });
     });

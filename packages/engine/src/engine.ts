@@ -300,6 +300,20 @@ export class Engine {
   }
 
   /**
+   * `createRun`, resolving with whether this call created the run: `created: false` when
+   * `options.requestKey` (or `idempotencyKey`) found the run an earlier request created — it is
+   * returned as it is now. A server answers a client's retry with it (200 instead of 201).
+   * @throws EngineError `CONFLICT` when the request key is bound to a run of a different request,
+   * or when `options.delivery` was already received.
+   */
+  createRunOnce(
+    slug: string,
+    options: StartRunOptions = {},
+  ): Promise<{ run: RunRow; created: boolean }> {
+    return this.#promise(() => this.#core.startRunOnce(checkStartRun(slug, options)));
+  }
+
+  /**
    * One scheduler pass: fire due crons, then offer queued runs to the gate. Works without
    * `start()`. SQLite only (use `tickAsync` on either database).
    */

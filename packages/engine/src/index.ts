@@ -11,6 +11,7 @@ export type {
   StartReport,
 } from "./engine.ts";
 export type { StartRunOptions } from "./start-run.ts";
+export type { WebhookDelivery } from "@promenade/store";
 export type { AsyncStoreReader, StoreReader } from "./readers.ts";
 export type { EngineClock, EngineOptions } from "./options.ts";
 export type { DeployArgs } from "./deploy.ts";

@@ -1,8 +1,11 @@
 /**
  * The arguments of starting a run (`engine.startRun` / `engine.createRun`) and their checks:
- * a slug, JSON input, a known trigger kind and a non-empty idempotency key. Pure validation; the
- * engine core creates the run. Invariant: every bad argument is a `VALIDATION` naming it.
+ * a slug, JSON input, a known trigger kind, and a non-empty idempotency key or a client request
+ * key and/or a webhook delivery (not both kinds). Pure validation (the store checks the details
+ * of a request key and a delivery); the engine core creates the run. Invariant: every bad
+ * argument is a `VALIDATION` naming it.
  */
+import type { WebhookDelivery } from "@promenade/store";
 import type { TriggerKind } from "@promenade/workflow/records";
 import type { JsonValue } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
@@ -16,6 +19,21 @@ export interface StartRunOptions {
   triggerKind?: TriggerKind;
   /** Top-level dedupe: a second start with the same key returns the existing run. */
   idempotencyKey?: string;
+  /**
+   * A client's retry key for this request (an HTTP `Idempotency-Key`) with a fingerprint of the
+   * request (e.g. a SHA-256 of its body), scoped to the workflow: for 24 hours the same key and
+   * fingerprint return the run the first request created, and another fingerprint fails
+   * `CONFLICT`. Not combinable with `idempotencyKey`.
+   */
+  requestKey?: { key: string; fingerprint: string };
+  /**
+   * The verified webhook delivery starting this run: refused with `CONFLICT` ("Webhook delivery
+   * "<id>" was already received at <time> (run <id>).") while any of its keys is remembered for
+   * the workflow's webhook `hookIndex`; otherwise its keys are remembered with the new run, in
+   * its transaction, until `expiresAt`. Checked before `requestKey`. Not combinable with
+   * `idempotencyKey`.
+   */
+  delivery?: WebhookDelivery;
 }
 
 /** A start request that passed its checks. */
@@ -24,6 +42,8 @@ export interface CheckedStart {
   input: JsonValue | null;
   triggerKind: TriggerKind;
   idempotencyKey: string | undefined;
+  requestKey: { key: string; fingerprint: string } | undefined;
+  delivery: WebhookDelivery | undefined;
 }
 
 /** Validates a start request; throws `VALIDATION` naming the first bad argument. */
@@ -57,5 +77,42 @@ export function checkStartRun(slug: unknown, options: StartRunOptions): CheckedS
       `startRun("${slug}"): idempotencyKey must be a non-empty string.`,
     );
   }
-  return { slug, input: input ?? null, triggerKind, idempotencyKey };
+  const { requestKey } = options;
+  if (requestKey !== undefined) {
+    if (
+      typeof requestKey !== "object" ||
+      (requestKey as unknown) === null ||
+      typeof requestKey.key !== "string" ||
+      requestKey.key.length === 0 ||
+      typeof requestKey.fingerprint !== "string" ||
+      requestKey.fingerprint.length === 0
+    ) {
+      throw new EngineError(
+        "VALIDATION",
+        `startRun("${slug}"): requestKey must be { key, fingerprint } (non-empty strings).`,
+      );
+    }
+    if (idempotencyKey !== undefined) {
+      throw new EngineError(
+        "VALIDATION",
+        `startRun("${slug}"): pass idempotencyKey or requestKey, not both.`,
+      );
+    }
+  }
+  const { delivery } = options;
+  if (delivery !== undefined) {
+    if (typeof delivery !== "object" || (delivery as unknown) === null) {
+      throw new EngineError(
+        "VALIDATION",
+        `startRun("${slug}"): delivery must be { hookIndex, keys, deliveryId, expiresAt }.`,
+      );
+    }
+    if (idempotencyKey !== undefined) {
+      throw new EngineError(
+        "VALIDATION",
+        `startRun("${slug}"): pass idempotencyKey or delivery, not both.`,
+      );
+    }
+  }
+  return { slug, input: input ?? null, triggerKind, idempotencyKey, requestKey, delivery };
 }

@@ -17,11 +17,6 @@ export const OVERSIZE_DRAIN_MAX_BYTES = 8_388_608;
 export const OVERSIZE_DRAIN_MAX_MS = 5000;
 /** How long a connection answered for an HTTP parser error keeps being read before it is closed, ms. */
 export const CLIENT_ERROR_LINGER_MS = 2000;
-/**
- * Timestamped webhook deliveries remembered at once, server-wide (each for its tolerance window);
- * when full, the oldest is forgotten first.
- */
-export const WEBHOOK_REPLAY_CACHE_MAX = 100_000;
 /** Default and maximum `limit` of `GET /api/runs`. */
 export const RUNS_DEFAULT_LIMIT = 100;
 export const RUNS_MAX_LIMIT = 500;

@@ -50,6 +50,35 @@ export interface ListRunsQuery {
   beforeRunId?: string;
 }
 
+/** Options of {@link EngineApi.startRunOnce}. */
+export interface StartRunOnceOptions {
+  input?: JsonValue;
+  triggerKind: "manual" | "webhook";
+  /**
+   * A client's retry key (the `Idempotency-Key` header) and a fingerprint of the request, scoped
+   * to the workflow: for 24 hours the same key and fingerprint answer the run the first request
+   * created, as it is now, with `created: false`; another fingerprint fails `CONFLICT`.
+   */
+  requestKey?: { key: string; fingerprint: string };
+  /** A verified webhook delivery: `CONFLICT` while any of its keys is remembered. */
+  delivery?: RunDelivery;
+}
+
+/**
+ * A verified webhook delivery, remembered durably with the run it starts: while any of its keys
+ * is remembered (until `expiresAt`, epoch ms) for the workflow's webhook `hookIndex`, a delivery
+ * carrying it fails `CONFLICT` ("Webhook delivery "<id>" was already received at <time> (run
+ * <id>).").
+ */
+export interface RunDelivery {
+  hookIndex: number;
+  /** What identifies the delivery (hashes of its signature and of its delivery id). */
+  keys: string[];
+  /** The sender's delivery id, or `null`. */
+  deliveryId: string | null;
+  expiresAt: number;
+}
+
 /**
  * The engine surface the routes, webhooks and WebSocket channel call. Every method that reaches
  * the database may answer with a value (an engine on SQLite) or a promise (PostgreSQL); the server
@@ -77,6 +106,15 @@ export interface EngineApi {
     slug: string,
     options: { input?: JsonValue; triggerKind: "manual" | "webhook" },
   ): Awaitable<RunRow>;
+  /**
+   * `startRun` under a client's retry key and/or for a verified webhook delivery (see
+   * {@link StartRunOnceOptions}), answering whether this call created the run. The key and the
+   * delivery are written in the transaction that creates the run.
+   */
+  startRunOnce(
+    slug: string,
+    options: StartRunOnceOptions,
+  ): Awaitable<{ run: RunRow; created: boolean }>;
   /** Settles once the run is terminal; no-op on terminal runs. */
   cancelRun(runId: string): Awaitable<void>;
   getRun(runId: string): Awaitable<RunRow | null>;

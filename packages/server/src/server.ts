@@ -12,7 +12,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { sep } from "node:path";
 import type { Duplex } from "node:stream";
 import { channelOf, matchesChannels, selectChannels } from "@promenade/workflow";
-import { EngineError } from "@promenade/workflow/errors";
+import { EngineError, isEngineError } from "@promenade/workflow/errors";
 import { RUN_STATUSES } from "@promenade/workflow/records";
 import {
   DEFAULT_HOST,
@@ -25,7 +25,6 @@ import {
   RUNS_DEFAULT_LIMIT,
   RUNS_MAX_LIMIT,
   SHUTDOWN_HTTP_GRACE_MS,
-  WEBHOOK_REPLAY_CACHE_MAX,
   WS_BEARER_PREFIX,
   WS_HEARTBEAT_MS,
   WS_MAX_CONNECTIONS,
@@ -49,7 +48,6 @@ import {
 } from "./internal/http.ts";
 import { Metrics } from "./internal/metrics.ts";
 import { OrderedReads } from "./internal/ordered-reads.ts";
-import { ReplayCache } from "./internal/replay-cache.ts";
 import { isTerminalStatus, NON_TERMINAL_STATUSES } from "./internal/status.ts";
 import {
   bearerToken,
@@ -58,6 +56,7 @@ import {
   originAllowed,
   tokenEquals,
 } from "./internal/security.ts";
+import { readIdempotencyKey } from "./idempotency-key.ts";
 import { McpAuthorizations } from "./mcp-authorizations.ts";
 import type {
   AuthorizeMcpServer,
@@ -198,7 +197,6 @@ export function createPromenadeServer(
       : new McpAuthorizations(options.authorizeMcpServer, log);
   let draining = false;
   let closing: Promise<void> | null = null;
-  const webhookReplays = new ReplayCache({ maxEntries: WEBHOOK_REPLAY_CACHE_MAX });
 
   const runView = async (run: RunRow): Promise<Record<string, unknown>> =>
     projectRun(run, await slugOf(engine, run.workflowId));
@@ -369,7 +367,9 @@ export function createPromenadeServer(
 
   const startRun: Handler = async ({ req, res, params }) => {
     const slug = params[0] ?? "";
-    const body = parseJson(await readBody(req, MAX_BODY_BYTES), "run-start body");
+    const bytes = await readBody(req, MAX_BODY_BYTES);
+    const body = parseJson(bytes, "run-start body");
+    const requestKey = readIdempotencyKey(req.headers, "runs", bytes);
     await requireWorkflow(slug);
     let input: JsonValue | undefined;
     if (body !== undefined) {
@@ -385,11 +385,21 @@ export function createPromenadeServer(
       }
       if ("input" in body) input = (body as { input: JsonValue }).input;
     }
-    const run = await engine.startRun(slug, {
-      ...(input === undefined ? {} : { input }),
-      triggerKind: "manual",
-    });
-    sendJson(res, 201, { run: await runView(run) }, { location: `/api/runs/${run.id}` });
+    const options = { ...(input === undefined ? {} : { input }), triggerKind: "manual" as const };
+    const { run, created } =
+      requestKey === null
+        ? { run: await engine.startRun(slug, options), created: true }
+        : await engine.startRunOnce(slug, { ...options, requestKey });
+    // A retry of a request that already created its run gets that run, as it is now.
+    sendJson(
+      res,
+      created ? 201 : 200,
+      { run: await runView(run) },
+      {
+        location: `/api/runs/${run.id}`,
+        ...(created ? {} : { "idempotent-replayed": "true" }),
+      },
+    );
   };
 
   const listRuns: Handler = async ({ res, query }) => {
@@ -677,7 +687,7 @@ export function createPromenadeServer(
       throw err;
     }
     try {
-      const { slug, input, release } = await resolveWebhook(
+      const { slug, input, delivery } = await resolveWebhook(
         engine,
         envSource(),
         params[0] ?? "",
@@ -685,25 +695,34 @@ export function createPromenadeServer(
         req.headers,
         req.rawHeaders,
         body,
-        webhookReplays,
+        Date.now(),
       );
+      const requestKey = readIdempotencyKey(req.headers, `hook/${params[1] ?? ""}`, body);
+      const options = {
+        ...(input === undefined ? {} : { input }),
+        triggerKind: "webhook" as const,
+      };
       let run: RunRow;
-      try {
-        run = await engine.startRun(slug, {
-          ...(input === undefined ? {} : { input }),
-          triggerKind: "webhook",
-        });
-      } catch (err) {
-        // No run was started, so the sender's retry of this delivery must be accepted.
-        release();
-        throw err;
+      let created = true;
+      if (requestKey === null && delivery === null) {
+        run = await engine.startRun(slug, options);
+      } else {
+        // The engine refuses a delivery already received (409) before it looks at the key.
+        ({ run, created } = await engine.startRunOnce(slug, {
+          ...options,
+          ...(requestKey === null ? {} : { requestKey }),
+          ...(delivery === null ? {} : { delivery }),
+        }));
       }
       metrics.webhookRequests.inc({ outcome: "accepted" });
       sendJson(
         res,
-        202,
+        created ? 202 : 200,
         { run: { id: run.id, status: run.status } },
-        { location: `/api/runs/${run.id}` },
+        {
+          location: `/api/runs/${run.id}`,
+          ...(created ? {} : { "idempotent-replayed": "true" }),
+        },
       );
     } catch (err) {
       if (err instanceof WebhookError) {
@@ -712,6 +731,9 @@ export function createPromenadeServer(
           // One identical body for every unresolvable path (the raw path, not the decoded one).
           throw new HttpError(404, "NOT_FOUND", `No webhook trigger at ${pathname}.`);
         }
+      } else if (isEngineError(err) && err.code === "CONFLICT") {
+        // A delivery already received, or an Idempotency-Key reused for another body.
+        metrics.webhookRequests.inc({ outcome: "replayed" });
       }
       throw err;
     }

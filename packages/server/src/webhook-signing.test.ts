@@ -1,9 +1,10 @@
-// The webhook signature scheme. What would break: a captured signed delivery replayed forever,
-// a stale timestamp accepted, a body-only signature sneaking past strict mode, or a
-// Boardwalk-compatible sender (no timestamp) refused on a webhook that never opted in.
+// The webhook signature scheme. What would break: a captured signed delivery replayed forever
+// (its keys must name it however it is re-sent), a stale timestamp accepted, a body-only
+// signature sneaking past strict mode, or a Boardwalk-compatible sender (no timestamp) refused
+// on a webhook that never opted in. That the engine refuses a delivery whose keys it remembers
+// is tested with the store and over HTTP.
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ReplayCache } from "./internal/replay-cache.ts";
 import { verifySignedDelivery } from "./webhook-signing.ts";
 import type { SignedDeliveryArgs } from "./webhook-signing.ts";
 
@@ -19,7 +20,6 @@ function sign(message: string | Buffer): string {
 function delivery(
   headers: Record<string, string>,
   config: Record<string, unknown> = {},
-  cache = new ReplayCache({ maxEntries: 100, now: () => NOW_MS }),
 ): SignedDeliveryArgs {
   return {
     workflow: { id: "01WORKFLOW", slug: "signed", config },
@@ -28,14 +28,13 @@ function delivery(
     headers,
     rawHeaders: Object.entries(headers).flat(),
     body: BODY,
-    cache,
+    now: NOW_MS,
   };
 }
 
 function outcome(args: SignedDeliveryArgs): string {
   try {
-    verifySignedDelivery(args).admit();
-    return "accepted";
+    return verifySignedDelivery(args) === null ? "accepted" : "accepted once";
   } catch (error) {
     const { status, code } = error as { status: number; code: string };
     return `${String(status)} ${code}`;
@@ -45,12 +44,10 @@ function outcome(args: SignedDeliveryArgs): string {
 const strict = { webhooks: { strict: true, toleranceSeconds: 300 } };
 
 describe("body-only signatures (Boardwalk-compatible)", () => {
-  it("are accepted, replays included, unless the webhook is strict", () => {
-    const cache = new ReplayCache({ maxEntries: 100, now: () => NOW_MS });
-    const headers = { "x-promenade-signature": sign(BODY) };
-    expect(outcome(delivery(headers, {}, cache))).toBe("accepted");
-    expect(outcome(delivery(headers, {}, cache))).toBe("accepted");
-    expect(outcome(delivery(headers, strict, cache))).toBe("401 UNAUTHORIZED");
+  it("are accepted with no keys (replays included) unless the webhook is strict", () => {
+    const headers = { "x-promenade-signature": sign(BODY), "x-github-delivery": "d-1" };
+    expect(outcome(delivery(headers))).toBe("accepted");
+    expect(outcome(delivery(headers, strict))).toBe("401 UNAUTHORIZED");
   });
 });
 
@@ -65,7 +62,7 @@ describe("timestamped signatures", () => {
   });
 
   it("sign <timestamp>.<body>: a body-only signature with a timestamp is refused", () => {
-    expect(outcome(delivery(stamped(NOW), strict))).toBe("accepted");
+    expect(outcome(delivery(stamped(NOW), strict))).toBe("accepted once");
     expect(
       outcome(
         delivery({ "x-promenade-timestamp": String(NOW), "x-promenade-signature": sign(BODY) }),
@@ -83,7 +80,7 @@ describe("timestamped signatures", () => {
   });
 
   it("refuse a timestamp outside the tolerance window, either side", () => {
-    expect(outcome(delivery(stamped(NOW - 300), strict))).toBe("accepted");
+    expect(outcome(delivery(stamped(NOW - 300), strict))).toBe("accepted once");
     expect(outcome(delivery(stamped(NOW - 301), strict))).toBe("401 UNAUTHORIZED");
     expect(outcome(delivery(stamped(NOW + 301), strict))).toBe("401 UNAUTHORIZED");
     const narrow = { webhooks: { strict: true, toleranceSeconds: 10 } };
@@ -93,33 +90,45 @@ describe("timestamped signatures", () => {
     );
   });
 
-  it("accept a delivery once within the window: same bytes or same delivery id → 409", () => {
-    const cache = new ReplayCache({ maxEntries: 100, now: () => NOW_MS });
-    const first = stamped(NOW, { "x-github-delivery": "d-1" });
-    expect(outcome(delivery(first, strict, cache))).toBe("accepted");
-    expect(outcome(delivery(first, strict, cache))).toBe("409 CONFLICT");
-    // A re-signed copy with a fresh timestamp but the same delivery id is the same delivery.
-    expect(outcome(delivery(stamped(NOW + 1, { "x-github-delivery": "d-1" }), strict, cache))).toBe(
-      "409 CONFLICT",
+  it("name a delivery by its signature and its delivery id, for the trigger, until the window ends", () => {
+    const keysOf = (headers: Record<string, string>, index = 0): string[] =>
+      verifySignedDelivery({ ...delivery(headers, strict), index })?.keys ?? [];
+    const first = verifySignedDelivery(
+      delivery(stamped(NOW, { "x-github-delivery": "d-1" }), strict),
     );
-    expect(outcome(delivery(stamped(NOW + 1, { "x-github-delivery": "d-2" }), strict, cache))).toBe(
-      "accepted",
+    expect(first).toEqual({
+      hookIndex: 0,
+      keys: [expect.stringMatching(/^[0-9a-f]{64}$/), expect.stringMatching(/^[0-9a-f]{64}$/)],
+      deliveryId: "d-1",
+      // The signed second plus the window plus one: no copy can pass the window after it.
+      expiresAt: (NOW + 300 + 1) * 1000,
+    });
+    const [signature, id] = first?.keys ?? [];
+    // The same bytes again: the same keys.
+    expect(keysOf(stamped(NOW, { "x-github-delivery": "d-1" }))).toEqual([signature, id]);
+    // Re-signed with a fresh timestamp, the same id (either header): the id key is shared.
+    const resent = keysOf(stamped(NOW + 1, { "x-promenade-delivery": "d-1" }));
+    expect(resent[1]).toBe(id);
+    expect(resent[0]).not.toBe(signature);
+    // The same bytes without the id: the signature key is shared.
+    expect(keysOf(stamped(NOW))).toEqual([signature]);
+    // X-Promenade-Delivery wins over X-GitHub-Delivery.
+    expect(
+      verifySignedDelivery(
+        delivery(stamped(NOW, { "x-promenade-delivery": "p-1", "x-github-delivery": "g-1" })),
+      )?.deliveryId,
+    ).toBe("p-1");
+    // The trigger is part of what the engine scopes the keys by.
+    expect(verifySignedDelivery({ ...delivery(stamped(NOW)), index: 2 })?.hookIndex).toBe(2);
+    // A delivery stamped ahead of the server clock is remembered until its own window ends.
+    expect(verifySignedDelivery(delivery(stamped(NOW + 10), strict))?.expiresAt).toBe(
+      (NOW + 10 + 300 + 1) * 1000,
     );
-  });
-
-  it("scope deliveries to the trigger", () => {
-    const cache = new ReplayCache({ maxEntries: 100, now: () => NOW_MS });
-    const args = delivery(stamped(NOW), strict, cache);
-    expect(outcome(args)).toBe("accepted");
-    expect(outcome({ ...args, index: 1 })).toBe("accepted");
-    expect(outcome({ ...args, workflow: { ...args.workflow, id: "01OTHER" } })).toBe("accepted");
   });
 
   it("are verified the same way on a webhook that is not strict", () => {
-    const cache = new ReplayCache({ maxEntries: 100, now: () => NOW_MS });
-    expect(outcome(delivery(stamped(NOW), {}, cache))).toBe("accepted");
-    expect(outcome(delivery(stamped(NOW), {}, cache))).toBe("409 CONFLICT");
-    expect(outcome(delivery(stamped(NOW - 301), {}, cache))).toBe("401 UNAUTHORIZED");
+    expect(outcome(delivery(stamped(NOW)))).toBe("accepted once");
+    expect(outcome(delivery(stamped(NOW - 301)))).toBe("401 UNAUTHORIZED");
   });
 });
 

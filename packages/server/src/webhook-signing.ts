@@ -4,13 +4,15 @@
  * addition): the sender adds `X-Promenade-Timestamp: <Unix seconds>` and signs
  * `<timestamp>.<body>`; the timestamp must be within the workflow's tolerance window, and a
  * delivery (the same signature, or the same `X-Promenade-Delivery` / `X-GitHub-Delivery` id) is
- * accepted once within the window. Strict mode (`config.webhooks.strict`) refuses body-only
- * signatures. Never logs or echoes a secret, a signature or a body.
+ * accepted once within the window: its keys go to the engine with the run it starts, which
+ * remembers them durably and refuses a repeat with 409 `CONFLICT`. Strict mode
+ * (`config.webhooks.strict`) refuses body-only signatures. Never logs or echoes a secret, a
+ * signature or a body.
  */
 import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { readWebhookReplayPolicy } from "@promenade/workflow/limits";
-import type { ReplayCache } from "./internal/replay-cache.ts";
+import type { RunDelivery } from "./ports.ts";
 import { signatureMatches, single } from "./internal/security.ts";
 import { WebhookError } from "./webhook-error.ts";
 
@@ -26,6 +28,8 @@ export const TIMESTAMP_HEADER = "x-promenade-timestamp";
 export const DELIVERY_HEADERS = ["x-promenade-delivery", "x-github-delivery"] as const;
 
 const TIMESTAMP = /^\d{1,12}$/;
+/** Longest delivery id kept for messages, in characters (the key hashes all of it). */
+const DELIVERY_ID_SHOWN = 200;
 
 /** What {@link verifySignedDelivery} needs. */
 export interface SignedDeliveryArgs {
@@ -38,18 +42,20 @@ export interface SignedDeliveryArgs {
   headers: IncomingHttpHeaders;
   rawHeaders: string[];
   body: Buffer;
-  cache: ReplayCache;
+  /** The server clock, epoch ms. */
+  now: number;
 }
 
 /**
- * Verifies a signature delivery and returns `admit`, to call once the body has been accepted:
- * for a timestamped delivery it remembers the delivery (throwing 409 `CONFLICT` when it was
- * already accepted within the window) and returns a function that forgets it again, for a
- * delivery whose run could not be started. Throws 401 `UNAUTHORIZED` for a missing, repeated,
- * malformed or wrong signature or timestamp, and for a timestamp outside the window; 503
- * `WEBHOOK_UNCONFIGURED` when `config.webhooks` is invalid (fail closed).
+ * Verifies a signature delivery. Returns, for a timestamped delivery, the keys that identify it
+ * (its signature, and its delivery id when sent), to start its run with: the engine refuses it
+ * with 409 `CONFLICT` when any of them was already accepted within the window. `null` for a
+ * body-only (Boardwalk-compatible) delivery, which may be repeated. Throws 401 `UNAUTHORIZED`
+ * for a missing, repeated, malformed or wrong signature or timestamp, and for a timestamp
+ * outside the window; 503 `WEBHOOK_UNCONFIGURED` when `config.webhooks` is invalid (fail
+ * closed).
  */
-export function verifySignedDelivery(args: SignedDeliveryArgs): { admit(): () => void } {
+export function verifySignedDelivery(args: SignedDeliveryArgs): RunDelivery | null {
   const { workflow, headers, rawHeaders, body } = args;
   const read = readWebhookReplayPolicy(workflow.config);
   if (!read.ok) {
@@ -77,7 +83,7 @@ export function verifySignedDelivery(args: SignedDeliveryArgs): { admit(): () =>
   if (stamp === undefined) {
     if (strict) throw unauthorized;
     if (!signatureMatches(value.trim(), args.secret, body)) throw unauthorized;
-    return { admit: () => () => undefined };
+    return null;
   }
   if (typeof stamp !== "string" || !single(rawHeaders, TIMESTAMP_HEADER)) throw unauthorized;
   const timestamp = stamp.trim();
@@ -85,7 +91,7 @@ export function verifySignedDelivery(args: SignedDeliveryArgs): { admit(): () =>
   const signed = Buffer.concat([Buffer.from(`${timestamp}.`, "utf8"), body]);
   if (!signatureMatches(value.trim(), args.secret, signed)) throw unauthorized;
 
-  const nowSeconds = Math.floor(args.cache.now() / 1000);
+  const nowSeconds = Math.floor(args.now / 1000);
   const sentSeconds = Number(timestamp);
   if (Math.abs(nowSeconds - sentSeconds) > toleranceSeconds) {
     throw new WebhookError(
@@ -96,30 +102,18 @@ export function verifySignedDelivery(args: SignedDeliveryArgs): { admit(): () =>
       `Sign each delivery with the current time in ${TIMESTAMP_HEADER} (Unix seconds) and keep the sender's clock in sync.`,
     );
   }
+  // Keys are hashed, so a long header costs one 64-character key.
+  const keys = [digest(`signature\u0000${value.trim().toLowerCase()}`)];
+  const deliveryHeader = DELIVERY_HEADERS.find((h) => typeof headers[h] === "string");
+  const sent = deliveryHeader === undefined ? undefined : headers[deliveryHeader];
+  const deliveryId = typeof sent === "string" && sent.trim() !== "" ? sent.trim() : null;
+  if (deliveryId !== null) keys.push(digest(`delivery\u0000${deliveryId}`));
   return {
-    admit: () => {
-      // Keys are scoped to the trigger and hashed, so a long header costs the cache 64 bytes.
-      const scope = `${workflow.id}\u0000${String(args.index)}\u0000`;
-      const keys = [digest(`${scope}signature\u0000${value.trim().toLowerCase()}`)];
-      const deliveryHeader = DELIVERY_HEADERS.find((h) => typeof headers[h] === "string");
-      const delivery = deliveryHeader === undefined ? undefined : headers[deliveryHeader];
-      if (typeof delivery === "string" && delivery.trim() !== "") {
-        keys.push(digest(`${scope}delivery\u0000${delivery.trim()}`));
-      }
-      // Remembered until the signed timestamp can no longer pass the window.
-      const expiresAtMs = (Math.max(nowSeconds, sentSeconds) + toleranceSeconds + 1) * 1000;
-      const release = args.cache.admit(keys, expiresAtMs);
-      if (release === null) {
-        throw new WebhookError(
-          "replayed",
-          409,
-          "CONFLICT",
-          "This webhook delivery was already received.",
-          "Each delivery is accepted once. A new event needs a new delivery id and a fresh timestamp.",
-        );
-      }
-      return release;
-    },
+    hookIndex: args.index,
+    keys,
+    deliveryId: deliveryId === null ? null : deliveryId.slice(0, DELIVERY_ID_SHOWN),
+    // Remembered until the signed timestamp can no longer pass the window.
+    expiresAt: (Math.max(nowSeconds, sentSeconds) + toleranceSeconds + 1) * 1000,
   };
 }
 

@@ -7,9 +7,8 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { jsonTextDepthProblem, tooDeepMessage } from "@promenade/workflow/limits";
 import type { HttpError } from "./internal/http.ts";
-import type { ReplayCache } from "./internal/replay-cache.ts";
 import { bearerToken, single, tokenEquals } from "./internal/security.ts";
-import type { EngineApi, JsonValue } from "./ports.ts";
+import type { EngineApi, JsonValue, RunDelivery } from "./ports.ts";
 import { WebhookError } from "./webhook-error.ts";
 import { verifySignedDelivery } from "./webhook-signing.ts";
 
@@ -25,9 +24,9 @@ export function webhookEnvVarName(kind: "TOKEN" | "SECRET", slug: string): strin
 
 /**
  * Everything after the method and size checks: resolve the trigger, check the credential (and,
- * for signature webhooks, the timestamp window), convert the body, then remember a timestamped
- * delivery in `replays` (409 when already accepted). Returns the slug and input to start the run
- * with, and `release`, which forgets the delivery again when the run cannot be started.
+ * for signature webhooks, the timestamp window), convert the body. Returns the slug and input to
+ * start the run with, and a timestamped delivery's keys (`null` otherwise), which the run is
+ * started with so a repeat is refused durably.
  */
 export async function resolveWebhook(
   engine: EngineApi,
@@ -37,8 +36,8 @@ export async function resolveWebhook(
   headers: IncomingHttpHeaders,
   rawHeaders: string[],
   body: Buffer,
-  replays: ReplayCache,
-): Promise<{ slug: string; input: JsonValue | undefined; release: () => void }> {
+  now: number,
+): Promise<{ slug: string; input: JsonValue | undefined; delivery: RunDelivery | null }> {
   const notFound = new WebhookError(
     "not_found",
     404,
@@ -75,7 +74,7 @@ export async function resolveWebhook(
       : null;
     if (presented === null || !tokenEquals(presented, credential)) throw unauthorized;
     const input = bodyToInput(headers["content-type"], body);
-    return { slug: wf.slug, input, release: () => undefined };
+    return { slug: wf.slug, input, delivery: null };
   }
   const delivery = verifySignedDelivery({
     workflow: wf,
@@ -84,10 +83,10 @@ export async function resolveWebhook(
     headers,
     rawHeaders,
     body,
-    cache: replays,
+    now,
   });
   const input = bodyToInput(headers["content-type"], body);
-  return { slug: wf.slug, input, release: delivery.admit() };
+  return { slug: wf.slug, input, delivery };
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -111,7 +111,14 @@ describe("run-log UI", () => {
     await page.goto(`${h.base}/#/`);
     await page.waitForSelector("#workflows tr[data-slug='research-digest']");
 
-    // Start a run from the dialog; the page navigates to the run and tails it live.
+    // Start a run from the dialog; the page navigates to the run and tails it live. The request
+    // carries an Idempotency-Key, so a resubmit after a lost answer cannot start a second run.
+    const runRequestKeys: (string | undefined)[] = [];
+    page.on("request", (request) => {
+      if (request.method() === "POST" && request.url().endsWith("/runs")) {
+        runRequestKeys.push(request.headers()["idempotency-key"]);
+      }
+    });
     await page.click("button[data-action='run'][data-slug='research-digest']");
     await page.fill("#run-input", "{ nope");
     await page.click("#run-submit");
@@ -119,6 +126,7 @@ describe("run-log UI", () => {
     await page.fill("#run-input", '{"feeds": 3}');
     await page.click("#run-submit");
     await page.waitForURL(/#\/runs\/[0-9A-Z]{26}$/);
+    expect(runRequestKeys).toEqual([expect.stringMatching(/^[0-9a-f]{32}$/)]);
     await page.waitForSelector("#log-state[data-state='live']");
     // Events that are emitted after the page caught up arrive over the socket.
     await page.waitForSelector(".entry.phase >> text=▸ gather");

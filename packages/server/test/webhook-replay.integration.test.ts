@@ -72,9 +72,11 @@ describe("strict webhooks", () => {
 
     const replayed = await send("strict-hook", captured);
     expect(replayed.status).toBe(409);
+    const runId = String(first.json.run.id);
+    const receivedAt = new Date(h.engine.peekRun(runId)?.createdAt ?? 0).toISOString();
     expect(replayed.json.error).toEqual({
       code: "CONFLICT",
-      message: "This webhook delivery was already received.",
+      message: `Webhook delivery "d-1" was already received at ${receivedAt} (run ${runId}).`,
       hint: "Each delivery is accepted once. A new event needs a new delivery id and a fresh timestamp.",
     });
     await healthyWithRuns(1);
@@ -133,12 +135,12 @@ describe("strict webhooks", () => {
     let failNext = true;
     const flaky: EngineApi = {
       ...fake,
-      startRun: (slug, options) => {
+      startRunOnce: (slug, options) => {
         if (failNext) {
           failNext = false;
           throw new Error("database is locked");
         }
-        return fake.startRun(slug, options);
+        return fake.startRunOnce(slug, options);
       },
     };
     const server = createPromenadeServer(flaky, { env: () => ENV, log: () => undefined });
@@ -168,8 +170,16 @@ describe("webhooks that are not strict", () => {
   it("still check a timestamp when the sender signs one", async () => {
     await harness();
     const stamped = delivery('{"event":"push"}', { timestamp: nowSeconds() });
-    expect((await send("plain-hook", stamped)).status).toBe(202);
-    expect((await send("plain-hook", stamped)).status).toBe(409);
+    const first = await send("plain-hook", stamped);
+    expect(first.status).toBe(202);
+    const repeat = await send("plain-hook", stamped);
+    expect(repeat.status).toBe(409);
+    // Without a delivery id the message names the delivery by when it came and its run.
+    expect(repeat.json.error.message).toMatch(
+      new RegExp(
+        `^This webhook delivery was already received at \\S+Z \\(run ${String(first.json.run.id)}\\)\\.$`,
+      ),
+    );
     const stale = delivery('{"event":"push"}', { timestamp: nowSeconds() - 301 });
     expect((await send("plain-hook", stale)).status).toBe(401);
     await healthyWithRuns(1);

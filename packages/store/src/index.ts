@@ -27,6 +27,7 @@ export type {
   ListInputRequestsFilter,
   ListRunsFilter,
   PublishedEvent,
+  RequestKey,
   RunErrorShape,
   RunRow,
   RunUsage,
@@ -37,6 +38,7 @@ export type {
   TriggerKind,
   UpdateRunStatusOptions,
   UpsertWorkflowArgs,
+  WebhookDelivery,
   WorkflowRow,
 } from "./types.ts";
 export type { WorkflowManifest } from "./internal/sdk.ts";

@@ -17,8 +17,10 @@ import {
   cronFires,
   humanInputRequests,
   runEvents,
+  runRequestKeys,
   runs,
   schemaMigrations,
+  webhookDeliveries,
   workflows,
 } from "./schema.ts";
 import { openStore, openStoreWith } from "./open.ts";
@@ -57,6 +59,8 @@ const TABLES: SQLiteTable[] = [
   cronFires,
   artifacts,
   humanInputRequests,
+  runRequestKeys,
+  webhookDeliveries,
   schemaMigrations,
 ];
 
@@ -73,13 +77,15 @@ describe("fresh schema", () => {
           "cron_fires",
           "human_input_requests",
           "run_events",
+          "run_request_keys",
           "runs",
           "schema_migrations",
+          "webhook_deliveries",
           "workflows",
         ].sort(),
       );
       for (const table of tables) expect(table.sql).toMatch(/\)\s*STRICT/);
-      for (const name of ["run_events", "cron_fires"]) {
+      for (const name of ["run_events", "cron_fires", "run_request_keys", "webhook_deliveries"]) {
         expect(tables.find((t) => t.name === name)?.sql).toMatch(/WITHOUT ROWID/);
       }
       for (const table of TABLES) {
@@ -112,11 +118,13 @@ describe("fresh schema", () => {
           "human_input_requests_run_key",
           "human_input_requests_status",
           "run_events_channel",
+          "run_request_keys_expiry",
           "runs_created_at",
           "runs_parent_idempotency_key",
           "runs_parent_run_id",
           "runs_status",
           "runs_workflow_id_status",
+          "webhook_deliveries_expiry",
         ].sort(),
       );
       expect(db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.at(-1)?.version);

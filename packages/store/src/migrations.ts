@@ -118,9 +118,41 @@ DROP INDEX run_events_channel;
 CREATE INDEX run_events_channel ON run_events (run_id, (CASE json_extract(event, '$.kind') WHEN 'run_status' THEN 'lifecycle' WHEN 'human_input_requested' THEN 'lifecycle' WHEN 'human_input_resolved' THEN 'lifecycle' WHEN 'suspended' THEN 'lifecycle' WHEN 'resumed' THEN 'lifecycle' WHEN 'phase' THEN 'phase' WHEN 'output' THEN 'output' WHEN 'program_output' THEN 'log' WHEN 'egress_denied' THEN 'log' ELSE 'agent' END), cursor);
 `;
 
+// Client retry keys (HTTP `Idempotency-Key`) of run-creating requests: one row per (workflow,
+// key), bound to the run the key's first request created and rebound once 24 hours have passed.
+const runRequestKeys = `
+CREATE TABLE run_request_keys (
+  workflow_id TEXT NOT NULL REFERENCES workflows(id),
+  key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (workflow_id, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX run_request_keys_expiry ON run_request_keys (workflow_id, created_at);
+`;
+
+// Verified webhook deliveries that started a run: one row per key of a delivery (hashes of its
+// signature and of its delivery id), per workflow and webhook, until the key expires.
+const webhookDeliveries = `
+CREATE TABLE webhook_deliveries (
+  workflow_id TEXT NOT NULL REFERENCES workflows(id),
+  hook_index INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  delivery_id TEXT,
+  run_id TEXT NOT NULL REFERENCES runs(id),
+  received_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (workflow_id, hook_index, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX webhook_deliveries_expiry ON webhook_deliveries (workflow_id, expires_at);
+`;
+
 /** Every migration this version of the package knows, oldest first. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
   { version: 2, name: "0002_paging_indexes", sql: pagingIndexes },
   { version: 3, name: "0003_human_input_requests", sql: humanInputRequests },
+  { version: 4, name: "0004_run_request_keys", sql: runRequestKeys },
+  { version: 5, name: "0005_webhook_deliveries", sql: webhookDeliveries },
 ]);

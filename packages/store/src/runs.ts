@@ -18,6 +18,8 @@ import {
 } from "./internal/args.ts";
 import type { TableContext } from "./internal/context.ts";
 import { toJsonText } from "./internal/json.ts";
+import { readDelivery } from "./internal/deliveries.ts";
+import { readRequestKey } from "./internal/request-keys.ts";
 import { describeIssues, runErrorSchema, toRunRow } from "./internal/rows.ts";
 import {
   RUN_STATUSES,
@@ -28,6 +30,8 @@ import {
 } from "./internal/sdk.ts";
 import type { EventTable } from "./events.ts";
 import type { Route } from "./feed.ts";
+import { DeliveryTable } from "./deliveries.ts";
+import { RequestKeyTable } from "./request-keys.ts";
 import { runs, workflows } from "./schema.ts";
 import type {
   CreateRunArgs,
@@ -64,6 +68,8 @@ export class RunTable {
   readonly #s;
   /** Status UPDATEs by shape (see `#statusUpdate`); at most 2^4 × a few entries. */
   readonly #statusUpdates = new Map<string, PreparedRun>();
+  readonly #requestKeys: RequestKeyTable;
+  readonly #deliveries: DeliveryTable;
 
   constructor(
     context: TableContext,
@@ -74,6 +80,8 @@ export class RunTable {
     this.#c = context;
     this.#workflows = workflowTable;
     this.#events = events;
+    this.#requestKeys = new RequestKeyTable(context);
+    this.#deliveries = new DeliveryTable(context);
     this.#onEnd = onEnd;
     const { orm } = context;
     const p = sql.placeholder;
@@ -178,7 +186,11 @@ export class RunTable {
     return route;
   }
 
-  /** Inserts a `queued` run and its `queued` event, or finds it by idempotency key. */
+  /**
+   * Inserts a `queued` run and its `queued` event, or finds it by idempotency key or by request
+   * key. A webhook delivery already received is refused first; a new run's request key and
+   * delivery keys are written in its transaction.
+   */
   create(args: CreateRunArgs): { run: RunRow; created: boolean } {
     if (typeof args !== "object" || args === null)
       throw validation("createRun(args): args must be an object.");
@@ -207,6 +219,8 @@ export class RunTable {
       }
     }
     const triggerKind = args.triggerKind;
+    const requestKey = readRequestKey(args);
+    const delivery = readDelivery(args);
     return this.#c.tx.atomic(() => {
       const workflow = this.#workflows.key(workflowId);
       if (workflow === undefined) {
@@ -232,7 +246,22 @@ export class RunTable {
           return { run: toRunRow(existing), created: false };
         }
       }
+      if (delivery !== null) this.#deliveries.refuseRepeat(workflowId, delivery);
+      if (requestKey !== null) {
+        const boundRunId = this.#requestKeys.find(workflowId, requestKey);
+        if (boundRunId !== null) {
+          const bound = this.get(boundRunId);
+          if (bound === null) throw new EngineError("INTERNAL", `Run ${boundRunId} vanished.`);
+          return { run: bound, created: false };
+        }
+      }
       const run = this.insertQueued(workflow, triggerKind, input, parentRunId, key);
+      if (requestKey !== null) {
+        this.#requestKeys.bind(workflowId, requestKey, run.id, run.createdAt);
+      }
+      if (delivery !== null) {
+        this.#deliveries.remember(workflowId, delivery, run.id, run.createdAt);
+      }
       return { run, created: true };
     });
   }

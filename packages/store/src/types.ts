@@ -56,6 +56,48 @@ export interface CreateRunArgs {
   parentRunId?: string;
   /** Find-or-create on `(parentRunId ?? NULL, idempotencyKey)`. */
   idempotencyKey?: string;
+  /**
+   * A client's retry key for the request creating a top-level run (an HTTP `Idempotency-Key`):
+   * find-or-create on `(workflowId, requestKey.key)` for 24 hours (see {@link RequestKey}).
+   */
+  requestKey?: RequestKey;
+  /**
+   * The verified webhook delivery that asks for this top-level run: refused with `CONFLICT` while
+   * any of its keys is remembered for the workflow's webhook (see {@link WebhookDelivery}).
+   */
+  delivery?: WebhookDelivery;
+}
+
+/**
+ * A client's retry key on a run-creating request, scoped to the workflow, and a fingerprint of
+ * the request (e.g. a SHA-256 of its body). For 24 hours after the run it created, the same key
+ * with the same fingerprint finds that run and with another fingerprint is `CONFLICT`; after
+ * that the key is free again (expired bindings are deleted in small batches as new ones are
+ * written). Key and fingerprint: non-empty, at most 1024 characters.
+ */
+export interface RequestKey {
+  key: string;
+  fingerprint: string;
+}
+
+/**
+ * A webhook delivery that starts a run, remembered durably so a repeat is refused even after a
+ * restart. Its keys (e.g. hashes of its signature and of its delivery id) are scoped to the
+ * workflow's webhook `hookIndex`: while any of them is remembered (until its `expiresAt`), a
+ * delivery carrying it is `CONFLICT` naming the first delivery, when it was received and its
+ * run. The keys are written in the transaction that creates the run, so a delivery whose run
+ * was not created is not remembered. Expired keys are deleted in small batches as new ones are
+ * written.
+ */
+export interface WebhookDelivery {
+  /** The webhook's trigger index in the workflow's manifest. */
+  hookIndex: number;
+  /** 1 to 8 distinct non-empty strings of at most 1024 characters. */
+  keys: readonly string[];
+  /** The sender's delivery id (shown in the `CONFLICT` message), or `null`; at most 1024 characters. */
+  deliveryId: string | null;
+  /** When the keys are forgotten, epoch ms. */
+  expiresAt: number;
 }
 
 /** Optional fields of {@link Store.updateRunStatus}, written in the same statement. */
@@ -280,8 +322,14 @@ export interface Store extends StoreReader, Omit<AsyncStore, keyof StoreReader> 
   upsertWorkflow(args: UpsertWorkflowArgs): WorkflowRow;
   /**
    * Inserts a `queued` run and its `queued` event (cursor 1) in one transaction, or finds the run
-   * with the same `(parentRunId, idempotencyKey)` (writing nothing).
-   * Unknown workflow/parent ⇒ `NOT_FOUND`; key held by another workflow's run ⇒ `CONFLICT`.
+   * with the same `(parentRunId, idempotencyKey)` (writing nothing). With `requestKey`, finds the
+   * run the key is bound to in this workflow (same fingerprint, within 24 hours), or creates the
+   * run and binds the key to it in the same transaction.
+   * Unknown workflow/parent ⇒ `NOT_FOUND`; key held by another workflow's run ⇒ `CONFLICT`;
+   * request key bound to a run of a different request (another fingerprint) ⇒ `CONFLICT`;
+   * `requestKey` with `parentRunId` or `idempotencyKey` ⇒ `VALIDATION`. With `delivery`, first
+   * refuses a delivery any of whose keys is still remembered (`CONFLICT` naming the delivery, when
+   * it was received and its run), then remembers the keys with the new run.
    */
   createRun(args: CreateRunArgs): { run: RunRow; created: boolean };
   /**

@@ -29,10 +29,13 @@ import type {
   PublishedEvent,
   RunRow,
   RunStatus,
+  StartRunOnceOptions,
   WorkflowRow,
 } from "../ports.ts";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/** How long a request key stays bound to its run (the real store's 24 hours). */
+const REQUEST_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * How the UI tests launch Debian's Chromium through `playwright-core` (`chromium.launch(…)`):
@@ -131,6 +134,10 @@ export interface FakeEngine extends EngineApi {
     slug: string,
     options: { input?: JsonValue; triggerKind: "manual" | "webhook" },
   ): Promise<RunRow>;
+  startRunOnce(
+    slug: string,
+    options: StartRunOnceOptions,
+  ): Promise<{ run: RunRow; created: boolean }>;
   cancelRun(runId: string): Promise<void>;
   getRun(runId: string): Promise<RunRow | null>;
   listRuns(query: ListRunsQuery): Promise<RunRow[]>;
@@ -609,6 +616,69 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
     return created;
   };
 
+  /** workflow id + key → the run the key is bound to (for 24 hours), like the real store. */
+  const requestKeys = new Map<string, { fingerprint: string; runId: string; at: number }>();
+  /** workflow id + hook index + delivery key → the delivery remembered, like the real store. */
+  const deliveries = new Map<
+    string,
+    { deliveryId: string | null; runId: string; at: number; expiresAt: number }
+  >();
+  const startRunOnce = (
+    slug: string,
+    options: StartRunOnceOptions,
+  ): { run: RunRow; created: boolean } => {
+    const wf = workflows.get(slug);
+    const { requestKey, delivery } = options;
+    if (wf !== undefined && delivery !== undefined) {
+      for (const key of delivery.keys) {
+        const held = deliveries.get(`${wf.id}\n${String(delivery.hookIndex)}\n${key}`);
+        if (held !== undefined && held.expiresAt > now()) {
+          const what =
+            held.deliveryId === null
+              ? "This webhook delivery"
+              : `Webhook delivery "${held.deliveryId}"`;
+          throw new EngineError(
+            "CONFLICT",
+            `${what} was already received at ${new Date(held.at).toISOString()} (run ${held.runId}).`,
+            "Each delivery is accepted once. A new event needs a new delivery id and a fresh timestamp.",
+          );
+        }
+      }
+    }
+    const bound =
+      wf === undefined || requestKey === undefined
+        ? undefined
+        : requestKeys.get(`${wf.id}\n${requestKey.key}`);
+    if (requestKey !== undefined && bound !== undefined && now() - bound.at < REQUEST_KEY_TTL_MS) {
+      if (bound.fingerprint !== requestKey.fingerprint) {
+        throw new EngineError(
+          "CONFLICT",
+          `Idempotency key "${requestKey.key}" was already used for a different request to this workflow (run ${bound.runId}).`,
+        );
+      }
+      return { run: { ...requireRunRow(bound.runId) }, created: false };
+    }
+    const run = startRun(slug, options);
+    if (requestKey !== undefined) {
+      requestKeys.set(`${run.workflowId}\n${requestKey.key}`, {
+        fingerprint: requestKey.fingerprint,
+        runId: run.id,
+        at: run.createdAt,
+      });
+    }
+    if (delivery !== undefined) {
+      for (const key of delivery.keys) {
+        deliveries.set(`${run.workflowId}\n${String(delivery.hookIndex)}\n${key}`, {
+          deliveryId: delivery.deliveryId,
+          runId: run.id,
+          at: run.createdAt,
+          expiresAt: delivery.expiresAt,
+        });
+      }
+    }
+    return { run, created: true };
+  };
+
   /** Applies the cancellation now; the returned promise settles when the run is terminal. */
   const cancel = (runId: string): Promise<void> | undefined => {
     const run = requireRunRow(runId);
@@ -687,6 +757,7 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       }),
     deployWorkflow: (args) => answer(() => deployWorkflow(args)),
     startRun: (slug, startOptions) => answer(() => startRun(slug, startOptions)),
+    startRunOnce: (slug, startOptions) => answer(() => startRunOnce(slug, startOptions)),
     // The cancellation applies now; the answer adopts the promise that settles at terminal.
     cancelRun: (runId) => answer(() => cancel(runId)).then(() => undefined),
     getRun: (runId) =>

@@ -15,8 +15,8 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body) {
-  const headers = {};
+export async function api(method, path, body, extraHeaders = {}) {
+  const headers = { ...extraHeaders };
   const t = token();
   if (t) headers.authorization = `Bearer ${t}`;
   if (body !== undefined) headers["content-type"] = "application/json";

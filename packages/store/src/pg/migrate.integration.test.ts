@@ -15,8 +15,10 @@ import {
   cronFires,
   humanInputRequests,
   runEvents,
+  runRequestKeys,
   runs,
   schemaMigrations,
+  webhookDeliveries,
   workflows,
 } from "./schema.ts";
 import { openPgStore, openPgStoreWith } from "./open.ts";
@@ -76,6 +78,8 @@ describe("PostgreSQL migrations", () => {
       cronFires,
       artifacts,
       humanInputRequests,
+      runRequestKeys,
+      webhookDeliveries,
       schemaMigrations,
     ];
     const present = await query<{ table_name: string }>(

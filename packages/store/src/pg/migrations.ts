@@ -104,8 +104,40 @@ CREATE UNIQUE INDEX human_input_requests_run_key ON human_input_requests (run_id
 CREATE INDEX human_input_requests_status ON human_input_requests (status, created_at, position);
 `;
 
+// Client retry keys (HTTP `Idempotency-Key`) of run-creating requests: one row per (workflow,
+// key), bound to the run the key's first request created and rebound once 24 hours have passed.
+const runRequestKeys = `
+CREATE TABLE run_request_keys (
+  workflow_id text NOT NULL REFERENCES workflows (id),
+  key text NOT NULL,
+  fingerprint text NOT NULL,
+  run_id text NOT NULL REFERENCES runs (id),
+  created_at bigint NOT NULL,
+  PRIMARY KEY (workflow_id, key)
+);
+CREATE INDEX run_request_keys_expiry ON run_request_keys (workflow_id, created_at);
+`;
+
+// Verified webhook deliveries that started a run: one row per key of a delivery (hashes of its
+// signature and of its delivery id), per workflow and webhook, until the key expires.
+const webhookDeliveries = `
+CREATE TABLE webhook_deliveries (
+  workflow_id text NOT NULL REFERENCES workflows (id),
+  hook_index integer NOT NULL,
+  key text NOT NULL,
+  delivery_id text,
+  run_id text NOT NULL REFERENCES runs (id),
+  received_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (workflow_id, hook_index, key)
+);
+CREATE INDEX webhook_deliveries_expiry ON webhook_deliveries (workflow_id, expires_at);
+`;
+
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
 export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
   { version: 2, name: "0002_human_input_requests", sql: humanInputRequests },
+  { version: 3, name: "0003_run_request_keys", sql: runRequestKeys },
+  { version: 4, name: "0004_webhook_deliveries", sql: webhookDeliveries },
 ]);

@@ -115,6 +115,48 @@ export const humanInputRequests = pgTable("human_input_requests", {
   respondedAt: epochMs("responded_at"),
 });
 
+/**
+ * `run_request_keys`: a client's retry key (an HTTP `Idempotency-Key`) bound, per workflow, to the
+ * run its first request created, with that request's fingerprint; rebound after 24 hours.
+ */
+export const runRequestKeys = pgTable(
+  "run_request_keys",
+  {
+    workflowId: text("workflow_id")
+      .notNull()
+      .references(() => workflows.id),
+    key: text("key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    createdAt: epochMs("created_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.workflowId, table.key] })],
+);
+
+/**
+ * `webhook_deliveries`: the keys of a verified webhook delivery that started a run (hashes of its
+ * signature and of its delivery id), per workflow and webhook, until they expire.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    workflowId: text("workflow_id")
+      .notNull()
+      .references(() => workflows.id),
+    hookIndex: integer("hook_index").notNull(),
+    key: text("key").notNull(),
+    deliveryId: text("delivery_id"),
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    receivedAt: epochMs("received_at").notNull(),
+    expiresAt: epochMs("expires_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.workflowId, table.hookIndex, table.key] })],
+);
+
 /** `schema_migrations`: one row per applied migration. */
 export const schemaMigrations = pgTable("schema_migrations", {
   version: integer("version").primaryKey(),

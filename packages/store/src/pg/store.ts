@@ -35,14 +35,18 @@ import type {
   ListInputRequestsFilter,
   ListRunsFilter,
   PublishedEvent,
+  RequestKey,
   RunRow,
   RunUsage,
   RunUsageDelta,
   StatusChange,
   UpsertWorkflowArgs,
+  WebhookDelivery,
   WorkflowRow,
 } from "../types.ts";
 import { describe, requireInteger, requireString } from "../internal/args.ts";
+import { readRequestKey, requestKeyConflict } from "../internal/request-keys.ts";
+import { deliveryConflict, readDelivery, type DeliveryHolder } from "../internal/deliveries.ts";
 import {
   prepareEvents,
   readArtifact,
@@ -61,6 +65,16 @@ import {
 import { connectionFailure, type PgTarget } from "./connect.ts";
 import { PgInputRequests } from "./input-requests.ts";
 import { constraintOf, driverError, eventWriteError } from "./errors.ts";
+import {
+  claimRequestKeyStatement,
+  requestKeyBindingStatement,
+  sweepRequestKeysStatement,
+} from "./request-keys.ts";
+import {
+  claimDeliveryStatement,
+  deliveryHolderStatement,
+  sweepDeliveriesStatement,
+} from "./deliveries.ts";
 import {
   commitStatusStatement,
   createRunDiagnosis,
@@ -130,6 +144,9 @@ export interface Settings extends Limits {
 type Db = NodePgDatabase;
 type RawWorkflow = typeof workflows.$inferSelect;
 type Route = { workflowId: string; workflowSlug: string };
+
+/** Rolls back a keyed run whose request key is still bound (caught by `createRun`). */
+class KeyBound extends Error {}
 
 /** The store on an open, migrated pool (built by `openPgStore`). */
 export class PgStoreImpl implements PgStore {
@@ -471,7 +488,12 @@ export class PgStoreImpl implements PgStore {
   createRun(args: CreateRunArgs): Promise<{ run: RunRow; created: boolean }> {
     return this.#run("createRun", async () => {
       const w = readCreateRun(args, this.#settings);
+      const requestKey = readRequestKey(args);
+      const delivery = readDelivery(args);
       const queued = this.#queuedRun(w.workflowId, w.triggerKind, w.input, w.parentRunId, w.key);
+      if (requestKey !== null || delivery !== null) {
+        return this.#createKeyedRun(queued, requestKey, delivery);
+      }
       const [inserted] = await this.#query<RunRecord & { workflowSlug: string }>(
         createRunStatement(queued),
       );
@@ -509,6 +531,74 @@ export class PgStoreImpl implements PgStore {
       }
       return { run: toRunRow(existing), created: false };
     });
+  }
+
+  /**
+   * Creates a top-level run under a request key and/or a webhook delivery, in one transaction:
+   * the run and its queued event, then the delivery's keys (a key still remembered rolls it all
+   * back with the delivery `CONFLICT`), then the request key (still bound: rolled back, and the
+   * run it is bound to is the answer, or `CONFLICT` for another fingerprint).
+   */
+  async #createKeyedRun(
+    queued: QueuedRun,
+    requestKey: RequestKey | null,
+    delivery: WebhookDelivery | null,
+  ): Promise<{ run: RunRow; created: boolean }> {
+    const { workflowId, createdAt: now } = queued;
+    let bound: { fingerprint: string; runId: string } | undefined;
+    const created = await this.#transaction(async (client) => {
+      const query = async <T extends object>(statement: Statement): Promise<T[]> =>
+        (await client.query<T & pg.QueryResultRow>({ ...statement, types: INT8_AS_NUMBER })).rows;
+      const [record] = await query<RunRecord & { workflowSlug: string }>(
+        createRunStatement(queued),
+      );
+      if (record === undefined) {
+        throw new EngineError(
+          "NOT_FOUND",
+          `Unknown workflow: ${workflowId}`,
+          "Deploy the workflow before creating runs of it.",
+        );
+      }
+      if (delivery !== null) {
+        await query(sweepDeliveriesStatement(workflowId, now));
+        const claimed = await query(claimDeliveryStatement(workflowId, delivery, queued.id, now));
+        if (claimed.length < delivery.keys.length) {
+          const [holder] = await query<DeliveryHolder>(
+            deliveryHolderStatement(workflowId, delivery, now),
+          );
+          throw holder === undefined
+            ? new EngineError("INTERNAL", "createRun: a delivery key was neither free nor held.")
+            : deliveryConflict(holder);
+        }
+      }
+      if (requestKey !== null) {
+        await query(sweepRequestKeysStatement(workflowId, now));
+        const claimed = await query(
+          claimRequestKeyStatement(workflowId, requestKey, queued.id, now),
+        );
+        if (claimed.length === 0) {
+          // Still bound: read the binding the claim waited for, then roll everything back.
+          [bound] = await query<{ fingerprint: string; runId: string }>(
+            requestKeyBindingStatement(workflowId, requestKey.key),
+          );
+          throw new KeyBound();
+        }
+      }
+      return record;
+    }).catch((error: unknown) => {
+      if (error instanceof KeyBound) return null;
+      throw error;
+    });
+    if (created !== null) return { run: this.#created(created, queued.event), created: true };
+    if (bound === undefined || requestKey === null) {
+      throw new EngineError("INTERNAL", "createRun: a request key was neither free nor bound.");
+    }
+    if (bound.fingerprint !== requestKey.fingerprint) {
+      throw requestKeyConflict(requestKey.key, bound.runId);
+    }
+    const [row] = await this.#db.select().from(runs).where(eq(runs.id, bound.runId));
+    if (row === undefined) throw new EngineError("INTERNAL", `Run ${bound.runId} vanished.`);
+    return { run: toRunRow(row), created: false };
   }
 
   /** The values of a new `queued` run and the JSON of its `queued` event. */

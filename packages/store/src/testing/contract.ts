@@ -19,6 +19,8 @@ import {
   textDeltaEvent,
   type ManualClock,
 } from "./fixtures.ts";
+import { describeDeliveryContract } from "./deliveries-contract.ts";
+import { describeRequestKeyContract } from "./request-keys-contract.ts";
 import { describeInputRequestContract } from "./input-requests-contract.ts";
 
 /** Makes a fresh, empty store whose timestamps come from `now`. */
@@ -87,6 +89,10 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     };
 
     describeInputRequestContract({ setupRun, listen });
+
+    describeRequestKeyContract({ setup, listen });
+
+    describeDeliveryContract({ setup, listen });
 
     describe("workflows", () => {
       it("upserts by slug keeping id and createdAt, replacing the rest", async () => {

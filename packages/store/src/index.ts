@@ -3,6 +3,8 @@
  * named re-exports, nothing else. Consumers that only need the shapes `import type` from here
  * and never load SQLite.
  */
+// First: on a Node.js below the floor, exit with one clear line before native code loads.
+import "@promenade/workflow/node-guard";
 export { openStore } from "./store.ts";
 export type { OpenStoreOptions } from "./store.ts";
 export { MIGRATIONS } from "./migrations.ts";

@@ -13,11 +13,12 @@ let url = "";
 let env: Record<string, string> = {};
 let dir = "";
 
+// Starts a server from sources and deploys: slow on a loaded machine.
 beforeAll(async () => {
   url = await startServer().url;
   env = { PROMENADE_URL: url };
   dir = writeFiles({ "steps.ts": STEPS, "fails.ts": FAILS, "bad.ts": BAD_META });
-});
+}, 120_000);
 afterAll(killChildren);
 
 describe("promenade against a server", () => {

@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import importX from "eslint-plugin-import-x";
 
-/** Value imports against the dependency arrows of STYLE.md §3 (type-only imports are allowed). */
+/** Value imports against the dependency arrows of docs/architecture.md (type-only imports are allowed). */
 const internal = [
   "store",
   "supervisor",
@@ -36,7 +36,7 @@ const arrowRules = Object.entries(allowed).map(([pkg, ok]) => ({
               .filter((p) => p !== pkg && !ok.includes(p))
               .map((p) => `@promenade/${p}*`),
             allowTypeImports: true,
-            message: "Value imports must follow the dependency arrows of STYLE.md §3.",
+            message: "Value imports must follow the dependency table in docs/architecture.md.",
           },
         ],
       },

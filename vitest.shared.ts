@@ -6,12 +6,16 @@
 import type { TestProjectInlineConfiguration } from "vitest/config";
 
 const conditions = ["@promenade/source", "node", "import", "default"];
+// Vitest hands the SSR conditions to the worker's Node as `--conditions`, which also steer
+// `require()`: "import" there would make CommonJS packages (pg → pg-pool) require ESM wrappers.
+// Vite adds import/require/default by itself, so the SSR list names only the custom ones.
+const ssrConditions = ["@promenade/source", "node"];
 
 /** The two projects; `pnpm test` runs both (integration after build, see turbo.json). */
 export function projects(): TestProjectInlineConfiguration[] {
   const shared = {
     resolve: { conditions },
-    ssr: { resolve: { conditions, externalConditions: ["@promenade/source"] } },
+    ssr: { resolve: { conditions: ssrConditions, externalConditions: ["@promenade/source"] } },
   };
   return [
     {

@@ -18,13 +18,15 @@ export default defineConfig([
   },
   {
     ...shared,
-    // `child` is the shipped run-process entry (spec 02 §8), not an import path. Every run
-    // start pays for resolving and compiling each ES module it loads, so the supervisor's child
-    // runtime is bundled into this one file. The SDK (`@promenade/workflow*`) stays external:
-    // the program and the runtime must share one module instance (spec 01 §6.3). The agent
-    // loop and MCP stay external too (loaded lazily by dynamic import, only when used).
+    // `child` is the shipped run-process entry (every run process executes it), not an import
+    // path. Every run start pays for resolving and compiling each ES module it loads, so the
+    // supervisor's child runtime and the stateless redaction module are bundled into this one
+    // file. The rest of the SDK (`@promenade/workflow*`) stays external: the program and the
+    // runtime must share one module instance, since the runtime installs the host the program's
+    // primitives call. The agent loop and MCP stay external too (loaded lazily by dynamic
+    // import, only when used).
     entry: { child: "src/child.ts" },
-    noExternal: [/^@promenade\/supervisor(\/|$)/],
+    noExternal: [/^@promenade\/supervisor(\/|$)/, /^@promenade\/workflow\/redact$/],
     splitting: false,
     clean: false,
   },

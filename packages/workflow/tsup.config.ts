@@ -8,6 +8,8 @@ export default defineConfig({
     errors: "src/errors/index.ts",
     records: "src/records/index.ts",
     "node-guard": "src/node-guard.ts",
+    limits: "src/limits/index.ts",
+    redact: "src/redact/index.ts",
   },
   format: ["esm"],
   platform: "node",

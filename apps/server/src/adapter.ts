@@ -1,19 +1,20 @@
 /**
- * The `EngineApi` the server needs, over a real `Engine` (spec 04 §0.2): a plain adapter with no
- * logic. Engine methods for writes, events and paths; `engine.store` reads for everything else.
+ * The `EngineApi` the server needs, over a real `Engine`: a plain adapter with no logic. It uses
+ * only the engine's promise-returning methods and `engine.storeAsync` reads, so the same server
+ * runs on SQLite and on PostgreSQL.
  */
 import type { Engine } from "@promenade/engine";
 import type { EngineApi } from "@promenade/server";
 
 /** Adapt an `Engine` to the server's port. */
 export function engineApi(engine: Engine): EngineApi {
-  const store = engine.store;
+  const store = engine.storeAsync;
   const api: EngineApi = {
     listWorkflows: () => store.listWorkflows(),
     getWorkflow: (slug) => store.getWorkflow(slug),
     getWorkflowById: (id) => store.getWorkflowById(id),
-    deployWorkflow: (args) => engine.deployWorkflow(args),
-    startRun: (slug, options) => engine.startRun(slug, options),
+    deployWorkflow: (args) => engine.deploy(args),
+    startRun: (slug, options) => engine.createRun(slug, options),
     cancelRun: (runId) => engine.cancelRun(runId),
     getRun: (runId) => store.getRun(runId),
     listRuns: (query) => store.listRuns(query),
@@ -21,7 +22,10 @@ export function engineApi(engine: Engine): EngineApi {
     maxCursor: (runId) => store.maxCursor(runId),
     listArtifacts: (runId) => store.listArtifacts(runId),
     artifactsDir: (runId) => engine.artifactsDir(runId),
-    ping: () => engine.ping(),
+    ping: () => engine.pingAsync(),
+    listInputRequests: (filter) => engine.listInputRequestsAsync(filter),
+    respondToInput: (runId, key, value, options) =>
+      engine.respondToInputAsync(runId, key, value, options),
     onEvent: (listener) => engine.onEvent(listener),
   };
   return api;

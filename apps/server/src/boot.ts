@@ -1,11 +1,14 @@
 /**
- * The `promenade-server` boot sequence and lifecycle (spec 04 §5.4–§5.6, spec 02 §7.3): config,
- * env file, engine, workflows-dir sync, recovery sweep, HTTP server, startup lines, and graceful
- * shutdown on SIGTERM/SIGINT. All logs are plain lines on stderr; boot failures never print a
- * stack. Owns process exit codes; the engine and server own everything else.
+ * The `promenade-server` boot sequence and lifecycle: config, env file, engine (SQLite in the
+ * data dir, or PostgreSQL when `PROMENADE_DATABASE_URL` is set), workflows-dir sync, recovery
+ * sweep, HTTP server, startup lines, and graceful shutdown on SIGTERM/SIGINT. All logs are plain
+ * lines on stderr; boot failures never print a stack, and a database that cannot be opened is
+ * one line naming the problem and the fix. Owns process exit codes; the engine and server own
+ * everything else. Uses only the engine's promise-returning methods (either database).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { Engine } from "@promenade/engine";
+import { Engine, isEngineError } from "@promenade/engine";
+import type { EngineOpenOptions } from "@promenade/engine";
 import {
   SHUTDOWN_CHILD_GRACE_MS,
   SHUTDOWN_DEADLINE_MS,
@@ -16,6 +19,7 @@ import {
 import type { PromenadeServer } from "@promenade/server";
 import { engineApi } from "./adapter.ts";
 import { BootError, HELP, parseConfig, parseDotenv } from "./config.ts";
+import { startTraceExportIfConfigured } from "./otel.ts";
 
 /** The binary's version (the app's package.json). */
 export const VERSION: string = (
@@ -58,6 +62,26 @@ function fail(io: BootIo, err: unknown): void {
   io.exit(1);
 }
 
+/**
+ * `Engine.open`, with a database that cannot be opened (bad URL, refused login, unreachable
+ * host, unknown database) turned into one boot line: the problem, then the fix.
+ */
+async function openEngine(options: EngineOpenOptions): Promise<Engine> {
+  try {
+    return await Engine.open(options);
+  } catch (err) {
+    if (options.databaseUrl === undefined || !isEngineError(err)) throw err;
+    if (err.code !== "VALIDATION" && err.code !== "INTERNAL") throw err;
+    const fix = err.hint === undefined ? "" : ` ${err.hint}`;
+    throw new BootError(
+      `cannot open the database (PROMENADE_DATABASE_URL): ${err.message}${fix}`.replace(
+        /\s*\n\s*/g,
+        " ",
+      ),
+    );
+  }
+}
+
 /** Run the binary. Resolves once listening (or after exiting on a boot error / flag). */
 export async function boot(io: BootIo): Promise<Booted | null> {
   const args = io.argv;
@@ -84,8 +108,9 @@ export async function boot(io: BootIo): Promise<Booted | null> {
     for (const notice of config.notices) io.log(notice);
     const secrets =
       config.envFile === null ? {} : parseDotenv(readFileSync(config.envFile, "utf8"));
-    engine = new Engine({
+    engine = await openEngine({
       dataDir: config.dataDir,
+      ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }),
       env: secrets,
       envLabel:
         config.envFile === null
@@ -107,7 +132,8 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       });
       dirDeploys = { ok: report.deployed.length, error: report.skipped.length };
     }
-    opened.start();
+    await opened.startAsync();
+    const traceExport = await startTraceExportIfConfigured(io.env, opened, io.log);
 
     const server = createPromenadeServer(engineApi(opened), {
       host: config.host,
@@ -125,6 +151,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       bound = await server.listen(config.port, config.host);
     } catch (err) {
       await server.close({ graceMs: 0 });
+      await traceExport?.close();
       opened.close();
       throw new BootError(
         `cannot listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : String(err)}`,
@@ -151,6 +178,9 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       deadline.unref();
       stopping = (async () => {
         await server.close({ graceMs: SHUTDOWN_HTTP_GRACE_MS });
+        await traceExport?.close().catch((err: unknown) => {
+          io.log(`trace export flush failed: ${err instanceof Error ? err.message : String(err)}`);
+        });
         await opened.closeGracefully({ childGraceMs: SHUTDOWN_CHILD_GRACE_MS });
         clearTimeout(deadline);
         io.exit(0);
@@ -162,11 +192,12 @@ export async function boot(io: BootIo): Promise<Booted | null> {
     io.onSignal("SIGINT", () => void shutdown("SIGINT"));
     const hostText = bound.host.includes(":") ? `[${bound.host}]` : bound.host;
     io.log(`data dir: ${config.dataDir}`);
+    io.log(`database: ${opened.database.label}`);
     io.log(
       config.apiToken === undefined ? "api auth: disabled (loopback only)" : "api auth: enabled",
     );
     io.log(`listening on http://${hostText}:${bound.port}`);
-    io.log(`workflows deployed: ${opened.store.listWorkflows().length}`);
+    io.log(`workflows deployed: ${(await opened.storeAsync.listWorkflows()).length}`);
 
     return { engine: opened, server, host: bound.host, port: bound.port, shutdown };
   } catch (err) {

@@ -1,6 +1,6 @@
 /**
- * `PROMENADE_*` parsing (spec 04 §5.1, acceptance 52, 54, 57). If this breaks, a typo in the
- * environment boots a server with surprising settings, or an error message leaks a value.
+ * `PROMENADE_*` parsing. If this breaks, a typo in the environment boots a server with
+ * surprising settings, or an error message leaks a value.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +25,7 @@ describe("parseConfig", () => {
     const c = parseConfig({}, cwd);
     expect(c).toMatchObject({
       dataDir: "/srv/app/promenade-data",
+      databaseUrl: undefined,
       workflowsDir: "/srv/app/promenade-data/workflows",
       workflowsDirExplicit: false,
       host: "127.0.0.1",
@@ -98,6 +99,18 @@ describe("parseConfig", () => {
     const dir = mkdtempSync(join(tmpdir(), "promenade-config-"));
     writeFileSync(join(dir, ".env"), "A=1\n");
     expect(parseConfig({ PROMENADE_DATA_DIR: dir }, cwd).envFile).toBe(join(dir, ".env"));
+  });
+
+  it("takes a postgres:// database URL and refuses any other scheme on one line, without echoing it", () => {
+    const url = "postgresql://promenade:s3cret@db.internal:5432/promenade";
+    expect(parseConfig({ PROMENADE_DATABASE_URL: url }, cwd).databaseUrl).toBe(url);
+    expect(parseConfig({ PROMENADE_DATABASE_URL: "" }, cwd).databaseUrl).toBeUndefined();
+    const err = errorOf({ PROMENADE_DATABASE_URL: "mysql://root:s3cret@db/x" });
+    expect(err.message).toContain("PROMENADE_DATABASE_URL must start with postgres://");
+    expect(err.message).toContain("unset it to keep SQLite");
+    expect(err.message).not.toContain("s3cret");
+    expect(err.message).not.toContain("\n");
+    expect(err.hint).toBeUndefined();
   });
 
   it("parses deploy switch and allowed origins", () => {

@@ -1,5 +1,5 @@
 /**
- * `PROMENADE_*` environment → server and engine options (spec 04 §5.1). The only code in server
+ * `PROMENADE_*` environment → server and engine options. The only code in server
  * mode that interprets the environment; it runs once, at boot. Invariants: empty string = unset;
  * a legacy `BOARDWALK_*` name is used only when the `PROMENADE_*` one is unset, with one notice;
  * error messages name variables and JSON paths, never values.
@@ -23,6 +23,8 @@ export class BootError extends Error {
 export interface ServerConfig {
   /** Absolute. */
   dataDir: string;
+  /** `postgres://…` keeps runs, events and workflows in PostgreSQL; `undefined`: SQLite in `dataDir`. */
+  databaseUrl: string | undefined;
   /** Absolute. */
   workflowsDir: string;
   /** True when set by a variable (a missing one is then reported). */
@@ -71,7 +73,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Validate `PROMENADE_PROVIDERS` (spec 03 §3.6.1); errors name JSON paths, never values. */
+/** Validate `PROMENADE_PROVIDERS`; errors name JSON paths, never values. */
 function parseProviders(raw: string): NonNullable<InferenceConfig["providers"]> {
   const name = "PROMENADE_PROVIDERS";
   const value = parseJsonVar(name, raw, PROVIDERS_HINT);
@@ -171,6 +173,22 @@ function parseRates(raw: string): NonNullable<InferenceConfig["rates"]> {
 }
 
 /**
+ * `PROMENADE_DATABASE_URL`: a `postgres://` or `postgresql://` URL, or unset. Checks the scheme
+ * only (the engine reports everything else, once it tries to connect); never echoes the value,
+ * which holds a password.
+ */
+function parseDatabaseUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//i.test(raw)) {
+    // One line: what is wrong and the fix.
+    throw new BootError(
+      "PROMENADE_DATABASE_URL must start with postgres:// or postgresql://: set it to postgres://user:password@host:5432/database, or unset it to keep SQLite in the data dir.",
+    );
+  }
+  return raw;
+}
+
+/**
  * Parse the environment. `cwd` resolves relative paths. Throws `BootError` naming the variable
  * (and, for JSON, the path) of the first bad value.
  */
@@ -183,6 +201,7 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     get("PROMENADE_DATA_DIR", "BOARDWALK_DATA_DIR") ?? (inDocker ? "/data" : "./promenade-data"),
   );
   const workflowsRaw = get("PROMENADE_WORKFLOWS_DIR", "BOARDWALK_WORKFLOWS_DIR");
+  const databaseUrl = parseDatabaseUrl(get("PROMENADE_DATABASE_URL"));
   const host = get("PROMENADE_HOST", "BOARDWALK_HOST") ?? (inDocker ? "0.0.0.0" : "127.0.0.1");
 
   const portRaw = get("PROMENADE_PORT", "BOARDWALK_PORT");
@@ -281,6 +300,7 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
 
   return {
     dataDir,
+    databaseUrl,
     workflowsDir:
       workflowsRaw === undefined ? join(dataDir, "workflows") : resolve(cwd, workflowsRaw),
     workflowsDirExplicit: workflowsRaw !== undefined,
@@ -326,6 +346,7 @@ Usage: promenade-server [--version | --help]
 
 Configuration (environment; empty = unset; legacy BOARDWALK_* names accepted where noted):
   PROMENADE_DATA_DIR          data directory (default ./promenade-data, /data in Docker)   [BOARDWALK_DATA_DIR]
+  PROMENADE_DATABASE_URL      postgres://user:password@host:5432/db keeps runs in PostgreSQL (default: SQLite in the data dir)
   PROMENADE_WORKFLOWS_DIR     workflows synced at boot (default <data-dir>/workflows)      [BOARDWALK_WORKFLOWS_DIR]
   PROMENADE_HOST              bind address (default 127.0.0.1)                             [BOARDWALK_HOST]
   PROMENADE_PORT              port 0-65535 (default 8080; 0 = ephemeral)                   [BOARDWALK_PORT]

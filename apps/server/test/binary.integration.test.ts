@@ -105,8 +105,14 @@ describe("promenade-server binary", () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await page.goto(`${base2}/#/runs/${id}`);
       await page.waitForSelector("#run-status .badge[data-status='completed']");
-      await page.waitForSelector(".line >> text=started a slow step");
+      // The timeline shows the second pass, started by the restarted server's recovery.
+      await page.waitForSelector(
+        "#tl-rows .tl-row[data-kind='pass'] .tl-reason >> text=engine restart",
+      );
       mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: `${ARTIFACTS}/recovered-run-timeline.png`, fullPage: true });
+      await page.click("#tab-log");
+      await page.waitForSelector(".line >> text=started a slow step");
       await page.screenshot({ path: `${ARTIFACTS}/recovered-run.png`, fullPage: true });
     } finally {
       await browser.close();

@@ -1,15 +1,14 @@
 /**
  * `@promenade/agent`: the `agent()` loop of Promenade — providers, tools, MCP, skills, memory,
- * budgets (usage pricing) and redaction. This file is the only door in: named re-exports only.
+ * budgets (usage pricing) and redaction. This file is the only door in: named re-exports only,
+ * limited to what the engine and third parties use (the loop, model resolution and its config
+ * validation, usage pricing). Redaction itself lives in `@promenade/workflow/redact`.
  */
-export { runAgent, assertResolvedModel, MAX_ITERATIONS } from "./loop.ts";
-export { Redactor, StreamingRedactor, toLoopRedactor, type LoopRedactor } from "./redactor.ts";
+export { runAgent } from "./loop.ts";
 export {
   resolveModel,
   createModelResolver,
-  createEnvLookup,
   validateInferenceConfig,
-  validateProviders,
   parseProvidersJson,
   BUILT_IN_PROVIDERS,
   type InferenceConfig,
@@ -20,18 +19,11 @@ export {
 } from "./resolve-model.ts";
 export {
   usageUsdMicros,
-  rateFor,
-  compileRates,
   createPriceUsage,
   BUILT_IN_RATES,
-  DEFAULT_RATE,
   type RateOverride,
   type RateRow,
 } from "./rates.ts";
-export { humanSummary, toolText } from "./tools.ts";
-export { checkMemoryPath, MEMORY_TOOL_NAMES } from "./memory.ts";
-export { stripFences } from "./schema.ts";
-export { backoffMs, MAX_ATTEMPTS } from "./providers/http.ts";
 export type {
   AgentHost,
   AgentOptions,
@@ -40,6 +32,7 @@ export type {
   ToolDef,
   McpServerRef,
   JsonSchema,
+  ModelCallRecord,
   TokenUsage,
   ResolvedModel,
   RedactorPort,
@@ -47,11 +40,3 @@ export type {
   FetchLike,
   SleepLike,
 } from "./ports.ts";
-export type {
-  ChatMessage,
-  ChatTurn,
-  ChatArgs,
-  ToolSpec,
-  ToolCallRequest,
-  ToolResult,
-} from "./providers/types.ts";

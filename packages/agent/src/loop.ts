@@ -1,7 +1,7 @@
 /**
- * The `agent()` leaf (spec 03 §1): validation, MCP connection, model resolution, the turn block
+ * The `agent()` leaf: validation, MCP connection, model resolution, the turn block
  * of up to 25 model requests with sequential tool execution, usage reports, schema mode and
- * teardown — in the observable order of §1.3. Every string bound for a provider or an event goes
+ * teardown — in that observable order. Every string bound for a provider or an event goes
  * through the run's `Redactor` (history and tool specs are re-redacted whenever the secret set
  * grows); the value returned to the program is not redacted (the program is trusted).
  */
@@ -9,6 +9,12 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { EngineError, isEngineError, isEngineErrorCode } from "@promenade/workflow/errors";
 import { closeAll, connectMcpServers, validateMcpRefs, type McpConnection } from "./mcp-tools.ts";
+import {
+  askHuman,
+  HUMAN_INPUT_TOOL,
+  humanInputGate,
+  humanInputToolSpec,
+} from "./human-input-tool.ts";
 import { checkMemoryPath, memoryIndexBlock, memoryTools } from "./memory.ts";
 import { adapterFor } from "./providers/index.ts";
 import type {
@@ -21,8 +27,15 @@ import type {
 import { compileSchema, parseSchemaAnswer, schemaInstruction } from "./schema.ts";
 import { loadSkillBlock } from "./skills.ts";
 import { assertUniqueToolNames, humanSummary, wrapToolEntry, type AgentTool } from "./tools.ts";
-import type { AgentEventBody, AgentHost, AgentOptions, ResolvedModel } from "./ports.ts";
-import { toLoopRedactor, type LoopRedactor } from "./redactor.ts";
+import type {
+  AgentEventBody,
+  AgentHost,
+  AgentOptions,
+  ModelCallRecord,
+  ResolvedModel,
+  TokenUsage,
+} from "./ports.ts";
+import { toLoopRedactor, type LoopRedactor } from "./loop-redactor.ts";
 
 /** Model requests per `agent()` call before the leaf fails `PROGRAM_ERROR`. */
 export const MAX_ITERATIONS = 25;
@@ -39,7 +52,7 @@ function optionalArray(field: string, value: unknown): readonly unknown[] {
 }
 
 /**
- * Re-validates a `resolve_model` result in the run process (spec 03 §1.2).
+ * Re-validates a `resolve_model` result in the run process (it crossed IPC).
  * @throws EngineError `INTERNAL` when the host returned something else.
  */
 export function assertResolvedModel(value: unknown): ResolvedModel {
@@ -156,7 +169,7 @@ class RedactedHistory {
 }
 
 /**
- * Runs one `agent()` leaf (spec 03 §1). Resolves to the final text, or to the parsed JSON value
+ * Runs one `agent()` leaf. Resolves to the final text, or to the parsed JSON value
  * in schema mode.
  * @throws EngineError `VALIDATION` (malformed options, duplicate tool names, schema-mode
  *   failures), `UNSUPPORTED` (built-in tool names), `MODEL_UNRESOLVED` / `PROVIDER_ERROR`
@@ -190,6 +203,17 @@ export async function runAgent(
       const memDir = join(host.workspaceDir, memory);
       tools.push(...memoryTools(memory, memDir));
       memoryBlock = memoryIndexBlock(memory, memDir);
+    }
+    if (opts.humanInput !== undefined && typeof opts.humanInput !== "boolean") {
+      throw new EngineError("VALIDATION", 'agent() option "humanInput" must be a boolean.');
+    }
+    const ask = opts.humanInput === true ? humanInputGate(host) : null;
+    if (ask !== null) {
+      tools.push({
+        spec: humanInputToolSpec,
+        // Calls of this tool are answered by the gate (see `loop`), never through `execute`.
+        execute: () => Promise.reject(new EngineError("INTERNAL", "human_input runs as a gate.")),
+      });
     }
     const validate = opts.schema === undefined ? undefined : await compileSchema(opts.schema);
     assertUniqueToolNames(tools);
@@ -232,9 +256,10 @@ export async function runAgent(
     const turnId = `turn-${randomUUID()}`;
     host.startTurn(turnId);
 
-    // 8. The loop; turn_ended closes the block either way.
+    // 8. The loop; turn_ended closes the block either way, with one record per model request.
     let finalText: string;
     let usage: { inputTokens: number; outputTokens: number };
+    const calls: ModelCallRecord[] = [];
     try {
       ({ finalText, usage } = await loop(
         host,
@@ -243,6 +268,8 @@ export async function runAgent(
         turnId,
         parts.join("\n\n"),
         tools,
+        ask,
+        calls,
       ));
     } catch (err) {
       const error = redactedError(err, redactor, "PROVIDER_ERROR");
@@ -252,6 +279,7 @@ export async function runAgent(
         ...(agentName === undefined ? {} : { agentName }),
         reason: "error",
         error: { code: error.code, message: error.message },
+        ...(calls.length === 0 ? {} : { calls }),
       });
       throw error;
     }
@@ -261,6 +289,7 @@ export async function runAgent(
       ...(agentName === undefined ? {} : { agentName }),
       reason: "complete",
       usage,
+      ...(calls.length === 0 ? {} : { calls }),
     });
 
     // 9. Schema mode, after the turn closed.
@@ -281,6 +310,8 @@ async function loop(
   turnId: string,
   firstMessage: string,
   tools: readonly AgentTool[],
+  ask: Parameters<typeof askHuman>[0] | null,
+  calls: ModelCallRecord[],
 ): Promise<{ finalText: string; usage: { inputTokens: number; outputTokens: number } }> {
   const emit = (body: AgentEventBody): void => host.emit(turnId, body);
   const adapter = adapterFor(resolved.protocol);
@@ -316,6 +347,12 @@ async function loop(
     };
     if (resolved.requestTimeoutMs !== undefined) io.timeoutMs = resolved.requestTimeoutMs;
     let turn;
+    const call: ModelCallRecord = {
+      model: resolved.model,
+      provider: resolved.provider,
+      startedAt: Date.now(),
+      endedAt: 0,
+    };
     try {
       turn = await adapter(
         {
@@ -328,19 +365,45 @@ async function loop(
         },
         io,
       );
+    } catch (err) {
+      call.endedAt = Date.now();
+      const error = redactedError(err, redactor, "PROVIDER_ERROR");
+      call.error = { code: error.code, message: error.message };
+      calls.push(call);
+      throw err;
     } finally {
       emitText(stream.flush());
       if (started) emit({ kind: "text_end", blockId });
     }
+    call.endedAt = Date.now();
+    const callUsage = callUsageOf(turn.usage);
+    if (callUsage !== undefined) call.usage = callUsage;
+    calls.push(call);
     usage.inputTokens += turn.usage.inputTokens ?? 0;
     usage.outputTokens += turn.usage.outputTokens ?? 0;
     host.reportUsage(resolved.model, turn.usage);
     if (!turn.wantsTools || turn.toolCalls.length === 0) return { finalText: turn.text, usage };
 
     history.push({ role: "assistant", text: turn.text, toolCalls: turn.toolCalls });
+    // Tool calls run in order, each once; `human_input` gates open as they come and the turn
+    // continues once every one of them is answered (no model request while one is pending).
     const results: ToolResult[] = [];
-    for (const call of turn.toolCalls)
+    const asking: Promise<void>[] = [];
+    for (const call of turn.toolCalls) {
+      if (ask !== null && call.name === HUMAN_INPUT_TOOL && call.inputError === undefined) {
+        const index = results.push({ id: call.id, name: call.name, content: "", isError: true });
+        asking.push(
+          executeHumanInput(call, ask, redactor, emit).then((result) => {
+            results[index - 1] = result;
+          }),
+        );
+        continue;
+      }
       results.push(await executeToolCall(call, byName, redactor, emit));
+    }
+    for (const outcome of await Promise.allSettled(asking)) {
+      if (outcome.status === "rejected") throw outcome.reason;
+    }
     history.push({ role: "tool_results", results });
   }
   throw new EngineError(
@@ -348,6 +411,43 @@ async function loop(
     `agent() exceeded 25 tool iterations: the model kept requesting tools.`,
     "Tighten the prompt so the model knows when to stop, or split the work across several agent() calls.",
   );
+}
+
+/** One `human_input` call: the tool frames, the gate, then its result or tool error. */
+async function executeHumanInput(
+  call: ToolCallRequest,
+  ask: Parameters<typeof askHuman>[0],
+  redactor: LoopRedactor,
+  emit: (body: AgentEventBody) => void,
+): Promise<ToolResult> {
+  const toolCallId = call.id;
+  emit({ kind: "tool_call_start", toolCallId, toolName: call.name });
+  emit({ kind: "tool_call_input_complete", toolCallId, input: redactor.redactDeep(call.input) });
+  emit({ kind: "tool_call_executing", toolCallId });
+  const outcome = await askHuman(ask, toolCallId, call.input);
+  if (!outcome.ok) {
+    const message = redactor.redact(outcome.message);
+    emit({ kind: "tool_call_error", toolCallId, error: { code: outcome.code, message } });
+    return { id: toolCallId, name: call.name, content: `Tool failed: ${message}`, isError: true };
+  }
+  emit({ kind: "tool_call_result", toolCallId, result: { humanSummary: "human responded" } });
+  return { id: toolCallId, name: call.name, content: outcome.content, isError: false };
+}
+
+/** The token counts of one provider response, only those it reported. */
+function callUsageOf(usage: TokenUsage): ModelCallRecord["usage"] {
+  const out: NonNullable<ModelCallRecord["usage"]> = {};
+  for (const key of [
+    "inputTokens",
+    "outputTokens",
+    "cacheReadTokens",
+    "cacheCreationTokens",
+    "reasoningTokens",
+  ] as const) {
+    const value = usage[key];
+    if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) out[key] = value;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
 }
 
 async function executeToolCall(

@@ -1,5 +1,5 @@
 /**
- * MCP servers as a tool source of the loop (spec 03 §1.11): strict validation of inline refs,
+ * MCP servers as a tool source of the loop: strict validation of inline refs,
  * sequential connect + list, tools advertised as `<server>__<tool>`, calls routed with the
  * original name, results flattened, `isError` and every `McpError` mapped to `PROVIDER_ERROR`
  * (tool-level during the loop, leaf-fatal while connecting), OAuth tokens fetched through the
@@ -42,7 +42,7 @@ function malformed(ref: unknown, problem: string): EngineError {
 }
 
 /**
- * Validates the `mcp` option: strict shapes, then duplicate names (spec 03 §1.1, §1.11).
+ * Validates the `mcp` option: strict shapes, then duplicate names.
  * @throws EngineError `VALIDATION` (`malformed MCP server ref` / `Duplicate MCP server name`).
  */
 export function validateMcpRefs(refs: unknown): McpServerRef[] {
@@ -192,7 +192,7 @@ async function connectOne(ref: McpServerRef, host: AgentHost): Promise<McpConnec
     try {
       await client.close();
     } catch {
-      // teardown errors are swallowed (spec 03 §1.11)
+      // teardown errors are swallowed: the call's outcome is already decided
     }
     if (transport instanceof StdioTransport) liveStdio.delete(transport);
   };

@@ -1,5 +1,5 @@
 /**
- * Per-agent memory (spec 03 §1.10): the path rule for `memory`, the three scoped file tools
+ * Per-agent memory: the path rule for `memory`, the three scoped file tools
  * (`memory_list`, `memory_read`, `memory_write`) and the index block loaded into the first
  * message. Invariant: no tool reads or writes outside the memory dir — lexically (`resolve` +
  * prefix test) and through symlinks (realpath of the deepest existing ancestor, Promenade).
@@ -101,7 +101,7 @@ export function memoryListing(memDir: string): string {
   return lines.join("\n");
 }
 
-/** The `<memory …>` block of the first message (spec 03 §1.10.4). */
+/** The `<memory …>` block of the first message. */
 export function memoryIndexBlock(memory: string, memDir: string): string {
   const listing = memoryListing(memDir);
   const lines = [

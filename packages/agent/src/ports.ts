@@ -1,7 +1,7 @@
 /**
- * The interfaces `@promenade/agent` consumes, written in the loop's own words (STYLE §4): the
- * `AgentHost` a run process hands to `runAgent` (spec 03 §1.2), the resolved-model shape that
- * crosses IPC (§3.4), and the program-facing option shapes the loop reads (spec 01 §3.2).
+ * The interfaces `@promenade/agent` consumes, written in the loop's own words: the `AgentHost` a
+ * run process hands to `runAgent`, the resolved-model shape that crosses IPC, and the
+ * program-facing option shapes the loop reads.
  * The option shapes are structural twins of `@promenade/workflow`'s author types, so any
  * `AgentOptions` a program passes is accepted here without importing the SDK at runtime.
  * Nothing in this file does work; it only names shapes.
@@ -10,7 +10,7 @@
 /** A JSON Schema object (draft 2020-12 keywords; unknown keywords ignored). */
 export type JsonSchema = Record<string, unknown>;
 
-/** A program-defined tool (spec 01 §3.2.2). `execute` runs in the program process. */
+/** A program-defined tool. `execute` runs in the program process. */
 export interface ToolDef {
   /** Name the model sees; non-empty, unique across the call's advertised tool set. */
   name: string;
@@ -22,7 +22,7 @@ export interface ToolDef {
   execute: (input: unknown) => Promise<unknown>;
 }
 
-/** An inline MCP server, strict shapes (spec 03 §1.1). */
+/** An inline MCP server, strict shapes. */
 export type McpServerRef =
   | {
       name: string;
@@ -33,15 +33,15 @@ export type McpServerRef =
     }
   | { name: string; transport: "http"; url: string; headers?: Record<string, string> };
 
-/** Per-call options of `agent()` (spec 03 §1.1). Unknown extra keys are ignored. */
+/** Per-call options of `agent()`. Unknown extra keys are ignored. */
 export interface AgentOptions {
   /** Display label → `agentName`; an empty string is treated as absent. */
   name?: string;
   /** Opaque model id, sent verbatim. */
   model?: string;
-  /** Who fulfils the call (spec 03 §3). */
+  /** Who fulfils the call (see `resolveModel`). */
   provider?: string;
-  /** Schema mode: the final answer is parsed as JSON and validated (spec 03 §1.8). */
+  /** Schema mode: the final answer is parsed as JSON and validated against it. */
   schema?: JsonSchema;
   /** Built-in tool names (none ship: `UNSUPPORTED`) and program tools. */
   tools?: readonly (string | ToolDef)[];
@@ -49,20 +49,44 @@ export interface AgentOptions {
   mcp?: readonly McpServerRef[];
   /** Names of deployed `skills/<name>.md` files loaded into the first message. */
   skills?: readonly string[];
-  /** Workspace-relative memory directory (spec 03 §1.10). */
+  /** Workspace-relative memory directory. */
   memory?: string;
+  /** Offers the model the `human_input` tool (ask a person mid-loop). Default `false`. */
+  humanInput?: boolean;
 }
 
 /** Token counts as a provider reported them (missing fields were not reported). */
 export interface TokenUsage {
   inputTokens?: number;
   outputTokens?: number;
+  /** Input tokens served from the provider's prompt cache. */
+  cacheReadTokens?: number;
+  /** Input tokens written to the provider's prompt cache. */
+  cacheCreationTokens?: number;
+  /** Tokens spent on hidden reasoning, as the provider reports them. */
+  reasoningTokens?: number;
 }
 
-/** Wire protocol of a provider endpoint. `gemini` is the native Gemini API (spec 03 §2.5). */
+/** One model request of a turn, as `turn_ended.calls[]` reports it (epoch ms times). */
+export interface ModelCallRecord {
+  model: string;
+  provider: string;
+  startedAt: number;
+  endedAt: number;
+  usage?: {
+    inputTokens?: number;
+    outputTokens?: number;
+    cacheReadTokens?: number;
+    cacheCreationTokens?: number;
+    reasoningTokens?: number;
+  };
+  error?: AgentEventError;
+}
+
+/** Wire protocol of a provider endpoint. `gemini` is the native Gemini API. */
 export type ProviderProtocol = "openai" | "anthropic" | "gemini";
 
-/** The outcome of model resolution; crosses IPC to the run process (spec 03 §3.4). */
+/** The outcome of model resolution; crosses IPC to the run process. */
 export interface ResolvedModel {
   /** Provider name (non-empty): a built-in, a configured entry, or `boardwalk`. */
   provider: string;
@@ -82,9 +106,9 @@ export interface ResolvedModel {
 }
 
 /**
- * The redaction service the loop needs. `@promenade/agent`'s {@link Redactor} implements it
- * fully; any object with `add`/`redact` works (streamed text is then held until a response ends,
- * since the longest secret length is unknown).
+ * The redaction service the loop needs. `Redactor` from `@promenade/workflow/redact` implements
+ * it fully; any object with `add`/`redact` works (streamed text is then held until a response
+ * ends, since the longest secret length is unknown).
  */
 export interface RedactorPort {
   /** Registers a known secret value under `label` (values shorter than 4 chars are ignored). */
@@ -93,13 +117,13 @@ export interface RedactorPort {
   redact(text: string): string;
 }
 
-/** Event error on the wire: exactly `{ code, message }` (spec 01 §5.4). */
+/** Event error on the wire: exactly `{ code, message }` (no hint, no stack). */
 export interface AgentEventError {
   code: string;
   message: string;
 }
 
-/** Event bodies the loop emits through {@link AgentHost.emit} (spec 03 §1.12). */
+/** Event bodies the loop emits through {@link AgentHost.emit} (the agent channel). */
 export type AgentEventBody =
   | { kind: "text_start"; blockId: string }
   | { kind: "text_delta"; blockId: string; text: string }
@@ -116,6 +140,7 @@ export type AgentEventBody =
       reason: "complete" | "error";
       usage?: { inputTokens: number; outputTokens: number };
       error?: AgentEventError;
+      calls?: ModelCallRecord[];
     };
 
 /** `fetch` as the providers and MCP HTTP transport use it (injectable for tests). */
@@ -125,7 +150,7 @@ export type FetchLike = typeof fetch;
 export type SleepLike = (ms: number) => Promise<void>;
 
 /**
- * Everything one `agent()` call needs from its run process (spec 03 §1.2). The run process builds
+ * Everything one `agent()` call needs from its run process. The run process builds
  * one per call; `identity.agentId` is `agent-<n>` counting calls in the process.
  */
 export interface AgentHost {
@@ -144,7 +169,7 @@ export interface AgentHost {
   reportUsage(modelRef: string, usage: TokenUsage): void;
   /** Once per call with `memory` set, with the string as given. */
   memoryUsed(dir: string): void;
-  /** Host call `mcp_token` (OAuth broker, spec 03 §8.7). */
+  /** Host call `mcp_token` (the engine's OAuth token broker). */
   mcpToken(
     serverUrl: string,
     invalidateToken?: string,
@@ -159,4 +184,9 @@ export interface AgentHost {
   readonly fetch?: FetchLike;
   /** Injected sleep for retry backoff (default: a real timer). */
   readonly sleep?: SleepLike;
+  /**
+   * Opens a human-input gate keyed `request.key` and resolves with the person's (checked) answer.
+   * Needed only by calls with `humanInput: true`; rejects `VALIDATION` for a malformed form.
+   */
+  humanInput?(request: { key: string; prompt: string; input: unknown }): Promise<unknown>;
 }

@@ -1,5 +1,5 @@
 /**
- * Approximate USD pricing of model usage (spec 03 §4, spec 02 §5.6): the documented built-in rate
+ * Approximate USD pricing of model usage: the documented built-in rate
  * table plus optional operator overrides (`inference.rates`, tested first). Pure functions; the
  * engine hands `usageUsdMicros` (or `createPriceUsage(rates)`) to the supervisor as `priceUsage`,
  * which is the single budget authority. Unknown models are never free, so `max_usd` always bites.
@@ -21,7 +21,7 @@ export interface RateRow {
   outUsdPerMtok: number;
 }
 
-/** The built-in table, first match wins (spec 03 §4). Approximate: a guardrail, not billing. */
+/** The built-in table, first case-insensitive match wins. Approximate: a guardrail, not billing. */
 export const BUILT_IN_RATES: readonly RateRow[] = Object.freeze([
   { pattern: /claude-opus/i, inUsdPerMtok: 15, outUsdPerMtok: 75 },
   { pattern: /claude-sonnet/i, inUsdPerMtok: 3, outUsdPerMtok: 15 },

@@ -1,5 +1,5 @@
 /**
- * Model resolution (spec 03 §3): provider and model stay orthogonal, model strings pass
+ * Model resolution: provider and model stay orthogonal, model strings pass
  * verbatim, and every failure names the fix (the env var, the config key). A regression here
  * sends a call to the wrong provider or fails with an error nobody can act on.
  */
@@ -171,7 +171,7 @@ describe("resolveModel", () => {
       expect(err.message).toBe(
         'agent() has no inference provider: the call names none, inference.default_provider (PROMENADE_DEFAULT_PROVIDER) is not set, and the managed "boardwalk" lane is not configured (PROMENADE_MANAGED_URL + PROMENADE_MANAGED_API_KEY).',
       );
-      // Message and hint are both fixed verbatim by spec 03 §3.7.
+      // Message and hint are part of the contract, word for word: operators grep for them.
       expect(err.hint).toBe(
         'Fix one of: set PROMENADE_DEFAULT_PROVIDER to a built-in or configured provider; or name one in the call, e.g. { provider: "anthropic" } with ANTHROPIC_API_KEY set (also "openai" with OPENAI_API_KEY, "google" with GEMINI_API_KEY or GOOGLE_API_KEY); or add any OpenAI-compatible endpoint, including a local Ollama (http://localhost:11434/v1) or vLLM server, to PROMENADE_PROVIDERS (inference.providers); or point the managed lane at a gateway with PROMENADE_MANAGED_URL and PROMENADE_MANAGED_API_KEY.',
       );

@@ -1,5 +1,5 @@
 /**
- * Model resolution (spec 03 §3): turns a call's `{ model?, provider? }` plus the operator's
+ * Model resolution: turns a call's `{ model?, provider? }` plus the operator's
  * inference config and an env lookup into a `ResolvedModel`. Pure: it never reads `process.env`
  * (the engine passes `getEnv` = its env map, then its `processEnv`) and never touches the network.
  * Invariants: `model` is verbatim (never parsed or rewritten); a vendor key is used only when that
@@ -24,7 +24,7 @@ export interface ProviderConfig {
   headers?: Record<string, ProviderHeaderValue>;
 }
 
-/** `EngineOptions.inference` (spec 03 §3.2, §3.6.1). */
+/** `EngineOptions.inference` (Boardwalk-compatible snake_case keys). */
 export interface InferenceConfig {
   /** Provider for calls that name none (a built-in, a `providers` key, or `"boardwalk"`). */
   default_provider?: string;
@@ -36,7 +36,7 @@ export interface InferenceConfig {
   managed?: { base_url: string; api_key_env?: string };
   /** Boardwalk-compatible alias of `managed.base_url`. */
   boardwalk_base_url?: string;
-  /** Operator rate overrides, tested before the built-in table (spec 03 §4). */
+  /** Operator rate overrides, tested before the built-in table. */
   rates?: RateOverride[];
   /** Per-attempt provider request timeout in ms (a timeout is retried like a network failure). */
   request_timeout_ms?: number;
@@ -57,7 +57,7 @@ interface BuiltIn {
   keyEnv: readonly string[];
 }
 
-/** The built-in providers, used only when named (spec 03 §3.3). */
+/** The built-in providers, used only when named. */
 export const BUILT_IN_PROVIDERS: Readonly<Record<string, BuiltIn>> = Object.freeze({
   anthropic: {
     protocol: "anthropic",
@@ -86,7 +86,7 @@ const PROVIDERS_EXAMPLE =
 
 /**
  * An {@link EnvLookup} over the engine's env map first, then its process env; empty counts as
- * unset (spec 03 §3.2).
+ * unset.
  */
 export function createEnvLookup(
   env: ReadonlyMap<string, string> | Readonly<Record<string, string>>,
@@ -253,7 +253,7 @@ export function parseProvidersJson(
 }
 
 /**
- * Load-time validation of the inference config (spec 03 §3.2, §3.6.1): strict objects, URLs,
+ * Load-time validation of the inference config: strict objects, URLs,
  * `default_provider` must name the managed lane, a built-in or a configured provider, a provider
  * named `boardwalk` is reserved, `managed.base_url` and `boardwalk_base_url` are exclusive.
  * @throws EngineError `VALIDATION` naming the key to fix.
@@ -392,7 +392,7 @@ function withTimeout(resolved: ResolvedModel, inference: InferenceConfig): Resol
 }
 
 /**
- * Resolves a call to a `ResolvedModel` (spec 03 §3.6.2; errors §3.7).
+ * Resolves a call to a `ResolvedModel` (errors are `MODEL_UNRESOLVED`, naming every fix).
  * @throws EngineError `MODEL_UNRESOLVED` (no usable provider, unknown provider, no model),
  *   `PROVIDER_ERROR` (a named key or header env var is unset), `VALIDATION` (empty `model` /
  *   `provider` strings, a configured `content-type` header).

@@ -1,4 +1,4 @@
-/** The small rules of spec 03 (§1.6 summaries and tool text, §1.8 fences, §1.10 paths, §2.2). */
+/** The loop's small rules: tool summaries and text, code fences, memory paths, headers, backoff. */
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";

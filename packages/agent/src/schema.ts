@@ -1,5 +1,5 @@
 /**
- * Schema mode (spec 03 §1.8): the instruction appended to the first message, and the final
+ * Schema mode: the instruction appended to the first message, and the final
  * answer's processing — trim, strip one code fence, `JSON.parse`, then validate against the JSON
  * Schema with Ajv (draft 2020-12 keywords; unknown keywords and formats ignored). Both failures
  * are `VALIDATION`; no repair turn. The schema is compiled before any network call.

@@ -1,5 +1,5 @@
 /**
- * Skills (spec 03 §1.9): a skill is a deployed `<skillsDir>/<name>.md` file whose content is
+ * Skills: a skill is a deployed `<skillsDir>/<name>.md` file whose content is
  * wrapped as `<skill name="…">…</skill>` at the top of the first message. Read synchronously at
  * call time (validation step, before any network call). Redaction happens with the message.
  */

@@ -1,5 +1,5 @@
 /**
- * The loop's tool abstraction and program-tool wrapping (spec 03 §1.6, §1.7): every advertised
+ * The loop's tool abstraction and program-tool wrapping: every advertised
  * tool — program `ToolDef`, memory tool, MCP tool — is an `AgentTool` with a spec and an
  * `execute` that returns model-bound text. Built-in tool names are rejected (none ship).
  * Knows nothing about events or providers.
@@ -30,7 +30,7 @@ export function humanSummary(content: string): string {
 }
 
 /**
- * Checks and wraps one `tools` entry (spec 03 §1.3 step 1).
+ * Checks and wraps one `tools` entry (the call's first step, before any network call).
  * @throws EngineError `UNSUPPORTED` for a string (built-in) entry; `VALIDATION` for an empty
  *   name or a non-function `execute`.
  */

@@ -1,6 +1,6 @@
 /**
- * The agent() loop against a real local HTTP provider speaking the OpenAI wire format
- * (spec 03 §10 checks 1–18): event order, tools, runaway, schema mode, skills, memory.
+ * The agent() loop against a real local HTTP provider speaking the OpenAI wire format: event
+ * order, tools, runaway, schema mode, skills, memory.
  */
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -69,6 +69,15 @@ describe("agent() loop", () => {
       agentId: "agent-1",
       reason: "complete",
       usage: { inputTokens: 10, outputTokens: 5 },
+      calls: [
+        {
+          model: "gpt-4o-mini",
+          provider: "fake",
+          startedAt: expect.any(Number),
+          endedAt: expect.any(Number),
+          usage: { inputTokens: 10, outputTokens: 5 },
+        },
+      ],
     });
     expect(host.events[2]!.body).toEqual({
       kind: "text_delta",
@@ -78,6 +87,46 @@ describe("agent() loop", () => {
     expect(host.usage).toEqual([
       { modelRef: "gpt-4o-mini", usage: { inputTokens: 10, outputTokens: 5 } },
     ]);
+  });
+
+  it("turn_ended reports every model request of the turn with its own times and usage", async () => {
+    provider.enqueue(
+      openAiToolCalls([{ id: "call-1", name: "double", arguments: { n: 2 } }], {
+        usage: { input: 30, output: 7, cached: 12 },
+      }),
+      openAiText("4", { input: 40, output: 6, reasoning: 3 }),
+    );
+    const host = fake();
+    const before = Date.now();
+    await expect(host.agent("double 2", { tools: [double] })).resolves.toBe("4");
+    const after = Date.now();
+    const ended = host.events.at(-1)!.body as unknown as {
+      usage: unknown;
+      calls: { startedAt: number; endedAt: number }[];
+    };
+    expect(ended.usage).toEqual({ inputTokens: 70, outputTokens: 13 });
+    expect(ended.calls).toEqual([
+      {
+        model: "gpt-4o-mini",
+        provider: "fake",
+        startedAt: expect.any(Number),
+        endedAt: expect.any(Number),
+        usage: { inputTokens: 30, outputTokens: 7, cacheReadTokens: 12 },
+      },
+      {
+        model: "gpt-4o-mini",
+        provider: "fake",
+        startedAt: expect.any(Number),
+        endedAt: expect.any(Number),
+        usage: { inputTokens: 40, outputTokens: 6, reasoningTokens: 3 },
+      },
+    ]);
+    const [first, second] = ended.calls;
+    // The second request starts after the first ended and the tool ran in between.
+    expect(first!.startedAt).toBeGreaterThanOrEqual(before);
+    expect(first!.endedAt).toBeGreaterThanOrEqual(first!.startedAt);
+    expect(second!.startedAt).toBeGreaterThanOrEqual(first!.endedAt);
+    expect(second!.endedAt).toBeLessThanOrEqual(after);
   });
 
   it("agentName appears iff name was set; the second call is agent-2", async () => {

@@ -1,5 +1,5 @@
 /**
- * MCP servers inside the loop (spec 03 §1.11, §10 checks 8, 48–50) against real servers built
+ * MCP servers inside the loop against real servers built
  * with the official MCP SDK: a stdio child process and a streamable-HTTP server on 127.0.0.1.
  */
 import { readFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 /**
- * Provider adapters over real local HTTP (spec 03 §2, §10 checks 20–25): wire formats of OpenAI,
+ * Provider adapters over real local HTTP: wire formats of OpenAI,
  * Anthropic (SSE) and native Gemini, JSON vs event-stream responses by content type, header
  * precedence, retries with backoff, timeouts and malformed responses.
  */
@@ -144,6 +144,8 @@ describe("OpenAI-compatible adapter", () => {
       kind: "turn_ended",
       reason: "error",
       error: { code: "PROVIDER_ERROR" },
+      // The failed request is still one model call of the turn, with its error.
+      calls: [{ error: { code: "PROVIDER_ERROR", message: expect.stringContaining("503") } }],
     });
   });
 

@@ -1,5 +1,5 @@
 /**
- * The canary test (spec 03 §5, §10 checks 36–38): a secret the program declared — in the prompt,
+ * The canary test: a secret the program declared — in the prompt,
  * a ToolDef description, a program tool result, a real stdio MCP server's tool result, a skill
  * file, memory/index.md, a memory file read by the model, the model's own echo in its history,
  * and streamed text split across two SSE chunks — never appears in any request body the fake
@@ -18,7 +18,8 @@ import {
   startFakeOpenAiProvider,
   type FakeProvider,
 } from "../src/testing/index.ts";
-import { Redactor, type ToolDef } from "../src/index.ts";
+import { Redactor } from "@promenade/workflow/redact";
+import type { ToolDef } from "../src/index.ts";
 import { MCP_FIXTURE, tempDir } from "./helpers.ts";
 
 const CANARY = "canary-7f3a9c2e51d4";

@@ -1,9 +1,10 @@
 /**
  * `pnpm bench` for @promenade/engine, from the built dist (run `pnpm build` first; turbo's
- * `bench` task does). Issue 4 "Speed", measured side by side in one run on this machine:
+ * `bench` task does). Measured side by side in one run on this machine:
  * cold start vs a bare `spawn(node)` IPC floor, warm-pool start, throughput with peak RSS of the
- * process tree, a sleeping run's private memory vs a bare idle node child, and phase() ×20,000
- * end to end vs the store's batched insert rate. Prints figures and the target verdicts.
+ * process tree, a sleeping run's private memory vs a bare idle node child, phase() ×20,000
+ * end to end vs the store's batched insert rate, and phase() ×20,000 end to end on PostgreSQL.
+ * Prints figures and the target verdicts.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Engine } from "@promenade/engine";
 import { openStore } from "@promenade/store";
+import { startPostgres } from "@promenade/store/testing";
 import {
   commandLine,
   privateKiB,
@@ -272,7 +274,8 @@ async function phases(): Promise<void> {
     const rows = Array.from({ length: batch }, (_, index) => {
       const seq = offset + index + 1;
       return {
-        cursor: seq,
+        // Past the run's queued event (cursor 1), in the next cursor block.
+        cursor: 1_000_000 + seq,
         event: {
           kind: "phase" as const,
           name: `p${seq}`,
@@ -295,6 +298,46 @@ async function phases(): Promise<void> {
   );
   console.log(`store batched appendEvents (batches of ${batch}): ${rawRate.toFixed(0)} events/s`);
   console.log(`share ${(share * 100).toFixed(1)}% — target ≥ 10%: ${verdict(share >= 0.1)}`);
+}
+
+/** phase() ×20,000 end to end on PostgreSQL (a throwaway cluster with its durable defaults). */
+async function postgresPhases(): Promise<void> {
+  const count = 20_000;
+  const target = 20_000;
+  const postgres = await startPostgres({ durable: true });
+  try {
+    const rates: number[] = [];
+    for (let round = 0; round < 3; round += 1) {
+      const engine = await Engine.open({
+        dataDir: tempDataDir(),
+        databaseUrl: await postgres.createDatabase(),
+        log: () => undefined,
+      });
+      await engine.deploy({
+        program: [
+          'import { phase } from "@promenade/workflow";',
+          'export const meta = { slug: "phases", triggers: [{ kind: "manual" }] };',
+          `for (let i = 0; i < ${count}; i++) phase("p" + i);`,
+        ].join("\n"),
+      });
+      const started = nowMs();
+      const run = await engine.waitForRun((await engine.createRun("phases")).id);
+      const seconds = (nowMs() - started) / 1000;
+      const events = await engine.storeAsync.listEvents(run.id, { channels: ["phase"] });
+      await engine.closeGracefully();
+      if (run.status !== "completed" || events.length !== count) {
+        throw new Error(`phases run ended ${run.status} with ${events.length} phase events`);
+      }
+      rates.push(count / seconds);
+    }
+    const rate = median(rates);
+    console.log(`\n## phase() ×${count} in one program, PostgreSQL (durable), 3 rounds`);
+    console.log(
+      `end to end: median ${rate.toFixed(0)} events/s (${spread(rates)}) — target ≥ ${target}: ${verdict(rate >= target)}`,
+    );
+  } finally {
+    await postgres.destroy();
+  }
 }
 
 function runManifest(): Record<string, unknown> {
@@ -322,6 +365,7 @@ try {
   }
   if (want("memory")) await sleepingMemory();
   if (want("phases")) await phases();
+  if (want("phases-pg")) await postgresPhases();
 } finally {
   for (const dir of roots) rmSync(dir, { recursive: true, force: true });
 }

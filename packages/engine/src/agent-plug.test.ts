@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createModelResolver, createPriceUsage, Redactor } from "@promenade/agent";
+import { createModelResolver, createPriceUsage } from "@promenade/agent";
 import { FileTokenStore, isMcpError, TokenBroker } from "@promenade/mcp/oauth";
 import { createEngineAgentHooks, createRunRedactor } from "./agent-plug.ts";
 import type { EngineAgentContext } from "./agent-plug.ts";
@@ -134,15 +134,11 @@ describe("createRunRedactor", () => {
     expect(redactor.redact("token tok-123 ab")).toBe("token [redacted:GH_TOKEN] ab");
   });
 
-  it("keeps every secret when it moves to the agent's Redactor, and streams through it", () => {
-    const redactor = createRunRedactor() as ReturnType<typeof createRunRedactor> & {
-      upgrade(RedactorClass: typeof Redactor): void;
-      redactDeep<T>(value: T): T;
-      stream(): { push(chunk: string): string; flush(): string };
-    };
+  it("is one redactor per run process, with the deep and streamed redaction the loop uses", () => {
+    const redactor = createRunRedactor();
+    expect(createRunRedactor()).toBe(redactor);
     redactor.add("API_KEY", "sk-secret-value");
     expect(redactor.redactDeep({ a: ["sk-secret-value"] })).toEqual({ a: ["[redacted:API_KEY]"] });
-    redactor.upgrade(Redactor);
     redactor.add("LATER", "later-secret");
     expect(redactor.redact("sk-secret-value later-secret")).toBe(
       "[redacted:API_KEY] [redacted:LATER]",

@@ -1,6 +1,6 @@
 /**
- * Where `@promenade/agent` and `@promenade/mcp` plug into the engine (spec 02 §1 rules 2–3,
- * spec 03 §0.1). Two halves in one small file:
+ * Where `@promenade/agent` and `@promenade/mcp` plug into the engine (the engine is
+ * the only package that combines them). Two halves in one small file:
  * - engine side: `createEngineAgentHooks` → the supervisor's `priceUsage` and host methods
  *   `resolve_model` / `mcp_token`, built from `EngineOptions.inference` and the env lookup;
  * - run-process side: `childAgent` (the `agent()` implementation) and `createRunRedactor` (the
@@ -11,24 +11,20 @@
  */
 import type * as AgentModule from "@promenade/agent";
 import type * as OAuthModule from "@promenade/mcp/oauth";
-import { createRedactor } from "@promenade/supervisor/child";
-import type {
-  ChildAgentHost,
-  ChildRedactor,
-  ChildRuntimeOptions,
-} from "@promenade/supervisor/child";
+import type { ChildAgentHost, ChildRuntimeOptions } from "@promenade/supervisor/child";
 import { EngineError } from "@promenade/workflow/errors";
+import { Redactor } from "@promenade/workflow/redact";
 import { toEngineError } from "./mcp-errors.ts";
 
-/** Inference configuration (spec 03 §3.6.1, Boardwalk-compatible keys). */
+/** Inference configuration (Boardwalk-compatible keys). */
 export type InferenceConfig = AgentModule.InferenceConfig;
 
 /** What the engine side needs to build the hooks. */
 export interface EngineAgentContext {
   inference: InferenceConfig;
-  /** `env` first, then `processEnv`; empty string counts as unset (spec 03 §3.2). */
+  /** `env` first, then `processEnv`; empty string counts as unset. */
   getEnv(name: string): string | undefined;
-  /** `<dataDir>/mcp_tokens.json` (spec 03 §8.6). */
+  /** `<dataDir>/mcp_tokens.json` (the MCP OAuth token store). */
   tokenStorePath: string;
   now(): number;
   /** The agent and MCP OAuth modules (engine process only). */
@@ -36,7 +32,7 @@ export interface EngineAgentContext {
   oauth: Pick<typeof OAuthModule, "TokenBroker" | "FileTokenStore" | "isMcpError">;
 }
 
-/** A supervisor host method (spec 02 §5.1). */
+/** A supervisor host method: answers one host call of a run process. */
 export type HostMethod = (
   args: Record<string, unknown>,
   context: { runId: string },
@@ -44,7 +40,7 @@ export type HostMethod = (
 
 /** The engine-side hooks handed to the supervisor. */
 export interface EngineAgentHooks {
-  /** µUSD of one usage report (spec 02 §5.6, `inference.rates` first). */
+  /** µUSD of one usage report (`inference.rates` first, then the built-in table). */
   priceUsage: (modelRef: string, usage: { inputTokens?: number; outputTokens?: number }) => number;
   hostMethods: { resolve_model: HostMethod; mcp_token: HostMethod };
 }
@@ -87,7 +83,7 @@ export function createEngineAgentHooks(context: EngineAgentContext): EngineAgent
   };
 }
 
-type LoadedAgent = Pick<typeof AgentModule, "runAgent" | "Redactor">;
+type LoadedAgent = Pick<typeof AgentModule, "runAgent">;
 let agentModule: Promise<LoadedAgent> | undefined;
 
 /** Loads `@promenade/agent` in the run process, once, on the first `agent()` call. */
@@ -96,66 +92,16 @@ function loadAgent(): Promise<LoadedAgent> {
   return agentModule;
 }
 
+let runRedactor: Redactor | undefined;
+
 /**
- * The run's one redactor. Starts as the runtime's dependency-free redactor (same algorithm) and
- * moves every registered secret into `@promenade/agent`'s `Redactor` when the loop loads, so the
- * loop gets its streaming hold-back without the run process loading the agent up front.
+ * The run's one redactor: receives `secrets.get` values, env-interpolated secrets, provider keys,
+ * secret headers and MCP tokens, and redacts error messages, agent events and model requests. It
+ * is `@promenade/workflow/redact`'s `Redactor`, which the agent loop uses as is (deep and
+ * streamed redaction included), so nothing changes when the loop loads.
  */
-class RunRedactor implements ChildRedactor {
-  readonly #secrets: [label: string, value: string][] = [];
-  #inner: ChildRedactor = createRedactor();
-  #agent: InstanceType<LoadedAgent["Redactor"]> | undefined;
-
-  add(label: string, value: string): void {
-    this.#secrets.push([label, value]);
-    this.#inner.add(label, value);
-  }
-
-  redact(text: string): string {
-    return this.#inner.redact(text);
-  }
-
-  /** Switch to the agent's redactor (called once the agent module is loaded). */
-  upgrade(RedactorClass: LoadedAgent["Redactor"]): void {
-    if (this.#agent !== undefined) return;
-    const agent = new RedactorClass();
-    for (const [label, value] of this.#secrets) agent.add(label, value);
-    this.#agent = agent;
-    this.#inner = agent;
-  }
-
-  // The loop's richer redactor surface (spec 03 §1.12), available once upgraded.
-  redactDeep<T>(value: T): T {
-    if (this.#agent !== undefined) return this.#agent.redactDeep(value);
-    return deepRedact(value, (text) => this.#inner.redact(text)) as T;
-  }
-
-  stream(): ReturnType<InstanceType<LoadedAgent["Redactor"]>["stream"]> {
-    if (this.#agent === undefined) throw new Error("redactor used by the loop before upgrade");
-    return this.#agent.stream();
-  }
-
-  get version(): number {
-    return this.#agent?.version ?? 0;
-  }
-}
-
-function deepRedact(value: unknown, redact: (text: string) => string): unknown {
-  if (typeof value === "string") return redact(value);
-  if (Array.isArray(value)) return value.map((item) => deepRedact(item, redact));
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, deepRedact(item, redact)]),
-    );
-  }
-  return value;
-}
-
-let runRedactor: RunRedactor | undefined;
-
-/** The run's one redactor (spec 03 §5): receives secrets, provider keys and MCP tokens. */
-export function createRunRedactor(): ChildRedactor {
-  runRedactor ??= new RunRedactor();
+export function createRunRedactor(): Redactor {
+  runRedactor ??= new Redactor();
   return runRedactor;
 }
 
@@ -165,7 +111,6 @@ export const childAgent: NonNullable<ChildRuntimeOptions["agent"]> = async (
   options,
   host: ChildAgentHost,
 ) => {
-  const { runAgent, Redactor } = await loadAgent();
-  if (host.redactor instanceof RunRedactor) host.redactor.upgrade(Redactor);
+  const { runAgent } = await loadAgent();
   return runAgent(prompt, options, host);
 };

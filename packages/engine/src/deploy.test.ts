@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { platformExtensionFields, prepareDeploy, readSkills, writeSkills } from "./deploy.ts";
 import type { CronCheck } from "./deploy.ts";
+import type { JsonValue } from "@promenade/workflow";
 
 const acceptAll: CronCheck = { validate: () => undefined };
 
@@ -67,6 +68,36 @@ describe("prepareDeploy", () => {
     expect(
       prepareDeploy({ program: meta(manual), config: { catch_up: "once" } }, acceptAll).config,
     ).toEqual({ catch_up: "once" });
+  });
+
+  it("validates the webhook replay policy in config.webhooks against the triggers", () => {
+    const signed = meta('{ slug: "w", triggers: [{ kind: "webhook", auth: "signature" }] }');
+    const tokenOnly = meta('{ slug: "t", triggers: [{ kind: "webhook", auth: "token" }] }');
+    const strict = { webhooks: { strict: true, toleranceSeconds: 120 } };
+    expect(prepareDeploy({ program: signed, config: strict }, acceptAll).config).toEqual(strict);
+    expect(() => prepareDeploy({ program: tokenOnly, config: strict }, acceptAll)).toThrow(
+      /config\.webhooks\.strict needs a webhook trigger with auth "signature"/,
+    );
+    expect(() =>
+      prepareDeploy({ program: signed, config: { webhooks: { strict: "yes" } } }, acceptAll),
+    ).toThrow(/config\.webhooks\.strict must be true or false/);
+    expect(
+      code(() =>
+        prepareDeploy(
+          { program: signed, config: { webhooks: { toleranceSeconds: 0 } } },
+          acceptAll,
+        ),
+      ),
+    ).toBe("VALIDATION");
+  });
+
+  it("refuses a config nested past the 256-level JSON depth limit", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 10_000; i++) deep = { a: deep };
+    const program = meta('{ slug: "d", triggers: [{ kind: "manual" }] }');
+    expect(() =>
+      prepareDeploy({ program, config: { deep } as Record<string, JsonValue> }, acceptAll),
+    ).toThrow(/config nests deeper than the 256-level JSON depth limit at config\.deep\.a\.a/);
   });
 
   it("names the failing cron trigger by index", () => {

@@ -17,6 +17,7 @@ import {
   extractManifest,
   findTypeScriptSyntax,
 } from "@promenade/workflow/extract";
+import { readWebhookReplayPolicy } from "@promenade/workflow/limits";
 import { isPlainObject, jsonProblem } from "./internal/json.ts";
 
 /** What `engine.deployWorkflow(args)` takes. */
@@ -96,6 +97,7 @@ export function prepareDeploy(args: DeployArgs, cron: CronCheck): PreparedDeploy
   }
   checkCronTriggers(manifest, cron);
   const config = checkConfig(args.config);
+  checkWebhookPolicy(config, manifest);
   const skills = checkSkills(args.skills);
   return {
     manifest,
@@ -191,6 +193,18 @@ function checkConfig(config: unknown): Record<string, JsonValue> {
     );
   }
   return config as Record<string, JsonValue>;
+}
+
+/** `config.webhooks` (replay-proof webhooks) must be valid and fit the workflow's triggers. */
+function checkWebhookPolicy(config: Record<string, JsonValue>, manifest: WorkflowManifest): void {
+  const result = readWebhookReplayPolicy(config, manifest.triggers);
+  if (!result.ok) {
+    throw new EngineError(
+      "VALIDATION",
+      `deployWorkflow: ${result.problem}.`,
+      'For example { webhooks: { strict: true, toleranceSeconds: 300 } } with a webhook trigger using auth "signature".',
+    );
+  }
 }
 
 function checkSkills(skills: unknown): Record<string, string> {

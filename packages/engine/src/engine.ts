@@ -1,89 +1,113 @@
 /**
- * The `Engine` facade (spec 02 §3, §7.1, §8): the one place store, supervisor, scheduler, agent
- * and MCP meet. Owns argument validation, wiring and the closed/started state; every lifecycle
- * decision lives in the supervisor, every "when" in the scheduler, every SQL statement in the
- * store. Invariants: after `close()` every method throws (sync) or rejects (async) `INTERNAL`
- * "…closed…"; promise-returning methods never throw synchronously; the facade never writes a
- * run row itself except through `startRun`'s one transaction.
+ * The `Engine` facade: argument checks, the open/closed/started state, and the two faces of every
+ * operation. `new Engine({ dataDir })` opens SQLite and keeps the synchronous Boardwalk methods
+ * (`deployWorkflow`, `startRun`, `tick`, `start`, `ping`, `engine.store`); `Engine.open(…)` opens
+ * SQLite or PostgreSQL and every operation also has a promise-returning twin (`deploy`,
+ * `createRun`, `tickAsync`, `startAsync`, `pingAsync`, `engine.storeAsync`) that works on both.
+ * The operations themselves live in `core.ts`, the stores in `backend.ts`.
+ *
+ * Invariants: after `close()` every method throws (sync) or rejects (async) `INTERNAL`
+ * "…closed…"; promise-returning methods never throw synchronously; a synchronous method on an
+ * engine over PostgreSQL throws `UNSUPPORTED` naming its promise-returning twin.
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve as resolvePath } from "node:path";
-import { createModelResolver, createPriceUsage } from "@promenade/agent";
-import { FileTokenStore, isMcpError, TokenBroker } from "@promenade/mcp/oauth";
-import { openStore } from "@promenade/store";
+import type { PublishedEvent, RunRow, WorkflowRow } from "@promenade/workflow/records";
+import { EngineError } from "@promenade/workflow/errors";
+import { andThen, isPromiseLike } from "@promenade/workflow/records";
 import type {
-  EventRow,
-  RunRow,
-  Store,
-  StoreReader,
-  TriggerKind,
-  WorkflowRow,
-} from "@promenade/store";
-import { isTerminal, RunSupervisor } from "@promenade/supervisor";
-import type { SupervisorStore } from "@promenade/supervisor";
-import { nextFire, parseSchedule, Scheduler } from "@promenade/scheduler";
-import type { SchedulerStore } from "@promenade/scheduler";
-import type { JsonValue } from "@promenade/workflow";
-import { EngineError, isEngineError } from "@promenade/workflow/errors";
-import { createEngineAgentHooks } from "./agent-plug.ts";
+  Awaitable,
+  HumanInputRequestRow,
+  ListInputRequestsFilter,
+} from "@promenade/workflow/records";
 import { authorizeMcp } from "./authorize.ts";
 import type { AuthorizeMcpServerOptions } from "./authorize.ts";
-import { prepareDeploy, readSkills, writeSkills } from "./deploy.ts";
+import { openPostgres, openSqlite } from "./backend.ts";
+import type { Backend } from "./backend.ts";
+import { EngineCore } from "./core.ts";
 import type { DeployArgs } from "./deploy.ts";
-import { jsonProblem } from "./internal/json.ts";
+import { isPlainObject } from "./internal/json.ts";
 import { resolveEngineOptions } from "./options.ts";
 import type { EngineOptions, ResolvedEngineOptions } from "./options.ts";
+import { asyncReader, syncReader, unsupported, unsupportedReader } from "./readers.ts";
+import type { AsyncStoreReader, StoreReader } from "./readers.ts";
+import { checkStartRun } from "./start-run.ts";
+import type { StartRunOptions } from "./start-run.ts";
 import { deployFromDir } from "./workflows-dir.ts";
 import type { DirDeployOptions, DirDeployReport } from "./workflows-dir.ts";
 
-/** Options of `engine.startRun(slug, options)` (spec 02 §3.4). */
-export interface StartRunOptions {
-  /** The run's input (JSON). Stored as `null` when omitted; the program sees `null`. */
-  input?: JsonValue;
-  /** Default `"manual"`. */
-  triggerKind?: TriggerKind;
-  /** Top-level dedupe: a second `startRun` with the same key returns the existing run. */
-  idempotencyKey?: string;
+/** Options of `Engine.open(options)`: the engine options plus where the database is. */
+export interface EngineOpenOptions extends EngineOptions {
+  /**
+   * `postgres://user:password@host:5432/database` (or `postgresql://`) keeps runs, events and
+   * workflows in PostgreSQL. Absent or `""`: SQLite at `<dataDir>/promenade.db`. Run
+   * directories, skills and MCP tokens stay in `dataDir` either way.
+   */
+  databaseUrl?: string;
 }
 
-/** `runOnce` arguments: a deploy plus the run's input (spec 02 §7.1). */
+/** `runOnce` arguments: a deploy plus the run's input. */
 export interface RunOnceArgs extends DeployArgs {
-  input?: JsonValue;
+  input?: StartRunOptions["input"];
 }
 
-/** Options of `closeGracefully` (spec 02 §3.2). */
+/** Options of `closeGracefully`. */
 export interface CloseGracefullyOptions {
   /** SIGKILL run processes still alive this long after the SIGTERM. Default `5000`. */
   childGraceMs?: number;
 }
 
+/** What the boot recovery sweep did. */
+export interface StartReport {
+  /** Runs supervised again, then the `queued` runs left to the dispatch gate. */
+  resumed: string[];
+  /** Runs left `cancelling` by a dead engine, now `cancelled`. */
+  cancelled: string[];
+}
+
+/** Which database an engine uses. */
+export interface EngineDatabase {
+  kind: "sqlite" | "postgres";
+  /** `<dataDir>/promenade.db`, or `PostgreSQL (host:port/database)` (never the password). */
+  label: string;
+}
+
 const CLOSED_MESSAGE = "This engine has been closed.";
 
 /**
- * The embeddable Promenade engine. `new Engine({ dataDir })` opens (and migrates) the database
- * and builds the supervisor and scheduler; it starts no loop and recovers nothing until
- * `start()`.
+ * The embeddable Promenade engine. `new Engine({ dataDir })` opens (and migrates) the SQLite
+ * database and builds the supervisor and scheduler; it starts no loop and recovers nothing until
+ * `start()`. `await Engine.open({ dataDir, databaseUrl })` does the same on either database.
  *
  * @throws EngineError `VALIDATION` for bad options; `INTERNAL` when the database cannot be opened.
  */
 export class Engine {
+  /** A store `Engine.open` opened, handed to the constructor it calls next. */
+  static #opened: Backend | undefined;
+
   readonly #options: ResolvedEngineOptions;
-  readonly #store: Store;
-  readonly #supervisor: RunSupervisor;
-  readonly #scheduler: Scheduler;
+  readonly #core: EngineCore;
   readonly #reader: StoreReader;
+  readonly #asyncReader: AsyncStoreReader;
   /** Reject functions of every promise handed out and not yet settled (rejected at close). */
   readonly #pending = new Set<(error: EngineError) => void>();
-  /** Waiters for runs that are queued behind the gate, keyed by run id. */
-  readonly #terminalWaiters = new Map<string, Set<(row: RunRow) => void>>();
   /** Aborted at close: ends interactive authorizations still waiting for a browser. */
   readonly #closing = new AbortController();
   #closed = false;
   #started = false;
   #shutdown: Promise<void> | undefined;
 
-  /** Open the data dir. See {@link EngineOptions} for every option and its default. */
+  /** Open the data dir on SQLite. See {@link EngineOptions} for every option and its default. */
   constructor(options: EngineOptions) {
+    const opened = Engine.#opened;
+    Engine.#opened = undefined;
+    if (opened === undefined && isPlainObject(options) && "databaseUrl" in options) {
+      throw new EngineError(
+        "VALIDATION",
+        'new Engine() opens SQLite in the data dir and takes no "databaseUrl": open a PostgreSQL engine with await Engine.open({ dataDir, databaseUrl }).',
+        "Leave databaseUrl out for SQLite.",
+      );
+    }
     const resolved = resolveEngineOptions(options);
     this.#options = resolved;
     try {
@@ -96,82 +120,96 @@ export class Engine {
         { cause: error },
       );
     }
-    const clock = resolved.clock;
-    const store = openStore({
-      path: join(resolved.dataDir, "promenade.db"),
-      now: () => clock.now(),
-    });
-    this.#store = store;
-    // Spelled out so a port that drifts from the store fails to compile right here (STYLE §4).
-    const forSupervisor: SupervisorStore = store;
-    const forScheduler: SchedulerStore = store;
-    const getEnv = (name: string): string | undefined => {
-      const fromEnv = resolved.env[name];
-      if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-      const fromProcess = resolved.processEnv[name];
-      return fromProcess === "" ? undefined : fromProcess;
-    };
-    try {
-      const hooks = createEngineAgentHooks({
-        inference: resolved.inference,
-        getEnv,
-        tokenStorePath: join(resolved.dataDir, "mcp_tokens.json"),
-        now: () => clock.now(),
-        agent: { createModelResolver, createPriceUsage },
-        oauth: { TokenBroker, FileTokenStore, isMcpError },
-      });
-      this.#supervisor = new RunSupervisor({
-        store: forSupervisor,
+    const backend =
+      opened ??
+      openSqlite({
         dataDir: resolved.dataDir,
-        childEntryPath: resolved.childEntryPath,
-        env: new Map(Object.entries(resolved.env)),
-        processEnv: resolved.processEnv,
-        envLabel: resolved.envLabel,
-        clock,
+        now: () => resolved.clock.now(),
         log: resolved.log,
-        maxRestarts: resolved.maxRestarts,
-        cancelGraceMs: resolved.cancelGraceMs,
-        priceUsage: hooks.priceUsage,
-        hostMethods: hooks.hostMethods,
-        ...(resolved.warmPoolSize > 0 ? { pool: { size: resolved.warmPoolSize } } : {}),
-        // Queued runs are released on every terminal transition, so a serial queue drains in
-        // embedded mode without the tick loop (spec 02 §6.7).
-        onTerminal: () => {
-          setImmediate(() => {
-            if (!this.#closed) this.#scheduler.releaseQueued();
-          });
-        },
       });
-      this.#scheduler = new Scheduler({
-        store: forScheduler,
-        dispatch: (runId) => {
-          this.#supervisor.supervise(runId).catch((error: unknown) => this.#logError(runId, error));
-        },
-        emitQueued: (runId) => this.#supervisor.emitQueued(runId),
-        clock,
-        log: resolved.log,
-        tickIntervalMs: resolved.tickIntervalMs,
-        lateFireThresholdMs: resolved.lateFireThresholdMs,
-      });
+    try {
+      this.#core = new EngineCore(resolved, backend);
     } catch (error) {
-      store.close();
+      void Promise.resolve(backend.store.close()).catch(() => undefined);
       throw error;
     }
-    this.#supervisor.onEvent((row) => this.#notifyTerminal(row));
-    this.#reader = readOnlyView(store, () => this.#assertOpen());
+    const assertOpen = (): void => this.#assertOpen();
+    this.#reader =
+      backend.sync === null ? unsupportedReader(assertOpen) : syncReader(backend.sync, assertOpen);
+    this.#asyncReader = asyncReader(backend.store, assertOpen);
   }
 
   /**
-   * Server-mode boot: the recovery sweep (spec 02 §5.10), then the tick loop (the first tick runs
-   * inside `start()`). A second call returns `{ resumed: [], cancelled: [] }`.
-   * @throws EngineError `INTERNAL` after `close()`.
+   * Open an engine on SQLite (no `databaseUrl`) or PostgreSQL (`postgres://…`). Connects and
+   * migrates before anything is created in `dataDir`.
+   * @throws (rejects) EngineError `VALIDATION` for bad options or a malformed URL; `INTERNAL`
+   * naming the problem and the fix when the database cannot be reached or refuses the login.
    */
-  start(): { resumed: string[]; cancelled: string[] } {
+  static async open(options: EngineOpenOptions): Promise<Engine> {
+    if (!isPlainObject(options)) return new Engine(options);
+    const { databaseUrl, ...rest } = options;
+    if (databaseUrl === undefined || databaseUrl === "") return new Engine(rest);
+    if (typeof databaseUrl !== "string") {
+      throw new EngineError(
+        "VALIDATION",
+        'Engine option "databaseUrl" must be a string.',
+        "Pass postgres://user:password@host:5432/database, or leave it out for SQLite.",
+      );
+    }
+    const resolved = resolveEngineOptions(rest);
+    const backend = await openPostgres(databaseUrl, {
+      dataDir: resolved.dataDir,
+      now: () => resolved.clock.now(),
+      log: resolved.log,
+    });
+    Engine.#opened = backend;
+    try {
+      return new Engine(rest);
+    } catch (error) {
+      Engine.#opened = undefined;
+      await Promise.resolve(backend.store.close()).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Which database this engine uses. */
+  get database(): EngineDatabase {
+    return { kind: this.#core.backend.kind, label: this.#core.backend.label };
+  }
+
+  /**
+   * Server-mode boot: the recovery sweep, then the tick loop (the first tick runs inside
+   * `start()`). A second call returns `{ resumed: [], cancelled: [] }`. SQLite only.
+   * @throws EngineError `INTERNAL` after `close()`; `UNSUPPORTED` on PostgreSQL (use `startAsync`).
+   */
+  start(): StartReport {
+    this.#assertOpen();
+    this.#requireSync("engine.start()", "await engine.startAsync()");
+    if (this.#started) return { resumed: [], cancelled: [] };
+    this.#started = true;
+    const recovered = this.#now(this.#core.recover(), "start");
+    this.#core.startLoops();
+    return recovered;
+  }
+
+  /**
+   * `start()` on either database: the recovery sweep, then the tick loop (and, on PostgreSQL, a
+   * database watch that resumes interrupted runs after an outage). Rejects when the sweep fails;
+   * it may then be called again.
+   */
+  async startAsync(): Promise<StartReport> {
     this.#assertOpen();
     if (this.#started) return { resumed: [], cancelled: [] };
     this.#started = true;
-    const recovered = this.#supervisor.recoverOnBoot();
-    this.#scheduler.start();
+    let recovered: StartReport;
+    try {
+      recovered = await this.#core.recover();
+    } catch (error) {
+      this.#started = false;
+      throw error;
+    }
+    this.#assertOpen();
+    this.#core.startLoops();
     return recovered;
   }
 
@@ -194,58 +232,38 @@ export class Engine {
   }
 
   /**
-   * Receive every stamped event of every run, in stamping order, right after its commit. A
-   * throwing listener is logged and never affects the run. Returns the unsubscribe function.
+   * Receive every committed event of every run — with its run's `workflowId` and `workflowSlug`
+   * — right after its commit, per run in cursor order. A throwing listener is logged and never
+   * affects the run. Returns the unsubscribe function.
    */
-  onEvent(listener: (row: EventRow) => void): () => void {
+  onEvent(listener: (row: PublishedEvent) => void): () => void {
     this.#assertOpen();
     if (typeof listener !== "function") {
       throw new EngineError("VALIDATION", "onEvent expects a function (row: EventRow) => void.");
     }
-    return this.#supervisor.onEvent((row) => {
-      try {
-        listener(row);
-      } catch (error) {
-        this.#options.log(
-          `onEvent listener threw for run ${row.runId} (cursor ${row.cursor}): ${describe(error)}`,
-        );
-      }
-    });
+    return this.#core.subscribe(listener);
   }
 
   /**
-   * Validate and store a workflow (spec 02 §3.3). Same slug ⇒ same id; program, config and
-   * skills replaced. The program is never executed.
-   * @throws EngineError `VALIDATION` (meta, manifest, cron, config, skill names), `INTERNAL` after close.
+   * Validate and store a workflow. Same slug ⇒ same id; program, config and skills replaced. The
+   * program is never executed. SQLite only (use `deploy` on either database).
+   * @throws EngineError `VALIDATION` (meta, manifest, cron, config, skill names), `INTERNAL`
+   * after close, `UNSUPPORTED` on PostgreSQL.
    */
   deployWorkflow(args: DeployArgs): WorkflowRow {
     this.#assertOpen();
-    const prepared = prepareDeploy(args, {
-      validate: (expr, timezone) => {
-        const schedule = parseSchedule(expr, timezone);
-        if (nextFire(schedule, this.#options.clock.now()) === null) {
-          throw new EngineError("VALIDATION", "the schedule never fires");
-        }
-      },
-    });
-    if (prepared.ignoredFields.length > 0) {
-      this.#options.log(
-        `deploy "${prepared.manifest.slug}": platform-extension field(s) ${prepared.ignoredFields.join(", ")} accepted but not enforced by this engine`,
-      );
-    }
-    const row = this.#store.upsertWorkflow({
-      slug: prepared.manifest.slug,
-      manifest: prepared.manifest,
-      program: prepared.program,
-      config: prepared.config,
-    });
-    writeSkills(this.#options.dataDir, row.id, prepared.skills);
-    return row;
+    this.#requireSync("engine.deployWorkflow(args)", "await engine.deploy(args)");
+    return this.#now(this.#core.deploy(args), "deployWorkflow");
+  }
+
+  /** `deployWorkflow` on either database: resolves with the stored row. */
+  deploy(args: DeployArgs): Promise<WorkflowRow> {
+    return this.#promise(() => this.#core.deploy(args));
   }
 
   /**
-   * Deploy every workflow at the top level of `dir` (spec 02 §7.2). Never rejects for one bad
-   * entry: it lands in `skipped` and is logged.
+   * Deploy every workflow at the top level of `dir`. Never rejects for one bad entry: it lands
+   * in `skipped` and is logged. Works on either database.
    */
   async deployWorkflowsFromDir(
     dir: string,
@@ -253,136 +271,140 @@ export class Engine {
   ): Promise<DirDeployReport> {
     this.#assertOpen();
     return deployFromDir(resolvePath(dir), options, {
-      deploy: (args) => this.deployWorkflow(args),
-      current: (slug) => {
-        this.#assertOpen();
-        const row = this.#store.getWorkflow(slug);
-        if (row === null) return null;
-        return {
-          program: row.program,
-          config: row.config,
-          skills: readSkills(this.#options.dataDir, row.id),
-        };
-      },
+      deploy: (args) => (this.#assertOpen(), this.#core.deploy(args)),
+      current: (slug) => (this.#assertOpen(), this.#core.deployed(slug)),
       log: this.#options.log,
     });
   }
 
   /**
-   * Create a `queued` run of a deployed workflow and offer it to the concurrency gate at once
-   * (spec 02 §3.4). Returns the row as created; read `engine.store` for the live status.
+   * Create a `queued` run of a deployed workflow and offer it to the concurrency gate at once.
+   * Returns the row as created; read `engine.store` for the live status. SQLite only (use
+   * `createRun` on either database).
    * @throws EngineError `NOT_FOUND` (slug not deployed), `VALIDATION` (non-JSON input, bad
-   * options), `CONFLICT` (idempotency key used by another workflow), `INTERNAL` after close.
+   * options), `CONFLICT` (idempotency key used by another workflow), `INTERNAL` after close,
+   * `UNSUPPORTED` on PostgreSQL.
    */
   startRun(slug: string, options: StartRunOptions = {}): RunRow {
     this.#assertOpen();
-    if (typeof slug !== "string" || slug.length === 0) {
-      throw new EngineError("VALIDATION", "startRun expects a workflow slug (non-empty string).");
-    }
-    const { input, triggerKind = "manual", idempotencyKey } = options;
-    if (input !== undefined) {
-      const problem = jsonProblem(input, "input");
-      if (problem !== null) {
-        throw new EngineError(
-          "VALIDATION",
-          `startRun("${slug}"): ${problem}.`,
-          "Run input must be plain JSON.",
-        );
-      }
-    }
-    if (triggerKind !== "manual" && triggerKind !== "cron" && triggerKind !== "webhook") {
-      throw new EngineError(
-        "VALIDATION",
-        `startRun("${slug}"): triggerKind must be "manual", "cron" or "webhook".`,
-      );
-    }
-    if (
-      idempotencyKey !== undefined &&
-      (typeof idempotencyKey !== "string" || idempotencyKey.length === 0)
-    ) {
-      throw new EngineError(
-        "VALIDATION",
-        `startRun("${slug}"): idempotencyKey must be a non-empty string.`,
-      );
-    }
-    const workflow = this.#store.getWorkflow(slug);
-    if (workflow === null) {
-      throw new EngineError(
-        "NOT_FOUND",
-        `Workflow "${slug}" is not deployed on this engine.`,
-        "Deploy it first with engine.deployWorkflow({ program }).",
-      );
-    }
-    const { run, created } = this.#store.transaction(() => {
-      const result = this.#store.createRun({
-        workflowId: workflow.id,
-        triggerKind,
-        input: input ?? null,
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      });
-      if (result.created) this.#supervisor.emitQueued(result.run.id);
-      return result;
-    });
-    // A new run of an ungated workflow is handed out without re-listing the queue.
-    if (created) this.#scheduler.releaseStarted(run);
-    else this.#scheduler.releaseQueued();
-    if (created) return run;
-    return this.#store.getRun(run.id) ?? run;
+    this.#requireSync(
+      `engine.startRun("${String(slug)}", …)`,
+      `await engine.createRun("${String(slug)}", …)`,
+    );
+    return this.#now(this.#core.startRun(checkStartRun(slug, options)), "startRun");
+  }
+
+  /** `startRun` on either database: resolves with the row as created. */
+  createRun(slug: string, options: StartRunOptions = {}): Promise<RunRow> {
+    return this.#promise(() => this.#core.startRun(checkStartRun(slug, options)));
   }
 
   /**
-   * One scheduler pass (spec 02 §6.3): fire due crons, then offer queued runs to the gate.
-   * Works without `start()`.
+   * One scheduler pass: fire due crons, then offer queued runs to the gate. Works without
+   * `start()`. SQLite only (use `tickAsync` on either database).
    */
   tick(): void {
     this.#assertOpen();
-    this.#scheduler.tick();
+    this.#requireSync("engine.tick()", "await engine.tickAsync()");
+    this.#now(this.#core.tick(), "tick");
+  }
+
+  /** `tick()` on either database: resolves once the pass is complete. */
+  tickAsync(): Promise<void> {
+    return this.#promise(() => this.#core.tick());
   }
 
   /**
-   * Resolve with the run's terminal row (spec 02 §3.5). Never rejects because the run failed;
-   * rejects `NOT_FOUND` for an unknown id and `INTERNAL` when the engine closes first. A queued
-   * run is offered to the gate; an orphan left by a dead engine is recovered here.
+   * Resolve with the run's terminal row. Never rejects because the run failed; rejects
+   * `NOT_FOUND` for an unknown id and `INTERNAL` when the engine closes first. A queued run is
+   * offered to the gate; an orphan left by a dead engine is recovered here.
    */
   waitForRun(runId: string): Promise<RunRow> {
-    return this.#track(() => {
-      const run = this.#requireRun(runId);
-      if (isTerminal(run.status)) return Promise.resolve(run);
-      if (this.#supervisor.isExecuting(runId)) return this.#supervisor.supervise(runId);
-      if (run.status === "queued") {
-        const terminal = this.#whenTerminal(runId);
-        this.#scheduler.releaseQueued();
-        return terminal;
-      }
-      return this.#supervisor.recoverOne(runId);
-    });
+    return this.#track(() => this.#core.waitForRun(runId));
   }
 
   /**
-   * Cancel a run (spec 02 §5.5); resolves once it is terminal. A terminal run is left as is.
+   * Cancel a run; resolves once it is terminal. A terminal run is left as is. On SQLite the
+   * status change happens before this returns.
    * @throws (rejects) EngineError `NOT_FOUND` for an unknown id, `INTERNAL` after close.
    */
   cancelRun(runId: string): Promise<void> {
-    return this.#track(() => {
-      this.#requireRun(runId);
-      return this.#supervisor.cancel(runId);
+    return this.#track(() => this.#core.cancelRun(runId));
+  }
+
+  /**
+   * Embedded one-shot: deploy → start → `waitForRun`. No loop, no sweep. Resolves with the
+   * terminal row; never rejects for run failure. Works on either database.
+   */
+  runOnce(args: RunOnceArgs): Promise<RunRow> {
+    return this.#promise(() => {
+      const { input, ...deploy } = args;
+      return andThen(this.#core.deploy(deploy), (workflow) =>
+        andThen(
+          this.#core.startRun(checkStartRun(workflow.slug, input === undefined ? {} : { input })),
+          (run) => this.waitForRun(run.id),
+        ),
+      );
     });
   }
 
   /**
-   * Embedded one-shot (spec 02 §7.1): `deployWorkflow(args)` → `startRun(slug, { input })` →
-   * `waitForRun`. No loop, no sweep. Resolves with the terminal row; never rejects for run failure.
+   * Human-input requests, newest first (creation time, then insertion order): `runId` and
+   * `statuses` combine with AND, `statuses: []` lists nothing, no filter lists every request.
+   * SQLite only (use `listInputRequestsAsync` on either database).
+   * @throws EngineError `VALIDATION` for a bad filter, `INTERNAL` after close, `UNSUPPORTED` on
+   * PostgreSQL.
    */
-  async runOnce(args: RunOnceArgs): Promise<RunRow> {
+  listInputRequests(filter?: ListInputRequestsFilter): HumanInputRequestRow[] {
     this.#assertOpen();
-    const { input, ...deploy } = args;
-    const workflow = this.deployWorkflow(deploy);
-    const run = this.startRun(workflow.slug, input === undefined ? {} : { input });
-    return this.waitForRun(run.id);
+    this.#requireSync("engine.listInputRequests(…)", "await engine.listInputRequestsAsync(…)");
+    return this.#now(this.#core.listInputRequests(filter), "listInputRequests");
+  }
+
+  /** `listInputRequests` on either database. */
+  listInputRequestsAsync(filter?: ListInputRequestsFilter): Promise<HumanInputRequestRow[]> {
+    return this.#promise(() => this.#core.listInputRequests(filter));
   }
 
   /**
-   * One-time interactive OAuth grant for an HTTP MCP server (spec 03 §8.4). Tokens land in
+   * Answer the run's pending human-input request `key` with `value`; returns the resolved row
+   * (the answer normalized, `respondedBy` = `opts.respondedBy ?? null`) and wakes the waiting
+   * program. The first answer wins. Synchronous: a rejected answer throws. SQLite only (use
+   * `respondToInputAsync` on either database).
+   * @throws EngineError `NOT_FOUND` ("Unknown run"; "No pending human-input request" — also for
+   * a second answer, a timed-out or a cancelled request), `VALIDATION` (the answer does not fit
+   * the gate's form; the request stays pending), `CONFLICT` ("already answered": another answer
+   * won the race), `INTERNAL` after close, `UNSUPPORTED` on PostgreSQL.
+   */
+  respondToInput(
+    runId: string,
+    key: string,
+    value: unknown,
+    opts: { respondedBy?: string } = {},
+  ): HumanInputRequestRow {
+    this.#assertOpen();
+    this.#requireSync(
+      `engine.respondToInput("${String(runId)}", "${String(key)}", …)`,
+      `await engine.respondToInputAsync("${String(runId)}", "${String(key)}", …)`,
+    );
+    return this.#now(
+      this.#core.respondToInput(runId, key, value, respondOptions(opts)),
+      "respondToInput",
+    );
+  }
+
+  /** `respondToInput` on either database: rejects with the same errors. */
+  respondToInputAsync(
+    runId: string,
+    key: string,
+    value: unknown,
+    opts: { respondedBy?: string } = {},
+  ): Promise<HumanInputRequestRow> {
+    return this.#promise(() => this.#core.respondToInput(runId, key, value, respondOptions(opts)));
+  }
+
+  /**
+   * One-time interactive OAuth grant for an HTTP MCP server. Tokens land in
    * `<dataDir>/mcp_tokens.json` (mode 0600). The engine never opens a browser: it hands the
    * authorization URL to `options.onAuthorizationUrl`.
    */
@@ -398,9 +420,17 @@ export class Engine {
     );
   }
 
-  /** Read-only view of the store (spec 02 §4.6). Its methods throw `INTERNAL` after `close()`. */
+  /**
+   * Read-only synchronous view of the store. Its methods throw `INTERNAL` after `close()`, and
+   * `UNSUPPORTED` on PostgreSQL (use `engine.storeAsync`).
+   */
   get store(): StoreReader {
     return this.#reader;
+  }
+
+  /** Read-only view of the store with promises, on either database. Rejects after `close()`. */
+  get storeAsync(): AsyncStoreReader {
+    return this.#asyncReader;
   }
 
   /** `<dataDir>/runs/<runId>/artifacts` (absolute). Path computation only, no I/O. */
@@ -418,39 +448,52 @@ export class Engine {
     return join(this.#options.dataDir, "runs", runId, "artifacts");
   }
 
-  /** One trivial database read. @throws EngineError `INTERNAL` after close or when unreadable. */
+  /**
+   * One trivial database read. SQLite only (use `pingAsync` on either database).
+   * @throws EngineError `INTERNAL` after close or when unreadable, `UNSUPPORTED` on PostgreSQL.
+   */
   ping(): void {
     this.#assertOpen();
-    try {
-      this.#store.maxCursor("");
-    } catch (error) {
-      throw new EngineError(
-        "INTERNAL",
-        `The engine database cannot be read: ${describe(error)}`,
-        `Check ${join(this.#options.dataDir, "promenade.db")}.`,
-        { cause: error },
-      );
-    }
+    this.#requireSync("engine.ping()", "await engine.pingAsync()");
+    this.#now(this.#core.ping(), "ping");
+  }
+
+  /** `ping()` on either database: rejects `INTERNAL` while the database cannot be reached. */
+  pingAsync(): Promise<void> {
+    return this.#promise(() => this.#core.ping());
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new EngineError("INTERNAL", CLOSED_MESSAGE);
   }
 
-  #requireRun(runId: string): RunRow {
-    if (typeof runId !== "string" || runId.length === 0) {
-      throw new EngineError("VALIDATION", "Expected a run id (non-empty string).");
-    }
-    const run = this.#store.getRun(runId);
-    if (run === null) throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
-    return run;
+  #requireSync(call: string, instead: string): void {
+    if (!this.#core.synchronous) throw unsupported(call, instead);
+  }
+
+  /** The value of an operation that must have completed synchronously (SQLite). */
+  #now<T>(value: Awaitable<T>, method: string): T {
+    if (!isPromiseLike(value)) return value;
+    value.then(undefined, () => undefined);
+    throw new EngineError(
+      "INTERNAL",
+      `engine.${method}() needed a synchronous answer from the database and got a promise.`,
+    );
+  }
+
+  /** A promise of `run()`, rejecting (never throwing) — `INTERNAL` "closed" after close. */
+  #promise<T>(run: () => Awaitable<T>): Promise<T> {
+    return new Promise<T>((resolve) => {
+      this.#assertOpen();
+      resolve(run());
+    });
   }
 
   /**
    * Run `start` and hand out its promise, rejecting instead of throwing, and rejecting with
    * `INTERNAL` "closed" if the engine closes before it settles.
    */
-  #track<T>(start: () => Promise<T>): Promise<T> {
+  #track<T>(start: () => Awaitable<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.#closed) {
         reject(new EngineError("INTERNAL", CLOSED_MESSAGE));
@@ -458,7 +501,7 @@ export class Engine {
       }
       const onClose = (error: EngineError): void => reject(error);
       this.#pending.add(onClose);
-      let inner: Promise<T>;
+      let inner: Awaitable<T>;
       try {
         inner = start();
       } catch (error) {
@@ -466,7 +509,7 @@ export class Engine {
         reject(error instanceof Error ? error : new Error(String(error)));
         return;
       }
-      inner.then(
+      Promise.resolve(inner).then(
         (value) => {
           this.#pending.delete(onClose);
           resolve(value);
@@ -479,64 +522,35 @@ export class Engine {
     });
   }
 
-  /** Resolves with the run's row once a terminal `run_status` event for it is committed. */
-  #whenTerminal(runId: string): Promise<RunRow> {
-    return new Promise<RunRow>((resolve) => {
-      let waiters = this.#terminalWaiters.get(runId);
-      if (waiters === undefined) {
-        waiters = new Set();
-        this.#terminalWaiters.set(runId, waiters);
-      }
-      waiters.add(resolve);
-    });
-  }
-
-  #notifyTerminal(row: EventRow): void {
-    const { event } = row;
-    if (event.kind !== "run_status" || !isTerminal(event.status)) return;
-    const waiters = this.#terminalWaiters.get(row.runId);
-    if (waiters === undefined) return;
-    this.#terminalWaiters.delete(row.runId);
-    const run = this.#store.getRun(row.runId);
-    if (run === null) return;
-    for (const resolve of waiters) resolve(run);
-  }
-
   #closeWith(childGraceMs: number | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#closing.abort();
-    this.#scheduler.stop();
-    this.#shutdown = this.#supervisor.shutdown(childGraceMs).catch((error: unknown) => {
-      this.#options.log(`engine close: run process shutdown failed: ${describe(error)}`);
-    });
+    this.#shutdown = this.#core.close(childGraceMs);
     const closed = new EngineError("INTERNAL", CLOSED_MESSAGE);
     for (const reject of this.#pending) reject(closed);
     this.#pending.clear();
-    this.#terminalWaiters.clear();
-    this.#store.close();
   }
+}
 
-  #logError(runId: string, error: unknown): void {
-    if (this.#closed && isEngineError(error) && error.code === "INTERNAL") return;
-    this.#options.log(`run ${runId}: supervision failed: ${describe(error)}`);
+function respondOptions(opts: unknown): { respondedBy?: string } {
+  if (!isPlainObject(opts)) {
+    throw new EngineError(
+      "VALIDATION",
+      "respondToInput: opts must be an object ({ respondedBy? }).",
+    );
   }
+  const respondedBy = opts.respondedBy;
+  if (respondedBy === undefined) return {};
+  if (typeof respondedBy !== "string" || respondedBy === "") {
+    throw new EngineError(
+      "VALIDATION",
+      "respondToInput: opts.respondedBy must be a non-empty string when given.",
+    );
+  }
+  return { respondedBy };
 }
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A view exposing only the reader methods, each guarded by the engine's closed check. */
-function readOnlyView(store: StoreReader, assertOpen: () => void): StoreReader {
-  return {
-    getWorkflow: (slug) => (assertOpen(), store.getWorkflow(slug)),
-    getWorkflowById: (id) => (assertOpen(), store.getWorkflowById(id)),
-    listWorkflows: () => (assertOpen(), store.listWorkflows()),
-    getRun: (id) => (assertOpen(), store.getRun(id)),
-    listRuns: (filter) => (assertOpen(), store.listRuns(filter)),
-    listEvents: (runId, options) => (assertOpen(), store.listEvents(runId, options)),
-    maxCursor: (runId) => (assertOpen(), store.maxCursor(runId)),
-    listArtifacts: (runId) => (assertOpen(), store.listArtifacts(runId)),
-  };
 }

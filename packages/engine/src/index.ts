@@ -1,17 +1,25 @@
 /**
  * `@promenade/engine`: the embeddable Promenade engine. The only door in: named re-exports,
- * nothing else (STYLE §1). The run-process entry (`dist/child.js`) is not an import path.
+ * nothing else. The run-process entry (`dist/child.js`) is not an import path.
  */
 // First: on a Node.js below the floor, exit with one clear line before native code loads.
 import "@promenade/workflow/node-guard";
 export { Engine } from "./engine.ts";
-export type { CloseGracefullyOptions, RunOnceArgs, StartRunOptions } from "./engine.ts";
+export type {
+  CloseGracefullyOptions,
+  EngineDatabase,
+  EngineOpenOptions,
+  RunOnceArgs,
+  StartReport,
+} from "./engine.ts";
+export type { StartRunOptions } from "./start-run.ts";
+export type { AsyncStoreReader, StoreReader } from "./readers.ts";
 export type { EngineClock, EngineOptions } from "./options.ts";
 export type { DeployArgs } from "./deploy.ts";
 export type { DirDeployOptions, DirDeployReport } from "./workflows-dir.ts";
 export type { AuthorizeMcpServerOptions } from "./authorize.ts";
 export type { InferenceConfig } from "./agent-plug.ts";
-export { isTerminal } from "@promenade/supervisor";
+export { isTerminal } from "@promenade/workflow/records";
 export {
   ENGINE_ERROR_CODES,
   EngineError,
@@ -23,10 +31,15 @@ export type { EngineErrorCode, ErrorShape } from "@promenade/workflow/errors";
 export type {
   ArtifactRow,
   EventRow,
+  HumanInputRequestRow,
+  HumanInputStatus,
+  ListEventsOptions,
+  ListInputRequestsFilter,
+  ListRunsFilter,
+  PublishedEvent,
   RunErrorShape,
   RunRow,
-  StoreReader,
+  RunStatus,
   TriggerKind,
   WorkflowRow,
-} from "@promenade/store";
-export type { RunStatus } from "@promenade/workflow";
+} from "@promenade/workflow/records";

@@ -1,5 +1,5 @@
 /**
- * The one workflows-dir rule (spec 02 §7.2): scan a directory's top level, turn each entry into
+ * The one workflows-dir rule: scan a directory's top level, turn each entry into
  * `DeployArgs` (verbatim `.mjs`/`.js`, bundled `.ts`/`.mts`, package directories with skills and
  * `promenade.config.json`), and deploy it through the facade. Knows nothing about SQL or
  * bundling (the bundler is injected). Invariants: never throws for one bad entry (it is reported
@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import type { JsonValue } from "@promenade/workflow";
+import type { Awaitable } from "@promenade/workflow/records";
 import { extractManifest } from "@promenade/workflow/extract";
 import type { DeployArgs } from "./deploy.ts";
 import { isPlainObject } from "./internal/json.ts";
@@ -34,15 +35,17 @@ export interface DirDeployReport {
 export interface DirDeployTarget {
   deploy(args: DeployArgs): unknown;
   /** The stored program, config and skills of `slug`, or `null` when not deployed. */
-  current(
-    slug: string,
-  ): { program: string; config: Record<string, JsonValue>; skills: Record<string, string> } | null;
+  current(slug: string): Awaitable<{
+    program: string;
+    config: Record<string, JsonValue>;
+    skills: Record<string, string>;
+  } | null>;
   log(line: string): void;
 }
 
 const PACKAGE_ENTRIES = ["index.ts", "index.mts", "index.js", "index.mjs"];
 
-/** Deploy every workflow found at the top level of `dir` (spec 02 §7.2). Never rejects for an entry. */
+/** Deploy every workflow found at the top level of `dir`. Never rejects for an entry. */
 export async function deployFromDir(
   dir: string,
   options: DirDeployOptions,
@@ -95,13 +98,13 @@ export async function deployFromDir(
         continue;
       }
       slugSources.set(slug, label);
-      const current = target.current(slug);
+      const current = await target.current(slug);
       const unchanged =
         current !== null &&
         current.program === args.program &&
         isDeepStrictEqual(current.config, args.config ?? {}) &&
         isDeepStrictEqual(current.skills, args.skills ?? {});
-      if (!unchanged) target.deploy(args);
+      if (!unchanged) await target.deploy(args);
       target.log(`deployed "${slug}" from ${label}${unchanged ? " (unchanged)" : ""}`);
       report.deployed.push({ file: label, slug, changed: !unchanged });
     } catch (error) {

@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Engine, EventRow } from "../src/index.ts";
+import type { Engine, PublishedEvent } from "../src/index.ts";
 import {
   cursorsIncrease,
   kinds,
@@ -175,10 +175,15 @@ describe("lifecycle and events", () => {
 
   it("onEvent sees exactly the persisted stream in order, and nothing after unsubscribe (check 13)", async () => {
     deploy("watched", 'phase("one"); console.log("hello"); output("done");');
-    const seen: EventRow[] = [];
+    const seen: PublishedEvent[] = [];
     const unsubscribe = engine.onEvent((row) => seen.push(row));
     const run = await engine.waitForRun(engine.startRun("watched").id);
-    expect(seen.filter((row) => row.runId === run.id)).toEqual(engine.store.listEvents(run.id));
+    // Each published row is the persisted row plus its run's workflow id and slug.
+    expect(seen.filter((row) => row.runId === run.id)).toEqual(
+      engine.store
+        .listEvents(run.id)
+        .map((row) => ({ ...row, workflowId: run.workflowId, workflowSlug: "watched" })),
+    );
     unsubscribe();
     const count = seen.length;
     await engine.waitForRun(engine.startRun("watched").id);

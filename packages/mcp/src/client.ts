@@ -1,5 +1,5 @@
 /**
- * `McpClient`: the MCP lifecycle on top of the JSON-RPC layer (spec 03 §6.4–6.5) — the
+ * `McpClient`: the MCP lifecycle on top of the JSON-RPC layer — the
  * `initialize` handshake with version negotiation, `tools/list` with pagination and
  * normalization, `tools/call` with result validation, `ping`, and `close()`. It never knows which
  * transport it has. Every server answer is schema-checked; a malformed one is a `PROTOCOL` error
@@ -295,7 +295,7 @@ export async function connectMcp(
 }
 
 /**
- * Flattens tool content to text (spec 03 §6.5): text items verbatim, others as `[<type>]`,
+ * Flattens tool content to text: text items verbatim, others as `[<type>]`,
  * joined with `\n`; no content → `""`.
  */
 export function flattenToolContent(result: CallToolResult): string {

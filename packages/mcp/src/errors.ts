@@ -2,11 +2,11 @@
  * The one error type of @promenade/mcp. Every failure of the JSON-RPC layer, the transports and
  * the OAuth pieces is an `McpError` with a closed `code`, a message naming the server, and an
  * optional one-line `hint` saying what to change. It knows nothing about Promenade's
- * `EngineError`: the agent and the engine translate codes at their edge (spec 03 §9.1).
+ * `EngineError`: the agent and the engine translate codes at their edge.
  * Checked with a `Symbol.for` brand so two copies of this package still recognise each other.
  */
 
-/** Closed set of failure kinds (spec 03 §9.1). The last four are raised by the OAuth pieces only. */
+/** Closed set of failure kinds. The last four are raised by the OAuth pieces only. */
 export type McpErrorCode =
   | "SPAWN_FAILED"
   | "PROCESS_EXITED"

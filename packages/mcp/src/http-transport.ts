@@ -1,5 +1,5 @@
 /**
- * Streamable HTTP transport (spec 03 §7.2–7.3): one POST per outbound frame with the protocol's
+ * Streamable HTTP transport: one POST per outbound frame with the protocol's
  * own headers (which program headers cannot override), JSON or SSE responses (SSE parsed by
  * `eventsource-parser`), `Mcp-Session-Id` capture and replay, the 401 dance through an
  * `McpAuthProvider`, and a `DELETE` of the session on close. No retries. Invariants: a request
@@ -120,7 +120,7 @@ export class StreamableHttpTransport implements McpTransport {
 
   /** HTTP connections never die on their own; the callback is never called. */
   onClose(_cb: (err: Error) => void): void {
-    // Per spec 03 §7: failures surface per request instead.
+    // Failures surface per request instead.
   }
 
   /**
@@ -453,7 +453,7 @@ export class StreamableHttpTransport implements McpTransport {
         try {
           payload = JSON.parse(data);
         } catch {
-          return; // An unparseable event is dropped (spec 03 §7.2 rule 6).
+          return; // An unparseable event is dropped; the stream goes on.
         }
         deliver(payload);
       },

@@ -1,12 +1,12 @@
 /**
- * Interfaces this package consumes, in its own words (STYLE §4): the framing transport the
+ * Interfaces this package consumes, in its own words: the framing transport the
  * client talks through, the token source the HTTP transport asks after a 401, and the grant
  * storage the OAuth pieces read and write. Implementations satisfy them structurally.
  */
 import type { JsonRpcMessage, McpTokenEntry } from "./types.ts";
 
 /**
- * Moves JSON-RPC frames; knows nothing of the protocol (spec 03 §7). stdio and streamable HTTP
+ * Moves JSON-RPC frames; knows nothing of the protocol. stdio and streamable HTTP
  * implement it, and `McpClient` never knows which it has.
  */
 export interface McpTransport {
@@ -22,7 +22,7 @@ export interface McpTransport {
   setProtocolVersion?(version: string): void;
 }
 
-/** Supplies bearer tokens to the HTTP transport; consulted only after a 401 (spec 03 §7.3). */
+/** Supplies bearer tokens to the HTTP transport; consulted only after a 401. */
 export interface McpAuthProvider {
   /**
    * Called only after a 401. Return a bearer to retry with, or null to give up (the send then
@@ -35,7 +35,7 @@ export interface McpAuthProvider {
   }): Promise<string | null>;
 }
 
-/** Grant storage keyed by server URL; any spelling of one URL hits the same entry (spec 03 §8.6). */
+/** Grant storage keyed by server URL; any spelling of one URL hits the same entry. */
 export interface TokenStore {
   /** The stored grant, or null. */
   get(url: string): McpTokenEntry | null;

@@ -1,5 +1,5 @@
 /**
- * stdio transport (spec 03 §7.1): spawns the server without a shell, writes one JSON frame per
+ * stdio transport: spawns the server without a shell, writes one JSON frame per
  * line, reads newline-delimited frames from stdout (non-JSON lines are noise and dropped), and
  * shuts down in stages: end stdin → SIGTERM → SIGKILL. Frames larger than `maxFrameBytes` kill
  * the connection instead of growing memory. Every child still running when our process exits

@@ -1,5 +1,5 @@
 /**
- * Data shapes of the MCP client's public API (spec 03 §9.1): JSON-RPC frames, handshake and tool
+ * Data shapes of the MCP client's public API: JSON-RPC frames, handshake and tool
  * results, OAuth discovery results and stored grants. Types only; no runtime code.
  */
 
@@ -49,7 +49,7 @@ export interface CallToolResult {
   structuredContent?: unknown;
 }
 
-/** Where and how to authorize against an HTTP MCP server (spec 03 §8.2). */
+/** Where and how to authorize against an HTTP MCP server. */
 export interface AuthorizationDiscovery {
   authorizationEndpoint: string;
   tokenEndpoint: string;
@@ -68,7 +68,7 @@ export interface TokenGrant {
   expiresAt?: number;
 }
 
-/** One stored grant, keyed by canonical server URL (spec 03 §8.6). */
+/** One stored grant, keyed by canonical server URL. */
 export interface McpTokenEntry {
   clientId: string;
   accessToken: string;

@@ -2,16 +2,19 @@
  * Benchmark: the cost of one `tick()` with 10,000 deployed cron workflows when 0, 10 and 1,000
  * are due. Target: a nothing-due tick costs under 1% of a tick that fires 1,000 (the scheduler
  * keeps a min-heap of next fire times instead of scanning every workflow on every tick).
- * Runs against the in-memory store (the scheduler's own cost) and the real SQLite store.
+ * Runs against the in-memory store in sync mode (the scheduler's own cost), in async mode (plus
+ * one event-loop turn per store call, like a network database), and the real SQLite store.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore } from "@promenade/store";
 import { validateMeta } from "@promenade/workflow";
+import { andThen, each, type Awaitable } from "@promenade/workflow/records";
 import { Scheduler } from "../src/index.ts";
 import type { SchedulerStore } from "../src/index.ts";
 import { InMemorySchedulerStore, createFakeClock } from "../src/testing/index.ts";
+import type { SchedulerStoreUnderTest } from "../src/testing/index.ts";
 import { percentile, summary } from "./stats.ts";
 
 const WORKFLOWS = 10_000;
@@ -19,55 +22,51 @@ const T0 = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;
 
 interface Deployer {
-  upsertWorkflow: InMemorySchedulerStore["upsertWorkflow"];
-  updateRunStatus: InMemorySchedulerStore["updateRunStatus"];
+  upsertWorkflow: SchedulerStoreUnderTest["upsertWorkflow"];
+  commitStatus: SchedulerStoreUnderTest["commitStatus"];
 }
 
 /** 10 hourly at :10, 1,000 hourly at :20, the rest daily at noon (never reached here). */
-function deploy(store: Deployer): void {
-  for (let i = 0; i < WORKFLOWS; i++) {
+function deploy(store: Deployer): Awaitable<void> {
+  const indexes = Array.from({ length: WORKFLOWS }, (_, i) => i);
+  return each(indexes, (i) => {
     const expr = i < 10 ? "10 * * * *" : i < 1010 ? "20 * * * *" : `${i % 60} 12 * * *`;
     const slug = `wf-${String(i).padStart(5, "0")}`;
-    store.upsertWorkflow({
-      slug,
-      manifest: validateMeta({ slug, triggers: [{ kind: "cron", expr }] }),
-      program: "",
-    });
-  }
+    const manifest = validateMeta({ slug, triggers: [{ kind: "cron", expr }] });
+    return andThen(store.upsertWorkflow({ slug, manifest, program: "" }), () => undefined);
+  });
 }
 
-function measure(
+async function measure(
   label: string,
   store: SchedulerStore & Deployer,
   clock: ReturnType<typeof createFakeClock>,
   hours: number,
   idleTicksPerGap: number,
   base = T0,
-): void {
+): Promise<void> {
   let fired = 0;
   const scheduler = new Scheduler({
     store,
     clock,
     log: () => {},
-    emitQueued: () => {
-      fired += 1;
-    },
     dispatch: (runId) => {
-      store.updateRunStatus(runId, "completed", { expect: ["queued"] });
+      fired += 1;
+      void store.commitStatus(runId, { to: "completed", expect: ["queued"] });
     },
   });
   clock.set(base);
   let started = performance.now();
-  scheduler.tick(); // first sight of 10,000 triggers
+  await scheduler.tick(); // first sight of 10,000 triggers
   const firstMs = performance.now() - started;
   const idle: number[] = [];
   const ten: number[] = [];
   const thousand: number[] = [];
-  const timed = (into: number[], at: number, expectFired: number): void => {
+  const timed = async (into: number[], at: number, expectFired: number): Promise<void> => {
     clock.set(at);
     const before = fired;
     started = performance.now();
-    scheduler.tick();
+    await scheduler.tick();
     into.push(performance.now() - started);
     if (fired - before !== expectFired) {
       throw new Error(
@@ -77,10 +76,10 @@ function measure(
   };
   for (let h = 0; h < hours; h++) {
     const hour = base + h * 60 * MINUTE;
-    for (let i = 0; i < idleTicksPerGap; i++) timed(idle, hour + 5 * MINUTE + i * 1000, 0);
-    timed(ten, hour + 10 * MINUTE, 10);
-    for (let i = 0; i < idleTicksPerGap; i++) timed(idle, hour + 15 * MINUTE + i * 1000, 0);
-    timed(thousand, hour + 20 * MINUTE, 1000);
+    for (let i = 0; i < idleTicksPerGap; i++) await timed(idle, hour + 5 * MINUTE + i * 1000, 0);
+    await timed(ten, hour + 10 * MINUTE, 10);
+    for (let i = 0; i < idleTicksPerGap; i++) await timed(idle, hour + 15 * MINUTE + i * 1000, 0);
+    await timed(thousand, hour + 20 * MINUTE, 1000);
   }
   const ratio = (percentile(idle, 50) / percentile(thousand, 50)) * 100;
   console.log(
@@ -95,9 +94,14 @@ function measure(
 }
 
 const clockA = createFakeClock(T0);
-const memory = new InMemorySchedulerStore({ now: () => clockA.now() });
-deploy(memory);
-measure("in-memory store", memory, clockA, 8, 200);
+const memory = new InMemorySchedulerStore({ now: () => clockA.now(), sync: true });
+await deploy(memory);
+await measure("in-memory store, sync", memory, clockA, 8, 200);
+
+const clockM = createFakeClock(T0);
+const memoryAsync = new InMemorySchedulerStore({ now: () => clockM.now() });
+await deploy(memoryAsync);
+await measure("in-memory store, async", memoryAsync, clockM, 3, 50);
 
 const dir = mkdtempSync(join(tmpdir(), "promenade-scheduler-bench-"));
 try {
@@ -105,7 +109,7 @@ try {
   let sqliteNow = (): number => clockB.now();
   const sqlite = openStore({ path: join(dir, "promenade.db"), now: () => sqliteNow() });
   const deployStarted = performance.now();
-  sqlite.transaction(() => deploy(sqlite));
+  void sqlite.transaction(() => deploy(sqlite)); // a synchronous store: deploy() completes inside
   console.log(
     `\n(deployed ${WORKFLOWS} workflows to SQLite in ${(performance.now() - deployStarted).toFixed(0)}ms)`,
   );
@@ -115,19 +119,17 @@ try {
     `(SQLite listWorkflows() of ${WORKFLOWS} rows: ${((performance.now() - listStarted) / 5).toFixed(1)}ms per call)`,
   );
   // Fewer repetitions: every SQLite tick re-reads all 10,000 rows (see the note printed below).
-  measure("SQLite store", sqlite, clockB, 3, 10);
+  await measure("SQLite store", sqlite, clockB, 3, 10);
   // What the SQLite store would give if it memoized listWorkflows() until the next upsert: the
   // scheduler then sees the same array and skips its per-row change check.
   let cached: ReturnType<typeof sqlite.listWorkflows> | null = null;
   const memoized: SchedulerStore & Deployer = {
-    transaction: (fn) => sqlite.transaction(fn),
     listWorkflows: () => (cached ??= sqlite.listWorkflows()),
     getWorkflowById: (id) => sqlite.getWorkflowById(id),
     listRuns: (filter) => sqlite.listRuns(filter),
-    createRun: (args) => sqlite.createRun(args),
-    recordCronFire: (args) => sqlite.recordCronFire(args),
+    fireCron: (fire) => sqlite.fireCron(fire),
     lastCronFire: (id, index) => sqlite.lastCronFire(id, index),
-    updateRunStatus: (id, status, options) => sqlite.updateRunStatus(id, status, options),
+    commitStatus: (id, change) => sqlite.commitStatus(id, change),
     upsertWorkflow: (args) => {
       cached = null;
       return sqlite.upsertWorkflow(args);
@@ -135,7 +137,7 @@ try {
   };
   const clockC = createFakeClock(T0);
   sqliteNow = () => clockC.now();
-  measure(
+  await measure(
     "SQLite store, listWorkflows() memoized until the next upsert",
     memoized,
     clockC,

@@ -6,17 +6,16 @@ import { validateMeta } from "@promenade/workflow";
 const weekdays = parseSchedule("30 9 * * MON-FRI", "Europe/London");
 console.log("next:", new Date(nextFire(weekdays, Date.now()) ?? 0).toISOString());
 
-// A scheduler over an in-memory store, driven by a manual clock.
+// A scheduler over an in-memory store (asynchronous, like a network database), on a manual clock.
 const clock = createFakeClock(Date.UTC(2026, 0, 1)); // midnight UTC
 const store = new InMemorySchedulerStore({ now: () => clock.now() });
 const manifest = validateMeta({ slug: "nightly", triggers: [{ kind: "cron", expr: "0 2 * * *" }] });
-store.upsertWorkflow({ slug: "nightly", manifest, program: "" });
+await store.upsertWorkflow({ slug: "nightly", manifest, program: "" });
 const scheduler = new Scheduler({
-  store,
+  store, // fireCron writes each cron run with its `queued` event, atomically
   clock,
-  emitQueued: (runId) => console.log("queued", runId), // inside the fire's transaction
   dispatch: (runId) => console.log("dispatch", runId), // hand the run to your executor
 });
-scheduler.tick(); // first sight: nothing fires retroactively
+await scheduler.tick(); // first sight: nothing fires retroactively
 clock.advance(2 * 3_600_000); // 02:00
-scheduler.tick(); // → queued run-00000002, dispatch run-00000002
+await scheduler.tick(); // → dispatch run-00000002

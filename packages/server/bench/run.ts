@@ -46,7 +46,7 @@ async function ours(subscribers: number): Promise<WsResult> {
   engine.addWorkflow({ slug: "bench" });
   const server = createPromenadeServer(engine, { log: () => {} });
   const { port } = await server.listen(0);
-  const run = engine.startRun("bench", { triggerKind: "manual" });
+  const run = await engine.startRun("bench", { triggerKind: "manual" });
   engine.setStatus(run.id, "running");
   let go: () => void = () => {};
   const ready = new Promise<void>((r) => (go = r));
@@ -148,7 +148,7 @@ async function apiBench(): Promise<void> {
   engine.addWorkflow({ slug: "bench", triggers: [{ kind: "manual" }] });
   const ids: string[] = [];
   for (let i = 0; i < 1000; i++) {
-    const run = engine.startRun("bench", { triggerKind: "manual", input: { i } });
+    const run = await engine.startRun("bench", { triggerKind: "manual", input: { i } });
     engine.setStatus(run.id, "completed", { output: { ok: i } });
     ids.push(run.id);
   }

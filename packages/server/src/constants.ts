@@ -1,5 +1,5 @@
 /**
- * The server's numeric limits and protocol names (spec 04 §8): the single source of truth, so
+ * The server's numeric limits and protocol names: the single source of truth, so
  * the routes, the WebSocket channel, the tests and the README never disagree.
  */
 
@@ -7,6 +7,21 @@
 export const MAX_BODY_BYTES = 1_048_576;
 /** `POST /api/workflows` body limit, bytes. */
 export const MAX_DEPLOY_BODY_BYTES = 10_485_760;
+/**
+ * After a body passes its limit, the rest of the upload is read and discarded before the 413 is
+ * sent, so closing the connection cannot reset it while the client is still sending: at most
+ * this many further bytes, bytes…
+ */
+export const OVERSIZE_DRAIN_MAX_BYTES = 8_388_608;
+/** …for at most this long, ms. Past either bound the 413 goes out at once. */
+export const OVERSIZE_DRAIN_MAX_MS = 5000;
+/** How long a connection answered for an HTTP parser error keeps being read before it is closed, ms. */
+export const CLIENT_ERROR_LINGER_MS = 2000;
+/**
+ * Timestamped webhook deliveries remembered at once, server-wide (each for its tolerance window);
+ * when full, the oldest is forgotten first.
+ */
+export const WEBHOOK_REPLAY_CACHE_MAX = 100_000;
 /** Default and maximum `limit` of `GET /api/runs`. */
 export const RUNS_DEFAULT_LIMIT = 100;
 export const RUNS_MAX_LIMIT = 500;
@@ -33,6 +48,8 @@ export const WS_PUMP_INTERVAL_MS = 100;
 export const WS_SLOW_CONSUMER_MS = 60_000;
 /** Most runs listed in a `runs_snapshot`. */
 export const WS_FEED_SNAPSHOT_MAX = 1000;
+/** `/healthz` reports the database unavailable when its ping has not answered within this, ms. */
+export const HEALTHZ_PING_TIMEOUT_MS = 2000;
 /** Minimum `PROMENADE_API_TOKEN` length. */
 export const API_TOKEN_MIN_LENGTH = 32;
 /** Shutdown windows, ms. */

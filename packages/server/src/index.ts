@@ -7,6 +7,21 @@ export type { PromenadeServer, PromenadeServerOptions } from "./server.ts";
 export { isLoopbackHost } from "./internal/security.ts";
 export { webhookEnvVarName } from "./webhooks.ts";
 export { bundleWorkflow } from "./bundle.ts";
+export { buildTrace, TRACE_MAX_SPANS } from "./trace/build-trace.ts";
+export type { TraceInput } from "./trace/build-trace.ts";
+export { TraceBuilder } from "./trace/builder.ts";
+export { TRACE_MAX_CHILDREN, TRACE_SCAN_BUDGET } from "./routes/trace.ts";
+export type {
+  SpanAttributes,
+  SpanKind,
+  SpanStatus,
+  Trace,
+  TraceChildRun,
+  TraceCoverage,
+  TraceRun,
+  TraceSpan,
+  TraceTotals,
+} from "./trace/span.ts";
 export {
   API_TOKEN_MIN_LENGTH,
   DEFAULT_HOST,
@@ -14,6 +29,7 @@ export {
   EVENTS_DEFAULT_LIMIT,
   EVENTS_MAX_LIMIT,
   EVENTS_MAX_SCAN,
+  HEALTHZ_PING_TIMEOUT_MS,
   MAX_BODY_BYTES,
   MAX_DEPLOY_BODY_BYTES,
   RUNS_DEFAULT_LIMIT,
@@ -37,10 +53,12 @@ export type {
   ArtifactRow,
   AuthorizeMcpServer,
   AuthorizeMcpServerOptions,
+  Awaitable,
   EngineApi,
   EventRow,
   JsonValue,
   ListRunsQuery,
+  PublishedEvent,
   RunErrorShape,
   RunEvent,
   RunRow,

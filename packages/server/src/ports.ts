@@ -1,23 +1,32 @@
 /**
- * What the server needs from an engine (spec 04 §0.2), in the server's own words. Structural:
- * the real `Engine` (through a plain adapter in `apps/server`) and the fake in `./testing` both
- * satisfy it. Row shapes are the store's (spec 02 §3.6) and event shapes the SDK's, imported as
- * types only: nothing here loads engine, store or supervisor code at run time.
+ * What the server needs from an engine, in the server's own words. Structural: the real `Engine`
+ * (through a plain adapter in `apps/server`) and the fake in `./testing` both satisfy it. Row
+ * shapes come from `@promenade/workflow/records` and event shapes from the SDK, imported as types
+ * only: nothing here loads engine, store or supervisor code at run time.
  */
+import type { JsonValue, RunEvent, WorkflowManifest } from "@promenade/workflow";
 import type {
   ArtifactRow,
+  Awaitable,
   EventRow,
+  HumanInputRequestRow,
+  HumanInputStatus,
+  PublishedEvent,
   RunErrorShape,
   RunRow,
+  RunStatus,
   TriggerKind,
   WorkflowRow,
-} from "@promenade/store";
-import type { JsonValue, RunEvent, RunStatus, WorkflowManifest } from "@promenade/workflow";
+} from "@promenade/workflow/records";
 
 export type {
   ArtifactRow,
+  Awaitable,
   EventRow,
+  HumanInputRequestRow,
+  HumanInputStatus,
   JsonValue,
+  PublishedEvent,
   RunErrorShape,
   RunEvent,
   RunRow,
@@ -27,54 +36,81 @@ export type {
   WorkflowRow,
 };
 
-/** A manifest trigger (spec 01 §4.3); its index in `triggers` is its identity. */
+/** A manifest trigger; its index in `triggers` is its identity. */
 export type Trigger = NonNullable<WorkflowManifest["triggers"]>[number];
 
-/** Run-list query (spec 02 §4.7): newest first. */
+/** Run-list query: newest first. */
 export interface ListRunsQuery {
   workflowId?: string;
-  statuses?: RunStatus[];
+  statuses?: readonly RunStatus[];
+  /** Only the `workflows.call`/`run` children of this run. */
+  parentRunId?: string;
   limit: number;
   offset?: number;
   beforeRunId?: string;
 }
 
 /**
- * The engine surface the routes, webhooks and WebSocket channel call. `onEvent` listeners must
- * run synchronously after the event row is committed, per run in increasing cursor order, and a
- * terminal `run_status` must be the last event of its run (spec 04 §0.2).
+ * The engine surface the routes, webhooks and WebSocket channel call. Every method that reaches
+ * the database may answer with a value (an engine on SQLite) or a promise (PostgreSQL); the server
+ * awaits each. A failure is a thrown or rejected `EngineError`: `NOT_FOUND`, `VALIDATION`,
+ * `CONFLICT` and `UNSUPPORTED` reach clients as such, anything else (a database outage is
+ * `INTERNAL`) is an opaque 500 and a log line.
+ *
+ * `onEvent` listeners receive every committed event with its run's workflow id and slug, after the
+ * commit, per run in strictly increasing cursor order; a terminal `run_status` is the last event
+ * of its run. They may be called in the committing turn or a later one.
  */
 export interface EngineApi {
   /** Ordered by slug ascending. */
-  listWorkflows(): WorkflowRow[];
-  getWorkflow(slug: string): WorkflowRow | null;
-  getWorkflowById(id: string): WorkflowRow | null;
-  /** Upsert by the program's `meta` slug; throws `VALIDATION` on a bad program. */
+  listWorkflows(): Awaitable<WorkflowRow[]>;
+  getWorkflow(slug: string): Awaitable<WorkflowRow | null>;
+  getWorkflowById(id: string): Awaitable<WorkflowRow | null>;
+  /** Upsert by the program's `meta` slug; fails `VALIDATION` on a bad program. */
   deployWorkflow(args: {
     program: string;
     skills?: Record<string, string>;
     config?: Record<string, JsonValue>;
-  }): WorkflowRow;
-  /** Throws `NOT_FOUND` for an unknown slug; returns the row as created (`queued`). */
-  startRun(slug: string, options: { input?: JsonValue; triggerKind: "manual" | "webhook" }): RunRow;
-  /** Resolves once the run is terminal; no-op on terminal runs. */
-  cancelRun(runId: string): Promise<void>;
-  getRun(runId: string): RunRow | null;
-  listRuns(query: ListRunsQuery): RunRow[];
+  }): Awaitable<WorkflowRow>;
+  /** Fails `NOT_FOUND` for an unknown slug; answers the row as created (`queued`). */
+  startRun(
+    slug: string,
+    options: { input?: JsonValue; triggerKind: "manual" | "webhook" },
+  ): Awaitable<RunRow>;
+  /** Settles once the run is terminal; no-op on terminal runs. */
+  cancelRun(runId: string): Awaitable<void>;
+  getRun(runId: string): Awaitable<RunRow | null>;
+  listRuns(query: ListRunsQuery): Awaitable<RunRow[]>;
   /** Cursor ascending, `cursor > afterCursor`, at most `limit` rows. */
-  listEvents(runId: string, query: { afterCursor: number; limit: number }): EventRow[];
+  listEvents(runId: string, query: { afterCursor: number; limit: number }): Awaitable<EventRow[]>;
   /** 0 when the run has no events. */
-  maxCursor(runId: string): number;
-  listArtifacts(runId: string): ArtifactRow[];
+  maxCursor(runId: string): Awaitable<number>;
+  listArtifacts(runId: string): Awaitable<ArtifactRow[]>;
   /** Absolute path of the run's artifacts directory (no I/O). */
   artifactsDir(runId: string): string;
-  /** Trivial DB read; throws when unhealthy. */
-  ping(): void;
-  /** Returns the unsubscribe function. */
-  onEvent(listener: (row: EventRow) => void): () => void;
+  /** One trivial database read; fails (`INTERNAL`) while the database cannot be reached. */
+  ping(): Awaitable<void>;
+  /** Human-input requests, newest first; `runId` and `statuses` combine with AND. */
+  listInputRequests(filter: {
+    runId?: string;
+    statuses?: readonly HumanInputStatus[];
+  }): Awaitable<HumanInputRequestRow[]>;
+  /**
+   * Answers a pending human-input request; the resolved row. Fails `NOT_FOUND` (unknown run, no
+   * pending request with `key`), `VALIDATION` (the answer does not fit the gate's form; the
+   * request stays pending) or `CONFLICT` (another answer won).
+   */
+  respondToInput(
+    runId: string,
+    key: string,
+    value: unknown,
+    options: { respondedBy?: string },
+  ): Awaitable<HumanInputRequestRow>;
+  /** Subscribe to the event feed. Returns the unsubscribe function. */
+  onEvent(listener: (row: PublishedEvent) => void): () => void;
 }
 
-/** Options of the interactive MCP OAuth grant (spec 03 §8.4). */
+/** Options of the interactive MCP OAuth grant. */
 export interface AuthorizeMcpServerOptions {
   onAuthorizationUrl(url: string): void;
   timeoutMs?: number;

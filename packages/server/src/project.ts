@@ -1,18 +1,15 @@
 /**
- * Row → API object projections (spec 04 §0.6). The only place that decides which stored fields
- * reach clients: programs, artifact paths and anything not listed here never leave the server.
+ * Row → API object projections. The only place that decides which stored fields reach clients:
+ * programs, artifact paths and anything not listed here never leave the server.
  */
 import type { ArtifactRow, EngineApi, RunRow, WorkflowRow } from "./ports.ts";
 
 /** The Run object of the API (exact field list, `workflowSlug` added). */
-export function projectRun(
-  run: RunRow,
-  slugOf: (workflowId: string) => string | null,
-): Record<string, unknown> {
+export function projectRun(run: RunRow, workflowSlug: string | null): Record<string, unknown> {
   return {
     id: run.id,
     workflowId: run.workflowId,
-    workflowSlug: slugOf(run.workflowId),
+    workflowSlug,
     status: run.status,
     triggerKind: run.triggerKind,
     input: run.input ?? null,
@@ -30,25 +27,28 @@ export function projectRun(
   };
 }
 
-/** A memoising workflow-id → slug lookup. */
-export function slugLookup(engine: EngineApi): (workflowId: string) => string | null {
-  const cache = new Map<string, string | null>();
-  return (workflowId) => {
-    let slug = cache.get(workflowId);
-    if (slug === undefined) {
-      slug = engine.getWorkflowById(workflowId)?.slug ?? null;
-      cache.set(workflowId, slug);
-    }
-    return slug;
-  };
+/** The slug of a workflow id, `null` when it is gone. */
+export async function slugOf(engine: EngineApi, workflowId: string): Promise<string | null> {
+  return (await engine.getWorkflowById(workflowId))?.slug ?? null;
 }
 
-/** Workflow summary (list item). */
+/** Runs as API objects: one workflow read per distinct workflow, not per run. */
+export async function projectRuns(
+  engine: EngineApi,
+  runs: readonly RunRow[],
+): Promise<Record<string, unknown>[]> {
+  const ids = [...new Set(runs.map((run) => run.workflowId))];
+  const slugs = new Map(
+    await Promise.all(ids.map(async (id) => [id, await slugOf(engine, id)] as const)),
+  );
+  return runs.map((run) => projectRun(run, slugs.get(run.workflowId) ?? null));
+}
+
+/** Workflow summary (list item); `lastRun` is the workflow's newest run, if any. */
 export function projectWorkflowSummary(
   wf: WorkflowRow,
-  engine: EngineApi,
+  lastRun: RunRow | undefined,
 ): Record<string, unknown> {
-  const last = engine.listRuns({ workflowId: wf.id, limit: 1 })[0];
   return {
     id: wf.id,
     slug: wf.slug,
@@ -59,13 +59,27 @@ export function projectWorkflowSummary(
     createdAt: wf.createdAt,
     updatedAt: wf.updatedAt,
     lastRun:
-      last === undefined ? null : { id: last.id, status: last.status, createdAt: last.createdAt },
+      lastRun === undefined
+        ? null
+        : { id: lastRun.id, status: lastRun.status, createdAt: lastRun.createdAt },
   };
 }
 
+/** The summary of a workflow, reading its newest run. */
+export async function workflowSummary(
+  engine: EngineApi,
+  wf: WorkflowRow,
+): Promise<Record<string, unknown>> {
+  const [last] = await engine.listRuns({ workflowId: wf.id, limit: 1 });
+  return projectWorkflowSummary(wf, last);
+}
+
 /** Workflow detail = summary + manifest + config (never the program). */
-export function projectWorkflowDetail(wf: WorkflowRow, engine: EngineApi): Record<string, unknown> {
-  return { ...projectWorkflowSummary(wf, engine), manifest: wf.manifest, config: wf.config };
+export async function workflowDetail(
+  engine: EngineApi,
+  wf: WorkflowRow,
+): Promise<Record<string, unknown>> {
+  return { ...(await workflowSummary(engine, wf)), manifest: wf.manifest, config: wf.config };
 }
 
 /** Artifact object: no on-disk path. */

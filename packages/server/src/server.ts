@@ -1,7 +1,9 @@
 /**
- * `createPromenadeServer`: the HTTP server in front of an `EngineApi` (spec 04 §1, §2, §3, §6, §7).
- * Owns the request pipeline (draining → Host guard → API token → Origin guard → route → handler),
- * the JSON API handlers, webhooks, UI assets, metrics and the WebSocket upgrade. Never runs SQL or
+ * `createPromenadeServer`: the HTTP server in front of an `EngineApi`. Owns the request pipeline
+ * (draining → Host guard → API token → Origin guard → route → handler), the JSON API handlers,
+ * webhooks, UI assets, metrics and the WebSocket upgrade. Every engine call is awaited (an engine
+ * may answer with values or promises) and a failed one maps to the same HTTP error either way; a
+ * database outage is a 500 per request and `/healthz` 503, never a crash. Never runs SQL or
  * workflow code, never reads `process.env`, and never sends a path, stack or credential to a client.
  */
 import { lstatSync, readFileSync, realpathSync } from "node:fs";
@@ -11,22 +13,28 @@ import { sep } from "node:path";
 import type { Duplex } from "node:stream";
 import { channelOf, matchesChannels, selectChannels } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
+import { RUN_STATUSES } from "@promenade/workflow/records";
 import {
   DEFAULT_HOST,
   EVENTS_DEFAULT_LIMIT,
   EVENTS_MAX_LIMIT,
   EVENTS_MAX_SCAN,
+  HEALTHZ_PING_TIMEOUT_MS,
   MAX_BODY_BYTES,
   MAX_DEPLOY_BODY_BYTES,
   RUNS_DEFAULT_LIMIT,
   RUNS_MAX_LIMIT,
   SHUTDOWN_HTTP_GRACE_MS,
+  WEBHOOK_REPLAY_CACHE_MAX,
   WS_BEARER_PREFIX,
   WS_HEARTBEAT_MS,
   WS_MAX_CONNECTIONS,
   WS_PROTOCOL,
 } from "./constants.ts";
+import { clientErrorListener } from "./internal/client-faults.ts";
 import {
+  CLIENT_CLOSED_STATUS,
+  ClientAbort,
   HttpError,
   errorBody,
   parseJson,
@@ -40,7 +48,9 @@ import {
   validationFailed,
 } from "./internal/http.ts";
 import { Metrics } from "./internal/metrics.ts";
-import { isTerminalStatus } from "./internal/status.ts";
+import { OrderedReads } from "./internal/ordered-reads.ts";
+import { ReplayCache } from "./internal/replay-cache.ts";
+import { isTerminalStatus, NON_TERMINAL_STATUSES } from "./internal/status.ts";
 import {
   bearerToken,
   isLoopbackHost,
@@ -49,16 +59,26 @@ import {
   tokenEquals,
 } from "./internal/security.ts";
 import { McpAuthorizations } from "./mcp-authorizations.ts";
-import type { AuthorizeMcpServer, EngineApi, JsonValue, RunRow, RunStatus } from "./ports.ts";
+import type {
+  AuthorizeMcpServer,
+  EngineApi,
+  JsonValue,
+  RunRow,
+  RunStatus,
+  WorkflowRow,
+} from "./ports.ts";
 import {
   latestArtifacts,
   projectArtifact,
   projectRun,
-  projectWorkflowDetail,
-  projectWorkflowSummary,
-  slugLookup,
+  projectRuns,
+  slugOf,
+  workflowDetail,
+  workflowSummary,
 } from "./project.ts";
 import { bundleWorkflow } from "./bundle.ts";
+import { inputRoutes } from "./routes/inputs.ts";
+import { traceRoute } from "./routes/trace.ts";
 import { UI_HEADERS, loadUiAssets } from "./ui-assets.ts";
 import type { UiAsset } from "./ui-assets.ts";
 import { WebhookError, resolveWebhook } from "./webhooks.ts";
@@ -98,7 +118,7 @@ export interface PromenadeServer {
    */
   listen(port: number, host?: string): Promise<{ host: string; port: number }>;
   /**
-   * Drain (spec 04 §5.5 steps 1–3): 503 for new requests, close WebSockets with 1001 (terminate
+   * Drain: 503 for new requests, close WebSockets with 1001 (terminate
    * after 2 s), let in-flight requests finish for `graceMs` (default 5000), then destroy sockets.
    * Idempotent. Does not close the engine.
    */
@@ -110,15 +130,7 @@ export interface PromenadeServer {
 const SLUG = /^[A-Za-z0-9-]{1,100}$/;
 const RUN_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const DIGITS = /^\d+$/;
-const STATUSES: RunStatus[] = [
-  "queued",
-  "pending",
-  "running",
-  "completed",
-  "failed",
-  "cancelled",
-  "cancelling",
-];
+const STATUSES: readonly RunStatus[] = RUN_STATUSES;
 const INLINE_TYPES = new Set([
   "text/plain",
   "application/json",
@@ -186,55 +198,69 @@ export function createPromenadeServer(
       : new McpAuthorizations(options.authorizeMcpServer, log);
   let draining = false;
   let closing: Promise<void> | null = null;
+  const webhookReplays = new ReplayCache({ maxEntries: WEBHOOK_REPLAY_CACHE_MAX });
 
-  const runView = (run: RunRow): Record<string, unknown> => projectRun(run, slugLookup(engine));
+  const runView = async (run: RunRow): Promise<Record<string, unknown>> =>
+    projectRun(run, await slugOf(engine, run.workflowId));
   const ws = new WsChannel({
     engine,
     metrics,
     log,
-    projectRun: runView,
     heartbeatMs: options.wsHeartbeatMs ?? WS_HEARTBEAT_MS,
     ...(options.wsSlowConsumerMs === undefined ? {} : { slowConsumerMs: options.wsSlowConsumerMs }),
   });
 
   // The single engine listener: metrics, then WebSocket routing. Never throws into the engine.
-  const slugOfRun = (runId: string): string | null => {
-    const run = engine.getRun(runId);
-    return run === null ? null : (engine.getWorkflowById(run.workflowId)?.slug ?? null);
-  };
+  // Events carry their workflow, so nothing is read to route them; a lifecycle event reads its
+  // run only for what needs the row (the `trigger` label of a started run, the Run of a feed
+  // frame), through one ordered pipeline so feed frames keep cursor order.
+  const lifecycle = new OrderedReads();
   const unsubscribeEngine = engine.onEvent((row) => {
     try {
       const channel = channelOf(row.event);
       if (channel !== undefined) metrics.runEvents.inc({ channel });
       if (row.event.kind === "run_status") {
         const status = row.event.status;
-        if (status === "queued") {
-          const run = engine.getRun(row.runId);
-          metrics.runsStarted.inc({
-            workflow: slugOfRun(row.runId) ?? "unknown",
-            trigger: run?.triggerKind ?? "unknown",
-          });
-        } else if (isTerminalStatus(status)) {
-          metrics.runsFinished.inc({ workflow: slugOfRun(row.runId) ?? "unknown", status });
+        if (isTerminalStatus(status)) {
+          metrics.runsFinished.inc({ workflow: row.workflowSlug, status });
+        }
+        const started = status === "queued";
+        const targets = ws.feedTargets(row);
+        if (started || targets !== null) {
+          lifecycle.push(
+            () => engine.getRun(row.runId),
+            (run, error) => {
+              if (error !== undefined) {
+                log(
+                  `run ${row.runId} could not be read for its ${status} event: ${messageOf(error)}`,
+                );
+              }
+              if (started) {
+                metrics.runsStarted.inc({
+                  workflow: row.workflowSlug,
+                  trigger: run?.triggerKind ?? "unknown",
+                });
+              }
+              if (targets !== null) ws.feedEvent(row, run, targets);
+            },
+          );
         }
       }
       ws.onEvent(row);
     } catch (err) {
-      log(
-        `event fan-out failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-      );
+      log(`event fan-out failed: ${describe(err)}`);
     }
   });
 
   // ---- handlers -------------------------------------------------------------------------
 
-  const requireRun = (id: string): RunRow => {
-    const run = RUN_ID.test(id) ? engine.getRun(id) : null;
+  const requireRun = async (id: string): Promise<RunRow> => {
+    const run = RUN_ID.test(id) ? await engine.getRun(id) : null;
     if (run === null) throw new HttpError(404, "NOT_FOUND", `Unknown run: ${id}`);
     return run;
   };
-  const requireWorkflow = (slug: string): NonNullable<ReturnType<EngineApi["getWorkflow"]>> => {
-    const wf = SLUG.test(slug) ? engine.getWorkflow(slug) : null;
+  const requireWorkflow = async (slug: string): Promise<WorkflowRow> => {
+    const wf = SLUG.test(slug) ? await engine.getWorkflow(slug) : null;
     if (wf === null) {
       throw new HttpError(404, "NOT_FOUND", `Workflow "${slug}" is not deployed on this engine.`);
     }
@@ -253,16 +279,16 @@ export function createPromenadeServer(
     return Number(raw);
   };
 
-  const listWorkflows: Handler = ({ res }) => {
+  const listWorkflows: Handler = async ({ res }) => {
+    const rows = await engine.listWorkflows();
     sendJson(res, 200, {
-      workflows: engine.listWorkflows().map((wf) => projectWorkflowSummary(wf, engine)),
+      workflows: await Promise.all(rows.map((wf) => workflowSummary(engine, wf))),
     });
   };
 
-  const getWorkflow: Handler = ({ res, params }) => {
-    sendJson(res, 200, {
-      workflow: projectWorkflowDetail(requireWorkflow(params[0] ?? ""), engine),
-    });
+  const getWorkflow: Handler = async ({ res, params }) => {
+    const wf = await requireWorkflow(params[0] ?? "");
+    sendJson(res, 200, { workflow: await workflowDetail(engine, wf) });
   };
 
   const deploy: Handler = async ({ req, res }) => {
@@ -324,10 +350,10 @@ export function createPromenadeServer(
     if (/\.(ts|mts)$/.test(filename as string)) {
       source = await bundleWorkflow({ source, filename: filename as string });
     }
-    const before = new Set(engine.listWorkflows().map((w) => w.id));
-    let row;
+    const before = new Set((await engine.listWorkflows()).map((w) => w.id));
+    let row: WorkflowRow;
     try {
-      row = engine.deployWorkflow({
+      row = await engine.deployWorkflow({
         program: source,
         ...(skills === undefined ? {} : { skills: skills as Record<string, string> }),
         ...(config === undefined ? {} : { config: config as Record<string, JsonValue> }),
@@ -338,13 +364,13 @@ export function createPromenadeServer(
     }
     metrics.deploys.inc({ source: "api", outcome: "ok" });
     const created = !before.has(row.id);
-    sendJson(res, created ? 201 : 200, { workflow: projectWorkflowDetail(row, engine), created });
+    sendJson(res, created ? 201 : 200, { workflow: await workflowDetail(engine, row), created });
   };
 
   const startRun: Handler = async ({ req, res, params }) => {
     const slug = params[0] ?? "";
     const body = parseJson(await readBody(req, MAX_BODY_BYTES), "run-start body");
-    requireWorkflow(slug);
+    await requireWorkflow(slug);
     let input: JsonValue | undefined;
     if (body !== undefined) {
       if (typeof body !== "object" || body === null || Array.isArray(body)) {
@@ -359,23 +385,23 @@ export function createPromenadeServer(
       }
       if ("input" in body) input = (body as { input: JsonValue }).input;
     }
-    const run = engine.startRun(slug, {
+    const run = await engine.startRun(slug, {
       ...(input === undefined ? {} : { input }),
       triggerKind: "manual",
     });
-    sendJson(res, 201, { run: runView(run) }, { location: `/api/runs/${run.id}` });
+    sendJson(res, 201, { run: await runView(run) }, { location: `/api/runs/${run.id}` });
   };
 
-  const listRuns: Handler = ({ res, query }) => {
+  const listRuns: Handler = async ({ res, query }) => {
     let workflowId: string | undefined;
     const workflow = query.get("workflow");
-    if (workflow !== null) workflowId = requireWorkflow(workflow).id;
+    if (workflow !== null) workflowId = (await requireWorkflow(workflow)).id;
     let statuses: RunStatus[] | undefined;
     const status = query.get("status");
     if (status !== null) {
       statuses = status.split(",").map((s) => {
         const t = s.trim();
-        if (!(STATUSES as string[]).includes(t)) {
+        if (!(STATUSES as readonly string[]).includes(t)) {
           throw new HttpError(
             400,
             "VALIDATION",
@@ -397,7 +423,7 @@ export function createPromenadeServer(
         "Page with before=<nextCursor> only.",
       );
     }
-    if (before !== null && (!RUN_ID.test(before) || engine.getRun(before) === null)) {
+    if (before !== null && (!RUN_ID.test(before) || (await engine.getRun(before)) === null)) {
       throw new HttpError(
         400,
         "VALIDATION",
@@ -409,7 +435,7 @@ export function createPromenadeServer(
       sendJson(res, 200, { runs: [], nextCursor: null });
       return;
     }
-    const rows = engine.listRuns({
+    const rows = await engine.listRuns({
       limit: limit + 1,
       ...(workflowId === undefined ? {} : { workflowId }),
       ...(statuses === undefined ? {} : { statuses }),
@@ -417,19 +443,18 @@ export function createPromenadeServer(
       ...(before === null ? {} : { beforeRunId: before }),
     });
     const page = rows.slice(0, limit);
-    const slugs = slugLookup(engine);
     sendJson(res, 200, {
-      runs: page.map((r) => projectRun(r, slugs)),
+      runs: await projectRuns(engine, page),
       nextCursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
     });
   };
 
-  const getRun: Handler = ({ res, params }) => {
-    sendJson(res, 200, { run: runView(requireRun(params[0] ?? "")) });
+  const getRun: Handler = async ({ res, params }) => {
+    sendJson(res, 200, { run: await runView(await requireRun(params[0] ?? "")) });
   };
 
-  const listEvents: Handler = ({ res, params, query }) => {
-    const run = requireRun(params[0] ?? "");
+  const listEvents: Handler = async ({ res, params, query }) => {
+    const run = await requireRun(params[0] ?? "");
     const afterRaw = query.get("after");
     let after = 0;
     if (afterRaw !== null) {
@@ -471,7 +496,7 @@ export function createPromenadeServer(
     let last = after;
     let exhausted = false;
     while (events.length < limit && scanned < EVENTS_MAX_SCAN) {
-      const page = engine.listEvents(run.id, {
+      const page = await engine.listEvents(run.id, {
         afterCursor: last,
         limit: Math.min(1000, EVENTS_MAX_SCAN - scanned),
       });
@@ -489,23 +514,24 @@ export function createPromenadeServer(
         break;
       }
     }
-    const more = !exhausted && engine.maxCursor(run.id) > last;
+    const more = !exhausted && (await engine.maxCursor(run.id)) > last;
     const nextCursor = more ? last : null;
     sendJson(res, 200, { events, nextCursor, done: terminal && nextCursor === null });
   };
 
-  const cancelRun: Handler = ({ res, params }) => {
-    const run = requireRun(params[0] ?? "");
+  const cancelRun: Handler = async ({ res, params }) => {
+    const run = await requireRun(params[0] ?? "");
     if (!isTerminalStatus(run.status)) {
-      engine.cancelRun(run.id).catch((err: unknown) => {
+      // Settles when the run is terminal; the request does not wait for that.
+      new Promise<void>((resolve) => resolve(engine.cancelRun(run.id))).catch((err: unknown) => {
         log(`cancel of run ${run.id} failed: ${err instanceof Error ? err.message : String(err)}`);
       });
     }
     sendJson(res, 202, {});
   };
 
-  const stream: Handler = ({ params }) => {
-    const run = requireRun(params[0] ?? "");
+  const stream: Handler = async ({ params }) => {
+    const run = await requireRun(params[0] ?? "");
     throw new HttpError(
       410,
       "GONE",
@@ -514,19 +540,19 @@ export function createPromenadeServer(
     );
   };
 
-  const listArtifactsHandler: Handler = ({ res, params }) => {
-    const run = requireRun(params[0] ?? "");
+  const listArtifactsHandler: Handler = async ({ res, params }) => {
+    const run = await requireRun(params[0] ?? "");
     sendJson(res, 200, {
-      artifacts: latestArtifacts(engine.listArtifacts(run.id)).map(projectArtifact),
+      artifacts: latestArtifacts(await engine.listArtifacts(run.id)).map(projectArtifact),
     });
   };
 
-  const getArtifact: Handler = ({ res, params, query }) => {
-    const run = requireRun(params[0] ?? "");
+  const getArtifact: Handler = async ({ res, params, query }) => {
+    const run = await requireRun(params[0] ?? "");
     const name = params[1] ?? "";
     const missing = new HttpError(404, "NOT_FOUND", `Unknown artifact: ${name.slice(0, 255)}`);
     if (!validArtifactName(name)) throw missing;
-    const row = latestArtifacts(engine.listArtifacts(run.id)).find((a) => a.name === name);
+    const row = latestArtifacts(await engine.listArtifacts(run.id)).find((a) => a.name === name);
     if (row === undefined) throw missing;
     let bytes: Buffer;
     try {
@@ -558,29 +584,47 @@ export function createPromenadeServer(
     res.end(bytes);
   };
 
-  const healthz: Handler = ({ res }) => {
+  // The database's state as `/healthz` last saw it: an outage is logged once, and so is recovery.
+  let databaseDown = false;
+  const healthz: Handler = async ({ res }) => {
     if (draining) {
       sendJson(res, 503, { status: "shutting_down" });
       return;
     }
     try {
-      engine.ping();
+      await withTimeout(
+        () => engine.ping(),
+        HEALTHZ_PING_TIMEOUT_MS,
+        `no answer within ${HEALTHZ_PING_TIMEOUT_MS} ms`,
+      );
     } catch (err) {
-      log(`health check failed: ${err instanceof Error ? err.message : String(err)}`);
-      sendJson(res, 503, { status: "unavailable", reason: "database" });
+      if (!databaseDown) log(`health check failed: the database is unavailable: ${messageOf(err)}`);
+      databaseDown = true;
+      if (draining) sendJson(res, 503, { status: "shutting_down" });
+      else sendJson(res, 503, { status: "unavailable", reason: "database" });
       return;
     }
-    sendJson(res, 200, { status: "ok" });
+    if (databaseDown) log("health check: the database is available again");
+    databaseDown = false;
+    sendJson(res, draining ? 503 : 200, draining ? { status: "shutting_down" } : { status: "ok" });
   };
 
-  const metricsHandler: Handler = ({ res }) => {
+  const metricsHandler: Handler = async ({ res }) => {
+    const active = NON_TERMINAL_STATUSES;
+    const [counts, workflows] = await Promise.all([
+      Promise.all(
+        active.map(async (status) => {
+          const rows = await engine.listRuns({ statuses: [status], limit: 1_000_000 });
+          return rows.length;
+        }),
+      ),
+      engine.listWorkflows(),
+    ]);
     const runs: Record<string, number> = {};
-    for (const status of ["queued", "pending", "running", "cancelling"] as const) {
-      runs[status] = engine.listRuns({ statuses: [status], limit: 1_000_000 }).length;
-    }
+    active.forEach((status, i) => (runs[status] = counts[i] ?? 0));
     const text = metrics.render({
       version,
-      workflows: engine.listWorkflows().length,
+      workflows: workflows.length,
       runs,
       wsConnections: ws.connectionCount,
       wsSubscriptions: ws.subscriptionCounts(),
@@ -633,7 +677,7 @@ export function createPromenadeServer(
       throw err;
     }
     try {
-      const { slug, input } = resolveWebhook(
+      const { slug, input, release } = await resolveWebhook(
         engine,
         envSource(),
         params[0] ?? "",
@@ -641,11 +685,19 @@ export function createPromenadeServer(
         req.headers,
         req.rawHeaders,
         body,
+        webhookReplays,
       );
-      const run = engine.startRun(slug, {
-        ...(input === undefined ? {} : { input }),
-        triggerKind: "webhook",
-      });
+      let run: RunRow;
+      try {
+        run = await engine.startRun(slug, {
+          ...(input === undefined ? {} : { input }),
+          triggerKind: "webhook",
+        });
+      } catch (err) {
+        // No run was started, so the sender's retry of this delivery must be accepted.
+        release();
+        throw err;
+      }
       metrics.webhookRequests.inc({ outcome: "accepted" });
       sendJson(
         res,
@@ -707,6 +759,8 @@ export function createPromenadeServer(
     sendJson(res, 200, { authorization: item });
   };
 
+  const inputs = inputRoutes(engine, apiToken === undefined ? {} : { respondedBy: "api" });
+
   const routes: Route[] = [
     { template: "/", pattern: [], methods: { GET: uiFile("index.html") } },
     { template: "/ui/:file", pattern: ["ui", null], methods: { GET: uiFile("") } },
@@ -728,11 +782,27 @@ export function createPromenadeServer(
       methods: { POST: startRun },
     },
     { template: "/api/runs", pattern: ["api", "runs"], methods: { GET: listRuns } },
+    { template: "/api/inputs", pattern: ["api", "inputs"], methods: { GET: inputs.listPending } },
+    {
+      template: "/api/runs/:id/inputs",
+      pattern: ["api", "runs", null, "inputs"],
+      methods: { GET: inputs.listOfRun },
+    },
+    {
+      template: "/api/runs/:id/inputs/:key",
+      pattern: ["api", "runs", null, "inputs", null],
+      methods: { POST: inputs.answer },
+    },
     { template: "/api/runs/:id", pattern: ["api", "runs", null], methods: { GET: getRun } },
     {
       template: "/api/runs/:id/events",
       pattern: ["api", "runs", null, "events"],
       methods: { GET: listEvents },
+    },
+    {
+      template: "/api/runs/:id/trace",
+      pattern: ["api", "runs", null, "trace"],
+      methods: { GET: traceRoute(engine) },
     },
     {
       template: "/api/runs/:id/cancel",
@@ -882,6 +952,13 @@ export function createPromenadeServer(
       }
       await handler({ req, res, params: found.params, query: queryOf(target), pathname });
     } catch (err) {
+      if (err instanceof ClientAbort) {
+        // The client hung up mid-request: a client fault, not logged, not a 5xx.
+        res.destroy();
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics.observeRequest(method, routeLabel, CLIENT_CLOSED_STATUS, seconds);
+        return;
+      }
       const { error, internal } = toHttpError(err);
       if (internal) {
         log(
@@ -961,10 +1038,7 @@ export function createPromenadeServer(
     },
   );
   httpServer.on("upgrade", onUpgrade);
-  httpServer.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
-    else socket.destroy();
-  });
+  httpServer.on("clientError", clientErrorListener(metrics));
 
   return {
     httpServer,
@@ -1046,11 +1120,34 @@ function statusText(status: number): string {
   return texts[status] ?? "Error";
 }
 
-/** §6.2: one decoded segment, 1–255 UTF-8 bytes, no separators, NUL, controls or `..`. */
+/** An artifact name: one decoded segment, 1–255 UTF-8 bytes, no separators, NUL, controls or `..`. */
 function validArtifactName(name: string): boolean {
   const bytes = Buffer.byteLength(name);
   if (bytes < 1 || bytes > 255) return false;
   if (name === "." || name.includes("..")) return false;
   // eslint-disable-next-line no-control-regex
   return !/[/\\\u0000-\u001f\u007f]/.test(name);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+/** `fn()`, failing with `message` when it has not settled within `ms`. */
+async function withTimeout<T>(fn: () => T | Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      new Promise<T>((resolve) => resolve(fn())),
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

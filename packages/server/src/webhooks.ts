@@ -1,12 +1,20 @@
 /**
- * Webhook triggers, `POST /hooks/<slug>/<index>` (spec 04 §2): resolution with one uniform 404,
- * fail-closed credentials read per request from the server's `env` source, constant-time token
- * and HMAC checks, and body → input conversion. Never logs or echoes a credential or a body.
+ * Webhook triggers, `POST /hooks/<slug>/<index>`: resolution with one uniform 404, fail-closed
+ * credentials read per request from the server's `env` source, constant-time token checks, the
+ * signature scheme (`webhook-signing.ts`), and body → input conversion under the JSON depth
+ * limit. Never logs or echoes a credential or a body.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { HttpError } from "./internal/http.ts";
-import { bearerToken, signatureMatches, tokenEquals } from "./internal/security.ts";
+import { jsonTextDepthProblem, tooDeepMessage } from "@promenade/workflow/limits";
+import type { HttpError } from "./internal/http.ts";
+import type { ReplayCache } from "./internal/replay-cache.ts";
+import { bearerToken, single, tokenEquals } from "./internal/security.ts";
 import type { EngineApi, JsonValue } from "./ports.ts";
+import { WebhookError } from "./webhook-error.ts";
+import { verifySignedDelivery } from "./webhook-signing.ts";
+
+export { WebhookError } from "./webhook-error.ts";
+export type { WebhookOutcome } from "./webhook-error.ts";
 
 const SLUG_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
 
@@ -15,30 +23,13 @@ export function webhookEnvVarName(kind: "TOKEN" | "SECRET", slug: string): strin
   return `PROMENADE_WEBHOOK_${kind}__${slug.toUpperCase().replace(/-/g, "_")}`;
 }
 
-/** Outcome label of `promenade_webhook_requests_total`. */
-export type WebhookOutcome =
-  "accepted" | "not_found" | "unauthorized" | "unconfigured" | "invalid_body" | "too_large";
-
-/** An `HttpError` tagged with its metrics outcome. */
-export class WebhookError extends HttpError {
-  readonly outcome: WebhookOutcome;
-  constructor(
-    outcome: WebhookOutcome,
-    status: number,
-    code: string,
-    message: string,
-    hint?: string,
-  ) {
-    super(status, code, message, hint);
-    this.outcome = outcome;
-  }
-}
-
 /**
- * Steps 3–6 of §2.1 (the caller did the method and size checks): resolve the trigger, check the
- * credential, convert the body. Returns the slug and input to start the run with.
+ * Everything after the method and size checks: resolve the trigger, check the credential (and,
+ * for signature webhooks, the timestamp window), convert the body, then remember a timestamped
+ * delivery in `replays` (409 when already accepted). Returns the slug and input to start the run
+ * with, and `release`, which forgets the delivery again when the run cannot be started.
  */
-export function resolveWebhook(
+export async function resolveWebhook(
   engine: EngineApi,
   env: Record<string, string | undefined>,
   slug: string,
@@ -46,7 +37,8 @@ export function resolveWebhook(
   headers: IncomingHttpHeaders,
   rawHeaders: string[],
   body: Buffer,
-): { slug: string; input: JsonValue | undefined } {
+  replays: ReplayCache,
+): Promise<{ slug: string; input: JsonValue | undefined; release: () => void }> {
   const notFound = new WebhookError(
     "not_found",
     404,
@@ -54,7 +46,7 @@ export function resolveWebhook(
     `No webhook trigger at /hooks/${slug}/${index}.`,
   );
   if (!SLUG_PATTERN.test(slug) || !/^\d+$/.test(index)) throw notFound;
-  const wf = engine.getWorkflow(slug);
+  const wf = await engine.getWorkflow(slug);
   const trigger = wf?.manifest.triggers?.[Number(index)];
   if (wf === null || trigger === undefined || trigger.kind !== "webhook") throw notFound;
 
@@ -82,32 +74,27 @@ export function resolveWebhook(
       ? bearerToken(headers.authorization)
       : null;
     if (presented === null || !tokenEquals(presented, credential)) throw unauthorized;
-  } else {
-    const name = ["x-promenade-signature", "x-boardwalk-signature", "x-hub-signature-256"].find(
-      (h) => headers[h] !== undefined,
-    );
-    const value = name === undefined ? undefined : headers[name];
-    if (name === undefined || typeof value !== "string" || !single(rawHeaders, name))
-      throw unauthorized;
-    if (!signatureMatches(value.trim(), credential, body)) throw unauthorized;
+    const input = bodyToInput(headers["content-type"], body);
+    return { slug: wf.slug, input, release: () => undefined };
   }
-  return { slug: wf.slug, input: bodyToInput(headers["content-type"], body) };
+  const delivery = verifySignedDelivery({
+    workflow: wf,
+    index: Number(index),
+    secret: credential,
+    headers,
+    rawHeaders,
+    body,
+    cache: replays,
+  });
+  const input = bodyToInput(headers["content-type"], body);
+  return { slug: wf.slug, input, release: delivery.admit() };
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v === "" ? undefined : v;
 }
 
-/** True when the header occurs at most once in the raw header list. */
-function single(rawHeaders: string[], name: string): boolean {
-  let n = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === name) n++;
-  }
-  return n <= 1;
-}
-
-/** §2.4: body → run input. Empty → `undefined` (stored as null). */
+/** Body → run input by content type. Empty → `undefined` (stored as null). */
 export function bodyToInput(contentType: string | undefined, body: Buffer): JsonValue | undefined {
   if (body.length === 0) return undefined;
   const mediaType = (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
@@ -121,6 +108,7 @@ export function bodyToInput(contentType: string | undefined, body: Buffer): Json
         "webhook payload is not valid JSON: invalid UTF-8",
       );
     }
+    refuseTooDeep(text);
     try {
       return JSON.parse(text) as JsonValue;
     } catch (err) {
@@ -151,10 +139,25 @@ export function bodyToInput(contentType: string | undefined, body: Buffer): Json
     }
     return out;
   }
+  // Text that opens arrays/objects past the depth limit is refused here too: it would parse.
+  refuseTooDeep(text);
   try {
     return JSON.parse(text) as JsonValue;
   } catch {
     return text;
+  }
+}
+
+/** 400 for a payload nested past the JSON depth limit, checked before it is parsed. */
+function refuseTooDeep(text: string): void {
+  const tooDeep = jsonTextDepthProblem(text);
+  if (tooDeep !== null) {
+    throw new WebhookError(
+      "invalid_body",
+      400,
+      "VALIDATION",
+      tooDeepMessage("webhook payload", tooDeep),
+    );
   }
 }
 

@@ -1,10 +1,15 @@
 /**
- * The WebSocket event channel (spec 04 §3): per-run subscriptions with channel filters and
- * resume-after-cursor, the all-runs lifecycle feed, heartbeats, limits and close codes.
- * Invariant (§3.5): every selected stored event after the resume point reaches the subscriber
- * exactly once, in cursor order, across the replay→live seam and backpressure pauses. A lagging
- * socket never buffers live events in memory: they are dropped and re-read from the store by
- * the pump, so per-socket memory stays within high water + one page + one frame.
+ * The WebSocket event channel: per-run subscriptions with channel filters and resume-after-cursor,
+ * the all-runs lifecycle feed, heartbeats, limits and close codes.
+ * Invariant: every selected stored event after the resume point reaches the subscriber exactly
+ * once, in cursor order, across the replay→live seam and backpressure pauses — also when the
+ * engine answers reads later than it publishes events: events published while a catch-up read is
+ * in flight are held and merged after it by cursor. Live events are routed by the published
+ * event's run id (run subscriptions) and workflow slug (feeds); a run row is read only for
+ * catch-up, for the feed snapshot and for the Run a feed frame carries.
+ * A lagging socket never buffers live events in memory: they are dropped and re-read from the
+ * store by the pump, so per-socket memory stays within high water + one page + one frame (plus
+ * the events published during one read's round trip, capped).
  * Knows nothing about HTTP routing or auth (the server checks the upgrade before calling here).
  */
 import type { IncomingMessage } from "node:http";
@@ -14,6 +19,7 @@ import type { RawData } from "ws";
 import { channelOf, selectChannels } from "@promenade/workflow";
 import type { Channel } from "@promenade/workflow";
 import { isEngineError } from "@promenade/workflow/errors";
+import { jsonTextDepthProblem, tooDeepMessage } from "@promenade/workflow/limits";
 import {
   WS_FEED_SNAPSHOT_MAX,
   WS_HIGH_WATER,
@@ -26,15 +32,22 @@ import {
   WS_SLOW_CONSUMER_MS,
 } from "./constants.ts";
 import type { Metrics } from "./internal/metrics.ts";
-import { isTerminalStatus } from "./internal/status.ts";
-import type { EngineApi, EventRow, RunRow, RunStatus } from "./ports.ts";
+import { isTerminalStatus, NON_TERMINAL_STATUSES } from "./internal/status.ts";
+import type { EngineApi, EventRow, PublishedEvent, RunRow, RunStatus } from "./ports.ts";
+import { projectRun, projectRuns } from "./project.ts";
 
 const SUB_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 const RUN_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const SLUG_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
-const ACTIVE: RunStatus[] = ["queued", "pending", "running", "cancelling"];
-/** Catch-up pages read in one synchronous pump turn before yielding to the event loop. */
+/** Catch-up pages read in one pump turn before yielding to the event loop. */
 const PAGES_PER_TURN = 16;
+/**
+ * Live events held per subscription while one catch-up read is in flight. Past it the held
+ * events are dropped and the pump reads again (they are committed, so the store has them).
+ */
+const HELD_EVENTS_MAX = 4 * WS_PAGE;
+/** A feed whose snapshot read failed waits this long before the next attempt, ms. */
+const FEED_RETRY_MS = 1000;
 
 interface RunSub {
   kind: "run";
@@ -45,19 +58,44 @@ interface RunSub {
   runId: string;
   channels: ReadonlySet<Channel>;
   delivered: number;
-  mode: "catching_up" | "live";
+  /** `opening` until the run is known to exist and `subscribed` is sent. */
+  mode: "opening" | "catching_up" | "live";
+  /** A catch-up loop is running for this subscription. */
+  pumping: boolean;
+  /** Live events published while a catch-up read is in flight; `null` when no read is. */
+  held: EventRow[] | null;
+  heldOverflow: boolean;
+  /** The run row read terminal after the log looked exhausted: the next exhaustion ends it. */
+  rowTerminal: RunStatus | null;
   caughtUpSent: boolean;
   terminalStatus: string | null;
   terminalCursor: number;
   removed: boolean;
 }
 
+interface FeedFrame {
+  row: PublishedEvent;
+  run: RunRow;
+}
+
 interface FeedSub {
   kind: "runs";
   conn: Conn;
   sub: string;
+  /** The `workflow` filter (a slug), or `null` for every workflow. */
+  workflowSlug: string | null;
+  /** Its id, once looked up. */
   workflowId: string | null;
+  /** Frames dropped (backpressure, an unreadable run): a resync snapshot is due. */
   stale: boolean;
+  /** Frames held while a snapshot is being read; `null` when none is. */
+  held: FeedFrame[] | null;
+  /** A frame was lost while the snapshot was read: resync after it. */
+  lostWhileHeld: boolean;
+  /** Earliest time (epoch ms) of the next resync attempt after a failed one. */
+  retryAt: number;
+  /** The last snapshot attempt failed (logged once until one succeeds). */
+  failing: boolean;
   removed: boolean;
 }
 
@@ -75,11 +113,9 @@ export interface WsChannelDeps {
   engine: EngineApi;
   metrics: Metrics;
   log: (line: string) => void;
-  /** Run → API projection (adds `workflowSlug`). */
-  projectRun: (run: RunRow) => Record<string, unknown>;
-  /** Protocol ping interval, ms (spec: 30 000). */
+  /** Protocol ping interval, ms (30 000 in production). */
   heartbeatMs: number;
-  /** Slow-consumer window, ms (spec: 60 000). */
+  /** Slow-consumer window, ms; default 60 000. */
   slowConsumerMs?: number;
 }
 
@@ -91,6 +127,10 @@ class ProtocolError extends Error {
     this.code = code;
     this.hint = hint;
   }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
 /** The channel: owns the `ws` server (noServer mode) and every open connection. */
@@ -165,49 +205,79 @@ export class WsChannel {
     }
   }
 
-  /** The single engine listener's hook: route one committed event to subscribers. */
+  /** The single engine listener's hook: route one committed event to run subscriptions. */
   onEvent(row: EventRow): void {
     const subs = this.byRun.get(row.runId);
+    if (subs === undefined) return;
     let eventJson: string | undefined;
-    if (subs !== undefined) {
-      for (const sub of subs) {
-        if (sub.mode !== "live" || row.cursor <= sub.delivered) continue;
-        if (sub.conn.ws.bufferedAmount >= WS_HIGH_WATER) {
-          // Already committed: the pump re-reads it from the store once the socket drains.
-          sub.mode = "catching_up";
-          this.deps.metrics.wsBackpressurePauses += 1;
-          this.schedule(sub.conn);
-          continue;
+    for (const sub of subs) {
+      if (sub.mode !== "live") {
+        // A read in flight may or may not contain it: hold it, merge by cursor after the read.
+        // Otherwise the next read will (it is committed).
+        if (sub.held !== null) {
+          if (sub.held.length < HELD_EVENTS_MAX) sub.held.push(row);
+          else sub.heldOverflow = true;
         }
-        eventJson ??= JSON.stringify(row.event);
-        this.deliver(sub, row, eventJson);
-        if (sub.terminalStatus !== null) this.sendEnd(sub);
-      }
-    }
-    if (row.event.kind === "run_status" && this.feeds.size > 0) this.feedEvent(row);
-  }
-
-  private feedEvent(row: EventRow): void {
-    const run = this.deps.engine.getRun(row.runId);
-    if (run === null) return;
-    let frame: string | undefined;
-    for (const feed of this.feeds) {
-      if (feed.workflowId !== null && feed.workflowId !== run.workflowId) continue;
-      if (feed.stale) continue;
-      if (feed.conn.ws.bufferedAmount >= WS_HIGH_WATER) {
-        feed.stale = true;
-        this.deps.metrics.wsBackpressurePauses += 1;
-        this.schedule(feed.conn);
         continue;
       }
-      frame ??= JSON.stringify({
-        runId: row.runId,
-        cursor: row.cursor,
-        event: row.event,
-        run: this.deps.projectRun(run),
-      }).slice(1);
-      this.sendRaw(feed.conn, "run", `{"type":"run","sub":${JSON.stringify(feed.sub)},${frame}`);
+      eventJson ??= JSON.stringify(row.event);
+      this.liveEvent(sub, row, eventJson);
     }
+  }
+
+  /**
+   * The feeds a lifecycle event goes to (routed by its workflow slug, no read), or `null` when
+   * none wants it. Decided when the event is published: a feed registered later gets the change
+   * through its snapshot instead.
+   */
+  feedTargets(row: PublishedEvent): FeedSub[] | null {
+    let targets: FeedSub[] | null = null;
+    for (const feed of this.feeds) {
+      if (feed.workflowSlug !== null && feed.workflowSlug !== row.workflowSlug) continue;
+      (targets ??= []).push(feed);
+    }
+    return targets;
+  }
+
+  /**
+   * Send one lifecycle change to the feeds chosen by {@link WsChannel.feedTargets}, with the run
+   * as read after it (`null`: it could not be read — those feeds resync). Called in event order.
+   */
+  feedEvent(row: PublishedEvent, run: RunRow | null, targets: readonly FeedSub[]): void {
+    for (const feed of targets) {
+      if (feed.removed) continue;
+      if (run === null) {
+        if (feed.held !== null) feed.lostWhileHeld = true;
+        else this.markStale(feed);
+        continue;
+      }
+      if (feed.held !== null) {
+        feed.held.push({ row, run });
+        continue;
+      }
+      this.sendFeedFrame(feed, row, run);
+    }
+  }
+
+  private sendFeedFrame(feed: FeedSub, row: PublishedEvent, run: RunRow): void {
+    if (feed.stale) return;
+    if (feed.conn.ws.bufferedAmount >= WS_HIGH_WATER) {
+      this.deps.metrics.wsBackpressurePauses += 1;
+      this.markStale(feed);
+      return;
+    }
+    const frame = JSON.stringify({
+      runId: row.runId,
+      cursor: row.cursor,
+      event: row.event,
+      run: projectRun(run, row.workflowSlug),
+    }).slice(1);
+    this.sendRaw(feed.conn, "run", `{"type":"run","sub":${JSON.stringify(feed.sub)},${frame}`);
+  }
+
+  private markStale(feed: FeedSub): void {
+    feed.stale = true;
+    this.schedule(feed.conn);
   }
 
   private connected(ws: WebSocket): void {
@@ -270,6 +340,9 @@ export class WsChannel {
       const text = Array.isArray(data)
         ? Buffer.concat(data).toString("utf8")
         : Buffer.from(data as ArrayBuffer).toString("utf8");
+      const tooDeep = jsonTextDepthProblem(text);
+      if (tooDeep !== null)
+        throw new ProtocolError("VALIDATION", tooDeepMessage("Message", tooDeep));
       try {
         msg = JSON.parse(text) as unknown;
       } catch {
@@ -322,25 +395,28 @@ export class WsChannel {
           );
       }
     } catch (err) {
-      let code = "INTERNAL";
-      let message = "Internal server error.";
-      let hint: string | undefined;
-      if (err instanceof ProtocolError) {
-        ({ code, message, hint } = err);
-      } else if (isEngineError(err) && (err.code === "VALIDATION" || err.code === "NOT_FOUND")) {
-        ({ code, message, hint } = err);
-      } else {
-        this.deps.log(
-          `websocket message failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-        );
-      }
-      const frame: Record<string, unknown> = { type: "error" };
-      if (sub !== undefined && SUB_PATTERN.test(sub)) frame["sub"] = sub;
-      frame["code"] = code;
-      frame["message"] = message;
-      if (hint !== undefined) frame["hint"] = hint;
-      this.send(conn, frame);
+      this.sendFailure(conn, sub, err, "websocket message failed");
     }
+  }
+
+  /** The `error` frame for a failed request; unexpected failures are logged, never detailed. */
+  private sendFailure(conn: Conn, sub: string | undefined, err: unknown, context: string): void {
+    let code = "INTERNAL";
+    let message = "Internal server error.";
+    let hint: string | undefined;
+    if (err instanceof ProtocolError) {
+      ({ code, message, hint } = err);
+    } else if (isEngineError(err) && (err.code === "VALIDATION" || err.code === "NOT_FOUND")) {
+      ({ code, message, hint } = err);
+    } else {
+      this.deps.log(`${context}: ${describe(err)}`);
+    }
+    const frame: Record<string, unknown> = { type: "error" };
+    if (sub !== undefined && SUB_PATTERN.test(sub)) frame["sub"] = sub;
+    frame["code"] = code;
+    frame["message"] = message;
+    if (hint !== undefined) frame["hint"] = hint;
+    this.send(conn, frame);
   }
 
   private subscribe(conn: Conn, m: Record<string, unknown>): void {
@@ -377,8 +453,9 @@ export class WsChannel {
       verbose,
     });
     this.checkCapacity(conn, sub);
-    const run = RUN_ID_PATTERN.test(runId) ? this.deps.engine.getRun(runId) : null;
-    if (run === null) throw new ProtocolError("NOT_FOUND", `Unknown run: ${runId}`);
+    if (!RUN_ID_PATTERN.test(runId)) throw new ProtocolError("NOT_FOUND", `Unknown run: ${runId}`);
+    // Registered (and its id taken) while the run is looked up; `opening` ignores live events:
+    // the first catch-up read starts after the lookup and sees everything committed before it.
     const rs: RunSub = {
       kind: "run",
       conn,
@@ -387,7 +464,11 @@ export class WsChannel {
       runId,
       channels: new Set(channels),
       delivered: after,
-      mode: "catching_up",
+      mode: "opening",
+      pumping: false,
+      held: null,
+      heldOverflow: false,
+      rowTerminal: null,
       caughtUpSent: false,
       terminalStatus: null,
       terminalCursor: 0,
@@ -400,7 +481,32 @@ export class WsChannel {
       this.byRun.set(runId, set);
     }
     set.add(rs);
-    this.send(conn, { type: "subscribed", sub, runId, after, channels });
+    void this.open(rs, after, channels);
+  }
+
+  private async open(rs: RunSub, after: number, channels: readonly Channel[]): Promise<void> {
+    let run: RunRow | null;
+    try {
+      run = await this.deps.engine.getRun(rs.runId);
+    } catch (err) {
+      if (rs.removed) return;
+      this.remove(rs);
+      this.sendFailure(rs.conn, rs.sub, err, `websocket subscribe to run ${rs.runId} failed`);
+      return;
+    }
+    if (rs.removed) return; // unsubscribed or disconnected meanwhile
+    if (run === null) {
+      this.remove(rs);
+      this.sendFailure(
+        rs.conn,
+        rs.sub,
+        new ProtocolError("NOT_FOUND", `Unknown run: ${rs.runId}`),
+        "",
+      );
+      return;
+    }
+    this.send(rs.conn, { type: "subscribed", sub: rs.sub, runId: rs.runId, after, channels });
+    rs.mode = "catching_up";
     this.pump(rs);
   }
 
@@ -412,37 +518,116 @@ export class WsChannel {
       throw new ProtocolError("VALIDATION", 'Field "workflow" must be a workflow slug.');
     }
     this.checkCapacity(conn, sub);
-    let workflowId: string | null = null;
-    if (workflow !== undefined) {
-      const wf = SLUG_PATTERN.test(workflow) ? this.deps.engine.getWorkflow(workflow) : null;
-      if (wf === null) {
-        throw new ProtocolError(
-          "NOT_FOUND",
-          `Workflow "${workflow}" is not deployed on this engine.`,
-        );
-      }
-      workflowId = wf.id;
+    if (workflow !== undefined && !SLUG_PATTERN.test(workflow)) {
+      throw new ProtocolError(
+        "NOT_FOUND",
+        `Workflow "${workflow}" is not deployed on this engine.`,
+      );
     }
-    const feed: FeedSub = { kind: "runs", conn, sub, workflowId, stale: false, removed: false };
-    // Register and snapshot in one synchronous turn: every later change arrives as a `run` frame.
+    // Registered at once, holding its frames: every lifecycle change from here on reaches it,
+    // after the snapshot; none before it does.
+    const feed: FeedSub = {
+      kind: "runs",
+      conn,
+      sub,
+      workflowSlug: workflow ?? null,
+      workflowId: null,
+      stale: false,
+      held: [],
+      lostWhileHeld: false,
+      retryAt: 0,
+      failing: false,
+      removed: false,
+    };
     conn.subs.set(sub, feed);
     this.feeds.add(feed);
-    this.sendSnapshot(feed, false);
+    void this.snapshot(feed, false);
   }
 
-  private sendSnapshot(feed: FeedSub, resync: boolean): void {
-    const query = {
-      statuses: ACTIVE,
-      limit: WS_FEED_SNAPSHOT_MAX + 1,
-      ...(feed.workflowId === null ? {} : { workflowId: feed.workflowId }),
-    };
-    const rows = this.deps.engine.listRuns(query);
-    const truncated = rows.length > WS_FEED_SNAPSHOT_MAX;
-    const runs = rows.slice(0, WS_FEED_SNAPSHOT_MAX).map((run) => ({
-      run: this.deps.projectRun(run),
-      cursor: this.deps.engine.maxCursor(run.id),
-    }));
-    this.send(feed.conn, { type: "runs_snapshot", sub: feed.sub, resync, truncated, runs });
+  /**
+   * Read and send a `runs_snapshot`, then the frames held meanwhile (those the snapshot already
+   * covers are skipped; clients also skip any cursor they hold). The feed holds frames from the
+   * call until the snapshot is sent. A failed first snapshot removes the feed with an error frame;
+   * a failed resync leaves it stale for a later attempt.
+   */
+  private async snapshot(feed: FeedSub, resync: boolean): Promise<void> {
+    feed.held ??= [];
+    const engine = this.deps.engine;
+    let message: string;
+    const covered = new Map<string, number>();
+    try {
+      if (feed.workflowSlug !== null && feed.workflowId === null) {
+        const wf = await engine.getWorkflow(feed.workflowSlug);
+        if (wf === null) {
+          throw new ProtocolError(
+            "NOT_FOUND",
+            `Workflow "${feed.workflowSlug}" is not deployed on this engine.`,
+          );
+        }
+        feed.workflowId = wf.id;
+      }
+      const query = {
+        statuses: NON_TERMINAL_STATUSES,
+        limit: WS_FEED_SNAPSHOT_MAX + 1,
+        ...(feed.workflowId === null ? {} : { workflowId: feed.workflowId }),
+      };
+      // Cursors are read before the rows they go with: a row read later reflects every status
+      // change up to its cursor (a status and its event commit together), so a client that skips
+      // frames at or below the cursor never skips a change the row does not show.
+      const first = await engine.listRuns(query);
+      const cursors = new Map(
+        await Promise.all(
+          first
+            .slice(0, WS_FEED_SNAPSHOT_MAX)
+            .map(async (run) => [run.id, await engine.maxCursor(run.id)] as const),
+        ),
+      );
+      const rows = await engine.listRuns(query);
+      const listed = rows.slice(0, WS_FEED_SNAPSHOT_MAX);
+      const projected =
+        feed.workflowSlug === null
+          ? await projectRuns(engine, listed)
+          : listed.map((run) => projectRun(run, feed.workflowSlug));
+      // A run first listed now has no cursor read: 0, so every frame of it applies.
+      const runs = listed.map((run, i) => {
+        const cursor = cursors.get(run.id) ?? 0;
+        covered.set(run.id, cursor);
+        return { run: projected[i], cursor };
+      });
+      message = JSON.stringify({
+        type: "runs_snapshot",
+        sub: feed.sub,
+        resync,
+        truncated: rows.length > WS_FEED_SNAPSHOT_MAX,
+        runs,
+      });
+    } catch (err) {
+      feed.held = null;
+      feed.lostWhileHeld = false;
+      if (feed.removed) return;
+      if (!resync) {
+        this.remove(feed);
+        this.sendFailure(feed.conn, feed.sub, err, "websocket feed snapshot failed");
+        return;
+      }
+      if (!feed.failing) this.deps.log(`websocket feed resync failed: ${describe(err)}`);
+      feed.failing = true;
+      feed.retryAt = Date.now() + FEED_RETRY_MS;
+      this.markStale(feed);
+      return;
+    }
+    const held = feed.held ?? [];
+    const lost = feed.lostWhileHeld;
+    feed.held = null;
+    feed.lostWhileHeld = false;
+    feed.failing = false;
+    if (feed.removed) return;
+    this.sendRaw(feed.conn, "runs_snapshot", message);
+    for (const { row, run } of held) {
+      if (row.cursor <= (covered.get(row.runId) ?? 0)) continue;
+      this.sendFeedFrame(feed, row, run);
+    }
+    if (lost) this.markStale(feed);
   }
 
   private checkCapacity(conn: Conn, sub: string): void {
@@ -462,33 +647,58 @@ export class WsChannel {
     }
   }
 
-  /** Catch a subscription up from the store while the socket has room (spec 04 §3.5 step 2). */
+  /** Start catching a subscription up from the store, unless it is already being caught up. */
   private pump(sub: RunSub): void {
-    if (sub.removed || sub.mode === "live") return;
-    const ws = sub.conn.ws;
-    if (ws.bufferedAmount > WS_LOW_WATER) {
+    if (sub.removed || sub.mode !== "catching_up" || sub.pumping) return;
+    if (sub.conn.ws.bufferedAmount > WS_LOW_WATER) {
       this.schedule(sub.conn);
       return;
     }
+    sub.pumping = true;
+    this.catchUp(sub)
+      .catch((err: unknown) => this.storeFailure(sub, err))
+      .finally(() => {
+        sub.pumping = false;
+      });
+  }
+
+  /**
+   * Read stored events after `delivered`, page by page, while the socket has room. When a read
+   * comes back short the log is exhausted: switch to live in that same turn, send `caught_up`
+   * (once), then the events published while that read was in flight, merged by cursor. If the
+   * run turned out terminal without its terminal event having been delivered, read once more
+   * and end the subscription.
+   */
+  private async catchUp(sub: RunSub): Promise<void> {
+    const ws = sub.conn.ws;
+    const engine = this.deps.engine;
     let pages = 0;
-    while (ws.bufferedAmount < WS_HIGH_WATER) {
+    for (;;) {
+      if (sub.removed || sub.mode !== "catching_up") return;
+      if (ws.bufferedAmount >= WS_HIGH_WATER) {
+        this.schedule(sub.conn);
+        return;
+      }
       if (pages++ === PAGES_PER_TURN) {
         // A long backlog to a fast client: yield so other sockets and HTTP requests get a turn.
-        setImmediate(() => this.pump(sub));
-        return;
+        pages = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
       }
+      sub.held = [];
+      sub.heldOverflow = false;
       let rows: EventRow[];
+      let arrived: EventRow[] = [];
       try {
-        rows = this.deps.engine.listEvents(sub.runId, {
-          afterCursor: sub.delivered,
-          limit: WS_PAGE,
-        });
-      } catch (err) {
-        this.storeFailure(sub, err);
-        return;
+        rows = await engine.listEvents(sub.runId, { afterCursor: sub.delivered, limit: WS_PAGE });
+      } finally {
+        arrived = sub.held ?? [];
+        sub.held = null;
       }
+      if (sub.removed) return;
       let full = false;
       for (const row of rows) {
+        if (row.cursor <= sub.delivered) continue;
         // Checked per row, not per page: a page of large rows must not overshoot high water.
         if (ws.bufferedAmount >= WS_HIGH_WATER) {
           full = true;
@@ -496,33 +706,61 @@ export class WsChannel {
         }
         this.deliver(sub, row, undefined);
       }
-      if (full) break;
-      if (rows.length < WS_PAGE) {
-        // Exhausted: switch to live in the same turn, so the next committed event reaches us.
-        sub.mode = "live";
-        if (!sub.caughtUpSent) {
-          sub.caughtUpSent = true;
-          this.sendRaw(
-            sub.conn,
-            "caught_up",
-            `{"type":"caught_up","sub":${sub.subJson},"runId":"${sub.runId}","cursor":${sub.delivered}}`,
-          );
-        }
-        if (sub.terminalStatus !== null) {
-          this.sendEnd(sub);
-        } else {
-          const run = this.deps.engine.getRun(sub.runId);
-          if (run !== null && isTerminalStatus(run.status)) {
-            // Resumed past the terminal event: end with the run's final state.
-            sub.terminalStatus = run.status;
-            sub.terminalCursor = this.deps.engine.maxCursor(sub.runId);
-            this.sendEnd(sub);
-          }
-        }
+      if (full) {
+        this.schedule(sub.conn);
         return;
       }
+      if (rows.length >= WS_PAGE || sub.heldOverflow) continue;
+      // Exhausted: live from this turn on, so the next published event reaches us.
+      sub.mode = "live";
+      if (!sub.caughtUpSent) {
+        sub.caughtUpSent = true;
+        this.sendRaw(
+          sub.conn,
+          "caught_up",
+          `{"type":"caught_up","sub":${sub.subJson},"runId":"${sub.runId}","cursor":${sub.delivered}}`,
+        );
+      }
+      for (const row of arrived) {
+        this.liveEvent(sub, row, undefined);
+        if (sub.removed || sub.mode !== "live") break;
+      }
+      if (sub.removed) return;
+      if (sub.mode !== "live") continue; // backpressure while merging: the loop reschedules
+      if (sub.terminalStatus !== null) {
+        this.sendEnd(sub);
+        return;
+      }
+      if (sub.rowTerminal !== null) {
+        // Resumed past the terminal event: end with the run's final state.
+        const cursor = await engine.maxCursor(sub.runId);
+        if (sub.removed) return;
+        sub.terminalStatus = sub.rowTerminal;
+        sub.terminalCursor = cursor;
+        this.sendEnd(sub);
+        return;
+      }
+      const run = await engine.getRun(sub.runId);
+      if (sub.removed || sub.mode !== "live") return;
+      if (run === null || !isTerminalStatus(run.status)) return;
+      // Terminal, but its terminal event has not reached us: read what is left, then end.
+      sub.rowTerminal = run.status;
+      sub.mode = "catching_up";
     }
-    this.schedule(sub.conn);
+  }
+
+  /** A published event for a live subscription (also the events held across a read). */
+  private liveEvent(sub: RunSub, row: EventRow, eventJson: string | undefined): void {
+    if (row.cursor <= sub.delivered) return;
+    if (sub.conn.ws.bufferedAmount >= WS_HIGH_WATER) {
+      // Already committed: the pump re-reads it from the store once the socket drains.
+      sub.mode = "catching_up";
+      this.deps.metrics.wsBackpressurePauses += 1;
+      this.schedule(sub.conn);
+      return;
+    }
+    this.deliver(sub, row, eventJson);
+    if (sub.terminalStatus !== null) this.sendEnd(sub);
   }
 
   private deliver(sub: RunSub, row: EventRow, eventJson: string | undefined): void {
@@ -557,9 +795,8 @@ export class WsChannel {
   }
 
   private storeFailure(sub: RunSub, err: unknown): void {
-    this.deps.log(
-      `websocket catch-up of run ${sub.runId} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-    );
+    if (sub.removed) return;
+    this.deps.log(`websocket catch-up of run ${sub.runId} failed: ${describe(err)}`);
     this.remove(sub);
     this.send(sub.conn, {
       type: "error",
@@ -572,7 +809,7 @@ export class WsChannel {
   private remove(sub: RunSub | FeedSub): void {
     if (sub.removed) return;
     sub.removed = true;
-    sub.conn.subs.delete(sub.sub);
+    if (sub.conn.subs.get(sub.sub) === sub) sub.conn.subs.delete(sub.sub);
     if (sub.kind === "runs") {
       this.feeds.delete(sub);
       return;
@@ -613,10 +850,10 @@ export class WsChannel {
       if (sub.kind === "run") {
         if (sub.mode === "catching_up") this.pump(sub);
         if (!sub.removed && sub.mode === "catching_up") behind = true;
-      } else if (sub.stale) {
-        if (conn.ws.bufferedAmount <= WS_LOW_WATER) {
+      } else if (sub.stale && sub.held === null) {
+        if (conn.ws.bufferedAmount <= WS_LOW_WATER && now >= sub.retryAt) {
           sub.stale = false;
-          this.sendSnapshot(sub, true);
+          void this.snapshot(sub, true);
         } else {
           behind = true;
         }

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-call, @typescript-eslint/require-await -- tests read untyped JSON wire frames and bodies */
 /**
- * JSON API routes against the fake engine over real loopback HTTP (spec 04 §1, acceptance 1–24,
- * 26–28). If these break, Boardwalk-compatible clients see different statuses, shapes or codes.
+ * JSON API routes against the fake engine over real loopback HTTP. If these break,
+ * Boardwalk-compatible clients see different statuses, shapes or codes.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { http, startHarness, until } from "./helpers.ts";
@@ -170,7 +170,7 @@ describe("runs", () => {
     expect(big.json.error.code).toBe("PAYLOAD_TOO_LARGE");
     expect(big.json.error.message).toBe("Request body exceeds the 1048576-byte limit.");
     expect(big.headers.connection).toBe("close");
-    expect(h.engine.listRuns({ limit: 100 })).toHaveLength(0);
+    expect(await h.engine.listRuns({ limit: 100 })).toHaveLength(0);
   });
 
   it("answers 404 for unknown runs on every run route and 410 for the SSE stream", async () => {
@@ -186,7 +186,7 @@ describe("runs", () => {
       expect(r.status, p).toBe(404);
       expect(r.json.error.code).toBe("NOT_FOUND");
     }
-    const run = h.engine.startRun("echo", { triggerKind: "manual" });
+    const run = await h.engine.startRun("echo", { triggerKind: "manual" });
     const gone = await http(h, "GET", `/api/runs/${run.id}/stream`);
     expect(gone.status).toBe(410);
     expect(gone.json.error.code).toBe("GONE");
@@ -197,14 +197,15 @@ describe("runs", () => {
     await withEcho();
     h.engine.addWorkflow({ slug: "other" });
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(h.engine.startRun("other", { triggerKind: "manual" }).id);
+    for (let i = 0; i < 5; i++)
+      ids.push((await h.engine.startRun("other", { triggerKind: "manual" })).id);
     h.engine.setStatus(ids[0]!, "completed");
     h.engine.setStatus(ids[1]!, "failed", { error: { code: "PROGRAM_ERROR", message: "x" } });
     expect((await http(h, "GET", "/api/runs?workflow=ghost")).status).toBe(404);
     const bogus = await http(h, "GET", "/api/runs?status=bogus");
     expect(bogus.status).toBe(400);
     expect(bogus.json.error.hint).toBe(
-      "Valid statuses: queued, pending, running, completed, failed, cancelled, cancelling.",
+      "Valid statuses: queued, pending, running, awaiting_input, completed, failed, cancelled, cancelling.",
     );
     const both = await http(h, "GET", "/api/runs?status=completed,failed");
     expect(both.json.runs.map((r: any) => r.status).sort()).toEqual(["completed", "failed"]);
@@ -233,7 +234,7 @@ describe("runs", () => {
   it("clamps the run list at 500", async () => {
     h = await startHarness();
     h.engine.addWorkflow({ slug: "many" });
-    for (let i = 0; i < 520; i++) h.engine.startRun("many", { triggerKind: "manual" });
+    for (let i = 0; i < 520; i++) await h.engine.startRun("many", { triggerKind: "manual" });
     const r = await http(h, "GET", "/api/runs?limit=10000");
     expect(r.json.runs).toHaveLength(500);
     expect(r.json.nextCursor).not.toBeNull();
@@ -252,24 +253,24 @@ describe("runs", () => {
       },
     );
     h.engine.addWorkflow({ slug: "sleepy" });
-    const run = h.engine.startRun("sleepy", { triggerKind: "manual" });
-    await until(() => h.engine.getRun(run.id)?.status === "running");
+    const run = await h.engine.startRun("sleepy", { triggerKind: "manual" });
+    await until(() => h.engine.peekRun(run.id)?.status === "running");
     const r = await http(h, "POST", `/api/runs/${run.id}/cancel`, { body: "ignored" });
     expect(r.status).toBe(202);
     expect(r.text).toBe("{}");
     expect((await h.engine.waitForRun(run.id)).status).toBe("cancelled");
     const again = await http(h, "POST", `/api/runs/${run.id}/cancel`);
     expect(again.text).toBe("{}");
-    expect(h.engine.getRun(run.id)?.status).toBe("cancelled");
+    expect((await h.engine.getRun(run.id))?.status).toBe("cancelled");
   });
 });
 
 describe("events", () => {
   it("selects channels, resumes after a cursor and validates parameters", async () => {
     await withEcho();
-    const run = h.engine.startRun("echo", { triggerKind: "manual" });
+    const run = await h.engine.startRun("echo", { triggerKind: "manual" });
     await h.engine.waitForRun(run.id);
-    const all = h.engine.listEvents(run.id, { afterCursor: 0, limit: 1000 });
+    const all = await h.engine.listEvents(run.id, { afterCursor: 0, limit: 1000 });
     const def = await http(h, "GET", `/api/runs/${run.id}/events`);
     const kinds = def.json.events.map((e: any) => e.event.kind);
     expect(kinds).toContain("run_status");
@@ -297,7 +298,7 @@ describe("events", () => {
   it("pages a 2 600-event log in order without duplicates; done only on the last page", async () => {
     h = await startHarness();
     h.engine.addWorkflow({ slug: "long" });
-    const run = h.engine.startRun("long", { triggerKind: "manual" });
+    const run = await h.engine.startRun("long", { triggerKind: "manual" });
     h.engine.setStatus(run.id, "running");
     for (let i = 0; i < 2600; i++)
       h.engine.emit(run.id, { kind: "phase", name: `p${i}`, id: `p${i}` });
@@ -321,7 +322,7 @@ describe("events", () => {
     }
     expect(pages).toBe(3);
     expect(seen).toEqual(
-      h.engine.listEvents(run.id, { afterCursor: 0, limit: 10_000 }).map((e) => e.cursor),
+      (await h.engine.listEvents(run.id, { afterCursor: 0, limit: 10_000 })).map((e) => e.cursor),
     );
   });
 });
@@ -329,7 +330,7 @@ describe("events", () => {
 describe("artifacts", () => {
   it("lists the latest write per name and serves exact bytes with safe headers", async () => {
     await withEcho();
-    const run = h.engine.startRun("echo", { triggerKind: "manual" });
+    const run = await h.engine.startRun("echo", { triggerKind: "manual" });
     h.engine.writeArtifact(run.id, "report.md", "text/markdown", "# one");
     h.engine.writeArtifact(run.id, "report.md", "text/markdown", "# second write");
     const list = await http(h, "GET", `/api/runs/${run.id}/artifacts`);
@@ -349,7 +350,7 @@ describe("artifacts", () => {
 
   it("refuses path traversal in artifact names and rows pointing outside the run", async () => {
     await withEcho();
-    const run = h.engine.startRun("echo", { triggerKind: "manual" });
+    const run = await h.engine.startRun("echo", { triggerKind: "manual" });
     h.engine.writeArtifact(run.id, "ok.txt", "text/plain", "fine");
     h.engine.addArtifactRow({
       runId: run.id,
@@ -396,7 +397,7 @@ describe("routing, health, metrics", () => {
   it("serves /healthz and Prometheus metrics with run counters", async () => {
     await withEcho();
     expect((await http(h, "GET", "/healthz")).json).toEqual({ status: "ok" });
-    const run = h.engine.startRun("echo", { triggerKind: "manual" });
+    const run = await h.engine.startRun("echo", { triggerKind: "manual" });
     await h.engine.waitForRun(run.id);
     const m = await http(h, "GET", "/metrics");
     expect(m.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);

@@ -6,7 +6,7 @@
 import { request } from "node:http";
 import WebSocket from "ws";
 import { createPromenadeServer } from "../src/index.ts";
-import type { PromenadeServer, PromenadeServerOptions } from "../src/index.ts";
+import type { EngineApi, PromenadeServer, PromenadeServerOptions } from "../src/index.ts";
 import { createFakeEngine } from "../src/testing/index.ts";
 import type { FakeEngine, FakeEngineOptions } from "../src/testing/index.ts";
 
@@ -21,13 +21,18 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * A fake engine behind a listening server. `wrap` may put a decorating `EngineApi` between them
+ * (to count or break calls); `h.engine` stays the fake itself.
+ */
 export async function startHarness(
   options: PromenadeServerOptions = {},
   engineOptions: FakeEngineOptions = {},
+  wrap: (engine: FakeEngine) => EngineApi = (engine) => engine,
 ): Promise<Harness> {
   const engine = createFakeEngine(engineOptions);
   const logs: string[] = [];
-  const server = createPromenadeServer(engine, { log: (l) => logs.push(l), ...options });
+  const server = createPromenadeServer(wrap(engine), { log: (l) => logs.push(l), ...options });
   const { port } = await server.listen(0, "127.0.0.1");
   return {
     engine,

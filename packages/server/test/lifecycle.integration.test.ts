@@ -1,5 +1,5 @@
 /**
- * Connection lifecycle and the smaller routes (spec 04 §1.3, §3.1–§3.2, §5.5): dead sockets are
+ * Connection lifecycle and the smaller routes: dead sockets are
  * reaped, a stalled socket is closed 4008, upgrades are checked before switching protocols,
  * draining answers 503, deploy bodies have their own limit, and MCP authorization reports the
  * URL to open and the stored grant without ever returning a token.
@@ -43,7 +43,7 @@ describe("WebSocket lifecycle", () => {
   it("closes a socket that stays above high water with 4008", async () => {
     h = await startHarness({ wsSlowConsumerMs: 300 });
     h.engine.addWorkflow({ slug: "flood" });
-    const run = h.engine.startRun("flood", { triggerKind: "manual" });
+    const run = await h.engine.startRun("flood", { triggerKind: "manual" });
     h.engine.setStatus(run.id, "running");
     const slow = new WsClient(h);
     await slow.opened();

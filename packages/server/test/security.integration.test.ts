@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-unsafe-argument -- tests read untyped JSON wire frames and bodies */
 /**
- * Auth, browser protections and webhooks (spec 04 §1.1, §2, §6; acceptance 24, 26–35, 59).
+ * Auth, browser protections and webhooks.
  * If these break, a cross-site page can start runs, a webhook opens without its secret, or a
  * credential leaks into a response or a log line.
  */
@@ -102,7 +102,7 @@ describe("browser protections", () => {
     });
     expect(evil.status).toBe(403);
     expect(evil.json.error.code).toBe("FORBIDDEN_ORIGIN");
-    expect(h.engine.listRuns({ limit: 10 })).toHaveLength(0);
+    expect(await h.engine.listRuns({ limit: 10 })).toHaveLength(0);
     const same = await http(h, "POST", "/api/workflows/echo/runs", { headers: { origin: h.base } });
     expect(same.status).toBe(201);
     const ws = new WsClient(h, { headers: { origin: "http://evil.example" } });
@@ -173,13 +173,13 @@ describe("webhooks", () => {
     });
     expect(ok.status).toBe(202);
     expect(ok.json.run.status).toBe("queued");
-    const run = h.engine.getRun(ok.json.run.id)!;
+    const run = (await h.engine.getRun(ok.json.run.id))!;
     expect(run.triggerKind).toBe("webhook");
     expect(run.input).toEqual({ a: 1 });
     const empty = await http(h, "POST", "/hooks/token-hook/0", {
       headers: { authorization: `Bearer ${HOOK_TOKEN}` },
     });
-    expect(h.engine.getRun(empty.json.run.id)!.input).toBeNull();
+    expect((await h.engine.getRun(empty.json.run.id))!.input).toBeNull();
   });
 
   it("accepts the legacy BOARDWALK_ variable", async () => {
@@ -244,9 +244,9 @@ describe("webhooks", () => {
     const post = (body: string | Buffer, type: string) =>
       http(h, "POST", "/hooks/token-hook/0", { body, headers: { ...auth, "content-type": type } });
     const form = await post("a=1&a=2&b=x", "application/x-www-form-urlencoded");
-    expect(h.engine.getRun(form.json.run.id)!.input).toEqual({ a: ["1", "2"], b: "x" });
+    expect((await h.engine.getRun(form.json.run.id))!.input).toEqual({ a: ["1", "2"], b: "x" });
     const text = await post("hello", "text/plain");
-    expect(h.engine.getRun(text.json.run.id)!.input).toBe("hello");
+    expect((await h.engine.getRun(text.json.run.id))!.input).toBe("hello");
     const bad = await post("{bad", "application/json");
     expect(bad.status).toBe(400);
     expect(bad.json.error.message).toContain("webhook payload is not valid JSON");

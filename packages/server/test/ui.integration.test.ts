@@ -1,5 +1,5 @@
 /**
- * The run-log UI in real Chromium (spec 04 §4): open the workflows and run list, start a run and
+ * The run-log UI in real Chromium: open the workflows and run list, start a run and
  * watch its events arrive live over the WebSocket, cancel a sleeping run and see the final
  * status. Screenshots land in test-artifacts/ (gitignored) for a human to look at. If this
  * breaks, the page no longer shows what operators rely on: statuses, phases, agent turns, logs.
@@ -101,6 +101,16 @@ describe("run-log UI", () => {
     );
     await page.screenshot({ path: `${ARTIFACTS}/01-workflows.png`, fullPage: true });
 
+    // The run page opens on the timeline; this user picks the event log once, and the choice
+    // is remembered for the next run pages.
+    const first = await h.engine.startRun("nightly-sleeper", { triggerKind: "manual" });
+    await page.goto(`${h.base}/#/runs/${first.id}`);
+    await page.waitForSelector("#timeline");
+    await page.click("#tab-log");
+    await h.engine.cancelRun(first.id);
+    await page.goto(`${h.base}/#/`);
+    await page.waitForSelector("#workflows tr[data-slug='research-digest']");
+
     // Start a run from the dialog; the page navigates to the run and tails it live.
     await page.click("button[data-action='run'][data-slug='research-digest']");
     await page.fill("#run-input", "{ nope");
@@ -148,7 +158,7 @@ describe("run-log UI", () => {
     await page.screenshot({ path: `${ARTIFACTS}/05-runs.png`, fullPage: true });
 
     // Live list: a run started elsewhere appears and updates in place.
-    const other = h.engine.startRun("nightly-sleeper", { triggerKind: "webhook" });
+    const other = await h.engine.startRun("nightly-sleeper", { triggerKind: "webhook" });
     await page.waitForSelector(`#runs tr[data-run-id='${other.id}'][data-status='running']`);
     await h.engine.cancelRun(other.id);
     await page.waitForSelector(`#runs tr[data-run-id='${other.id}'][data-status='cancelled']`);
@@ -191,6 +201,8 @@ describe("run-log UI", () => {
       await page.waitForSelector("#workflows tr[data-slug='quick']");
       await page.click("button[data-action='run'][data-slug='quick']");
       await page.click("#run-submit");
+      await page.waitForURL(/#\/runs\/[0-9A-Z]{26}$/);
+      await page.click("#tab-log");
       await page.waitForSelector(".line >> text=after the token");
       await page.waitForSelector("#log-state[data-state='finished']");
       expect(await page.evaluate(() => localStorage.getItem("promenade.apiToken"))).toBe(token);

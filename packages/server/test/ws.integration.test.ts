@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-call, @typescript-eslint/require-await -- tests read untyped JSON wire frames and bodies */
 /**
- * The WebSocket event channel (spec 04 §3; acceptance 36–47, 51): frame order, filters, resume,
+ * The WebSocket event channel: frame order, filters, resume,
  * seam stress, limits and close codes. If these break, live tails lose or duplicate events.
  */
 import { afterEach, describe, expect, it } from "vitest";
@@ -42,7 +42,7 @@ async function harness(): Promise<Harness> {
   return h;
 }
 
-const stored = (runId: string) => h.engine.listEvents(runId, { afterCursor: 0, limit: 1_000_000 });
+const stored = (runId: string) => h.engine.peekEvents(runId);
 
 async function connect(): Promise<WsClient> {
   const c = new WsClient(h, { protocols: ["promenade.events.v1"] });
@@ -61,7 +61,7 @@ describe("run subscriptions", () => {
       heartbeatMs: 30000,
       limits: { maxSubscriptions: 32, maxMessageBytes: 65536 },
     });
-    const run = h.engine.startRun("echo", { triggerKind: "manual" });
+    const run = await h.engine.startRun("echo", { triggerKind: "manual" });
     c.send({ type: "subscribe", sub: "r1", runId: run.id, verbose: true });
     const end = await c.next((f) => f.type === "end");
     const mine = c.frames.filter((f) => f.sub === "r1");
@@ -78,7 +78,7 @@ describe("run subscriptions", () => {
 
   it("resumes a completed run after a cursor and filters by channel", async () => {
     await harness();
-    const run = h.engine.startRun("echo", { triggerKind: "manual" });
+    const run = await h.engine.startRun("echo", { triggerKind: "manual" });
     await h.engine.waitForRun(run.id);
     const all = stored(run.id);
     const c = await connect();
@@ -97,11 +97,11 @@ describe("run subscriptions", () => {
   it("seam stress: 50 subscriptions opened during a 5 000-event run each get exactly their suffix", async () => {
     await harness();
     const sockets = await Promise.all([connect(), connect(), connect(), connect(), connect()]);
-    const run = h.engine.startRun("phases", { triggerKind: "manual" });
+    const run = await h.engine.startRun("phases", { triggerKind: "manual" });
     const afters: number[] = [];
     for (let i = 0; i < 50; i++) {
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 6)));
-      const max = h.engine.maxCursor(run.id);
+      const max = await h.engine.maxCursor(run.id);
       const after = i % 2 === 0 ? 0 : Math.floor(Math.random() * max);
       afters.push(after);
       sockets[i % 5]!.send({
@@ -133,7 +133,7 @@ describe("run subscriptions", () => {
 
   it("reports errors per request and keeps the socket open", async () => {
     await harness();
-    const run = h.engine.startRun("echo", { triggerKind: "manual" });
+    const run = await h.engine.startRun("echo", { triggerKind: "manual" });
     const c = await connect();
     c.send({ type: "subscribe", sub: "x", runId: "01JDA7Q3M8X2ZC4K9T5VQW1HNC" });
     expect(await c.next((f) => f.type === "error" && f.sub === "x")).toMatchObject({
@@ -148,7 +148,7 @@ describe("run subscriptions", () => {
     c.send({ type: "subscribe", sub: "z", runId: run.id, extra: 1 });
     expect((await c.next((f) => f.type === "error" && f.sub === "z")).code).toBe("VALIDATION");
     h.engine.addWorkflow({ slug: "idle" });
-    const idle = h.engine.startRun("idle", { triggerKind: "manual" });
+    const idle = await h.engine.startRun("idle", { triggerKind: "manual" });
     c.send({ type: "subscribe", sub: "d", runId: idle.id });
     await c.next((f) => f.type === "caught_up" && f.sub === "d");
     c.send({ type: "subscribe", sub: "d", runId: idle.id });
@@ -189,13 +189,13 @@ describe("all-runs feed", () => {
   it("snapshots active runs, then streams lifecycle changes in cursor order", async () => {
     await harness();
     h.engine.addWorkflow({ slug: "idle" });
-    const idle = h.engine.startRun("idle", { triggerKind: "manual" });
+    const idle = await h.engine.startRun("idle", { triggerKind: "manual" });
     const c = await connect();
     c.send({ type: "subscribe_runs", sub: "feed" });
     const snap = await c.next((f) => f.type === "runs_snapshot");
     expect(snap.resync).toBe(false);
     expect(snap.runs.map((r: any) => r.run.id)).toEqual([idle.id]);
-    const run = h.engine.startRun("echo", { triggerKind: "manual" });
+    const run = await h.engine.startRun("echo", { triggerKind: "manual" });
     await h.engine.waitForRun(run.id);
     await until(() => c.frames.some((f) => f.type === "run" && f.run.status === "completed"));
     const frames = c.frames.filter((f) => f.type === "run" && f.runId === run.id);

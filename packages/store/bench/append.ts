@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "../src/migrations.ts";
-import { openStore } from "../src/store.ts";
+import { openStore } from "../src/open.ts";
 import { testManifest } from "../src/testing/fixtures.ts";
 import type { EventAppend, Store } from "../src/types.ts";
 

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openStore } from "../src/store.ts";
+import { openStore } from "../src/open.ts";
 import { testManifest } from "../src/testing/fixtures.ts";
 import type { EventAppend, Store } from "../src/types.ts";
 import type { RunStatus } from "../src/internal/sdk.ts";

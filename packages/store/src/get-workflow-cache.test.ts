@@ -5,7 +5,7 @@
  * differs from what the database holds.
  */
 import { describe, expect, it } from "vitest";
-import { openStore } from "./store.ts";
+import { openStore } from "./open.ts";
 import { testManifest } from "./testing/fixtures.ts";
 
 describe("getWorkflow / getWorkflowById cache", () => {

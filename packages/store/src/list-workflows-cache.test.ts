@@ -4,7 +4,7 @@
  * that misses a redeploy.
  */
 import { describe, expect, it } from "vitest";
-import { openStore } from "./store.ts";
+import { openStore } from "./open.ts";
 import { testManifest } from "./testing/fixtures.ts";
 
 describe("listWorkflows cache", () => {

@@ -1,5 +1,5 @@
 /**
- * Schema and migrations on real database files (acceptance check 52): the fresh schema matches
+ * Schema and migrations on real database files: the fresh schema matches
  * the drizzle definitions exactly, reopening is a no-op, a newer database is refused untouched,
  * a failing migration leaves nothing behind, and a database written by an older schema version
  * upgrades with its rows intact. What would break without these: silent schema drift between
@@ -12,9 +12,17 @@ import Database from "better-sqlite3";
 import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
-import { artifacts, cronFires, runEvents, runs, schemaMigrations, workflows } from "./schema.ts";
-import { openStore, openStoreWith } from "./store.ts";
-import { statusEvent, testManifest } from "./testing/fixtures.ts";
+import {
+  artifacts,
+  cronFires,
+  humanInputRequests,
+  runEvents,
+  runs,
+  schemaMigrations,
+  workflows,
+} from "./schema.ts";
+import { openStore, openStoreWith } from "./open.ts";
+import { testManifest } from "./testing/fixtures.ts";
 
 let dir: string;
 let path: string;
@@ -42,7 +50,15 @@ function errorOf(fn: () => unknown): { code?: string; message: string; hint?: st
   throw new Error("expected a throw");
 }
 
-const TABLES: SQLiteTable[] = [workflows, runs, runEvents, cronFires, artifacts, schemaMigrations];
+const TABLES: SQLiteTable[] = [
+  workflows,
+  runs,
+  runEvents,
+  cronFires,
+  artifacts,
+  humanInputRequests,
+  schemaMigrations,
+];
 
 describe("fresh schema", () => {
   it("has exactly the tables, columns and indexes the drizzle definitions and spec declare", () => {
@@ -52,7 +68,15 @@ describe("fresh schema", () => {
         .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .all() as { name: string; sql: string }[];
       expect(tables.map((t) => t.name).sort()).toEqual(
-        ["artifacts", "cron_fires", "run_events", "runs", "schema_migrations", "workflows"].sort(),
+        [
+          "artifacts",
+          "cron_fires",
+          "human_input_requests",
+          "run_events",
+          "runs",
+          "schema_migrations",
+          "workflows",
+        ].sort(),
       );
       for (const table of tables) expect(table.sql).toMatch(/\)\s*STRICT/);
       for (const name of ["run_events", "cron_fires"]) {
@@ -85,6 +109,8 @@ describe("fresh schema", () => {
       expect(indexes.sort()).toEqual(
         [
           "artifacts_run_id",
+          "human_input_requests_run_key",
+          "human_input_requests_status",
           "run_events_channel",
           "runs_created_at",
           "runs_parent_idempotency_key",
@@ -217,7 +243,6 @@ describe("upgrade from an older schema version", () => {
       triggerKind: "cron",
       input: { n: 1 },
     });
-    old.appendEvents(run.id, [{ cursor: 1, event: statusEvent(run.id, "queued") }]);
     old.recordCronFire({
       workflowId: workflow.id,
       triggerIndex: 0,
@@ -242,5 +267,46 @@ describe("upgrade from an older schema version", () => {
     expect(inspectDb((db) => db.pragma("user_version", { simple: true }))).toBe(
       MIGRATIONS.at(-1)?.version,
     );
+  });
+
+  it("opens a version-2 database and files human-input events under lifecycle", () => {
+    const v2 = MIGRATIONS.filter((m) => m.version <= 2);
+    const old = openStoreWith({ path, now: () => 1_000 }, v2);
+    const workflow = old.upsertWorkflow({
+      slug: "legacy",
+      manifest: testManifest("legacy"),
+      program: "export {}",
+    });
+    const { run } = old.createRun({ workflowId: workflow.id, triggerKind: "manual" });
+    old.appendEvents(run.id, [
+      {
+        cursor: 2,
+        event: { kind: "phase", name: "p", id: "p", runId: run.id, turnId: run.id, seq: 2, t: 1 },
+      },
+    ]);
+    old.close();
+
+    const store = openStore({ path });
+    try {
+      const { request } = store.createInputRequest(run.id, {
+        key: "ship",
+        prompt: "Ship?",
+        inputSpec: { kind: "text" },
+        stamp: { cursor: 3, seq: 3 },
+      });
+      store.settleInputRequest(run.id, "ship", {
+        status: "resolved",
+        response: { value: "yes" },
+        stamp: { cursor: 4, seq: 4 },
+      });
+      expect(store.listEvents(run.id, { channels: ["lifecycle"] }).map((e) => e.cursor)).toEqual([
+        1, 3, 4,
+      ]);
+      expect(store.listEvents(run.id, { channels: ["phase"] }).map((e) => e.cursor)).toEqual([2]);
+      expect(store.listEvents(run.id, { channels: ["agent"] })).toEqual([]);
+      expect(store.listInputRequests({ runId: run.id }).map((r) => r.id)).toEqual([request.id]);
+    } finally {
+      store.close();
+    }
   });
 });

@@ -79,8 +79,8 @@ CREATE INDEX artifacts_run_id ON artifacts (run_id);
 
 // Paging by index: each run listing index ends in created_at (and, implicitly, rowid), so a
 // filtered page in (created_at, rowid) order is a range read, never a scan plus sort. The
-// channel index does the same for event listings filtered by channel. The CASE expression must
-// stay byte-identical to CHANNEL_EXPRESSION in store.ts, or SQLite will not use the index.
+// channel index does the same for event listings filtered by channel (rebuilt by migration 3
+// with the expression events.ts uses now).
 const pagingIndexes = `
 DROP INDEX runs_workflow_id_status;
 CREATE INDEX runs_workflow_id_status ON runs (workflow_id, status, created_at);
@@ -91,8 +91,36 @@ CREATE INDEX runs_parent_run_id ON runs (parent_run_id, created_at) WHERE parent
 CREATE INDEX run_events_channel ON run_events (run_id, (CASE json_extract(event, '$.kind') WHEN 'run_status' THEN 'lifecycle' WHEN 'phase' THEN 'phase' WHEN 'output' THEN 'output' WHEN 'program_output' THEN 'log' ELSE 'agent' END), cursor);
 `;
 
+// Human-input gates: one row per (run, key), the durable answer slot of a gate, removed with its
+// run. The channel index is rebuilt because the two human-input events belong to the lifecycle
+// channel (as do `suspended`/`resumed`, and `egress_denied` to the log channel: kinds this engine
+// never writes, mapped now so a later release that stores them needs no index rebuild). The CASE
+// expression must stay byte-identical to CHANNEL_EXPRESSION in events.ts.
+const humanInputRequests = `
+CREATE TABLE human_input_requests (
+  id TEXT PRIMARY KEY NOT NULL,
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  prompt TEXT NOT NULL,
+  input_spec TEXT NOT NULL,
+  assignees TEXT,
+  status TEXT NOT NULL,
+  response TEXT,
+  responded_by TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  responded_at INTEGER
+) STRICT;
+CREATE UNIQUE INDEX human_input_requests_run_key ON human_input_requests (run_id, key);
+CREATE INDEX human_input_requests_status ON human_input_requests (status, created_at);
+DROP INDEX run_events_channel;
+CREATE INDEX run_events_channel ON run_events (run_id, (CASE json_extract(event, '$.kind') WHEN 'run_status' THEN 'lifecycle' WHEN 'human_input_requested' THEN 'lifecycle' WHEN 'human_input_resolved' THEN 'lifecycle' WHEN 'suspended' THEN 'lifecycle' WHEN 'resumed' THEN 'lifecycle' WHEN 'phase' THEN 'phase' WHEN 'output' THEN 'output' WHEN 'program_output' THEN 'log' WHEN 'egress_denied' THEN 'log' ELSE 'agent' END), cursor);
+`;
+
 /** Every migration this version of the package knows, oldest first. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
   { version: 2, name: "0002_paging_indexes", sql: pagingIndexes },
+  { version: 3, name: "0003_human_input_requests", sql: humanInputRequests },
 ]);

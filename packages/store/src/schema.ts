@@ -83,6 +83,28 @@ export const artifacts = sqliteTable("artifacts", {
   createdAt: integer("created_at").notNull(),
 });
 
+/**
+ * `human_input_requests`: one row per gate key of a run (the durable answer slot); a rowid table,
+ * `rowid` breaks `created_at` ties in insertion order.
+ */
+export const humanInputRequests = sqliteTable("human_input_requests", {
+  id: text("id").primaryKey(),
+  runId: text("run_id")
+    .notNull()
+    .references(() => runs.id, { onDelete: "cascade" }),
+  seq: integer("seq").notNull(),
+  key: text("key").notNull(),
+  prompt: text("prompt").notNull(),
+  inputSpec: text("input_spec").notNull(),
+  assignees: text("assignees"),
+  status: text("status").notNull(),
+  response: text("response"),
+  respondedBy: text("responded_by"),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at"),
+  respondedAt: integer("responded_at"),
+});
+
 /** `schema_migrations`: one row per applied migration (`PRAGMA user_version` mirrors the max). */
 export const schemaMigrations = sqliteTable("schema_migrations", {
   version: integer("version").primaryKey(),

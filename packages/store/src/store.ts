@@ -1,364 +1,66 @@
 /**
- * `openStore`: the one SQLite-backed implementation of `Store` (spec 02 §4). Owns the
- * connection, its pragmas, the process lock, transactions and every query. Knows nothing about
- * supervision, scheduling or HTTP. Invariants: every multi-row write is one transaction (or one
- * savepoint inside the caller's); `afterCommit` callbacks run only once their writes are
- * durable; bad arguments are rejected before anything is written.
+ * `SqliteStore`: the SQLite implementation of `Store`, composed from one object per table, the
+ * transactions and the feed. It owns the connection's lifetime and turns every failure into an
+ * `EngineError` (SQLite errors become `INTERNAL`). Invariants: every multi-row write is one
+ * transaction (or one savepoint inside the caller's); events and `afterCommit` callbacks are
+ * published only once their writes are durable; bad arguments are rejected before anything is
+ * written. Knows nothing about supervision, scheduling or HTTP. Opened by `openStore` (open.ts).
  */
-import { existsSync, statSync } from "node:fs";
-import { dirname, isAbsolute } from "node:path";
-import { inspect } from "node:util";
-import Database from "better-sqlite3";
-import { and, asc, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import type Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
-import { EngineError, isEngineError } from "@promenade/workflow/errors";
-import { migrate } from "./migrate.ts";
-import { MIGRATIONS, type Migration } from "./migrations.ts";
-import { artifacts, cronFires, runEvents, runs, workflows } from "./schema.ts";
-import { checkSize, toJsonText } from "./internal/json.ts";
-import {
-  describeIssues,
-  runErrorSchema,
-  toArtifactRow,
-  toEventRow,
-  toRunRow,
-  toWorkflowRow,
-} from "./internal/rows.ts";
-import {
-  CHANNELS,
-  manifestSchema,
-  RUN_STATUSES,
-  runEventSchema,
-  TRIGGER_KINDS,
-  type Channel,
-  type RunStatus,
-} from "./internal/sdk.ts";
-import { createUlidFactory } from "./internal/ulid.ts";
+import { EngineError } from "@promenade/workflow/errors";
 import type {
   ArtifactRow,
-  CreateArtifactArgs,
-  CreateRunArgs,
-  CronFireArgs,
-  EventAppend,
+  EventListener,
   EventRow,
+  HumanInputRequestRow,
   ListEventsOptions,
+  ListInputRequestsFilter,
   ListRunsFilter,
   RunRow,
   RunUsage,
+  WorkflowRow,
+} from "@promenade/workflow/records";
+import { ArtifactTable } from "./artifacts.ts";
+import { CronFireTable } from "./cron-fires.ts";
+import { EventTable } from "./events.ts";
+import { Feed } from "./feed.ts";
+import { InputRequestTable } from "./input-requests.ts";
+import { validation } from "./internal/args.ts";
+import type { TableContext } from "./internal/context.ts";
+import type { RunStatus } from "./internal/sdk.ts";
+import { createUlidFactory } from "./internal/ulid.ts";
+import type { Settings, StoreHooks } from "./open.ts";
+import { RunTable } from "./runs.ts";
+import { Transactions, wrapSqliteError } from "./transaction.ts";
+import type {
+  CreateArtifactArgs,
+  CreateInputRequestArgs,
+  CreateRunArgs,
+  CronFireArgs,
+  EventAppend,
+  FireCronArgs,
+  InputRequestSettlement,
   RunUsageDelta,
+  StatusChange,
   Store,
   UpdateRunStatusOptions,
   UpsertWorkflowArgs,
-  WorkflowRow,
 } from "./types.ts";
+import { WorkflowTable } from "./workflows.ts";
 
-/** Options of {@link openStore}. */
-export interface OpenStoreOptions {
-  /** Database file (`<dataDir>/promenade.db` in an engine), or `":memory:"` for tests. */
-  path: string;
-  /** Clock for every persisted timestamp and ULID (epoch ms). Default `Date.now`. */
-  now?: () => number;
-  /**
-   * Largest JSON text accepted for one value (run input/output, event, config, metadata), in
-   * UTF-8 bytes. Default 4 MiB (4_194_304).
-   */
-  maxValueBytes?: number;
-  /** Largest workflow program source accepted, in UTF-8 bytes. Default 32 MiB (33_554_432). */
-  maxProgramBytes?: number;
-}
-
-const DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024;
-const DEFAULT_MAX_PROGRAM_BYTES = 32 * 1024 * 1024;
-const MAX_KEY_LENGTH = 1024;
-const MAX_NAME_LENGTH = 255;
-const MAX_PATH_LENGTH = 4096;
-
-// Must stay identical to the expression of the run_events_channel index (migrations.ts).
-const CHANNEL_EXPRESSION =
-  "(CASE json_extract(event, '$.kind') WHEN 'run_status' THEN 'lifecycle' WHEN 'phase' THEN 'phase' WHEN 'output' THEN 'output' WHEN 'program_output' THEN 'log' ELSE 'agent' END)";
-
-// Event kinds with free-form (`unknown`) fields the event schema cannot vouch for; every other
-// kind is strings, finite integers and enums once parsed (zod's output is a fresh plain object
-// with only the schema's keys), so it skips the JSON-tree walk.
-const FREE_FORM_KINDS: ReadonlySet<string> = new Set([
-  "output",
-  "tool_call_input_complete",
-  "tool_call_result",
-]);
-
-function sizedJson(value: unknown, what: string, maxBytes: number): string {
-  const text = JSON.stringify(value);
-  checkSize(text, what, maxBytes);
-  return text;
-}
-
-/** A `run_events` row as the event reads return it. */
-type RawEventRow = typeof runEvents.$inferSelect;
-
-/** The two event reads behind `listEvents`; `limit` -1 means no limit. */
-interface EventReads {
-  all(runId: string, after: number, limit: number): RawEventRow[];
-  inChannel(runId: string, channel: Channel, after: number, limit: number): RawEventRow[];
-}
-
-/**
- * `listEvents` reads as plain better-sqlite3 statements, prepared once: they serve every event
- * page (API paging, WebSocket replay), and drizzle's per-row result mapping cost about a third of
- * a 1,000-event page. Each read is reported to `logQuery` like drizzle's own queries, so the
- * query-plan checks still see it.
- */
-function prepareEventReads(db: Database.Database, logQuery: StoreHooks["logQuery"]): EventReads {
-  const allSql =
-    "SELECT run_id AS runId, cursor, event FROM run_events WHERE run_id = ? AND cursor > ? ORDER BY cursor LIMIT ?";
-  // INDEXED BY: without statistics the planner would pick the primary key and filter the whole
-  // run; the channel index makes a sparse channel a range read.
-  const channelSql = `SELECT run_id AS runId, cursor, event FROM run_events INDEXED BY run_events_channel WHERE run_id = ? AND ${CHANNEL_EXPRESSION} = ? AND cursor > ? ORDER BY cursor LIMIT ?`;
-  const all = db.prepare<[string, number, number], RawEventRow>(allSql);
-  // Prepared on first use: a store opened on an older schema (no channel index yet) must open.
-  let inChannel: Database.Statement<[string, string, number, number], RawEventRow> | undefined;
-  return {
-    all(runId, after, limit) {
-      logQuery?.(allSql, [runId, after, limit]);
-      return all.all(runId, after, limit);
-    },
-    inChannel(runId, channel, after, limit) {
-      logQuery?.(channelSql, [runId, channel, after, limit]);
-      inChannel ??= db.prepare<[string, string, number, number], RawEventRow>(channelSql);
-      return inChannel.all(runId, channel, after, limit);
-    },
-  };
-}
-
-const STATUS_SET: ReadonlySet<string> = new Set(RUN_STATUSES);
-const TRIGGER_SET: ReadonlySet<string> = new Set(TRIGGER_KINDS);
-const CHANNEL_SET: ReadonlySet<string> = new Set(CHANNELS);
-
-/**
- * Opens (creating if needed) and migrates the database at `options.path`, and returns the
- * store. Sets WAL, `foreign_keys`, `busy_timeout = 5000`, `synchronous = NORMAL`, and holds an
- * exclusive lock on the file until `close()`.
- *
- * Throws `VALIDATION` (bad options, missing directory), `CONFLICT` (the database is open in
- * another process or connection), `INTERNAL` (database newer than this package, failed
- * migration, unreadable file).
- */
-export function openStore(options: OpenStoreOptions): Store {
-  return openStoreWith(options, MIGRATIONS);
-}
-
-/** Test seams of {@link openStoreWith}; not part of the public API. */
-export interface StoreHooks {
-  /** Sees every SQL statement drizzle runs, with its parameters (query-plan tests). */
-  logQuery?: (query: string, params: unknown[]) => void;
-}
-
-/** {@link openStore} with an explicit migration list and test hooks (this package's tests). */
-export function openStoreWith(
-  options: OpenStoreOptions,
-  migrations: readonly Migration[],
-  hooks: StoreHooks = {},
-): Store {
-  const settings = readOptions(options);
-  const db = openDatabase(settings.path);
-  try {
-    migrate(db, migrations, { now: settings.now, label: settings.path });
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-  return new SqliteStore(db, settings, hooks);
-}
-
-interface Settings {
-  path: string;
-  now: () => number;
-  maxValueBytes: number;
-  maxProgramBytes: number;
-}
-
-function readOptions(options: OpenStoreOptions): Settings {
-  if (typeof options !== "object" || options === null) {
-    throw new EngineError("VALIDATION", "openStore() needs an options object with a path.");
-  }
-  const { path } = options;
-  if (typeof path !== "string" || path.length === 0) {
-    throw new EngineError(
-      "VALIDATION",
-      "openStore(): path must be a non-empty string.",
-      'Pass the database file, e.g. "<dataDir>/promenade.db", or ":memory:".',
-    );
-  }
-  const now = options.now ?? Date.now;
-  if (typeof now !== "function") {
-    throw new EngineError("VALIDATION", "openStore(): now must be a function returning epoch ms.");
-  }
-  const limit = (value: number | undefined, name: string, fallback: number): number => {
-    if (value === undefined) return fallback;
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new EngineError(
-        "VALIDATION",
-        `openStore(): ${name} must be a positive integer, got ${String(value)}.`,
-      );
-    }
-    return value;
-  };
-  return {
-    path,
-    now,
-    maxValueBytes: limit(options.maxValueBytes, "maxValueBytes", DEFAULT_MAX_VALUE_BYTES),
-    maxProgramBytes: limit(options.maxProgramBytes, "maxProgramBytes", DEFAULT_MAX_PROGRAM_BYTES),
-  };
-}
-
-function sqliteCode(error: unknown): string | undefined {
-  return typeof error === "object" && error !== null && "code" in error
-    ? String(error.code)
-    : undefined;
-}
-
-function openDatabase(path: string): Database.Database {
-  const memory = path === ":memory:";
-  if (!memory && !existsSync(dirname(path))) {
-    throw new EngineError(
-      "VALIDATION",
-      `Cannot open database ${path}: directory ${dirname(path)} does not exist.`,
-      "Create the data dir first (the engine does this for you).",
-    );
-  }
-  if (!memory && existsSync(path) && statSync(path).isDirectory()) {
-    throw new EngineError(
-      "VALIDATION",
-      `Cannot open database ${path}: it is a directory.`,
-      'Pass the database file inside the data dir, e.g. "<dataDir>/promenade.db".',
-    );
-  }
-  let db: Database.Database;
-  try {
-    db = new Database(path);
-  } catch (error) {
-    throw new EngineError(
-      "INTERNAL",
-      `Cannot open database ${path}: ${messageOf(error)}`,
-      "Check that the path is a writable SQLite file.",
-      { cause: error },
-    );
-  }
-  try {
-    // Fail fast instead of waiting 5 s when another process holds the lock.
-    db.pragma("busy_timeout = 0");
-    if (!memory) {
-      // Two engines on one data dir are unsupported: hold an exclusive lock on the file for the
-      // connection's lifetime so a second opener is refused instead of interleaving writes. The
-      // OS drops the lock when the process dies (even by SIGKILL), so it never goes stale.
-      db.pragma("locking_mode = EXCLUSIVE");
-      db.pragma("journal_mode = WAL");
-      db.exec("BEGIN IMMEDIATE; COMMIT");
-    }
-    db.pragma("foreign_keys = ON");
-    db.pragma("synchronous = NORMAL");
-    db.pragma("busy_timeout = 5000");
-  } catch (error) {
-    db.close();
-    const code = sqliteCode(error);
-    if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
-      throw new EngineError(
-        "CONFLICT",
-        `Database ${path} is already open in another process (or another store in this one); two engines on one data dir are unsupported.`,
-        "Stop the other Promenade engine using this data dir, or give this one its own dataDir.",
-        { cause: error },
-      );
-    }
-    throw new EngineError(
-      "INTERNAL",
-      `Cannot open database ${path}: ${messageOf(error)}`,
-      "Check that the path is a SQLite database written by Promenade.",
-      { cause: error },
-    );
-  }
-  return db;
-}
-
-function validation(message: string, hint?: string): EngineError {
-  return new EngineError("VALIDATION", message, hint);
-}
-
-function requireString(value: unknown, what: string): string {
-  if (typeof value !== "string" || value.length === 0) {
-    throw validation(`${what} must be a non-empty string, got ${describe(value)}.`);
-  }
-  return value;
-}
-
-function requireInteger(value: unknown, what: string, min: number): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-    throw validation(`${what} must be an integer ≥ ${String(min)}, got ${describe(value)}.`);
-  }
-  return value;
-}
-
-function requireStatus(value: unknown, what: string): RunStatus {
-  if (typeof value !== "string" || !STATUS_SET.has(value)) {
-    throw validation(
-      `${what} must be a run status, got ${describe(value)}.`,
-      `Valid statuses: ${RUN_STATUSES.join(", ")}.`,
-    );
-  }
-  return value as RunStatus;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string")
-    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (typeof value === "number" || typeof value === "boolean" || value == null)
-    return String(value);
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `a ${typeof value}`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : inspect(error);
-}
-
-function isThenable(value: unknown): boolean {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
-}
-
-type RawRun = typeof runs.$inferSelect;
-type RunKeyRow = { raw: RawRun; rowid: number };
-
-/** A prepared write, run with named placeholder values. */
-interface PreparedRun {
-  run(params: Record<string, unknown>): { changes: number };
-}
-
-class SqliteStore implements Store {
+export class SqliteStore implements Store {
   readonly #db: Database.Database;
-  readonly #orm: ReturnType<typeof drizzle>;
-  readonly #settings: Settings;
-  readonly #newId: () => string;
+  readonly #tx: Transactions;
+  readonly #feed: Feed;
+  readonly #ping: Database.Statement;
+  readonly #workflows: WorkflowTable;
+  readonly #runs: RunTable;
+  readonly #events: EventTable;
+  readonly #cronFires: CronFireTable;
+  readonly #artifacts: ArtifactTable;
+  readonly #inputs: InputRequestTable;
   #closed = false;
-  #depth = 0;
-  #poison: unknown = undefined;
-  #pending: (() => void)[] = [];
-  #savepoints = 0;
-  readonly #begin: Database.Statement;
-  readonly #commit: Database.Statement;
-  readonly #rollback: Database.Statement;
-  /** listWorkflows() as last committed; dropped by upsertWorkflow and by any rollback. */
-  #workflowsCache: readonly WorkflowRow[] | undefined = undefined;
-  /**
-   * getWorkflow()/getWorkflowById() rows as last committed, keyed `slug:<slug>` / `id:<id>`
-   * (frozen, shared). Dropped exactly like `#workflowsCache`: by upsertWorkflow and any rollback.
-   */
-  readonly #workflowRowCache = new Map<string, WorkflowRow>();
-  readonly #statements;
-  /** updateRunStatus statements by shape (see `#statusUpdate`); at most 2^4 × a few entries. */
-  readonly #statusUpdates = new Map<string, PreparedRun>();
-  readonly #eventReads: EventReads;
 
   constructor(db: Database.Database, settings: Settings, hooks: StoreHooks) {
     // Bound methods: ports are often passed around as picked or destructured functions
@@ -375,197 +77,51 @@ class SqliteStore implements Store {
     }
     this.#db = db;
     const { logQuery } = hooks;
-    this.#orm =
+    const orm =
       logQuery === undefined
         ? drizzle({ client: db })
         : drizzle({ client: db, logger: { logQuery: (query, params) => logQuery(query, params) } });
-    this.#settings = settings;
-    this.#newId = createUlidFactory(settings.now);
-    this.#eventReads = prepareEventReads(db, logQuery);
-    this.#begin = db.prepare("BEGIN IMMEDIATE");
-    this.#commit = db.prepare("COMMIT");
-    this.#rollback = db.prepare("ROLLBACK");
-    const orm = this.#orm;
-    const p = sql.placeholder;
-    this.#statements = {
-      workflowBySlug: orm
-        .select()
-        .from(workflows)
-        .where(eq(workflows.slug, p("slug")))
-        .prepare(),
-      workflowById: orm
-        .select()
-        .from(workflows)
-        .where(eq(workflows.id, p("id")))
-        .prepare(),
-      workflowExists: orm
-        .select({ id: workflows.id })
-        .from(workflows)
-        .where(eq(workflows.id, p("id")))
-        .prepare(),
-      runById: orm
-        .select()
-        .from(runs)
-        .where(eq(runs.id, p("id")))
-        .prepare(),
-      runExists: orm
-        .select({ id: runs.id })
-        .from(runs)
-        .where(eq(runs.id, p("id")))
-        .prepare(),
-      runByKey: orm
-        .select()
-        .from(runs)
-        .where(
-          and(
-            sql`COALESCE(${runs.parentRunId}, '') = ${p("parent")}`,
-            eq(runs.idempotencyKey, p("key")),
-          ),
-        )
-        .prepare(),
-      runKey: orm
-        .select({ createdAt: runs.createdAt, rowid: sql<number>`rowid` })
-        .from(runs)
-        .where(eq(runs.id, p("id")))
-        .prepare(),
-      // The append hot path: drizzle writes the SQL from the typed table, better-sqlite3 runs
-      // it directly (drizzle's per-call parameter mapping costs ~1 µs per event).
-      insertEvent: db.prepare<[string, number, string]>(
-        orm
-          .insert(runEvents)
-          .values({ runId: p("runId"), cursor: p("cursor"), event: p("event") })
-          .toSQL().sql,
-      ),
-      maxCursor: orm
-        .select({ cursor: runEvents.cursor })
-        .from(runEvents)
-        .where(eq(runEvents.runId, p("runId")))
-        .orderBy(desc(runEvents.cursor))
-        .limit(1)
-        .prepare(),
-      incrementRestarts: orm
-        .update(runs)
-        .set({ restarts: sql`${runs.restarts} + 1` })
-        .where(eq(runs.id, p("id")))
-        .returning({ restarts: runs.restarts })
-        .prepare(),
-      addUsage: orm
-        .update(runs)
-        .set({
-          tokensIn: sql`${runs.tokensIn} + ${p("tokensIn")}`,
-          tokensOut: sql`${runs.tokensOut} + ${p("tokensOut")}`,
-          usdMicros: sql`${runs.usdMicros} + ${p("usdMicros")}`,
-        })
-        .where(eq(runs.id, p("id")))
-        .prepare(),
-      insertRun: orm
-        .insert(runs)
-        .values({
-          id: p("id"),
-          workflowId: p("workflowId"),
-          status: p("status"),
-          triggerKind: p("triggerKind"),
-          input: p("input"),
-          output: p("output"),
-          error: p("error"),
-          parentRunId: p("parentRunId"),
-          idempotencyKey: p("idempotencyKey"),
-          restarts: p("restarts"),
-          tokensIn: p("tokensIn"),
-          tokensOut: p("tokensOut"),
-          usdMicros: p("usdMicros"),
-          createdAt: p("createdAt"),
-          startedAt: p("startedAt"),
-          endedAt: p("endedAt"),
-        })
-        .prepare(),
-      usage: orm
-        .select({ tokensIn: runs.tokensIn, tokensOut: runs.tokensOut, usdMicros: runs.usdMicros })
-        .from(runs)
-        .where(eq(runs.id, p("id")))
-        .prepare(),
-      lastFire: orm
-        .select({ fireTime: cronFires.fireTime })
-        .from(cronFires)
-        .where(
-          and(
-            eq(cronFires.workflowId, p("workflowId")),
-            eq(cronFires.triggerIndex, p("triggerIndex")),
-          ),
-        )
-        .orderBy(desc(cronFires.fireTime))
-        .limit(1)
-        .prepare(),
-      artifactsByRun: orm
-        .select()
-        .from(artifacts)
-        .where(eq(artifacts.runId, p("runId")))
-        .orderBy(sql`rowid`)
-        .prepare(),
+    // The feed routes a run's events by its workflow, read (once per run) from the runs table.
+    this.#feed = new Feed((runId) => this.#runs.route(runId), settings.onListenerError);
+    // Any rollback may have undone an upsert: the workflow caches go with it.
+    this.#tx = new Transactions(db, this.#feed, () => this.#workflows.dropCaches());
+    const context: TableContext = {
+      db,
+      orm,
+      settings,
+      newId: createUlidFactory(settings.now),
+      tx: this.#tx,
+      feed: this.#feed,
+      logQuery,
     };
+    this.#ping = db.prepare("SELECT 1");
+    this.#workflows = new WorkflowTable(context);
+    this.#events = new EventTable(context);
+    this.#runs = new RunTable(context, this.#workflows, this.#events, (runId) =>
+      this.#inputs.cancelPending(runId),
+    );
+    this.#inputs = new InputRequestTable(context, this.#events, (runId) =>
+      this.#runs.exists(runId),
+    );
+    this.#cronFires = new CronFireTable(context, this.#workflows, this.#runs);
+    this.#artifacts = new ArtifactTable(context);
   }
 
-  // ---------------------------------------------------------------- transactions
+  // ---------------------------------------------------------------- lifecycle
 
   transaction<T>(fn: () => T): T {
     this.#assertOpen();
-    if (typeof fn !== "function") throw validation("transaction(fn): fn must be a function.");
-    if (this.#depth > 0) {
-      this.#depth++;
-      try {
-        return this.#checkSync(fn());
-      } catch (error) {
-        // Joining means one fate: even if the outer callback swallows this throw, the
-        // outermost transaction must roll back rather than commit half of the work.
-        this.#poison ??= error;
-        throw error;
-      } finally {
-        this.#depth--;
-      }
-    }
-    try {
-      this.#begin.run();
-    } catch (error) {
-      throw this.#wrap(error, "transaction");
-    }
-    this.#depth = 1;
-    this.#poison = undefined;
-    let result: T;
-    try {
-      result = this.#checkSync(fn());
-      if (this.#poison !== undefined) {
-        const cause = this.#poison;
-        throw new EngineError(
-          "INTERNAL",
-          `Transaction rolled back: a nested transaction threw (${messageOf(cause)}) and the outer callback caught it.`,
-          "Let errors from nested store.transaction() calls propagate, or catch them outside the outermost one.",
-          { cause },
-        );
-      }
-      this.#commit.run();
-    } catch (error) {
-      if (this.#db.inTransaction) this.#rollback.run();
-      this.#pending = [];
-      this.#dropWorkflowCaches();
-      throw this.#wrap(error, "transaction");
-    } finally {
-      this.#depth = 0;
-      this.#poison = undefined;
-    }
-    this.#flush();
-    return result;
+    return this.#tx.run(fn);
   }
 
   afterCommit(fn: () => void): void {
     this.#assertOpen();
-    if (typeof fn !== "function") throw validation("afterCommit(fn): fn must be a function.");
-    if (this.#depth > 0) this.#pending.push(fn);
-    else fn();
+    this.#tx.afterCommit(fn);
   }
 
   close(): void {
     if (this.#closed) return;
-    if (this.#depth > 0) {
+    if (this.#tx.open) {
       throw new EngineError(
         "INTERNAL",
         "close() was called inside a store transaction.",
@@ -576,52 +132,17 @@ class SqliteStore implements Store {
     this.#db.close();
   }
 
-  #checkSync<T>(result: T): T {
-    if (isThenable(result)) {
-      throw validation(
-        "transaction(fn): fn returned a promise; store transactions are synchronous.",
-        "Do the async work before or after the transaction, never inside it.",
-      );
-    }
-    return result;
+  ping(): void {
+    this.#guard("ping", () => {
+      this.#ping.get();
+    });
   }
 
-  #flush(): void {
-    const callbacks = this.#pending;
-    this.#pending = [];
-    let failure: unknown = undefined;
-    for (const callback of callbacks) {
-      try {
-        callback();
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-    // The data is committed; the first callback failure is still the caller's to see.
-    if (failure !== undefined)
-      throw failure instanceof Error ? failure : new Error(messageOf(failure));
-  }
-
-  /** All-or-nothing for one store method: its own transaction, or a savepoint in the caller's. */
-  #atomic<T>(fn: () => T): T {
-    if (this.#depth === 0) return this.transaction(fn);
-    const name = `promenade_${String(++this.#savepoints)}`;
-    const mark = this.#pending.length;
-    this.#db.exec(`SAVEPOINT ${name}`);
-    this.#depth++;
-    try {
-      const result = fn();
-      this.#db.exec(`RELEASE ${name}`);
-      return result;
-    } catch (error) {
-      this.#db.exec(`ROLLBACK TO ${name}`);
-      this.#db.exec(`RELEASE ${name}`);
-      this.#pending.length = mark;
-      this.#dropWorkflowCaches();
-      throw error;
-    } finally {
-      this.#depth--;
-    }
+  subscribe(listener: EventListener): () => void {
+    this.#assertOpen();
+    if (typeof listener !== "function")
+      throw validation("subscribe(listener): listener must be a function.");
+    return this.#feed.subscribe(listener);
   }
 
   #assertOpen(): void {
@@ -634,695 +155,132 @@ class SqliteStore implements Store {
     }
   }
 
-  /** Engine errors pass through; anything else from SQLite becomes `INTERNAL`. */
-  #wrap(error: unknown, operation: string): unknown {
-    if (isEngineError(error)) return error;
-    const code = sqliteCode(error);
-    if (code === undefined || !code.startsWith("SQLITE")) return error;
-    return new EngineError(
-      "INTERNAL",
-      `Store ${operation} failed: ${messageOf(error)} (${code}).`,
-      code === "SQLITE_FULL"
-        ? "The disk is full; free space and retry."
-        : "Check the data dir's disk and permissions; restore from a backup if the file is damaged.",
-      { cause: error },
-    );
-  }
-
   #guard<T>(operation: string, fn: () => T): T {
     this.#assertOpen();
     try {
       return fn();
     } catch (error) {
-      throw this.#wrap(error, operation);
+      throw wrapSqliteError(error, operation);
     }
   }
 
   // ---------------------------------------------------------------- workflows
 
   getWorkflow(slug: string): WorkflowRow | null {
-    return this.#guard("getWorkflow", () => {
-      if (typeof slug !== "string")
-        throw validation(`getWorkflow(slug): slug must be a string, got ${describe(slug)}.`);
-      return this.#cachedWorkflow(`slug:${slug}`, () =>
-        this.#statements.workflowBySlug.get({ slug }),
-      );
-    });
+    return this.#guard("getWorkflow", () => this.#workflows.get(slug));
   }
 
   getWorkflowById(id: string): WorkflowRow | null {
-    return this.#guard("getWorkflowById", () => {
-      if (typeof id !== "string")
-        throw validation(`getWorkflowById(id): id must be a string, got ${describe(id)}.`);
-      return this.#cachedWorkflow(`id:${id}`, () => this.#statements.workflowById.get({ id }));
-    });
-  }
-
-  /**
-   * Every startRun reads its workflow; re-parsing and re-validating the manifest JSON each time
-   * is measurable start latency. This process holds the database lock, so only upsertWorkflow
-   * (or a rollback around it) can change a row. Misses are not remembered.
-   */
-  #cachedWorkflow(
-    key: string,
-    read: () => Parameters<typeof toWorkflowRow>[0] | undefined,
-  ): WorkflowRow | null {
-    const cached = this.#workflowRowCache.get(key);
-    if (cached !== undefined) return cached;
-    const raw = read();
-    if (raw === undefined) return null;
-    const row = Object.freeze(toWorkflowRow(raw));
-    // Never cache inside a transaction: it may still roll back.
-    if (this.#depth === 0) {
-      this.#workflowRowCache.set(`slug:${row.slug}`, row);
-      this.#workflowRowCache.set(`id:${row.id}`, row);
-    }
-    return row;
-  }
-
-  #dropWorkflowCaches(): void {
-    this.#workflowsCache = undefined;
-    this.#workflowRowCache.clear();
+    return this.#guard("getWorkflowById", () => this.#workflows.getById(id));
   }
 
   listWorkflows(): WorkflowRow[] {
-    return this.#guard("listWorkflows", () => {
-      // The scheduler lists every workflow on every tick; re-reading and re-validating 10,000
-      // manifests each second would dominate an idle tick. This process holds the database
-      // lock, so only upsertWorkflow (or a rollback around it) can change the answer.
-      if (this.#workflowsCache !== undefined) return this.#workflowsCache.slice();
-      const rows = this.#orm
-        .select()
-        .from(workflows)
-        .orderBy(asc(workflows.slug))
-        .all()
-        .map((raw) => Object.freeze(toWorkflowRow(raw)));
-      // Never cache inside a transaction: it may still roll back.
-      if (this.#depth === 0) this.#workflowsCache = rows;
-      return rows.slice();
-    });
+    return this.#guard("listWorkflows", () => this.#workflows.list());
   }
 
   upsertWorkflow(args: UpsertWorkflowArgs): WorkflowRow {
-    this.#dropWorkflowCaches();
-    return this.#guard("upsertWorkflow", () => {
-      if (typeof args !== "object" || args === null) {
-        throw validation("upsertWorkflow(args): args must be an object.");
-      }
-      const slug = requireString(args.slug, "upsertWorkflow: slug");
-      const parsed = manifestSchema.safeParse(args.manifest);
-      if (!parsed.success) {
-        throw validation(
-          `upsertWorkflow: manifest of "${slug}" is invalid: ${describeIssues(parsed.error)}.`,
-          "Deploy a manifest produced by the SDK's validateMeta/extractManifest.",
-        );
-      }
-      if (parsed.data.slug !== slug) {
-        throw validation(
-          `upsertWorkflow: slug "${slug}" does not match manifest.slug "${parsed.data.slug}".`,
-        );
-      }
-      const manifest = toJsonText(
-        parsed.data,
-        `manifest of "${slug}"`,
-        this.#settings.maxValueBytes,
-      );
-      if (typeof args.program !== "string") {
-        throw validation(
-          `upsertWorkflow: program of "${slug}" must be a string, got ${describe(args.program)}.`,
-        );
-      }
-      checkSize(args.program, `program of "${slug}"`, this.#settings.maxProgramBytes);
-      const configValue = args.config ?? {};
-      if (typeof configValue !== "object" || configValue === null || Array.isArray(configValue)) {
-        throw validation(
-          `upsertWorkflow: config of "${slug}" must be a JSON object, got ${describe(configValue)}.`,
-        );
-      }
-      const config = toJsonText(configValue, `config of "${slug}"`, this.#settings.maxValueBytes);
-      return this.#atomic(() => {
-        const now = this.#settings.now();
-        this.#orm
-          .insert(workflows)
-          .values({
-            id: this.#newId(),
-            slug,
-            manifest,
-            program: args.program,
-            config,
-            createdAt: now,
-            updatedAt: now,
-          })
-          .onConflictDoUpdate({
-            target: workflows.slug,
-            set: { manifest, program: args.program, config, updatedAt: now },
-          })
-          .run();
-        const raw = this.#statements.workflowBySlug.get({ slug });
-        if (raw === undefined)
-          throw new EngineError("INTERNAL", `Workflow "${slug}" vanished after upsert.`);
-        return toWorkflowRow(raw);
-      });
-    });
+    this.#workflows.dropCaches();
+    return this.#guard("upsertWorkflow", () => this.#workflows.upsert(args));
   }
 
   // ---------------------------------------------------------------- runs
 
   getRun(id: string): RunRow | null {
-    return this.#guard("getRun", () => {
-      if (typeof id !== "string")
-        throw validation(`getRun(id): id must be a string, got ${describe(id)}.`);
-      const raw = this.#statements.runById.get({ id });
-      return raw === undefined ? null : toRunRow(raw);
-    });
-  }
-
-  createRun(args: CreateRunArgs): { run: RunRow; created: boolean } {
-    return this.#guard("createRun", () => {
-      if (typeof args !== "object" || args === null)
-        throw validation("createRun(args): args must be an object.");
-      const workflowId = requireString(args.workflowId, "createRun: workflowId");
-      if (typeof args.triggerKind !== "string" || !TRIGGER_SET.has(args.triggerKind)) {
-        throw validation(
-          `createRun: triggerKind must be one of ${TRIGGER_KINDS.join(", ")}, got ${describe(args.triggerKind)}.`,
-        );
-      }
-      const input =
-        args.input === undefined
-          ? null
-          : toJsonText(args.input, "createRun: input", this.#settings.maxValueBytes);
-      const parentRunId =
-        args.parentRunId === undefined
-          ? null
-          : requireString(args.parentRunId, "createRun: parentRunId");
-      let key: string | null = null;
-      if (args.idempotencyKey !== undefined) {
-        key = requireString(args.idempotencyKey, "createRun: idempotencyKey");
-        if (key.length > MAX_KEY_LENGTH) {
-          throw validation(
-            `createRun: idempotencyKey is ${String(key.length)} characters, over the ${String(MAX_KEY_LENGTH)} limit.`,
-            "Hash long keys (e.g. SHA-256 hex) before passing them.",
-          );
-        }
-      }
-      const triggerKind = args.triggerKind;
-      return this.#atomic(() => {
-        if (this.#statements.workflowExists.get({ id: workflowId }) === undefined) {
-          throw new EngineError(
-            "NOT_FOUND",
-            `Unknown workflow: ${workflowId}`,
-            "Deploy the workflow before creating runs of it.",
-          );
-        }
-        if (
-          parentRunId !== null &&
-          this.#statements.runExists.get({ id: parentRunId }) === undefined
-        ) {
-          throw new EngineError("NOT_FOUND", `Unknown parent run: ${parentRunId}`);
-        }
-        if (key !== null) {
-          const existing = this.#statements.runByKey.get({ parent: parentRunId ?? "", key });
-          if (existing !== undefined) {
-            if (existing.workflowId !== workflowId) {
-              throw new EngineError(
-                "CONFLICT",
-                `Idempotency key "${key}" already belongs to run ${existing.id} of another workflow (${existing.workflowId}).`,
-                "Use a key that includes the workflow, or reuse it only for the same workflow.",
-              );
-            }
-            return { run: toRunRow(existing), created: false };
-          }
-        }
-        const raw: RawRun = {
-          id: this.#newId(),
-          workflowId,
-          status: "queued",
-          triggerKind,
-          input,
-          output: null,
-          error: null,
-          parentRunId,
-          idempotencyKey: key,
-          restarts: 0,
-          tokensIn: 0,
-          tokensOut: 0,
-          usdMicros: 0,
-          createdAt: this.#settings.now(),
-          startedAt: null,
-          endedAt: null,
-        };
-        this.#statements.insertRun.run(raw);
-        return { run: toRunRow(raw), created: true };
-      });
-    });
-  }
-
-  updateRunStatus(id: string, status: RunStatus, options?: UpdateRunStatusOptions): boolean {
-    return this.#guard("updateRunStatus", () => {
-      requireString(id, "updateRunStatus: id");
-      requireStatus(status, "updateRunStatus: status");
-      const o = options ?? {};
-      if (typeof o !== "object") throw validation("updateRunStatus: options must be an object.");
-      const params: Record<string, unknown> = { id, status };
-      if (o.output !== undefined) {
-        params.output = toJsonText(
-          o.output,
-          `updateRunStatus(${id}): output`,
-          this.#settings.maxValueBytes,
-        );
-      }
-      if (o.error !== undefined) {
-        const parsed = runErrorSchema.safeParse(o.error);
-        if (!parsed.success) {
-          throw validation(
-            `updateRunStatus(${id}): error must be { code, message, hint? }: ${describeIssues(parsed.error)}.`,
-          );
-        }
-        params.error = toJsonText(
-          parsed.data,
-          `updateRunStatus(${id}): error`,
-          this.#settings.maxValueBytes,
-        );
-      }
-      if (o.startedAt !== undefined)
-        params.startedAt = requireInteger(o.startedAt, "updateRunStatus: startedAt", 0);
-      if (o.endedAt !== undefined)
-        params.endedAt = requireInteger(o.endedAt, "updateRunStatus: endedAt", 0);
-      let expectCount: number | undefined = undefined;
-      if (o.expect !== undefined) {
-        if (!Array.isArray(o.expect))
-          throw validation("updateRunStatus: expect must be an array of statuses.");
-        o.expect.forEach((s, i) => {
-          params[`expect${String(i)}`] = requireStatus(s, `updateRunStatus: expect[${String(i)}]`);
-        });
-        expectCount = o.expect.length;
-      }
-      const result = this.#statusUpdate(params, expectCount).run(params);
-      if (result.changes > 0) return true;
-      if (this.#statements.runExists.get({ id }) === undefined) {
-        throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
-      }
-      return false;
-    });
-  }
-
-  /**
-   * The prepared UPDATE for one shape of updateRunStatus (which columns it sets, how many
-   * `expect` statuses), built once: every status transition of every run goes through here,
-   * and building plus preparing the SQL each time is measurable start latency.
-   */
-  #statusUpdate(params: Record<string, unknown>, expectCount: number | undefined): PreparedRun {
-    const has = (name: string): boolean => params[name] !== undefined;
-    const shape = `${["output", "error", "startedAt", "endedAt"].map((n) => (has(n) ? "1" : "0")).join("")}:${String(expectCount ?? -1)}`;
-    let statement = this.#statusUpdates.get(shape);
-    if (statement === undefined) {
-      const p = sql.placeholder;
-      const set: Record<string, unknown> = { status: p("status") };
-      if (has("output")) set.output = p("output");
-      if (has("error")) set.error = p("error");
-      // The first pass's start wins: a later pass never resets it.
-      if (has("startedAt")) set.startedAt = sql`COALESCE(${runs.startedAt}, ${p("startedAt")})`;
-      if (has("endedAt")) set.endedAt = p("endedAt");
-      let where: SQL | undefined = eq(runs.id, p("id"));
-      if (expectCount !== undefined) {
-        where =
-          expectCount === 0
-            ? sql`0`
-            : and(
-                where,
-                inArray(
-                  runs.status,
-                  Array.from({ length: expectCount }, (_, i) => p(`expect${String(i)}`)),
-                ),
-              );
-      }
-      statement = this.#orm.update(runs).set(set).where(where).prepare();
-      this.#statusUpdates.set(shape, statement);
-    }
-    return statement;
-  }
-
-  incrementRestarts(id: string): number {
-    return this.#guard("incrementRestarts", () => {
-      requireString(id, "incrementRestarts: id");
-      const row = this.#statements.incrementRestarts.get({ id });
-      if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
-      return row.restarts;
-    });
-  }
-
-  addRunUsage(id: string, usage: RunUsageDelta): void {
-    this.#guard("addRunUsage", () => {
-      requireString(id, "addRunUsage: id");
-      if (typeof usage !== "object" || usage === null)
-        throw validation("addRunUsage: usage must be an object.");
-      const amount = (value: number | undefined, name: string): number =>
-        value === undefined ? 0 : requireInteger(value, `addRunUsage(${id}): ${name}`, 0);
-      const result = this.#statements.addUsage.run({
-        id,
-        tokensIn: amount(usage.tokensIn, "tokensIn"),
-        tokensOut: amount(usage.tokensOut, "tokensOut"),
-        usdMicros: amount(usage.usdMicros, "usdMicros"),
-      });
-      if (result.changes === 0) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
-    });
-  }
-
-  getRunUsage(id: string): RunUsage {
-    return this.#guard("getRunUsage", () => {
-      requireString(id, "getRunUsage: id");
-      const row = this.#statements.usage.get({ id });
-      if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
-      return row;
-    });
+    return this.#guard("getRun", () => this.#runs.get(id));
   }
 
   listRuns(filter?: ListRunsFilter): RunRow[] {
-    return this.#guard("listRuns", () => this.#listRuns(filter ?? {}));
+    return this.#guard("listRuns", () => this.#runs.list(filter ?? {}));
   }
 
-  #listRuns(filter: ListRunsFilter): RunRow[] {
-    if (typeof filter !== "object" || filter === null)
-      throw validation("listRuns(filter): filter must be an object.");
-    const order = filter.order ?? "newest";
-    if (order !== "newest" && order !== "oldest") {
-      throw validation(`listRuns: order must be "newest" or "oldest", got ${describe(order)}.`);
-    }
-    const limit =
-      filter.limit === undefined ? undefined : requireInteger(filter.limit, "listRuns: limit", 0);
-    const offset =
-      filter.offset === undefined ? 0 : requireInteger(filter.offset, "listRuns: offset", 0);
-    if (filter.beforeRunId !== undefined && filter.offset !== undefined) {
-      throw validation(
-        "listRuns: beforeRunId and offset cannot be combined.",
-        "Page with beforeRunId (keyset) or with offset, not both.",
-      );
-    }
-    let statuses: RunStatus[] | undefined;
-    if (filter.statuses !== undefined) {
-      if (!Array.isArray(filter.statuses)) throw validation("listRuns: statuses must be an array.");
-      statuses = [
-        ...new Set(
-          filter.statuses.map((s, i) => requireStatus(s, `listRuns: statuses[${String(i)}]`)),
-        ),
-      ];
-      if (statuses.length === 0) return [];
-    }
-    const workflowId =
-      filter.workflowId === undefined
-        ? undefined
-        : requireString(filter.workflowId, "listRuns: workflowId");
-    const parentRunId =
-      filter.parentRunId === undefined
-        ? undefined
-        : requireString(filter.parentRunId, "listRuns: parentRunId");
-    let anchor: { createdAt: number; rowid: number } | undefined;
-    if (filter.beforeRunId !== undefined) {
-      const id = requireString(filter.beforeRunId, "listRuns: beforeRunId");
-      anchor = this.#statements.runKey.get({ id });
-      if (anchor === undefined)
-        throw new EngineError(
-          "NOT_FOUND",
-          `Unknown run: ${id}`,
-          "beforeRunId must name a run of a previous page.",
-        );
-    }
-    if (limit === 0) return [];
-    const newest = order === "newest";
-    const direction = newest ? desc : asc;
-    const keyset =
-      anchor === undefined
-        ? undefined
-        : newest
-          ? sql`(${runs.createdAt}, rowid) < (${anchor.createdAt}, ${anchor.rowid})`
-          : sql`(${runs.createdAt}, rowid) > (${anchor.createdAt}, ${anchor.rowid})`;
-    const take = limit === undefined ? -1 : offset + limit;
-    const query = (where: SQL | undefined): RunKeyRow[] =>
-      this.#orm
-        .select({ raw: runs, rowid: sql<number>`rowid` })
-        .from(runs)
-        .where(and(where, keyset))
-        .orderBy(direction(runs.createdAt), direction(sql`rowid`))
-        .limit(take)
-        .all();
-    let rows: RunKeyRow[];
-    if (parentRunId !== undefined) {
-      // Children of one parent are few: the parent index narrows, the rest is a filter.
-      rows = query(
-        and(
-          eq(runs.parentRunId, parentRunId),
-          workflowId === undefined ? undefined : eq(runs.workflowId, workflowId),
-          statuses === undefined ? undefined : inArray(runs.status, statuses),
-        ),
-      );
-    } else if (workflowId !== undefined || statuses !== undefined) {
-      // One index range per status, each already in (created_at, rowid) order, merged here:
-      // SQLite cannot merge the ranges of an IN list itself and would sort the whole match set.
-      const perStatus = (statuses ?? [...RUN_STATUSES]).map((status) =>
-        query(
-          workflowId === undefined
-            ? eq(runs.status, status)
-            : and(eq(runs.workflowId, workflowId), eq(runs.status, status)),
-        ),
-      );
-      rows = mergeRuns(perStatus, newest, take);
-    } else {
-      rows = query(undefined);
-    }
-    const page = limit === undefined ? rows.slice(offset) : rows.slice(offset, offset + limit);
-    return page.map((row) => toRunRow(row.raw));
+  createRun(args: CreateRunArgs): { run: RunRow; created: boolean } {
+    return this.#guard("createRun", () => this.#runs.create(args));
+  }
+
+  commitStatus(runId: string, change: StatusChange): RunRow | null {
+    return this.#guard("commitStatus", () => this.#runs.commitStatus(runId, change));
+  }
+
+  updateRunStatus(id: string, status: RunStatus, options?: UpdateRunStatusOptions): boolean {
+    return this.#guard("updateRunStatus", () => this.#runs.updateStatus(id, status, options));
+  }
+
+  incrementRestarts(id: string): number {
+    return this.#guard("incrementRestarts", () => this.#runs.incrementRestarts(id));
+  }
+
+  addRunUsage(id: string, usage: RunUsageDelta): RunUsage {
+    return this.#guard("addRunUsage", () => this.#runs.addUsage(id, usage));
+  }
+
+  getRunUsage(id: string): RunUsage {
+    return this.#guard("getRunUsage", () => this.#runs.usage(id));
   }
 
   // ---------------------------------------------------------------- events
 
   appendEvents(runId: string, rows: readonly EventAppend[]): void {
     this.#guard("appendEvents", () => {
-      requireString(runId, "appendEvents: runId");
-      const batch: unknown = rows;
-      if (!Array.isArray(batch))
-        throw validation("appendEvents: rows must be an array of { cursor, event }.");
-      if (rows.length === 0) return;
-      const prepared: { cursor: number; event: string }[] = [];
-      const seen = new Set<number>();
-      for (const [index, row] of rows.entries()) {
-        const where = `appendEvents(${runId}): rows[${String(index)}]`;
-        if (typeof row !== "object" || row === null)
-          throw validation(`${where} must be { cursor, event }.`);
-        const cursor = requireInteger(row.cursor, `${where}.cursor`, 1);
-        if (seen.has(cursor)) {
-          throw new EngineError(
-            "CONFLICT",
-            `${where}: cursor ${String(cursor)} appears twice in the batch; nothing was written.`,
-          );
-        }
-        seen.add(cursor);
-        const parsed = runEventSchema.safeParse(row.event);
-        if (!parsed.success) {
-          throw validation(
-            `${where}.event is not a valid run event: ${describeIssues(parsed.error)}.`,
-          );
-        }
-        if (parsed.data.runId !== runId) {
-          throw validation(
-            `${where}.event.runId is "${parsed.data.runId}", not the run it is appended to.`,
-          );
-        }
-        prepared.push({
-          cursor,
-          event: FREE_FORM_KINDS.has(parsed.data.kind)
-            ? toJsonText(parsed.data, `${where}.event`, this.#settings.maxValueBytes)
-            : sizedJson(parsed.data, `${where}.event`, this.#settings.maxValueBytes),
-        });
-      }
-      const insert = (row: { cursor: number; event: string }): void => {
-        try {
-          this.#statements.insertEvent.run(runId, row.cursor, row.event);
-        } catch (error) {
-          const code = sqliteCode(error);
-          if (code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
-            throw new EngineError(
-              "CONFLICT",
-              `Run ${runId} already has an event at cursor ${String(row.cursor)}; nothing of the batch was written.`,
-              "Allocate cursors past maxCursor(runId).",
-            );
-          }
-          if (code === "SQLITE_CONSTRAINT_FOREIGNKEY")
-            throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
-          throw error;
-        }
-      };
-      const [only] = prepared;
-      // A single INSERT is atomic on its own; a batch needs a transaction (or savepoint).
-      if (prepared.length === 1 && only !== undefined) insert(only);
-      else this.#atomic(() => prepared.forEach(insert));
+      this.#events.append(runId, rows);
     });
   }
 
   listEvents(runId: string, options?: ListEventsOptions): EventRow[] {
-    return this.#guard("listEvents", () => {
-      if (typeof runId !== "string")
-        throw validation(`listEvents(runId): runId must be a string, got ${describe(runId)}.`);
-      const o = options ?? {};
-      const after =
-        o.afterCursor === undefined
-          ? 0
-          : requireInteger(o.afterCursor, "listEvents: afterCursor", 0);
-      const limit = o.limit === undefined ? -1 : requireInteger(o.limit, "listEvents: limit", 0);
-      if (limit === 0) return [];
-      let channels: Channel[] | undefined;
-      if (o.channels !== undefined) {
-        if (!Array.isArray(o.channels))
-          throw validation("listEvents: channels must be an array of channel names.");
-        channels = [];
-        for (const channel of o.channels as readonly unknown[]) {
-          if (typeof channel !== "string" || !CHANNEL_SET.has(channel)) {
-            throw new EngineError(
-              "VALIDATION",
-              `Unknown channel ${describe(channel)}.`,
-              `Valid channels: ${CHANNELS.join(", ")}.`,
-            );
-          }
-          if (!channels.includes(channel as Channel)) channels.push(channel as Channel);
-        }
-        if (channels.length === 0) return [];
-        if (channels.length === CHANNELS.length) channels = undefined;
-      }
-      if (channels === undefined) return this.#eventReads.all(runId, after, limit).map(toEventRow);
-      // One index range per channel, merged by cursor (see runs above for why not IN).
-      const lists = channels.map((channel) =>
-        this.#eventReads.inChannel(runId, channel, after, limit),
-      );
-      const merged =
-        lists.length === 1 ? (lists[0] ?? []) : lists.flat().sort((a, b) => a.cursor - b.cursor);
-      return (limit < 0 ? merged : merged.slice(0, limit)).map(toEventRow);
-    });
+    return this.#guard("listEvents", () => this.#events.list(runId, options));
   }
 
   maxCursor(runId: string): number {
-    return this.#guard("maxCursor", () => {
-      if (typeof runId !== "string")
-        throw validation(`maxCursor(runId): runId must be a string, got ${describe(runId)}.`);
-      return this.#statements.maxCursor.get({ runId })?.cursor ?? 0;
-    });
+    return this.#guard("maxCursor", () => this.#events.maxCursor(runId));
   }
 
   // ---------------------------------------------------------------- cron fires
 
+  fireCron(args: FireCronArgs): RunRow | null {
+    return this.#guard("fireCron", () => this.#cronFires.fire(args));
+  }
+
   recordCronFire(args: CronFireArgs): void {
     this.#guard("recordCronFire", () => {
-      if (typeof args !== "object" || args === null)
-        throw validation("recordCronFire(args): args must be an object.");
-      const workflowId = requireString(args.workflowId, "recordCronFire: workflowId");
-      const triggerIndex = requireInteger(args.triggerIndex, "recordCronFire: triggerIndex", 0);
-      const fireTime = requireInteger(args.fireTime, "recordCronFire: fireTime", 0);
-      const runId = requireString(args.runId, "recordCronFire: runId");
-      if (this.#statements.workflowExists.get({ id: workflowId }) === undefined) {
-        throw new EngineError("NOT_FOUND", `Unknown workflow: ${workflowId}`);
-      }
-      if (this.#statements.runExists.get({ id: runId }) === undefined) {
-        throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
-      }
-      try {
-        this.#orm
-          .insert(cronFires)
-          .values({ workflowId, triggerIndex, fireTime, runId, createdAt: this.#settings.now() })
-          .run();
-      } catch (error) {
-        if (sqliteCode(error) === "SQLITE_CONSTRAINT_PRIMARYKEY") {
-          throw new EngineError(
-            "CONFLICT",
-            `Cron fire already recorded: workflow ${workflowId} trigger #${String(triggerIndex)} at ${new Date(fireTime).toISOString()}.`,
-          );
-        }
-        throw error;
-      }
+      this.#cronFires.record(args);
     });
   }
 
   lastCronFire(workflowId: string, triggerIndex: number): number | null {
-    return this.#guard("lastCronFire", () => {
-      requireString(workflowId, "lastCronFire: workflowId");
-      requireInteger(triggerIndex, "lastCronFire: triggerIndex", 0);
-      return this.#statements.lastFire.get({ workflowId, triggerIndex })?.fireTime ?? null;
-    });
+    return this.#guard("lastCronFire", () => this.#cronFires.last(workflowId, triggerIndex));
   }
 
   // ---------------------------------------------------------------- artifacts
 
   createArtifact(args: CreateArtifactArgs): ArtifactRow {
-    return this.#guard("createArtifact", () => {
-      if (typeof args !== "object" || args === null)
-        throw validation("createArtifact(args): args must be an object.");
-      const runId = requireString(args.runId, "createArtifact: runId");
-      const name = requireString(args.name, "createArtifact: name");
-      if (name.length > MAX_NAME_LENGTH || /[/\\\0]/.test(name) || name === "." || name === "..") {
-        throw validation(
-          `createArtifact: name ${describe(name)} is not a plain file name.`,
-          `Use a name without "/", "\\" or NUL, at most ${String(MAX_NAME_LENGTH)} characters.`,
-        );
-      }
-      const contentType = requireString(args.contentType, "createArtifact: contentType");
-      if (contentType.length > MAX_NAME_LENGTH) {
-        throw validation(
-          `createArtifact: contentType is longer than ${String(MAX_NAME_LENGTH)} characters.`,
-        );
-      }
-      const path = requireString(args.path, "createArtifact: path");
-      if (path.length > MAX_PATH_LENGTH) {
-        throw validation(
-          `createArtifact: path is longer than ${String(MAX_PATH_LENGTH)} characters.`,
-        );
-      }
-      if (!isAbsolute(path))
-        throw validation(`createArtifact: path ${describe(path)} must be absolute.`);
-      const size = requireInteger(args.size, "createArtifact: size", 0);
-      let metadata: string | null = null;
-      if (args.metadata !== undefined) {
-        const value: unknown = args.metadata;
-        if (typeof value !== "object" || value === null || Array.isArray(value)) {
-          throw validation(
-            `createArtifact: metadata must be a JSON object, got ${describe(value)}.`,
-          );
-        }
-        metadata = toJsonText(value, "createArtifact: metadata", this.#settings.maxValueBytes);
-      }
-      const raw = {
-        id: this.#newId(),
-        runId,
-        name,
-        contentType,
-        path,
-        size,
-        metadata,
-        createdAt: this.#settings.now(),
-      };
-      try {
-        this.#orm.insert(artifacts).values(raw).run();
-      } catch (error) {
-        if (sqliteCode(error) === "SQLITE_CONSTRAINT_FOREIGNKEY")
-          throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
-        throw error;
-      }
-      return toArtifactRow(raw);
-    });
+    return this.#guard("createArtifact", () => this.#artifacts.create(args));
   }
 
   listArtifacts(runId: string): ArtifactRow[] {
-    return this.#guard("listArtifacts", () => {
-      if (typeof runId !== "string")
-        throw validation(`listArtifacts(runId): runId must be a string, got ${describe(runId)}.`);
-      return this.#statements.artifactsByRun.all({ runId }).map(toArtifactRow);
-    });
+    return this.#guard("listArtifacts", () => this.#artifacts.list(runId));
   }
-}
 
-/** Merges lists each sorted by (created_at, rowid) in `newest`/oldest order; keeps `take` (−1: all). */
-function mergeRuns(lists: RunKeyRow[][], newest: boolean, take: number): RunKeyRow[] {
-  const nonEmpty = lists.filter((list) => list.length > 0);
-  if (nonEmpty.length <= 1) return nonEmpty[0] ?? [];
-  const sign = newest ? -1 : 1;
-  const merged = nonEmpty
-    .flat()
-    .sort((a, b) => sign * (a.raw.createdAt - b.raw.createdAt || a.rowid - b.rowid));
-  return take < 0 ? merged : merged.slice(0, take);
+  // ---------------------------------------------------------------- human-input requests
+
+  getInputRequest(runId: string, key: string): HumanInputRequestRow | null {
+    return this.#guard("getInputRequest", () => this.#inputs.get(runId, key));
+  }
+
+  listInputRequests(filter?: ListInputRequestsFilter): HumanInputRequestRow[] {
+    return this.#guard("listInputRequests", () => this.#inputs.list(filter));
+  }
+
+  createInputRequest(
+    runId: string,
+    args: CreateInputRequestArgs,
+  ): { request: HumanInputRequestRow; created: boolean } {
+    return this.#guard("createInputRequest", () => this.#inputs.create(runId, args));
+  }
+
+  settleInputRequest(
+    runId: string,
+    key: string,
+    settlement: InputRequestSettlement,
+  ): HumanInputRequestRow | null {
+    return this.#guard("settleInputRequest", () => this.#inputs.settle(runId, key, settlement));
+  }
 }

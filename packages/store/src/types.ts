@@ -1,132 +1,42 @@
 /**
- * The public shapes of the store: row types (spec 02 §3.6), argument shapes, and the `Store` /
- * `StoreReader` interfaces (spec 02 §4.6) that supervisor, scheduler and engine pick their ports
- * from. Types only: no values, so consumers can `import type` them without loading SQLite.
+ * The public shapes of the store: argument shapes and the `Store` (synchronous, SQLite) and
+ * `AsyncStore` (any backend) interfaces. Row shapes and the status vocabulary are owned by
+ * `@promenade/workflow/records` and re-exported here. Types only: no values, so consumers can
+ * `import type` them without loading a database driver.
  */
-import type { Channel, JsonValue, RunEvent, RunStatus, WorkflowManifest } from "./internal/sdk.ts";
+import type {
+  ArtifactRow,
+  Awaitable,
+  EventListener,
+  EventRow,
+  HumanInputRequestRow,
+  ListEventsOptions,
+  ListInputRequestsFilter,
+  ListRunsFilter,
+  RunErrorShape,
+  RunRow,
+  RunUsage,
+  TriggerKind,
+  WorkflowRow,
+} from "@promenade/workflow/records";
+import type { JsonValue, RunEvent, RunStatus, WorkflowManifest } from "./internal/sdk.ts";
 
-/** How a run was started. `workflows.call`/`run` children use `"manual"` plus a `parentRunId`. */
-export type TriggerKind = "cron" | "manual" | "webhook";
-
-/** A run's error as stored on the row: `{ code, message, hint? }`. */
-export interface RunErrorShape {
-  code: string;
-  message: string;
-  hint?: string;
-}
-
-/** A deployed workflow. `id` and `createdAt` are stable across redeploys of the same slug. */
-export interface WorkflowRow {
-  /** ULID. */
-  id: string;
-  /** Canonical identity (manifest `slug`). */
-  slug: string;
-  /** Same value as `slug`, kept for Boardwalk-style embedders that read `.name`. */
-  name: string;
-  /** Manifest `title`, or `null`. */
-  title: string | null;
-  manifest: WorkflowManifest;
-  /** The bundled ESM program source. */
-  program: string;
-  /** Deploy config, `{}` by default. */
-  config: Record<string, JsonValue>;
-  /** Epoch ms. */
-  createdAt: number;
-  /** Epoch ms of the latest deploy. */
-  updatedAt: number;
-}
-
-/** One run of a workflow. */
-export interface RunRow {
-  /** ULID. */
-  id: string;
-  workflowId: string;
-  status: RunStatus;
-  triggerKind: TriggerKind;
-  /** The run input; `null` when none was supplied. */
-  input: unknown;
-  /** The declared output; `null` when never declared. */
-  output: JsonValue | null;
-  /** Set on `failed` only. */
-  error: RunErrorShape | null;
-  /** Set for `workflows.call`/`run` children. */
-  parentRunId: string | null;
-  idempotencyKey: string | null;
-  /** Crashed passes counted; engine restarts do not count. */
-  restarts: number;
-  /** Cumulative input tokens over all passes. */
-  tokensIn: number;
-  /** Cumulative output tokens over all passes. */
-  tokensOut: number;
-  /** Cumulative approximate cost in integer micro-USD. */
-  usdMicros: number;
-  /** Epoch ms. */
-  createdAt: number;
-  /** Epoch ms of the start of the first pass; never reset once set. */
-  startedAt: number | null;
-  /** Epoch ms, set with the terminal status. */
-  endedAt: number | null;
-}
-
-/** One persisted run event; the cursor travels beside the event, never inside it. */
-export interface EventRow {
-  runId: string;
-  cursor: number;
-  event: RunEvent;
-}
-
-/** A file a run wrote through `artifacts.write`. */
-export interface ArtifactRow {
-  /** ULID. */
-  id: string;
-  runId: string;
-  /** Plain file name. */
-  name: string;
-  contentType: string;
-  /** Absolute path of the bytes on disk (the bytes are never stored in SQLite). */
-  path: string;
-  /** Bytes. */
-  size: number;
-  metadata: Record<string, unknown> | null;
-  /** Epoch ms. */
-  createdAt: number;
-}
-
-/** Cumulative usage of a run. */
-export interface RunUsage {
-  tokensIn: number;
-  tokensOut: number;
-  usdMicros: number;
-}
-
-/** Filter and paging for {@link StoreReader.listRuns}. Every field is optional. */
-export interface ListRunsFilter {
-  workflowId?: string;
-  /** Only runs in one of these statuses; `[]` matches nothing. */
-  statuses?: readonly RunStatus[];
-  parentRunId?: string;
-  /** `"newest"` (default): `created_at DESC, rowid DESC`; `"oldest"` reverses both. */
-  order?: "newest" | "oldest";
-  /** Page size (integer ≥ 0); all matching rows when absent. */
-  limit?: number;
-  /** Rows to skip (integer ≥ 0); cannot be combined with `beforeRunId`. */
-  offset?: number;
-  /** Keyset paging: only rows strictly after this run in the chosen order. */
-  beforeRunId?: string;
-}
-
-/** Paging and filtering for {@link StoreReader.listEvents}. */
-export interface ListEventsOptions {
-  /** Only events with `cursor > afterCursor` (integer ≥ 0, default 0). */
-  afterCursor?: number;
-  /** Page size (integer ≥ 0); all matching events when absent. */
-  limit?: number;
-  /**
-   * Only events of these channels (spec 01 §5.7); all channels when absent. Served from an
-   * index, so a sparse channel of a huge run pages as fast as the full stream.
-   */
-  channels?: readonly Channel[];
-}
+export type {
+  ArtifactRow,
+  Awaitable,
+  EventListener,
+  EventRow,
+  HumanInputRequestRow,
+  ListEventsOptions,
+  ListInputRequestsFilter,
+  ListRunsFilter,
+  RunErrorShape,
+  RunRow,
+  RunUsage,
+  TriggerKind,
+  WorkflowRow,
+};
+export type { PublishedEvent, CronFireRow, HumanInputStatus } from "@promenade/workflow/records";
 
 /** Arguments of {@link Store.upsertWorkflow}. */
 export interface UpsertWorkflowArgs {
@@ -182,6 +92,42 @@ export interface CronFireArgs {
   runId: string;
 }
 
+/** Arguments of {@link Store.fireCron}: one scheduled instant of one cron trigger. */
+export interface FireCronArgs {
+  workflowId: string;
+  /** Zero-based index in `manifest.triggers`. */
+  triggerIndex: number;
+  /** The scheduled instant (epoch ms), not when it ran. */
+  fireTime: number;
+  /** The run input; `null` when absent. */
+  input?: JsonValue;
+}
+
+/**
+ * One status transition, committed with its events in one transaction by
+ * {@link Store.commitStatus}.
+ */
+export interface StatusChange {
+  to: RunStatus;
+  /** Apply only when the current status is one of these. */
+  expect: readonly RunStatus[];
+  output?: JsonValue;
+  error?: RunErrorShape;
+  /** Only applied while the row has no `startedAt` (the first pass wins). */
+  startedAt?: number;
+  endedAt?: number;
+  /**
+   * Events of the executing pass, appended first and committed whether or not the status
+   * applies (so cursor order stays commit order).
+   */
+  pending?: readonly EventAppend[];
+  /**
+   * Cursor and seq of the `run_status` event from the caller's envelope. Absent: the store
+   * stamps it in a fresh block after the run's highest cursor (a run no process is executing).
+   */
+  stamp?: { cursor: number; seq: number };
+}
+
 /** Arguments of {@link Store.createArtifact}. */
 export interface CreateArtifactArgs {
   runId: string;
@@ -192,6 +138,100 @@ export interface CreateArtifactArgs {
   /** Bytes, integer ≥ 0. */
   size: number;
   metadata?: Record<string, unknown>;
+}
+
+/**
+ * Arguments of {@link Store.createInputRequest}: one human-input gate a program opened, with the
+ * events of the executing pass that commit with it.
+ */
+export interface CreateInputRequestArgs {
+  /** The gate's name, unique within the run (non-empty, at most 1024 characters). */
+  key: string;
+  prompt: string;
+  /** The answer form as the program gave it (any JSON; the engine checks it before). */
+  inputSpec: JsonValue;
+  /** Who may answer; `null`/absent for anyone. */
+  assignees?: readonly string[] | null;
+  /**
+   * The gate's timeout in ms (integer ≥ 0): the row's `expiresAt` is its creation time plus this.
+   * `null`/absent for no timeout.
+   */
+  timeoutMs?: number | null;
+  /** Events stamped before this write, appended first (whether or not a row is inserted). */
+  pending?: readonly EventAppend[];
+  /**
+   * Cursor and seq of the `human_input_requested` event, from the executing run's envelope.
+   * Absent: the store stamps it in a fresh block after the run's highest cursor.
+   */
+  stamp?: { cursor: number; seq: number };
+}
+
+/** How {@link Store.settleInputRequest} closes a pending request. */
+export interface InputRequestSettlement {
+  /** `resolved`: a person answered; `expired`: the timeout passed. */
+  status: "resolved" | "expired";
+  /** The normalized answer (required for `resolved`); a timeout's default answer, or `null`. */
+  response?: JsonValue | null;
+  respondedBy?: string | null;
+  /** Events stamped before this write, appended first. */
+  pending?: readonly EventAppend[];
+  /** Cursor and seq of the `human_input_resolved` event; absent: a fresh block. */
+  stamp?: { cursor: number; seq: number };
+}
+
+/**
+ * Every method the engine's packages need from persistence, on any backend. Methods return
+ * {@link Awaitable}: the PostgreSQL store returns promises, the SQLite store plain values (it
+ * stays synchronous), and callers `await` either. Multi-row invariants are single methods, each
+ * one transaction; there is no open-ended transaction in this interface.
+ *
+ * Events are committed here and published here: after each commit that wrote events, every
+ * {@link AsyncStore.subscribe} listener receives them (with the run's workflow id and slug),
+ * per run in increasing cursor order.
+ */
+export interface AsyncStore {
+  getWorkflow(slug: string): Awaitable<WorkflowRow | null>;
+  getWorkflowById(id: string): Awaitable<WorkflowRow | null>;
+  listWorkflows(): Awaitable<WorkflowRow[]>;
+  getRun(id: string): Awaitable<RunRow | null>;
+  listRuns(filter?: ListRunsFilter): Awaitable<RunRow[]>;
+  listEvents(runId: string, options?: ListEventsOptions): Awaitable<EventRow[]>;
+  maxCursor(runId: string): Awaitable<number>;
+  listArtifacts(runId: string): Awaitable<ArtifactRow[]>;
+  upsertWorkflow(args: UpsertWorkflowArgs): Awaitable<WorkflowRow>;
+  /** {@link Store.createRun}: the run and its `queued` event in one transaction. */
+  createRun(args: CreateRunArgs): Awaitable<{ run: RunRow; created: boolean }>;
+  /** {@link Store.fireCron}. */
+  fireCron(args: FireCronArgs): Awaitable<RunRow | null>;
+  /** {@link Store.commitStatus}. */
+  commitStatus(runId: string, change: StatusChange): Awaitable<RunRow | null>;
+  incrementRestarts(id: string): Awaitable<number>;
+  /** Adds to the tallies and returns the new totals. */
+  addRunUsage(id: string, usage: RunUsageDelta): Awaitable<RunUsage>;
+  getRunUsage(id: string): Awaitable<RunUsage>;
+  appendEvents(runId: string, rows: readonly EventAppend[]): Awaitable<void>;
+  lastCronFire(workflowId: string, triggerIndex: number): Awaitable<number | null>;
+  createArtifact(args: CreateArtifactArgs): Awaitable<ArtifactRow>;
+  /** {@link Store.getInputRequest}. */
+  getInputRequest(runId: string, key: string): Awaitable<HumanInputRequestRow | null>;
+  /** {@link Store.listInputRequests}. */
+  listInputRequests(filter?: ListInputRequestsFilter): Awaitable<HumanInputRequestRow[]>;
+  /** {@link Store.createInputRequest}. */
+  createInputRequest(
+    runId: string,
+    args: CreateInputRequestArgs,
+  ): Awaitable<{ request: HumanInputRequestRow; created: boolean }>;
+  /** {@link Store.settleInputRequest}. */
+  settleInputRequest(
+    runId: string,
+    key: string,
+    settlement: InputRequestSettlement,
+  ): Awaitable<HumanInputRequestRow | null>;
+  /** One trivial read; throws (rejects) `INTERNAL` when the database cannot be reached. */
+  ping(): Awaitable<void>;
+  /** Receives every event after its commit; returns the unsubscribe function. */
+  subscribe(listener: EventListener): () => void;
+  close(): Awaitable<void>;
 }
 
 /**
@@ -221,8 +261,12 @@ export interface StoreReader {
   listArtifacts(runId: string): ArtifactRow[];
 }
 
-/** The whole store: reads plus every write (spec 02 §4.6–4.7). One instance per database. */
-export interface Store extends StoreReader {
+/**
+ * The whole SQLite store: synchronous reads plus every write, and the SQLite-only
+ * `transaction`/`afterCommit`/`updateRunStatus`/`recordCronFire`. One instance per database.
+ * Satisfies {@link AsyncStore} (its plain values are `Awaitable` values).
+ */
+export interface Store extends StoreReader, Omit<AsyncStore, keyof StoreReader> {
   /**
    * Runs `fn` in `BEGIN IMMEDIATE … COMMIT`. Nested calls join the outermost transaction; a
    * throw rolls everything back and rethrows. `fn` must be synchronous (`VALIDATION` otherwise).
@@ -235,16 +279,35 @@ export interface Store extends StoreReader {
   /** Inserts or updates by slug; `id`/`createdAt` never change. Bad manifest ⇒ `VALIDATION`. */
   upsertWorkflow(args: UpsertWorkflowArgs): WorkflowRow;
   /**
-   * Inserts a `queued` run, or finds the run with the same `(parentRunId, idempotencyKey)`.
+   * Inserts a `queued` run and its `queued` event (cursor 1) in one transaction, or finds the run
+   * with the same `(parentRunId, idempotencyKey)` (writing nothing).
    * Unknown workflow/parent ⇒ `NOT_FOUND`; key held by another workflow's run ⇒ `CONFLICT`.
    */
   createRun(args: CreateRunArgs): { run: RunRow; created: boolean };
+  /**
+   * Records one cron fire, creates its `cron` run and writes the run's `queued` event, in one
+   * transaction. Returns `null` (writing nothing) when that instant of that trigger was already
+   * recorded: each instant fires exactly once. Unknown workflow ⇒ `NOT_FOUND`.
+   */
+  fireCron(args: FireCronArgs): RunRow | null;
+  /**
+   * In one transaction: appends `change.pending`, then — when the run's status is one of
+   * `change.expect` — sets the status and fields and appends the `run_status` event (with
+   * `error: { code, message }` when given); a terminal status also cancels the run's pending
+   * human-input requests (`respondedAt` set). Returns the updated row, or `null` when the status
+   * did not apply. Unknown run ⇒ `NOT_FOUND`.
+   */
+  commitStatus(runId: string, change: StatusChange): RunRow | null;
+  /** One trivial read; throws `INTERNAL` when closed or unreadable. */
+  ping(): void;
+  /** Receives every event synchronously right after its COMMIT; returns the unsubscribe function. */
+  subscribe(listener: EventListener): () => void;
   /** Sets the status (and given fields). With `expect`, returns whether it applied. Unknown ⇒ `NOT_FOUND`. */
   updateRunStatus(id: string, status: RunStatus, options?: UpdateRunStatusOptions): boolean;
   /** `restarts + 1`; returns the new value. Unknown ⇒ `NOT_FOUND`. */
   incrementRestarts(id: string): number;
-  /** Adds to the usage tallies. Non-integer/negative ⇒ `VALIDATION`; unknown ⇒ `NOT_FOUND`. */
-  addRunUsage(id: string, usage: RunUsageDelta): void;
+  /** Adds to the usage tallies; returns the new totals. Non-integer/negative ⇒ `VALIDATION`; unknown ⇒ `NOT_FOUND`. */
+  addRunUsage(id: string, usage: RunUsageDelta): RunUsage;
   /** The usage tallies. Unknown ⇒ `NOT_FOUND`. */
   getRunUsage(id: string): RunUsage;
   /**
@@ -258,4 +321,33 @@ export interface Store extends StoreReader {
   lastCronFire(workflowId: string, triggerIndex: number): number | null;
   /** Records an artifact. Bad size ⇒ `VALIDATION`; unknown run ⇒ `NOT_FOUND`. */
   createArtifact(args: CreateArtifactArgs): ArtifactRow;
+  /** The run's human-input request with this key, or `null`. */
+  getInputRequest(runId: string, key: string): HumanInputRequestRow | null;
+  /**
+   * Human-input requests, newest first (creation time, then insertion order). `runId` and
+   * `statuses` combine with AND; `statuses: []` matches nothing; no filter lists every row.
+   */
+  listInputRequests(filter?: ListInputRequestsFilter): HumanInputRequestRow[];
+  /**
+   * In one transaction: appends `args.pending`, then finds the run's request with `args.key` or
+   * inserts it `pending` (its `seq` the run's next) together with its `human_input_requested`
+   * event (at `args.stamp`, or in a fresh block). A found request is returned as it is (any
+   * status), writing nothing more. Unknown run ⇒ `NOT_FOUND`.
+   */
+  createInputRequest(
+    runId: string,
+    args: CreateInputRequestArgs,
+  ): { request: HumanInputRequestRow; created: boolean };
+  /**
+   * In one transaction: appends `settlement.pending`, then — only while the request is still
+   * `pending` — sets its status, `response`, `respondedBy` and `respondedAt` and appends its
+   * `human_input_resolved` event (at `settlement.stamp`, or in a fresh block). Returns the
+   * updated row, or `null` when there is no pending request with that key (already answered,
+   * expired, cancelled or never asked): the first settlement wins. Unknown run ⇒ `NOT_FOUND`.
+   */
+  settleInputRequest(
+    runId: string,
+    key: string,
+    settlement: InputRequestSettlement,
+  ): HumanInputRequestRow | null;
 }

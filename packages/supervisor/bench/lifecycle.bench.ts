@@ -131,11 +131,8 @@ function rig(poolSize = 0, onSpawn?: (pid: number) => void): Rig {
     start(slug) {
       const workflow = store.getWorkflow(slug);
       if (workflow === null) throw new Error(slug);
-      return store.transaction(() => {
-        const { run } = store.createRun({ workflowId: workflow.id, triggerKind: "manual" });
-        supervisor.emitQueued(run.id);
-        return run.id;
-      });
+      // The store writes the run's `queued` event with the row.
+      return store.createRun({ workflowId: workflow.id, triggerKind: "manual" }).run.id;
     },
     async close() {
       await supervisor.shutdown();

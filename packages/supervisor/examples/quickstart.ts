@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { RunSupervisor } from "@promenade/supervisor";
 import { createInMemorySupervisorStore } from "@promenade/supervisor/testing";
 
-const store = createInMemorySupervisorStore(); // the engine passes the SQLite store instead
+const store = createInMemorySupervisorStore(); // the engine passes its SQLite or PostgreSQL store
 const supervisor = new RunSupervisor({
   store,
   dataDir: "/tmp/promenade-quickstart",
@@ -15,14 +15,12 @@ const supervisor = new RunSupervisor({
 const program = `import { input, output } from "@promenade/workflow";\noutput({ echoed: input });`;
 const manifest = { slug: "echo", triggers: [{ kind: "manual" }] } as never;
 const workflow = store.addWorkflow({ slug: "echo", manifest, program });
-const runId = store.transaction(() => {
-  const { run } = store.createRun({
-    workflowId: workflow.id,
-    triggerKind: "manual",
-    input: { n: 7 },
-  });
-  supervisor.emitQueued(run.id);
-  return run.id;
+// Creating a run also writes its `queued` event; the store publishes every event it commits.
+store.subscribe((event) => console.log(event.cursor, event.event.kind));
+const { run } = await store.createRun({
+  workflowId: workflow.id,
+  triggerKind: "manual",
+  input: { n: 7 },
 });
-console.log(await supervisor.supervise(runId)); // status "completed", output { echoed: { n: 7 } }
+console.log(await supervisor.supervise(run.id)); // status "completed", output { echoed: { n: 7 } }
 await supervisor.shutdown();

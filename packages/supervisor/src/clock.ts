@@ -1,5 +1,5 @@
 /**
- * The default wall clock (spec 02 §2.2): `Date.now` plus an abortable sleep that waits in
+ * The default wall clock: `Date.now` plus an abortable sleep that waits in
  * chunks, because a single `setTimeout` above 2^31−1 ms fires immediately.
  */
 import { EngineError } from "@promenade/workflow/errors";

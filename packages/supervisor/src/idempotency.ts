@@ -1,5 +1,5 @@
 /**
- * The default idempotency key of `workflows.call` / `workflows.run` (spec 02 §5.14): a restarted
+ * The default idempotency key of `workflows.call` / `workflows.run`: a restarted
  * parent pass re-executing the same call computes the same key and re-attaches to its child.
  */
 import { createHash } from "node:crypto";

@@ -5,26 +5,40 @@
  * suite at `@promenade/supervisor/testing`.
  */
 export { RunSupervisor } from "./supervisor.ts";
-export type { SupervisorOptions } from "./supervisor.ts";
-export { isTerminal } from "./status.ts";
+export type { RecoveryReport, SupervisorOptions } from "./supervisor.ts";
+// The run-status vocabulary is owned by `@promenade/workflow/records`; re-exported for callers
+// that imported it from here.
+export { isTerminal } from "@promenade/workflow/records";
 export { wallClock } from "./clock.ts";
 export { createLaunch, defaultLaunch } from "./launch.ts";
 export type { CreateLaunchOptions } from "./launch.ts";
 export { defaultIdempotencyKey } from "./idempotency.ts";
 export type {
   ArtifactRow,
+  Awaitable,
   Clock,
+  EventAppend,
   EventRow,
   HostMethod,
   HostMethodContext,
+  HumanInputRequestRow,
   InjectedHostMethodName,
+  InputSettlement,
   LaunchArgs,
   LaunchFunction,
+  NewArtifact,
+  NewInputRequest,
+  NewRun,
   PriceUsage,
   RunErrorShape,
   RunRow,
+  RunsInStatus,
+  RunStatus,
+  RunUsage,
+  StatusChange,
   SupervisorStore,
   TriggerKind,
+  UsageDelta,
   UsageReport,
   WorkflowRow,
 } from "./ports.ts";

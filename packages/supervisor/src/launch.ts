@@ -1,5 +1,5 @@
 /**
- * Spawning run processes (spec 02 §5.17). `spawn`, not `fork`, so the engine's own `execArgv`
+ * Spawning run processes. `spawn`, not `fork`, so the engine's own `execArgv`
  * (test loaders, inspector flags) is never inherited; stdin ignored, stdout/stderr piped, a JSON
  * IPC channel. `createLaunch` adds Node flags, e.g. `--conditions=@promenade/source` to run the
  * child runtime from TypeScript sources.

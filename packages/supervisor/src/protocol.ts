@@ -1,5 +1,5 @@
 /**
- * The IPC protocol between the supervisor and a run process (spec 02 §5.17), as plain types and
+ * The IPC protocol between the supervisor and a run process, as plain types and
  * constants. Shared by both sides; holds no validators so the child runtime can import it without
  * loading zod (the parent validates with `internal/protocol-schemas.ts`).
  * Invariant: event bodies cross without envelopes; only the parent stamps `runId`/`seq`/`t`.
@@ -40,14 +40,15 @@ export interface HostResultMessage {
 /** Every message the parent sends. */
 export type ParentMessage = InitMessage | HostResultMessage;
 
-/** Host methods a run process may call (spec 02 §5.17). */
+/** Host methods a run process may call. */
 export type HostMethodName =
   | "get_secret"
   | "call_workflow"
   | "run_workflow"
   | "write_artifact"
   | "resolve_model"
-  | "mcp_token";
+  | "mcp_token"
+  | "human_input";
 
 /** Child → parent messages. */
 export type ChildMessage =
@@ -63,7 +64,7 @@ export type ChildMessage =
   | { type: "done"; output: unknown; outputDeclared: boolean }
   | { type: "failed"; error: WireError; output: unknown; outputDeclared: boolean };
 
-/** Event kinds a run process may send in `emit` (the rest are supervisor-owned, spec 02 §5.8). */
+/** Event kinds a run process may send in `emit` (the rest are supervisor-owned). */
 export const CHILD_EMITTABLE_KINDS: ReadonlySet<string> = new Set([
   "phase",
   "turn_ended",

@@ -1,17 +1,23 @@
 // RunSupervisor with a fake launch, the in-memory store and a manual clock: crash accounting,
-// spawn failures, signals and budgets, store failures — deterministic, no Node processes.
+// spawn failures, signals and budgets, store failures, and the races an asynchronous store opens
+// (writes in flight while a cancel, an exit or usage reports arrive) — no Node processes.
 import { afterAll, describe, expect, it } from "vitest";
 import type { JsonValue } from "@promenade/workflow";
+import type { PublishedEvent } from "@promenade/workflow/records";
 import { RunSupervisor } from "./supervisor.ts";
 import type { SupervisorOptions } from "./supervisor.ts";
-import type { RunRow } from "./ports.ts";
+import type { StatusChange, SupervisorStore } from "./ports.ts";
 import {
   completeWith,
   createFakeLaunch,
   createInMemorySupervisorStore,
   createManualClock,
 } from "./testing/index.ts";
-import type { FakeChild, InMemorySupervisorStore } from "./testing/index.ts";
+import type {
+  FakeChild,
+  InMemorySupervisorStore,
+  InMemorySupervisorStoreOptions,
+} from "./testing/index.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,11 +31,13 @@ function setup(
   script: (child: FakeChild, index: number) => void,
   meta: Record<string, unknown> = {},
   options: Partial<SupervisorOptions> = {},
+  storeOptions: InMemorySupervisorStoreOptions = {},
 ) {
-  const store = createInMemorySupervisorStore();
+  const store = createInMemorySupervisorStore(storeOptions);
   const fake = createFakeLaunch(script);
   const logs: string[] = [];
-  const terminal: RunRow[] = [];
+  const published: PublishedEvent[] = [];
+  store.subscribe((row) => published.push(row));
   const dataDir = mkdtempSync(join(tmpdir(), "promenade-supervisor-unit-"));
   dataDirs.push(dataDir);
   const supervisor = new RunSupervisor({
@@ -43,7 +51,6 @@ function setup(
     launch: fake.launch,
     log: (line) => logs.push(line),
     priceUsage: (_model, usage) => (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0),
-    onTerminal: (row) => terminal.push(row),
     ...options,
   });
   const workflow = store.addWorkflow({
@@ -56,28 +63,59 @@ function setup(
     } as never,
     program: "export const meta = {};",
   });
-  const start = (input?: JsonValue): string =>
-    store.transaction(() => {
-      const { run } = store.createRun({
-        workflowId: workflow.id,
-        triggerKind: "manual",
-        ...(input === undefined ? {} : { input }),
-      });
-      supervisor.emitQueued(run.id);
-      return run.id;
+  const start = async (input?: JsonValue): Promise<string> => {
+    const { run } = await store.createRun({
+      workflowId: workflow.id,
+      triggerKind: "manual",
+      ...(input === undefined ? {} : { input }),
     });
-  return { store, supervisor, fake, logs, terminal, start };
+    return run.id;
+  };
+  return { store, supervisor, fake, logs, published, start };
 }
 
 function statuses(store: InMemorySupervisorStore, runId: string): string[] {
-  return store
-    .listEvents(runId)
+  return store.peek
+    .events(runId)
     .flatMap((e) => (e.event.kind === "run_status" ? [e.event.status] : []));
 }
 
+/** Per run: the cursors the store published, in publish (commit) order. */
+function publishedCursors(published: readonly PublishedEvent[], runId: string): number[] {
+  return published.filter((e) => e.runId === runId).map((e) => e.cursor);
+}
+
+function strictlyIncreasing(values: readonly number[]): boolean {
+  return values.every((v, i) => i === 0 || v > (values[i - 1] ?? 0));
+}
+
 async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 2000 && !check(); i++) await new Promise((r) => setImmediate(r));
   if (!check()) throw new Error("condition not met");
+}
+
+/**
+ * Holds the first call of `method` whose arguments match until `release()`: the store call is
+ * in flight (issued, not committed) for as long as the test wants.
+ */
+function holdNext<K extends keyof SupervisorStore>(
+  store: SupervisorStore,
+  method: K,
+  matches: (...args: Parameters<SupervisorStore[K]>) => boolean,
+): { reached: Promise<void>; release: () => void } {
+  const original = store[method].bind(store) as (...args: unknown[]) => unknown;
+  let arrive!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((r) => (arrive = r));
+  const released = new Promise<void>((r) => (release = r));
+  let used = false;
+  (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+    if (used || !matches(...(args as Parameters<SupervisorStore[K]>))) return original(...args);
+    used = true;
+    arrive();
+    return released.then(() => original(...args));
+  };
+  return { reached, release };
 }
 
 describe("RunSupervisor (fake processes)", () => {
@@ -90,7 +128,7 @@ describe("RunSupervisor (fake processes)", () => {
       },
       { env: new Map([["TOKEN", "tok-value"]]) },
     );
-    const id = start({ n: 1 });
+    const id = await start({ n: 1 });
     const row = await supervisor.supervise(id);
     expect(row.error).toBeNull();
     expect(row.status).toBe("completed");
@@ -117,7 +155,7 @@ describe("RunSupervisor (fake processes)", () => {
       {},
       { maxRestarts: 1 },
     );
-    const row = await supervisor.supervise(start());
+    const row = await supervisor.supervise(await start());
     expect(row.error?.code).toBe("CRASHED");
     expect(row.error?.message).toContain("spawn failed");
     expect(row.restarts).toBe(2);
@@ -130,7 +168,7 @@ describe("RunSupervisor (fake processes)", () => {
       {},
       { maxRestarts: 0 },
     );
-    const row = await supervisor.supervise(start());
+    const row = await supervisor.supervise(await start());
     expect(row.error?.message).toContain("signal SIGSEGV");
   });
 
@@ -141,7 +179,7 @@ describe("RunSupervisor (fake processes)", () => {
       { budget: { max_duration_seconds: 5 } },
       { clock },
     );
-    const id = start();
+    const id = await start();
     const done = supervisor.supervise(id);
     await until(() => clock.pendingSleeps() > 0);
     clock.advance(4_999);
@@ -165,12 +203,13 @@ describe("RunSupervisor (fake processes)", () => {
       {},
       { clock, cancelGraceMs: 1_000 },
     );
-    const id = start();
+    const id = await start();
     const done = supervisor.supervise(id);
     await until(() => fake.children[0]?.init !== undefined);
+    await until(() => store.peek.run(id)?.status === "running");
     const cancelled = supervisor.cancel(id);
     expect(fake.children[0]!.signals).toEqual(["SIGTERM"]);
-    expect(store.getRun(id)?.status).toBe("cancelling");
+    await until(() => store.peek.run(id)?.status === "cancelling");
     clock.advance(999);
     await new Promise((r) => setImmediate(r));
     expect(fake.children[0]!.signals).toEqual(["SIGTERM"]);
@@ -205,7 +244,7 @@ describe("RunSupervisor (fake processes)", () => {
       },
       { budget: { max_tokens: 100, max_usd: 1 } },
     );
-    const row = await supervisor.supervise(start());
+    const row = await supervisor.supervise(await start());
     expect(fake.children[0]!.signals).toEqual(["SIGKILL"]);
     expect(row.error?.code).toBe("BUDGET_EXCEEDED");
     expect(row.error?.message).toContain("budget.max_tokens (100)");
@@ -223,36 +262,36 @@ describe("RunSupervisor (fake processes)", () => {
       },
       { budget: { max_tokens: 10 } },
     );
-    const row = await supervisor.supervise(start());
+    const row = await supervisor.supervise(await start());
     expect(row.error).toBeNull();
     expect(row.status).toBe("completed");
     expect(fake.children[0]!.signals).toEqual([]);
   });
 
-  it("ends INTERNAL when the store refuses the run's events", async () => {
-    const { supervisor, start, store } = setup((child) => {
+  it("ends INTERNAL when the store refuses the run's events, and stops the process", async () => {
+    const { supervisor, start, store, fake, logs } = setup((child) => {
       child.once("parent-message", () => {
         child.write("stdout", "hello\n");
-        setTimeout(() => {
-          child.post({ type: "done", output: null, outputDeclared: false });
-          child.exit(0);
-        }, 20);
       });
     });
     const append = store.appendEvents.bind(store);
-    store.appendEvents = (runId, rows) => {
+    store.appendEvents = async (runId, rows) => {
       if (rows.some((r) => r.event.kind === "program_output")) throw new Error("disk full");
-      append(runId, rows);
+      await append(runId, rows);
     };
-    const row = await supervisor.supervise(start());
+    const id = await start();
+    const row = await supervisor.supervise(id);
     expect(row.status).toBe("failed");
     expect(row.error?.code).toBe("INTERNAL");
     expect(row.error?.message).toContain("disk full");
+    expect(fake.children[0]!.signals).toEqual(["SIGKILL"]);
+    expect(logs.some((l) => l.includes("could not persist events: disk full"))).toBe(true);
+    expect(statuses(store, id)).toEqual(["queued", "pending", "running", "failed"]);
   });
 
   it("fails a run whose workflow row is gone with INTERNAL, without spawning", async () => {
     const { supervisor, start, store, fake } = setup(completeWith(1));
-    const id = start();
+    const id = await start();
     const getWorkflowById = store.getWorkflowById.bind(store);
     store.getWorkflowById = () => null;
     const row = await supervisor.supervise(id);
@@ -262,18 +301,39 @@ describe("RunSupervisor (fake processes)", () => {
     expect(fake.children).toHaveLength(0);
   });
 
-  it("calls onTerminal after the terminal transition and returns one promise per run", async () => {
-    const { supervisor, start, terminal } = setup(completeWith("x"));
-    const id = start();
+  it("returns one promise per run; the store publishes each event once, the terminal one last", async () => {
+    const { supervisor, start, published, store } = setup((child) => {
+      child.once("parent-message", () => {
+        child.write("stdout", "out\n");
+        child.post({ type: "emit", body: { kind: "phase", name: "p", id: "phase-1" } });
+        child.post({ type: "done", output: "x", outputDeclared: true });
+        child.exit(0);
+      });
+    });
+    const id = await start();
     const a = supervisor.supervise(id);
     expect(supervisor.supervise(id)).toBe(a);
     expect(supervisor.isExecuting(id)).toBe(true);
     const row = await a;
     expect(row.status).toBe("completed");
     expect(supervisor.isExecuting(id)).toBe(false);
-    await new Promise((r) => setImmediate(r));
-    expect(terminal.map((r) => r.id)).toEqual([id]);
     expect(await supervisor.supervise(id)).toEqual(row);
+    const mine = published.filter((e) => e.runId === id);
+    expect(mine.map((e) => e.cursor)).toEqual(store.peek.events(id).map((e) => e.cursor));
+    expect(mine.every((e) => e.workflowSlug === "wf")).toBe(true);
+    expect(mine.at(-1)?.event).toMatchObject({ kind: "run_status", status: "completed" });
+    expect(
+      mine.filter((e) => e.event.kind === "run_status" && e.event.status === "completed"),
+    ).toHaveLength(1);
+    expect(mine.map((e) => e.event.kind)).toEqual([
+      "run_status",
+      "run_status",
+      "run_status",
+      "program_output",
+      "phase",
+      "output",
+      "run_status",
+    ]);
   });
 
   it("answers unknown host methods with UNSUPPORTED and malformed calls are ignored", async () => {
@@ -293,7 +353,7 @@ describe("RunSupervisor (fake processes)", () => {
         }, 20);
       });
     });
-    await supervisor.supervise(start());
+    await supervisor.supervise(await start());
     const results = fake.children[0]!.received.filter(
       (m) => (m as { type: string }).type === "host_result",
     );
@@ -324,8 +384,8 @@ describe("RunSupervisor (fake processes)", () => {
       { pool: { size: 2 }, processEnv: { BASE: "1" } },
     );
     await until(() => fake.children.length === 2);
-    const first = await supervisor.supervise(start());
-    const second = await supervisor.supervise(start());
+    const first = await supervisor.supervise(await start());
+    const second = await supervisor.supervise(await start());
     expect([first.status, second.status]).toEqual(["completed", "completed"]);
     await until(() => fake.children.length === 4);
     const used = fake.children.filter((c) => c.init !== undefined);
@@ -350,5 +410,318 @@ describe("RunSupervisor (fake processes)", () => {
     expect(() => setup(completeWith(1), {}, { cancelGraceMs: 1.5 })).toThrow(
       expect.objectContaining({ code: "VALIDATION" }),
     );
+  });
+});
+
+describe("RunSupervisor over an asynchronous store: writes in flight", () => {
+  it("lands a cancel that arrives while the running write is in flight between running and cancelled", async () => {
+    const { supervisor, store, start, fake, published } = setup(() => undefined);
+    const id = await start();
+    const running = holdNext(
+      store,
+      "commitStatus",
+      (_runId, change: StatusChange) => change.to === "running",
+    );
+    const done = supervisor.supervise(id);
+    await running.reached;
+    await until(() => fake.children[0]?.init !== undefined);
+    const cancelled = supervisor.cancel(id);
+    expect(fake.children[0]!.signals).toEqual(["SIGTERM"]);
+    running.release();
+    await cancelled;
+    expect((await done).status).toBe("cancelled");
+    expect(statuses(store, id)).toEqual([
+      "queued",
+      "pending",
+      "running",
+      "cancelling",
+      "cancelled",
+    ]);
+    const order = publishedCursors(published, id);
+    expect(strictlyIncreasing(order)).toBe(true);
+    expect(order).toEqual(store.peek.events(id).map((e) => e.cursor));
+  });
+
+  it("commits the pass's output before its terminal event when a flush is in flight at exit", async () => {
+    const { supervisor, store, start, published } = setup((child) => {
+      child.once("parent-message", () => {
+        child.write("stdout", "first\n");
+        setTimeout(() => {
+          child.write("stdout", "second\n");
+          child.post({ type: "emit", body: { kind: "phase", name: "late", id: "phase-1" } });
+          child.post({ type: "done", output: 7, outputDeclared: true });
+          child.exit(0);
+        }, 5);
+      });
+    });
+    const id = await start();
+    const flush = holdNext(store, "appendEvents", (runId) => runId === id);
+    const done = supervisor.supervise(id);
+    await flush.reached;
+    // The process reports, exits and drains while its first batch is still uncommitted.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(store.peek.run(id)?.status).toBe("running");
+    flush.release();
+    const row = await done;
+    expect(row).toMatchObject({ status: "completed", output: 7 });
+    const kinds = store.peek.events(id).map((e) => e.event.kind);
+    expect(kinds).toEqual([
+      "run_status",
+      "run_status",
+      "run_status",
+      "program_output",
+      "program_output",
+      "phase",
+      "output",
+      "run_status",
+    ]);
+    const order = publishedCursors(published, id);
+    expect(strictlyIncreasing(order)).toBe(true);
+    expect(order).toHaveLength(kinds.length);
+  });
+
+  it("keeps cursor order equal to commit order when every store call takes a random time", async () => {
+    const { supervisor, store, start, published } = setup(
+      (child) => {
+        child.once("parent-message", () => {
+          let n = 0;
+          const tick = (): void => {
+            n += 1;
+            child.post({ type: "emit", body: { kind: "phase", name: `p${n}`, id: `phase-${n}` } });
+            if (n % 3 === 0) child.write("stdout", `line ${n}\n`);
+            if (n % 7 === 0) {
+              child.post({ type: "report_usage", modelRef: "m", usage: { inputTokens: 1 } });
+            }
+            if (n < 60) setTimeout(tick, Math.floor(Math.random() * 3));
+            else {
+              child.post({ type: "done", output: n, outputDeclared: true });
+              child.exit(0);
+            }
+          };
+          tick();
+        });
+      },
+      {},
+      {},
+      { jitterMs: 4 },
+    );
+    const ids = await Promise.all([start(), start(), start()]);
+    const rows = await Promise.all(ids.map((id) => supervisor.supervise(id)));
+    for (const [i, row] of rows.entries()) {
+      const id = ids[i]!;
+      expect(row).toMatchObject({ status: "completed", output: 60, tokensIn: 8 });
+      const order = publishedCursors(published, id);
+      expect(strictlyIncreasing(order)).toBe(true);
+      expect(order).toEqual(store.peek.events(id).map((e) => e.cursor));
+      const events = store.peek.events(id);
+      expect(events.filter((e) => e.event.kind === "phase")).toHaveLength(60);
+      expect(events.at(-1)?.event).toMatchObject({ kind: "run_status", status: "completed" });
+    }
+  });
+
+  it("adds concurrent usage reports without losing any and enforces the budget on the totals", async () => {
+    const { supervisor, start, fake } = setup(
+      (child) => {
+        child.once("parent-message", () => {
+          for (let i = 0; i < 30; i++) {
+            child.post({ type: "report_usage", modelRef: "m", usage: { inputTokens: 10 } });
+          }
+        });
+      },
+      { budget: { max_tokens: 250 } },
+      {},
+      { jitterMs: 3 },
+    );
+    const row = await supervisor.supervise(await start());
+    expect(row.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(row.error?.message).toMatch(/budget\.max_tokens \(250\): 2[6-9]0 tokens used/);
+    expect(fake.children[0]!.signals).toEqual(["SIGKILL"]);
+    // Every report that reached the supervisor before the kill is in the terminal row.
+    expect(row.tokensIn).toBe(300);
+  });
+
+  it("ends a run cancelled while its crash restart is being counted, never leaving it cancelling", async () => {
+    const { supervisor, store, start, fake } = setup((child, index) => {
+      if (index === 0) child.once("parent-message", () => child.exit(1));
+    });
+    const id = await start();
+    const count = holdNext(store, "incrementRestarts", () => true);
+    const done = supervisor.supervise(id);
+    await count.reached;
+    const cancelled = supervisor.cancel(id);
+    count.release();
+    await cancelled;
+    const row = await done;
+    expect(row.status).toBe("cancelled");
+    expect(fake.children).toHaveLength(1);
+    expect(statuses(store, id)).toEqual([
+      "queued",
+      "pending",
+      "running",
+      "cancelling",
+      "cancelled",
+    ]);
+  });
+
+  it("cancels a run whose supervision is still looking it up, without starting a process", async () => {
+    const { supervisor, store, start, fake } = setup(completeWith(1));
+    const id = await start();
+    const lookup = holdNext(store, "getRun", (runId) => runId === id);
+    const done = supervisor.supervise(id);
+    await lookup.reached;
+    const cancelled = supervisor.cancel(id);
+    expect(supervisor.supervise(id)).toBe(done);
+    lookup.release();
+    await cancelled;
+    expect((await done).status).toBe("cancelled");
+    expect(fake.children).toHaveLength(0);
+    expect(statuses(store, id)).toEqual(["queued", "cancelled"]);
+  });
+
+  it("joins a supervise that arrives while a cancel of the idle run is in flight", async () => {
+    const { supervisor, store, start, fake } = setup(completeWith(1));
+    const id = await start();
+    const commit = holdNext(store, "commitStatus", (_runId, change) => change.to === "cancelled");
+    const cancelled = supervisor.cancel(id);
+    await commit.reached;
+    const supervised = supervisor.supervise(id);
+    commit.release();
+    await cancelled;
+    expect((await supervised).status).toBe("cancelled");
+    expect(fake.children).toHaveLength(0);
+    expect(statuses(store, id)).toEqual(["queued", "cancelled"]);
+  });
+
+  it("waits at shutdown for writes issued before it, and writes nothing after", async () => {
+    const { supervisor, store, start, fake } = setup((child) => {
+      child.once("parent-message", () => child.write("stdout", "hello\n"));
+    });
+    const id = await start();
+    const flush = holdNext(store, "appendEvents", (runId) => runId === id);
+    const done = supervisor.supervise(id);
+    await flush.reached;
+    let closed = false;
+    const shutdown = supervisor.shutdown(100).then(() => (closed = true));
+    await expect(done).rejects.toMatchObject({ code: "INTERNAL" });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(false);
+    flush.release();
+    await shutdown;
+    expect(fake.children[0]!.signals).toContain("SIGTERM");
+    expect(store.peek.events(id).map((e) => e.event.kind)).toEqual([
+      "run_status",
+      "run_status",
+      "run_status",
+      "program_output",
+    ]);
+    expect(store.peek.run(id)?.status).toBe("running");
+  });
+});
+
+describe("RunSupervisor when the database goes away", () => {
+  it("stops the pass, leaves the run for recovery with a clear log line, and recovers it later", async () => {
+    const { supervisor, store, start, fake, logs } = setup((child, index) => {
+      child.once("parent-message", () => {
+        if (index === 0) {
+          child.write("stdout", "working\n");
+          return; // runs until it is stopped
+        }
+        child.post({ type: "done", output: "recovered", outputDeclared: true });
+        child.exit(0);
+      });
+    });
+    const id = await start();
+    const done = supervisor.supervise(id);
+    await until(() => store.peek.events(id).some((e) => e.event.kind === "program_output"));
+    // Every call from now on fails, as when the database server is stopped.
+    const methods = [
+      "getRun",
+      "getWorkflow",
+      "getWorkflowById",
+      "listRuns",
+      "createRun",
+      "commitStatus",
+      "appendEvents",
+      "incrementRestarts",
+      "addRunUsage",
+      "maxCursor",
+      "createArtifact",
+    ] as const;
+    const saved = store as unknown as Record<string, unknown>;
+    const originals = new Map(methods.map((m) => [m, saved[m]]));
+    for (const method of methods) {
+      (store as unknown as Record<string, unknown>)[method] = () =>
+        Promise.reject(new Error("connection refused: the database is gone"));
+    }
+    fake.children[0]!.write("stdout", "more\n");
+    await expect(done).rejects.toThrow("the database is gone");
+    expect(fake.children[0]!.signals).toEqual(["SIGKILL"]);
+    expect(supervisor.isExecuting(id)).toBe(false);
+    expect(store.peek.run(id)?.status).toBe("running");
+    expect(
+      logs.some(
+        (l) =>
+          l.includes(`run ${id}: could not record the end of the run`) &&
+          l.includes("left running for recovery"),
+      ),
+    ).toBe(true);
+
+    // The database is back: supervising the run again resumes it from the top.
+    for (const [method, fn] of originals) {
+      (store as unknown as Record<string, unknown>)[method] = fn;
+    }
+    const row = await supervisor.recoverOne(id);
+    expect(row).toMatchObject({ status: "completed", output: "recovered", restarts: 0 });
+    expect(statuses(store, id)).toEqual([
+      "queued",
+      "pending",
+      "running",
+      "pending",
+      "running",
+      "completed",
+    ]);
+    expect(strictlyIncreasing(store.peek.events(id).map((e) => e.cursor))).toBe(true);
+  });
+});
+
+describe("RunSupervisor over a synchronous store", () => {
+  const sync = { synchronous: true } as const;
+
+  it("cancels an idle run before cancel() returns", async () => {
+    const { supervisor, store, start, fake } = setup(completeWith(1), {}, {}, sync);
+    const id = await start();
+    const cancelled = supervisor.cancel(id);
+    expect(store.peek.run(id)?.status).toBe("cancelled");
+    expect(supervisor.isExecuting(id)).toBe(false);
+    await cancelled;
+    expect(statuses(store, id)).toEqual(["queued", "cancelled"]);
+    expect(store.peek.events(id).at(-1)?.cursor).toBe(1_000_001);
+    expect(fake.children).toHaveLength(0);
+  });
+
+  it("writes cancelling and sends SIGTERM before cancel() returns", async () => {
+    const { supervisor, store, start, fake } = setup(() => undefined, {}, {}, sync);
+    const id = await start();
+    const done = supervisor.supervise(id);
+    await until(() => store.peek.run(id)?.status === "running");
+    const cancelled = supervisor.cancel(id);
+    expect(store.peek.run(id)?.status).toBe("cancelling");
+    expect(fake.children[0]!.signals).toEqual(["SIGTERM"]);
+    await cancelled;
+    expect((await done).status).toBe("cancelled");
+  });
+
+  it("finishes the boot sweep inside recoverOnBoot()", async () => {
+    const { supervisor, store, start } = setup(completeWith(1), {}, {}, sync);
+    const interrupted = await start();
+    const orphan = await start();
+    const queued = await start();
+    store.patchRun(interrupted, { status: "cancelling" });
+    store.patchRun(orphan, { status: "running", startedAt: Date.now() });
+    const report = supervisor.recoverOnBoot();
+    expect(report).toEqual({ resumed: [orphan, queued], cancelled: [interrupted] });
+    expect(store.peek.run(interrupted)?.status).toBe("cancelled");
+    expect(supervisor.isExecuting(orphan)).toBe(true);
+    expect((await supervisor.supervise(orphan)).status).toBe("completed");
   });
 });

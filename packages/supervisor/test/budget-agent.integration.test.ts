@@ -1,6 +1,6 @@
-// Spec 02 §5.6 budgets (duration spanning restarts, tokens, USD from usage reports) and the
-// child runtime's agent seam (spec 03 §1.2): turn blocks, agent frames, injected host methods,
-// memory dirs. The agent loop is a scripted fake plugged in by fixtures/child-entry-agent.ts.
+// Budgets (duration spanning restarts, tokens, USD from usage reports) and the child runtime's
+// agent seam: turn blocks, agent frames, injected host methods, memory dirs. The agent loop is
+// a scripted fake plugged in by fixtures/child-entry-agent.ts.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,14 +59,14 @@ describe("budgets", () => {
         "await sleep(60_000);",
       ].join("\n"),
     );
-    const id = h.create("deadline");
+    const id = await h.create("deadline");
     const done = h.supervisor.supervise(id);
     const readies = () => h.kinds(id).filter((k) => k === "program_output").length;
     await until(() => readies() === 1);
     clock.advance(1_500);
     writeFileSync(go, "");
     await until(() => readies() === 2);
-    expect(h.store.getRun(id)?.status).toBe("running");
+    expect(h.store.peek.run(id)?.status).toBe("running");
     clock.advance(500);
     const row = await done;
     expect(row.error?.code).toBe("BUDGET_EXCEEDED");
@@ -82,8 +82,8 @@ describe("budgets", () => {
       },
     });
     h.deploy({ slug: "expired", budget: { max_duration_seconds: 1 } }, "output(1);");
-    const id = h.create("expired");
-    h.store.updateRunStatus(id, "running", { startedAt: Date.now() - 5_000 });
+    const id = await h.create("expired");
+    h.store.patchRun(id, { status: "running", startedAt: Date.now() - 5_000 });
     const row = await h.supervisor.recoverOne(id);
     expect(row.error?.code).toBe("BUDGET_EXCEEDED");
     expect(launches).toBe(0);

@@ -1,4 +1,4 @@
-// Spec 02 §5.4/§5.5/§5.9: crash restarts with a bounded budget, cooperative cancellation with
+// Crash restarts with a bounded budget, cooperative cancellation with
 // grace then SIGKILL, cancel racing completion. Real run processes, real signals.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -86,7 +86,7 @@ describe("cancellation", () => {
   it("cancels a sleeping run without waiting for the sleep", async () => {
     h = createHarness();
     h.deploy({ slug: "long" }, "await sleep(60_000);");
-    const id = h.create("long");
+    const id = await h.create("long");
     const done = h.supervisor.supervise(id);
     await until(() => h.statuses(id).includes("running"));
     await h.supervisor.cancel(id);
@@ -103,7 +103,7 @@ describe("cancellation", () => {
       { slug: "stubborn" },
       'process.on("SIGTERM", () => {}); console.log("ready"); await sleep(60_000);',
     );
-    const id = h.create("stubborn");
+    const id = await h.create("stubborn");
     const done = h.supervisor.supervise(id);
     await until(() => h.kinds(id).includes("program_output"));
     await h.supervisor.cancel(id);
@@ -113,9 +113,9 @@ describe("cancellation", () => {
   it("cancels a run that is not executing without a process or run dir", async () => {
     h = createHarness();
     h.deploy({ slug: "later" }, "output(1);");
-    const id = h.create("later");
+    const id = await h.create("later");
     await h.supervisor.cancel(id);
-    const row = h.store.getRun(id);
+    const row = h.store.peek.run(id);
     expect(row?.status).toBe("cancelled");
     expect(row?.endedAt).not.toBeNull();
     expect(h.statuses(id)).toEqual(["queued", "cancelled"]);
@@ -128,7 +128,7 @@ describe("cancellation", () => {
     const row = await h.run("echo");
     const before = h.events(row.id).length;
     await h.supervisor.cancel(row.id);
-    expect(h.store.getRun(row.id)?.status).toBe("completed");
+    expect(h.store.peek.run(row.id)?.status).toBe("completed");
     expect(h.events(row.id)).toHaveLength(before);
     await expect(h.supervisor.cancel("01NOPE")).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(h.supervisor.supervise("01NOPE")).rejects.toMatchObject({ code: "NOT_FOUND" });
@@ -140,7 +140,7 @@ describe("cancellation", () => {
       { slug: "racer" },
       'process.on("SIGTERM", () => {}); console.log("ready"); await sleep(500); output("finished");',
     );
-    const id = h.create("racer");
+    const id = await h.create("racer");
     const done = h.supervisor.supervise(id);
     await until(() => h.kinds(id).includes("program_output"));
     const cancelled = h.supervisor.cancel(id);
@@ -157,17 +157,16 @@ describe("cancellation", () => {
   it("finalizes an interrupted cancellation on supervise and on the boot sweep", async () => {
     h = createHarness();
     h.deploy({ slug: "echo" }, "output(1);");
-    const a = h.create("echo");
-    const b = h.create("echo");
+    const a = await h.create("echo");
+    const b = await h.create("echo");
     for (const id of [a, b]) {
-      h.store.updateRunStatus(id, "running", { startedAt: Date.now() });
-      h.store.updateRunStatus(id, "cancelling");
+      h.store.patchRun(id, { status: "cancelling", startedAt: Date.now() });
     }
     const viaSupervise = await h.supervisor.supervise(a);
     expect(viaSupervise.status).toBe("cancelled");
-    const sweep = h.supervisor.recoverOnBoot();
+    const sweep = await h.supervisor.recoverOnBoot();
     expect(sweep.cancelled).toEqual([b]);
-    expect(h.store.getRun(b)?.status).toBe("cancelled");
+    expect(h.store.peek.run(b)?.status).toBe("cancelled");
     expect(h.events(b).at(-1)?.event).toMatchObject({ kind: "run_status", status: "cancelled" });
     expect(h.logs.some((l) => l.includes("recovery sweep: restarted 0 run(s), cancelled 1"))).toBe(
       true,

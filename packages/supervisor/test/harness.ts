@@ -1,7 +1,8 @@
 /**
- * Integration-test harness: a temp data dir, the in-memory store, a `RunSupervisor` whose run
- * processes execute the child runtime from TypeScript sources, and helpers to deploy programs
- * and start runs the way the engine does (createRun + emitQueued in one transaction).
+ * Integration-test harness: a temp data dir, the in-memory store (asynchronous: every call is a
+ * promise settled on a later macrotask), a `RunSupervisor` whose run processes execute the child
+ * runtime from TypeScript sources, and helpers to deploy programs and start runs the way the
+ * engine does (`createRun`, which writes the run's `queued` event, then `supervise`).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +28,7 @@ export interface Harness {
     body: string,
     config?: Record<string, JsonValue>,
   ): WorkflowRow;
-  create(slug: string, input?: JsonValue): string;
+  create(slug: string, input?: JsonValue): Promise<string>;
   run(slug: string, input?: JsonValue): Promise<RunRow>;
   statuses(runId: string): string[];
   kinds(runId: string): string[];
@@ -49,7 +50,7 @@ export function manifestOf(meta: Record<string, unknown>): WorkflowRow["manifest
 /** A single-file program: `meta` literal plus a body that may use every SDK export. */
 export function programOf(meta: Record<string, unknown>, body: string): string {
   return [
-    `import { agent, artifacts, config, input, output, parallel, phase, Phase, secrets, sleep, workflows } from "@promenade/workflow";`,
+    `import { agent, artifacts, config, humanInput, input, output, parallel, phase, Phase, secrets, sleep, workflows } from "@promenade/workflow";`,
     `export const meta = ${JSON.stringify(meta)};`,
     body,
   ].join("\n");
@@ -86,28 +87,25 @@ export function createHarness(options: Partial<SupervisorOptions> = {}): Harness
         ...(config === undefined ? {} : { config }),
       });
     },
-    create(slug, input) {
-      const workflow = store.getWorkflow(slug);
+    async create(slug, input) {
+      const workflow = store.peek.workflow(slug);
       if (workflow === null) throw new Error(`not deployed: ${slug}`);
-      return store.transaction(() => {
-        const { run } = store.createRun({
-          workflowId: workflow.id,
-          triggerKind: "manual",
-          ...(input === undefined ? {} : { input }),
-        });
-        supervisor.emitQueued(run.id);
-        return run.id;
+      const { run } = await store.createRun({
+        workflowId: workflow.id,
+        triggerKind: "manual",
+        ...(input === undefined ? {} : { input }),
       });
+      return run.id;
     },
-    run(slug, input) {
-      return supervisor.supervise(harness.create(slug, input));
+    async run(slug, input) {
+      return supervisor.supervise(await harness.create(slug, input));
     },
-    events: (runId) => store.listEvents(runId),
+    events: (runId) => store.peek.events(runId),
     statuses: (runId) =>
-      store
-        .listEvents(runId)
+      store.peek
+        .events(runId)
         .flatMap((row) => (row.event.kind === "run_status" ? [row.event.status] : [])),
-    kinds: (runId) => store.listEvents(runId).map((row) => row.event.kind),
+    kinds: (runId) => store.peek.events(runId).map((row) => row.event.kind),
     async close() {
       await supervisor.shutdown(1000);
       rmSync(dataDir, { recursive: true, force: true });

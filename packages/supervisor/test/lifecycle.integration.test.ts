@@ -1,6 +1,7 @@
-// Spec 02 §5.9 / §10 lifecycle rows with real run processes: statuses, kinds, cursors, output,
+// The run lifecycle with real run processes: statuses, kinds, cursors, output,
 // program errors, stdout/stderr capture, phases, and messages the child may not send.
 import { afterEach, describe, expect, it } from "vitest";
+import type { PublishedEvent } from "@promenade/workflow/records";
 import { createHarness, manifestOf } from "./harness.ts";
 import type { Harness } from "./harness.ts";
 
@@ -231,20 +232,19 @@ describe("lifecycle with real run processes", () => {
     expect(row.error?.code).toBe("VALIDATION");
   });
 
-  it("delivers every stamped event to onEvent listeners in order, until unsubscribed", async () => {
+  it("has the store publish every event of the run once, in cursor order, the terminal one last", async () => {
     h = createHarness();
-    h.deploy({ slug: "echo" }, 'console.log("x"); output(1);');
-    const seen: number[] = [];
-    const off = h.supervisor.onEvent((row) => seen.push(row.cursor));
-    h.supervisor.onEvent(() => {
-      throw new Error("listener bug");
-    });
+    h.deploy({ slug: "echo" }, 'console.log("x"); phase("p"); output(1);');
+    const seen: PublishedEvent[] = [];
+    h.store.subscribe((row) => seen.push(row));
     const row = await h.run("echo");
-    expect(seen).toEqual(h.events(row.id).map((e) => e.cursor));
-    off();
-    const second = await h.run("echo");
-    expect(seen).toHaveLength(h.events(row.id).length);
-    expect(second.status).toBe("completed");
-    expect(h.logs.some((l) => l.includes("listener bug"))).toBe(true);
+    const mine = seen.filter((e) => e.runId === row.id);
+    expect(mine.map((e) => e.cursor)).toEqual(h.events(row.id).map((e) => e.cursor));
+    expect(strictlyIncreasing(mine.map((e) => e.cursor))).toBe(true);
+    expect(mine.every((e) => e.workflowSlug === "echo")).toBe(true);
+    expect(mine.at(-1)?.event).toMatchObject({ kind: "run_status", status: "completed" });
+    expect(new Set(mine.map((e) => e.event.kind))).toEqual(
+      new Set(["run_status", "program_output", "phase", "output"]),
+    );
   });
 });

@@ -26,7 +26,7 @@ describe("warm pool output", () => {
     });
     h.deploy({ slug: "talky" }, 'console.log("before sleep"); await sleep(60_000);');
     await until(() => launched >= 1);
-    const runId = h.create("talky");
+    const runId = await h.create("talky");
     const done = h.supervisor.supervise(runId);
     await until(() =>
       h

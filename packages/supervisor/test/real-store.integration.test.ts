@@ -1,5 +1,6 @@
-// The supervisor against the real SQLite store of @promenade/store: the contract suite, then a
-// run end to end (the engine composes exactly these two pieces).
+// The supervisor against the real SQLite store of @promenade/store (a development dependency
+// only): the contract suite, then a run end to end over the synchronous store — the pieces the
+// engine composes. The engine runs the same contract suite against every backend.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,12 @@ import { childEntryPath, manifestOf, programOf, sourceLaunch } from "./harness.t
 
 describeSupervisorStore(() => {
   const store = openStore({ path: ":memory:" });
-  return { store, addWorkflow: (args) => store.upsertWorkflow(args), close: () => store.close() };
+  return {
+    store,
+    addWorkflow: (args) => store.upsertWorkflow(args),
+    subscribe: (listener) => store.subscribe(listener),
+    close: () => store.close(),
+  };
 });
 
 describe("RunSupervisor over the SQLite store", () => {
@@ -54,15 +60,14 @@ describe("RunSupervisor over the SQLite store", () => {
       ),
     });
     const sqlite = store;
-    const id = sqlite.transaction(() => {
-      const { run } = sqlite.createRun({
-        workflowId: workflow.id,
-        triggerKind: "manual",
-        input: { n: 1 },
-      });
-      supervisor.emitQueued(run.id);
-      return run.id;
+    const published: number[] = [];
+    sqlite.subscribe((event) => published.push(event.cursor));
+    const { run } = sqlite.createRun({
+      workflowId: workflow.id,
+      triggerKind: "manual",
+      input: { n: 1 },
     });
+    const id = run.id;
     const row = await supervisor.supervise(id);
     expect(row).toMatchObject({ status: "completed", output: { echoed: { n: 1 } }, restarts: 1 });
     const events = sqlite.listEvents(id);
@@ -72,6 +77,7 @@ describe("RunSupervisor over the SQLite store", () => {
         .map((e) => (e.event.kind === "run_status" ? e.event.status : "")),
     ).toEqual(["queued", "pending", "running", "pending", "running", "completed"]);
     expect(events.filter((e) => e.event.kind === "phase")).toHaveLength(2);
+    expect(published).toEqual(events.map((e) => e.cursor));
     await supervisor.shutdown();
   });
 });

@@ -1,4 +1,4 @@
-// Spec 02 §5.10 engine restart / boot sweep / shutdown, and §5.14 workflows.call/run child runs:
+// Engine restart / boot sweep / shutdown, and workflows.call/run child runs:
 // deterministic default keys, re-attach after a parent restart, child failure mapping.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,16 +16,16 @@ describe("engine restart and recovery", () => {
   it("resumes a run left running by a closed supervisor, keeping startedAt and restarts", async () => {
     h = createHarness();
     h.deploy({ slug: "sleeper" }, 'await sleep(1500); output("slept");');
-    const id = h.create("sleeper");
+    const id = await h.create("sleeper");
     const first = h.supervisor.supervise(id);
     await until(() => h.statuses(id).includes("running"));
-    const startedAt = h.store.getRun(id)?.startedAt;
+    const startedAt = h.store.peek.run(id)?.startedAt;
     await h.supervisor.shutdown(1000);
     await expect(first).rejects.toMatchObject({
       code: "INTERNAL",
       message: expect.stringContaining("closed"),
     });
-    expect(h.store.getRun(id)?.status).toBe("running");
+    expect(h.store.peek.run(id)?.status).toBe("running");
 
     const logs: string[] = [];
     const second = new RunSupervisor({
@@ -39,13 +39,8 @@ describe("engine restart and recovery", () => {
       priceUsage: () => 0,
       log: (l) => logs.push(l),
     });
-    const workflowId = h.store.getWorkflow("sleeper")!.id;
-    const queued = h.store.transaction(() => {
-      const { run } = h.store.createRun({ workflowId, triggerKind: "manual" });
-      second.emitQueued(run.id);
-      return run.id;
-    });
-    const sweep = second.recoverOnBoot();
+    const queued = await h.create("sleeper");
+    const sweep = await second.recoverOnBoot();
     expect(sweep.resumed).toEqual([id, queued]);
     expect(second.isExecuting(id)).toBe(true);
     expect(second.isExecuting(queued)).toBe(false);
@@ -74,15 +69,15 @@ describe("engine restart and recovery", () => {
       { slug: "stubborn" },
       'process.on("SIGTERM", () => {}); console.log("ready"); await sleep(60_000);',
     );
-    const id = h.create("stubborn");
+    const id = await h.create("stubborn");
     void h.supervisor.supervise(id);
     await until(() => h.kinds(id).includes("program_output"));
     const cancelling = h.supervisor.cancel(id);
-    expect(h.store.getRun(id)?.status).toBe("cancelling");
+    await until(() => h.store.peek.run(id)?.status === "cancelling");
     const rejected = expect(cancelling).rejects.toMatchObject({ code: "INTERNAL" });
     await h.supervisor.shutdown(200);
     await rejected;
-    expect(h.store.getRun(id)?.status).toBe("cancelling");
+    expect(h.store.peek.run(id)?.status).toBe("cancelling");
 
     const next = new RunSupervisor({
       store: h.store,
@@ -95,9 +90,9 @@ describe("engine restart and recovery", () => {
       priceUsage: () => 0,
       log: () => undefined,
     });
-    expect(next.recoverOnBoot()).toEqual({ resumed: [], cancelled: [id] });
-    expect(h.store.getRun(id)).toMatchObject({ status: "cancelled", error: null });
-    expect(h.store.getRun(id)?.endedAt).not.toBeNull();
+    expect(await next.recoverOnBoot()).toEqual({ resumed: [], cancelled: [id] });
+    expect(h.store.peek.run(id)).toMatchObject({ status: "cancelled", error: null });
+    expect(h.store.peek.run(id)?.endedAt).not.toBeNull();
     expect(h.statuses(id)).toEqual(["queued", "pending", "running", "cancelling", "cancelled"]);
     await next.shutdown();
   });
@@ -126,8 +121,8 @@ describe("engine restart and recovery", () => {
   it("recoverOne resumes one orphan (waitForRun without start())", async () => {
     h = createHarness();
     h.deploy({ slug: "echo" }, 'output("again");');
-    const id = h.create("echo");
-    h.store.updateRunStatus(id, "pending");
+    const id = await h.create("echo");
+    h.store.patchRun(id, { status: "pending" });
     const row = await h.supervisor.recoverOne(id);
     expect(row.output).toBe("again");
     expect(h.statuses(id)).toEqual(["queued", "pending", "running", "completed"]);
@@ -136,11 +131,11 @@ describe("engine restart and recovery", () => {
   it("writes nothing after shutdown and rejects new work with INTERNAL", async () => {
     h = createHarness();
     h.deploy({ slug: "echo" }, "output(1);");
-    const id = h.create("echo");
+    const id = await h.create("echo");
     await h.supervisor.shutdown();
     await expect(h.supervisor.supervise(id)).rejects.toMatchObject({ code: "INTERNAL" });
     await expect(h.supervisor.cancel(id)).rejects.toMatchObject({ code: "INTERNAL" });
-    expect(() => h.supervisor.emitQueued(id)).toThrow(/closed/);
+    expect(() => h.supervisor.recoverOnBoot()).toThrow(/closed/);
     expect(h.statuses(id)).toEqual(["queued"]);
   });
 });
@@ -152,7 +147,7 @@ describe("workflows.call and workflows.run", () => {
     h.deploy({ slug: "caller" }, 'output(await workflows.call("double", { n: 21 }));');
     const row = await h.run("caller");
     expect(row.output).toEqual({ doubled: 42 });
-    const children = h.store.listRuns({ parentRunId: row.id });
+    const children = h.store.peek.runs({ parentRunId: row.id });
     expect(children).toHaveLength(1);
     expect(children[0]?.triggerKind).toBe("manual");
     expect(h.statuses(children[0]!.id)).toEqual(["queued", "pending", "running", "completed"]);
@@ -179,7 +174,7 @@ describe("workflows.call and workflows.run", () => {
     expect(row.output).toBe("child");
     expect(row.restarts).toBe(1);
     expect(readFileSync(outside, "utf8")).toBe("x");
-    const children = h.store.listRuns({ parentRunId: row.id });
+    const children = h.store.peek.runs({ parentRunId: row.id });
     expect(children).toHaveLength(1);
     expect(children[0]?.status).toBe("completed");
   });
@@ -190,7 +185,7 @@ describe("workflows.call and workflows.run", () => {
     h.deploy({ slug: "starter" }, 'output(await workflows.run("slow-child", {}));');
     const row = await h.run("starter");
     const childId = row.output as string;
-    const child = h.store.getRun(childId);
+    const child = h.store.peek.run(childId);
     expect(child?.parentRunId).toBe(row.id);
     expect(["queued", "pending", "running"]).toContain(child?.status);
     const done = await h.supervisor.supervise(childId);
@@ -216,20 +211,20 @@ describe("workflows.call and workflows.run", () => {
     expect(missing.error?.code).toBe("NOT_FOUND");
     expect(missing.error?.message).toContain("not-deployed");
 
-    const catcher = h.create("catcher");
+    const catcher = await h.create("catcher");
     const done = h.supervisor.supervise(catcher);
     await until(() =>
-      h.store
-        .listRuns({ parentRunId: catcher })
+      h.store.peek
+        .runs({ parentRunId: catcher })
         .some(
           (r) =>
             r.status === "running" &&
-            h.store.getWorkflowById(r.workflowId)?.slug === "cancelled-child",
+            h.store.peek.workflowById(r.workflowId)?.slug === "cancelled-child",
         ),
     );
-    const child = h.store
-      .listRuns({ parentRunId: catcher })
-      .find((r) => h.store.getWorkflowById(r.workflowId)?.slug === "cancelled-child");
+    const child = h.store.peek
+      .runs({ parentRunId: catcher })
+      .find((r) => h.store.peek.workflowById(r.workflowId)?.slug === "cancelled-child");
     await h.supervisor.cancel(child!.id);
     const row = await done;
     const out = row.output as { failed: [string, string]; cancelled: string; emptyKey: string };

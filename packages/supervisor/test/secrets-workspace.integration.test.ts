@@ -1,4 +1,4 @@
-// Spec 02 §5.12, §5.13, §5.15: secrets (allow-list, env then processEnv, env interpolation,
+// Secrets (allow-list, env then processEnv, env interpolation,
 // redaction everywhere), workspace hydrate/persist, memory dirs, artifacts.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -21,10 +21,10 @@ describe("secrets and the run environment", () => {
     });
     h.deploy(
       { slug: "reader", permissions: { secrets: [{ name: "GH_TOKEN" }, { name: "OTHER" }] } },
-      'output([(await secrets.get("GH_TOKEN")).length, await secrets.get("OTHER")]);',
+      'output([(await secrets.get("GH_TOKEN")).length, (await secrets.get("OTHER")) === "from-process"]);',
     );
     const row = await h.run("reader");
-    expect(row.output).toEqual([7, "from-process"]);
+    expect(row.output).toEqual([7, true]);
   });
 
   it("fails SECRET_UNDECLARED and SECRET_MISSING (hint names envLabel)", async () => {
@@ -69,9 +69,92 @@ describe("secrets and the run environment", () => {
       .join("");
     // The second value was written in two chunks 30 ms apart: still replaced whole.
     expect(stdout).toBe("printing [redacted:API_KEY]\n[redacted:API_KEY]\n");
-    expect(JSON.stringify(h.store.getRun(row.id))).not.toContain(secret);
+    expect(JSON.stringify(h.store.peek.run(row.id))).not.toContain(secret);
     expect(h.logs.join("\n")).not.toContain(secret);
     expect(h.logs.join("\n")).toContain("../[redacted:API_KEY]");
+  });
+
+  it("redacts secret values in output() once: the row and the output event agree, keys included", async () => {
+    const secret = "canary-7f3a9c-secret";
+    h = createHarness({
+      env: new Map([
+        ["API_KEY", secret],
+        ["ENV_KEY", "env-canary-4411"],
+      ]),
+    });
+    h.deploy(
+      {
+        slug: "outputs",
+        permissions: { secrets: [{ name: "API_KEY" }, { name: "ENV_KEY" }] },
+        env: { FROM_ENV: "${{ secrets.ENV_KEY }}" },
+      },
+      [
+        'const v = await secrets.get("API_KEY");',
+        "output({ token: v, nested: [{ text: `Bearer ${v}` }], [v]: process.env.FROM_ENV });",
+      ].join("\n"),
+    );
+    const row = await h.run("outputs");
+    expect(row.status).toBe("completed");
+    const redacted = {
+      token: "[redacted:API_KEY]",
+      nested: [{ text: "Bearer [redacted:API_KEY]" }],
+      "[redacted:API_KEY]": "[redacted:ENV_KEY]",
+    };
+    expect(row.output).toEqual(redacted);
+    const event = h.events(row.id).find((e) => e.event.kind === "output");
+    expect(event?.event).toMatchObject({ kind: "output", value: redacted });
+    const stored = JSON.stringify([h.store.peek.run(row.id), h.events(row.id)]);
+    expect(stored).not.toContain(secret);
+    expect(stored).not.toContain("env-canary-4411");
+  });
+
+  it("fails with the output redacted the same way in the row and the event", async () => {
+    const secret = "canary-failing-5521";
+    h = createHarness({ env: new Map([["API_KEY", secret]]) });
+    h.deploy(
+      { slug: "fails", permissions: { secrets: [{ name: "API_KEY" }] } },
+      'output({ partial: await secrets.get("API_KEY") }); throw new Error("stop");',
+    );
+    const row = await h.run("fails");
+    expect(row.status).toBe("failed");
+    expect(row.output).toEqual({ partial: "[redacted:API_KEY]" });
+    const event = h.events(row.id).find((e) => e.event.kind === "output");
+    expect((event?.event as { value?: unknown } | undefined)?.value).toEqual(row.output);
+  });
+
+  it("hands a workflows.call parent the child's redacted output, and stores child input and artifact metadata redacted", async () => {
+    const secret = "canary-child-9034";
+    h = createHarness({ env: new Map([["API_KEY", secret]]) });
+    h.deploy(
+      { slug: "child", permissions: { secrets: [{ name: "API_KEY" }] } },
+      'output({ got: input, own: await secrets.get("API_KEY") });',
+    );
+    h.deploy(
+      { slug: "parent", permissions: { secrets: [{ name: "API_KEY" }] } },
+      [
+        'const v = await secrets.get("API_KEY");',
+        'await artifacts.write("note.txt", "text/plain", "x", { token: v });',
+        'output(await workflows.call("child", { pass: v }));',
+      ].join("\n"),
+    );
+    const row = await h.run("parent");
+    expect(row.status).toBe("completed");
+    // The child ran with its input stored redacted, and its row's output is redacted: the parent
+    // receives exactly that row value.
+    expect(row.output).toEqual({
+      got: { pass: "[redacted:API_KEY]" },
+      own: "[redacted:API_KEY]",
+    });
+    const child = h.store.peek.runs().find((run) => run.parentRunId === row.id);
+    expect(child?.input).toEqual({ pass: "[redacted:API_KEY]" });
+    expect(h.store.peek.artifacts(row.id)[0]?.metadata).toEqual({ token: "[redacted:API_KEY]" });
+    const stored = JSON.stringify([
+      h.store.peek.runs(),
+      h.events(row.id),
+      h.events(child?.id ?? ""),
+      h.store.peek.artifacts(row.id),
+    ]);
+    expect(stored).not.toContain(secret);
   });
 
   it("interpolates ${{ secrets.NAME }} env values and copies plain ones", async () => {
@@ -82,10 +165,10 @@ describe("secrets and the run environment", () => {
         permissions: { secrets: [{ name: "API_KEY" }] },
         env: { MY_KEY: "${{ secrets.API_KEY }}", PLAIN: "plain-value" },
       },
-      "output([process.env.MY_KEY, process.env.PLAIN]);",
+      "output([process.env.MY_KEY === 'the-api-key', process.env.PLAIN]);",
     );
     const row = await h.run("envy");
-    expect(row.output).toEqual(["the-api-key", "plain-value"]);
+    expect(row.output).toEqual([true, "plain-value"]);
   });
 
   it("fails SECRET_MISSING without restarting when an interpolated secret is unset", async () => {
@@ -198,7 +281,7 @@ describe("workspace persistence, memory dirs and artifacts", () => {
     expect(out.ref.name).toBe("report.txt");
     expect(out.ref.url.startsWith("file://")).toBe(true);
     expect(out.code).toBe("VALIDATION");
-    const rows = h.store.listArtifacts(row.id);
+    const rows = h.store.peek.artifacts(row.id);
     expect(rows.map((a) => [a.name, a.size])).toEqual([
       ["report.txt", 8],
       ["data.bin", 3],

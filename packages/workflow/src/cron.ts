@@ -1,5 +1,5 @@
 /**
- * Deploy-time cron grammar check (spec 01 §4.3): 5 fields (`minute hour day-of-month month
+ * Deploy-time cron grammar check: 5 fields (`minute hour day-of-month month
  * day-of-week`) or 6 (`second` first); comma lists of `*`, `N`, `A-B`, each optionally `/S`;
  * month and weekday names. It only decides "is this well-formed"; evaluating fire times is the
  * scheduler's job and must accept everything accepted here. No dependencies, no zod.

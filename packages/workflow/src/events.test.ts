@@ -1,4 +1,4 @@
-// Acceptance checks 31–35 of spec 01 §9: the wire format every engine, server and client share.
+// The run-event wire format every engine, server and client share: cursors, the 16 kinds, channels.
 // A loosened schema or a mis-mapped channel here silently changes what subscribers receive.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -62,18 +62,20 @@ function samples(): RunEvent[] {
       error: { code: "VALIDATION", message: "bad" },
     },
     { ...turn, kind: "reasoning_delta", text: "hmm" },
+    { ...run, kind: "human_input_requested", requestId: "req_1", key: "ship", prompt: "Ship?" },
+    { ...run, kind: "human_input_resolved", requestId: "req_1", key: "ship" },
   ];
 }
 
 describe("makeCursor", () => {
-  it("packs block and seq with a stride of 1,000,000 (check 31)", () => {
+  it("packs block and seq with a stride of 1,000,000", () => {
     expect(TURN_CURSOR_STRIDE).toBe(1_000_000);
     expect(makeCursor(0, 1)).toBe(1);
     expect(makeCursor(1, 1)).toBe(1_000_001);
     expect(makeCursor(3, 999_999)).toBe(3_999_999);
   });
 
-  it("throws RangeError outside the valid ranges (check 31)", () => {
+  it("throws RangeError outside the valid ranges", () => {
     for (const [block, seq] of [
       [0, 0],
       [-1, 1],
@@ -89,15 +91,15 @@ describe("makeCursor", () => {
 });
 
 describe("runEventSchema", () => {
-  it("round-trips one sample of each of the 16 kinds (check 32)", () => {
+  it("round-trips one sample of each of the 18 kinds", () => {
     for (const sample of samples()) expect(runEventSchema.parse(sample)).toEqual(sample);
     const sampleKinds = new Set(samples().map((s) => s.kind));
     const schemaKinds = new Set(runEventSchema.options.map((o) => o.shape.kind.value));
     expect(sampleKinds).toEqual(schemaKinds);
-    expect(schemaKinds.size).toBe(16);
+    expect(schemaKinds.size).toBe(18);
   });
 
-  it("rejects unknown kinds, missing required fields and extra fields (check 33)", () => {
+  it("rejects unknown kinds, missing required fields and extra fields", () => {
     expect(runEventSchema.safeParse({ ...run, kind: "usage" }).success).toBe(false);
     expect(runEventSchema.safeParse({ ...turn, kind: "turn_started" }).success).toBe(false);
     for (const sample of samples()) {
@@ -127,8 +129,42 @@ describe("runEventSchema", () => {
         error: { code: "X", message: "m", hint: "h" },
       },
       { ...turn, kind: "tool_call_result", toolCallId: "c", result: { summary: "x" } },
+      { ...run, kind: "human_input_requested", requestId: "", key: "k", prompt: "p" },
+      { ...run, kind: "human_input_requested", requestId: "r", key: "", prompt: "p" },
+      { ...run, kind: "human_input_resolved", requestId: "r", key: "k", value: "secret answer" },
     ];
     for (const event of bad) expect(runEventSchema.safeParse(event).success).toBe(false);
+  });
+
+  it("accepts a pass reason on run_status and per-request model calls on turn_ended", () => {
+    for (const reason of ["first_start", "crash_restart", "engine_restart", "failover"]) {
+      expect(
+        runEventSchema.safeParse({ ...run, kind: "run_status", status: "pending", reason }).success,
+      ).toBe(true);
+    }
+    expect(
+      runEventSchema.safeParse({ ...run, kind: "run_status", status: "pending", reason: "boot" })
+        .success,
+    ).toBe(false);
+    const call = {
+      model: "gpt-4o-mini",
+      provider: "openai",
+      startedAt: 1_700_000_000_000,
+      endedAt: 1_700_000_000_250,
+      usage: { inputTokens: 30, outputTokens: 7, cacheReadTokens: 12, reasoningTokens: 3 },
+      usdMicros: 9,
+      estimated: true,
+    };
+    const ended = { ...turn, kind: "turn_ended", agentId: "a", reason: "complete" };
+    expect(runEventSchema.parse({ ...ended, calls: [call] })).toEqual({ ...ended, calls: [call] });
+    for (const badCall of [
+      { ...call, model: "" },
+      { ...call, endedAt: -1 },
+      { ...call, usdMicros: 0.5 },
+      { ...call, extra: 1 },
+    ]) {
+      expect(runEventSchema.safeParse({ ...ended, calls: [badCall] }).success).toBe(false);
+    }
   });
 
   it("exports reusable token-usage and tool-return schemas usable with plain zod", () => {
@@ -143,12 +179,14 @@ describe("runEventSchema", () => {
 });
 
 describe("channels", () => {
-  it("maps every kind to exactly one channel (check 34)", () => {
+  it("maps every kind to exactly one channel", () => {
     const expected: Partial<Record<RunEventKind, string>> = {
       run_status: "lifecycle",
       phase: "phase",
       output: "output",
       program_output: "log",
+      human_input_requested: "lifecycle",
+      human_input_resolved: "lifecycle",
     };
     const kinds = runEventSchema.options.map((o) => o.shape.kind.value);
     let agentKinds = 0;
@@ -162,7 +200,7 @@ describe("channels", () => {
     expect(channelOf({ kind: "toString" as RunEventKind })).toBeUndefined();
   });
 
-  it("filters against a channel list (check 35)", () => {
+  it("filters against a channel list", () => {
     const textDelta = { kind: "text_delta" } as const;
     const runStatus = { kind: "run_status" } as const;
     expect(DEFAULT_CHANNELS).toEqual(["lifecycle", "phase", "output"]);
@@ -171,7 +209,7 @@ describe("channels", () => {
     expect(matchesChannels({ kind: "nope" as RunEventKind }, CHANNELS)).toBe(false);
   });
 
-  it("selects channels from subscription options (check 35)", () => {
+  it("selects channels from subscription options", () => {
     expect(selectChannels({ verbose: true })).toEqual(CHANNELS);
     expect(selectChannels({ verbose: true, channels: "nope" })).toEqual(CHANNELS);
     expect(selectChannels({})).toEqual(DEFAULT_CHANNELS);
@@ -180,7 +218,7 @@ describe("channels", () => {
     expect(selectChannels({ channels: [" log ", "agent"] })).toEqual(["log", "agent"]);
   });
 
-  it("rejects an unknown or empty channel with a VALIDATION EngineError naming it (check 35)", () => {
+  it("rejects an unknown or empty channel with a VALIDATION EngineError naming it", () => {
     for (const channels of ["nope", "phase,", ["lifecycle", "nope"]]) {
       let error: unknown;
       try {

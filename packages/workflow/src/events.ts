@@ -1,5 +1,5 @@
 /**
- * The run-event wire format (spec 01 §5): the 16 strict event schemas, the envelope, cursors and
+ * The run-event wire format: the 18 strict event schemas, the envelope, cursors and
  * channels. Wire names are frozen (Boardwalk-compatible): never restyle a kind or field. The zod
  * schemas are built on first use (see internal/lazy.ts); cursor and channel helpers need no zod,
  * so servers filtering a stream and programs importing `.` pay nothing for the schemas.
@@ -34,6 +34,16 @@ export function makeCursor(turnNumber: number, seq: number): number {
   return cursor;
 }
 
+/**
+ * Why a pass (one run-process attempt) started, stamped on the `pending` status that opens it:
+ * the run's first start, a restart after its process crashed, a recovery by the next engine after
+ * an engine stop, or a takeover by another node of a cluster. Optional on the wire: streams
+ * written before it existed carry no reason.
+ */
+export const PASS_REASONS = ["first_start", "crash_restart", "engine_restart", "failover"] as const;
+/** Why a pass started (the optional `reason` of a `pending` `run_status`). */
+export type PassReason = (typeof PASS_REASONS)[number];
+
 function buildEventSchemas() {
   const { z } = loadZod();
   const nonEmpty = z.string().min(1);
@@ -51,6 +61,7 @@ function buildEventSchemas() {
     cacheCreationTokens: count,
     cacheReadTokens: count,
     totalTokens: count,
+    reasoningTokens: count,
   });
   const toolReturnSchema = z.strictObject({
     kind: z.string().optional(),
@@ -59,9 +70,24 @@ function buildEventSchemas() {
   });
   const event = <K extends string, S extends z.core.$ZodLooseShape>(kind: K, shape: S) =>
     z.strictObject({ ...envelope, kind: z.literal(kind), ...shape });
+  // One provider request of an agent turn, as the turn reports it when it ends.
+  const modelCallSchema = z.strictObject({
+    model: nonEmpty,
+    provider: nonEmpty.optional(),
+    startedAt: z.int().min(0),
+    endedAt: z.int().min(0),
+    usage: tokenUsageSchema.optional(),
+    usdMicros: z.int().min(0).optional(),
+    estimated: z.boolean().optional(),
+    error: eventErrorSchema.optional(),
+  });
 
   const runEventSchema = z.discriminatedUnion("kind", [
-    event("run_status", { status: z.enum(RUN_STATUSES), error: eventErrorSchema.optional() }),
+    event("run_status", {
+      status: z.enum(RUN_STATUSES),
+      error: eventErrorSchema.optional(),
+      reason: z.enum(PASS_REASONS).optional(),
+    }),
     event("phase", { name: nonEmpty, id: nonEmpty }),
     // JSON has no undefined: a missing `value` is a missing field, not a declared undefined.
     event("output", {
@@ -75,6 +101,7 @@ function buildEventSchemas() {
       reason: z.enum(["complete", "cancelled", "error"]),
       usage: tokenUsageSchema.optional(),
       error: eventErrorSchema.optional(),
+      calls: z.array(modelCallSchema).optional(),
     }),
     event("text_start", { blockId: z.string() }),
     event("text_delta", { blockId: z.string(), text: z.string() }),
@@ -89,15 +116,17 @@ function buildEventSchemas() {
     event("tool_call_result", { toolCallId: z.string(), result: toolReturnSchema }),
     event("tool_call_error", { toolCallId: z.string(), error: eventErrorSchema }),
     event("reasoning_delta", { text: z.string() }),
+    event("human_input_requested", { requestId: nonEmpty, key: nonEmpty, prompt: z.string() }),
+    event("human_input_resolved", { requestId: nonEmpty, key: nonEmpty }),
   ]);
-  return { runEventSchema, tokenUsageSchema, toolReturnSchema };
+  return { runEventSchema, tokenUsageSchema, toolReturnSchema, modelCallSchema };
 }
 
 type EventSchemas = ReturnType<typeof buildEventSchemas>;
 const eventSchemas = once(buildEventSchemas);
 
 /**
- * The run event: a discriminated union on `kind` over 16 strict variants. Rejects unknown kinds,
+ * The run event: a discriminated union on `kind` over 18 strict variants. Rejects unknown kinds,
  * missing required fields and extra fields (a `cursor` inside the event included). Built on first
  * use.
  */
@@ -117,7 +146,7 @@ export const toolReturnSchema: EventSchemas["toolReturnSchema"] = lazyObject(
 
 /** One run event (discriminated on `kind`). */
 export type RunEvent = z.infer<EventSchemas["runEventSchema"]>;
-/** The 16 event kinds. */
+/** The 18 event kinds. */
 export type RunEventKind = RunEvent["kind"];
 /** A run's status on `run_status` events. */
 export type { RunStatus } from "./records/statuses.ts";
@@ -125,6 +154,8 @@ export type { RunStatus } from "./records/statuses.ts";
 export type EventEnvelope = Pick<RunEvent, "runId" | "turnId" | "seq" | "t">;
 /** Token usage (`turn_ended.usage`). */
 export type TokenUsage = z.infer<EventSchemas["tokenUsageSchema"]>;
+/** One model request of an agent turn (`turn_ended.calls[]`). */
+export type ModelCall = z.infer<EventSchemas["modelCallSchema"]>;
 /** A tool's result as rendered on the wire. */
 export type ToolReturn = z.infer<EventSchemas["toolReturnSchema"]>;
 
@@ -156,6 +187,8 @@ const KIND_CHANNEL: Readonly<Record<RunEventKind, Channel>> = {
   tool_call_result: "agent",
   tool_call_error: "agent",
   reasoning_delta: "agent",
+  human_input_requested: "lifecycle",
+  human_input_resolved: "lifecycle",
 };
 
 /** The channel an event belongs to; `undefined` at run time for an unknown kind. */

@@ -1,5 +1,6 @@
-// Spec 01 §1.2 and §6.2: "nothing else is exported". Other packages and third-party engines code
-// against these names; a missing or extra export is an API change that needs a changeset.
+// `.` and `./runtime` export these names and nothing else. Other packages and third-party
+// engines code against these names; a missing or extra export is an API change that needs a
+// changeset.
 import { describe, expect, it } from "vitest";
 import * as runtime from "./runtime/index.ts";
 import * as sdk from "./index.ts";
@@ -9,6 +10,7 @@ describe("export inventory", () => {
     expect(Object.keys(sdk).sort()).toEqual(
       [
         "agent",
+        "humanInput",
         "workflows",
         "sleep",
         "secrets",

@@ -1,11 +1,12 @@
 /**
- * `@promenade/workflow`: the author API, manifest schema and run-event wire format (spec 01
- * §1.2). The only door in: named re-exports, nothing else. Importing it does no work: the
+ * `@promenade/workflow`: the author API, manifest schema and run-event wire format.
+ * The only door in: named re-exports, nothing else. Importing it does no work: the
  * primitives load no zod, and every exported schema is built (and zod loaded) on first use.
  */
 export {
   agent,
   artifacts,
+  humanInput,
   output,
   parallel,
   phase,
@@ -39,6 +40,15 @@ export type {
   ArtifactBody,
   ArtifactRef,
   CallOptions,
+  HumanChoiceResult,
+  HumanInputChoiceSpec,
+  HumanInputMultiSelectSpec,
+  HumanInputOptions,
+  HumanInputResult,
+  HumanInputSpec,
+  HumanInputTextSpec,
+  HumanMultiSelectResult,
+  HumanTextResult,
   JsonSchema,
   JsonValue,
   McpServerRef,
@@ -49,6 +59,8 @@ export type {
 export type {
   Channel,
   EventEnvelope,
+  ModelCall,
+  PassReason,
   RunEvent,
   RunEventKind,
   RunStatus,

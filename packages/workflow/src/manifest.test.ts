@@ -1,4 +1,4 @@
-// Acceptance checks 1–18 of spec 01 §9. The manifest is a compatibility contract: a loosened
+// The manifest is a compatibility contract: a loosened
 // rule lets a program deploy here that fails elsewhere, a tightened one stops a program that
 // runs on the compatible engine. Every message must name the field so authors can fix it.
 import { describe, expect, expectTypeOf, it } from "vitest";
@@ -47,7 +47,7 @@ function issuePaths(meta: unknown): string[] {
 }
 
 describe("validateMeta: defaults and top level", () => {
-  it("applies exactly the three defaults (check 1)", () => {
+  it("applies exactly the three defaults", () => {
     const input = { slug: "hello", triggers: [{ kind: "manual" }] };
     const manifest = validateMeta(input);
     expect(manifest).toEqual({
@@ -61,7 +61,7 @@ describe("validateMeta: defaults and top level", () => {
     expect(input).toEqual({ slug: "hello", triggers: [{ kind: "manual" }] });
   });
 
-  it("rejects an unknown top-level key at (root), naming it (check 2)", () => {
+  it("rejects an unknown top-level key at (root), naming it", () => {
     const error = rejection(minimal({ scripts: {} }));
     expect(error.name).toBe("MetaValidationError");
     expect(error.message).toContain("(root)");
@@ -72,7 +72,7 @@ describe("validateMeta: defaults and top level", () => {
   });
 
   it.each(["tools", "mcp", "skills", "memory", "instructions", "model", "provider", "outcome"])(
-    "rejects the top-level key %s (check 3)",
+    "rejects the top-level key %s",
     (key) => {
       const error = rejection(minimal({ [key]: "x" }));
       expect(error.issues).toEqual([
@@ -85,7 +85,7 @@ describe("validateMeta: defaults and top level", () => {
     expect(rejection(minimal({ tools: [] })).message).toContain("pass them to agent()");
   });
 
-  it("checks slug rules (check 4)", () => {
+  it("requires a slug of 1–100 letters, digits or dashes", () => {
     for (const slug of ["has space", "", "a".repeat(101), "dots.not.ok", 7]) {
       expect(issuePaths(minimal({ slug }))).toEqual(["slug"]);
     }
@@ -93,7 +93,7 @@ describe("validateMeta: defaults and top level", () => {
     expect(issuePaths({ triggers: manual })).toEqual(["slug"]);
   });
 
-  it("checks title and description (check 5)", () => {
+  it("limits title to one non-empty line of ≤ 200 chars and description to ≤ 1000", () => {
     expect(issuePaths(minimal({ title: "line one\nline two" }))).toEqual(["title"]);
     expect(issuePaths(minimal({ title: "" }))).toEqual(["title"]);
     expect(issuePaths(minimal({ title: "t".repeat(201) }))).toEqual(["title"]);
@@ -126,7 +126,7 @@ describe("validateMeta: defaults and top level", () => {
 });
 
 describe("validateMeta: triggers", () => {
-  it("requires at least one trigger and a known kind (check 6)", () => {
+  it("requires at least one trigger and a known kind", () => {
     expect(issuePaths(minimal({ triggers: [] }))).toEqual(["triggers"]);
     const error = rejection(minimal({ triggers: [{ kind: "event" }] }));
     expect(error.issues.map((i) => i.path)).toEqual(["triggers.0.kind"]);
@@ -136,7 +136,7 @@ describe("validateMeta: triggers", () => {
     ]);
   });
 
-  it("checks cron expressions (check 7)", () => {
+  it("accepts 5- or 6-field cron expressions of ≤ 120 chars and names the bad field", () => {
     const cron = (expr: string) => minimal({ triggers: [{ kind: "cron", expr }] });
     expect(validateMeta(cron("0 9 * * 1-5")).triggers).toEqual([
       { kind: "cron", expr: "0 9 * * 1-5" },
@@ -150,7 +150,7 @@ describe("validateMeta: triggers", () => {
     expect(() => validateMeta(cron("0 0 30 2 *"))).not.toThrow();
   });
 
-  it("checks cron time zones (check 8)", () => {
+  it("accepts only IANA cron time zones", () => {
     const zone = (timezone: string) =>
       minimal({ triggers: [{ kind: "cron", expr: "0 9 * * *", timezone }] });
     expect(() => validateMeta(zone("America/Anchorage"))).not.toThrow();
@@ -159,7 +159,7 @@ describe("validateMeta: triggers", () => {
     expect(issuePaths(zone(""))).toEqual(["triggers.0.timezone"]);
   });
 
-  it("requires webhook auth of token or signature (check 9)", () => {
+  it("requires webhook auth of token or signature", () => {
     expect(issuePaths(minimal({ triggers: [{ kind: "webhook" }] }))).toEqual(["triggers.0.auth"]);
     expect(issuePaths(minimal({ triggers: [{ kind: "webhook", auth: "hmac" }] }))).toEqual([
       "triggers.0.auth",
@@ -175,14 +175,14 @@ describe("validateMeta: triggers", () => {
 });
 
 describe("validateMeta: env and secrets", () => {
-  it("rejects reserved prefixes case-insensitively at env.<KEY> (check 10)", () => {
+  it("rejects reserved prefixes case-insensitively at env.<KEY>", () => {
     for (const key of ["BOARDWALK_X", "aws_region", "promenade_port", "Aws_Key"]) {
       expect(issuePaths(minimal({ env: { [key]: "1" } }))).toEqual([`env.${key}`]);
     }
     expect(validateMeta(minimal({ env: { AWSX: "1" } })).env).toEqual({ AWSX: "1" });
   });
 
-  it("accepts whole-value secret references to declared secrets only (check 11)", () => {
+  it("accepts whole-value secret references to declared secrets only", () => {
     const permissions = { secrets: [{ name: "GH" }] };
     const ok = validateMeta(
       minimal({ env: { T: "${{ secrets.GH }}", U: "${{secrets.GH}}" }, permissions }),
@@ -220,7 +220,7 @@ describe("validateMeta: env and secrets", () => {
     expect(manifest.permissions).toEqual({ secrets: [{ name: "GH" }] });
   });
 
-  it("rejects secret refs with extra fields (check 13)", () => {
+  it("rejects secret refs with extra fields", () => {
     expect(
       issuePaths(minimal({ permissions: { secrets: [{ name: "T", integration: "github" }] } })),
     ).toEqual(["permissions.secrets.0"]);
@@ -231,7 +231,7 @@ describe("validateMeta: env and secrets", () => {
 });
 
 describe("validateMeta: workspace, budget and platform fields", () => {
-  it("checks workspace.persist (check 12)", () => {
+  it("accepts workspace.persist true or a non-empty list of relative, normalised paths", () => {
     for (const persist of ["../outside", "a/../b", "/abs", "a\\b", "a//b", ".", "cache/"]) {
       expect(issuePaths(minimal({ workspace: { persist: [persist] } }))).toEqual([
         "workspace.persist.0",
@@ -250,7 +250,7 @@ describe("validateMeta: workspace, budget and platform fields", () => {
     expect(issuePaths(minimal({ workspace: { key: "k" } }))).toEqual(["workspace"]);
   });
 
-  it("checks budgets and notifications (check 18)", () => {
+  it("requires positive finite budgets, integer token budgets and known notification channels", () => {
     expect(issuePaths(minimal({ budget: { max_tokens: 1.5 } }))).toEqual(["budget.max_tokens"]);
     expect(issuePaths(minimal({ budget: { max_usd: 0 } }))).toEqual(["budget.max_usd"]);
     expect(issuePaths(minimal({ budget: { max_usd: Number.POSITIVE_INFINITY } }))).toEqual([
@@ -308,7 +308,7 @@ describe("validateMeta: workspace, budget and platform fields", () => {
     ]);
   });
 
-  it("round-trips a full manifest, adding only runs_on (check 17)", () => {
+  it("round-trips a full manifest, adding only runs_on", () => {
     const full = {
       slug: "nightly-digest",
       title: "Nightly digest",
@@ -337,7 +337,7 @@ describe("validateMeta: workspace, budget and platform fields", () => {
 });
 
 describe("validateMeta: legacy aliases", () => {
-  it("normalises name and top-level secrets (check 14)", () => {
+  it("normalises name and top-level secrets", () => {
     const manifest = validateMeta({
       name: "digest",
       secrets: [{ name: "GH" }],
@@ -363,7 +363,7 @@ describe("validateMeta: legacy aliases", () => {
     });
   });
 
-  it("rejects name together with slug at name (check 15)", () => {
+  it("rejects name together with slug at name", () => {
     expect(issuePaths({ name: "x", slug: "x", triggers: manual })).toEqual(["name"]);
   });
 
@@ -375,7 +375,7 @@ describe("validateMeta: legacy aliases", () => {
     expect(issuePaths({ slug: "x", triggers: manual, secrets: "GH" })).toEqual(["secrets"]);
   });
 
-  it("validates and drops permissions.tools (check 16)", () => {
+  it("validates and drops permissions.tools", () => {
     const manifest = validateMeta(minimal({ permissions: { tools: [{ name: "web_search" }] } }));
     expect(manifest.permissions).toEqual({});
     expect(issuePaths(minimal({ permissions: { tools: [{ name: "" }] } }))).toEqual([

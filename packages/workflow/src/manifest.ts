@@ -1,5 +1,5 @@
 /**
- * The manifest (`meta`) schema, validation and legacy normalisation (spec 01 §4). Owns the zod
+ * The manifest (`meta`) schema, validation and legacy normalisation. Owns the zod
  * schemas `canonicalManifestSchema` (strict, canonical spellings only) and
  * `workflowManifestSchema` (normalises legacy aliases first), and `validateMeta`, which collects
  * every issue into one `MetaValidationError` at the paths the author wrote. Schemas are built,
@@ -306,7 +306,7 @@ interface RawIssue {
 }
 
 /**
- * Rewrites legacy spellings to canonical ones (spec 01 §4.13): `name` → `slug`, top-level
+ * Rewrites legacy spellings to canonical ones: `name` → `slug`, top-level
  * `secrets` merged into `permissions.secrets`, `permissions.tools` validated and dropped. Never
  * mutates its input. Issues are reported at the legacy paths.
  */

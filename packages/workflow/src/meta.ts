@@ -1,5 +1,5 @@
 /**
- * The author-facing manifest types (spec 01 §4.14): what programs write with
+ * The author-facing manifest types: what programs write with
  * `export const meta = { … } satisfies WorkflowMeta`. They mirror the input side of the manifest
  * schema (defaults optional, arrays readonly so `as const` works) and also accept the legacy
  * spellings. Types only: no JavaScript is emitted. A unit test keeps them key-for-key in step

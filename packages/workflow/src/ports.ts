@@ -1,6 +1,6 @@
 /**
  * The one port this package declares: `WorkflowHost`, the seam through which the author
- * primitives reach an engine (spec 01 §6.1). Third-party engines implement it structurally.
+ * primitives reach an engine. Third-party engines implement it structurally.
  * The SDK never validates or copies what passes through it: arguments go to the host exactly as
  * the program gave them (omitted optionals as `undefined`), results come back unchanged.
  */
@@ -9,13 +9,15 @@ import type {
   ArtifactBody,
   ArtifactRef,
   CallOptions,
+  HumanInputOptions,
+  HumanInputResult,
   PhaseOptions,
   SleepArg,
 } from "./types.ts";
 
 /**
  * What an engine installs (via `installHost` from `@promenade/workflow/runtime`) before it
- * evaluates a program. The first four methods are required; the last three are optional
+ * evaluates a program. The first four methods are required; the others are optional
  * capabilities, and the matching primitive fails with "… is not supported by the installed
  * engine" when one is absent.
  */
@@ -39,4 +41,6 @@ export interface WorkflowHost {
     body: ArtifactBody,
     metadata: Record<string, unknown> | undefined,
   ): Promise<ArtifactRef>;
+  /** Backs `humanInput`; resolves to the normalized answer. Optional. */
+  humanInput?(opts: HumanInputOptions): Promise<HumanInputResult>;
 }

@@ -1,10 +1,11 @@
-// Acceptance checks 24–30 of spec 01 §9: delegation is exact (engines rely on `undefined` for
-// omitted options and on unchanged results), and a missing host fails loudly, not silently.
+// The primitives delegate exactly (engines rely on `undefined` for omitted options and on
+// unchanged results), and a missing host fails loudly, not silently.
 import { afterEach, describe, expect, it, vi, type Mock } from "vitest";
 import type { WorkflowHost } from "./ports.ts";
 import {
   agent,
   artifacts,
+  humanInput,
   output,
   parallel,
   phase,
@@ -33,6 +34,7 @@ function makeHost(overrides: Partial<MockHost> = {}): MockHost {
     setPhase: vi.fn(),
     runWorkflow: vi.fn(() => Promise.resolve("run_child")),
     writeArtifact: vi.fn(() => Promise.resolve({ id: "a1", name: "r.txt", url: "file:///r.txt" })),
+    humanInput: vi.fn(() => Promise.resolve({ value: "Ship", isOther: false })),
     ...overrides,
   };
 }
@@ -49,7 +51,7 @@ function minimalHost(): WorkflowHost {
 afterEach(() => resetRuntime());
 
 describe("no host installed", () => {
-  it("rejects every async hook (never a synchronous throw) with 'no host installed' (check 24)", async () => {
+  it("rejects every async hook (never a synchronous throw) with 'no host installed'", async () => {
     const calls = [
       () => agent("hi"),
       () => workflows.call("child", {}),
@@ -57,6 +59,7 @@ describe("no host installed", () => {
       () => sleep(5),
       () => secrets.get("GH"),
       () => artifacts.write("a.txt", "text/plain", "x"),
+      () => humanInput({ prompt: "ok?", input: { kind: "text" } }),
     ];
     for (const call of calls) {
       let promise: Promise<unknown> | undefined;
@@ -67,7 +70,7 @@ describe("no host installed", () => {
     }
   });
 
-  it("makes phase() throw synchronously with the same phrase and names installHost (check 24)", () => {
+  it("makes phase() throw synchronously with the same phrase and names installHost", () => {
     expect(() => phase("x")).toThrow(/no host installed/);
     expect(() => Phase("x")).toThrow(/installHost\(\) from "@promenade\/workflow\/runtime"/);
     expect(() => requireHost()).toThrow(/no host installed/);
@@ -81,7 +84,7 @@ describe("no host installed", () => {
 });
 
 describe("optional host capabilities", () => {
-  it("rejects workflows.run / artifacts.write and throws from phase with 'not supported' (check 25)", async () => {
+  it("rejects workflows.run / artifacts.write and throws from phase with 'not supported'", async () => {
     installHost(minimalHost());
     await expect(workflows.run("child", 1)).rejects.toThrow(
       "workflows.run is not supported by the installed engine",
@@ -90,11 +93,14 @@ describe("optional host capabilities", () => {
       "artifacts.write is not supported by the installed engine",
     );
     expect(() => phase("plan")).toThrow("phase is not supported by the installed engine");
+    await expect(humanInput({ prompt: "ok?", input: { kind: "text" } })).rejects.toThrow(
+      "humanInput is not supported by the installed engine",
+    );
   });
 });
 
 describe("delegation", () => {
-  it("forwards agent arguments exactly, omitted options as undefined (check 26)", async () => {
+  it("forwards agent arguments exactly, omitted options as undefined", async () => {
     const host = makeHost();
     installHost(host);
     await expect(agent("p")).resolves.toBe("answer");
@@ -104,7 +110,7 @@ describe("delegation", () => {
     expect(host.agent.mock.lastCall?.[1]).toBe(opts);
   });
 
-  it("forwards workflows.call / run, sleep, secrets and artifacts and returns host results (check 26)", async () => {
+  it("forwards workflows.call / run, sleep, secrets and artifacts and returns host results", async () => {
     const host = makeHost();
     installHost(host);
     await expect(workflows.call("child", { a: 1 })).resolves.toEqual({ child: true });
@@ -126,13 +132,25 @@ describe("delegation", () => {
     );
   });
 
+  it("forwards humanInput options exactly and returns the host's answer", async () => {
+    const host = makeHost();
+    installHost(host);
+    const opts = {
+      key: "ship",
+      prompt: "Ship it?",
+      input: { kind: "choice", options: ["Ship", "Hold"] },
+    } as const;
+    await expect(humanInput(opts)).resolves.toEqual({ value: "Ship", isOther: false });
+    expect(host.humanInput.mock.lastCall?.[0]).toBe(opts);
+  });
+
   it("propagates host rejections unchanged", async () => {
     const failure = Object.assign(new Error("boom"), { name: "EngineError", code: "NOT_FOUND" });
     installHost(makeHost({ callWorkflow: vi.fn(() => Promise.reject(failure)) }));
     await expect(workflows.call("nope", null)).rejects.toBe(failure);
   });
 
-  it("makes Phase the same function as phase and forwards the options (check 27)", () => {
+  it("makes Phase the same function as phase and forwards the options", () => {
     const host = makeHost();
     installHost(host);
     expect(Phase).toBe(phase);
@@ -150,7 +168,7 @@ describe("delegation", () => {
 });
 
 describe("output", () => {
-  it("keeps the last value, boxes null and starts empty (check 28)", () => {
+  it("keeps the last value, boxes null and starts empty", () => {
     expect(takeDeclaredOutput()).toBeNull();
     output({ a: 1 });
     output("final");
@@ -164,7 +182,7 @@ describe("output", () => {
 });
 
 describe("input and config", () => {
-  it("exposes installed values through live bindings read after import (check 29)", async () => {
+  it("exposes installed values through live bindings read after import", async () => {
     installInput({ ticket: 42 });
     installConfig({ model: "x/y" });
     const sdk = await import("./index.ts");
@@ -191,7 +209,7 @@ describe("input and config", () => {
 });
 
 describe("parallel", () => {
-  it("preserves input order for thunks resolving out of order (check 30)", async () => {
+  it("preserves input order for thunks resolving out of order", async () => {
     const order: number[] = [];
     const delayed = (value: number, ticks: number) => async () => {
       for (let i = 0; i < ticks; i += 1) await Promise.resolve();
@@ -204,7 +222,7 @@ describe("parallel", () => {
     expect(order).toEqual([2, 3, 1]);
   });
 
-  it("rejects with the first rejection and calls every thunk immediately (check 30)", async () => {
+  it("rejects with the first rejection and calls every thunk immediately", async () => {
     const started: string[] = [];
     const first = new Error("first");
     const result = parallel([

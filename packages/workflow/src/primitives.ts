@@ -1,5 +1,5 @@
 /**
- * The author primitives (spec 01 §3): thin delegations to the installed `WorkflowHost`, plus the
+ * The author primitives: thin delegations to the installed `WorkflowHost`, plus the
  * host-free `parallel` and `output`. Invariants: arguments are forwarded exactly as received
  * (omitted optionals as `undefined`, never `{}`); host results and rejections pass through
  * unchanged; async hooks never throw synchronously, `phase` does. This module imports no zod and
@@ -11,6 +11,14 @@ import type {
   ArtifactBody,
   ArtifactRef,
   CallOptions,
+  HumanChoiceResult,
+  HumanInputChoiceSpec,
+  HumanInputMultiSelectSpec,
+  HumanInputOptions,
+  HumanInputResult,
+  HumanInputTextSpec,
+  HumanMultiSelectResult,
+  HumanTextResult,
   JsonSchema,
   JsonValue,
   PhaseOptions,
@@ -29,7 +37,7 @@ export async function agent(prompt: string, opts?: AgentOptions): Promise<unknow
   return hostFor("agent").agent(prompt, opts);
 }
 
-/** Child workflows (spec 01 §3.3). Both calls are idempotent per parent run. */
+/** Child workflows. Both calls are idempotent per parent run. */
 export const workflows: {
   /**
    * Starts (or re-attaches to) a child run of `slug` and waits for it; resolves to the child's
@@ -57,7 +65,7 @@ export async function sleep(arg: SleepArg): Promise<void> {
   return hostFor("sleep").sleep(arg);
 }
 
-/** Secrets declared in `permissions.secrets` (spec 01 §3.5). */
+/** Secrets declared in `permissions.secrets`. */
 export const secrets: {
   /** Resolves to the secret's value. Rejects `SECRET_UNDECLARED` or `SECRET_MISSING`. */
   get(name: string): Promise<string>;
@@ -67,7 +75,7 @@ export const secrets: {
   },
 };
 
-/** Run artifacts (spec 01 §3.6). */
+/** Run artifacts. */
 export const artifacts: {
   /**
    * Stores `body` under the plain file name `name` (no `/`, `\` or `..`; else `VALIDATION`).
@@ -86,6 +94,30 @@ export const artifacts: {
     return host.writeArtifact(name, contentType, body, metadata);
   },
 };
+
+/**
+ * Asks a person and waits for the answer: the run is held (`awaiting_input`, its process and
+ * locals intact) until someone answers through the engine, then resolves with the answer,
+ * checked against `opts.input` and normalized. A key that already has an answer (e.g. after a
+ * restart) resolves with it at once. Rejects `VALIDATION` for a malformed form, key or timeout,
+ * `CANCELLED` when the run is cancelled while waiting; "not supported" on an engine without the
+ * capability.
+ */
+export function humanInput(
+  opts: HumanInputOptions & { input: HumanInputTextSpec },
+): Promise<HumanTextResult>;
+export function humanInput(
+  opts: HumanInputOptions & { input: HumanInputChoiceSpec },
+): Promise<HumanChoiceResult>;
+export function humanInput(
+  opts: HumanInputOptions & { input: HumanInputMultiSelectSpec },
+): Promise<HumanMultiSelectResult>;
+export function humanInput(opts: HumanInputOptions): Promise<HumanInputResult>;
+export async function humanInput(opts: HumanInputOptions): Promise<HumanInputResult> {
+  const host = hostFor("humanInput");
+  if (typeof host.humanInput !== "function") throw notSupportedError("humanInput");
+  return host.humanInput(opts);
+}
 
 /**
  * Calls every thunk now, in order, and resolves to their results in input order once all have

@@ -1,5 +1,5 @@
 /**
- * Author-facing argument and result types of the primitives (spec 01 §1.3, §3). Types only:
+ * Author-facing argument and result types of the primitives. Types only:
  * this file emits no JavaScript, so the lean runtime pays nothing for it. It must not know about
  * zod, the manifest schema or the event wire format.
  */
@@ -12,7 +12,7 @@ export type JsonValue =
   string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /**
- * An inline MCP server an `agent()` call may use (spec 01 §3.2.3). `name` matches
+ * An inline MCP server an `agent()` call may use. `name` matches
  * `^[A-Za-z0-9][A-Za-z0-9_-]*$` and is unique within the call; unknown keys are rejected by the
  * engine with `VALIDATION` before anything is spawned.
  */
@@ -33,7 +33,7 @@ export type McpServerRef =
       headers?: Record<string, string>;
     };
 
-/** A program-defined tool (spec 01 §3.2.2). `execute` runs in the program process. */
+/** A program-defined tool. `execute` runs in the program process. */
 export interface ToolDef {
   /** Name the model sees; non-empty and unique across the call's advertised tools. */
   name: string;
@@ -45,7 +45,7 @@ export interface ToolDef {
   execute: (input: unknown) => Promise<unknown>;
 }
 
-/** Per-call capabilities of an `agent()` leaf (spec 01 §3.2.1). Every field is optional. */
+/** Per-call capabilities of an `agent()` leaf. Every field is optional. */
 export interface AgentOptions {
   /** Display label copied to `agentName` on the turn frames; `""` is treated as absent. */
   name?: string;
@@ -63,15 +63,20 @@ export interface AgentOptions {
   skills?: readonly string[];
   /** Workspace-relative directory used as this leaf's persistent memory. */
   memory?: string;
+  /**
+   * Offers the model a `human_input` tool that asks a person mid-loop (a human-input gate keyed
+   * by the tool call id). Default `false`.
+   */
+  humanInput?: boolean;
 }
 
-/** Options of `workflows.call` / `workflows.run` (spec 01 §3.3). */
+/** Options of `workflows.call` / `workflows.run`. */
 export interface CallOptions {
   /** Used verbatim as the child's idempotency key; must be non-empty. Default: derived. */
   idempotencyKey?: string;
 }
 
-/** Options of `phase()` (spec 01 §3.10). */
+/** Options of `phase()`. */
 export interface PhaseOptions {
   /** Phase id; default `phase-<n>` (1-based count of `phase()` calls in this attempt). */
   id?: string;
@@ -83,9 +88,89 @@ export type SleepArg = number | { durationMs: number } | { until: string | Date 
 /** An artifact body: a string is stored as UTF-8; a `Buffer` is a `Uint8Array`. */
 export type ArtifactBody = string | Uint8Array;
 
-/** A written artifact (spec 01 §3.6). `url` is a `file://` URL on a local engine. */
+/** A written artifact. `url` is a `file://` URL on a local engine. */
 export interface ArtifactRef {
   id: string;
   name: string;
   url: string;
+}
+
+/** The answer form of a free-text gate. `multiline` and `placeholder` are presentation only. */
+export interface HumanInputTextSpec {
+  kind: "text";
+  multiline?: boolean;
+  placeholder?: string;
+  /** `""` is refused when true. Default `false`. */
+  required?: boolean;
+}
+
+/** The answer form of a single-choice gate. */
+export interface HumanInputChoiceSpec {
+  kind: "choice";
+  /** The offered options (non-empty strings, at least one). */
+  options: readonly string[];
+  /** Accept a free-text answer besides the options. Default `true`. */
+  allowOther?: boolean;
+  /** Label of the free-text choice (presentation only). */
+  otherLabel?: string;
+}
+
+/** The answer form of a multi-select gate. */
+export interface HumanInputMultiSelectSpec {
+  kind: "multiselect";
+  /** The offered options (non-empty strings, at least one). */
+  options: readonly string[];
+  /** Accept one free-text entry besides the options. Default `true`. */
+  allowOther?: boolean;
+  /** Label of the free-text entry (presentation only). */
+  otherLabel?: string;
+  /** Fewest selections (the free-text entry counts as one). Integer ≥ 0. */
+  min?: number;
+  /** Most selections (the free-text entry counts as one). Integer ≥ 0. */
+  max?: number;
+}
+
+/** The answer form of a human-input gate. */
+export type HumanInputSpec = HumanInputTextSpec | HumanInputChoiceSpec | HumanInputMultiSelectSpec;
+
+/** The answer to a `text` gate. */
+export interface HumanTextResult {
+  value: string;
+}
+
+/** The answer to a `choice` gate; `isOther` is true for a free-text answer. */
+export interface HumanChoiceResult {
+  value: string;
+  isOther: boolean;
+}
+
+/** The answer to a `multiselect` gate: the chosen options, plus the free-text entry if given. */
+export interface HumanMultiSelectResult {
+  values: string[];
+  other?: string;
+}
+
+/** The answer to any human-input gate. */
+export type HumanInputResult = HumanTextResult | HumanChoiceResult | HumanMultiSelectResult;
+
+/** Options of `humanInput()`. */
+export interface HumanInputOptions {
+  /**
+   * Stable gate name within the run (non-empty). Default `input-<n>`, `n` counting this pass's
+   * `humanInput()` calls from 1. A key that already has an answer returns it at once.
+   */
+  key?: string;
+  /** The question shown to the person. */
+  prompt: string;
+  /** The answer form. */
+  input: HumanInputSpec;
+  /** Who may answer, e.g. `"role:admin"` or `"user:<id>"` (stored with the request). */
+  assignees?: readonly string[];
+  /**
+   * How long the gate waits: `<n><unit>` with unit `ms`, `s`, `m`, `h` or `d` (e.g. `"48h"`).
+   * Default: no timeout.
+   */
+  timeout?: string;
+  /** What a timeout does: fail the run (default) or answer with `value`. */
+  onTimeout?: "fail" | { value: HumanInputResult };
 }

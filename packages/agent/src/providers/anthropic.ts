@@ -1,8 +1,8 @@
 /**
- * Anthropic Messages API, streaming (spec 03 §2.4): `POST <baseUrl>/v1/messages` with
+ * Anthropic Messages API, streaming: `POST <baseUrl>/v1/messages` with
  * `stream: true, max_tokens: 8192`; the SSE events build text, tool calls (partial JSON deltas),
  * usage and the stop reason. A JSON (non-streamed) message body is accepted too. An `error`
- * event fails the request (no silent partial answers, Appendix A #3).
+ * event fails the request: a partial answer is never passed off as a whole one.
  */
 import { EngineError } from "@promenade/workflow/errors";
 import {
@@ -79,6 +79,7 @@ async function readStream(
     switch (event.type) {
       case "message_start": {
         const message = isObject(event.message) ? event.message : {};
+        if (isObject(message.usage)) cacheUsage(message.usage, usage);
         const input = isObject(message.usage) ? tokenCount(message.usage.input_tokens) : undefined;
         if (input !== undefined) usage.inputTokens = input;
         break;
@@ -157,6 +158,7 @@ function parseMessage(value: unknown): ChatTurn {
     const output = tokenCount(value.usage.output_tokens);
     if (input !== undefined) usage.inputTokens = input;
     if (output !== undefined) usage.outputTokens = output;
+    cacheUsage(value.usage, usage);
   }
   return {
     text,
@@ -185,3 +187,11 @@ export const anthropicChat: ChatAdapter = async (args, io) => {
     json: parseMessage,
   });
 };
+
+/** Prompt-cache counts of an Anthropic `usage` object, when reported. */
+function cacheUsage(value: Record<string, unknown>, into: TokenUsage): void {
+  const read = tokenCount(value.cache_read_input_tokens);
+  const created = tokenCount(value.cache_creation_input_tokens);
+  if (read !== undefined) into.cacheReadTokens = read;
+  if (created !== undefined) into.cacheCreationTokens = created;
+}

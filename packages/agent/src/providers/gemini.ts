@@ -1,5 +1,5 @@
 /**
- * Native Google Gemini API (spec 03 §2.5, protocol `"gemini"`):
+ * Native Google Gemini API (protocol `"gemini"`):
  * `POST <baseUrl>/v1beta/models/<model>:streamGenerateContent?alt=sse` with `x-goog-api-key`.
  * Streamed `GenerateContentResponse` chunks (or one JSON body / array) build text, function
  * calls (ids synthesized as `call-<n>`) and usage. The built-in `google` provider uses the
@@ -85,6 +85,10 @@ function absorb(
     const output = tokenCount(chunk.usageMetadata.candidatesTokenCount);
     if (input !== undefined) into.usage.inputTokens = input;
     if (output !== undefined) into.usage.outputTokens = output;
+    const cached = tokenCount(chunk.usageMetadata.cachedContentTokenCount);
+    const thoughts = tokenCount(chunk.usageMetadata.thoughtsTokenCount);
+    if (cached !== undefined) into.usage.cacheReadTokens = cached;
+    if (thoughts !== undefined) into.usage.reasoningTokens = thoughts;
   }
   const candidates = chunk.candidates;
   if (!Array.isArray(candidates) || candidates.length === 0) return;

@@ -1,5 +1,5 @@
 /**
- * HTTP behaviour shared by every provider adapter (spec 03 §2.2, §2.6): case-insensitive header
+ * HTTP behaviour shared by every provider adapter: case-insensitive header
  * merge with `content-type` owned by the engine, retries with exponential backoff on 429/5xx and
  * network failures (only before a body is read), optional per-attempt timeouts, event-stream
  * parsing with WHATWG rules, the request-then-read-either-way round (`requestTurn`), and tool
@@ -107,8 +107,9 @@ function trackBody(response: Response, done: () => void): Response {
 }
 
 /**
- * POSTs `body` with the retry policy of spec 03 §2.2 and returns the first 2xx response (body
- * unread). Retries HTTP 429, ≥ 500, network failures and timeouts; never after a body read.
+ * POSTs `body` with the retry policy (5 attempts, `500 × 2^(n−1) + [0, 250)` ms apart) and
+ * returns the first 2xx response (body unread). Retries HTTP 429, ≥ 500, network failures and
+ * timeouts; never after a body read.
  * @throws EngineError `PROVIDER_ERROR` — `provider returned <status>: <body…>` for other 4xx,
  *   `… after 5 attempts: <last error>` when retries are exhausted.
  */
@@ -279,7 +280,7 @@ export function tokenCount(value: unknown): number | undefined {
 }
 
 /**
- * Parses model-produced tool arguments (spec 03 §1.6): empty/whitespace → `{}`; a JSON object →
+ * Parses model-produced tool arguments: empty/whitespace → `{}`; a JSON object →
  * itself; anything else → `{}` plus an `inputError` naming the tool and saying "not a JSON object".
  */
 export function parseToolArguments(

@@ -1,5 +1,5 @@
 /**
- * OpenAI-compatible chat completions (spec 03 §2.3) — also Google's OpenAI-compatible surface,
+ * OpenAI-compatible chat completions — also Google's OpenAI-compatible surface,
  * Ollama, vLLM and any gateway speaking it. Requests are non-streaming (`model`, `messages`,
  * `tools?` only); a response is read as JSON or, when the server answers with an event stream,
  * as `chat.completion.chunk` deltas. Maps wire ↔ neutral; knows nothing about events or tools.
@@ -80,6 +80,14 @@ function usageOf(value: unknown): TokenUsage {
   const output = tokenCount(value.completion_tokens);
   if (input !== undefined) usage.inputTokens = input;
   if (output !== undefined) usage.outputTokens = output;
+  const cached = isObject(value.prompt_tokens_details)
+    ? tokenCount(value.prompt_tokens_details.cached_tokens)
+    : undefined;
+  if (cached !== undefined) usage.cacheReadTokens = cached;
+  const reasoning = isObject(value.completion_tokens_details)
+    ? tokenCount(value.completion_tokens_details.reasoning_tokens)
+    : undefined;
+  if (reasoning !== undefined) usage.reasoningTokens = reasoning;
   return usage;
 }
 

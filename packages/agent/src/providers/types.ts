@@ -1,5 +1,5 @@
 /**
- * The neutral conversation model every provider adapter speaks (spec 03 §2.1). Adapters map it
+ * The neutral conversation model every provider adapter speaks. Adapters map it
  * to and from one wire protocol; the loop never sees wire JSON. Strings arrive here already
  * redacted (the loop redacts string leaves before calling an adapter).
  */
@@ -15,7 +15,7 @@ export interface ToolSpec {
 /**
  * A tool call the model requested. `input` is the parsed argument object; when the model's
  * arguments were not a JSON object, `input` is `{}` and `inputError` says why (tool-level
- * `VALIDATION`, spec 03 §1.6). `rawArguments` keeps the model's original argument text.
+ * `VALIDATION`). `rawArguments` keeps the model's original argument text.
  */
 export interface ToolCallRequest {
   id: string;

@@ -6,7 +6,7 @@
  * It holds one `Redactor`, like a run process.
  */
 import { runAgent } from "../loop.ts";
-import { Redactor } from "../redactor.ts";
+import { Redactor } from "@promenade/workflow/redact";
 import type {
   AgentHost,
   AgentOptions,
@@ -43,6 +43,11 @@ export interface FakeAgentHostOptions {
   redactor?: RedactorPort;
   fetch?: FetchLike;
   sleep?: SleepLike;
+  /**
+   * Answers human-input gates (`humanInput: true` calls); absent: the host offers no gate. The
+   * request is recorded in `humanInputCalls` before this runs.
+   */
+  humanInput?: (request: { key: string; prompt: string; input: unknown }) => Promise<unknown>;
 }
 
 /** The fake and what it recorded. */
@@ -58,6 +63,8 @@ export interface FakeAgentHost {
   readonly resolveCalls: { model: string | undefined; provider: string | undefined }[];
   /** Every `mcpToken` call. */
   readonly mcpTokenCalls: { serverUrl: string; invalidateToken: string | undefined }[];
+  /** Every human-input gate opened, in order. */
+  readonly humanInputCalls: { key: string; prompt: string; input: unknown }[];
   /** A host for the next `agent()` call (`agent-<n>`, n counting calls). */
   host(options?: { name?: string }): AgentHost;
   /** `runAgent` with a fresh host, as the run process does for each `agent()` call. */
@@ -91,6 +98,7 @@ export function createFakeAgentHost(options: FakeAgentHostOptions): FakeAgentHos
   const memoryUsed: string[] = [];
   const resolveCalls: { model: string | undefined; provider: string | undefined }[] = [];
   const mcpTokenCalls: { serverUrl: string; invalidateToken: string | undefined }[] = [];
+  const humanInputCalls: { key: string; prompt: string; input: unknown }[] = [];
   let calls = 0;
 
   const host = (identity: { name?: string } = {}): AgentHost => {
@@ -139,6 +147,13 @@ export function createFakeAgentHost(options: FakeAgentHostOptions): FakeAgentHos
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
     };
+    const answer = options.humanInput;
+    if (answer !== undefined) {
+      built.humanInput = (request) => {
+        humanInputCalls.push(request);
+        return answer(request);
+      };
+    }
     return built;
   };
 
@@ -149,6 +164,7 @@ export function createFakeAgentHost(options: FakeAgentHostOptions): FakeAgentHos
     memoryUsed,
     resolveCalls,
     mcpTokenCalls,
+    humanInputCalls,
     host,
     agent: (prompt, agentOptions) =>
       runAgent(

@@ -171,6 +171,10 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
 export interface FakeUsage {
   input?: number;
   output?: number;
+  /** Prompt-cache hits (OpenAI `prompt_tokens_details.cached_tokens`). */
+  cached?: number;
+  /** Reasoning tokens (OpenAI `completion_tokens_details.reasoning_tokens`). */
+  reasoning?: number;
 }
 
 /** A scripted tool call: `arguments` as the model would send them (string = raw JSON text). */
@@ -182,13 +186,17 @@ export interface FakeToolCall {
 
 // ---- OpenAI chat completions -------------------------------------------------------------
 
-function openAiUsage(usage: FakeUsage | undefined): Record<string, number> | undefined {
+function openAiUsage(usage: FakeUsage | undefined): Record<string, unknown> | undefined {
   if (usage === undefined) return undefined;
-  const out: Record<string, number> = {};
+  const out: Record<string, unknown> = {};
   if (usage.input !== undefined) out.prompt_tokens = usage.input;
   if (usage.output !== undefined) out.completion_tokens = usage.output;
   if (usage.input !== undefined || usage.output !== undefined) {
     out.total_tokens = (usage.input ?? 0) + (usage.output ?? 0);
+  }
+  if (usage.cached !== undefined) out.prompt_tokens_details = { cached_tokens: usage.cached };
+  if (usage.reasoning !== undefined) {
+    out.completion_tokens_details = { reasoning_tokens: usage.reasoning };
   }
   return out;
 }

@@ -1,5 +1,5 @@
 /**
- * JSON-RPC 2.0 over one `McpTransport` (spec 03 §6.1–6.3): integer ids from 1, a pending table
+ * JSON-RPC 2.0 over one `McpTransport`: integer ids from 1, a pending table
  * with per-request timeouts and abort signals (both send `notifications/cancelled`), inbound
  * validation that drops anything malformed without disturbing pending requests, and replies to
  * server requests (`ping` → `{}`, everything else → -32601). Knows no MCP method except `ping`.
@@ -34,7 +34,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Checks the frame shape of spec 03 §6.2; anything else is dropped by the caller. */
+/**
+ * A frame is well formed when it is an object with `jsonrpc: "2.0"`, an id that is absent, null,
+ * a string or a number, a string `method` if any, and an `error` with a numeric `code` and a
+ * string `message` if any. Anything else is dropped by the caller.
+ */
 function isWellFormed(frame: unknown): frame is Record<string, unknown> {
   if (!isObject(frame) || frame["jsonrpc"] !== "2.0") return false;
   const id = frame["id"];

@@ -1,5 +1,5 @@
 /**
- * The one interactive step (spec 03 §8.4): discover, register a public client with a loopback
+ * The one interactive step: discover, register a public client with a loopback
  * redirect, hand the caller an authorization URL (PKCE S256, `state`, RFC 8707 `resource`), wait
  * for the browser to come back to `http://127.0.0.1:<port>/callback`, exchange the code and store
  * the grant. Never opens a browser itself. The loopback listener is always closed, also on failure.

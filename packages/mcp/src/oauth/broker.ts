@@ -1,5 +1,5 @@
 /**
- * The engine-side token broker (spec 03 §8.7): hands out stored access tokens, refreshes them
+ * The engine-side token broker: hands out stored access tokens, refreshes them
  * when expired (with a skew) or when a caller reports one as rejected, persists rotated refresh
  * tokens, and answers "needs interactive authorization" with a hint, never a prompt.
  * Refreshes are single-flight per canonical server URL, so a rotating refresh token is never
@@ -33,7 +33,7 @@ function defaultHint(serverUrl: string): string {
   return `run engine.authorizeMcpServer("${serverUrl}") (standalone: authorizeServer) to authorize it, then re-run`;
 }
 
-/** Hands out access tokens for stored grants; see spec 03 §8.7. */
+/** Hands out access tokens for stored grants, refreshing them when expired or rejected. */
 export class TokenBroker {
   readonly #options: TokenBrokerOptions;
   readonly #inFlight = new Map<string, Promise<BrokeredToken>>();

@@ -1,5 +1,5 @@
 /**
- * The canonical key of an MCP server URL (spec 03 §8.6): one spelling per server, so the token
+ * The canonical key of an MCP server URL: one spelling per server, so the token
  * store, the broker's single-flight map and the RFC 8707 `resource` default all agree.
  */
 import { McpError } from "../errors.ts";

@@ -1,5 +1,5 @@
 /**
- * `WWW-Authenticate` Bearer challenge parsing (spec 03 §8.1). Pure string work; lives with the
+ * `WWW-Authenticate` Bearer challenge parsing. Pure string work; lives with the
  * OAuth pieces but is also used by the HTTP transport to hand the challenge to auth providers.
  */
 

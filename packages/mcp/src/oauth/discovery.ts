@@ -1,5 +1,5 @@
 /**
- * Authorization discovery for an HTTP MCP server (spec 03 §8.2): probe the server for its 401
+ * Authorization discovery for an HTTP MCP server: probe the server for its 401
  * challenge, find RFC 9728 protected-resource metadata (header hint, then well-known URLs), then
  * RFC 8414 authorization-server metadata with OpenID discovery as fallback. Every answer is
  * validated; metadata a server points at on another origin is refused, never followed.
@@ -50,7 +50,7 @@ async function probe(fetchImpl: FetchLike, serverUrl: string): Promise<Probe> {
     if (challenge["scope"]) found.scope = challenge["scope"];
     return found;
   } catch {
-    // Probe failures are ignored (spec 03 §8.2 step 2); the well-known URLs are still tried.
+    // Probe failures are ignored: the well-known URLs are still tried.
     return {};
   }
 }
@@ -119,7 +119,7 @@ export async function discoverAuthorization(
         "PROTOCOL",
         `protected-resource metadata at ${candidate} names resource ${metadata.resource}, which is not on ${origin}`,
         {
-          hint: "the metadata must describe this MCP server (RFC 9728 §3.3); check the server's configuration",
+          hint: "the metadata must describe this MCP server (RFC 9728, section 3.3); check the server's configuration",
         },
       );
     }
@@ -196,7 +196,7 @@ async function fetchServerMetadata(
       );
       continue;
     }
-    // RFC 8414 §3.3: the metadata must be about the issuer we were sent to (mix-up defence).
+    // RFC 8414, section 3.3: the metadata must be about the issuer we were sent to (mix-up defence).
     if (parsed.data.issuer.replace(/\/+$/, "") !== issuer.replace(/\/+$/, "")) {
       problems.push(`${candidate}: issuer ${parsed.data.issuer} does not match`);
       continue;

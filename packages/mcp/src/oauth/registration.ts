@@ -1,6 +1,6 @@
 /**
- * RFC 7591 dynamic client registration as a public client with a loopback redirect
- * (spec 03 §8.3). A new client is registered for every interactive authorization.
+ * RFC 7591 dynamic client registration as a public client with a loopback redirect. A new client
+ * is registered for every interactive authorization.
  */
 import { McpError } from "../errors.ts";
 import type { FetchLike } from "../ports.ts";

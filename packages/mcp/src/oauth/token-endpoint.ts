@@ -1,5 +1,5 @@
 /**
- * Token endpoint requests (spec 03 §8.5): the authorization-code exchange and the refresh grant,
+ * Token endpoint requests: the authorization-code exchange and the refresh grant,
  * form-encoded, with the RFC 8707 `resource`. Error messages name the grant type, status and
  * endpoint only: a token endpoint's error body may echo grant material.
  */

@@ -1,5 +1,5 @@
 /**
- * Grant storage (spec 03 §8.6): entries keyed by canonical server URL. `FileTokenStore` keeps
+ * Grant storage: entries keyed by canonical server URL. `FileTokenStore` keeps
  * them in one JSON file, rewritten whole through a temp file created with mode 0600 and an
  * atomic rename, so a crash never leaves a torn file and the file is never world-readable. The
  * file is re-read on every call, so several processes and a hand edit are all seen.

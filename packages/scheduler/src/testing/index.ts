@@ -1,11 +1,18 @@
 /**
- * `@promenade/scheduler/testing`: shared test doubles (STYLE §1) — an in-memory
- * `SchedulerStore`, a manual clock, and the `describeSchedulerStore` contract suite (Vitest)
- * that real stores run to prove they satisfy the port.
+ * `@promenade/scheduler/testing`: shared test doubles — an in-memory `SchedulerStore`
+ * (asynchronous like a network database, or synchronous like SQLite), a manual clock, and the
+ * `describeSchedulerStore` contract suite (Vitest) that real stores run to prove they satisfy the
+ * port.
  */
 export { InMemorySchedulerStore } from "./in-memory-store.ts";
 export type { CronFireRecord, InMemorySchedulerStoreOptions } from "./in-memory-store.ts";
 export { createFakeClock } from "./fake-clock.ts";
 export type { FakeClock } from "./fake-clock.ts";
 export { describeSchedulerStore } from "./contract.ts";
-export type { DescribeSchedulerStoreOptions, SchedulerStoreUnderTest } from "./contract.ts";
+export type {
+  DeployWorkflowArgs,
+  DescribeSchedulerStoreOptions,
+  QueueRunArgs,
+  SchedulerStoreUnderTest,
+  StatusMove,
+} from "./contract.ts";

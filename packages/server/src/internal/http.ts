@@ -1,12 +1,15 @@
 /**
  * HTTP plumbing shared by the routes: the transport error type, JSON/error responses with the
- * headers every response carries (spec 04 §0.4), bounded body reading (§0.5, §6.1) and path
- * segment decoding (§0.3). Knows nothing about engines or routes.
+ * headers every response carries, bounded body reading (size limit, drain before a 413, client
+ * hang-ups), depth-limited JSON parsing and path segment decoding. Knows nothing about engines or
+ * routes.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isEngineError } from "@promenade/workflow/errors";
+import { jsonTextDepthProblem, tooDeepMessage } from "@promenade/workflow/limits";
+import { OVERSIZE_DRAIN_MAX_BYTES, OVERSIZE_DRAIN_MAX_MS } from "../constants.ts";
 
-/** A transport-level failure with its HTTP status and wire code (spec 04 §0.4 table). */
+/** A transport-level failure with its HTTP status and wire code. */
 export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
@@ -93,56 +96,110 @@ export function tooLarge(limit: number): HttpError {
 }
 
 /**
- * Read the whole body, refusing more than `limit` bytes: up front from `content-length`, else as
- * soon as the running count passes the limit (buffered chunks are dropped and the rest of the
- * upload is discarded so the 413 can still be read by the client).
+ * The status `promenade_http_requests_total` records for a request the client closed before its
+ * body was complete (nginx's "client closed request"); never sent on the wire.
+ */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/**
+ * The client closed or reset the connection before its request body was complete: a client
+ * fault, dropped without an answer, a log line or a 5xx.
+ */
+export class ClientAbort extends Error {
+  constructor() {
+    super("The client closed the connection before the request body was complete.");
+    this.name = "ClientAbort";
+  }
+}
+
+/**
+ * Read the whole body, refusing more than `limit` bytes with 413 (`tooLarge`). A body over the
+ * limit — declared by `content-length` or found while counting — is not buffered; the rest of
+ * the upload is read and discarded first (at most `OVERSIZE_DRAIN_MAX_BYTES` more, for at most
+ * `OVERSIZE_DRAIN_MAX_MS`), because closing a connection the client is still writing to resets
+ * it, and the reset can destroy the 413 before the client reads it. Rejects with
+ * {@link ClientAbort} when the client hangs up first.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declared = req.headers["content-length"];
-    if (declared !== undefined && Number(declared) > limit) {
-      req.resume();
-      reject(tooLarge(limit));
+    if (req.destroyed) {
+      reject(new ClientAbort());
       return;
     }
+    let state: "reading" | "draining" | "settled" = "reading";
     let chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
-    req.on("data", (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        chunks = [];
-        reject(tooLarge(limit));
+    let discarded = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settle = (outcome: () => void): void => {
+      if (state === "settled") return;
+      state = "settled";
+      clearTimeout(timer);
+      outcome();
+    };
+    const refuse = (): void => settle(() => reject(tooLarge(limit)));
+    const drain = (): void => {
+      state = "draining";
+      chunks = [];
+      timer = setTimeout(refuse, OVERSIZE_DRAIN_MAX_MS);
+    };
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit) {
+      // A declared length the drain cannot cover is refused at once, as before reading.
+      if (declared - limit > OVERSIZE_DRAIN_MAX_BYTES) {
+        req.resume();
+        refuse();
         return;
       }
-      chunks.push(chunk);
+      drain();
+    }
+    req.on("data", (chunk: Buffer) => {
+      if (state === "reading") {
+        size += chunk.length;
+        if (size <= limit) {
+          chunks.push(chunk);
+          return;
+        }
+        drain();
+        discarded = size - limit;
+      } else if (state === "draining") {
+        discarded += chunk.length;
+      } else {
+        return;
+      }
+      if (discarded > OVERSIZE_DRAIN_MAX_BYTES) refuse();
     });
     req.on("end", () => {
-      if (!failed) resolve(Buffer.concat(chunks, size));
+      if (state === "reading") settle(() => resolve(Buffer.concat(chunks, size)));
+      else refuse();
     });
-    req.on("error", (err) => {
-      if (!failed) {
-        failed = true;
-        reject(err);
-      }
+    req.on("error", () => settle(() => reject(new ClientAbort())));
+    req.on("close", () => {
+      if (!req.complete) settle(() => reject(new ClientAbort()));
     });
   });
 }
 
-/** Parse a JSON body; empty → `undefined`; bad JSON → 400 naming `what` plus the parser detail. */
+/**
+ * Parse a JSON API body; empty → `undefined`. Bad JSON → 400 naming `what` plus the parser
+ * detail. Text nested past the JSON depth limit → 400 naming the limit and the path, checked on
+ * the raw text before parsing. API bodies are objects wrapping the values they carry
+ * (`{ "input": … }`, `{ "config": … }`), so they may nest one level more than a value.
+ */
 export function parseJson(body: Buffer, what: string): unknown {
   if (body.length === 0) return undefined;
+  const text = body.toString("utf8");
+  const tooDeep = jsonTextDepthProblem(text, { envelopeLevels: 1 });
+  if (tooDeep !== null) throw new HttpError(400, "VALIDATION", tooDeepMessage(what, tooDeep));
   try {
-    return JSON.parse(body.toString("utf8")) as unknown;
+    return JSON.parse(text) as unknown;
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new HttpError(400, "VALIDATION", `${what} is not valid JSON: ${detail}`);
   }
 }
 
-/** A validation failure in the spec's `<what> failed validation: <path>: <msg>` form. */
+/** A validation failure in the `<what> failed validation: <path>: <msg>` form. */
 export function validationFailed(what: string, issues: [string, string][]): HttpError {
   const list = issues.map(([path, msg]) => `${path}: ${msg}`).join("; ");
   return new HttpError(400, "VALIDATION", `${what} failed validation: ${list}`);

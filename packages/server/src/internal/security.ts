@@ -20,7 +20,16 @@ export function bearerToken(header: string | string[] | undefined): string | nul
   return match?.[1] ?? null;
 }
 
-/** Verify `sha256=<64 hex>` against HMAC-SHA256(secret, body) in constant time. */
+/** True when the header occurs at most once in the raw header list (`name` lower-case). */
+export function single(rawHeaders: string[], name: string): boolean {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === name) n++;
+  }
+  return n <= 1;
+}
+
+/** Verify `sha256=<64 hex>` against HMAC-SHA256(secret, message) in constant time. */
 export function signatureMatches(header: string, secret: string, body: Buffer): boolean {
   const match = /^sha256=([0-9a-f]{64})$/i.exec(header);
   if (match?.[1] === undefined) return false;

@@ -1,9 +1,12 @@
 /** Run-status helpers shared by the routes and the WebSocket channel. */
-import type { RunStatus } from "@promenade/workflow";
+import { ACTIVE_STATUSES, TERMINAL_STATUSES, type RunStatus } from "@promenade/workflow/records";
 
-const TERMINAL: ReadonlySet<string> = new Set<RunStatus>(["completed", "failed", "cancelled"]);
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 
-/** True for `completed`, `failed` and `cancelled` (spec 02 §2.3). */
+/** True for the final statuses (`completed`, `failed`, `cancelled`), given any string. */
 export function isTerminalStatus(status: string): boolean {
   return TERMINAL.has(status);
 }
+
+/** Every non-terminal status: queued, then the statuses of a run that holds a slot. */
+export const NON_TERMINAL_STATUSES: readonly RunStatus[] = ["queued", ...ACTIVE_STATUSES];

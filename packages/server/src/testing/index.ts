@@ -1,28 +1,38 @@
 /**
  * `@promenade/server/testing`: an in-memory `EngineApi` for route, WebSocket and UI tests. Runs
  * are driven either by hand (`emit`, `setStatus`) or by a scripted behaviour per workflow that
- * plays phases, logs, agent turns and sleeps and honours cancellation. Honours the ordering
- * contract of spec 04 §0.2: listeners run synchronously after each append, cursors use the
- * `turn * 1_000_000 + seq` stride, and a terminal `run_status` is the last event of its run.
+ * plays phases, logs, agent turns and sleeps and honours cancellation.
+ * It behaves like an engine on a network database: every `EngineApi` method answers with a
+ * promise that settles on a later turn of the event loop, computed when the call was made, so
+ * events keep being published while a read is in flight. Published events carry their workflow
+ * id and slug, per run in cursor order (the `turn * 1_000_000 + seq` stride); a terminal
+ * `run_status` is the last event of its run. `setHealthy(false)` takes the "database" away.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateMeta } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
+import {
+  isTerminal,
+  parseHumanInputSpec,
+  validateHumanInputAnswer,
+} from "@promenade/workflow/records";
 import type {
   ArtifactRow,
   EngineApi,
   EventRow,
+  HumanInputRequestRow,
+  HumanInputStatus,
   JsonValue,
   ListRunsQuery,
+  PublishedEvent,
   RunRow,
   RunStatus,
   WorkflowRow,
 } from "../ports.ts";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-const TERMINAL = new Set<RunStatus>(["completed", "failed", "cancelled"]);
 
 /**
  * How the UI tests launch Debian's Chromium through `playwright-core` (`chromium.launch(…)`):
@@ -65,6 +75,17 @@ export interface FakeRunControl {
   writeArtifact(name: string, contentType: string, body: string | Buffer): void;
   /** Resolves after `ms`, rejects when cancelled. */
   sleep(ms: number): Promise<void>;
+  /**
+   * A human-input gate, like a program's `humanInput()`: records the request (or finds it), holds
+   * the run `awaiting_input` until `respondToInput` answers it, then resolves with the checked
+   * answer; a key already answered resolves at once. Rejects when cancelled.
+   */
+  humanInput(request: {
+    key: string;
+    prompt: string;
+    input: unknown;
+    assignees?: string[];
+  }): Promise<JsonValue>;
 }
 
 /** A scripted workflow body; its return value is the run output. */
@@ -78,6 +99,16 @@ export interface FakeEngineOptions {
   now?: () => number;
   /** Where artifacts are written. Default: a fresh temp directory. */
   dataDir?: string;
+  /**
+   * How long each `EngineApi` answer takes, ms. Default `0`: the next turn of the event loop
+   * (after pending I/O and timers), not merely a microtask.
+   */
+  latencyMs?: number;
+  /**
+   * When listeners hear about an event: `"sync"` (default) in the appending call, like SQLite;
+   * `"deferred"` on a later turn, in order, like PostgreSQL's feed after its COMMIT resolves.
+   */
+  publish?: "sync" | "deferred";
 }
 
 /**
@@ -86,11 +117,40 @@ export interface FakeEngineOptions {
  */
 export type FakeManifest = { slug: string } & Record<string, unknown>;
 
-/** The fake plus its test controls. */
+/** The fake plus its test controls. Its `EngineApi` methods always answer with promises. */
 export interface FakeEngine extends EngineApi {
+  listWorkflows(): Promise<WorkflowRow[]>;
+  getWorkflow(slug: string): Promise<WorkflowRow | null>;
+  getWorkflowById(id: string): Promise<WorkflowRow | null>;
+  deployWorkflow(args: {
+    program: string;
+    skills?: Record<string, string>;
+    config?: Record<string, JsonValue>;
+  }): Promise<WorkflowRow>;
+  startRun(
+    slug: string,
+    options: { input?: JsonValue; triggerKind: "manual" | "webhook" },
+  ): Promise<RunRow>;
+  cancelRun(runId: string): Promise<void>;
+  getRun(runId: string): Promise<RunRow | null>;
+  listRuns(query: ListRunsQuery): Promise<RunRow[]>;
+  listEvents(runId: string, query: { afterCursor: number; limit: number }): Promise<EventRow[]>;
+  maxCursor(runId: string): Promise<number>;
+  listArtifacts(runId: string): Promise<ArtifactRow[]>;
+  ping(): Promise<void>;
+  listInputRequests(filter: {
+    runId?: string;
+    statuses?: readonly HumanInputStatus[];
+  }): Promise<HumanInputRequestRow[]>;
+  respondToInput(
+    runId: string,
+    key: string,
+    value: unknown,
+    options: { respondedBy?: string },
+  ): Promise<HumanInputRequestRow>;
   /** Deploy from a manifest directly (no program parsing). */
   addWorkflow(manifest: FakeManifest, config?: Record<string, JsonValue>): WorkflowRow;
-  /** Append an event to a run (envelope added); listeners fire synchronously. */
+  /** Append an event to a run (envelope added) and publish it. */
   emit(runId: string, body: Record<string, unknown>, turnId?: string): EventRow;
   /** Update the run row and append its `run_status` event in one step. */
   setStatus(runId: string, status: RunStatus, patch?: Partial<RunRow>): void;
@@ -107,8 +167,18 @@ export interface FakeEngine extends EngineApi {
   waitForRun(runId: string): Promise<RunRow>;
   /** Listener count (for leak checks). */
   listenerCount(): number;
-  /** Make `ping` throw (health checks). */
+  /**
+   * Take the database away (`false`) or bring it back: while unhealthy, `ping` and every method
+   * that reads or writes rows fail with `INTERNAL`, like an engine whose database is down.
+   * Test controls (`emit`, `setStatus`, `peek…`) keep working.
+   */
   setHealthy(healthy: boolean): void;
+  /** The run row now (test inspection; synchronous). */
+  peekRun(runId: string): RunRow | null;
+  /** Every run, oldest first (test inspection; synchronous). */
+  peekRuns(): RunRow[];
+  /** The run's stored events now, cursor ascending (test inspection; synchronous). */
+  peekEvents(runId: string): EventRow[];
   /** The data directory. */
   readonly dataDir: string;
 }
@@ -124,12 +194,62 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
   const events = new Map<string, EventRow[]>();
   const positions = new Map<string, { block: number; seq: number }>();
   const artifacts: ArtifactRow[] = [];
-  const listeners = new Set<(row: EventRow) => void>();
+  const listeners = new Set<(row: PublishedEvent) => void>();
   const controllers = new Map<string, AbortController>();
   const waiters = new Map<string, ((row: RunRow) => void)[]>();
+  const requests: HumanInputRequestRow[] = [];
+  /** Waiting `humanInput` calls by run and key. */
+  const gates = new Map<string, (value: JsonValue) => void>();
+  const gateOf = (runId: string, key: string): string => `${runId} ${key}`;
   let healthy = true;
   let lastTime = 0;
   let counter = 0;
+  const latencyMs = options.latencyMs ?? 0;
+  const publishDeferred = options.publish === "deferred";
+  /** Deferred publishing: events waiting for their turn, in append order. */
+  let unpublished: PublishedEvent[] = [];
+
+  const later = (settle: () => void): void => {
+    if (latencyMs > 0) setTimeout(settle, latencyMs);
+    else setImmediate(settle);
+  };
+  /** An `EngineApi` answer: computed now (a database call), delivered on a later turn. */
+  const answer = <T>(compute: () => T): Promise<T> => {
+    let outcome: { ok: true; value: T } | { ok: false; error: Error };
+    try {
+      if (!healthy) throw new EngineError("INTERNAL", "The database cannot be reached.");
+      outcome = { ok: true, value: compute() };
+    } catch (error) {
+      outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+    }
+    return new Promise<T>((resolve, reject) =>
+      later(() => (outcome.ok ? resolve(outcome.value) : reject(outcome.error))),
+    );
+  };
+  const notify = (published: PublishedEvent): void => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(published);
+      } catch {
+        // A throwing listener never affects the run.
+      }
+    }
+  };
+  const publish = (published: PublishedEvent): void => {
+    if (!publishDeferred) {
+      notify(published);
+      return;
+    }
+    unpublished.push(published);
+    if (unpublished.length > 1) return;
+    setImmediate(() => {
+      const batch = unpublished;
+      unpublished = [];
+      for (const row of batch) notify(row);
+    });
+  };
+  const workflowOfRun = (run: RunRow): WorkflowRow | undefined =>
+    [...workflows.values()].find((w) => w.id === run.workflowId);
 
   const ulid = (): string => {
     let t = now();
@@ -157,7 +277,7 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
   };
 
   const emit = (runId: string, body: Record<string, unknown>, turnId?: string): EventRow => {
-    requireRunRow(runId);
+    const run = requireRunRow(runId);
     const pos = positions.get(runId) ?? { block: 0, seq: 0 };
     if (body["kind"] === "turn_started" && pos.seq > 0) {
       pos.block += 1;
@@ -184,29 +304,30 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       events.set(runId, list);
     }
     list.push(row);
-    for (const listener of [...listeners]) {
-      try {
-        listener(row);
-      } catch {
-        // A throwing listener never affects the run (spec 02 §3.2).
-      }
-    }
+    const workflow = workflowOfRun(run);
+    publish({ ...row, workflowId: run.workflowId, workflowSlug: workflow?.slug ?? "" });
     return row;
   };
 
   const setStatus = (runId: string, status: RunStatus, patch: Partial<RunRow> = {}): void => {
     const run = requireRunRow(runId);
-    if (TERMINAL.has(run.status)) return;
+    if (isTerminal(run.status)) return;
     Object.assign(run, patch, { status });
     if (status === "running" && run.startedAt === null) run.startedAt = now();
-    if (TERMINAL.has(status)) run.endedAt = now();
+    if (isTerminal(status)) run.endedAt = now();
     emit(
       runId,
       status === "failed" && run.error !== null
         ? { kind: "run_status", status, error: run.error }
         : { kind: "run_status", status },
     );
-    if (TERMINAL.has(status)) {
+    if (isTerminal(status)) {
+      for (const request of requests) {
+        if (request.runId === runId && request.status === "pending") {
+          request.status = "cancelled";
+          request.respondedAt = now();
+        }
+      }
       controllers.delete(runId);
       for (const w of waiters.get(runId) ?? []) w({ ...run });
       waiters.delete(runId);
@@ -236,6 +357,82 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
     };
     workflows.set(row.slug, row);
     return row;
+  };
+
+  const askHuman = (
+    run: RunRow,
+    signal: AbortSignal,
+    request: { key: string; prompt: string; input: unknown; assignees?: string[] },
+  ): Promise<JsonValue> => {
+    const found = requests.find((r) => r.runId === run.id && r.key === request.key);
+    if (found?.status === "resolved") return Promise.resolve(found.response);
+    parseHumanInputSpec(request.input);
+    if (found === undefined) {
+      const row: HumanInputRequestRow = {
+        id: ulid(),
+        runId: run.id,
+        seq: requests.filter((r) => r.runId === run.id).length + 1,
+        key: request.key,
+        prompt: request.prompt,
+        inputSpec: request.input as JsonValue,
+        assignees: request.assignees ?? null,
+        status: "pending",
+        response: null,
+        respondedBy: null,
+        createdAt: now(),
+        expiresAt: null,
+        respondedAt: null,
+      };
+      requests.push(row);
+      emit(run.id, {
+        kind: "human_input_requested",
+        requestId: row.id,
+        key: row.key,
+        prompt: row.prompt,
+      });
+    }
+    setStatus(run.id, "awaiting_input");
+    return new Promise<JsonValue>((resolve, reject) => {
+      gates.set(gateOf(run.id, request.key), resolve);
+      signal.addEventListener("abort", () => {
+        gates.delete(gateOf(run.id, request.key));
+        reject(new EngineError("CANCELLED", "Run cancelled."));
+      });
+    });
+  };
+
+  const respondToInput = (
+    runId: string,
+    key: string,
+    value: unknown,
+    respondedBy: string | undefined,
+  ): HumanInputRequestRow => {
+    requireRunRow(runId);
+    const row = requests.find((r) => r.runId === runId && r.key === key && r.status === "pending");
+    if (row === undefined) {
+      throw new EngineError(
+        "NOT_FOUND",
+        `No pending human-input request "${key}" for run ${runId}.`,
+      );
+    }
+    const response = validateHumanInputAnswer(
+      parseHumanInputSpec(row.inputSpec),
+      value,
+    ) as unknown as JsonValue;
+    Object.assign(row, {
+      status: "resolved",
+      response,
+      respondedBy: respondedBy ?? null,
+      respondedAt: now(),
+    });
+    emit(runId, { kind: "human_input_resolved", requestId: row.id, key });
+    const wake = gates.get(gateOf(runId, key));
+    if (wake !== undefined) {
+      gates.delete(gateOf(runId, key));
+      setStatus(runId, "running");
+      wake(response);
+    }
+    return { ...row };
   };
 
   const execute = (run: RunRow, behavior: FakeBehavior): void => {
@@ -296,6 +493,7 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
             reject(new EngineError("CANCELLED", "Run cancelled."));
           });
         }),
+      humanInput: (request) => askHuman(run, controller.signal, request),
     };
     setStatus(run.id, "pending");
     setTimeout(() => {
@@ -351,121 +549,171 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
     return full;
   };
 
+  const deployWorkflow = ({
+    program,
+    config,
+  }: {
+    program: string;
+    config?: Record<string, JsonValue>;
+  }): WorkflowRow => {
+    const match = /(?:export\s+)?(?:const|var|let)\s+meta\s*=\s*(\{[\s\S]*?\})\s*;/.exec(program);
+    if (match?.[1] === undefined) {
+      throw new EngineError("VALIDATION", "meta: the program must export a literal `meta` object.");
+    }
+    let manifest: FakeManifest;
+    try {
+      manifest = JSON.parse(match[1]) as FakeManifest;
+    } catch {
+      throw new EngineError(
+        "VALIDATION",
+        "meta: not a pure literal (the fake engine reads JSON literals only).",
+      );
+    }
+    const row = addWorkflow(manifest, config ?? {});
+    row.program = program;
+    return { ...row };
+  };
+
+  const startRun = (
+    slug: string,
+    { input, triggerKind }: { input?: JsonValue; triggerKind: "manual" | "webhook" },
+  ): RunRow => {
+    const wf = workflows.get(slug);
+    if (wf === undefined) {
+      throw new EngineError("NOT_FOUND", `Workflow "${slug}" is not deployed on this engine.`);
+    }
+    const run: RunRow = {
+      id: ulid(),
+      workflowId: wf.id,
+      status: "queued",
+      triggerKind,
+      input: input ?? null,
+      output: null,
+      error: null,
+      parentRunId: null,
+      idempotencyKey: null,
+      restarts: 0,
+      tokensIn: 0,
+      tokensOut: 0,
+      usdMicros: 0,
+      createdAt: now(),
+      startedAt: null,
+      endedAt: null,
+    };
+    runs.push(run);
+    runById.set(run.id, run);
+    emit(run.id, { kind: "run_status", status: "queued" });
+    const created = { ...run };
+    const behavior = behaviors[slug];
+    if (behavior !== undefined) execute(run, behavior);
+    return created;
+  };
+
+  /** Applies the cancellation now; the returned promise settles when the run is terminal. */
+  const cancel = (runId: string): Promise<void> | undefined => {
+    const run = requireRunRow(runId);
+    if (isTerminal(run.status)) return undefined;
+    const controller = controllers.get(runId);
+    if (run.status === "queued" && controller === undefined) {
+      setStatus(runId, "cancelled");
+      return undefined;
+    }
+    if (run.status !== "cancelling") setStatus(runId, "cancelling");
+    if (controller === undefined) {
+      setStatus(runId, "cancelled");
+      return undefined;
+    }
+    controller.abort();
+    return fake.waitForRun(runId).then(() => undefined);
+  };
+
+  const listRuns = (query: ListRunsQuery): RunRow[] => {
+    let list = [...runs].reverse();
+    list.sort((a, b) => b.createdAt - a.createdAt);
+    if (query.workflowId !== undefined)
+      list = list.filter((r) => r.workflowId === query.workflowId);
+    if (query.parentRunId !== undefined)
+      list = list.filter((r) => r.parentRunId === query.parentRunId);
+    if (query.statuses !== undefined) {
+      const set = new Set(query.statuses);
+      list = list.filter((r) => set.has(r.status));
+    }
+    if (query.beforeRunId !== undefined) {
+      const i = list.findIndex((r) => r.id === query.beforeRunId);
+      list = i === -1 ? [] : list.slice(i + 1);
+    }
+    const offset = query.offset ?? 0;
+    return list.slice(offset, offset + query.limit).map((r) => ({ ...r }));
+  };
+
+  const listEvents = (
+    runId: string,
+    { afterCursor, limit }: { afterCursor: number; limit: number },
+  ): EventRow[] => {
+    const list = events.get(runId) ?? [];
+    // Binary search for the first cursor > afterCursor.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((list[mid]?.cursor ?? 0) <= afterCursor) lo = mid + 1;
+      else hi = mid;
+    }
+    return list.slice(lo, lo + limit);
+  };
+
+  const maxCursor = (runId: string): number => {
+    const list = events.get(runId);
+    return list === undefined || list.length === 0 ? 0 : (list[list.length - 1]?.cursor ?? 0);
+  };
+
   const fake: FakeEngine = {
     dataDir,
     listWorkflows: () =>
-      [...workflows.values()].sort((a, b) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0)),
-    getWorkflow: (slug) => workflows.get(slug) ?? null,
-    getWorkflowById: (id) => [...workflows.values()].find((w) => w.id === id) ?? null,
-    deployWorkflow: ({ program, config }) => {
-      const match = /(?:export\s+)?(?:const|var|let)\s+meta\s*=\s*(\{[\s\S]*?\})\s*;/.exec(program);
-      if (match?.[1] === undefined) {
-        throw new EngineError(
-          "VALIDATION",
-          "meta: the program must export a literal `meta` object.",
-        );
-      }
-      let manifest: FakeManifest;
-      try {
-        manifest = JSON.parse(match[1]) as FakeManifest;
-      } catch {
-        throw new EngineError(
-          "VALIDATION",
-          "meta: not a pure literal (the fake engine reads JSON literals only).",
-        );
-      }
-      const row = addWorkflow(manifest, config ?? {});
-      row.program = program;
-      return row;
-    },
-    startRun: (slug, { input, triggerKind }) => {
-      const wf = workflows.get(slug);
-      if (wf === undefined) {
-        throw new EngineError("NOT_FOUND", `Workflow "${slug}" is not deployed on this engine.`);
-      }
-      const run: RunRow = {
-        id: ulid(),
-        workflowId: wf.id,
-        status: "queued",
-        triggerKind,
-        input: input ?? null,
-        output: null,
-        error: null,
-        parentRunId: null,
-        idempotencyKey: null,
-        restarts: 0,
-        tokensIn: 0,
-        tokensOut: 0,
-        usdMicros: 0,
-        createdAt: now(),
-        startedAt: null,
-        endedAt: null,
-      };
-      runs.push(run);
-      runById.set(run.id, run);
-      emit(run.id, { kind: "run_status", status: "queued" });
-      const created = { ...run };
-      const behavior = behaviors[slug];
-      if (behavior !== undefined) execute(run, behavior);
-      return created;
-    },
-    cancelRun: async (runId) => {
-      const run = requireRunRow(runId);
-      if (TERMINAL.has(run.status)) return;
-      const controller = controllers.get(runId);
-      if (run.status === "queued" && controller === undefined) {
-        setStatus(runId, "cancelled");
-        return;
-      }
-      if (run.status !== "cancelling") setStatus(runId, "cancelling");
-      if (controller === undefined) {
-        setStatus(runId, "cancelled");
-        return;
-      }
-      controller.abort();
-      await fake.waitForRun(runId);
-    },
-    getRun: (runId) => {
-      const run = runById.get(runId);
-      return run === undefined ? null : { ...run };
-    },
-    listRuns: (query: ListRunsQuery) => {
-      let list = [...runs].reverse();
-      list.sort((a, b) => b.createdAt - a.createdAt);
-      if (query.workflowId !== undefined)
-        list = list.filter((r) => r.workflowId === query.workflowId);
-      if (query.statuses !== undefined) {
-        const set = new Set(query.statuses);
-        list = list.filter((r) => set.has(r.status));
-      }
-      if (query.beforeRunId !== undefined) {
-        const i = list.findIndex((r) => r.id === query.beforeRunId);
-        list = i === -1 ? [] : list.slice(i + 1);
-      }
-      const offset = query.offset ?? 0;
-      return list.slice(offset, offset + query.limit).map((r) => ({ ...r }));
-    },
-    listEvents: (runId, { afterCursor, limit }) => {
-      const list = events.get(runId) ?? [];
-      // Binary search for the first cursor > afterCursor.
-      let lo = 0;
-      let hi = list.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if ((list[mid]?.cursor ?? 0) <= afterCursor) lo = mid + 1;
-        else hi = mid;
-      }
-      return list.slice(lo, lo + limit);
-    },
-    maxCursor: (runId) => {
-      const list = events.get(runId);
-      return list === undefined || list.length === 0 ? 0 : (list[list.length - 1]?.cursor ?? 0);
-    },
-    listArtifacts: (runId) => artifacts.filter((a) => a.runId === runId).map((a) => ({ ...a })),
+      answer(() =>
+        [...workflows.values()]
+          .sort((a, b) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0))
+          .map((w) => ({ ...w })),
+      ),
+    getWorkflow: (slug) =>
+      answer(() => {
+        const row = workflows.get(slug);
+        return row === undefined ? null : { ...row };
+      }),
+    getWorkflowById: (id) =>
+      answer(() => {
+        const row = [...workflows.values()].find((w) => w.id === id);
+        return row === undefined ? null : { ...row };
+      }),
+    deployWorkflow: (args) => answer(() => deployWorkflow(args)),
+    startRun: (slug, startOptions) => answer(() => startRun(slug, startOptions)),
+    // The cancellation applies now; the answer adopts the promise that settles at terminal.
+    cancelRun: (runId) => answer(() => cancel(runId)).then(() => undefined),
+    getRun: (runId) =>
+      answer(() => {
+        const run = runById.get(runId);
+        return run === undefined ? null : { ...run };
+      }),
+    listRuns: (query) => answer(() => listRuns(query)),
+    listEvents: (runId, query) => answer(() => listEvents(runId, query)),
+    maxCursor: (runId) => answer(() => maxCursor(runId)),
+    listArtifacts: (runId) =>
+      answer(() => artifacts.filter((a) => a.runId === runId).map((a) => ({ ...a }))),
     artifactsDir: (runId) => join(dataDir, "runs", runId, "artifacts"),
-    ping: () => {
-      if (!healthy) throw new EngineError("INTERNAL", "The database cannot be read.");
-    },
+    ping: () => answer(() => undefined),
+    listInputRequests: (filter) =>
+      answer(() =>
+        requests
+          .filter(
+            (r) =>
+              (filter.runId === undefined || r.runId === filter.runId) &&
+              (filter.statuses === undefined || filter.statuses.includes(r.status)),
+          )
+          .reverse()
+          .map((r) => ({ ...r })),
+      ),
+    respondToInput: (runId, key, value, respondOptions) =>
+      answer(() => respondToInput(runId, key, value, respondOptions.respondedBy)),
     onEvent: (listener) => {
       listeners.add(listener);
       return () => {
@@ -479,7 +727,7 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
     addArtifactRow,
     waitForRun: (runId) => {
       const run = requireRunRow(runId);
-      if (TERMINAL.has(run.status)) return Promise.resolve({ ...run });
+      if (isTerminal(run.status)) return Promise.resolve({ ...run });
       return new Promise((resolve) => {
         const list = waiters.get(runId) ?? [];
         list.push(resolve);
@@ -490,6 +738,12 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
     setHealthy: (value) => {
       healthy = value;
     },
+    peekRun: (runId) => {
+      const run = runById.get(runId);
+      return run === undefined ? null : { ...run };
+    },
+    peekRuns: () => runs.map((run) => ({ ...run })),
+    peekEvents: (runId) => [...(events.get(runId) ?? [])],
   };
   return fake;
 }

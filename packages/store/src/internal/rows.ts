@@ -1,6 +1,6 @@
 /**
  * Read validation: turns raw column values into row types, applying exactly one validator per
- * JSON or enum column (spec 02 §4.5). A row that fails is reported as
+ * JSON or enum column. A row that fails is reported as
  * `INTERNAL: corrupt row in <table>.<column>: <problem>` and never escapes as a half-typed value.
  */
 import { z } from "zod";

@@ -1,5 +1,5 @@
 /**
- * Monotonic ULIDs (spec 02 §2.1): 48-bit ms timestamp + 80 random bits in Crockford base32.
+ * Monotonic ULIDs: 48-bit ms timestamp + 80 random bits in Crockford base32.
  * Within one generator ids strictly increase, also within one millisecond and when the clock
  * steps backwards (the last timestamp is kept and the random part incremented).
  */

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openStore, type OpenStoreOptions } from "../store.ts";
+import { openStore, type OpenStoreOptions } from "../open.ts";
 import type { RunEvent, RunStatus, WorkflowManifest } from "../internal/sdk.ts";
 import type { Store } from "../types.ts";
 

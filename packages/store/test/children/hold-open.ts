@@ -1,8 +1,9 @@
 /**
  * Child process for the lock test: opens the store at argv[2] and keeps it open until stdin
  * closes (or it is killed). Prints "ready" once open, or "error <code> <message>" and exits 3.
+ * Loads the built package, like crash-writer.ts.
  */
-import { openStore } from "../../src/store.ts";
+import { openStore } from "@promenade/store";
 
 const path = process.argv[2];
 if (path === undefined) throw new Error("usage: hold-open.ts <db path>");

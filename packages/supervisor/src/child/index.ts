@@ -17,11 +17,19 @@ import type {
   ArtifactBody,
   ArtifactRef,
   CallOptions,
+  HumanInputOptions,
+  HumanInputResult,
   PhaseOptions,
   SleepArg,
   WorkflowHost,
 } from "@promenade/workflow/runtime";
 import { EngineError, isEngineErrorCode, toErrorShape } from "@promenade/workflow/errors";
+import {
+  parseHumanInputSpec,
+  parseHumanInputTimeout,
+  validateHumanInputAnswer,
+} from "@promenade/workflow/records";
+import { childMessageDepthError, outputDepthError } from "../internal/child-limits.ts";
 import { toJsonValue } from "./json.ts";
 import type { ChildMessage, InitMessage, ParentMessage, WireError } from "../protocol.ts";
 import { createRedactor } from "./redactor.ts";
@@ -58,6 +66,11 @@ export interface ChildAgentHost {
   workspaceDir: string;
   /** Directory of deployed `<skill>.md` files, or `null`. */
   skillsDir: string | null;
+  /**
+   * Opens a human-input gate keyed `request.key` (the agent's tool-call id) and resolves with the
+   * person's answer. Rejects `VALIDATION` for a malformed `input` form (no gate is opened).
+   */
+  humanInput(request: { key: string; prompt: string; input: unknown }): Promise<unknown>;
 }
 
 /** What the engine's child entry injects. */
@@ -105,8 +118,11 @@ class ChildRuntime {
   private nextCallId = 1;
   private phaseCount = 0;
   private agentCount = 0;
+  private inputCount = 0;
   private started = false;
   private finishing = false;
+  /** A value the program produced could not be sent: the run is failing (see `refuse`). */
+  private refused = false;
   private workspaceDir = "";
   private skillsDir: string | null = null;
 
@@ -194,6 +210,9 @@ class ChildRuntime {
     let outputDeclared = box !== null;
     if (box !== null) {
       try {
+        // Checked before serializing: a value nested thousands of levels overflows the serializer.
+        const tooDeep = outputDepthError(box.value);
+        if (tooDeep !== null) throw tooDeep;
         output = toJsonValue(box.value, "The value passed to output()");
       } catch (err) {
         outputDeclared = false;
@@ -212,6 +231,7 @@ class ChildRuntime {
     // Nothing lost at the end: stdout/stderr drained and every queued IPC message written
     // before the report's send callback fires (the channel is FIFO), then exit.
     await Promise.all([flushStream(process.stdout), flushStream(process.stderr)]);
+    if (this.finishing || this.refused) return; // the run already failed (see `refuse`)
     this.finishing = true;
     // The send callback fires once the report is written to the channel, so exiting right away
     // loses nothing (an explicit disconnect first only slows the exit down).
@@ -237,7 +257,44 @@ class ChildRuntime {
     );
   }
 
+  /**
+   * Ends the run `failed` with `error` at once: an emitted event nested past the JSON depth limit
+   * cannot be recorded, and dropping it would lose part of the run's record without a trace.
+   * The program is not given the chance to carry on without it.
+   */
+  private refuse(error: EngineError): void {
+    if (this.finishing || this.refused) return;
+    this.refused = true;
+    const wire: WireError = { code: error.code, message: this.redactor.redact(error.message) };
+    if (error.hint !== undefined) wire.hint = this.redactor.redact(error.hint);
+    const report: ChildMessage = {
+      type: "failed",
+      error: wire,
+      output: null,
+      outputDeclared: false,
+    };
+    void Promise.all([flushStream(process.stdout), flushStream(process.stderr)]).then(() => {
+      if (this.finishing) return;
+      this.finishing = true;
+      this.send(report, () => process.exit(0));
+    });
+  }
+
+  /** Sends one event body unless it nests past the JSON depth limit (then the run fails). */
+  private emit(body: { kind: string } & Record<string, unknown>, turnId?: string): void {
+    if (this.refused) return;
+    const tooDeep = childMessageDepthError({ type: "emit", body });
+    if (tooDeep !== null) {
+      this.refuse(tooDeep);
+      return;
+    }
+    this.send(turnId === undefined ? { type: "emit", body } : { type: "emit", body, turnId });
+  }
+
   private hostCall(method: string, args: Record<string, unknown>): Promise<unknown> {
+    // Arguments are checked before they are serialized onto the channel.
+    const tooDeep = childMessageDepthError({ type: "host_call", method, args });
+    if (tooDeep !== null) return Promise.reject(tooDeep);
     const callId = this.nextCallId++;
     return new Promise((resolve, reject) => {
       this.pending.set(callId, { resolve, reject });
@@ -260,7 +317,69 @@ class ChildRuntime {
       setPhase: (name, opts) => this.phase(name, opts),
       writeArtifact: (name, contentType, body, metadata) =>
         this.writeArtifact(name, contentType, body, metadata),
+      humanInput: (opts) => this.humanInput(opts),
     };
+  }
+
+  /** `humanInput()`: the key defaults to `input-<n>`, n counting this pass's calls from 1. */
+  private async humanInput(opts: HumanInputOptions): Promise<HumanInputResult> {
+    this.inputCount += 1;
+    if (typeof opts !== "object" || (opts as unknown) === null) {
+      throw new EngineError(
+        "VALIDATION",
+        "humanInput(opts) needs an options object: { prompt, input, key?, timeout?, onTimeout? }.",
+      );
+    }
+    const key = opts.key ?? `input-${this.inputCount}`;
+    return (await this.askHuman({ ...opts, key })) as HumanInputResult;
+  }
+
+  /**
+   * Checks a gate (form, key, assignees, timeout, default answer) before anything is sent, then
+   * waits for the host's answer: a malformed gate rejects `VALIDATION` and opens nothing.
+   */
+  private async askHuman(opts: {
+    key: unknown;
+    prompt: unknown;
+    input: unknown;
+    assignees?: unknown;
+    timeout?: unknown;
+    onTimeout?: unknown;
+  }): Promise<unknown> {
+    if (typeof opts.key !== "string" || opts.key === "") {
+      throw new EngineError("VALIDATION", "humanInput: key must be a non-empty string.");
+    }
+    if (typeof opts.prompt !== "string") {
+      throw new EngineError("VALIDATION", "humanInput: prompt must be a string.");
+    }
+    const spec = parseHumanInputSpec(opts.input);
+    const args: Record<string, unknown> = {
+      key: opts.key,
+      prompt: opts.prompt,
+      input: toJsonValue(spec, "humanInput input"),
+    };
+    if (opts.assignees !== undefined) {
+      const list = opts.assignees;
+      if (!Array.isArray(list) || !list.every((entry) => typeof entry === "string")) {
+        throw new EngineError("VALIDATION", "humanInput: assignees must be an array of strings.");
+      }
+      args.assignees = [...list];
+    }
+    if (opts.timeout !== undefined) {
+      parseHumanInputTimeout(opts.timeout);
+      args.timeout = opts.timeout;
+    }
+    const onTimeout = opts.onTimeout;
+    if (onTimeout !== undefined && onTimeout !== "fail") {
+      if (typeof onTimeout !== "object" || onTimeout === null || !("value" in onTimeout)) {
+        throw new EngineError(
+          "VALIDATION",
+          'humanInput: onTimeout must be "fail" or { value: <answer> }.',
+        );
+      }
+      args.onTimeout = { value: validateHumanInputAnswer(spec, onTimeout.value) };
+    }
+    return this.hostCall("human_input", args);
   }
 
   private async agent(prompt: string, opts: AgentOptions | undefined): Promise<unknown> {
@@ -290,7 +409,7 @@ class ChildRuntime {
         if (identity.agentName !== undefined) message.agentName = identity.agentName;
         this.send(message);
       },
-      emit: (turnId, body) => this.send({ type: "emit", body, turnId }),
+      emit: (turnId, body) => this.emit(body, turnId),
       reportUsage: (modelRef, usage) => {
         const clean: { inputTokens?: number; outputTokens?: number; totalTokens?: number } = {};
         if (usage.inputTokens !== undefined) clean.inputTokens = usage.inputTokens;
@@ -307,6 +426,7 @@ class ChildRuntime {
       redactor: this.redactor,
       workspaceDir: this.workspaceDir,
       skillsDir: this.skillsDir,
+      humanInput: (request) => this.askHuman(request),
     };
     return options.agent(prompt, opts, host);
   }
@@ -329,7 +449,7 @@ class ChildRuntime {
     const id = opts?.id ?? `phase-${this.phaseCount}`;
     // A marker with an empty name or id is not emitted (spec 01 §3.10); the call still returns.
     if (typeof name !== "string" || name === "" || typeof id !== "string" || id === "") return;
-    this.send({ type: "emit", body: { kind: "phase", name, id } });
+    this.emit({ kind: "phase", name, id });
   }
 
   private async writeArtifact(

@@ -1,11 +1,12 @@
 /**
- * The fallback secret redactor of the child runtime, used when the engine's run-process entry
- * injects none (spec 03 §5.1, §5.3 algorithm): values shorter than 4 characters are ignored, the
- * latest label of a value wins, one pass replaces every occurrence by `[redacted:<label>]`,
- * contained occurrences are dropped and overlapping ones merged (labels joined by `+`).
+ * The child runtime's redactor port and its default. The engine's run-process entry injects the
+ * run's one redactor; without one the runtime uses `Redactor` from `@promenade/workflow/redact`,
+ * the one implementation of the `[redacted:<label>]` rules (values shorter than 4 characters
+ * ignored, latest label of a value wins, overlapping occurrences merged into one token).
  */
+import { Redactor } from "@promenade/workflow/redact";
 
-/** What the child runtime needs from a redactor; `@promenade/agent`'s `Redactor` satisfies it. */
+/** What the child runtime needs from a redactor; `@promenade/workflow/redact`'s `Redactor` is one. */
 export interface ChildRedactor {
   /** Registers a secret value under `label` (values shorter than 4 characters are ignored). */
   add(label: string, value: string): void;
@@ -13,43 +14,7 @@ export interface ChildRedactor {
   redact(text: string): string;
 }
 
-/** A small, dependency-free redactor. */
+/** A fresh redactor with no secrets. */
 export function createRedactor(): ChildRedactor {
-  const labels = new Map<string, string>();
-  return {
-    add(label, value) {
-      if (typeof value !== "string" || value.length < 4) return;
-      labels.set(value, label);
-    },
-    redact(text) {
-      if (labels.size === 0 || text === "") return text;
-      const hits: { start: number; end: number; label: string }[] = [];
-      for (const [value, label] of labels) {
-        for (let at = text.indexOf(value); at !== -1; at = text.indexOf(value, at + 1)) {
-          hits.push({ start: at, end: at + value.length, label });
-        }
-      }
-      if (hits.length === 0) return text;
-      hits.sort((a, b) => a.start - b.start || b.end - a.end);
-      const ranges: { start: number; end: number; labels: string[] }[] = [];
-      for (const hit of hits) {
-        const last = ranges[ranges.length - 1];
-        if (last !== undefined && hit.start < last.end) {
-          if (hit.end > last.end) {
-            last.end = hit.end;
-            if (!last.labels.includes(hit.label)) last.labels.push(hit.label);
-          }
-          continue;
-        }
-        ranges.push({ start: hit.start, end: hit.end, labels: [hit.label] });
-      }
-      let out = "";
-      let cursor = 0;
-      for (const range of ranges) {
-        out += `${text.slice(cursor, range.start)}[redacted:${range.labels.join("+")}]`;
-        cursor = range.end;
-      }
-      return out + text.slice(cursor);
-    },
-  };
+  return new Redactor();
 }

@@ -1,5 +1,5 @@
 /**
- * Cursor allocation for one stamping owner (spec 02 §5.8, spec 01 §5.2). A fresh envelope resumes
+ * Cursor allocation for one stamping owner. A fresh envelope resumes
  * in the block after the highest persisted cursor; `turn_started` opens a new block; a block that
  * would reach the stride rolls over instead of failing. Cursors are strictly increasing.
  */

@@ -6,11 +6,11 @@ import { describe, expect, it } from "vitest";
 import { createRedactor } from "../child/redactor.ts";
 import { defaultIdempotencyKey } from "../idempotency.ts";
 import type { WorkflowRow } from "../ports.ts";
-import { isTerminal } from "../status.ts";
 import { Envelope } from "./envelope.ts";
 import { toJsonValue } from "../child/json.ts";
 import { canonicalJson } from "./json.ts";
 import { isValidRelativeDir, runDirs, SpareRunDirs } from "./run-dir.ts";
+import { longestSecret, redactBody, redactText, redactValue } from "./redaction.ts";
 import { buildChildEnv, resolveSecret } from "./secrets.ts";
 
 function workflow(manifest: Record<string, unknown>): WorkflowRow {
@@ -46,6 +46,28 @@ describe("JSON rules", () => {
         expect.objectContaining({ code: "VALIDATION" }),
       );
     }
+  });
+
+  it("refuses values past the JSON depth limit by name and path, without overflowing", () => {
+    const nested = (levels: number): unknown => {
+      let value: unknown = 1;
+      for (let i = 0; i < levels; i++) value = [value];
+      return value;
+    };
+    expect(() => toJsonValue(nested(256), "workflows.call input")).not.toThrow();
+    for (const levels of [257, 10_000, 100_000]) {
+      expect(() => toJsonValue({ deep: nested(levels) }, "workflows.call input")).toThrow(
+        expect.objectContaining({
+          code: "VALIDATION",
+          message:
+            "workflows.call input nests deeper than the 256-level JSON depth limit at $.deep[0][0][0][0][0][0][0]…[0][0].",
+        }),
+      );
+    }
+    // A cycle is still named as such.
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => toJsonValue(cyclic, "input")).toThrow(/must be JSON-serializable.*circular/);
   });
 
   it("sorts object keys recursively and keeps array order", () => {
@@ -117,12 +139,45 @@ describe("secrets", () => {
   });
 });
 
-describe("small rules", () => {
-  it("knows terminal statuses and workspace-relative dirs", () => {
-    expect(["completed", "failed", "cancelled"].every((s) => isTerminal(s as never))).toBe(true);
-    expect(["queued", "pending", "running", "cancelling"].some((s) => isTerminal(s as never))).toBe(
-      false,
+describe("parent-side redaction", () => {
+  const secrets = new Map([
+    ["abc12345", "SHORT"],
+    ["abc12345-extended", "LONG"],
+    ["xyz", "TINY"],
+  ]);
+
+  it("replaces secret values longest first and never values under 4 characters", () => {
+    expect(redactText(secrets, "a abc12345-extended b abc12345 c xyz")).toBe(
+      "a [redacted:LONG] b [redacted:SHORT] c xyz",
     );
+    expect(longestSecret(secrets)).toBe("abc12345-extended".length);
+    expect(longestSecret(new Map([["xyz", "TINY"]]))).toBe(0);
+  });
+
+  it("redacts every string of an event body and returns a clean body unchanged", () => {
+    const body = { kind: "phase", name: "step abc12345", nested: { list: ["abc12345", 1] } };
+    expect(redactBody(secrets, body)).toEqual({
+      kind: "phase",
+      name: "step [redacted:SHORT]",
+      nested: { list: ["[redacted:SHORT]", 1] },
+    });
+    const clean = { kind: "phase", name: "fine" };
+    expect(redactBody(secrets, clean)).toBe(clean);
+  });
+
+  it("redacts object keys and bare strings of a value, and returns a clean value unchanged", () => {
+    expect(redactValue(secrets, { abc12345: ["x abc12345"] })).toEqual({
+      "[redacted:SHORT]": ["x [redacted:SHORT]"],
+    });
+    expect(redactValue(secrets, "abc12345")).toBe("[redacted:SHORT]");
+    const clean = { a: [1, "fine"] };
+    expect(redactValue(secrets, clean)).toBe(clean);
+    expect(redactValue(new Map(), { abc12345: 1 })).toEqual({ abc12345: 1 });
+  });
+});
+
+describe("small rules", () => {
+  it("knows workspace-relative dirs", () => {
     expect(["mem", "a/b", "notes-1/x_y"].every(isValidRelativeDir)).toBe(true);
     expect(["", "/abs", "a\\b", "a//b", "./a", "a/..", "cache/"].some(isValidRelativeDir)).toBe(
       false,

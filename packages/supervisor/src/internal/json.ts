@@ -1,6 +1,6 @@
 /**
  * `canonicalJson`: JSON with object keys sorted recursively, the input of the default
- * idempotency key of spec 02 §5.14. Parent side only.
+ * idempotency key of `workflows.call` / `workflows.run`. Parent side only.
  */
 
 /** `JSON.stringify` with object keys sorted recursively by code unit; arrays keep their order. */

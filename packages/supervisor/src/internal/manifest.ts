@@ -1,5 +1,5 @@
 /**
- * The manifest fields the supervisor reads (spec 01 §4), as one typed view over the stored
+ * The manifest fields the supervisor reads, as one typed view over the stored
  * canonical manifest. Keeps the supervisor independent of how the manifest type is spelled.
  */
 import type { WorkflowRow } from "../ports.ts";

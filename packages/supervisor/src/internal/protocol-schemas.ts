@@ -1,6 +1,6 @@
 /**
- * zod validators for every child → parent IPC message (spec 02 §5.17: "every message is
- * validated on receipt"). Parent-side only; the child runtime never loads this file.
+ * zod validators for every child → parent IPC message: every message is validated on receipt.
+ * Parent-side only; the child runtime never loads this file.
  * A message failing these schemas is ignored and logged, never fatal to the run.
  */
 import { z } from "zod";

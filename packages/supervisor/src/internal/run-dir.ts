@@ -1,5 +1,5 @@
 /**
- * Run directories and durable workspace state (spec 02 §5.11, §5.12). Layout is idempotent and
+ * Run directories and durable workspace state. Layout is idempotent and
  * cheap (it runs on every pass, on the start-latency path); both SDK specifiers are symlinks to
  * one realpath so program and child runtime share one SDK module instance. Persisting builds the
  * new durable root in a temp dir and swaps it in, so a failed copy leaves the old state intact.
@@ -244,7 +244,7 @@ export function persistWorkspace(args: {
   }
 }
 
-/** Workspace-relative path rule of memory dirs (spec 02 §5.12, spec 01 §3.2.4). */
+/** Workspace-relative path rule of memory dirs. */
 export function isValidRelativeDir(dir: string): boolean {
   if (dir === "" || dir.startsWith("/") || dir.includes("\\")) return false;
   return dir.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");

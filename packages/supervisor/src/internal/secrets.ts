@@ -1,5 +1,5 @@
 /**
- * Secret resolution and the run-process environment (spec 02 §5.13). Allow-list first, then the
+ * Secret resolution and the run-process environment. Allow-list first, then the
  * engine `env` map, then `processEnv`; an empty value counts as missing. Messages and hints name
  * the secret and where to set it, never its value.
  */

@@ -1,9 +1,15 @@
 /**
  * `@promenade/supervisor/testing`: test doubles and the `SupervisorStore` contract suite, shared
- * so the fake and the real SQLite store are checked by the same assertions (STYLE §4).
+ * so the fake and the real stores are checked by the same assertions.
  */
 export { createInMemorySupervisorStore } from "./in-memory-store.ts";
-export type { AddWorkflowArgs, InMemorySupervisorStore } from "./in-memory-store.ts";
+export type {
+  AddWorkflowArgs,
+  InMemoryPeek,
+  InMemorySupervisorStore,
+  InMemorySupervisorStoreOptions,
+  PeekRunsFilter,
+} from "./in-memory-store.ts";
 export { completeWith, createFakeLaunch, FakeChild } from "./fake-launch.ts";
 export type { FakeLaunch } from "./fake-launch.ts";
 export { createManualClock } from "./manual-clock.ts";

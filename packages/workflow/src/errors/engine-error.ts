@@ -1,10 +1,13 @@
 /**
- * `EngineError`, its brand and the closed list of wire error codes (spec 02 §2.5); published as
+ * `EngineError`, its brand and the closed list of wire error codes; published as
  * `@promenade/workflow/errors` through `./index.ts`. No I/O, no dependencies.
  * Invariant: the brand is a `Symbol.for` key, so an error raised by a second copy of this module
  * (a run that loaded the SDK twice) is still recognised; `instanceof` is never the check.
  */
-/** The canonical engine error codes, in table order (spec 02 §2.5). Wire format: never rename. */
+/**
+ * The canonical engine error codes, in the order of the error table in docs/contracts.md. Wire
+ * format: never rename.
+ */
 export const ENGINE_ERROR_CODES = [
   "VALIDATION",
   "NOT_FOUND",

@@ -1,5 +1,5 @@
 /**
- * `EngineError` is wire contract (spec 02 §2.5): if the code list drifts, the server's status
+ * `EngineError` is wire contract: if the code list drifts, the server's status
  * map and stored `failed` events disagree; if the brand check regresses to `instanceof`, errors
  * thrown by a second SDK copy in a run process stop being recognised; if serialisation leaks the
  * stack or cause, internals reach API clients.

@@ -1,7 +1,7 @@
 /**
  * `@promenade/workflow/errors`: the one error class of every engine-side package and the closed
- * list of wire error codes (spec 02 §2.5), implemented in `./engine-error.ts`. The only door in:
- * named re-exports, nothing else.
+ * list of wire error codes (each with its HTTP status in docs/contracts.md), implemented in
+ * `./engine-error.ts`. The only door in: named re-exports, nothing else.
  */
 export {
   ENGINE_ERROR_CODES,

@@ -1,5 +1,5 @@
 /**
- * Reads a workflow's `meta` without executing the file (spec 01 §7); published as
+ * Reads a workflow's `meta` without executing the file; published as
  * `@promenade/workflow/extract`. Uses the TypeScript compiler's parser only, so this is the one
  * entry that loads `typescript`; run programs never import it. Invariants: nothing in the source
  * is evaluated; only pure literals are accepted; every rejection names `file:line:col` of the

@@ -1,4 +1,4 @@
-// Acceptance checks 19–23 of spec 01 §9. Engines read `meta` from a file they have not run yet:
+// Engines read `meta` from a file they have not run yet:
 // executing it would run the program at deploy, and a vague error here is all an author sees.
 import { describe, expect, it } from "vitest";
 import { MetaValidationError } from "../manifest.ts";
@@ -17,7 +17,7 @@ function extractionError(run: () => unknown): string {
 }
 
 describe("extractMetaLiteral", () => {
-  it("unwraps satisfies / as const / parentheses without executing the file (check 19)", () => {
+  it("unwraps satisfies / as const / parentheses without executing the file", () => {
     const source = [
       'import { agent, type WorkflowMeta } from "@promenade/workflow";',
       'throw new Error("executed!");',
@@ -27,7 +27,7 @@ describe("extractMetaLiteral", () => {
     expect(extractMetaLiteral(source)).toEqual({ slug: "x", triggers: [{ kind: "manual" }] });
   });
 
-  it("converts every literal form (check 20)", () => {
+  it("converts every literal form", () => {
     const source = `export const meta = {
       a: \`plain template\`, b: -3, c: 1_000, d: 0x10, e: true, f: false, g: null,
       h: 'single', i: 1.5e3, j: 0o17, k: 0b101, l: [1, "two", [3],], m: { nested: <const>"x" },
@@ -130,7 +130,7 @@ describe("extractMetaLiteral", () => {
     ["a conditional", "export const meta = { a: true ? 1 : 2 };", 1, 26, /unsupported/],
     ["a non-null assertion", "export const meta = { a: 1 }!;", 1, 21, /must be an object literal/],
     ["an array meta", "export const meta = [1];", 1, 21, /must be an object literal/],
-  ])("rejects %s with a positioned error (check 21)", (_what, source, line, column, text) => {
+  ])("rejects %s with a positioned error", (_what, source, line, column, text) => {
     const message = extractionError(() => extractMetaLiteral(source));
     expect(message.startsWith(`index.ts:${String(line)}:${String(column)} — `)).toBe(true);
     expect(message).toMatch(text);
@@ -143,7 +143,7 @@ describe("extractMetaLiteral", () => {
     expect(message).toMatch(/^index\.ts:1:30 — .*`x`/);
   });
 
-  it("reports a missing meta without a position (check 22)", () => {
+  it("reports a missing meta without a position", () => {
     const message = extractionError(() =>
       extractMetaLiteral("export const other = {};\nexport { other as meta };"),
     );
@@ -153,7 +153,7 @@ describe("extractMetaLiteral", () => {
     );
   });
 
-  it("reports syntax errors as such, before looking for meta (check 22)", () => {
+  it("reports syntax errors as such, before looking for meta", () => {
     const message = extractionError(() =>
       extractMetaLiteral('export const meta = { slug: "unterminated };\n'),
     );
@@ -177,7 +177,7 @@ describe("extractMetaLiteral", () => {
 });
 
 describe("extractManifest", () => {
-  it("validates the extracted literal (check 23)", () => {
+  it("validates the extracted literal", () => {
     let error: unknown;
     try {
       extractManifest('export const meta = { slug: "hello", triggers: [] }');

@@ -1,6 +1,6 @@
 /**
  * The SDK's module-level run state: the installed host, the `input` / `config` live bindings and
- * the declared output (spec 01 §3.9, §6). Exactly one instance of this module may exist per run:
+ * the declared output. Exactly one instance of this module may exist per run:
  * the program (through `.`) and the engine's run entry (through `./runtime`) must share it, so the
  * build puts it in one shared chunk and never duplicates it. No zod, no I/O: every run pays for
  * loading this file.
@@ -57,7 +57,7 @@ export function reset(): void {
   declared = null;
 }
 
-/** The plain `Error` every host-backed hook raises when no host is installed (spec 01 §3.11). */
+/** The plain `Error` every host-backed hook raises when no host is installed. */
 export function noHostError(hook: string): Error {
   return new Error(
     `${hook}: no host installed. Engines install the host automatically before running a ` +
@@ -65,7 +65,7 @@ export function noHostError(hook: string): Error {
   );
 }
 
-/** The plain `Error` for a missing optional host capability (spec 01 §3.11). */
+/** The plain `Error` for a missing optional host capability. */
 export function notSupportedError(hook: string): Error {
   return new Error(`${hook} is not supported by the installed engine.`);
 }

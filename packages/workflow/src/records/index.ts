@@ -1,7 +1,8 @@
 /**
  * `@promenade/workflow/records`: the shapes every engine package shares — the persisted rows
- * (workflows, runs, events, artifacts, cron fires), the run-status vocabulary with its terminal
- * set, and the query shapes the ports take. Types and a few constants only: importing it loads
+ * (workflows, runs, events, artifacts, cron fires, human-input requests), the run-status vocabulary with its terminal
+ * set, the query shapes the ports take, and the maybe-synchronous helpers that consume
+ * `Awaitable` port results. Types, constants and small pure functions only: importing it loads
  * nothing (no zod, no SQL driver), so ports in any package can speak these words without
  * depending on the store that implements them.
  */
@@ -13,8 +14,20 @@ import type { RunStatus } from "./statuses.ts";
 export { ACTIVE_STATUSES, isTerminal, RUN_STATUSES, TERMINAL_STATUSES } from "./statuses.ts";
 export type { RunStatus, TerminalStatus } from "./statuses.ts";
 
-/** A value now, or later. Ports return it so a synchronous backend pays no promise per call. */
-export type Awaitable<T> = T | Promise<T>;
+export {
+  HUMAN_INPUT_STATUSES,
+  parseHumanInputSpec,
+  parseHumanInputTimeout,
+  validateHumanInputAnswer,
+} from "./human-input.ts";
+export type {
+  HumanInputRequestRow,
+  HumanInputStatus,
+  ListInputRequestsFilter,
+} from "./human-input.ts";
+
+export { always, andThen, attempt, each, isPromiseLike, repeat } from "./awaitable.ts";
+export type { Awaitable } from "./awaitable.ts";
 
 /** How a run was started. `workflows.call`/`run` children use `"manual"` plus a `parentRunId`. */
 export const TRIGGER_KINDS = ["cron", "manual", "webhook"] as const;

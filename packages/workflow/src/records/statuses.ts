@@ -9,6 +9,7 @@ export const RUN_STATUSES = [
   "queued",
   "pending",
   "running",
+  "awaiting_input",
   "completed",
   "failed",
   "cancelled",
@@ -28,10 +29,14 @@ export const TERMINAL_STATUSES = [
 /** A final status. */
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 
-/** Statuses of a run that was dispatched and has not ended: it holds a slot of its workflow. */
+/**
+ * Statuses of a run that was dispatched and has not ended: it holds a slot of its workflow. A run
+ * held waiting for a person (`awaiting_input`) keeps its process, so it counts too.
+ */
 export const ACTIVE_STATUSES = [
   "pending",
   "running",
+  "awaiting_input",
   "cancelling",
 ] as const satisfies readonly RunStatus[];
 

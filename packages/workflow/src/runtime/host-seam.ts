@@ -1,5 +1,5 @@
 /**
- * The engine-facing seam functions of `@promenade/workflow/runtime` (spec 01 §6.2): thin,
+ * The engine-facing seam functions of `@promenade/workflow/runtime`: thin,
  * documented wrappers over the one state module shared with `.`, so a host installed here is the
  * host the program's primitives see. Knows nothing about any engine.
  */

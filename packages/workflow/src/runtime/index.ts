@@ -1,5 +1,5 @@
 /**
- * `@promenade/workflow/runtime`: the engine-facing seam (spec 01 §6.2). An engine's run entry
+ * `@promenade/workflow/runtime`: the engine-facing seam. An engine's run entry
  * installs the host, `input` and `config` here, imports the program, then takes the declared
  * output. Shares one state module with `.` (the build keeps it in one chunk), so a host installed
  * here is the host the program's primitives see. The only door in: named re-exports, nothing else.
@@ -18,6 +18,15 @@ export type {
   ArtifactBody,
   ArtifactRef,
   CallOptions,
+  HumanChoiceResult,
+  HumanInputChoiceSpec,
+  HumanInputMultiSelectSpec,
+  HumanInputOptions,
+  HumanInputResult,
+  HumanInputSpec,
+  HumanInputTextSpec,
+  HumanMultiSelectResult,
+  HumanTextResult,
   JsonSchema,
   JsonValue,
   PhaseOptions,

@@ -1,13 +1,14 @@
 /**
  * The contract suite against the real SQLite store: the scheduler's exactly-once and ordering
- * assumptions hold on the database it runs on in production, not only on the fake.
+ * assumptions hold on the database it runs on by default, not only on the fake. (The engine runs
+ * the same suite against SQLite and PostgreSQL.)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
 import { openStore } from "@promenade/store";
-import { describeSchedulerStore } from "./testing/contract.ts";
+import { describeSchedulerStore } from "../src/testing/contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "promenade-scheduler-contract-"));
 let n = 0;

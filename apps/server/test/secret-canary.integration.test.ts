@@ -1,0 +1,128 @@
+/**
+ * The one secret rule at the binary's edges, as a real process on a real database file: a
+ * declared secret passed to `output()` never reaches the run row, the API, the WebSocket, the log
+ * or the database and WAL bytes, and the row and the `output` event hold the same redacted value.
+ * What would break without it: secrets written to disk and served raw to every API client.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { json, start, stopServers, waitFor } from "./helpers.ts";
+
+afterEach(stopServers);
+
+const TERMINAL = ["completed", "failed", "cancelled"];
+
+/** The fields of a run this test reads. */
+interface RunView {
+  id: string;
+  status: string;
+  output: unknown;
+}
+
+function workspace(files: Record<string, string>): { dataDir: string; workflowsDir: string } {
+  const root = mkdtempSync(join(tmpdir(), "promenade-canary-"));
+  const workflowsDir = join(root, "workflows");
+  const dataDir = join(root, "data");
+  mkdirSync(workflowsDir);
+  mkdirSync(dataDir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(workflowsDir, name), text);
+  return { dataDir, workflowsDir };
+}
+
+/** Every byte of the SQLite database and its WAL, as Latin-1 text (a byte-exact search). */
+function databaseBytes(dataDir: string): string {
+  return readdirSync(dataDir)
+    .filter((name) => name.startsWith("promenade.db"))
+    .map((name) => readFileSync(join(dataDir, name)).toString("latin1"))
+    .join("\n");
+}
+
+async function terminal(base: string, id: string): Promise<RunView> {
+  return waitFor(async () => {
+    const run = (await json(`${base}/api/runs/${id}`)).run as RunView;
+    return TERMINAL.includes(run.status) ? run : undefined;
+  });
+}
+
+describe("a declared secret through output()", () => {
+  it("is absent from the row, every API response, WebSocket frame, log line, and the database and WAL", async () => {
+    const canary = "canary-output-secret-7d1e90ab";
+    const { dataDir, workflowsDir } = workspace({
+      "leaky.mjs": [
+        'import { output, secrets } from "@promenade/workflow";',
+        'export const meta = { slug: "leaky", triggers: [{ kind: "manual" }], permissions: { secrets: [{ name: "API_KEY" }] } };',
+        'const v = await secrets.get("API_KEY");',
+        "console.log(`printing ${v}`);",
+        "output({ token: v, [v]: 'as a key', nested: [`Bearer ${v}`] });",
+        "",
+      ].join("\n"),
+    });
+    writeFileSync(join(dataDir, ".env"), `API_KEY=${canary}\n`);
+    const server = start({
+      PROMENADE_DATA_DIR: dataDir,
+      PROMENADE_WORKFLOWS_DIR: workflowsDir,
+      PROMENADE_PORT: "0",
+    });
+    const base = await server.base;
+    await waitFor(() =>
+      Promise.resolve(server.output().includes("workflows deployed: 1") ? true : undefined),
+    );
+
+    const frames: string[] = [];
+    const socket = new WebSocket(`${base.replace("http", "ws")}/api/ws`, "promenade.events.v1");
+    socket.addEventListener("message", (event) => frames.push(String(event.data)));
+    await new Promise((resolve, reject) => {
+      socket.addEventListener("open", resolve);
+      socket.addEventListener("error", reject);
+    });
+    socket.send(JSON.stringify({ type: "subscribe_runs", sub: "feed" }));
+
+    const bodies: string[] = [];
+    const call = async (path: string, init: RequestInit = {}): Promise<unknown> => {
+      const res = await fetch(`${base}${path}`, init);
+      const text = await res.text();
+      bodies.push(JSON.stringify([...res.headers]), text);
+      return JSON.parse(text) as unknown;
+    };
+    const started = (await call("/api/workflows/leaky/runs", { method: "POST" })) as {
+      run: RunView;
+    };
+    const id = started.run.id;
+    socket.send(
+      JSON.stringify({ type: "subscribe", sub: "r1", runId: id, after: 0, verbose: true }),
+    );
+    const done = await terminal(base, id);
+    expect(done.status).toBe("completed");
+    await waitFor(() =>
+      Promise.resolve(frames.some((frame) => frame.includes('"type":"end"')) ? true : undefined),
+    );
+
+    const redacted = {
+      token: "[redacted:API_KEY]",
+      "[redacted:API_KEY]": "as a key",
+      nested: ["Bearer [redacted:API_KEY]"],
+    };
+    const row = ((await call(`/api/runs/${id}`)) as { run: RunView }).run;
+    expect(row.output).toEqual(redacted);
+    const { events } = (await call(`/api/runs/${id}/events?verbose=true`)) as {
+      events: { event: { kind: string; value?: unknown; text?: string } }[];
+    };
+    // The row and the output event agree.
+    expect(events.find((e) => e.event.kind === "output")?.event.value).toEqual(row.output);
+    expect(events.some((e) => e.event.text?.includes("printing [redacted:API_KEY]"))).toBe(true);
+    await call("/api/runs");
+    await call("/api/runs?workflow=leaky");
+    expect(databaseBytes(dataDir)).not.toContain(canary);
+
+    socket.close();
+    server.child.kill("SIGTERM");
+    expect(await server.exit).toBe(0);
+    const everything = [...bodies, ...frames, server.output()].join("\n");
+    expect(everything).toContain("[redacted:API_KEY]");
+    expect(everything).not.toContain(canary);
+    expect(frames.length).toBeGreaterThan(3);
+    expect(databaseBytes(dataDir)).not.toContain(canary);
+  });
+});

@@ -1,0 +1,111 @@
+/**
+ * The PostgreSQL migration list: forward-only, versioned, hand-written SQL compiled into the
+ * package, separate from the SQLite list (the two dialects differ). A released migration is
+ * frozen: never edit one, append a new version instead. The runner is `./migrate.ts`.
+ */
+import type { Migration } from "../migrations.ts";
+
+// Slugs sort byte-wise ("C" collation) whatever the database's locale, as they do on SQLite.
+// Run and event listings are range reads of these indexes in (created_at, position) and cursor
+// order, never a scan plus sort.
+const initial = `
+CREATE TABLE workflows (
+  id text PRIMARY KEY,
+  slug text COLLATE "C" NOT NULL UNIQUE,
+  manifest text NOT NULL,
+  program text NOT NULL,
+  config text NOT NULL,
+  version bigint NOT NULL DEFAULT 1,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+
+CREATE TABLE runs (
+  id text PRIMARY KEY,
+  position bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+  workflow_id text NOT NULL REFERENCES workflows (id),
+  status text NOT NULL,
+  trigger_kind text NOT NULL,
+  input text,
+  output text,
+  error text,
+  parent_run_id text REFERENCES runs (id),
+  idempotency_key text,
+  restarts integer NOT NULL DEFAULT 0,
+  tokens_in bigint NOT NULL DEFAULT 0,
+  tokens_out bigint NOT NULL DEFAULT 0,
+  usd_micros bigint NOT NULL DEFAULT 0,
+  created_at bigint NOT NULL,
+  started_at bigint,
+  ended_at bigint
+);
+
+CREATE TABLE run_events (
+  run_id text NOT NULL REFERENCES runs (id),
+  cursor bigint NOT NULL CHECK (cursor >= 1),
+  channel text NOT NULL,
+  event text NOT NULL,
+  PRIMARY KEY (run_id, cursor)
+);
+
+CREATE TABLE cron_fires (
+  workflow_id text NOT NULL REFERENCES workflows (id),
+  trigger_index integer NOT NULL,
+  fire_time bigint NOT NULL,
+  run_id text NOT NULL REFERENCES runs (id),
+  created_at bigint NOT NULL,
+  PRIMARY KEY (workflow_id, trigger_index, fire_time)
+);
+
+CREATE TABLE artifacts (
+  id text PRIMARY KEY,
+  position bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+  run_id text NOT NULL REFERENCES runs (id),
+  name text NOT NULL,
+  content_type text NOT NULL,
+  path text NOT NULL,
+  size bigint NOT NULL,
+  metadata text,
+  created_at bigint NOT NULL
+);
+
+CREATE UNIQUE INDEX runs_parent_idempotency_key
+  ON runs ((COALESCE(parent_run_id, '')), idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX runs_created_at ON runs (created_at, position);
+CREATE INDEX runs_status ON runs (status, created_at, position);
+CREATE INDEX runs_workflow_id_status ON runs (workflow_id, status, created_at, position);
+CREATE INDEX runs_parent_run_id ON runs (parent_run_id, created_at, position)
+  WHERE parent_run_id IS NOT NULL;
+CREATE INDEX run_events_channel ON run_events (run_id, channel, cursor);
+CREATE INDEX artifacts_run_id ON artifacts (run_id, position);
+`;
+
+// Human-input gates: one row per (run, key), the durable answer slot of a gate, removed with its
+// run; `position` keeps insertion order for the newest-first listings.
+const humanInputRequests = `
+CREATE TABLE human_input_requests (
+  id text PRIMARY KEY,
+  position bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+  run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  seq integer NOT NULL,
+  key text NOT NULL,
+  prompt text NOT NULL,
+  input_spec text NOT NULL,
+  assignees text,
+  status text NOT NULL,
+  response text,
+  responded_by text,
+  created_at bigint NOT NULL,
+  expires_at bigint,
+  responded_at bigint
+);
+
+CREATE UNIQUE INDEX human_input_requests_run_key ON human_input_requests (run_id, key);
+CREATE INDEX human_input_requests_status ON human_input_requests (status, created_at, position);
+`;
+
+/** Every PostgreSQL migration this version of the package knows, oldest first. */
+export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
+  { version: 1, name: "0001_initial", sql: initial },
+  { version: 2, name: "0002_human_input_requests", sql: humanInputRequests },
+]);

@@ -1,0 +1,152 @@
+/**
+ * `openPgStore`: reads the options, connects the pool, applies the migrations and hands back the
+ * store. Invariants: bad options or URL are refused before any connection; a failure to connect
+ * or to migrate ends the pool and leaves nothing half-written (migrations are one transaction).
+ */
+import pg from "pg";
+import { EngineError, isEngineError } from "@promenade/workflow/errors";
+import type { Migration } from "../migrations.ts";
+import type { PublishedEvent } from "../types.ts";
+import { connectionFailure, parseDatabaseUrl } from "./connect.ts";
+import { driverError } from "./errors.ts";
+import { migratePg } from "./migrate.ts";
+import { PG_MIGRATIONS } from "./migrations.ts";
+import { PgStoreImpl, type PgStore, type Settings } from "./store.ts";
+
+/** Options of {@link openPgStore}. */
+export interface OpenPgStoreOptions {
+  /** `postgres://user:password@host:5432/database` (or `postgresql://`). */
+  url: string;
+  /** Clock for every persisted timestamp and ULID (epoch ms). Default `Date.now`. */
+  now?: () => number;
+  /** Largest JSON text accepted for one value, in UTF-8 bytes. Default 4 MiB. */
+  maxValueBytes?: number;
+  /** Largest workflow program source accepted, in UTF-8 bytes. Default 32 MiB. */
+  maxProgramBytes?: number;
+  /** Pool size. Default 10. */
+  maxConnections?: number;
+  /** How long one connection attempt may take before it fails, in ms. Default 10,000. */
+  connectTimeoutMs?: number;
+  /**
+   * Sees every error a `subscribe` listener throws, with the event it was handling. Without it
+   * such errors are dropped: one failing listener can neither fail the write that committed the
+   * event nor stop the other listeners. An error thrown by this function is dropped too.
+   */
+  onListenerError?: (error: unknown, row: PublishedEvent) => void;
+}
+
+const DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_PROGRAM_BYTES = 32 * 1024 * 1024;
+
+function readOptions(options: OpenPgStoreOptions): Settings {
+  if (typeof options !== "object" || options === null) {
+    throw new EngineError("VALIDATION", "openPgStore() needs an options object with a url.");
+  }
+  const target = parseDatabaseUrl(options.url);
+  const now = options.now ?? Date.now;
+  if (typeof now !== "function") {
+    throw new EngineError(
+      "VALIDATION",
+      "openPgStore(): now must be a function returning epoch ms.",
+    );
+  }
+  const positive = (value: number | undefined, name: string, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new EngineError(
+        "VALIDATION",
+        `openPgStore(): ${name} must be a positive integer, got ${String(value)}.`,
+      );
+    }
+    return value;
+  };
+  const { onListenerError } = options;
+  if (onListenerError !== undefined && typeof onListenerError !== "function") {
+    throw new EngineError("VALIDATION", "openPgStore(): onListenerError must be a function.");
+  }
+  return {
+    url: options.url,
+    target,
+    now,
+    onListenerError,
+    maxValueBytes: positive(options.maxValueBytes, "maxValueBytes", DEFAULT_MAX_VALUE_BYTES),
+    maxProgramBytes: positive(
+      options.maxProgramBytes,
+      "maxProgramBytes",
+      DEFAULT_MAX_PROGRAM_BYTES,
+    ),
+    maxConnections: positive(options.maxConnections, "maxConnections", 10),
+    connectTimeoutMs: positive(options.connectTimeoutMs, "connectTimeoutMs", 10_000),
+  };
+}
+
+/**
+ * Connects to the database at `options.url`, applies pending migrations (serialized across
+ * processes) and returns the store.
+ *
+ * Rejects with `VALIDATION` (bad options or URL), `INTERNAL` naming the problem and the fix when
+ * the server cannot be reached or refuses the login, or when the database is newer than this
+ * package or a migration fails (nothing of it is kept).
+ */
+export function openPgStore(options: OpenPgStoreOptions): Promise<PgStore> {
+  return openPgStoreWith(options, PG_MIGRATIONS);
+}
+
+/** {@link openPgStore} with an explicit migration list (this package's tests). */
+export async function openPgStoreWith(
+  options: OpenPgStoreOptions,
+  migrations: readonly Migration[],
+): Promise<PgStore> {
+  const settings = readOptions(options);
+  const pool = new pg.Pool({
+    connectionString: settings.url,
+    max: settings.maxConnections,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: "promenade",
+  });
+  // A server that goes away makes idle and checked-out clients emit "error": the pool drops
+  // the broken client and the next query reconnects; unhandled, the event would crash the
+  // process.
+  pool.on("error", () => undefined);
+  pool.on("connect", (client) => client.on("error", () => undefined));
+  try {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw (
+        connectionFailure(error, settings.target, true) ??
+        new EngineError(
+          "INTERNAL",
+          `Cannot connect to PostgreSQL at ${settings.target.label}: ${messageOf(error)}.`,
+          "Check PROMENADE_DATABASE_URL and that the server is running.",
+          { cause: error },
+        )
+      );
+    }
+    try {
+      await migratePg(client, migrations, {
+        now: settings.now,
+        label: `${settings.target.label}/${settings.target.database ?? ""}`,
+      });
+    } catch (error) {
+      client.release(true);
+      throw isEngineError(error)
+        ? error
+        : (connectionFailure(error, settings.target, true) ?? error);
+    }
+    client.release();
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  return new PgStoreImpl(pool, settings);
+}
+
+function messageOf(error: unknown): string {
+  const found = driverError(error);
+  if (found !== undefined && found.message !== "") return found.message;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,123 @@
+/**
+ * The drizzle table definitions of the PostgreSQL store: the typed view of the schema that every
+ * query of `./store.ts` is written against. Columns only; the DDL (identity columns, partial and
+ * expression indexes) lives in the hand-written migrations of `./migrations.ts`, and a test
+ * checks that a migrated database has exactly the columns declared here.
+ *
+ * Same tables and columns as the SQLite store, plus what PostgreSQL has no implicit equivalent
+ * for: `runs.position` / `artifacts.position` (insertion order, SQLite's rowid), `workflows.version`
+ * (bumped by every deploy, so another process's cached row is known stale) and
+ * `run_events.channel` (the event's channel, for channel-filtered reads). Timestamps are epoch ms
+ * in `bigint`; JSON is stored as text so that every value reads back exactly as written.
+ */
+import { bigint, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+
+const epochMs = (name: string) => bigint(name, { mode: "number" });
+
+/** `workflows`: one row per deployed slug; `id` and `created_at` survive redeploys. */
+export const workflows = pgTable("workflows", {
+  id: text("id").primaryKey(),
+  slug: text("slug").notNull().unique(),
+  manifest: text("manifest").notNull(),
+  program: text("program").notNull(),
+  config: text("config").notNull(),
+  version: bigint("version", { mode: "number" }).notNull().default(1),
+  createdAt: epochMs("created_at").notNull(),
+  updatedAt: epochMs("updated_at").notNull(),
+});
+
+/** `runs`: `position` breaks `created_at` ties in insertion order. */
+export const runs = pgTable("runs", {
+  id: text("id").primaryKey(),
+  position: bigint("position", { mode: "number" }).notNull().generatedAlwaysAsIdentity(),
+  workflowId: text("workflow_id")
+    .notNull()
+    .references(() => workflows.id),
+  status: text("status").notNull(),
+  triggerKind: text("trigger_kind").notNull(),
+  input: text("input"),
+  output: text("output"),
+  error: text("error"),
+  parentRunId: text("parent_run_id"),
+  idempotencyKey: text("idempotency_key"),
+  restarts: integer("restarts").notNull().default(0),
+  tokensIn: bigint("tokens_in", { mode: "number" }).notNull().default(0),
+  tokensOut: bigint("tokens_out", { mode: "number" }).notNull().default(0),
+  usdMicros: bigint("usd_micros", { mode: "number" }).notNull().default(0),
+  createdAt: epochMs("created_at").notNull(),
+  startedAt: epochMs("started_at"),
+  endedAt: epochMs("ended_at"),
+});
+
+/** `run_events`: append-only, keyed by `(run_id, cursor)`; `event` is the stamped event JSON. */
+export const runEvents = pgTable(
+  "run_events",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    cursor: bigint("cursor", { mode: "number" }).notNull(),
+    channel: text("channel").notNull(),
+    event: text("event").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.runId, table.cursor] })],
+);
+
+/** `cron_fires`: the exactly-once record of each scheduled instant that produced a run. */
+export const cronFires = pgTable(
+  "cron_fires",
+  {
+    workflowId: text("workflow_id")
+      .notNull()
+      .references(() => workflows.id),
+    triggerIndex: integer("trigger_index").notNull(),
+    fireTime: epochMs("fire_time").notNull(),
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    createdAt: epochMs("created_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.workflowId, table.triggerIndex, table.fireTime] })],
+);
+
+/** `artifacts`: metadata of files a run wrote; the bytes live on disk at `path`. */
+export const artifacts = pgTable("artifacts", {
+  id: text("id").primaryKey(),
+  position: bigint("position", { mode: "number" }).notNull().generatedAlwaysAsIdentity(),
+  runId: text("run_id")
+    .notNull()
+    .references(() => runs.id),
+  name: text("name").notNull(),
+  contentType: text("content_type").notNull(),
+  path: text("path").notNull(),
+  size: bigint("size", { mode: "number" }).notNull(),
+  metadata: text("metadata"),
+  createdAt: epochMs("created_at").notNull(),
+});
+
+/** `human_input_requests`: one row per gate key of a run (the durable answer slot). */
+export const humanInputRequests = pgTable("human_input_requests", {
+  id: text("id").primaryKey(),
+  position: bigint("position", { mode: "number" }).notNull().generatedAlwaysAsIdentity(),
+  runId: text("run_id")
+    .notNull()
+    .references(() => runs.id, { onDelete: "cascade" }),
+  seq: integer("seq").notNull(),
+  key: text("key").notNull(),
+  prompt: text("prompt").notNull(),
+  inputSpec: text("input_spec").notNull(),
+  assignees: text("assignees"),
+  status: text("status").notNull(),
+  response: text("response"),
+  respondedBy: text("responded_by"),
+  createdAt: epochMs("created_at").notNull(),
+  expiresAt: epochMs("expires_at"),
+  respondedAt: epochMs("responded_at"),
+});
+
+/** `schema_migrations`: one row per applied migration. */
+export const schemaMigrations = pgTable("schema_migrations", {
+  version: integer("version").primaryKey(),
+  name: text("name").notNull(),
+  appliedAt: epochMs("applied_at").notNull(),
+});

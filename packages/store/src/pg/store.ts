@@ -1,0 +1,853 @@
+/**
+ * The PostgreSQL implementation of `AsyncStore` (drizzle-orm's pg dialect over a `pg` connection
+ * pool; opened by `./open.ts`). Same contract as the SQLite store: same validation, error codes, size
+ * limits, paging order and event feed; every method returns a promise.
+ *
+ * Invariants: arguments are validated before any SQL runs; every multi-row invariant is one
+ * transaction; a batch of events is one multi-row INSERT; cursors are unique per run (the
+ * primary key refuses a duplicate with `CONFLICT`); writes to one run from this store are
+ * serialized, and their events are published to `subscribe` listeners right after their COMMIT
+ * resolves, per run in cursor order. A lost or unreachable server makes calls fail with
+ * `INTERNAL` while it lasts; the pool reconnects by itself when the server answers again.
+ */
+import type pg from "pg";
+import { and, asc, desc, eq, inArray, max, sql, type SQL } from "drizzle-orm";
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { EngineError, isEngineError } from "@promenade/workflow/errors";
+import { TURN_CURSOR_STRIDE } from "@promenade/workflow";
+import { isTerminal } from "@promenade/workflow/records";
+import { toArtifactRow, toEventRow, toRunRow, toWorkflowRow } from "../internal/rows.ts";
+import type { Channel } from "../internal/sdk.ts";
+import { createUlidFactory } from "../internal/ulid.ts";
+import type {
+  ArtifactRow,
+  AsyncStore,
+  CreateArtifactArgs,
+  CreateInputRequestArgs,
+  CreateRunArgs,
+  EventAppend,
+  EventListener,
+  EventRow,
+  FireCronArgs,
+  HumanInputRequestRow,
+  InputRequestSettlement,
+  ListEventsOptions,
+  ListInputRequestsFilter,
+  ListRunsFilter,
+  PublishedEvent,
+  RunRow,
+  RunUsage,
+  RunUsageDelta,
+  StatusChange,
+  UpsertWorkflowArgs,
+  WorkflowRow,
+} from "../types.ts";
+import { describe, requireInteger, requireString } from "../internal/args.ts";
+import {
+  prepareEvents,
+  readArtifact,
+  readCreateRun,
+  readFireCron,
+  readListEvents,
+  readListRuns,
+  readStatusChange,
+  readUpsertWorkflow,
+  readUsage,
+  requireKey,
+  statusEvent,
+  type Limits,
+  type PreparedEvent,
+} from "./args.ts";
+import { connectionFailure, type PgTarget } from "./connect.ts";
+import { PgInputRequests } from "./input-requests.ts";
+import { constraintOf, driverError, eventWriteError } from "./errors.ts";
+import {
+  commitStatusStatement,
+  createRunDiagnosis,
+  createRunStatement,
+  fireCronStatement,
+  insertEventsStatement,
+  INT8_AS_NUMBER,
+  runByKeyStatement,
+  type QueuedRun,
+  type RunRecord,
+  type Statement,
+} from "./statements.ts";
+import { artifacts, cronFires, runEvents, runs, workflows } from "./schema.ts";
+
+/** The PostgreSQL store: {@link AsyncStore} with every method returning a promise. */
+export interface PgStore extends AsyncStore {
+  getWorkflow(slug: string): Promise<WorkflowRow | null>;
+  getWorkflowById(id: string): Promise<WorkflowRow | null>;
+  listWorkflows(): Promise<WorkflowRow[]>;
+  getRun(id: string): Promise<RunRow | null>;
+  listRuns(filter?: ListRunsFilter): Promise<RunRow[]>;
+  listEvents(runId: string, options?: ListEventsOptions): Promise<EventRow[]>;
+  maxCursor(runId: string): Promise<number>;
+  listArtifacts(runId: string): Promise<ArtifactRow[]>;
+  upsertWorkflow(args: UpsertWorkflowArgs): Promise<WorkflowRow>;
+  createRun(args: CreateRunArgs): Promise<{ run: RunRow; created: boolean }>;
+  fireCron(args: FireCronArgs): Promise<RunRow | null>;
+  commitStatus(runId: string, change: StatusChange): Promise<RunRow | null>;
+  incrementRestarts(id: string): Promise<number>;
+  addRunUsage(id: string, usage: RunUsageDelta): Promise<RunUsage>;
+  getRunUsage(id: string): Promise<RunUsage>;
+  appendEvents(runId: string, rows: readonly EventAppend[]): Promise<void>;
+  lastCronFire(workflowId: string, triggerIndex: number): Promise<number | null>;
+  createArtifact(args: CreateArtifactArgs): Promise<ArtifactRow>;
+  getInputRequest(runId: string, key: string): Promise<HumanInputRequestRow | null>;
+  listInputRequests(filter?: ListInputRequestsFilter): Promise<HumanInputRequestRow[]>;
+  createInputRequest(
+    runId: string,
+    args: CreateInputRequestArgs,
+  ): Promise<{ request: HumanInputRequestRow; created: boolean }>;
+  settleInputRequest(
+    runId: string,
+    key: string,
+    settlement: InputRequestSettlement,
+  ): Promise<HumanInputRequestRow | null>;
+  ping(): Promise<void>;
+  subscribe(listener: EventListener): () => void;
+  /** Ends the pool. Idempotent; every later call rejects with `INTERNAL` ("closed"). */
+  close(): Promise<void>;
+}
+
+/** Rows per INSERT statement: 4 parameters each, well under PostgreSQL's 65,535. */
+const INSERT_CHUNK = 10_000;
+/** Cached run → workflow routes of the feed before the cache is emptied. */
+const MAX_ROUTES = 10_000;
+
+/** The store's validated options. */
+export interface Settings extends Limits {
+  url: string;
+  target: PgTarget;
+  now: () => number;
+  maxConnections: number;
+  connectTimeoutMs: number;
+  onListenerError: ((error: unknown, row: PublishedEvent) => void) | undefined;
+}
+
+type Db = NodePgDatabase;
+type RawWorkflow = typeof workflows.$inferSelect;
+type Route = { workflowId: string; workflowSlug: string };
+
+/** The store on an open, migrated pool (built by `openPgStore`). */
+export class PgStoreImpl implements PgStore {
+  readonly #pool: pg.Pool;
+  readonly #db: Db;
+  readonly #settings: Settings;
+  readonly #newId: () => string;
+  #closed = false;
+  readonly #listeners = new Set<EventListener>();
+  /** runId → its workflow id and slug (neither ever changes); emptied when it grows large. */
+  readonly #routes = new Map<string, Route>();
+  /** Parsed workflow rows by id, with the `version` they were read at. */
+  readonly #workflows = new Map<string, { version: number; row: WorkflowRow }>();
+  /** The tail of each run's write chain: this store's writes to one run run one at a time. */
+  readonly #chains = new Map<string, Promise<void>>();
+  readonly #inputs: PgInputRequests;
+
+  constructor(pool: pg.Pool, settings: Settings) {
+    // Bound methods: ports are passed around as picked or destructured functions.
+    for (const key of Object.getOwnPropertyNames(PgStoreImpl.prototype)) {
+      const value: unknown = Reflect.get(this, key);
+      if (key !== "constructor" && typeof value === "function") {
+        Object.defineProperty(this, key, {
+          value: value.bind(this),
+          configurable: true,
+          writable: true,
+        });
+      }
+    }
+    this.#pool = pool;
+    this.#db = drizzle({ client: pool });
+    this.#settings = settings;
+    this.#newId = createUlidFactory(settings.now);
+    this.#inputs = new PgInputRequests({
+      pool,
+      limits: settings,
+      now: () => settings.now(),
+      newId: () => this.#newId(),
+      serial: (runId, fn) => this.#serial(runId, fn),
+      publish: async (runId, rows) => {
+        if (rows.length === 0 || this.#listeners.size === 0) return;
+        const route = await this.#route(runId);
+        if (route !== null) this.#deliver(this.#published(route, runId, rows));
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  /** Runs one public operation: closed check, then driver errors become `EngineError`s. */
+  async #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) {
+      throw new EngineError(
+        "INTERNAL",
+        "The store is closed.",
+        "Open a new store (or engine) to keep working with this database.",
+      );
+    }
+    try {
+      return await fn();
+    } catch (error) {
+      throw this.#wrap(error, operation);
+    }
+  }
+
+  #wrap(error: unknown, operation: string): unknown {
+    if (isEngineError(error)) return error;
+    const lost = connectionFailure(error, this.#settings.target, false);
+    if (lost !== undefined) return lost;
+    const found = driverError(error);
+    if (found === undefined) return error;
+    return new EngineError(
+      "INTERNAL",
+      `Store ${operation} failed: ${found.message} (${found.code ?? "unknown"}).`,
+      found.code === "53100"
+        ? "The database server's disk is full; free space and retry."
+        : "Check the database server's log; restore from a backup if the database is damaged.",
+      { cause: error },
+    );
+  }
+
+  /** Runs one hand-written statement (see statements.ts) on the pool. */
+  async #query<T extends object>(statement: Statement): Promise<T[]> {
+    const result = await this.#pool.query<T & pg.QueryResultRow>({
+      ...(statement.name === undefined ? {} : { name: statement.name }),
+      text: statement.text,
+      values: statement.values,
+      types: INT8_AS_NUMBER,
+    });
+    return result.rows;
+  }
+
+  /** `BEGIN … COMMIT` on one pooled connection; any throw rolls back and rethrows. */
+  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const result = await fn(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Runs `fn` after every earlier write of this store to `runId` has settled. */
+  #serial<T>(runId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#chains.get(runId) ?? Promise.resolve();
+    const result = previous.then(fn);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#chains.set(runId, tail);
+    void tail.then(() => {
+      if (this.#chains.get(runId) === tail) this.#chains.delete(runId);
+    });
+    return result;
+  }
+
+  // ---------------------------------------------------------------- feed
+
+  subscribe(listener: EventListener): () => void {
+    if (this.#closed) {
+      throw new EngineError("INTERNAL", "The store is closed.");
+    }
+    if (typeof listener !== "function") {
+      throw new EngineError("VALIDATION", "subscribe(listener): listener must be a function.");
+    }
+    // A wrapper per subscription: the same function subscribed twice is called twice and each
+    // unsubscribe removes exactly its own subscription.
+    const entry: EventListener = (row) => listener(row);
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  /** Hands committed events to every listener, in the order given. */
+  #deliver(rows: readonly PublishedEvent[]): void {
+    for (const row of rows) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(row);
+        } catch (error) {
+          try {
+            this.#settings.onListenerError?.(error, row);
+          } catch {
+            // An error from the error hook itself is dropped.
+          }
+        }
+      }
+    }
+  }
+
+  #published(route: Route, runId: string, rows: readonly PreparedEvent[]): PublishedEvent[] {
+    return rows.map((row) => ({
+      runId,
+      cursor: row.cursor,
+      event: row.event,
+      workflowId: route.workflowId,
+      workflowSlug: route.workflowSlug,
+    }));
+  }
+
+  #remember(runId: string, route: Route): void {
+    if (this.#routes.size >= MAX_ROUTES) this.#routes.clear();
+    this.#routes.set(runId, route);
+  }
+
+  /** The run's workflow id and slug, or `null` for an unknown run. */
+  async #route(runId: string): Promise<Route | null> {
+    const cached = this.#routes.get(runId);
+    if (cached !== undefined) return cached;
+    const [route] = await this.#db
+      .select({ workflowId: runs.workflowId, workflowSlug: workflows.slug })
+      .from(runs)
+      .innerJoin(workflows, eq(workflows.id, runs.workflowId))
+      .where(eq(runs.id, runId));
+    if (route === undefined) return null;
+    this.#remember(runId, route);
+    return route;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * One trivial query, answered within the connect timeout: a server that stopped answering
+   * (rather than refusing) makes health checks fail promptly instead of hanging with it.
+   */
+  ping(): Promise<void> {
+    return this.#run("ping", async () => {
+      const limit = this.#settings.connectTimeoutMs;
+      let timer: NodeJS.Timeout | undefined;
+      const silence = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(
+            new EngineError(
+              "INTERNAL",
+              `PostgreSQL at ${this.#settings.target.label} is unavailable: no answer within ${String(limit)} ms.`,
+              "Check that the database server is running and reachable; the store reconnects by itself once it answers again.",
+            ),
+          );
+        }, limit);
+      });
+      const query = this.#db.execute(sql`SELECT 1`);
+      // The query may still settle after the deadline; its outcome no longer matters.
+      query.catch(() => undefined);
+      try {
+        await Promise.race([query, silence]);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Let writes already under way finish before the pool goes.
+    await Promise.all([...this.#chains.values()]);
+    await this.#pool.end();
+  }
+
+  // ---------------------------------------------------------------- workflows
+
+  getWorkflow(slug: string): Promise<WorkflowRow | null> {
+    return this.#run("getWorkflow", async () => {
+      requireKey(slug, "getWorkflow(slug)", "slug");
+      const [head] = await this.#db
+        .select({ id: workflows.id, version: workflows.version })
+        .from(workflows)
+        .where(eq(workflows.slug, slug));
+      return head === undefined ? null : this.#workflowAt(head.id, head.version);
+    });
+  }
+
+  getWorkflowById(id: string): Promise<WorkflowRow | null> {
+    return this.#run("getWorkflowById", async () => {
+      requireKey(id, "getWorkflowById(id)", "id");
+      const [head] = await this.#db
+        .select({ version: workflows.version })
+        .from(workflows)
+        .where(eq(workflows.id, id));
+      return head === undefined ? null : this.#workflowAt(id, head.version);
+    });
+  }
+
+  /**
+   * The parsed row of workflow `id` at `version`: from the cache when it holds that version,
+   * else read (programs can be megabytes: a cached row saves the transfer and the re-parse).
+   */
+  async #workflowAt(id: string, version: number): Promise<WorkflowRow | null> {
+    const cached = this.#workflows.get(id);
+    if (cached !== undefined && cached.version === version) return cached.row;
+    const [raw] = await this.#db.select().from(workflows).where(eq(workflows.id, id));
+    return raw === undefined ? null : this.#cacheWorkflow(raw);
+  }
+
+  #cacheWorkflow(raw: RawWorkflow): WorkflowRow {
+    const row = Object.freeze(toWorkflowRow(raw));
+    this.#workflows.set(raw.id, { version: raw.version, row });
+    return row;
+  }
+
+  listWorkflows(): Promise<WorkflowRow[]> {
+    return this.#run("listWorkflows", async () => {
+      const heads = await this.#db
+        .select({ id: workflows.id, version: workflows.version })
+        .from(workflows)
+        .orderBy(asc(workflows.slug));
+      const stale = heads
+        .filter((head) => this.#workflows.get(head.id)?.version !== head.version)
+        .map((head) => head.id);
+      const fresh = new Map<string, WorkflowRow>();
+      if (stale.length > 0) {
+        const raws = await this.#db.select().from(workflows).where(inArray(workflows.id, stale));
+        for (const raw of raws) fresh.set(raw.id, this.#cacheWorkflow(raw));
+      }
+      const rows: WorkflowRow[] = [];
+      for (const head of heads) {
+        const row = fresh.get(head.id) ?? this.#workflows.get(head.id)?.row;
+        if (row !== undefined) rows.push(row);
+      }
+      return rows;
+    });
+  }
+
+  upsertWorkflow(args: UpsertWorkflowArgs): Promise<WorkflowRow> {
+    return this.#run("upsertWorkflow", async () => {
+      const w = readUpsertWorkflow(args, this.#settings);
+      const now = this.#settings.now();
+      const [raw] = await this.#db
+        .insert(workflows)
+        .values({
+          id: this.#newId(),
+          slug: w.slug,
+          manifest: w.manifest,
+          program: w.program,
+          config: w.config,
+          version: 1,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .onConflictDoUpdate({
+          target: workflows.slug,
+          set: {
+            manifest: w.manifest,
+            program: w.program,
+            config: w.config,
+            updatedAt: now,
+            version: sql`${workflows.version} + 1`,
+          },
+        })
+        .returning();
+      if (raw === undefined) {
+        throw new EngineError("INTERNAL", `Workflow "${w.slug}" vanished after upsert.`);
+      }
+      return this.#cacheWorkflow(raw);
+    });
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  getRun(id: string): Promise<RunRow | null> {
+    return this.#run("getRun", async () => {
+      requireKey(id, "getRun(id)", "id");
+      const [raw] = await this.#db.select().from(runs).where(eq(runs.id, id));
+      return raw === undefined ? null : toRunRow(raw);
+    });
+  }
+
+  createRun(args: CreateRunArgs): Promise<{ run: RunRow; created: boolean }> {
+    return this.#run("createRun", async () => {
+      const w = readCreateRun(args, this.#settings);
+      const queued = this.#queuedRun(w.workflowId, w.triggerKind, w.input, w.parentRunId, w.key);
+      const [inserted] = await this.#query<RunRecord & { workflowSlug: string }>(
+        createRunStatement(queued),
+      );
+      if (inserted !== undefined) {
+        return { run: this.#created(inserted, queued.event), created: true };
+      }
+      // Nothing written: an unknown workflow or parent, or the key is taken.
+      const [diagnosis] = await this.#query<{ slug: string | null; parentExists: boolean }>(
+        createRunDiagnosis(w.workflowId, w.parentRunId),
+      );
+      if (diagnosis?.slug == null) {
+        throw new EngineError(
+          "NOT_FOUND",
+          `Unknown workflow: ${w.workflowId}`,
+          "Deploy the workflow before creating runs of it.",
+        );
+      }
+      if (diagnosis.parentExists !== true) {
+        throw new EngineError("NOT_FOUND", `Unknown parent run: ${w.parentRunId ?? ""}`);
+      }
+      const [existing] =
+        w.key === null ? [] : await this.#query<RunRecord>(runByKeyStatement(w.parentRunId, w.key));
+      if (existing === undefined) {
+        throw new EngineError(
+          "INTERNAL",
+          `createRun: run of workflow ${w.workflowId} was not written.`,
+        );
+      }
+      if (existing.workflowId !== w.workflowId) {
+        throw new EngineError(
+          "CONFLICT",
+          `Idempotency key "${w.key ?? ""}" already belongs to run ${existing.id} of another workflow (${existing.workflowId}).`,
+          "Use a key that includes the workflow, or reuse it only for the same workflow.",
+        );
+      }
+      return { run: toRunRow(existing), created: false };
+    });
+  }
+
+  /** The values of a new `queued` run and the JSON of its `queued` event. */
+  #queuedRun(
+    workflowId: string,
+    triggerKind: string,
+    input: string | null,
+    parentRunId: string | null,
+    key: string | null,
+  ): QueuedRun {
+    const id = this.#newId();
+    const createdAt = this.#settings.now();
+    const event = JSON.stringify(statusEvent(id, "queued", undefined, 1, createdAt));
+    return { id, workflowId, triggerKind, input, parentRunId, key, createdAt, event };
+  }
+
+  /** A run a statement just created: remembered for the feed, its queued event delivered. */
+  #created(record: RunRecord & { workflowSlug: string }, eventText: string): RunRow {
+    const { workflowSlug, ...raw } = record;
+    const route = { workflowId: raw.workflowId, workflowSlug };
+    this.#remember(raw.id, route);
+    if (this.#listeners.size > 0) {
+      const event = statusEvent(raw.id, "queued", undefined, 1, raw.createdAt);
+      this.#deliver(
+        this.#published(route, raw.id, [
+          { cursor: 1, event, channel: "lifecycle", text: eventText },
+        ]),
+      );
+    }
+    return toRunRow(raw);
+  }
+
+  fireCron(args: FireCronArgs): Promise<RunRow | null> {
+    return this.#run("fireCron", async () => {
+      const c = readFireCron(args, this.#settings);
+      const queued = this.#queuedRun(c.workflowId, "cron", c.input, null, null);
+      let inserted: (RunRecord & { workflowSlug: string }) | undefined;
+      try {
+        [inserted] = await this.#query<RunRecord & { workflowSlug: string }>(
+          fireCronStatement(c, queued),
+        );
+      } catch (error) {
+        // Another process recorded the same instant first: its run stands, ours was rolled back.
+        const found = driverError(error);
+        if (found?.code === "23505" && constraintOf(error) === "cron_fires_pkey") return null;
+        throw error;
+      }
+      if (inserted !== undefined) return this.#created(inserted, queued.event);
+      const [workflow] = await this.#db
+        .select({ id: workflows.id })
+        .from(workflows)
+        .where(eq(workflows.id, c.workflowId));
+      if (workflow === undefined) {
+        throw new EngineError("NOT_FOUND", `Unknown workflow: ${c.workflowId}`);
+      }
+      return null;
+    });
+  }
+
+  commitStatus(runId: string, change: StatusChange): Promise<RunRow | null> {
+    return this.#run("commitStatus", async () => {
+      const s = readStatusChange(runId, change, this.#settings);
+      return this.#serial(runId, async () => {
+        // Read before writing: an unknown run fails in the statement with NOT_FOUND.
+        const route = this.#listeners.size > 0 ? await this.#route(runId) : null;
+        const event = statusEvent(runId, s.to, s.error, s.stamp?.seq ?? 1, this.#settings.now());
+        const text = JSON.stringify(event);
+        if (Buffer.byteLength(text) > this.#settings.maxValueBytes) {
+          throw new EngineError(
+            "VALIDATION",
+            `commitStatus(${runId}): event is ${String(Buffer.byteLength(text))} bytes of JSON, over the ${String(this.#settings.maxValueBytes)}-byte limit.`,
+          );
+        }
+        let result: (RunRecord & { known: boolean; stampCursor: number | null }) | undefined;
+        try {
+          [result] = await this.#query<RunRecord & { known: boolean; stampCursor: number | null }>(
+            commitStatusStatement({
+              runId,
+              to: s.to,
+              expect: s.expect,
+              output: s.output,
+              error: s.errorText,
+              startedAt: s.startedAt,
+              endedAt: s.endedAt,
+              pending: s.pending,
+              cursor: s.stamp?.cursor,
+              event: text,
+              stride: TURN_CURSOR_STRIDE,
+              ...(isTerminal(s.to) ? { cancelRequestsAt: this.#settings.now() } : {}),
+            }),
+          );
+        } catch (error) {
+          throw eventWriteError(error, runId);
+        }
+        if (result === undefined || !result.known) {
+          throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
+        }
+        const { known: _known, stampCursor, ...raw } = result;
+        const written: PreparedEvent[] = [...s.pending];
+        if (stampCursor !== null) {
+          written.push({ cursor: stampCursor, event, channel: "lifecycle", text });
+          written.sort((a, b) => a.cursor - b.cursor);
+        }
+        if (route !== null) this.#deliver(this.#published(route, runId, written));
+        return stampCursor === null ? null : toRunRow(raw);
+      });
+    });
+  }
+
+  incrementRestarts(id: string): Promise<number> {
+    return this.#run("incrementRestarts", async () => {
+      requireString(id, "incrementRestarts: id");
+      const [row] = await this.#db
+        .update(runs)
+        .set({ restarts: sql`${runs.restarts} + 1` })
+        .where(eq(runs.id, id))
+        .returning({ restarts: runs.restarts });
+      if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+      return row.restarts;
+    });
+  }
+
+  addRunUsage(id: string, usage: RunUsageDelta): Promise<RunUsage> {
+    return this.#run("addRunUsage", async () => {
+      const delta = readUsage(id, usage);
+      const [totals] = await this.#db
+        .update(runs)
+        .set({
+          tokensIn: sql`${runs.tokensIn} + ${delta.tokensIn}`,
+          tokensOut: sql`${runs.tokensOut} + ${delta.tokensOut}`,
+          usdMicros: sql`${runs.usdMicros} + ${delta.usdMicros}`,
+        })
+        .where(eq(runs.id, id))
+        .returning({
+          tokensIn: runs.tokensIn,
+          tokensOut: runs.tokensOut,
+          usdMicros: runs.usdMicros,
+        });
+      if (totals === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+      return totals;
+    });
+  }
+
+  getRunUsage(id: string): Promise<RunUsage> {
+    return this.#run("getRunUsage", async () => {
+      requireString(id, "getRunUsage: id");
+      const [row] = await this.#db
+        .select({ tokensIn: runs.tokensIn, tokensOut: runs.tokensOut, usdMicros: runs.usdMicros })
+        .from(runs)
+        .where(eq(runs.id, id));
+      if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+      return row;
+    });
+  }
+
+  listRuns(filter?: ListRunsFilter): Promise<RunRow[]> {
+    return this.#run("listRuns", async () => {
+      const q = readListRuns(filter ?? {});
+      if (q.statuses !== undefined && q.statuses.length === 0) return [];
+      let keyset: SQL | undefined;
+      if (q.beforeRunId !== undefined) {
+        const [anchor] = await this.#db
+          .select({ createdAt: runs.createdAt, position: runs.position })
+          .from(runs)
+          .where(eq(runs.id, q.beforeRunId));
+        if (anchor === undefined) {
+          throw new EngineError(
+            "NOT_FOUND",
+            `Unknown run: ${q.beforeRunId}`,
+            "beforeRunId must name a run of a previous page.",
+          );
+        }
+        keyset = q.newest
+          ? sql`(${runs.createdAt}, ${runs.position}) < (${anchor.createdAt}, ${anchor.position})`
+          : sql`(${runs.createdAt}, ${runs.position}) > (${anchor.createdAt}, ${anchor.position})`;
+      }
+      if (q.limit === 0) return [];
+      const direction = q.newest ? desc : asc;
+      const query = this.#db
+        .select()
+        .from(runs)
+        .where(
+          and(
+            q.workflowId === undefined ? undefined : eq(runs.workflowId, q.workflowId),
+            q.parentRunId === undefined ? undefined : eq(runs.parentRunId, q.parentRunId),
+            q.statuses === undefined ? undefined : inArray(runs.status, q.statuses),
+            keyset,
+          ),
+        )
+        .orderBy(direction(runs.createdAt), direction(runs.position))
+        .offset(q.offset);
+      const raws = await (q.limit === undefined ? query : query.limit(q.limit));
+      return raws.map(toRunRow);
+    });
+  }
+
+  // ---------------------------------------------------------------- events
+
+  appendEvents(runId: string, rows: readonly EventAppend[]): Promise<void> {
+    return this.#run("appendEvents", async () => {
+      requireString(runId, "appendEvents: runId");
+      const prepared = prepareEvents("appendEvents", runId, rows, "rows", this.#settings);
+      if (prepared.length === 0) return;
+      await this.#serial(runId, async () => {
+        let route: Route | null = null;
+        if (this.#listeners.size > 0) {
+          route = await this.#route(runId);
+          if (route === null) throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
+        }
+        try {
+          // One statement is atomic on its own; only a batch larger than one INSERT needs a
+          // transaction around its statements.
+          if (prepared.length <= INSERT_CHUNK) {
+            await this.#query(insertEventsStatement(runId, prepared));
+          } else {
+            await this.#transaction(async (client) => {
+              for (let start = 0; start < prepared.length; start += INSERT_CHUNK) {
+                const chunk = prepared.slice(start, start + INSERT_CHUNK);
+                await client.query(insertEventsStatement(runId, chunk));
+              }
+            });
+          }
+        } catch (error) {
+          throw eventWriteError(error, runId);
+        }
+        if (route !== null) this.#deliver(this.#published(route, runId, prepared));
+      });
+    });
+  }
+
+  listEvents(runId: string, options?: ListEventsOptions): Promise<EventRow[]> {
+    return this.#run("listEvents", async () => {
+      const q = readListEvents(runId, options ?? {});
+      if (q.limit === 0 || (q.channels !== undefined && q.channels.length === 0)) return [];
+      const query = this.#db
+        .select({ cursor: runEvents.cursor, event: runEvents.event })
+        .from(runEvents)
+        .where(
+          and(
+            eq(runEvents.runId, runId),
+            sql`${runEvents.cursor} > ${q.after}`,
+            q.channels === undefined
+              ? undefined
+              : inArray(runEvents.channel, q.channels satisfies Channel[]),
+          ),
+        )
+        .orderBy(asc(runEvents.cursor));
+      const raws = await (q.limit === undefined ? query : query.limit(q.limit));
+      return raws.map((raw) => toEventRow({ runId, cursor: raw.cursor, event: raw.event }));
+    });
+  }
+
+  maxCursor(runId: string): Promise<number> {
+    return this.#run("maxCursor", async () => {
+      requireKey(runId, "maxCursor(runId)", "runId");
+      return this.#maxCursor(runId);
+    });
+  }
+
+  async #maxCursor(runId: string): Promise<number> {
+    const [row] = await this.#db
+      .select({ cursor: max(runEvents.cursor) })
+      .from(runEvents)
+      .where(eq(runEvents.runId, runId));
+    return row?.cursor == null ? 0 : Number(row.cursor);
+  }
+
+  // ---------------------------------------------------------------- cron fires
+
+  lastCronFire(workflowId: string, triggerIndex: number): Promise<number | null> {
+    return this.#run("lastCronFire", async () => {
+      requireString(workflowId, "lastCronFire: workflowId");
+      requireInteger(triggerIndex, "lastCronFire: triggerIndex", 0);
+      const [row] = await this.#db
+        .select({ fireTime: max(cronFires.fireTime) })
+        .from(cronFires)
+        .where(and(eq(cronFires.workflowId, workflowId), eq(cronFires.triggerIndex, triggerIndex)));
+      return row?.fireTime == null ? null : Number(row.fireTime);
+    });
+  }
+
+  // ---------------------------------------------------------------- artifacts
+
+  createArtifact(args: CreateArtifactArgs): Promise<ArtifactRow> {
+    return this.#run("createArtifact", async () => {
+      const a = readArtifact(args, this.#settings);
+      try {
+        const [raw] = await this.#db
+          .insert(artifacts)
+          .values({ id: this.#newId(), ...a, createdAt: this.#settings.now() })
+          .returning();
+        if (raw === undefined) throw new EngineError("INTERNAL", "createArtifact: no row.");
+        return toArtifactRow(raw);
+      } catch (error) {
+        if (driverError(error)?.code === "23503")
+          throw new EngineError("NOT_FOUND", `Unknown run: ${a.runId}`);
+        throw error;
+      }
+    });
+  }
+
+  listArtifacts(runId: string): Promise<ArtifactRow[]> {
+    return this.#run("listArtifacts", async () => {
+      if (typeof runId !== "string")
+        throw new EngineError(
+          "VALIDATION",
+          `listArtifacts(runId): runId must be a string, got ${describe(runId)}.`,
+        );
+      const raws = await this.#db
+        .select()
+        .from(artifacts)
+        .where(eq(artifacts.runId, runId))
+        .orderBy(asc(artifacts.position));
+      return raws.map(toArtifactRow);
+    });
+  }
+
+  // ---------------------------------------------------------------- human-input requests
+
+  getInputRequest(runId: string, key: string): Promise<HumanInputRequestRow | null> {
+    return this.#run("getInputRequest", () => this.#inputs.get(runId, key));
+  }
+
+  listInputRequests(filter?: ListInputRequestsFilter): Promise<HumanInputRequestRow[]> {
+    return this.#run("listInputRequests", () => this.#inputs.list(filter));
+  }
+
+  createInputRequest(
+    runId: string,
+    args: CreateInputRequestArgs,
+  ): Promise<{ request: HumanInputRequestRow; created: boolean }> {
+    return this.#run("createInputRequest", () => this.#inputs.create(runId, args));
+  }
+
+  settleInputRequest(
+    runId: string,
+    key: string,
+    settlement: InputRequestSettlement,
+  ): Promise<HumanInputRequestRow | null> {
+    return this.#run("settleInputRequest", () => this.#inputs.settle(runId, key, settlement));
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * What the pieces of one supervisor share: its validated options and the few services its
+ * registry provides (starting tracked processes, supervising another run, the closed flag).
+ * The `RunSupervisor` builds one and hands it to the pass loop, the process, host-call and budget
+ * code, so those files never reach into the class.
+ */
+import type { ChildProcess } from "node:child_process";
+import { closedError } from "./internal/errors.ts";
+import type { WarmPool } from "./internal/pool.ts";
+import { redactText } from "./internal/redaction.ts";
+import type { SpareRunDirs } from "./internal/run-dir.ts";
+import type { SecretSource } from "./internal/secrets.ts";
+import type {
+  Clock,
+  HostMethod,
+  InjectedHostMethodName,
+  PriceUsage,
+  RunRow,
+  SupervisorStore,
+} from "./ports.ts";
+
+/** One supervisor's shared state, as the rest of the package sees it. */
+export interface SupervisorContext {
+  readonly store: SupervisorStore;
+  /** Root of run dirs, skills and durable workspace state. */
+  readonly dataDir: string;
+  /** The SDK root every run dir links to. */
+  readonly sdkPackageDir: string;
+  readonly secretSource: SecretSource;
+  readonly clock: Clock;
+  readonly maxRestarts: number;
+  readonly cancelGraceMs: number;
+  readonly priceUsage: PriceUsage;
+  readonly hostMethods: Partial<Record<InjectedHostMethodName, HostMethod>>;
+  /** Run dirs prepared ahead of time. */
+  readonly spares: SpareRunDirs;
+  /** Pre-spawned run processes, or `null` without a pool. */
+  readonly pool: WarmPool | null;
+  /** Diagnostics. */
+  log(line: string): void;
+  /** Starts a run process tracked for shutdown; throws `INTERNAL` once closing. */
+  spawn(args: { cwd: string; env: Record<string, string> }): ChildProcess;
+  /** `supervise` of the same supervisor (a `workflows.call` / `workflows.run` child). */
+  supervise(runId: string): Promise<RunRow>;
+  /** True from `shutdown()` on: nothing new is written or started. */
+  isClosing(): boolean;
+}
+
+/** Throws `INTERNAL` "closed" once the supervisor is shutting down. */
+export function assertOpen(ctx: SupervisorContext): void {
+  if (ctx.isClosing()) throw closedError();
+}
+
+/** A diagnostic about one run; child-provided text in it is redacted like its events. */
+export function logRun(
+  ctx: SupervisorContext,
+  run: { runId: string; secretValues: ReadonlyMap<string, string> },
+  line: string,
+): void {
+  ctx.log(redactText(run.secretValues, `run ${run.runId}: ${line}`));
+}

@@ -1,0 +1,117 @@
+/**
+ * One execution: the state a supervisor keeps while it owns a run — the owner's promise, its
+ * event log, the cancel flag, the status it last issued and the current pass (one run process).
+ * An execution is registered before the first store call about its run, so every status write
+ * of the run has one author.
+ */
+import type { ChildProcess } from "node:child_process";
+import { logRun } from "./context.ts";
+import type { SupervisorContext } from "./context.ts";
+import { EventLog } from "./event-log.ts";
+import type { Gate } from "./human-input.ts";
+import { safeKill } from "./internal/child-process.ts";
+import type { RunRow, RunStatus, WorkflowRow } from "./ports.ts";
+import type { WireError } from "./protocol.ts";
+
+/** How a pass (one run process) ended. */
+export type PassOutcome =
+  | { kind: "done"; output: unknown; outputDeclared: boolean }
+  | { kind: "failed"; error: WireError; output: unknown; outputDeclared: boolean }
+  | { kind: "budget"; reason: string }
+  | { kind: "crash"; detail: string };
+
+/** One pass: its process and what has been observed of it. */
+export interface Pass {
+  child: ChildProcess | null;
+  /** The program's own `done` / `failed` report (the first one wins). */
+  report: Extract<PassOutcome, { kind: "done" | "failed" }> | null;
+  /** The reason of the first budget breach. */
+  budget: string | null;
+  exited: boolean;
+  exitDetail: string;
+  /** Aborted when the pass settles: stops its deadline and grace timers. */
+  timers: AbortController;
+  /** Called once when the process exits. */
+  onExit: (() => void)[];
+  /** Human-input gates of this pass by key (calls waiting for a person). */
+  gates: Map<string, Gate>;
+}
+
+/** The one owner of a run in this supervisor. */
+export interface Execution {
+  runId: string;
+  /** Captured once per supervision (set before the first pass). */
+  workflow: WorkflowRow;
+  /** The run's input (`null` when none), read once per supervision. */
+  input: unknown;
+  log: EventLog;
+  promise: Promise<RunRow>;
+  resolve: (row: RunRow) => void;
+  reject: (err: unknown) => void;
+  cancelRequested: boolean;
+  /**
+   * The status this owner last issued (`null` before its first transition): decides whether a
+   * cancel writes `cancelling`. Set when the write is issued, so later writes queue behind it.
+   */
+  status: RunStatus | null;
+  /** The status the store last confirmed for this owner's writes (`null` before the first). */
+  recorded: RunStatus | null;
+  /** A terminal transition was issued (or the run turned out to belong to someone else). */
+  ended: boolean;
+  pass: Pass | null;
+  memoryDirs: Set<string>;
+  /** secret value → secret name, for the parent-side redaction safety net */
+  secretValues: Map<string, string>;
+}
+
+/** A fresh execution of `runId` (not yet registered, no store call made). */
+export function createExecution(ctx: SupervisorContext, runId: string): Execution {
+  let resolve!: (row: RunRow) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<RunRow>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Fire-and-forget callers (`void supervise(id)`) must not turn a shutdown into an
+  // unhandled rejection that kills the engine process.
+  promise.catch(() => undefined);
+  const secretValues = new Map<string, string>();
+  const exec: Execution = {
+    runId,
+    workflow: undefined as unknown as WorkflowRow,
+    input: null,
+    log: new EventLog({
+      store: ctx.store,
+      runId,
+      now: () => ctx.clock.now(),
+      secrets: secretValues,
+      log: (line) => logRun(ctx, exec, line),
+      onFatal: () => {
+        // The run can no longer be recorded truthfully: stop its process now.
+        const pass = exec.pass;
+        if (pass?.child !== null && pass?.child !== undefined && !pass.exited) {
+          safeKill(pass.child, "SIGKILL");
+        }
+      },
+    }),
+    promise,
+    resolve,
+    reject,
+    cancelRequested: false,
+    status: null,
+    recorded: null,
+    ended: false,
+    pass: null,
+    memoryDirs: new Set(),
+    secretValues,
+  };
+  return exec;
+}
+
+/** Stops the process of the current pass at once (its `running` write failed, or the run did). */
+export function abandonPass(exec: Execution): void {
+  const pass = exec.pass;
+  if (pass === null) return;
+  pass.timers.abort();
+  if (pass.child !== null && !pass.exited) safeKill(pass.child, "SIGKILL");
+}

@@ -1,0 +1,198 @@
+/**
+ * The host side of the run process's `host_call`s: secrets, child runs (`workflows.call` /
+ * `workflows.run`), artifacts, human-input gates (`human-input.ts`), and the engine-injected
+ * methods (`resolve_model`, `mcp_token`).
+ * Every call is answered with a `host_result` while the process is alive; an engine-side error
+ * crosses as its `EngineError` shape (anything else as `INTERNAL`).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { JsonValue } from "@promenade/workflow";
+import { EngineError } from "@promenade/workflow/errors";
+import { assertOpen } from "./context.ts";
+import type { SupervisorContext } from "./context.ts";
+import type { Execution, Pass } from "./execution.ts";
+import { openGate } from "./human-input.ts";
+import { defaultIdempotencyKey } from "./idempotency.ts";
+import { sendToChild } from "./internal/child-process.ts";
+import { engineSideShape } from "./internal/errors.ts";
+import { redactValue } from "./internal/redaction.ts";
+import { runDirs } from "./internal/run-dir.ts";
+import { resolveSecret } from "./internal/secrets.ts";
+import type { WireError } from "./protocol.ts";
+
+/** Runs one host call and sends its result to the pass's process (if it is still there). */
+export async function answerHostCall(
+  ctx: SupervisorContext,
+  exec: Execution,
+  pass: Pass,
+  callId: number,
+  method: string,
+  args: Record<string, unknown>,
+): Promise<void> {
+  let result: { ok: true; value: unknown } | { ok: false; error: WireError };
+  try {
+    const value = await hostCall(ctx, exec, pass, method, args);
+    result = { ok: true, value: value === undefined ? null : value };
+  } catch (err) {
+    result = { ok: false, error: engineSideShape(err) };
+  }
+  const child = pass.child;
+  if (ctx.isClosing() || child === null || pass.exited || !child.connected) return;
+  sendToChild(child, { type: "host_result", callId, result });
+}
+
+async function hostCall(
+  ctx: SupervisorContext,
+  exec: Execution,
+  pass: Pass,
+  method: string,
+  args: Record<string, unknown>,
+): Promise<unknown> {
+  switch (method) {
+    case "get_secret": {
+      const name = args.name;
+      if (typeof name !== "string" || name === "") {
+        throw new EngineError("VALIDATION", "secrets.get needs a non-empty secret name.");
+      }
+      const value = resolveSecret(name, exec.workflow, ctx.secretSource);
+      exec.secretValues.set(value, name);
+      return value;
+    }
+    case "call_workflow":
+    case "run_workflow":
+      return startChildRun(ctx, exec, method, args);
+    case "write_artifact":
+      return writeArtifact(ctx, exec, args);
+    case "human_input":
+      return openGate(ctx, exec, pass, args);
+    case "resolve_model":
+    case "mcp_token": {
+      const handler = ctx.hostMethods[method];
+      if (handler === undefined) {
+        throw new EngineError(
+          "UNSUPPORTED",
+          `Host method "${method}" is not available on this engine.`,
+        );
+      }
+      return handler(args, { runId: exec.runId, workflow: exec.workflow });
+    }
+    default:
+      throw new EngineError("UNSUPPORTED", `Unknown host method "${method}".`);
+  }
+}
+
+/**
+ * `workflows.call` / `workflows.run`: finds or creates the child run by its idempotency key (the
+ * store writes a created child's `queued` event with the row), supervises it at once (children
+ * bypass the concurrency gate), and for `call` resolves with its output.
+ */
+async function startChildRun(
+  ctx: SupervisorContext,
+  exec: Execution,
+  method: "call_workflow" | "run_workflow",
+  args: Record<string, unknown>,
+): Promise<unknown> {
+  const slug = args.slug;
+  const hook = method === "call_workflow" ? "workflows.call" : "workflows.run";
+  if (typeof slug !== "string" || slug === "") {
+    throw new EngineError("VALIDATION", `${hook} needs a non-empty workflow slug.`);
+  }
+  const target = await ctx.store.getWorkflow(slug);
+  if (target === null) {
+    throw new EngineError(
+      "NOT_FOUND",
+      `${hook} target "${slug}" is not deployed on this engine.`,
+      `Deploy the workflow "${slug}" first.`,
+    );
+  }
+  // The input crossed a JSON channel (the run process already refused non-JSON values).
+  const input = (args.input === undefined ? null : args.input) as JsonValue;
+  let key: string;
+  if (args.idempotencyKey === undefined) {
+    key = defaultIdempotencyKey(exec.runId, slug, input);
+  } else if (typeof args.idempotencyKey === "string" && args.idempotencyKey !== "") {
+    key = args.idempotencyKey;
+  } else {
+    throw new EngineError(
+      "VALIDATION",
+      `${hook}: idempotencyKey must be a non-empty string.`,
+      "Omit idempotencyKey to use the default key.",
+    );
+  }
+  assertOpen(ctx);
+  const { run } = await ctx.store.createRun({
+    workflowId: target.id,
+    triggerKind: "manual",
+    // Stored: a secret value the parent resolved reaches the child redacted (the key above is
+    // derived from the input as given, so it does not depend on which secrets are known yet).
+    input: redactValue(exec.secretValues, input) as JsonValue,
+    parentRunId: exec.runId,
+    idempotencyKey: key,
+  });
+  if (method === "run_workflow") {
+    // The parent does not hold for a `workflows.run` child.
+    ctx.supervise(run.id).catch(() => undefined);
+    return run.id;
+  }
+  const child = await ctx.supervise(run.id);
+  if (child.status === "completed") return child.output ?? null;
+  if (child.status === "cancelled") {
+    throw new EngineError("CANCELLED", `Child workflow "${slug}" (run ${child.id}) was cancelled.`);
+  }
+  throw new EngineError(
+    "PROGRAM_ERROR",
+    `Child workflow "${slug}" (run ${child.id}) failed: ${child.error?.message ?? "unknown error"}`,
+  );
+}
+
+/** `artifacts.write`: the bytes into the run's artifacts dir, then the row. */
+async function writeArtifact(
+  ctx: SupervisorContext,
+  exec: Execution,
+  args: Record<string, unknown>,
+): Promise<unknown> {
+  const { name, contentType, bodyBase64, metadata } = args;
+  if (
+    typeof name !== "string" ||
+    name === "" ||
+    name.includes("/") ||
+    name.includes("\\") ||
+    name.includes("..")
+  ) {
+    throw new EngineError(
+      "VALIDATION",
+      `Artifact name "${String(name)}" must be a plain file name.`,
+      "Use a name without /, \\ or .. such as report.txt.",
+    );
+  }
+  if (typeof contentType !== "string" || contentType === "") {
+    throw new EngineError("VALIDATION", "artifacts.write needs a non-empty contentType.");
+  }
+  if (typeof bodyBase64 !== "string") {
+    throw new EngineError("VALIDATION", "artifacts.write needs a body.");
+  }
+  if (
+    metadata !== undefined &&
+    (metadata === null || typeof metadata !== "object" || Array.isArray(metadata))
+  ) {
+    throw new EngineError("VALIDATION", "artifacts.write metadata must be a JSON object.");
+  }
+  const dirs = runDirs(ctx.dataDir, exec.runId);
+  const path = join(dirs.artifactsDir, name);
+  const bytes = Buffer.from(bodyBase64, "base64");
+  writeFileSync(path, bytes);
+  assertOpen(ctx);
+  const row = await ctx.store.createArtifact({
+    runId: exec.runId,
+    name,
+    contentType,
+    path,
+    size: bytes.byteLength,
+    ...(metadata === undefined
+      ? {}
+      : { metadata: redactValue(exec.secretValues, metadata) as Record<string, unknown> }),
+  });
+  return { id: row.id, name: row.name, url: pathToFileURL(path).href };
+}

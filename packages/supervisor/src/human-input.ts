@@ -1,0 +1,424 @@
+/**
+ * Human-input gates: a program (or its agent's `human_input` tool) asks a person and its call
+ * waits, the process alive, until the answer arrives. One gate per key per pass; its durable
+ * answer slot is the store's request row, so a restarted pass reaching an answered key gets the
+ * stored answer at once and a pending key re-attaches without asking again. While at least one
+ * gate of the pass waits, the run is `awaiting_input`; otherwise `running`. An answer is checked
+ * against the gate's stored form before anything is written, and only the first one is stored.
+ * A gate with a timeout expires durably: its default answer is delivered, or the pass is ended
+ * for a `BUDGET_EXCEEDED` failure naming the key.
+ * Every write of an executing run goes through its event log, so the gate's events take cursors
+ * in the run's envelope, in commit order.
+ */
+import type { JsonValue } from "@promenade/workflow";
+import { EngineError } from "@promenade/workflow/errors";
+import {
+  andThen,
+  attempt,
+  parseHumanInputSpec,
+  parseHumanInputTimeout,
+  validateHumanInputAnswer,
+} from "@promenade/workflow/records";
+import type { HumanInputSpec } from "@promenade/workflow";
+import { breachBudget } from "./budgets.ts";
+import { assertOpen, logRun } from "./context.ts";
+import type { SupervisorContext } from "./context.ts";
+import type { Execution, Pass } from "./execution.ts";
+import { redactText } from "./internal/redaction.ts";
+import type { Awaitable, HumanInputRequestRow, InputSettlement } from "./ports.ts";
+import { writeStatus } from "./transitions.ts";
+
+/** One gate of a pass: the calls waiting on a key, and whether its request is pending. */
+export interface Gate {
+  key: string;
+  /** True once the request row is known to be pending (the run is then held). */
+  waiting: boolean;
+  /** Settled once: with the answer, or with the reason the calls fail. */
+  settled: boolean;
+  promise: Promise<JsonValue>;
+  resolve(value: JsonValue): void;
+  reject(error: unknown): void;
+  /** Stops the gate's timeout timer. */
+  timer: AbortController;
+}
+
+/** A `human_input` host call's arguments, checked. */
+interface GateRequest {
+  key: string;
+  prompt: string;
+  spec: HumanInputSpec;
+  assignees: string[] | null;
+  /** The timeout as the program wrote it (for messages), and in ms. */
+  timeout: { text: string; ms: number } | null;
+  /** The default answer of a timeout, or `null` to fail the run. */
+  onTimeoutValue: JsonValue | null;
+}
+
+/**
+ * The `human_input` host call: opens (or joins, or re-attaches to) the gate of `args.key` and
+ * resolves with its answer. Rejects `VALIDATION` for malformed arguments, `CANCELLED` when the
+ * run is being cancelled.
+ */
+export async function openGate(
+  ctx: SupervisorContext,
+  exec: Execution,
+  pass: Pass,
+  args: Record<string, unknown>,
+): Promise<JsonValue> {
+  if (exec.cancelRequested) throw cancelledError();
+  const request = readGateRequest(args);
+  const joined = pass.gates.get(request.key);
+  // Two calls waiting on the same key at once share one request and one answer.
+  if (joined !== undefined) return joined.promise;
+  const gate = newGate(request.key);
+  pass.gates.set(request.key, gate);
+  void attempt(
+    () => attach(ctx, exec, pass, gate, request),
+    (err: unknown) => finish(ctx, exec, pass, gate, { error: err }),
+  );
+  return gate.promise;
+}
+
+async function attach(
+  ctx: SupervisorContext,
+  exec: Execution,
+  pass: Pass,
+  gate: Gate,
+  request: GateRequest,
+): Promise<void> {
+  const { runId } = exec;
+  let row = await ctx.store.getInputRequest(runId, request.key);
+  assertOpen(ctx);
+  if (gate.settled || exec.pass !== pass) return;
+  if (row === null) {
+    const prompt = redactText(exec.secretValues, request.prompt);
+    const created = await exec.log.commitEvent(
+      "could not record the human-input request",
+      (pending, stamp) =>
+        ctx.store.createInputRequest(runId, {
+          key: request.key,
+          prompt,
+          inputSpec: request.spec as unknown as JsonValue,
+          assignees: request.assignees,
+          timeoutMs: request.timeout?.ms ?? null,
+          pending,
+          ...(stamp === undefined ? {} : { stamp }),
+        }),
+    );
+    row = created.request;
+    assertOpen(ctx);
+    if (gate.settled || exec.pass !== pass) return;
+  }
+  switch (row.status) {
+    case "resolved":
+      finish(ctx, exec, pass, gate, { value: row.response });
+      return;
+    case "expired":
+      if (row.response !== null) finish(ctx, exec, pass, gate, { value: row.response });
+      else timedOutFail(ctx, exec, pass, gate, request);
+      return;
+    case "cancelled":
+      finish(ctx, exec, pass, gate, { error: cancelledError() });
+      return;
+    case "pending":
+      gate.waiting = true;
+      syncHeldStatus(ctx, exec);
+      if (row.expiresAt !== null) armTimeout(ctx, exec, pass, gate, request, row.expiresAt);
+      return;
+  }
+}
+
+/**
+ * Answers a pending request of `runId` (the engine's `respondToInput`): checks, in order, that
+ * the run exists (`NOT_FOUND` "Unknown run"), that the key has a pending request (`NOT_FOUND`
+ * "No pending human-input request"), that the answer fits the gate's form (`VALIDATION`), then
+ * stores it only if still pending (`CONFLICT` "already answered" when another answer won) and
+ * wakes the waiting call. `exec` is the run's owner in this supervisor, if any: its writes then
+ * take cursors in the run's envelope; without one the store stamps a fresh block. Synchronous
+ * over a synchronous store with the run's write queue idle.
+ */
+export function answerInput(
+  ctx: SupervisorContext,
+  exec: Execution | undefined,
+  runId: string,
+  key: string,
+  value: unknown,
+  respondedBy: string | null,
+): Awaitable<HumanInputRequestRow> {
+  assertOpen(ctx);
+  if (typeof runId !== "string" || runId === "") {
+    throw new EngineError("VALIDATION", "respondToInput: runId must be a non-empty string.");
+  }
+  if (typeof key !== "string" || key === "") {
+    throw new EngineError("VALIDATION", "respondToInput: key must be a non-empty string.");
+  }
+  if (respondedBy !== null && (typeof respondedBy !== "string" || respondedBy === "")) {
+    throw new EngineError(
+      "VALIDATION",
+      "respondToInput: respondedBy must be a non-empty string when given.",
+    );
+  }
+  return andThen(ctx.store.getRun(runId), (run) => {
+    if (run === null) throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
+    return andThen(ctx.store.getInputRequest(runId, key), (row) => {
+      if (row?.status !== "pending") throw noPendingRequest(runId, key);
+      const response = validateHumanInputAnswer(storedSpec(row), value) as unknown as JsonValue;
+      const settlement: InputSettlement = { status: "resolved", response, respondedBy };
+      return andThen(
+        settle(ctx, exec, runId, key, settlement, "could not record the answer"),
+        (settled) => {
+          if (settled === null) {
+            return andThen(ctx.store.getInputRequest(runId, key), (now) => {
+              if (now?.status === "resolved") {
+                throw new EngineError(
+                  "CONFLICT",
+                  `Human-input request "${key}" of run ${runId} was already answered.`,
+                  "The first answer wins; read the request to see it.",
+                );
+              }
+              throw noPendingRequest(runId, key);
+            });
+          }
+          wake(ctx, exec, key, response);
+          return settled;
+        },
+      );
+    });
+  });
+}
+
+/** Closes the gates of a pass that ended: nobody waits on them any more (the rows stay). */
+export function dropGates(pass: Pass): void {
+  for (const gate of pass.gates.values()) {
+    gate.timer.abort();
+    settleGate(gate, { error: new EngineError("INTERNAL", "The run process ended.") });
+  }
+  pass.gates.clear();
+}
+
+/** A cancel was requested: every waiting call of the pass rejects `CANCELLED`. */
+export function cancelGates(exec: Execution): void {
+  const pass = exec.pass;
+  if (pass === null) return;
+  for (const gate of pass.gates.values()) {
+    gate.timer.abort();
+    settleGate(gate, { error: cancelledError() });
+  }
+  pass.gates.clear();
+}
+
+/**
+ * Recomputes a live run's status from its gates: `awaiting_input` while at least one waits,
+ * else `running`. Writes (and stamps) only a change; never touches a run that is ending or
+ * being cancelled.
+ */
+function syncHeldStatus(ctx: SupervisorContext, exec: Execution): void {
+  if (exec.ended || exec.cancelRequested || ctx.isClosing()) return;
+  const pass = exec.pass;
+  // A pass that reported, breached a budget or died is about to be settled by its outcome.
+  if (pass === null || pass.report !== null || pass.budget !== null || pass.exited) return;
+  const current = exec.status;
+  if (current !== "running" && current !== "awaiting_input") return;
+  const held = [...pass.gates.values()].some((gate) => gate.waiting);
+  const want = held ? "awaiting_input" : "running";
+  if (current === want) return;
+  void attempt(
+    () => writeStatus(ctx, exec, want, [current]),
+    () => null, // the log recorded the failure and stopped the process
+  );
+}
+
+function settle(
+  ctx: SupervisorContext,
+  exec: Execution | undefined,
+  runId: string,
+  key: string,
+  settlement: InputSettlement,
+  what: string,
+): Awaitable<HumanInputRequestRow | null> {
+  if (exec === undefined || exec.ended) return ctx.store.settleInputRequest(runId, key, settlement);
+  return exec.log.commitEvent(what, (pending, stamp) =>
+    ctx.store.settleInputRequest(runId, key, {
+      ...settlement,
+      pending,
+      ...(stamp === undefined ? {} : { stamp }),
+    }),
+  );
+}
+
+/** Delivers an answer to the waiting gate of `key`, if the run's current pass has one. */
+function wake(
+  ctx: SupervisorContext,
+  exec: Execution | undefined,
+  key: string,
+  value: JsonValue,
+): void {
+  const pass = exec?.pass ?? null;
+  if (exec === undefined || pass === null) return;
+  const gate = pass.gates.get(key);
+  if (gate === undefined) return;
+  finish(ctx, exec, pass, gate, { value });
+}
+
+function finish(
+  ctx: SupervisorContext,
+  exec: Execution,
+  pass: Pass,
+  gate: Gate,
+  outcome: { value: JsonValue } | { error: unknown },
+): void {
+  gate.timer.abort();
+  settleGate(gate, outcome);
+  if (pass.gates.get(gate.key) === gate) pass.gates.delete(gate.key);
+  if (gate.waiting) {
+    gate.waiting = false;
+    if (exec.pass === pass) syncHeldStatus(ctx, exec);
+  }
+}
+
+function settleGate(gate: Gate, outcome: { value: JsonValue } | { error: unknown }): void {
+  if (gate.settled) return;
+  gate.settled = true;
+  if ("value" in outcome) gate.resolve(outcome.value);
+  else gate.reject(outcome.error);
+}
+
+function armTimeout(
+  ctx: SupervisorContext,
+  exec: Execution,
+  pass: Pass,
+  gate: Gate,
+  request: GateRequest,
+  expiresAt: number,
+): void {
+  const signal = AbortSignal.any([pass.timers.signal, gate.timer.signal]);
+  ctx.clock.sleep(Math.max(0, expiresAt - ctx.clock.now()), signal).then(
+    () => {
+      void attempt(
+        () => expire(ctx, exec, pass, gate, request),
+        (err: unknown) => {
+          logRun(ctx, exec, `could not expire human-input request "${gate.key}": ${String(err)}`);
+        },
+      );
+    },
+    () => undefined,
+  );
+}
+
+async function expire(
+  ctx: SupervisorContext,
+  exec: Execution,
+  pass: Pass,
+  gate: Gate,
+  request: GateRequest,
+): Promise<void> {
+  if (gate.settled || exec.pass !== pass || exec.ended || exec.cancelRequested) return;
+  const settled = await settle(
+    ctx,
+    exec,
+    exec.runId,
+    gate.key,
+    { status: "expired", response: request.onTimeoutValue },
+    "could not record the human-input timeout",
+  );
+  // Answered (or cancelled) just before: that settlement wakes the gate.
+  if (settled === null) return;
+  if (request.onTimeoutValue !== null) {
+    finish(ctx, exec, pass, gate, { value: request.onTimeoutValue });
+    return;
+  }
+  timedOutFail(ctx, exec, pass, gate, request);
+}
+
+/** A gate whose timeout fails the run: the pass ends `BUDGET_EXCEEDED`, naming the key. */
+function timedOutFail(
+  ctx: SupervisorContext,
+  exec: Execution,
+  pass: Pass,
+  gate: Gate,
+  request: GateRequest,
+): void {
+  const after = request.timeout === null ? "" : ` (${request.timeout.text})`;
+  const reason = `Human input "${gate.key}" reached its timeout${after} without an answer.`;
+  breachBudget(pass, reason);
+  finish(ctx, exec, pass, gate, { error: new EngineError("BUDGET_EXCEEDED", reason) });
+}
+
+function newGate(key: string): Gate {
+  let resolve!: (value: JsonValue) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<JsonValue>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A gate dropped with its pass has nobody listening.
+  promise.catch(() => undefined);
+  return {
+    key,
+    waiting: false,
+    settled: false,
+    promise,
+    resolve,
+    reject,
+    timer: new AbortController(),
+  };
+}
+
+function readGateRequest(args: Record<string, unknown>): GateRequest {
+  const key = args.key;
+  if (typeof key !== "string" || key === "") {
+    throw new EngineError("VALIDATION", "humanInput: key must be a non-empty string.");
+  }
+  if (typeof args.prompt !== "string") {
+    throw new EngineError("VALIDATION", "humanInput: prompt must be a string.");
+  }
+  const spec = parseHumanInputSpec(args.input);
+  let assignees: string[] | null = null;
+  if (args.assignees !== undefined) {
+    const list = args.assignees;
+    if (!Array.isArray(list) || !list.every((entry) => typeof entry === "string")) {
+      throw new EngineError("VALIDATION", "humanInput: assignees must be an array of strings.");
+    }
+    assignees = list;
+  }
+  let timeout: GateRequest["timeout"] = null;
+  if (args.timeout !== undefined) {
+    const ms = parseHumanInputTimeout(args.timeout);
+    timeout = { text: args.timeout as string, ms };
+  }
+  let onTimeoutValue: JsonValue | null = null;
+  const onTimeout = args.onTimeout;
+  if (onTimeout !== undefined && onTimeout !== "fail") {
+    if (typeof onTimeout !== "object" || onTimeout === null || !("value" in onTimeout)) {
+      throw new EngineError(
+        "VALIDATION",
+        'humanInput: onTimeout must be "fail" or { value: <answer> }.',
+      );
+    }
+    onTimeoutValue = validateHumanInputAnswer(spec, onTimeout.value) as unknown as JsonValue;
+  }
+  return { key, prompt: args.prompt, spec, assignees, timeout, onTimeoutValue };
+}
+
+function storedSpec(row: HumanInputRequestRow): HumanInputSpec {
+  try {
+    return parseHumanInputSpec(row.inputSpec);
+  } catch (err) {
+    throw new EngineError(
+      "INTERNAL",
+      `The stored answer form of human-input request "${row.key}" (run ${row.runId}) is not valid: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+function noPendingRequest(runId: string, key: string): EngineError {
+  return new EngineError(
+    "NOT_FOUND",
+    `No pending human-input request "${key}" for run ${runId}.`,
+    "The request was already answered, timed out, or its run ended; list the run's requests to see it.",
+  );
+}
+
+function cancelledError(): EngineError {
+  return new EngineError("CANCELLED", "The run was cancelled while waiting for human input.");
+}

@@ -1,0 +1,173 @@
+/**
+ * The pass loop of one supervision: load the workflow and resume the envelope, `pending`, then
+ * per pass lay out the run dir, start the process, `running`, await the outcome and map it
+ * (`outcome.ts`) — until the run ends. An engine-side failure (a throw anywhere, including a
+ * failed store write) stops the pass and ends the run `failed`/`INTERNAL`; when even that write
+ * fails, the run is left as it is for recovery and the failure is logged and rethrown.
+ */
+import { writeFileSync } from "node:fs";
+import type { EngineError } from "@promenade/workflow/errors";
+import { isEngineError } from "@promenade/workflow/errors";
+import { isTerminal, RUN_STATUSES } from "@promenade/workflow/records";
+import { deadlineOf, durationReason } from "./budgets.ts";
+import { assertOpen, logRun } from "./context.ts";
+import type { SupervisorContext } from "./context.ts";
+import { abandonPass } from "./execution.ts";
+import type { Execution, PassOutcome } from "./execution.ts";
+import { closedError, describe, shapeOf } from "./internal/errors.ts";
+import { manifestOf } from "./internal/manifest.ts";
+import { hydrateWorkspace, layoutRunDir, runDirs } from "./internal/run-dir.ts";
+import { buildChildEnv } from "./internal/secrets.ts";
+import type { ChildEnvironment } from "./internal/secrets.ts";
+import { afterPass } from "./outcome.ts";
+import type { RunErrorShape, RunRow, RunStatus } from "./ports.ts";
+import { startPass } from "./process.ts";
+import {
+  current,
+  finishTerminal,
+  finishTerminalOrCurrent,
+  LIVE,
+  requireRun,
+  writeStatus,
+} from "./transitions.ts";
+
+const NOT_TERMINAL: readonly RunStatus[] = RUN_STATUSES.filter((status) => !isTerminal(status));
+
+/** Executes a run (its row read as `initial`) to its terminal row. */
+export async function executeRun(
+  ctx: SupervisorContext,
+  exec: Execution,
+  initial: RunRow,
+): Promise<RunRow> {
+  try {
+    return await passLoop(ctx, exec, initial);
+  } catch (err) {
+    if (ctx.isClosing()) throw closedError();
+    abandonPass(exec);
+    // An engine-side exception ends the run `failed`/INTERNAL if the store still works.
+    logRun(ctx, exec, `engine-side failure: ${describe(err)}`);
+    try {
+      return await endAfterFailure(ctx, exec, err);
+    } catch (storeError) {
+      if (ctx.isClosing()) throw closedError();
+      logRun(
+        ctx,
+        exec,
+        `could not record the end of the run (${describe(storeError)}); its process was ` +
+          `stopped and the run is left ${exec.recorded ?? initial.status} for recovery ` +
+          `(supervise it again, or it resumes at the next boot sweep)`,
+      );
+      throw storeError;
+    }
+  }
+}
+
+async function endAfterFailure(
+  ctx: SupervisorContext,
+  exec: Execution,
+  err: unknown,
+): Promise<RunRow> {
+  const error: RunErrorShape = {
+    code: "INTERNAL",
+    message: `The engine failed while supervising run ${exec.runId}: ${describe(err)}`,
+  };
+  if (exec.cancelRequested) {
+    const row = await finishTerminal(ctx, exec, "cancelled", ["cancelling", "pending"], {});
+    if (row !== null) return row;
+  }
+  const row = await finishTerminal(ctx, exec, "failed", ["queued", "pending", ...LIVE], {
+    error,
+  });
+  return row ?? (await requireRun(ctx, exec.runId));
+}
+
+async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow): Promise<RunRow> {
+  const { runId } = exec;
+  exec.input = initial.input ?? null;
+  const [maxCursor, workflow] = await Promise.all([
+    ctx.store.maxCursor(runId),
+    ctx.store.getWorkflowById(initial.workflowId),
+  ]);
+  assertOpen(ctx);
+  exec.log.resume(maxCursor);
+  if (workflow === null) {
+    return finishTerminalOrCurrent(ctx, exec, "failed", ["queued", "pending", ...LIVE], {
+      error: {
+        code: "INTERNAL",
+        message: `The workflow of run ${runId} (${initial.workflowId}) no longer exists.`,
+      },
+    });
+  }
+  exec.workflow = workflow;
+  if (exec.cancelRequested) {
+    return finishTerminalOrCurrent(ctx, exec, "cancelled", NOT_TERMINAL, {});
+  }
+  if ((await writeStatus(ctx, exec, "pending", ["queued", "pending", ...LIVE])) === null) {
+    // Someone else moved the run (e.g. cancelled while queued): report what it is now.
+    return current(ctx, exec);
+  }
+  let hydrated = initial.startedAt !== null;
+  let firstStart = initial.startedAt;
+  for (;;) {
+    assertOpen(ctx);
+    if (exec.cancelRequested) {
+      return finishTerminalOrCurrent(ctx, exec, "cancelled", ["pending", "cancelling"], {});
+    }
+    const dirs = runDirs(ctx.dataDir, runId);
+    if (ctx.spares.take(dirs)) writeFileSync(dirs.programPath, workflow.program);
+    else layoutRunDir(dirs, workflow.program, ctx.sdkPackageDir);
+    if (!hydrated) {
+      hydrateWorkspace(ctx.dataDir, workflow.id, dirs.workspaceDir);
+      hydrated = true;
+    }
+    const startedAt = firstStart ?? ctx.clock.now();
+    const deadline = deadlineOf(exec, startedAt);
+    const expired = deadline !== null && ctx.clock.now() >= deadline;
+    let childEnv: ChildEnvironment | null = null;
+    let secretError: EngineError | null = null;
+    if (!expired) {
+      try {
+        childEnv = buildChildEnv(workflow, ctx.secretSource);
+      } catch (err) {
+        if (!isEngineError(err)) throw err;
+        secretError = err;
+      }
+    }
+    // The pass starts (spawn, or a pooled process gets `init`) before the `running` write, so
+    // that write is off the start-latency path. Nothing the child sends is handled before this
+    // synchronous block ends, and the write takes its cursor here, so `running` still precedes
+    // every event of the pass in cursor and commit order.
+    let passOutcome: Promise<PassOutcome> | null = null;
+    if (childEnv !== null) {
+      for (const [value, name] of childEnv.secretValues) exec.secretValues.set(value, name);
+      passOutcome = startPass(ctx, exec, dirs, childEnv, deadline);
+    }
+    let running: RunRow | null = null;
+    try {
+      running = await writeStatus(ctx, exec, "running", ["pending"], { startedAt });
+    } finally {
+      if (running === null) abandonPass(exec);
+    }
+    if (running === null) return current(ctx, exec);
+    firstStart = startedAt;
+
+    let outcome: PassOutcome;
+    if (secretError !== null) {
+      // A secret error is the program's configuration, not a crash: fail at once.
+      return finishTerminalOrCurrent(ctx, exec, "failed", LIVE, {
+        error: shapeOf(secretError),
+      });
+    } else if (passOutcome === null) {
+      const seconds = manifestOf(workflow).budget?.max_duration_seconds ?? 0;
+      outcome = { kind: "budget", reason: durationReason(seconds) };
+    } else {
+      outcome = await passOutcome;
+    }
+    assertOpen(ctx);
+    if (exec.log.fatal !== undefined) throw exec.log.fatal;
+    // Events still buffered commit with the next status write (drained before the terminal
+    // transition), so no separate flush here.
+    const next = await afterPass(ctx, exec, outcome, dirs);
+    if ("end" in next) return next.end;
+  }
+}

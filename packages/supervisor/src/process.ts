@@ -1,0 +1,201 @@
+/**
+ * One pass's run process: taken from the warm pool or launched, sent its `init`, its stdout and
+ * stderr captured as `program_output` events (UTF-8 safe, secret tails held back across chunks),
+ * its messages routed, its exit observed and drained, and cancel signals (SIGTERM, then SIGKILL
+ * after the grace). The pass settles with its outcome once the process has exited and its pipes
+ * closed — or `DRAIN_AFTER_EXIT_MS` after the exit, whichever comes first.
+ */
+import type { ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { armDeadline } from "./budgets.ts";
+import { onChildMessage } from "./child-messages.ts";
+import { logRun } from "./context.ts";
+import { dropGates } from "./human-input.ts";
+import type { SupervisorContext } from "./context.ts";
+import type { Execution, Pass, PassOutcome } from "./execution.ts";
+import { safeKill, sendToChild } from "./internal/child-process.ts";
+import { describe } from "./internal/errors.ts";
+import { longestSecret, redactText } from "./internal/redaction.ts";
+import type { RunDirs } from "./internal/run-dir.ts";
+import type { ChildEnvironment } from "./internal/secrets.ts";
+import type { InitMessage } from "./protocol.ts";
+
+/** How long the pipes and IPC channel may drain after the process exited. */
+const DRAIN_AFTER_EXIT_MS = 2_000;
+/** How long a held output tail (a possible secret prefix) waits for the next chunk. */
+const OUTPUT_HOLD_MS = 100;
+
+/**
+ * Starts a pass of `exec`: becomes `exec.pass` at once, and resolves with the pass's outcome.
+ * A launch that throws (or a spawn error) is a crash. The start is synchronous up to the `init`
+ * send: nothing the process sends is handled before the caller's current turn ends.
+ */
+export function startPass(
+  ctx: SupervisorContext,
+  exec: Execution,
+  dirs: RunDirs,
+  childEnv: ChildEnvironment,
+  deadline: number | null,
+): Promise<PassOutcome> {
+  const pass: Pass = {
+    child: null,
+    report: null,
+    budget: null,
+    exited: false,
+    exitDetail: "unknown",
+    timers: new AbortController(),
+    onExit: [],
+    gates: new Map(),
+  };
+  exec.pass = pass;
+  return new Promise<PassOutcome>((resolvePass) => {
+    let settled = false;
+    let drain: NodeJS.Timeout | undefined;
+    const settlePass = (): void => {
+      if (settled) return;
+      settled = true;
+      if (drain !== undefined) clearTimeout(drain);
+      pass.timers.abort();
+      dropGates(pass);
+      if (exec.pass === pass) exec.pass = null;
+      if (pass.report !== null) resolvePass(pass.report);
+      else if (pass.budget !== null) resolvePass({ kind: "budget", reason: pass.budget });
+      else resolvePass({ kind: "crash", detail: pass.exitDetail });
+    };
+
+    let child: ChildProcess;
+    let pooled = false;
+    try {
+      const warm = ctx.pool?.take() ?? null;
+      if (warm !== null) {
+        child = warm;
+        pooled = true;
+      } else {
+        child = ctx.spawn({ cwd: dirs.workspaceDir, env: childEnv.env });
+      }
+    } catch (err) {
+      pass.exitDetail = `spawn failed: ${describe(err)}`;
+      settlePass();
+      return;
+    }
+    pass.child = child;
+
+    captureOutput(ctx, exec, child, "stdout");
+    captureOutput(ctx, exec, child, "stderr");
+    child.on("message", (raw: unknown) => onChildMessage(ctx, exec, pass, raw));
+    child.on("error", (err) => {
+      logRun(ctx, exec, `run process error: ${err.message}`);
+      if (child.pid === undefined) {
+        pass.exitDetail = `spawn failed: ${err.message}`;
+        pass.exited = true;
+        settlePass();
+      }
+    });
+    const onExited = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (pass.exited) return;
+      pass.exited = true;
+      pass.exitDetail = signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
+      for (const fn of pass.onExit) fn();
+      // Wait for the pipes and the IPC channel to drain, but never forever (grandchildren
+      // holding the pipes open must not stall the run).
+      drain = setTimeout(settlePass, DRAIN_AFTER_EXIT_MS);
+    };
+    if (child.exitCode !== null || child.signalCode !== null) {
+      onExited(child.exitCode, child.signalCode);
+    } else {
+      child.once("exit", onExited);
+    }
+    child.once("close", () => {
+      if (!pass.exited) onExited(child.exitCode, child.signalCode);
+      settlePass();
+    });
+
+    const init: InitMessage = {
+      type: "init",
+      runId: exec.runId,
+      programPath: dirs.programPath,
+      workspaceDir: dirs.workspaceDir,
+      skillsDir: skillsDir(ctx, exec.workflow.id),
+      input: exec.input,
+      config: exec.workflow.config,
+      envSecrets: childEnv.envSecrets,
+      ...(pooled ? { env: childEnv.env } : {}),
+    };
+    sendToChild(child, init);
+
+    if (deadline !== null) armDeadline(ctx, exec, pass, deadline);
+  });
+}
+
+/** Cancel signals for the current pass: SIGTERM now, SIGKILL once `cancelGraceMs` has passed. */
+export function signalCancel(ctx: SupervisorContext, exec: Execution): void {
+  const pass = exec.pass;
+  const child = pass?.child ?? null;
+  if (pass === null || child === null || pass.exited) return;
+  safeKill(child, "SIGTERM");
+  const grace = new AbortController();
+  pass.onExit.push(() => grace.abort());
+  ctx.clock.sleep(ctx.cancelGraceMs, grace.signal).then(
+    () => {
+      if (!pass.exited) safeKill(child, "SIGKILL");
+    },
+    () => undefined,
+  );
+}
+
+function skillsDir(ctx: SupervisorContext, workflowId: string): string | null {
+  const dir = join(ctx.dataDir, "skills", workflowId);
+  return existsSync(dir) ? dir : null;
+}
+
+function captureOutput(
+  ctx: SupervisorContext,
+  exec: Execution,
+  child: ChildProcess,
+  stream: "stdout" | "stderr",
+): void {
+  const source = child[stream];
+  if (source === null) return;
+  // A stream decoder keeps a multi-byte character split across chunks in one event.
+  const decoder = new TextDecoder("utf-8");
+  // With secrets known, the tail that could be the start of a secret split across chunks is
+  // held back (and released on the next chunk, after a short idle, or at end of stream).
+  let held = "";
+  let idle: NodeJS.Timeout | undefined;
+  const release = (): void => {
+    if (idle !== undefined) clearTimeout(idle);
+    idle = undefined;
+    if (held === "") return;
+    const text = held;
+    held = "";
+    exec.log.stamp({ kind: "program_output", stream, text });
+  };
+  const push = (decoded: string, final: boolean): void => {
+    if (idle !== undefined) clearTimeout(idle);
+    idle = undefined;
+    const text = held + decoded;
+    held = "";
+    if (text === "") return;
+    const keep = final ? 0 : longestSecret(exec.secretValues) - 1;
+    if (keep <= 0) {
+      exec.log.stamp({ kind: "program_output", stream, text });
+      return;
+    }
+    const redacted = redactText(exec.secretValues, text);
+    let cut = Math.max(0, redacted.length - keep);
+    // Never cut between the two halves of a surrogate pair.
+    const before = redacted.charCodeAt(cut - 1);
+    if (cut > 0 && before >= 0xd800 && before <= 0xdbff) cut -= 1;
+    if (cut > 0) {
+      exec.log.stamp({ kind: "program_output", stream, text: redacted.slice(0, cut) });
+    }
+    held = redacted.slice(cut);
+    if (held !== "") idle = setTimeout(release, OUTPUT_HOLD_MS);
+  };
+  source.on("data", (chunk: Buffer) => push(decoder.decode(chunk, { stream: true }), false));
+  source.on("end", () => push(decoder.decode(), true));
+  source.on("error", (err) => {
+    logRun(ctx, exec, `${stream} pipe error: ${err.message}`);
+  });
+}

@@ -58,6 +58,10 @@ describe("main", () => {
       "promenade server: --port must be a whole number from 0 to 65535",
     ],
     [["deploy", "missing.ts"], "promenade deploy: missing.ts does not exist."],
+    [["respond", "R"], "promenade respond: missing <key>."],
+    [["respond", "R", "approve"], "promenade respond: missing --value."],
+    [["respond", "R", "approve", "--value"], "promenade respond: --value needs a value."],
+    [["inputs", "R"], 'promenade inputs: unexpected argument "R".'],
   ])("exits 2 for %j with the problem and a hint", async (argv, message) => {
     const io = fakeIo();
     expect(await main(argv, io)).toBe(2);

@@ -10,7 +10,9 @@ import { cancelCommand } from "./commands/cancel.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { devCommand } from "./commands/dev.ts";
 import { initCommand } from "./commands/init.ts";
+import { inputsCommand } from "./commands/inputs.ts";
 import { logsCommand } from "./commands/logs.ts";
+import { respondCommand } from "./commands/respond.ts";
 import { runCommand } from "./commands/run.ts";
 import { runsCommand } from "./commands/runs.ts";
 import { serverCommand } from "./commands/server.ts";
@@ -31,6 +33,8 @@ export const COMMANDS: readonly Command[] = [
   runsCommand,
   logsCommand,
   cancelCommand,
+  inputsCommand,
+  respondCommand,
   serverCommand,
 ];
 

@@ -36,3 +36,23 @@ const SLUG: string = "bad";
 export const meta = { slug: SLUG, triggers: [{ kind: "manual" }] };
 output(1);
 `;
+
+/** `approval`: asks three human-input gates in turn (text, choice, multiselect); outputs the answers. */
+export const APPROVAL = `import { humanInput, output, phase } from "@promenade/workflow";
+
+export const meta = { slug: "approval", triggers: [{ kind: "manual" }] };
+
+phase("ask");
+const note = await humanInput({ key: "note", prompt: "Any note?", input: { kind: "text" } });
+const ship = await humanInput({
+  key: "ship",
+  prompt: "Ship it?",
+  input: { kind: "choice", options: ["Ship", "Wait"], allowOther: false },
+});
+const regions = await humanInput({
+  key: "regions",
+  prompt: "Where?",
+  input: { kind: "multiselect", options: ["eu", "us", "ap"], max: 2 },
+});
+output({ note, ship, regions });
+`;

@@ -48,3 +48,26 @@ export interface ApiEventRow {
   cursor: number;
   event: RunEvent;
 }
+
+/** One human-input request (a gate of a run waiting for, or given, a person's answer). */
+export interface ApiInputRequest {
+  id: string;
+  runId: string;
+  seq: number;
+  /** The gate's name, unique within its run. */
+  key: string;
+  prompt: string;
+  /** The answer form, e.g. `{ kind: "choice", options: [...] }`. */
+  inputSpec: unknown;
+  assignees: string[] | null;
+  status: "pending" | "resolved" | "expired" | "cancelled";
+  /** The normalized answer once resolved. */
+  response: unknown;
+  respondedBy: string | null;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms, when the gate has a timeout. */
+  expiresAt: number | null;
+  /** Epoch ms. */
+  respondedAt: number | null;
+}

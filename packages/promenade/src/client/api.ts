@@ -6,7 +6,7 @@
  */
 import type { JsonValue } from "@promenade/workflow";
 import { CliError } from "../errors.ts";
-import type { ApiEventRow, ApiRun, ApiWorkflow } from "./api-shapes.ts";
+import type { ApiEventRow, ApiInputRequest, ApiRun, ApiWorkflow } from "./api-shapes.ts";
 import type { ServerTarget } from "./target.ts";
 
 /** `GET /api/runs` filters. */
@@ -89,6 +89,32 @@ export class ApiClient {
   /** `POST /api/runs/:id/cancel`. */
   async cancelRun(runId: string): Promise<void> {
     await this.request("POST", `/api/runs/${encodeURIComponent(runId)}/cancel`, {});
+  }
+
+  /** `GET /api/inputs`: every pending request, newest first, with each request's run. */
+  listPendingInputs(): Promise<{
+    inputs: ApiInputRequest[];
+    runs: Record<string, { workflowSlug: string | null; status: string }>;
+  }> {
+    return this.request("GET", "/api/inputs");
+  }
+
+  /** `GET /api/runs/:id/inputs`: every request of one run, any status. */
+  listRunInputs(runId: string): Promise<{ inputs: ApiInputRequest[] }> {
+    return this.request("GET", `/api/runs/${encodeURIComponent(runId)}/inputs`);
+  }
+
+  /** `POST /api/runs/:id/inputs/:key` with `{ value: answer }`: answer one pending request. */
+  respondToInput(
+    runId: string,
+    key: string,
+    answer: JsonValue,
+  ): Promise<{ request: ApiInputRequest }> {
+    return this.request(
+      "POST",
+      `/api/runs/${encodeURIComponent(runId)}/inputs/${encodeURIComponent(key)}`,
+      { value: answer },
+    );
   }
 
   /** `POST /api/workflows`. */

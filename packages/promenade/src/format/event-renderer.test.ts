@@ -111,4 +111,20 @@ describe("EventRenderer", () => {
     expect(colored.join("")).toContain("\u001b[");
     expect(colored.map(stripAnsi)).toEqual(plain);
   });
+
+  it("says which gate waits for a person and how to answer it, then that it was answered", () => {
+    expect(
+      renderAll([
+        { kind: "run_status", status: "awaiting_input" },
+        { kind: "human_input_requested", requestId: "q1", key: "approve", prompt: "Ship it?" },
+        { kind: "human_input_requested", requestId: "q2", key: "it's mine", prompt: "Name?" },
+        { kind: "human_input_resolved", requestId: "q1", key: "approve" },
+      ]),
+    ).toEqual([
+      "13:04:05.123 status  awaiting_input",
+      "13:04:05.123 input   approve waiting: Ship it? (promenade respond R approve --value …)",
+      "13:04:05.123 input   it's mine waiting: Name? (promenade respond R 'it'\\''s mine' --value …)",
+      "13:04:05.123 input   approve answered",
+    ]);
+  });
 });

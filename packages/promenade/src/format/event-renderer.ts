@@ -159,6 +159,19 @@ export class EventRenderer {
         );
         break;
       }
+      case "human_input_requested":
+        out.push(
+          this.#line(
+            t,
+            "input",
+            s.yellow("input"),
+            `${s.bold(event.key)} waiting: ${truncate(event.prompt, 200)} ${s.dim(`(promenade respond ${event.runId} ${shellWord(event.key)} --value …)`)}`,
+          ),
+        );
+        break;
+      case "human_input_resolved":
+        out.push(this.#line(t, "input", s.yellow("input"), `${s.bold(event.key)} answered`));
+        break;
       case "tool_call_input_delta":
       case "tool_call_executing":
         break;
@@ -234,6 +247,11 @@ export function formatJson(value: unknown): string {
   const inline = JSON.stringify(value) ?? "null";
   if (inline.length <= INLINE_JSON_MAX) return inline;
   return JSON.stringify(value, null, 2);
+}
+
+/** `word` as one shell word: as is when plain, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w./:@%+=,-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
 function truncate(text: string, max: number): string {

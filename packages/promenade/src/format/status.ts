@@ -1,7 +1,7 @@
 /**
  * A run status as a word with its colour. The word is always printed, so colour is never the
  * only signal: grey queued/pending, blue running, yellow cancelling, green completed, red
- * failed, magenta cancelled.
+ * failed, magenta cancelled, yellow awaiting_input (waiting for a person).
  */
 import type { Style } from "./color.ts";
 
@@ -14,6 +14,7 @@ export function styleStatus(status: string, style: Style): string {
     case "running":
       return style.blue(status);
     case "cancelling":
+    case "awaiting_input":
       return style.yellow(status);
     case "completed":
       return style.green(status);

@@ -2,8 +2,9 @@
 /**
  * The CLI end to end against a real `promenade-server` process: deploy → workflows → run (exit
  * 0 with the output on stdout, exit 1 for a failed run) → logs --follow and cancel (both exit
- * 130) → runs, with every `--json` output parsed. If this breaks, the commands a newcomer types
- * first stop working, or scripts can no longer tell a completed run from a failed one.
+ * 130; cancelling the ended run again exits 1) → runs, with every `--json` output parsed. If
+ * this breaks, the commands a newcomer types first stop working, or scripts can no longer tell a
+ * completed run from a failed one.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BAD_META, FAILS, STEPS } from "./fixtures.ts";
@@ -81,7 +82,7 @@ describe("promenade against a server", () => {
     expect(run.stderr).toMatch(/run [0-9A-Z]{26} failed .*PROGRAM_ERROR: .*boom/);
   });
 
-  it("follows a run with logs --follow, cancels it, and both exit 130", async () => {
+  it("follows a run with logs --follow, cancels it, both exit 130; a second cancel exits 1", async () => {
     const running = spawnCli(["run", "steps", "--input", '{"steps":200,"delayMs":100}'], { env });
     const runId = await waitFor(() => /started run ([0-9A-Z]{26})/.exec(running.stderr())?.[1]);
     const logs = spawnCli(["logs", runId, "--follow"], { env });
@@ -109,6 +110,14 @@ describe("promenade against a server", () => {
       .split("\n")
       .map((line) => JSON.parse(line).event.status);
     expect(statuses).toEqual(["queued", "pending", "running", "cancelling", "cancelled"]);
+
+    // The run has ended: cancelling it again is refused and changes nothing.
+    const again = await cli(["cancel", runId], { env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(
+      `promenade cancel: CONFLICT: Run ${runId} already ended cancelled; only a run that has not ended can be cancelled.`,
+    );
+    expect(again.stderr).toContain("POST /api/workflows/steps/runs");
   });
 
   it("lists runs newest first as a table", async () => {

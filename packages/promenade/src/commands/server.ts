@@ -123,7 +123,7 @@ export const serverCommand: Command = {
     name: "server",
     summary: "serve the engine: JSON API, webhooks, WebSocket events and the run-log UI",
     description:
-      "Starts a Promenade server on SQLite in ./.promenade (or PROMENADE_DATA_DIR). Deploys ./workflows when it exists (else <data-dir>/workflows) at start. Configured by PROMENADE_* variables (run `promenade-server --help` for the list); the flags below override them. Ctrl-C shuts down gracefully and exits 0; interrupted runs restart on the next start.",
+      "Starts a Promenade server on SQLite in ./.promenade (or PROMENADE_DATA_DIR), or on PostgreSQL when PROMENADE_DATABASE_URL is set. Deploys ./workflows when it exists (else <data-dir>/workflows) at start. Configured by PROMENADE_* variables (run `promenade-server --help` for the list); the flags below override them. Ctrl-C shuts down gracefully and exits 0; interrupted runs restart on the next start.",
     options: { ...SERVE_OPTIONS },
     positionals: [],
     examples: [

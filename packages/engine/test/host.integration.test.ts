@@ -4,9 +4,10 @@
  * budgets (26, 30), and the engine-observable SDK checks 36–40 of spec 01 §9 (including a
  * Boardwalk program importing `@boardwalk-labs/workflow` with legacy spellings).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { wallClock } from "@promenade/supervisor";
 import type { Engine, RunRow } from "../src/index.ts";
 import {
   cursorsIncrease,
@@ -293,12 +294,24 @@ describe("workspace, artifacts, budgets", () => {
     expect(statuses(engine, done.id)).toEqual(["queued", "pending", "running", "failed"]);
   }, 10_000);
 
-  it("the duration deadline spans crash restarts (check 30)", async () => {
+  it("the duration deadline spans crash restarts", async () => {
+    // The engine's clock jumps 59 s ahead once the first pass has crashed: a deadline kept across
+    // the restart leaves the second pass about a second, one renewed per pass would leave it 60 s.
+    // Nothing depends on how fast this machine starts a process.
+    const crashed = join(dir.path, "crashed");
+    await engine.closeGracefully({ childGraceMs: 500 });
+    ({ engine } = makeEngine(dir.path, {
+      clock: { ...wallClock, now: () => Date.now() + (existsSync(crashed) ? 59_000 : 0) },
+    }));
     deploy(
       "slow-crasher",
-      // Neither pass alone exceeds 2 s (the first leaves ~1 s for process start-up); together they do.
-      'import { existsSync, writeFileSync } from "node:fs";\nif (!existsSync("c")) { await sleep(1000); writeFileSync("c", ""); process.exit(2); }\nawait sleep(1500);\noutput("too late");',
-      { budget: { max_duration_seconds: 2 } },
+      [
+        'import { existsSync, writeFileSync } from "node:fs";',
+        `if (!existsSync(${JSON.stringify(crashed)})) { writeFileSync(${JSON.stringify(crashed)}, ""); process.exit(2); }`,
+        "await sleep(600_000);",
+        'output("too late");',
+      ].join("\n"),
+      { budget: { max_duration_seconds: 60 } },
     );
     const done = await run("slow-crasher");
     expect(done.error?.code).toBe("BUDGET_EXCEEDED");

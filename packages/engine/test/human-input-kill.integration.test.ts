@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.ts";
 import type { EventRow, RunRow } from "../src/index.ts";
-import { makeEngine, SOURCE_CHILD_ENTRY, tempDir } from "./helpers.ts";
+import { makeEngine, tempDir } from "./helpers.ts";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/human-input-engine.ts", import.meta.url));
 
@@ -35,11 +35,7 @@ class EngineProcess {
   #stderr = "";
 
   constructor(dataDir: string) {
-    this.#child = spawn(
-      process.execPath,
-      ["--conditions=@promenade/source", FIXTURE, dataDir, SOURCE_CHILD_ENTRY],
-      { stdio: ["pipe", "pipe", "pipe"] },
-    );
+    this.#child = spawn(process.execPath, [FIXTURE, dataDir], { stdio: ["pipe", "pipe", "pipe"] });
     let buffer = "";
     this.#child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       this.#stderr += chunk;

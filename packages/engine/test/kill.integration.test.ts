@@ -47,13 +47,7 @@ function runEngineProcess(
   killAfterMs: number | null,
 ): Promise<EngineProcessResult> {
   return new Promise((resolve, reject) => {
-    const args = [
-      "--conditions=@promenade/source",
-      ENGINE_PROCESS,
-      dataDir,
-      SOURCE_CHILD_ENTRY,
-      programsPath,
-    ];
+    const args = [ENGINE_PROCESS, dataDir, programsPath];
     if (databaseUrl !== undefined) args.push(databaseUrl);
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     const result: EngineProcessResult = { events: [], done: null, ready: false };

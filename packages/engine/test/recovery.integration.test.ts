@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { wallClock } from "@promenade/supervisor";
 import type { Engine } from "../src/index.ts";
 import {
   cursorsIncrease,
@@ -111,11 +112,13 @@ describe("engine restart", () => {
   });
 
   it("a recovered run whose deadline already passed fails BUDGET_EXCEEDED without a spawn", async () => {
+    // Engine A's deadline is far away, so the first pass always starts however slow the machine;
+    // engine B's clock runs two minutes ahead, so at its boot the deadline has passed.
     const a = open();
     a.deployWorkflow({
       program: program(
-        manualMeta("deadline", { budget: { max_duration_seconds: 1 } }),
-        'import { appendFileSync } from "node:fs";\nappendFileSync("passes.txt", "x");\nawait sleep(60_000);',
+        manualMeta("deadline", { budget: { max_duration_seconds: 60 } }),
+        'import { appendFileSync } from "node:fs";\nappendFileSync("passes.txt", "x");\nawait sleep(600_000);',
       ),
     });
     const { id } = a.startRun("deadline");
@@ -124,8 +127,7 @@ describe("engine restart", () => {
     const passes = join(dir.path, "runs", id, "workspace", "passes.txt");
     while (!existsSync(passes)) await new Promise((resolve) => setTimeout(resolve, 10));
     await a.closeGracefully({ childGraceMs: 200 });
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    const b = open();
+    const b = open({ clock: { ...wallClock, now: () => Date.now() + 120_000 } });
     const run = await b.waitForRun(id);
     expect(run.status).toBe("failed");
     expect(run.error?.code).toBe("BUDGET_EXCEEDED");

@@ -7,6 +7,7 @@ export default defineConfig({
     extract: "src/extract/index.ts",
     errors: "src/errors/index.ts",
     records: "src/records/index.ts",
+    "node-guard": "src/node-guard.ts",
     limits: "src/limits/index.ts",
     redact: "src/redact/index.ts",
   },

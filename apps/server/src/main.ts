@@ -3,6 +3,7 @@
  * `promenade-server` entry: wires the real process (argv, environment, stderr, signals, exit)
  * into `boot`. The only module of the repository that reads `process.env` in server mode.
  */
+import "@promenade/workflow/node-guard"; // first: a clear exit on Node < 22, before native code
 import { boot } from "./boot.ts";
 
 void boot({

@@ -1,23 +1,38 @@
 /**
- * Deploy-time checks and the skills directory (spec 02 §3.3 steps 1–5 and 7). Derives the
- * manifest statically (the program is never executed), validates cron triggers, deploy config
- * and skill names, and names ignored platform-extension fields. Knows nothing about SQL: the
- * facade upserts the row. Invariants: every check runs before anything is written, and a skills
- * set on disk is replaced atomically (temp dir + rename), never left half-written.
+ * Deploy-time checks and the skills directory. Derives the manifest statically (the program is
+ * never executed), compiles a TypeScript program to JavaScript, validates cron triggers, deploy
+ * config and skill names, and names ignored platform-extension fields. Knows nothing about SQL:
+ * the facade upserts the row. Invariants: every check runs before anything is written; errors
+ * name the uploaded file and positions in that file; the stored program is always JavaScript;
+ * a skills set on disk is replaced atomically (temp dir + rename), never left half-written.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { JsonValue, WorkflowManifest } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
-import { extractManifest } from "@promenade/workflow/extract";
+import {
+  CompileError,
+  compileTypeScript,
+  extractManifest,
+  findTypeScriptSyntax,
+} from "@promenade/workflow/extract";
 import { readWebhookReplayPolicy } from "@promenade/workflow/limits";
 import { isPlainObject, jsonProblem } from "./internal/json.ts";
 
-/** What `engine.deployWorkflow(args)` takes (spec 02 §3.3). */
+/** What `engine.deployWorkflow(args)` takes. */
 export interface DeployArgs {
-  /** The bundled ESM program (SDK import left external) with a pure-literal `meta`. */
+  /**
+   * The program: one ESM module (SDK import left external, no other imports resolved) with a
+   * pure-literal `meta`, in JavaScript or TypeScript (compiled at deploy).
+   */
   program: string;
+  /**
+   * The program's file name, used in error messages and to choose the language: `.ts`/`.mts`
+   * are compiled, `.mjs`/`.js` must be JavaScript. Default: `index.mjs`, or `index.ts` when the
+   * source uses TypeScript syntax.
+   */
+  filename?: string;
   /** Engine-side deploy config (e.g. `{ catch_up: "once" }`); replaced wholesale on redeploy. Default `{}`. */
   config?: Record<string, JsonValue>;
   /** Skill name → markdown, written to `<dataDir>/skills/<workflowId>/<name>.md`; replaced wholesale. */
@@ -27,6 +42,7 @@ export interface DeployArgs {
 /** A deploy that passed every check, ready to be stored. */
 export interface PreparedDeploy {
   manifest: WorkflowManifest;
+  /** JavaScript (compiled when the source was TypeScript). */
   program: string;
   config: Record<string, JsonValue>;
   skills: Record<string, string>;
@@ -39,36 +55,43 @@ export interface CronCheck {
   validate(expr: string, timezone: string | undefined): void;
 }
 
-/** Skill names: the SDK's call-time pattern, capped at 120 characters (spec 02 §3.3 step 4). */
+/** Skill names: the SDK's call-time pattern, capped at 120 characters. */
 export const SKILL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$/;
 
 /**
- * Run every deploy check of spec 02 §3.3 (steps 1–5). Throws `VALIDATION` naming the problem;
- * never executes the program.
+ * Run every deploy check and compile a TypeScript program. Throws `VALIDATION` naming the
+ * problem (and the file and line for source problems); never executes the program.
  */
 export function prepareDeploy(args: DeployArgs, cron: CronCheck): PreparedDeploy {
   if (!isPlainObject(args)) {
     throw new EngineError(
       "VALIDATION",
-      "deployWorkflow expects an object { program, config?, skills? }.",
+      "deployWorkflow expects an object { program, filename?, config?, skills? }.",
     );
   }
   const { program } = args;
   if (typeof program !== "string" || program.length === 0) {
     throw new EngineError(
       "VALIDATION",
-      "deployWorkflow: `program` must be a non-empty string (the bundled ESM source).",
-      "Bundle the workflow to one ESM file with the SDK import left external.",
+      "deployWorkflow: `program` must be a non-empty string (the workflow's ESM source).",
+      "Pass one module that imports only @promenade/workflow and node: builtins; bundle anything else into it.",
     );
   }
+  const source = sourceOf(program, args.filename);
   let manifest: WorkflowManifest;
   try {
-    manifest = extractManifest(program, { fileName: "index.mjs" });
+    manifest = extractManifest(program, { fileName: source.fileName });
   } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message.includes(" — syntax error: ")) {
+      throw new EngineError("VALIDATION", message, "Fix the syntax at that line and column.", {
+        cause: error,
+      });
+    }
     throw new EngineError(
       "VALIDATION",
-      error instanceof Error ? error.message : String(error),
-      "`meta` must be a pure object literal that passes the manifest schema (spec 01 §4, §7).",
+      message,
+      '`meta` must be an exported object literal of plain values (strings, numbers, booleans, null, arrays, objects) with a slug and triggers, e.g. export const meta = { slug: "hello", triggers: [{ kind: "manual" }] }.',
       { cause: error },
     );
   }
@@ -76,7 +99,61 @@ export function prepareDeploy(args: DeployArgs, cron: CronCheck): PreparedDeploy
   const config = checkConfig(args.config);
   checkWebhookPolicy(config, manifest);
   const skills = checkSkills(args.skills);
-  return { manifest, program, config, skills, ignoredFields: platformExtensionFields(manifest) };
+  return {
+    manifest,
+    program: source.typescript ? compile(program, source.fileName) : program,
+    config,
+    skills,
+    ignoredFields: platformExtensionFields(manifest),
+  };
+}
+
+const TYPESCRIPT_EXTENSIONS = [".ts", ".mts"];
+const JAVASCRIPT_EXTENSIONS = [".mjs", ".js"];
+
+/** The file name errors cite and whether the source is compiled as TypeScript. */
+function sourceOf(program: string, filename: unknown): { fileName: string; typescript: boolean } {
+  if (filename === undefined) {
+    const typescript = findTypeScriptSyntax(program) !== null;
+    return { fileName: typescript ? "index.ts" : "index.mjs", typescript };
+  }
+  const extension = typeof filename === "string" ? /\.[^.]+$/.exec(filename)?.[0] : undefined;
+  if (
+    typeof filename !== "string" ||
+    !/^[^/\\]{1,255}$/.test(filename) ||
+    extension === undefined ||
+    ![...TYPESCRIPT_EXTENSIONS, ...JAVASCRIPT_EXTENSIONS].includes(extension)
+  ) {
+    throw new EngineError(
+      "VALIDATION",
+      `deployWorkflow: \`filename\` must be a file name ending in .ts, .mts, .mjs or .js (got ${JSON.stringify(filename)}).`,
+      "Name the source file the program came from, e.g. hello.ts.",
+    );
+  }
+  if (TYPESCRIPT_EXTENSIONS.includes(extension)) return { fileName: filename, typescript: true };
+  const typescriptSyntax = findTypeScriptSyntax(program);
+  if (typescriptSyntax !== null) {
+    throw new EngineError(
+      "VALIDATION",
+      `${filename}:${typescriptSyntax.line}:${typescriptSyntax.column}: ${typescriptSyntax.message}`,
+      `Name the file ${filename.replace(/\.[^.]+$/, ".ts")} to have it compiled, or compile it to JavaScript first.`,
+    );
+  }
+  return { fileName: filename, typescript: false };
+}
+
+function compile(program: string, fileName: string): string {
+  try {
+    return compileTypeScript(program, { fileName });
+  } catch (error) {
+    if (!(error instanceof CompileError)) throw error;
+    throw new EngineError(
+      "VALIDATION",
+      error.message,
+      "Fix the syntax error at that line; the program is compiled, not type-checked.",
+      { cause: error },
+    );
+  }
 }
 
 function checkCronTriggers(manifest: WorkflowManifest, cron: CronCheck): void {
@@ -183,8 +260,7 @@ export function skillsDir(dataDir: string, workflowId: string): string {
 }
 
 /**
- * Replace the workflow's skills directory wholesale (spec 02 §3.3 step 7): no entries ⇒ no
- * directory. Written into a temp dir and renamed, so a crash never leaves a half-written set.
+ * Replace the workflow's skills directory wholesale: no entries ⇒ no directory. Written into a temp dir and renamed, so a crash never leaves a half-written set.
  */
 export function writeSkills(
   dataDir: string,

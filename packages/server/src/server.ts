@@ -531,12 +531,20 @@ export function createPromenadeServer(
 
   const cancelRun: Handler = async ({ res, params }) => {
     const run = await requireRun(params[0] ?? "");
-    if (!isTerminalStatus(run.status)) {
-      // Settles when the run is terminal; the request does not wait for that.
-      new Promise<void>((resolve) => resolve(engine.cancelRun(run.id))).catch((err: unknown) => {
-        log(`cancel of run ${run.id} failed: ${err instanceof Error ? err.message : String(err)}`);
-      });
+    if (isTerminalStatus(run.status)) {
+      // A finished run has nothing left to cancel: say so rather than accept a no-op.
+      const slug = await slugOf(engine, run.workflowId);
+      throw new HttpError(
+        409,
+        "CONFLICT",
+        `Run ${run.id} already ended ${run.status}; only a run that has not ended can be cancelled.`,
+        `Nothing to cancel; its status and events stay as they are. To run the workflow again, POST /api/workflows/${slug ?? "<slug>"}/runs.`,
+      );
     }
+    // Settles when the run is terminal; the request does not wait for that.
+    new Promise<void>((resolve) => resolve(engine.cancelRun(run.id))).catch((err: unknown) => {
+      log(`cancel of run ${run.id} failed: ${err instanceof Error ? err.message : String(err)}`);
+    });
     sendJson(res, 202, {});
   };
 

@@ -240,7 +240,7 @@ describe("runs", () => {
     expect(r.json.nextCursor).not.toBeNull();
   });
 
-  it("cancels: 202 {} and the run ends cancelled; a completed run stays completed", async () => {
+  it("cancels: 202 {} and the run ends cancelled; cancelling it again is 409 CONFLICT", async () => {
     h = await startHarness(
       {},
       {
@@ -260,8 +260,23 @@ describe("runs", () => {
     expect(r.text).toBe("{}");
     expect((await h.engine.waitForRun(run.id)).status).toBe("cancelled");
     const again = await http(h, "POST", `/api/runs/${run.id}/cancel`);
-    expect(again.text).toBe("{}");
+    expect(again.status).toBe(409);
+    expect(again.json.error).toMatchObject({
+      code: "CONFLICT",
+      message: `Run ${run.id} already ended cancelled; only a run that has not ended can be cancelled.`,
+    });
     expect((await h.engine.getRun(run.id))?.status).toBe("cancelled");
+  });
+
+  it("answers 409 CONFLICT for cancelling a completed run, which stays completed", async () => {
+    await withEcho();
+    const run = await h.engine.startRun("echo", { triggerKind: "manual" });
+    expect((await h.engine.waitForRun(run.id)).status).toBe("completed");
+    const r = await http(h, "POST", `/api/runs/${run.id}/cancel`);
+    expect(r.status).toBe(409);
+    expect(r.json.error.code).toBe("CONFLICT");
+    expect(r.json.error.message).toContain("already ended completed");
+    expect((await h.engine.getRun(run.id))?.status).toBe("completed");
   });
 });
 

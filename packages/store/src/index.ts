@@ -3,6 +3,8 @@
  * nothing else. Consumers that only need the shapes `import type` from here and never load
  * SQLite (row shapes themselves are owned by `@promenade/workflow/records`).
  */
+// First: on a Node.js below the floor, exit with one clear line before native code loads.
+import "@promenade/workflow/node-guard";
 export { openStore } from "./open.ts";
 export type { OpenStoreOptions } from "./open.ts";
 export { MIGRATIONS } from "./migrations.ts";

@@ -3,7 +3,10 @@
  * Every failure becomes a `CliError`: an unreachable server names the address and how to start
  * one; an API error keeps the server's `code`, `message` and `hint`; a 401 says where the token
  * comes from. The token travels only in the `Authorization` header and is never printed.
+ * Starting a run sends an `Idempotency-Key` and retries a request cut by the network with the
+ * same key, so a retry returns the run the first attempt created instead of starting a second.
  */
+import { randomUUID } from "node:crypto";
 import type { JsonValue } from "@promenade/workflow";
 import { CliError } from "../errors.ts";
 import type { ApiEventRow, ApiInputRequest, ApiRun, ApiWorkflow } from "./api-shapes.ts";
@@ -24,6 +27,9 @@ export interface DeployBody {
   skills?: Record<string, string>;
   config?: Record<string, JsonValue>;
 }
+
+/** How many times `startRun` sends a request the network cut before giving up. */
+export const START_ATTEMPTS = 3;
 
 /** What `fetch` the client uses (tests may wrap the real one). */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -76,14 +82,28 @@ export class ApiClient {
     return this.request("GET", "/api/workflows");
   }
 
-  /** `POST /api/workflows/:slug/runs`. `input` omitted = no input. */
+  /**
+   * `POST /api/workflows/:slug/runs`. `input` omitted = no input. A request that never got an
+   * answer (connection refused, reset or cut) is sent again with the same `Idempotency-Key`, up
+   * to {@link START_ATTEMPTS} times in all.
+   */
   async startRun(slug: string, input: JsonValue | undefined): Promise<ApiRun> {
-    const body = await this.request<{ run: ApiRun }>(
-      "POST",
-      `/api/workflows/${encodeURIComponent(slug)}/runs`,
-      input === undefined ? {} : { input },
-    );
-    return body.run;
+    const headers = { "idempotency-key": randomUUID() };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const body = await this.request<{ run: ApiRun }>(
+          "POST",
+          `/api/workflows/${encodeURIComponent(slug)}/runs`,
+          input === undefined ? {} : { input },
+          headers,
+        );
+        return body.run;
+      } catch (error) {
+        const cut = error instanceof CliError && error.code === "UNREACHABLE";
+        if (!cut || attempt >= START_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      }
+    }
   }
 
   /** `POST /api/runs/:id/cancel`. */
@@ -122,9 +142,14 @@ export class ApiClient {
     return this.request("POST", "/api/workflows", body);
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
     const url = `${this.target.baseUrl}${path}`;
-    const headers: Record<string, string> = { accept: "application/json" };
+    const headers: Record<string, string> = { accept: "application/json", ...extraHeaders };
     if (this.target.token !== undefined) headers["authorization"] = `Bearer ${this.target.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     let response: Response;

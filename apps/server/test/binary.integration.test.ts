@@ -1,10 +1,10 @@
 /* eslint-disable @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument -- the test reads untyped JSON API bodies */
 /**
- * The `promenade-server` binary as a process (spec 04 §5, acceptance 25, 53, 55, 58): boot lines,
- * refusal to bind off loopback without a token, and crash recovery — SIGKILL mid-run, start
- * again on the same data dir, the run completes and the UI shows it; SIGTERM exits 0; a signal
- * repeated at once is one stop, one sent later exits 1. If this breaks, operators lose runs
- * across restarts, Ctrl-C skips the graceful shutdown, or the harness cannot find the address.
+ * The `promenade-server` binary as a process: boot lines, refusal to bind off loopback without a
+ * token, and crash recovery — SIGKILL mid-run, start again on the same data dir, the run completes
+ * and the UI shows it; SIGTERM exits 0; a signal repeated at once is one stop, one sent later
+ * exits 1. If this breaks, operators lose runs across restarts, Ctrl-C skips the graceful
+ * shutdown, or the harness cannot find the address.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

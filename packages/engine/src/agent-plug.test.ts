@@ -1,8 +1,7 @@
 /**
- * The engine-side agent hooks (spec 02 §5.1, §10 check 31; spec 03 §8.7): pricing with
- * `inference.rates`, model resolution over the env lookup, and the `mcp_token` broker with
- * McpError codes translated. What breaks if these fail: budgets priced wrong, or OAuth tokens
- * failing with codes the program cannot act on.
+ * The engine-side agent hooks: pricing with `inference.rates`, model resolution over the env
+ * lookup, and the `mcp_token` broker with McpError codes translated. What breaks if these fail:
+ * budgets priced wrong, or OAuth tokens failing with codes the program cannot act on.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,7 +37,7 @@ function hooks(
 const context = { runId: "01RUN" };
 
 describe("priceUsage", () => {
-  it("prices the documented table and never prices an unknown model at zero (check 31)", () => {
+  it("prices the documented table and never prices an unknown model at zero", () => {
     const { priceUsage } = hooks();
     expect(
       priceUsage("anthropic/claude-sonnet-4-5", {

@@ -1,8 +1,8 @@
 /**
- * `engine.authorizeMcpServer` (spec 03 §8.4): the one interactive OAuth step, run in the engine
- * process over `@promenade/mcp/oauth`, with tokens stored in `<dataDir>/mcp_tokens.json`
- * (mode 0600). Translates `McpError` codes into engine codes (spec 03 §9.1 table), keeping
- * message and hint. The engine never opens a browser.
+ * `engine.authorizeMcpServer`: the one interactive OAuth step, run in the engine process over
+ * `@promenade/mcp/oauth`, with tokens stored in `<dataDir>/mcp_tokens.json` (mode 0600). Translates
+ * `McpError` codes into engine codes (the table in `mcp-errors.ts`), keeping message and hint. The
+ * engine never opens a browser.
  */
 import { authorizeServer, FileTokenStore, isMcpError } from "@promenade/mcp/oauth";
 import { EngineError } from "@promenade/workflow/errors";

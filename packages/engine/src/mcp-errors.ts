@@ -1,5 +1,5 @@
 /**
- * `McpError` → `EngineError` (spec 03 §9.1 table), for the two places the engine calls
+ * `McpError` → `EngineError` (the table below), for the two places the engine calls
  * `@promenade/mcp/oauth`: `authorizeMcpServer` and the `mcp_token` host method. Message and hint
  * are kept unchanged; anything that is not an `McpError` passes through. Type-only import of the
  * MCP package (callers pass its `isMcpError`), so the run process never loads it through here.

@@ -1,5 +1,5 @@
 /**
- * `resolveEngineOptions`: defaults and the VALIDATION errors of spec 02 §3.1. What breaks if
+ * `resolveEngineOptions`: defaults and the VALIDATION error of every bad option. What breaks if
  * these fail: a typo'd option silently ignored, or a negative grace making cancels instant.
  */
 import { isAbsolute } from "node:path";

@@ -1,8 +1,9 @@
 /**
- * `EngineOptions` (spec 02 §3.1) and their validation. Owns defaults and the one place a
- * Promenade package reads `process.env`: the snapshot that defaults `processEnv` (STYLE §3).
- * Knows nothing about how the options are used; `engine.ts` wires them into the pieces.
- * Invariant: every bad value is an `EngineError("VALIDATION")` naming the option and the fix.
+ * `EngineOptions` and their validation. Owns defaults and the one place a Promenade package reads
+ * `process.env`: the snapshot that defaults `processEnv` (every other package takes its settings as
+ * options and never reads the environment). Knows nothing about how the options are used;
+ * `engine.ts` wires them into the pieces. Invariant: every bad value is an
+ * `EngineError("VALIDATION")` naming the option and the fix.
  */
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +12,10 @@ import { EngineError } from "@promenade/workflow/errors";
 import type { InferenceConfig } from "./agent-plug.ts";
 import { isPlainObject } from "./internal/json.ts";
 
-/** The engine's clock (spec 02 §2.2): epoch-ms `now()` and an abortable `sleep`. */
+/**
+ * The engine's clock: epoch-ms `now()` and an abortable `sleep`. Every timestamp, timer and cron
+ * decision goes through it, so a test can substitute a fake clock.
+ */
 export interface EngineClock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
@@ -19,7 +23,7 @@ export interface EngineClock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** Options of `new Engine(options)`; every field but `dataDir` is optional (spec 02 §3.1). */
+/** Options of `new Engine(options)`; every field but `dataDir` is optional. */
 export interface EngineOptions {
   /** Root for everything: `promenade.db`, `runs/`, `skills/`, `persist/`, `mcp_tokens.json`. Created if missing. */
   dataDir: string;
@@ -33,7 +37,7 @@ export interface EngineOptions {
   processEnv?: Readonly<Record<string, string | undefined>>;
   /** Names where secrets come from in `SECRET_MISSING` hints. Default `"the engine environment"`. */
   envLabel?: string;
-  /** Default model and provider table for `agent()` (spec 03 §3). Default `{}`. */
+  /** Default model and provider table for `agent()` (`default_model`, `providers`…). Default `{}`. */
   inference?: InferenceConfig;
   /** Clock for every timestamp, timer and cron decision. Default: the wall clock. */
   clock?: EngineClock;
@@ -119,7 +123,10 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     options.processEnv === undefined ? snapshotProcessEnv() : envRecord(options.processEnv);
   const envLabel = nonEmptyString(options.envLabel ?? "the engine environment", "envLabel");
   if (options.inference !== undefined && !isPlainObject(options.inference)) {
-    throw invalid("inference", "must be an object (spec 03 §3.6.1), e.g. { default_model: '…' }");
+    throw invalid(
+      "inference",
+      "must be an object of inference settings, e.g. { default_model: '…', providers: { … } }",
+    );
   }
   const clock = options.clock ?? wallClock;
   if (
@@ -158,8 +165,9 @@ function defaultLog(line: string): void {
 }
 
 function snapshotProcessEnv(): Readonly<Record<string, string | undefined>> {
-  // The documented exception to "packages never read process.env" (spec 02 §3.1): the default
-  // of processEnv, so embedders get Boardwalk's fallback without wiring anything.
+  // The one exception to "packages never read process.env": the default of processEnv, so
+  // embedders get Boardwalk's fallback (secrets and provider keys from the environment) without
+  // wiring anything.
   return Object.freeze({ ...process.env });
 }
 

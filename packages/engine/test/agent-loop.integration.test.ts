@@ -1,9 +1,9 @@
 /**
- * The agent loop inside real runs, beyond `agent.integration.test.ts` (spec 03 §1.12–§1.14, §5;
- * spec 02 §5.6): exact event order of a tool-calling leaf with the run row's tallies equal to the
- * usage events, a `max_tokens` budget crossed mid-loop, a memory path rejected before any model
- * call, and the canary secret kept out of every provider request, persisted event and run row.
- * The provider is a real local HTTP server speaking the OpenAI wire format.
+ * The agent loop inside real runs, beyond `agent.integration.test.ts`: exact event order of a
+ * tool-calling leaf with the run row's tallies equal to the usage events, a `max_tokens` budget
+ * crossed mid-loop, a memory path rejected before any model call, and the canary secret kept out of
+ * every provider request, persisted event and run row. The provider is a real local HTTP server
+ * speaking the OpenAI wire format.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {

@@ -1,10 +1,10 @@
 /**
- * Agent memory across runs at the engine level (spec 03 §10 check 19, spec 03 §1.10.5, spec 02
- * §5.12): a memory dir is persisted only when its run succeeds, so what a successful run wrote is
- * in the next run's workspace and first provider request, and what a failed run wrote is not.
- * The provider is a real local HTTP server speaking the OpenAI wire format; the scripted reply
- * decides whether the program then fails. What breaks if these fail: a failed run's half-written
- * memory leaks into later runs, or learned memory is lost between runs.
+ * Agent memory across runs at the engine level: a memory dir is persisted only when its run
+ * succeeds, so what a successful run wrote is in the next run's workspace and first provider
+ * request, and what a failed run wrote is not. The provider is a real local HTTP server speaking
+ * the OpenAI wire format; the scripted reply decides whether the program then fails. What breaks if
+ * these fail: a failed run's half-written memory leaks into later runs, or learned memory is lost
+ * between runs.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -76,7 +76,7 @@ function memoryFile(runId: string, path: string): string {
   return join(dir.path, "runs", runId, "workspace", "mem", path);
 }
 
-describe("agent memory across runs (check 19)", () => {
+describe("agent memory across runs", () => {
   it("does not carry memory written by a failed run into the next run", async () => {
     scriptRun({ "index.md": "notes from a doomed run" }, "FAIL: could not finish");
     const failed = await run();

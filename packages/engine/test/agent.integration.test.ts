@@ -1,8 +1,8 @@
 /**
- * The agent loop plugged in by the engine (spec 02 §10 checks 11, 27–29, 48 and the skill half
- * of 60), with a fake OpenAI-compatible provider on a local HTTP port speaking the real wire
- * format. What breaks if these fail: `agent()` unavailable, usage not tallied or budgets not
- * enforced, memory or skills not reaching the model.
+ * The agent loop plugged in by the engine (turn ids on events, usage tallies, cost and token
+ * budgets, memory across runs, deployed skills), with a fake OpenAI-compatible provider on a local
+ * HTTP port speaking the real wire format. What breaks if these fail: `agent()` unavailable, usage
+ * not tallied or budgets not enforced, memory or skills not reaching the model.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -38,7 +38,7 @@ const deploy = (...args: ManualDeployArgs): void => deployManual(engine, NAMES, 
 const run = (slug: string): Promise<RunRow> => runToEnd(engine, slug);
 
 describe("agent() through the engine", () => {
-  it("one tool call: agent frames share a turn id, non-agent frames use the run id (check 11)", async () => {
+  it("one tool call: agent frames share a turn id, non-agent frames use the run id", async () => {
     provider.enqueue(
       openAiToolCalls([{ id: "call-1", name: "lookup", arguments: { q: "x" } }]),
       openAiText("the answer is 42", { input: 120, output: 30 }),
@@ -76,7 +76,7 @@ describe("agent() through the engine", () => {
     expect(done.usdMicros).toBeGreaterThan(0);
   });
 
-  it("tallies usage exactly: 120 in / 30 out (check 29)", async () => {
+  it("tallies usage exactly: 120 in / 30 out", async () => {
     provider.enqueue(openAiText("done", { input: 120, output: 30 }));
     deploy("tally", 'output(await agent("hi"));');
     const done = await run("tally");
@@ -86,7 +86,7 @@ describe("agent() through the engine", () => {
     expect(done.usdMicros).toBeGreaterThan(0);
   });
 
-  it("max_usd is enforced from usage reports while the program sleeps (check 27)", async () => {
+  it("max_usd is enforced from usage reports while the program sleeps", async () => {
     provider.enqueue(openAiText("expensive", { input: 10_000_000, output: 0 }));
     deploy("pricey", 'await agent("hi");\nawait sleep(30_000);', { budget: { max_usd: 0.01 } });
     const done = await run("pricey");
@@ -95,7 +95,7 @@ describe("agent() through the engine", () => {
     expect(done.error?.message).toContain("max_usd");
   }, 10_000);
 
-  it("max_tokens is enforced and the tallies stay on the row (check 28)", async () => {
+  it("max_tokens is enforced and the tallies stay on the row", async () => {
     provider.enqueue(openAiText("wordy", { input: 600, output: 600 }));
     deploy("wordy", 'await agent("hi");\nawait sleep(30_000);', { budget: { max_tokens: 1000 } });
     const done = await run("wordy");
@@ -105,7 +105,7 @@ describe("agent() through the engine", () => {
     expect(done.tokensOut).toBe(600);
   }, 10_000);
 
-  it("memory written in run 1 is in run 2's workspace and first request (check 48)", async () => {
+  it("memory written in run 1 is in run 2's workspace and first request", async () => {
     provider.enqueue(
       openAiToolCalls([
         {
@@ -138,7 +138,7 @@ describe("agent() through the engine", () => {
     expect(thirdRequest?.rawBody).toContain("learned.md");
   });
 
-  it("a deployed skill's markdown reaches the model (check 60)", async () => {
+  it("a deployed skill's markdown reaches the model", async () => {
     provider.enqueue(openAiText("styled"));
     deploy(
       "skilled",

@@ -1,7 +1,7 @@
 /**
- * The facade itself (spec 02 §3, §7, §10 checks 55–57, 59, 60): deploy validation and upsert,
- * skills on disk, startRun input/idempotency rules, runOnce, workflows-dir loading, and the
- * scheduler driven through `engine.tick()` with an injected clock.
+ * The facade itself: deploy validation and upsert, skills on disk, startRun input/idempotency
+ * rules, runOnce, workflows-dir loading, and the scheduler driven through `engine.tick()` with an
+ * injected clock.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -66,7 +66,7 @@ describe("construction", () => {
   });
 });
 
-describe("deployWorkflow (check 60)", () => {
+describe("deployWorkflow", () => {
   it("derives the manifest from meta, upserts by slug and replaces skills wholesale", () => {
     const first = engine.deployWorkflow({
       program: program(
@@ -172,7 +172,7 @@ describe("startRun and runOnce", () => {
     });
   });
 
-  it("runOnce deploys, starts and resolves with the terminal row (check 60)", async () => {
+  it("runOnce deploys, starts and resolves with the terminal row", async () => {
     const run = await engine.runOnce({
       program: program(manualMeta("dev"), "output({ echoed: input });"),
       input: { from: "dev" },
@@ -236,7 +236,7 @@ describe("warm pool (warmPoolSize)", () => {
   });
 });
 
-describe("deployWorkflowsFromDir (spec 02 §7.2, check 60)", () => {
+describe("deployWorkflowsFromDir", () => {
   it("deploys .mjs, ignores other files, reports broken entries, and is a no-op when unchanged", async () => {
     const workflows = join(dir.path, "workflows");
     mkdirSync(workflows);
@@ -316,10 +316,10 @@ function manualClock(startMs: number): EngineClock & { advance(ms: number): void
   };
 }
 
-describe("scheduler through the facade (checks 55–57, 59)", () => {
+describe("scheduler through the facade", () => {
   const T0 = Date.UTC(2026, 5, 10, 12, 0, 0);
 
-  it("fires a minute cron exactly once per boundary (check 55)", async () => {
+  it("fires a minute cron exactly once per boundary", async () => {
     const clock = manualClock(T0);
     const { engine: cron } = makeEngine(join(dir.path, "cron"), { clock });
     extra.push(cron);
@@ -350,7 +350,7 @@ describe("scheduler through the facade (checks 55–57, 59)", () => {
     }
   });
 
-  it("catch-up after downtime: skip by default, once when configured (check 56)", async () => {
+  it("catch-up after downtime: skip by default, once when configured", async () => {
     for (const policy of ["skip", "once"] as const) {
       const dataDir = join(dir.path, `catchup-${policy}`);
       const clock = manualClock(T0);
@@ -394,7 +394,7 @@ describe("scheduler through the facade (checks 55–57, 59)", () => {
     }
   });
 
-  it("serial gates dispatch and drains without tick; unlimited overlaps (check 59)", async () => {
+  it("serial gates dispatch and drains without tick; unlimited overlaps", async () => {
     engine.deployWorkflow({
       program: program(
         manualMeta("serial", { concurrency: { mode: "serial" } }),

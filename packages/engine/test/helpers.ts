@@ -26,7 +26,7 @@ export function tempDir(prefix = "promenade-engine-"): { path: string; cleanup()
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** An engine over `dataDir` as spec 02 §10 sets it up (`cancelGraceMs: 250`), logs captured. */
+/** An engine over `dataDir` with a short cancel grace (`cancelGraceMs: 250`), logs captured. */
 export function makeEngine(
   dataDir: string,
   overrides: Partial<EngineOptions> = {},

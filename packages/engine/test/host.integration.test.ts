@@ -1,8 +1,8 @@
 /**
- * What programs see through the host, at the facade: workflows.call/run (spec 02 §10 checks
- * 35–39), secrets and env (40–43), workspace persistence and artifacts (44–47, 49), duration
- * budgets (26, 30), and the engine-observable SDK checks 36–40 of spec 01 §9 (including a
- * Boardwalk program importing `@boardwalk-labs/workflow` with legacy spellings).
+ * What programs see through the host, at the facade: workflows.call/run, secrets and env, workspace
+ * persistence and artifacts, duration budgets, and the SDK behaviour a program observes through the
+ * composed engine (including a Boardwalk program importing `@boardwalk-labs/workflow` with legacy
+ * spellings).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -45,18 +45,18 @@ async function run(slug: string, input?: unknown): Promise<RunRow> {
 }
 
 describe("workflows.call / workflows.run", () => {
-  it("call returns the child's output (check 35)", async () => {
+  it("call returns the child's output", async () => {
     deploy("double", "output({ doubled: input.n * 2 });");
     deploy("caller", 'output(await workflows.call("double", { n: 21 }));');
     const caller = await run("caller");
     expect(caller.output).toEqual({ doubled: 42 });
-    // The child has its own stream (spec 02 §5.9, last row).
+    // The child has its own run row and its own status stream, starting at queued.
     const [child] = engine.store.listRuns({ parentRunId: caller.id });
     expect(child?.triggerKind).toBe("manual");
     expect(statuses(engine, child!.id)).toEqual(["queued", "pending", "running", "completed"]);
   });
 
-  it("a parent crash after the call re-attaches: the child executes once (check 36, SDK check 39)", async () => {
+  it("a parent crash after the call re-attaches: the child executes once", async () => {
     const sideEffects = join(dir.path, "side-effects.txt");
     deploy(
       "appender",
@@ -82,7 +82,7 @@ describe("workflows.call / workflows.run", () => {
     expect(children[0]?.triggerKind).toBe("manual");
   });
 
-  it("run returns the child id without waiting; the child completes later (check 37)", async () => {
+  it("run returns the child id without waiting; the child completes later", async () => {
     deploy("slow-child", 'await sleep(1200);\noutput("late");');
     deploy("spawner", 'output(await workflows.run("slow-child", {}));');
     const parent = await run("spawner");
@@ -95,7 +95,7 @@ describe("workflows.call / workflows.run", () => {
     expect(done.output).toBe("late");
   });
 
-  it("not deployed → NOT_FOUND; failed child → PROGRAM_ERROR; cancelled child → CANCELLED (check 38)", async () => {
+  it("not deployed → NOT_FOUND; failed child → PROGRAM_ERROR; cancelled child → CANCELLED", async () => {
     deploy("orphan-caller", 'await workflows.call("not-deployed");');
     const missing = await run("orphan-caller");
     expect(missing.status).toBe("failed");
@@ -127,7 +127,7 @@ describe("workflows.call / workflows.run", () => {
     expect(parent.output).toEqual({ code: "CANCELLED" });
   });
 
-  it("the default idempotency key is 64 hex chars and ignores key order (check 39)", async () => {
+  it("the default idempotency key is 64 hex chars and ignores key order", async () => {
     deploy("echo", "output(input);");
     deploy(
       "twice",
@@ -148,7 +148,7 @@ describe("workflows.call / workflows.run", () => {
 });
 
 describe("secrets and environment", () => {
-  it("secrets.get works with permissions.secrets and with legacy top-level secrets (check 40)", async () => {
+  it("secrets.get works with permissions.secrets and with legacy top-level secrets", async () => {
     deploy("modern", 'output((await secrets.get("GH_TOKEN")).length);', {
       permissions: { secrets: [{ name: "GH_TOKEN" }] },
     });
@@ -162,7 +162,7 @@ describe("secrets and environment", () => {
     expect((await run("legacy")).output).toBe(7);
   });
 
-  it("undeclared → SECRET_UNDECLARED; declared but unset → SECRET_MISSING naming envLabel (check 41, SDK check 38)", async () => {
+  it("undeclared → SECRET_UNDECLARED; declared but unset → SECRET_MISSING naming envLabel", async () => {
     await engine.closeGracefully();
     ({ engine } = makeEngine(dir.path, { envLabel: "the test .env file", env: {} }));
     deploy("undeclared", 'await secrets.get("NOPE");');
@@ -176,7 +176,7 @@ describe("secrets and environment", () => {
     expect(unset.error?.hint).toContain("the test .env file");
   });
 
-  it("a secret value in an error message is redacted everywhere (check 42)", async () => {
+  it("a secret value in an error message is redacted everywhere", async () => {
     deploy(
       "leaky",
       'const token = await secrets.get("GH_TOKEN");\nthrow new Error(`request failed with ${token}`);',
@@ -188,7 +188,7 @@ describe("secrets and environment", () => {
     expect(JSON.stringify(engine.store.listEvents(failed.id))).not.toContain("tok-123");
   });
 
-  it("manifest env interpolates declared secrets and copies literals (check 43)", async () => {
+  it("manifest env interpolates declared secrets and copies literals", async () => {
     // The value is compared in the program: a secret value never reaches the stored output.
     deploy(
       "env-reader",
@@ -230,7 +230,7 @@ describe("workspace, artifacts, budgets", () => {
     "output(previous);",
   ].join("\n");
 
-  it("persists declared dirs across runs, only on success (checks 44, 45)", async () => {
+  it("persists declared dirs across runs, only on success", async () => {
     deploy("stateful", STATEFUL, { workspace: { persist: ["state"] } });
     expect((await run("stateful", { value: "alpha" })).output).toBeNull();
     expect((await run("stateful", { value: "beta" })).output).toBe("alpha");
@@ -239,7 +239,7 @@ describe("workspace, artifacts, budgets", () => {
     expect((await run("stateful", { value: "gamma" })).output).toBe("beta");
   });
 
-  it("persist: true round-trips the workspace root (check 46)", async () => {
+  it("persist: true round-trips the workspace root", async () => {
     deploy(
       "rooted",
       'import { existsSync, readFileSync, writeFileSync } from "node:fs";\nconst before = existsSync("root.txt") ? readFileSync("root.txt", "utf8") : null;\nwriteFileSync("root.txt", input.value);\noutput(before);',
@@ -249,7 +249,7 @@ describe("workspace, artifacts, budgets", () => {
     expect((await run("rooted", { value: "two" })).output).toBe("one");
   });
 
-  it("a crash-restarted pass sees the crashed pass's writes, not a re-hydrated copy (check 47)", async () => {
+  it("a crash-restarted pass sees the crashed pass's writes, not a re-hydrated copy", async () => {
     deploy(
       "rehydrate",
       [
@@ -267,7 +267,7 @@ describe("workspace, artifacts, budgets", () => {
     expect(second.output).toBe("B");
   });
 
-  it("artifacts.write stores a file and a row; bad names are VALIDATION in the program (check 49)", async () => {
+  it("artifacts.write stores a file and a row; bad names are VALIDATION in the program", async () => {
     deploy(
       "reporter",
       [
@@ -285,7 +285,7 @@ describe("workspace, artifacts, budgets", () => {
     expect(rows[0]!.path.startsWith(engine.artifactsDir(done.id))).toBe(true);
   });
 
-  it("max_duration_seconds ends a sleeping run BUDGET_EXCEEDED without waiting (check 26)", async () => {
+  it("max_duration_seconds ends a sleeping run BUDGET_EXCEEDED without waiting", async () => {
     deploy("too-slow", "await sleep(30_000);", { budget: { max_duration_seconds: 1 } });
     const done = await run("too-slow");
     expect(done.status).toBe("failed");
@@ -319,8 +319,8 @@ describe("workspace, artifacts, budgets", () => {
   });
 });
 
-describe("SDK checks against the composed engine (spec 01 §9, 36–40)", () => {
-  it("36–37: echo events and verdict-then-throw", async () => {
+describe("SDK behaviour against the composed engine", () => {
+  it("echo events and verdict-then-throw", async () => {
     deploy("echo", "output({ echoed: input });");
     const echoed = await run("echo", { n: 7 });
     expect(echoed.output).toEqual({ echoed: { n: 7 } });
@@ -339,7 +339,7 @@ describe("SDK checks against the composed engine (spec 01 §9, 36–40)", () => 
     expect(kinds(engine, verdict.id).slice(-2)).toEqual(["output", "run_status"]);
   });
 
-  it("40: a Boardwalk program (legacy import, name, secrets, Phase) runs like the Promenade one", async () => {
+  it("a Boardwalk program (legacy import, name, secrets, Phase) runs like the Promenade one", async () => {
     const body =
       'Phase("fetch");\nconst token = await secrets.get("GH_TOKEN");\noutput({ length: token.length, input });';
     engine.deployWorkflow({

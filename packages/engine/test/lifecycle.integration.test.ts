@@ -1,8 +1,7 @@
 /**
- * Lifecycle scenarios of spec 02 §5.9 and the "Lifecycle and events", "Crash and restart" and
- * "Cancellation" acceptance checks of §10, driven only through the `Engine` facade with real run
- * processes and a real SQLite file. What breaks if these fail: a run that ends twice, lies about
- * its status, or loses events.
+ * Run lifecycle, events, crash-and-restart and cancellation scenarios, driven only through the
+ * `Engine` facade with real run processes and a real SQLite file. What breaks if these fail: a run
+ * that ends twice, lies about its status, or loses events.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -38,7 +37,7 @@ function deploy(slug: string, body: string, extra: Record<string, unknown> = {})
 }
 
 describe("lifecycle and events", () => {
-  it("completes an echo run: queued row, terminal output, four statuses, output event (checks 1, 8)", async () => {
+  it("completes an echo run: queued row, terminal output, four statuses, output event", async () => {
     engine.deployWorkflow({
       program: program(
         { name: "echo", triggers: [{ kind: "manual" }] },
@@ -66,7 +65,7 @@ describe("lifecycle and events", () => {
     expect(cursorsIncrease(engine, run.id)).toBe(true);
   });
 
-  it("round-trips nested input exactly; no output() means output null and no output event (checks 2, 3)", async () => {
+  it("round-trips nested input exactly; no output() means output null and no output event", async () => {
     deploy("echo", "output({ echoed: input });");
     deploy("silent", "const x = 1 + 1;");
     const input = { n: 7, tags: ["a", "b"], nested: { ok: true, none: null } };
@@ -78,7 +77,7 @@ describe("lifecycle and events", () => {
     expect(kinds(engine, silent.id)).not.toContain("output");
   });
 
-  it("a thrown error fails the run with PROGRAM_ERROR on row and last event (check 4)", async () => {
+  it("a thrown error fails the run with PROGRAM_ERROR on row and last event", async () => {
     deploy("boom", 'throw new Error("kaboom: empty dataset");');
     const run = await engine.waitForRun(engine.startRun("boom").id);
     expect(run.status).toBe("failed");
@@ -92,7 +91,7 @@ describe("lifecycle and events", () => {
     expect(statuses(engine, run.id)).toEqual(["queued", "pending", "running", "failed"]);
   });
 
-  it("verdict then throw keeps the output and orders the output event first (check 5)", async () => {
+  it("verdict then throw keeps the output and orders the output event first", async () => {
     deploy("verdict", 'output({ healthy: false }); throw new Error("not healthy");');
     const run = await engine.waitForRun(engine.startRun("verdict").id);
     expect(run.status).toBe("failed");
@@ -106,7 +105,7 @@ describe("lifecycle and events", () => {
     ]);
   });
 
-  it("a program that fails to parse in Node fails with PROGRAM_ERROR and no restart (check 6)", async () => {
+  it("a program that fails to parse in Node fails with PROGRAM_ERROR and no restart", async () => {
     // Valid for the static extractor, rejected by Node: a duplicate lexical declaration.
     deploy("syntax", "let twice = 1;\nlet twice = 2;");
     const run = await engine.waitForRun(engine.startRun("syntax").id);
@@ -115,7 +114,7 @@ describe("lifecycle and events", () => {
     expect(run.restarts).toBe(0);
   });
 
-  it("the module body is the program; a default export is never called and warned about (check 7)", async () => {
+  it("the module body is the program; a default export is never called and warned about", async () => {
     deploy("body", 'output("body");\nexport default function main() { output("wrapper"); }');
     const run = await engine.waitForRun(engine.startRun("body").id);
     expect(run.output).toBe("body");
@@ -130,7 +129,7 @@ describe("lifecycle and events", () => {
     expect(stderr).toMatch(/module body is the program/i);
   });
 
-  it("captures stdout and stderr as program_output events before the terminal event (check 9)", async () => {
+  it("captures stdout and stderr as program_output events before the terminal event", async () => {
     deploy("logs", 'console.log("out line"); console.error("err line");');
     const run = await engine.waitForRun(engine.startRun("logs").id);
     const events = engine.store.listEvents(run.id).map((row) => row.event);
@@ -143,7 +142,7 @@ describe("lifecycle and events", () => {
     expect(events.at(-1)?.kind).toBe("run_status");
   });
 
-  it("listEvents(afterCursor) returns exactly the suffix for every cursor (check 10)", async () => {
+  it("listEvents(afterCursor) returns exactly the suffix for every cursor", async () => {
     deploy("phases", 'phase("a"); console.log("x"); phase("b"); output(1);');
     const run = await engine.waitForRun(engine.startRun("phases").id);
     const all = engine.store.listEvents(run.id);
@@ -155,7 +154,7 @@ describe("lifecycle and events", () => {
     });
   });
 
-  it("phase ids default to phase-<n>; the legacy Phase alias works (check 12)", async () => {
+  it("phase ids default to phase-<n>; the legacy Phase alias works", async () => {
     engine.deployWorkflow({
       program: program(
         manualMeta("phased"),
@@ -173,7 +172,7 @@ describe("lifecycle and events", () => {
     ]);
   });
 
-  it("onEvent sees exactly the persisted stream in order, and nothing after unsubscribe (check 13)", async () => {
+  it("onEvent sees exactly the persisted stream in order, and nothing after unsubscribe", async () => {
     deploy("watched", 'phase("one"); console.log("hello"); output("done");');
     const seen: PublishedEvent[] = [];
     const unsubscribe = engine.onEvent((row) => seen.push(row));
@@ -200,7 +199,7 @@ describe("lifecycle and events", () => {
     expect(logs.some((line) => line.includes("listener bug"))).toBe(true);
   });
 
-  it("a raw emit of a run_status body is dropped and logged (check 14)", async () => {
+  it("a raw emit of a run_status body is dropped and logged", async () => {
     deploy(
       "forger",
       'process.send({ type: "emit", body: { kind: "run_status", status: "completed" } });\nawait sleep(50);\noutput("real");',
@@ -213,7 +212,7 @@ describe("lifecycle and events", () => {
 });
 
 describe("crash and restart", () => {
-  it("crash once then success: restarts 1 and the six-status sequence (check 15)", async () => {
+  it("crash once then success: restarts 1 and the six-status sequence", async () => {
     deploy(
       "crash-once",
       'import { existsSync, writeFileSync } from "node:fs";\nif (!existsSync("marker")) { writeFileSync("marker", "1"); process.exit(7); }\noutput("recovered");',
@@ -233,7 +232,7 @@ describe("crash and restart", () => {
     expect(cursorsIncrease(engine, run.id)).toBe(true);
   });
 
-  it("always crashing with maxRestarts 1 ends CRASHED with restarts 2 (check 16)", async () => {
+  it("always crashing with maxRestarts 1 ends CRASHED with restarts 2", async () => {
     await engine.closeGracefully();
     ({ engine } = makeEngine(dir.path, { maxRestarts: 1 }));
     deploy("always-crash", "process.exit(3);");
@@ -251,7 +250,7 @@ describe("crash and restart", () => {
     ]);
   });
 
-  it("always crashing with the default budget ends CRASHED after three passes (check 17)", async () => {
+  it("always crashing with the default budget ends CRASHED after three passes", async () => {
     deploy("always-crash", "process.exit(3);");
     const run = await engine.waitForRun(engine.startRun("always-crash").id);
     expect(run.error?.code).toBe("CRASHED");
@@ -268,7 +267,7 @@ describe("crash and restart", () => {
     ]);
   });
 
-  it("process.exit(0) before finishing counts as a crash (check 18)", async () => {
+  it("process.exit(0) before finishing counts as a crash", async () => {
     deploy(
       "exit-zero",
       'import { existsSync, writeFileSync } from "node:fs";\nif (!existsSync("m")) { writeFileSync("m", ""); process.exit(0); }\noutput("second");',
@@ -278,7 +277,7 @@ describe("crash and restart", () => {
     expect(run.output).toBe("second");
   });
 
-  it("sleep holds the process: locals survive and nothing restarts (check 19)", async () => {
+  it("sleep holds the process: locals survive and nothing restarts", async () => {
     deploy(
       "sleeper",
       "const local = { kept: true }; const t0 = Date.now(); await sleep(400); output({ elapsed: Date.now() - t0, local });",
@@ -292,7 +291,7 @@ describe("crash and restart", () => {
 });
 
 describe("cancellation", () => {
-  it("cancels a sleeping running run without waiting for the sleep (check 20)", async () => {
+  it("cancels a sleeping running run without waiting for the sleep", async () => {
     deploy("long-sleep", "await sleep(60_000);");
     const { id } = engine.startRun("long-sleep");
     await waitForStatus(engine, id, "running");
@@ -310,7 +309,7 @@ describe("cancellation", () => {
     ]);
   });
 
-  it("a program ignoring SIGTERM is still cancelled after the grace (check 21)", async () => {
+  it("a program ignoring SIGTERM is still cancelled after the grace", async () => {
     deploy("stubborn", 'process.on("SIGTERM", () => {});\nawait sleep(60_000);');
     const { id } = engine.startRun("stubborn");
     await waitForStatus(engine, id, "running");
@@ -318,7 +317,7 @@ describe("cancellation", () => {
     expect(engine.store.getRun(id)?.status).toBe("cancelled");
   });
 
-  it("cancelling a queued serial run spawns nothing (check 22)", async () => {
+  it("cancelling a queued serial run spawns nothing", async () => {
     deploy("serial", "await sleep(60_000);", { concurrency: { mode: "serial" } });
     const first = engine.startRun("serial");
     const second = engine.startRun("serial");
@@ -332,7 +331,7 @@ describe("cancellation", () => {
     await engine.cancelRun(first.id);
   });
 
-  it("cancelRun on a terminal run changes nothing; on an unknown id rejects NOT_FOUND (check 23)", async () => {
+  it("cancelRun on a terminal run changes nothing; on an unknown id rejects NOT_FOUND", async () => {
     deploy("quick", 'output("q");');
     const run = await engine.waitForRun(engine.startRun("quick").id);
     const before = engine.store.listEvents(run.id);
@@ -344,7 +343,7 @@ describe("cancellation", () => {
     });
   });
 
-  it("cancel racing completion ends cancelled, never completed (check 24)", async () => {
+  it("cancel racing completion ends cancelled, never completed", async () => {
     await engine.closeGracefully();
     ({ engine } = makeEngine(dir.path, { cancelGraceMs: 2000 }));
     deploy(

@@ -13,7 +13,7 @@ export function abortReason(signal: AbortSignal | undefined): Error {
   return reason instanceof Error ? reason : new Error("The sleep was aborted.");
 }
 
-/** The wall clock (spec 02 §2.2 default). */
+/** The wall clock: the default `Clock` when none is injected. */
 export const wallClock: Clock = {
   now: () => Date.now(),
   sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -143,7 +143,7 @@ describe("nextFire across a full year of DST transitions", () => {
   });
 });
 
-describe("nextFire (spec 02 §10 check 58)", () => {
+describe("nextFire", () => {
   const after = (expr: string, zone: string | undefined, from: string): string | null =>
     iso(nextFire(parseSchedule(expr, zone), Date.parse(from)));
 

@@ -1,5 +1,5 @@
 /**
- * Cron evaluation (spec 02 §6.2): parses 5- and 6-field expressions with an IANA time zone and
+ * Cron evaluation: parses 5- and 6-field expressions with an IANA time zone and
  * finds the next fire instant. cron-parser proposes candidate wall-clock times; this module owns
  * the grammar and what cron-parser gets wrong (4-field expressions, unknown zones, DST gaps and
  * overlaps, the Vixie day-of-month/day-of-week rule). Knows nothing about workflows or stores.
@@ -87,7 +87,7 @@ const scheduleCache = new Map<string, Schedule>();
 const SCHEDULE_CACHE_MAX = 10_000;
 
 /**
- * Parse and validate a cron expression (spec 02 §6.2, spec 01 §4.3).
+ * Parse and validate a cron expression (a workflow's `cron` trigger).
  *
  * @param expr 5 fields (`min hour dom month dow`, seconds fixed at 0) or 6 (`sec` first).
  * @param timezone IANA zone the fields are read in; default `"UTC"`.

@@ -1,7 +1,7 @@
 /**
- * The workflow bundler (spec 04 §5.6): TypeScript or multi-file workflows → one ESM program with
- * the SDK import left external, shared by `POST /api/workflows` and the boot-time directory sync.
- * No minification (the `meta` literal must stay statically extractable) and no source map.
+ * The workflow bundler: TypeScript or multi-file workflows → one ESM program with the SDK import
+ * left external, shared by `POST /api/workflows` and the boot-time directory sync. No minification
+ * (the `meta` literal must stay statically extractable) and no source map.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

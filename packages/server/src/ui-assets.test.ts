@@ -1,6 +1,6 @@
 /**
- * The UI is plain static files served from an allow-list (spec 04 §4.1, acceptance 60). If the
- * static check breaks, some UI code can turn workflow output into markup (stored XSS).
+ * The UI is plain static files served from an allow-list. If the static check breaks, some UI code
+ * can turn workflow output into markup (stored XSS).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";

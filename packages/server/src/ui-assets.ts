@@ -1,7 +1,7 @@
 /**
- * The run-log UI assets (spec 04 §4.1): the hand-written files of the package's `ui/static/`
- * directory, read once into memory at server start. The set of servable names is fixed then
- * (an allow-list: no directory listing, no path joins at request time).
+ * The run-log UI assets: the hand-written files of the package's `ui/static/` directory, read once
+ * into memory at server start. The set of servable names is fixed then (an allow-list: no directory
+ * listing, no path joins at request time).
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-/** Webhook body conversion and variable names (spec 04 §2.2, §2.4). */
+/** Webhook body conversion and the per-workflow token and secret variable names. */
 import { describe, expect, it } from "vitest";
 import { bodyToInput, webhookEnvVarName } from "./webhooks.ts";
 

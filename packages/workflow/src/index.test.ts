@@ -6,7 +6,7 @@ import * as runtime from "./runtime/index.ts";
 import * as sdk from "./index.ts";
 
 describe("export inventory", () => {
-  it("exports exactly the spec's values from '.'", () => {
+  it("exports exactly the SDK's public values from '.'", () => {
     expect(Object.keys(sdk).sort()).toEqual(
       [
         "agent",

@@ -1,8 +1,8 @@
 /**
  * Reads the few workflow fields the scheduler acts on: cron triggers and concurrency from the
- * manifest (spec 01 §4.3, §4.9) and `catch_up` from the deploy config (spec 02 §6.5). Rows are
- * validated by the store, but a row written by an older engine may still surprise us, so every
- * reader checks shapes and throws `VALIDATION` naming the field instead of trusting the types.
+ * manifest and `catch_up` from the deploy config (never from the manifest). Rows are validated by
+ * the store, but a row written by an older engine may still surprise us, so every reader checks
+ * shapes and throws `VALIDATION` naming the field instead of trusting the types.
  */
 import { EngineError } from "@promenade/workflow/errors";
 
@@ -13,7 +13,10 @@ export interface CronTriggerSpec {
   readonly timezone: string | undefined;
 }
 
-/** What the scheduler does with fires missed while it was not running (spec 02 §6.5). */
+/**
+ * What the scheduler does with fires missed while it was not running: `skip` (the default) runs
+ * nothing, `once` runs one, at the latest missed instant.
+ */
 export type CatchUpPolicy = "skip" | "once";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -44,8 +47,8 @@ export function readCronTriggers(manifest: unknown): CronTriggerSpec[] {
 }
 
 /**
- * The dispatch group of a workflow (spec 02 §6.6): `null` for `unlimited` (no gate), the workflow
- * id for `serial`, and `id:key` for `serial_by_key`.
+ * The dispatch group of a workflow, which the dispatch gate releases one queued run at a time:
+ * `null` for `unlimited` (no gate), the workflow id for `serial`, and `id:key` for `serial_by_key`.
  */
 export function concurrencyGroup(workflowId: string, manifest: unknown): string | null {
   const concurrency = isRecord(manifest) ? manifest.concurrency : undefined;

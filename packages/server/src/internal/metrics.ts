@@ -1,6 +1,6 @@
 /**
- * In-process Prometheus counters for the server (spec 04 §1.5). Counters only grow; gauges that
- * mirror engine state are read at scrape time by the caller. Label values are route templates
+ * In-process Prometheus counters for the server (served at `/metrics`). Counters only grow; gauges
+ * that mirror engine state are read at scrape time by the caller. Label values are route templates
  * and deployed slugs only, so the series count stays bounded.
  */
 

@@ -1,4 +1,4 @@
-/** Guards of spec 04 §5.3 and §6.4: loopback binding, Host and Origin checks, credential compares. */
+/** Server guards: loopback binding, Host and Origin checks, credential compares. */
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {

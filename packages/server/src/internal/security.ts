@@ -1,7 +1,7 @@
 /**
- * Credential comparisons and browser-facing guards (spec 04 §6.3, §6.4): constant-time token and
- * HMAC checks, the Origin check, the DNS-rebinding Host check and the loopback bind rule. Pure
- * functions; never logs or returns a credential value.
+ * Credential comparisons and browser-facing guards: constant-time token and HMAC checks, the Origin
+ * check, the DNS-rebinding Host check and the loopback bind rule. Pure functions; never logs or
+ * returns a credential value.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";

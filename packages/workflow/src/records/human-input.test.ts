@@ -22,7 +22,7 @@ function rejection(fn: () => unknown): { code: string; message: string } {
 }
 
 describe("parseHumanInputSpec", () => {
-  it("accepts the three kinds with their optional fields and returns the spec as given", () => {
+  it("accepts the three kinds with their optional fields and returns the given spec unchanged", () => {
     const specs: unknown[] = [
       { kind: "text" },
       { kind: "text", multiline: true, placeholder: "why?", required: true },

@@ -5,6 +5,7 @@
  * of the run has one author.
  */
 import type { ChildProcess } from "node:child_process";
+import { Redactor } from "@promenade/workflow/redact";
 import { logRun } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import { EventLog } from "./event-log.ts";
@@ -60,8 +61,11 @@ export interface Execution {
   ended: boolean;
   pass: Pass | null;
   memoryDirs: Set<string>;
-  /** secret value → secret name, for the parent-side redaction safety net */
-  secretValues: Map<string, string>;
+  /**
+   * Every secret value the run resolved (env-interpolated or `secrets.get`), under its name: the
+   * parent-side redaction safety net for the run's events, output, errors, stored values and logs.
+   */
+  redactor: Redactor;
 }
 
 /** A fresh execution of `runId` (not yet registered, no store call made). */
@@ -75,7 +79,7 @@ export function createExecution(ctx: SupervisorContext, runId: string): Executio
   // Fire-and-forget callers (`void supervise(id)`) must not turn a shutdown into an
   // unhandled rejection that kills the engine process.
   promise.catch(() => undefined);
-  const secretValues = new Map<string, string>();
+  const redactor = new Redactor();
   const exec: Execution = {
     runId,
     workflow: undefined as unknown as WorkflowRow,
@@ -84,7 +88,7 @@ export function createExecution(ctx: SupervisorContext, runId: string): Executio
       store: ctx.store,
       runId,
       now: () => ctx.clock.now(),
-      secrets: secretValues,
+      redactor,
       log: (line) => logRun(ctx, exec, line),
       onFatal: () => {
         // The run can no longer be recorded truthfully: stop its process now.
@@ -103,7 +107,7 @@ export function createExecution(ctx: SupervisorContext, runId: string): Executio
     ended: false,
     pass: null,
     memoryDirs: new Set(),
-    secretValues,
+    redactor,
   };
   return exec;
 }

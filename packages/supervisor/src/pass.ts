@@ -139,7 +139,7 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
     // every event of the pass in cursor and commit order.
     let passOutcome: Promise<PassOutcome> | null = null;
     if (childEnv !== null) {
-      for (const [value, name] of childEnv.secretValues) exec.secretValues.set(value, name);
+      for (const [value, name] of childEnv.secretValues) exec.redactor.add(name, value);
       passOutcome = startPass(ctx, exec, dirs, childEnv, deadline);
     }
     let running: RunRow | null = null;

@@ -11,7 +11,7 @@ import type { SupervisorContext } from "./context.ts";
 import { EventLog } from "./event-log.ts";
 import type { Gate } from "./human-input.ts";
 import { safeKill } from "./internal/child-process.ts";
-import type { RunRow, RunStatus, WorkflowRow } from "./ports.ts";
+import type { PassReason, RunRow, RunStatus, WorkflowRow } from "./ports.ts";
 import type { WireError } from "./protocol.ts";
 
 /** How a pass (one run process) ended. */
@@ -60,6 +60,13 @@ export interface Execution {
   /** A terminal transition was issued (or the run turned out to belong to someone else). */
   ended: boolean;
   pass: Pass | null;
+  /**
+   * Why the current pass started, stamped on its `pending` and `running` statuses: the first
+   * pass of a supervision is the run's first start (it was `queued`) or an engine restart (it was
+   * left `pending`, `running` or `awaiting_input` by an earlier supervision); a later pass is a
+   * crash restart.
+   */
+  passReason: PassReason;
   memoryDirs: Set<string>;
   /**
    * Every secret value the run resolved (env-interpolated or `secrets.get`), under its name: the
@@ -106,6 +113,7 @@ export function createExecution(ctx: SupervisorContext, runId: string): Executio
     recorded: null,
     ended: false,
     pass: null,
+    passReason: "first_start",
     memoryDirs: new Set(),
     redactor,
   };

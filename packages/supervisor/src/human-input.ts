@@ -222,7 +222,14 @@ function syncHeldStatus(ctx: SupervisorContext, exec: Execution): void {
   const want = held ? "awaiting_input" : "running";
   if (current === want) return;
   void attempt(
-    () => writeStatus(ctx, exec, want, [current]),
+    () =>
+      writeStatus(
+        ctx,
+        exec,
+        want,
+        [current],
+        want === "running" ? { reason: exec.passReason } : {},
+      ),
     () => null, // the log recorded the failure and stopped the process
   );
 }

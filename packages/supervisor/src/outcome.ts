@@ -112,7 +112,8 @@ export async function afterPass(
         );
       }
       logRun(ctx, exec, `run process died (${outcome.detail}); restart ${restarts}`);
-      if ((await writeStatus(ctx, exec, "pending", LIVE)) === null) {
+      exec.passReason = "crash_restart";
+      if ((await writeStatus(ctx, exec, "pending", LIVE, { reason: "crash_restart" })) === null) {
         return end(current(ctx, exec));
       }
       return { restart: true };

@@ -574,7 +574,14 @@ export class PgStoreImpl implements PgStore {
       return this.#serial(runId, async () => {
         // Read before writing: an unknown run fails in the statement with NOT_FOUND.
         const route = this.#listeners.size > 0 ? await this.#route(runId) : null;
-        const event = statusEvent(runId, s.to, s.error, s.stamp?.seq ?? 1, this.#settings.now());
+        const event = statusEvent(
+          runId,
+          s.to,
+          s.error,
+          s.stamp?.seq ?? 1,
+          this.#settings.now(),
+          s.reason,
+        );
         const text = JSON.stringify(event);
         if (Buffer.byteLength(text) > this.#settings.maxValueBytes) {
           throw new EngineError(

@@ -95,6 +95,15 @@ function times(rows: EventRow[], kind: string, status?: string): number[] {
     .map((r) => r.event.t);
 }
 
+/** `status:reason` of every `run_status` that carries a pass reason. */
+function stampedReasons(rows: EventRow[]): string[] {
+  return rows.flatMap((r) =>
+    r.event.kind === "run_status" && r.event.reason !== undefined
+      ? [`${r.event.status}:${r.event.reason}`]
+      : [],
+  );
+}
+
 const spansOf = (t: Trace, kind: TraceSpan["kind"]): TraceSpan[] =>
   t.spans.filter((s) => s.kind === kind);
 
@@ -293,6 +302,13 @@ describe("trace of real runs", () => {
       ["first_start", "crashed"],
       ["crash_restart", "ok"],
     ]);
+    // The reasons come from the statuses the supervisor stamped, not from a guess.
+    expect(stampedReasons(rows)).toEqual([
+      "pending:first_start",
+      "running:first_start",
+      "pending:crash_restart",
+      "running:crash_restart",
+    ]);
     expect(passes.map((p) => [p.startedAt, p.endedAt])).toEqual([
       [pendings[0], pendings[1]],
       [pendings[1], times(rows, "run_status", "completed")[0]],
@@ -329,6 +345,12 @@ describe("trace of real runs", () => {
     expect(passes.map((p) => [p.attributes["reason"], p.status])).toEqual([
       ["first_start", "interrupted"],
       ["engine_restart", "ok"],
+    ]);
+    expect(stampedReasons(rows)).toEqual([
+      "pending:first_start",
+      "running:first_start",
+      "pending:engine_restart",
+      "running:engine_restart",
     ]);
     const firstNap = times(rows, "phase")[0];
     // The interrupted pass ends at its last logged event: the engine stopped after it.

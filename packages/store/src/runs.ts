@@ -11,6 +11,7 @@ import type { ListRunsFilter, RunRow, RunUsage } from "@promenade/workflow/recor
 import {
   describe,
   requireInteger,
+  requirePassReason,
   requireStatus,
   requireString,
   sizedJson,
@@ -332,6 +333,10 @@ export class RunTable {
     if (!Array.isArray(change.expect))
       throw validation("commitStatus: change.expect must be an array of statuses.");
     const update = this.#statusParams("commitStatus", runId, change.to, change);
+    const reason =
+      change.reason === undefined
+        ? undefined
+        : requirePassReason(change.reason, "commitStatus: reason");
     const pending =
       change.pending === undefined
         ? []
@@ -355,6 +360,7 @@ export class RunTable {
       // Built from checked values: not re-parsed (every status transition passes here).
       const body: Record<string, unknown> = { kind: "run_status", status: change.to };
       if (update.error !== undefined) body.error = update.error;
+      if (reason !== undefined) body.reason = reason;
       const event = {
         ...body,
         runId,

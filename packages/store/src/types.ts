@@ -19,7 +19,13 @@ import type {
   TriggerKind,
   WorkflowRow,
 } from "@promenade/workflow/records";
-import type { JsonValue, RunEvent, RunStatus, WorkflowManifest } from "./internal/sdk.ts";
+import type {
+  JsonValue,
+  PassReason,
+  RunEvent,
+  RunStatus,
+  WorkflowManifest,
+} from "./internal/sdk.ts";
 
 export type {
   ArtifactRow,
@@ -158,6 +164,8 @@ export interface StatusChange {
   /** Only applied while the row has no `startedAt` (the first pass wins). */
   startedAt?: number;
   endedAt?: number;
+  /** Why the pass this status belongs to started; written on the `run_status` event. */
+  reason?: PassReason;
   /**
    * Events of the executing pass, appended first and committed whether or not the status
    * applies (so cursor order stays commit order).

@@ -5,9 +5,9 @@
  * code, so those files never reach into the class.
  */
 import type { ChildProcess } from "node:child_process";
+import type { Redactor } from "@promenade/workflow/redact";
 import { closedError } from "./internal/errors.ts";
 import type { WarmPool } from "./internal/pool.ts";
-import { redactText } from "./internal/redaction.ts";
 import type { SpareRunDirs } from "./internal/run-dir.ts";
 import type { SecretSource } from "./internal/secrets.ts";
 import type {
@@ -54,8 +54,8 @@ export function assertOpen(ctx: SupervisorContext): void {
 /** A diagnostic about one run; child-provided text in it is redacted like its events. */
 export function logRun(
   ctx: SupervisorContext,
-  run: { runId: string; secretValues: ReadonlyMap<string, string> },
+  run: { runId: string; redactor: Pick<Redactor, "redact"> },
   line: string,
 ): void {
-  ctx.log(redactText(run.secretValues, `run ${run.runId}: ${line}`));
+  ctx.log(run.redactor.redact(`run ${run.runId}: ${line}`));
 }

@@ -3,10 +3,17 @@
 // and what happens after a failed write or a terminal transition.
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "@promenade/workflow";
+import { Redactor } from "@promenade/workflow/redact";
 import { EventLog } from "./event-log.ts";
 import type { EventAppend, StatusChange } from "./ports.ts";
 import { createInMemorySupervisorStore } from "./testing/index.ts";
 import type { InMemorySupervisorStoreOptions } from "./testing/index.ts";
+
+function redactorWith(label: string, value: string): Redactor {
+  const redactor = new Redactor();
+  redactor.add(label, value);
+  return redactor;
+}
 
 async function setup(options: InMemorySupervisorStoreOptions = {}) {
   const store = createInMemorySupervisorStore(options);
@@ -34,7 +41,7 @@ async function setup(options: InMemorySupervisorStoreOptions = {}) {
     store,
     runId: run.id,
     now: () => 5,
-    secrets: new Map([["s3cr3t-value", "TOKEN"]]),
+    redactor: redactorWith("TOKEN", "s3cr3t-value"),
     log: (line) => logs.push(line),
     onFatal: (err) => fatal.push(err),
   });
@@ -137,7 +144,7 @@ describe("EventLog", () => {
       store,
       runId: run.id,
       now: () => 1,
-      secrets: new Map(),
+      redactor: new Redactor(),
       log: () => undefined,
       onFatal: () => undefined,
     });

@@ -17,8 +17,8 @@ import type { RunEvent } from "@promenade/workflow";
 import { isPromiseLike } from "@promenade/workflow/records";
 import { Envelope } from "./internal/envelope.ts";
 import { closedError } from "./internal/errors.ts";
-import { redactBody } from "./internal/redaction.ts";
 import { EngineError } from "@promenade/workflow/errors";
+import type { Redactor } from "@promenade/workflow/redact";
 import type {
   Awaitable,
   EventAppend,
@@ -42,8 +42,8 @@ export interface EventLogOptions {
   runId: string;
   /** Event `t`. */
   now: () => number;
-  /** secret value → secret name; stamped bodies are redacted against it (live map). */
-  secrets: ReadonlyMap<string, string>;
+  /** The run's known secrets; stamped bodies are redacted against them (a live set). */
+  redactor: Pick<Redactor, "redactDeep">;
   /** A diagnostic about this run. */
   log: (line: string) => void;
   /** Called once, when the first write of the run fails. */
@@ -106,8 +106,8 @@ export class EventLog {
       this.options.log(`dropped a late "${body.kind}" event (run already ended)`);
       return;
     }
-    const { runId, secrets } = this.options;
-    const safeBody = secrets.size === 0 ? body : redactBody(secrets, body);
+    const { runId, redactor } = this.options;
+    const safeBody = redactor.redactDeep(body);
     const position = { block: this.envelope.block, seq: this.envelope.seq };
     const next = this.envelope.next();
     const event = {

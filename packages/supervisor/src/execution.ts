@@ -5,12 +5,13 @@
  * of the run has one author.
  */
 import type { ChildProcess } from "node:child_process";
+import { Redactor } from "@promenade/workflow/redact";
 import { logRun } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import { EventLog } from "./event-log.ts";
 import type { Gate } from "./human-input.ts";
 import { safeKill } from "./internal/child-process.ts";
-import type { RunRow, RunStatus, WorkflowRow } from "./ports.ts";
+import type { PassReason, RunRow, RunStatus, WorkflowRow } from "./ports.ts";
 import type { WireError } from "./protocol.ts";
 
 /** How a pass (one run process) ended. */
@@ -59,9 +60,19 @@ export interface Execution {
   /** A terminal transition was issued (or the run turned out to belong to someone else). */
   ended: boolean;
   pass: Pass | null;
+  /**
+   * Why the current pass started, stamped on its `pending` and `running` statuses: the first
+   * pass of a supervision is the run's first start (it was `queued`) or an engine restart (it was
+   * left `pending`, `running` or `awaiting_input` by an earlier supervision); a later pass is a
+   * crash restart.
+   */
+  passReason: PassReason;
   memoryDirs: Set<string>;
-  /** secret value → secret name, for the parent-side redaction safety net */
-  secretValues: Map<string, string>;
+  /**
+   * Every secret value the run resolved (env-interpolated or `secrets.get`), under its name: the
+   * parent-side redaction safety net for the run's events, output, errors, stored values and logs.
+   */
+  redactor: Redactor;
 }
 
 /** A fresh execution of `runId` (not yet registered, no store call made). */
@@ -75,7 +86,7 @@ export function createExecution(ctx: SupervisorContext, runId: string): Executio
   // Fire-and-forget callers (`void supervise(id)`) must not turn a shutdown into an
   // unhandled rejection that kills the engine process.
   promise.catch(() => undefined);
-  const secretValues = new Map<string, string>();
+  const redactor = new Redactor();
   const exec: Execution = {
     runId,
     workflow: undefined as unknown as WorkflowRow,
@@ -84,7 +95,7 @@ export function createExecution(ctx: SupervisorContext, runId: string): Executio
       store: ctx.store,
       runId,
       now: () => ctx.clock.now(),
-      secrets: secretValues,
+      redactor,
       log: (line) => logRun(ctx, exec, line),
       onFatal: () => {
         // The run can no longer be recorded truthfully: stop its process now.
@@ -102,8 +113,9 @@ export function createExecution(ctx: SupervisorContext, runId: string): Executio
     recorded: null,
     ended: false,
     pass: null,
+    passReason: "first_start",
     memoryDirs: new Set(),
-    secretValues,
+    redactor,
   };
   return exec;
 }

@@ -17,7 +17,6 @@ import { openGate } from "./human-input.ts";
 import { defaultIdempotencyKey } from "./idempotency.ts";
 import { sendToChild } from "./internal/child-process.ts";
 import { engineSideShape } from "./internal/errors.ts";
-import { redactValue } from "./internal/redaction.ts";
 import { runDirs } from "./internal/run-dir.ts";
 import { resolveSecret } from "./internal/secrets.ts";
 import type { WireError } from "./protocol.ts";
@@ -57,7 +56,7 @@ async function hostCall(
         throw new EngineError("VALIDATION", "secrets.get needs a non-empty secret name.");
       }
       const value = resolveSecret(name, exec.workflow, ctx.secretSource);
-      exec.secretValues.set(value, name);
+      exec.redactor.add(name, value);
       return value;
     }
     case "call_workflow":
@@ -127,7 +126,7 @@ async function startChildRun(
     triggerKind: "manual",
     // Stored: a secret value the parent resolved reaches the child redacted (the key above is
     // derived from the input as given, so it does not depend on which secrets are known yet).
-    input: redactValue(exec.secretValues, input) as JsonValue,
+    input: exec.redactor.redactDeep(input),
     parentRunId: exec.runId,
     idempotencyKey: key,
   });
@@ -192,7 +191,7 @@ async function writeArtifact(
     size: bytes.byteLength,
     ...(metadata === undefined
       ? {}
-      : { metadata: redactValue(exec.secretValues, metadata) as Record<string, unknown> }),
+      : { metadata: exec.redactor.redactDeep(metadata as Record<string, unknown>) }),
   });
   return { id: row.id, name: row.name, url: pathToFileURL(path).href };
 }

@@ -24,7 +24,6 @@ import { breachBudget } from "./budgets.ts";
 import { assertOpen, logRun } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import type { Execution, Pass } from "./execution.ts";
-import { redactText } from "./internal/redaction.ts";
 import type { Awaitable, HumanInputRequestRow, InputSettlement } from "./ports.ts";
 import { writeStatus } from "./transitions.ts";
 
@@ -91,7 +90,7 @@ async function attach(
   assertOpen(ctx);
   if (gate.settled || exec.pass !== pass) return;
   if (row === null) {
-    const prompt = redactText(exec.secretValues, request.prompt);
+    const prompt = exec.redactor.redact(request.prompt);
     const created = await exec.log.commitEvent(
       "could not record the human-input request",
       (pending, stamp) =>
@@ -223,7 +222,14 @@ function syncHeldStatus(ctx: SupervisorContext, exec: Execution): void {
   const want = held ? "awaiting_input" : "running";
   if (current === want) return;
   void attempt(
-    () => writeStatus(ctx, exec, want, [current]),
+    () =>
+      writeStatus(
+        ctx,
+        exec,
+        want,
+        [current],
+        want === "running" ? { reason: exec.passReason } : {},
+      ),
     () => null, // the log recorded the failure and stopped the process
   );
 }

@@ -13,7 +13,6 @@ import type { SupervisorContext } from "./context.ts";
 import type { Execution, PassOutcome } from "./execution.ts";
 import { describe } from "./internal/errors.ts";
 import { manifestOf } from "./internal/manifest.ts";
-import { redactText, redactValue } from "./internal/redaction.ts";
 import { persistWorkspace } from "./internal/run-dir.ts";
 import type { RunDirs } from "./internal/run-dir.ts";
 import type { RunErrorShape, RunRow } from "./ports.ts";
@@ -33,7 +32,7 @@ export async function afterPass(
   const end = async (row: Promise<RunRow>): Promise<AfterPass> => ({ end: await row });
   const output =
     (outcome.kind === "done" || outcome.kind === "failed") && outcome.outputDeclared
-      ? { value: redactValue(exec.secretValues, outcome.output) as JsonValue }
+      ? { value: exec.redactor.redactDeep(outcome.output) as JsonValue }
       : null;
   if (exec.cancelRequested) {
     if (output !== null) exec.log.stamp({ kind: "output", value: output.value });
@@ -72,10 +71,10 @@ export async function afterPass(
       if (output !== null) exec.log.stamp({ kind: "output", value: output.value });
       const error: RunErrorShape = {
         code: outcome.error.code,
-        message: redactText(exec.secretValues, outcome.error.message),
+        message: exec.redactor.redact(outcome.error.message),
       };
       if (outcome.error.hint !== undefined) {
-        error.hint = redactText(exec.secretValues, outcome.error.hint);
+        error.hint = exec.redactor.redact(outcome.error.hint);
       }
       return end(
         finishTerminalOrCurrent(ctx, exec, "failed", LIVE, {
@@ -113,7 +112,8 @@ export async function afterPass(
         );
       }
       logRun(ctx, exec, `run process died (${outcome.detail}); restart ${restarts}`);
-      if ((await writeStatus(ctx, exec, "pending", LIVE)) === null) {
+      exec.passReason = "crash_restart";
+      if ((await writeStatus(ctx, exec, "pending", LIVE, { reason: "crash_restart" })) === null) {
         return end(current(ctx, exec));
       }
       return { restart: true };

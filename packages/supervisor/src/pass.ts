@@ -1,7 +1,10 @@
 /**
  * The pass loop of one supervision: load the workflow and resume the envelope, `pending`, then
  * per pass lay out the run dir, start the process, `running`, await the outcome and map it
- * (`outcome.ts`) — until the run ends. An engine-side failure (a throw anywhere, including a
+ * (`outcome.ts`) — until the run ends. Each pass's `pending` and `running` carry why the pass
+ * started: `first_start` when the supervision found the run `queued`, `engine_restart` when an
+ * earlier supervision left it `pending`, `running` or `awaiting_input` (the boot recovery sweep),
+ * `crash_restart` for a pass after a crashed one. An engine-side failure (a throw anywhere, including a
  * failed store write) stops the pass and ends the run `failed`/`INTERNAL`; when even that write
  * fails, the run is left as it is for recovery and the failure is logged and rethrown.
  */
@@ -102,7 +105,11 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
   if (exec.cancelRequested) {
     return finishTerminalOrCurrent(ctx, exec, "cancelled", NOT_TERMINAL, {});
   }
-  if ((await writeStatus(ctx, exec, "pending", ["queued", "pending", ...LIVE])) === null) {
+  exec.passReason = initial.status === "queued" ? "first_start" : "engine_restart";
+  const opened = await writeStatus(ctx, exec, "pending", ["queued", "pending", ...LIVE], {
+    reason: exec.passReason,
+  });
+  if (opened === null) {
     // Someone else moved the run (e.g. cancelled while queued): report what it is now.
     return current(ctx, exec);
   }
@@ -139,12 +146,15 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
     // every event of the pass in cursor and commit order.
     let passOutcome: Promise<PassOutcome> | null = null;
     if (childEnv !== null) {
-      for (const [value, name] of childEnv.secretValues) exec.secretValues.set(value, name);
+      for (const [value, name] of childEnv.secretValues) exec.redactor.add(name, value);
       passOutcome = startPass(ctx, exec, dirs, childEnv, deadline);
     }
     let running: RunRow | null = null;
     try {
-      running = await writeStatus(ctx, exec, "running", ["pending"], { startedAt });
+      running = await writeStatus(ctx, exec, "running", ["pending"], {
+        startedAt,
+        reason: exec.passReason,
+      });
     } finally {
       if (running === null) abandonPass(exec);
     }

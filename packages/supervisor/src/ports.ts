@@ -11,6 +11,7 @@ import type {
   Awaitable,
   EventRow,
   HumanInputRequestRow,
+  PassReason,
   RunErrorShape,
   RunRow,
   RunStatus,
@@ -24,6 +25,7 @@ export type {
   Awaitable,
   EventRow,
   HumanInputRequestRow,
+  PassReason,
   RunErrorShape,
   RunRow,
   RunStatus,
@@ -60,6 +62,11 @@ export interface StatusChange {
   /** Only applied while the run has no `startedAt` (the first pass wins). */
   startedAt?: number;
   endedAt?: number;
+  /**
+   * Why the pass this status belongs to started (set on a pass's `pending` and `running`),
+   * written on the `run_status` event.
+   */
+  reason?: PassReason;
   /**
    * Events the executing pass stamped before the transition. They are committed first, whether
    * or not the status applies, so cursor order stays commit order.

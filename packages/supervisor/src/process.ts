@@ -16,7 +16,6 @@ import type { SupervisorContext } from "./context.ts";
 import type { Execution, Pass, PassOutcome } from "./execution.ts";
 import { safeKill, sendToChild } from "./internal/child-process.ts";
 import { describe } from "./internal/errors.ts";
-import { longestSecret, redactText } from "./internal/redaction.ts";
 import type { RunDirs } from "./internal/run-dir.ts";
 import type { ChildEnvironment } from "./internal/secrets.ts";
 import type { InitMessage } from "./protocol.ts";
@@ -160,41 +159,28 @@ function captureOutput(
   // A stream decoder keeps a multi-byte character split across chunks in one event.
   const decoder = new TextDecoder("utf-8");
   // With secrets known, the tail that could be the start of a secret split across chunks is
-  // held back (and released on the next chunk, after a short idle, or at end of stream).
-  let held = "";
+  // held back (and released on the next chunk, after a short idle, or at end of stream). The
+  // redactor's stream sees the run's live secret set, so a secret resolved later counts too.
+  const redacting = exec.redactor.stream();
   let idle: NodeJS.Timeout | undefined;
+  const emit = (text: string): void => {
+    if (text !== "") exec.log.stamp({ kind: "program_output", stream, text });
+  };
   const release = (): void => {
     if (idle !== undefined) clearTimeout(idle);
     idle = undefined;
-    if (held === "") return;
-    const text = held;
-    held = "";
-    exec.log.stamp({ kind: "program_output", stream, text });
+    emit(redacting.flush());
   };
-  const push = (decoded: string, final: boolean): void => {
+  source.on("data", (chunk: Buffer) => {
     if (idle !== undefined) clearTimeout(idle);
     idle = undefined;
-    const text = held + decoded;
-    held = "";
-    if (text === "") return;
-    const keep = final ? 0 : longestSecret(exec.secretValues) - 1;
-    if (keep <= 0) {
-      exec.log.stamp({ kind: "program_output", stream, text });
-      return;
-    }
-    const redacted = redactText(exec.secretValues, text);
-    let cut = Math.max(0, redacted.length - keep);
-    // Never cut between the two halves of a surrogate pair.
-    const before = redacted.charCodeAt(cut - 1);
-    if (cut > 0 && before >= 0xd800 && before <= 0xdbff) cut -= 1;
-    if (cut > 0) {
-      exec.log.stamp({ kind: "program_output", stream, text: redacted.slice(0, cut) });
-    }
-    held = redacted.slice(cut);
-    if (held !== "") idle = setTimeout(release, OUTPUT_HOLD_MS);
-  };
-  source.on("data", (chunk: Buffer) => push(decoder.decode(chunk, { stream: true }), false));
-  source.on("end", () => push(decoder.decode(), true));
+    emit(redacting.push(decoder.decode(chunk, { stream: true })));
+    if (redacting.pending > 0) idle = setTimeout(release, OUTPUT_HOLD_MS);
+  });
+  source.on("end", () => {
+    emit(redacting.push(decoder.decode()));
+    release();
+  });
   source.on("error", (err) => {
     logRun(ctx, exec, `${stream} pipe error: ${err.message}`);
   });

@@ -4,7 +4,8 @@
  * schemas are built on first use (see internal/lazy.ts); cursor and channel helpers need no zod,
  * so servers filtering a stream and programs importing `.` pay nothing for the schemas.
  */
-import { RUN_STATUSES } from "./records/statuses.ts";
+import { PASS_REASONS, RUN_STATUSES } from "./records/statuses.ts";
+import type { PassReason } from "./records/statuses.ts";
 import type { z } from "zod";
 import { EngineError } from "./errors/index.ts";
 import { lazyObject, loadZod, once } from "./internal/lazy.ts";
@@ -35,14 +36,11 @@ export function makeCursor(turnNumber: number, seq: number): number {
 }
 
 /**
- * Why a pass (one run-process attempt) started, stamped on the `pending` status that opens it:
- * the run's first start, a restart after its process crashed, a recovery by the next engine after
- * an engine stop, or a takeover by another node of a cluster. Optional on the wire: streams
- * written before it existed carry no reason.
+ * Why a pass started: the optional `reason` of the `pending` status that opens a pass and of the
+ * `running` statuses of that pass. Optional on the wire: streams written before it existed carry
+ * no reason.
  */
-export const PASS_REASONS = ["first_start", "crash_restart", "engine_restart", "failover"] as const;
-/** Why a pass started (the optional `reason` of a `pending` `run_status`). */
-export type PassReason = (typeof PASS_REASONS)[number];
+export type { PassReason };
 
 function buildEventSchemas() {
   const { z } = loadZod();

@@ -325,6 +325,42 @@ describe("buildTrace", () => {
     expect(trace.spans[0]).toMatchObject({ status: "running", endedAt: null });
   });
 
+  it("takes each pass's reason from the statuses the supervisor stamped, not from the cursors", () => {
+    const log = new Log();
+    log.at(0).status("queued");
+    log.supervise().at(5).status("pending", { reason: "first_start" });
+    log.at(10).status("running", { reason: "first_start" });
+    // Cursors alone would read this pending (inside the block) as a crash restart.
+    log.at(50).status("pending", { reason: "engine_restart" });
+    log.at(60).status("running", { reason: "engine_restart" });
+    // And this one (opening a block) as an engine restart.
+    log.at(80).push({ kind: "phase", name: "work", id: "phase-1" });
+    log.supervise().at(100).status("pending", { reason: "crash_restart" });
+    log.at(110).status("running", { reason: "crash_restart" });
+    log.at(120).status("awaiting_input");
+    log.at(130).status("running", { reason: "crash_restart" });
+    log.at(140).status("completed");
+    const trace = buildTrace({ run: runRow({ restarts: 1, endedAt: T0 + 140 }), events: log.rows });
+    const passes = byKind(trace.spans, "pass");
+    expect(passes.map((p) => [p.name, p.attributes["reason"], p.status])).toEqual([
+      ["pass 1", "first_start", "interrupted"],
+      ["pass 2", "engine_restart", "crashed"],
+      ["pass 3", "crash_restart", "ok"],
+    ]);
+  });
+
+  it("takes a reason stamped only on running over the guess made at its pending", () => {
+    const log = new Log();
+    log.at(0).status("queued");
+    log.supervise().at(5).status("pending");
+    log.at(10).status("running", { reason: "first_start" });
+    log.supervise().at(900).status("pending");
+    log.at(910).status("running", { reason: "failover" });
+    const trace = buildTrace({ run: runRow({ status: "running" }), events: log.rows });
+    const passes = byKind(trace.spans, "pass");
+    expect(passes.map((p) => p.attributes["reason"])).toEqual(["first_start", "failover"]);
+  });
+
   it("keeps a live run's open spans open and ends a failed run's pass and phase in error", () => {
     const log = new Log();
     log.at(0).status("queued");

@@ -198,6 +198,9 @@ export class TraceBuilder {
     if (event.status === "running") {
       current.ran = true;
       current.span.attributes["runningAt"] = event.t;
+      // The supervisor stamps the pass's reason on its `running` statuses too; a stamped reason
+      // replaces a guess made at a `pending` that carried none.
+      if (event.reason !== undefined) current.span.attributes["reason"] = event.reason;
       return;
     }
     if (event.status === "cancelling") {

@@ -5,7 +5,7 @@
 import { inspect } from "node:util";
 import { EngineError } from "@promenade/workflow/errors";
 import { checkSize } from "./json.ts";
-import { RUN_STATUSES, type RunStatus } from "./sdk.ts";
+import { PASS_REASONS, RUN_STATUSES, type PassReason, type RunStatus } from "./sdk.ts";
 
 const STATUS_SET: ReadonlySet<string> = new Set(RUN_STATUSES);
 
@@ -39,6 +39,17 @@ export function requireStatus(value: unknown, what: string): RunStatus {
     );
   }
   return value as RunStatus;
+}
+
+/** `value` as the reason a pass started, or `VALIDATION` listing the valid ones. */
+export function requirePassReason(value: unknown, what: string): PassReason {
+  if (typeof value !== "string" || !(PASS_REASONS as readonly string[]).includes(value)) {
+    throw validation(
+      `${what} must be a pass reason, got ${describe(value)}.`,
+      `Valid reasons: ${PASS_REASONS.join(", ")}.`,
+    );
+  }
+  return value as PassReason;
 }
 
 /** A short, safe description of any value for an error message. */

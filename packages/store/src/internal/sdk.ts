@@ -12,5 +12,5 @@ export {
   TURN_CURSOR_STRIDE,
 } from "@promenade/workflow";
 export type { Channel, JsonValue, RunEvent, WorkflowManifest } from "@promenade/workflow";
-export { RUN_STATUSES, TRIGGER_KINDS } from "@promenade/workflow/records";
-export type { RunStatus } from "@promenade/workflow/records";
+export { PASS_REASONS, RUN_STATUSES, TRIGGER_KINDS } from "@promenade/workflow/records";
+export type { PassReason, RunStatus } from "@promenade/workflow/records";

@@ -9,6 +9,7 @@ import { EngineError } from "@promenade/workflow/errors";
 import {
   describe,
   requireInteger,
+  requirePassReason,
   requireStatus,
   requireString,
   sizedJson,
@@ -23,6 +24,7 @@ import {
   runEventSchema,
   TRIGGER_KINDS,
   type Channel,
+  type PassReason,
   type RunEvent,
   type RunStatus,
 } from "../internal/sdk.ts";
@@ -237,9 +239,11 @@ export function statusEvent(
   error: { code: string; message: string } | undefined,
   seq: number,
   t: number,
+  reason?: PassReason,
 ): RunEvent {
   const body: Record<string, unknown> = { kind: "run_status", status };
   if (error !== undefined) body.error = { code: error.code, message: error.message };
+  if (reason !== undefined) body.reason = reason;
   return { ...body, runId, turnId: runId, seq, t } as RunEvent;
 }
 
@@ -254,6 +258,7 @@ export interface StatusWrite {
   endedAt: number | undefined;
   pending: PreparedEvent[];
   stamp: { cursor: number; seq: number } | undefined;
+  reason: PassReason | undefined;
 }
 
 export function readStatusChange(runId: string, change: StatusChange, limits: Limits): StatusWrite {
@@ -303,7 +308,11 @@ export function readStatusChange(runId: string, change: StatusChange, limits: Li
       seq: requireInteger(change.stamp.seq, "commitStatus: stamp.seq", 1),
     };
   }
-  return { to, expect, output, error, errorText, startedAt, endedAt, pending, stamp };
+  const reason =
+    change.reason === undefined
+      ? undefined
+      : requirePassReason(change.reason, "commitStatus: reason");
+  return { to, expect, output, error, errorText, startedAt, endedAt, pending, stamp, reason };
 }
 
 /** The validated increments of `addRunUsage`. */

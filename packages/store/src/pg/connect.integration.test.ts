@@ -202,4 +202,43 @@ describe("a PostgreSQL server that goes away", () => {
       await store.close();
     }
   });
+
+  it("takes its one-engine lock again once a restarted server is back, so a second engine is still refused", async () => {
+    const url = await server.createDatabase();
+    const store: PgStore = await openPgStore({ url, connectTimeoutMs: 2_000 });
+    try {
+      await server.restart();
+      // The restart ended the lock's session; the store takes the lock again by itself.
+      const deadline = Date.now() + 15_000;
+      while (!(await lockHeld(url))) {
+        if (Date.now() > deadline) throw new Error("the lock was not taken again in time");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const refused = await failureOf(openPgStore({ url, connectTimeoutMs: 2_000 }));
+      expect(refused.code).toBe("CONFLICT");
+      expect(refused.message).toMatch(/is already in use by another Promenade engine/);
+      await store.ping();
+    } finally {
+      await store.close();
+    }
+  });
 });
+
+/** True when the one-engine lock of the database at `url` is held by a store's lock session. */
+async function lockHeld(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'promenade (engine lock)'
+          AND a.datname = current_database()`,
+    );
+    return rows[0]?.n === 1;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -117,7 +117,8 @@ describe("PostgreSQL event log", () => {
 
   it("lets exactly one of two stores racing for the same cursors win; the other gets CONFLICT and writes nothing", async () => {
     const { store, url, runId } = await setup();
-    const other = await openPgStore({ url });
+    // A second store on the same database on purpose (an engine would be refused).
+    const other = await openPgStore({ url, exclusive: false });
     stores.push(other);
     const mine = [eventAt(runId, 0), eventAt(runId, 1)];
     const theirs = [eventAt(runId, 1), eventAt(runId, 2)];

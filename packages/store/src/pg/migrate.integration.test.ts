@@ -51,7 +51,10 @@ afterEach(async () => {
 describe("PostgreSQL migrations", () => {
   it("apply exactly once when eight stores open the same empty database at the same time", async () => {
     const { url } = await database();
-    const opened = await Promise.all(Array.from({ length: 8 }, () => openPgStore({ url })));
+    // Not exclusive: the eight stores share the database on purpose.
+    const opened = await Promise.all(
+      Array.from({ length: 8 }, () => openPgStore({ url, exclusive: false })),
+    );
     stores.push(...opened);
     const applied = await query<{ version: number; name: string }>(
       url,
@@ -115,7 +118,7 @@ describe("PostgreSQL migrations", () => {
       url,
       "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, '0099_future', 0)",
     );
-    const error = await openPgStore({ url }).then(
+    const error = await openPgStore({ url, exclusive: false }).then(
       () => undefined,
       (caught: unknown) => caught as { code?: string; message: string; hint?: string },
     );

@@ -1,7 +1,9 @@
 /**
- * `openPgStore`: reads the options, connects the pool, applies the migrations and hands back the
- * store. Invariants: bad options or URL are refused before any connection; a failure to connect
- * or to migrate ends the pool and leaves nothing half-written (migrations are one transaction).
+ * `openPgStore`: reads the options, takes the one-engine lock, connects the pool, applies the
+ * migrations and hands back the store. Invariants: bad options or URL are refused before any
+ * connection; a second engine on the same database is refused before it writes anything; a
+ * failure to connect or to migrate ends the pool, gives the lock back and leaves nothing
+ * half-written (migrations are one transaction).
  */
 import pg from "pg";
 import { EngineError, isEngineError } from "@promenade/workflow/errors";
@@ -9,6 +11,7 @@ import type { Migration } from "../migrations.ts";
 import type { PublishedEvent } from "../types.ts";
 import { connectionFailure, parseDatabaseUrl } from "./connect.ts";
 import { driverError } from "./errors.ts";
+import { EngineLock } from "./lock.ts";
 import { migratePg } from "./migrate.ts";
 import { PG_MIGRATIONS } from "./migrations.ts";
 import { PgStoreImpl, type PgStore, type Settings } from "./store.ts";
@@ -33,12 +36,20 @@ export interface OpenPgStoreOptions {
    * event nor stop the other listeners. An error thrown by this function is dropped too.
    */
   onListenerError?: (error: unknown, row: PublishedEvent) => void;
+  /**
+   * One engine per database (default `true`): the store holds a PostgreSQL advisory lock for its
+   * lifetime, and another store opening the same database while it is held is refused with
+   * `CONFLICT`, as SQLite refuses a second process on its file. The lock ends with the store's
+   * `close()` or with its process. `false` skips the lock, for processes that share one
+   * database on purpose (tools, tests; a future cluster mode).
+   */
+  exclusive?: boolean;
 }
 
 const DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024;
 const DEFAULT_MAX_PROGRAM_BYTES = 32 * 1024 * 1024;
 
-function readOptions(options: OpenPgStoreOptions): Settings {
+function readOptions(options: OpenPgStoreOptions): Settings & { exclusive: boolean } {
   if (typeof options !== "object" || options === null) {
     throw new EngineError("VALIDATION", "openPgStore() needs an options object with a url.");
   }
@@ -64,7 +75,12 @@ function readOptions(options: OpenPgStoreOptions): Settings {
   if (onListenerError !== undefined && typeof onListenerError !== "function") {
     throw new EngineError("VALIDATION", "openPgStore(): onListenerError must be a function.");
   }
+  const exclusive = options.exclusive ?? true;
+  if (typeof exclusive !== "boolean") {
+    throw new EngineError("VALIDATION", "openPgStore(): exclusive must be a boolean.");
+  }
   return {
+    exclusive,
     url: options.url,
     target,
     now,
@@ -81,12 +97,14 @@ function readOptions(options: OpenPgStoreOptions): Settings {
 }
 
 /**
- * Connects to the database at `options.url`, applies pending migrations (serialized across
- * processes) and returns the store.
+ * Connects to the database at `options.url`, takes the one-engine lock (unless `exclusive` is
+ * `false`), applies pending migrations (serialized across processes) and returns the store.
  *
- * Rejects with `VALIDATION` (bad options or URL), `INTERNAL` naming the problem and the fix when
- * the server cannot be reached or refuses the login, or when the database is newer than this
- * package or a migration fails (nothing of it is kept).
+ * Rejects with `VALIDATION` (bad options or URL), `CONFLICT` when another engine's store holds
+ * the database (it is given a moment to let go, in case its process was just killed),
+ * `INTERNAL` naming the problem and the fix when the server cannot be reached or refuses the
+ * login, or when the database is newer than this package or a migration fails (nothing of it is
+ * kept).
  */
 export function openPgStore(options: OpenPgStoreOptions): Promise<PgStore> {
   return openPgStoreWith(options, PG_MIGRATIONS);
@@ -97,7 +115,14 @@ export async function openPgStoreWith(
   options: OpenPgStoreOptions,
   migrations: readonly Migration[],
 ): Promise<PgStore> {
-  const settings = readOptions(options);
+  const { exclusive, ...settings } = readOptions(options);
+  const lock = exclusive
+    ? await EngineLock.acquire({
+        url: settings.url,
+        target: settings.target,
+        connectTimeoutMs: settings.connectTimeoutMs,
+      })
+    : null;
   const pool = new pg.Pool({
     connectionString: settings.url,
     max: settings.maxConnections,
@@ -140,9 +165,10 @@ export async function openPgStoreWith(
     client.release();
   } catch (error) {
     await pool.end().catch(() => undefined);
+    await lock?.release();
     throw error;
   }
-  return new PgStoreImpl(pool, settings);
+  return new PgStoreImpl(pool, settings, lock);
 }
 
 function messageOf(error: unknown): string {

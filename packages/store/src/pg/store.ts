@@ -64,6 +64,7 @@ import {
 } from "./args.ts";
 import { connectionFailure, type PgTarget } from "./connect.ts";
 import { PgInputRequests } from "./input-requests.ts";
+import type { EngineLock } from "./lock.ts";
 import { constraintOf, driverError, eventWriteError } from "./errors.ts";
 import {
   claimRequestKeyStatement,
@@ -122,7 +123,10 @@ export interface PgStore extends AsyncStore {
   ): Promise<HumanInputRequestRow | null>;
   ping(): Promise<void>;
   subscribe(listener: EventListener): () => void;
-  /** Ends the pool. Idempotent; every later call rejects with `INTERNAL` ("closed"). */
+  /**
+   * Ends the pool and gives up the one-engine lock. Idempotent; every later call rejects with
+   * `INTERNAL` ("closed").
+   */
   close(): Promise<void>;
 }
 
@@ -163,8 +167,10 @@ export class PgStoreImpl implements PgStore {
   /** The tail of each run's write chain: this store's writes to one run run one at a time. */
   readonly #chains = new Map<string, Promise<void>>();
   readonly #inputs: PgInputRequests;
+  /** The one-engine-per-database lock (`null` when opened with `exclusive: false`). */
+  readonly #lock: EngineLock | null;
 
-  constructor(pool: pg.Pool, settings: Settings) {
+  constructor(pool: pg.Pool, settings: Settings, lock: EngineLock | null = null) {
     // Bound methods: ports are passed around as picked or destructured functions.
     for (const key of Object.getOwnPropertyNames(PgStoreImpl.prototype)) {
       const value: unknown = Reflect.get(this, key);
@@ -177,6 +183,7 @@ export class PgStoreImpl implements PgStore {
       }
     }
     this.#pool = pool;
+    this.#lock = lock;
     this.#db = drizzle({ client: pool });
     this.#settings = settings;
     this.#newId = createUlidFactory(settings.now);
@@ -341,10 +348,14 @@ export class PgStoreImpl implements PgStore {
 
   /**
    * One trivial query, answered within the connect timeout: a server that stopped answering
-   * (rather than refusing) makes health checks fail promptly instead of hanging with it.
+   * (rather than refusing) makes health checks fail promptly instead of hanging with it. Rejects
+   * `CONFLICT` while another engine holds this store's lost one-engine lock.
    */
   ping(): Promise<void> {
     return this.#run("ping", async () => {
+      // The lock was lost (the server restarted) and another engine took it meanwhile.
+      const lockProblem = this.#lock?.problem;
+      if (lockProblem !== undefined) throw lockProblem;
       const limit = this.#settings.connectTimeoutMs;
       let timer: NodeJS.Timeout | undefined;
       const silence = new Promise<never>((_, reject) => {
@@ -375,6 +386,7 @@ export class PgStoreImpl implements PgStore {
     // Let writes already under way finish before the pool goes.
     await Promise.all([...this.#chains.values()]);
     await this.#pool.end();
+    await this.#lock?.release();
   }
 
   // ---------------------------------------------------------------- workflows
@@ -664,7 +676,14 @@ export class PgStoreImpl implements PgStore {
       return this.#serial(runId, async () => {
         // Read before writing: an unknown run fails in the statement with NOT_FOUND.
         const route = this.#listeners.size > 0 ? await this.#route(runId) : null;
-        const event = statusEvent(runId, s.to, s.error, s.stamp?.seq ?? 1, this.#settings.now());
+        const event = statusEvent(
+          runId,
+          s.to,
+          s.error,
+          s.stamp?.seq ?? 1,
+          this.#settings.now(),
+          s.reason,
+        );
         const text = JSON.stringify(event);
         if (Buffer.byteLength(text) > this.#settings.maxValueBytes) {
           throw new EngineError(

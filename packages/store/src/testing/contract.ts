@@ -526,6 +526,36 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         expect((await store.getRun(runId))?.status).toBe("queued");
         expect(await cursors(store, runId)).toEqual([1]);
       });
+
+      it("writes why a pass started on its status event, and refuses an unknown reason", async () => {
+        const { store, clock, runId } = await setupRun();
+        expect(
+          await codeOf(() =>
+            store.commitStatus(runId, {
+              to: "pending",
+              expect: ["queued"],
+              reason: "reboot" as never,
+            }),
+          ),
+        ).toBe("VALIDATION");
+        expect(await cursors(store, runId)).toEqual([1]);
+        await store.commitStatus(runId, {
+          to: "pending",
+          expect: ["queued"],
+          reason: "engine_restart",
+          stamp: { cursor: STRIDE + 1, seq: 1 },
+        });
+        await store.commitStatus(runId, {
+          to: "running",
+          expect: ["pending"],
+          reason: "engine_restart",
+        });
+        const t = clock.now();
+        expect((await store.listEvents(runId)).slice(1).map((row) => row.event)).toEqual([
+          { ...statusEvent(runId, "pending", { seq: 1, t }), reason: "engine_restart" },
+          { ...statusEvent(runId, "running", { seq: 1, t }), reason: "engine_restart" },
+        ]);
+      });
     });
 
     describe("listRuns", () => {

@@ -1,4 +1,5 @@
-// Pure helpers: cursor envelopes, JSON rules, idempotency keys, redaction, secrets, paths.
+// Pure helpers: cursor envelopes, JSON rules, idempotency keys, the default child redactor,
+// secrets, paths.
 import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,6 @@ import { Envelope } from "./envelope.ts";
 import { toJsonValue } from "../child/json.ts";
 import { canonicalJson } from "./json.ts";
 import { isValidRelativeDir, runDirs, SpareRunDirs } from "./run-dir.ts";
-import { longestSecret, redactBody, redactText, redactValue } from "./redaction.ts";
 import { buildChildEnv, resolveSecret } from "./secrets.ts";
 
 function workflow(manifest: Record<string, unknown>): WorkflowRow {
@@ -136,43 +136,6 @@ describe("secrets", () => {
     });
     expect(built.envSecrets).toEqual({ A: "TOKEN", B: "TOKEN" });
     expect([...built.secretValues]).toEqual([["from-process", "TOKEN"]]);
-  });
-});
-
-describe("parent-side redaction", () => {
-  const secrets = new Map([
-    ["abc12345", "SHORT"],
-    ["abc12345-extended", "LONG"],
-    ["xyz", "TINY"],
-  ]);
-
-  it("replaces secret values longest first and never values under 4 characters", () => {
-    expect(redactText(secrets, "a abc12345-extended b abc12345 c xyz")).toBe(
-      "a [redacted:LONG] b [redacted:SHORT] c xyz",
-    );
-    expect(longestSecret(secrets)).toBe("abc12345-extended".length);
-    expect(longestSecret(new Map([["xyz", "TINY"]]))).toBe(0);
-  });
-
-  it("redacts every string of an event body and returns a clean body unchanged", () => {
-    const body = { kind: "phase", name: "step abc12345", nested: { list: ["abc12345", 1] } };
-    expect(redactBody(secrets, body)).toEqual({
-      kind: "phase",
-      name: "step [redacted:SHORT]",
-      nested: { list: ["[redacted:SHORT]", 1] },
-    });
-    const clean = { kind: "phase", name: "fine" };
-    expect(redactBody(secrets, clean)).toBe(clean);
-  });
-
-  it("redacts object keys and bare strings of a value, and returns a clean value unchanged", () => {
-    expect(redactValue(secrets, { abc12345: ["x abc12345"] })).toEqual({
-      "[redacted:SHORT]": ["x [redacted:SHORT]"],
-    });
-    expect(redactValue(secrets, "abc12345")).toBe("[redacted:SHORT]");
-    const clean = { a: [1, "fine"] };
-    expect(redactValue(secrets, clean)).toBe(clean);
-    expect(redactValue(new Map(), { abc12345: 1 })).toEqual({ abc12345: 1 });
   });
 });
 

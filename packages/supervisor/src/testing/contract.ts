@@ -284,6 +284,39 @@ export function describeSupervisorStore(makeStore: () => Awaitable<SupervisorSto
     );
 
     it(
+      "writes why a pass started on the status event when the transition carries a reason",
+      withStore(async ({ store, newRun, subscribe }) => {
+        if (subscribe === undefined) return;
+        const seen: PublishedEvent[] = [];
+        const off = subscribe((row) => seen.push(row));
+        const run = await newRun();
+        await store.commitStatus(run.id, {
+          to: "pending",
+          expect: ["queued"],
+          reason: "crash_restart",
+          stamp: { cursor: 1_000_001, seq: 1 },
+        });
+        await store.commitStatus(run.id, {
+          to: "running",
+          expect: ["pending"],
+          reason: "crash_restart",
+          stamp: { cursor: 1_000_002, seq: 2 },
+        });
+        await store.commitStatus(run.id, {
+          to: "completed",
+          expect: ["running"],
+          stamp: { cursor: 1_000_003, seq: 3 },
+        });
+        off();
+        const mine = seen.filter((row) => row.runId === run.id).map((row) => row.event);
+        expect(mine[1]).toMatchObject({ status: "pending", reason: "crash_restart" });
+        expect(mine[2]).toMatchObject({ status: "running", reason: "crash_restart" });
+        expect(mine[0]).not.toHaveProperty("reason");
+        expect(mine[3]).not.toHaveProperty("reason");
+      }),
+    );
+
+    it(
       "leaves status and fields alone when the status is not expected, but keeps pending events",
       withStore(async ({ store, newRun }) => {
         const run = await newRun();

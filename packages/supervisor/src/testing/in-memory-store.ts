@@ -349,6 +349,7 @@ export function createInMemorySupervisorStore(
             ...(change.error === undefined
               ? {}
               : { error: { code: change.error.code, message: change.error.message } }),
+            ...(change.reason === undefined ? {} : { reason: change.reason }),
             runId,
             turnId: runId,
             seq,

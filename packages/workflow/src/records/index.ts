@@ -1,7 +1,7 @@
 /**
  * `@promenade/workflow/records`: the shapes every engine package shares — the persisted rows
  * (workflows, runs, events, artifacts, cron fires, human-input requests), the run-status vocabulary with its terminal
- * set, the query shapes the ports take, and the maybe-synchronous helpers that consume
+ * set and the reasons a pass starts, the query shapes the ports take, and the maybe-synchronous helpers that consume
  * `Awaitable` port results. Types, constants and small pure functions only: importing it loads
  * nothing (no zod, no SQL driver), so ports in any package can speak these words without
  * depending on the store that implements them.
@@ -11,8 +11,14 @@ import type { WorkflowManifest } from "../manifest.ts";
 import type { JsonValue } from "../types.ts";
 import type { RunStatus } from "./statuses.ts";
 
-export { ACTIVE_STATUSES, isTerminal, RUN_STATUSES, TERMINAL_STATUSES } from "./statuses.ts";
-export type { RunStatus, TerminalStatus } from "./statuses.ts";
+export {
+  ACTIVE_STATUSES,
+  isTerminal,
+  PASS_REASONS,
+  RUN_STATUSES,
+  TERMINAL_STATUSES,
+} from "./statuses.ts";
+export type { PassReason, RunStatus, TerminalStatus } from "./statuses.ts";
 
 export {
   HUMAN_INPUT_STATUSES,

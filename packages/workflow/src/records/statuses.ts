@@ -1,7 +1,7 @@
 /**
  * The run-status vocabulary, owned here and nowhere else: the list in lifecycle order, the
  * terminal set (final: nothing is stamped for a run after its terminal event) and the active set
- * (a run that holds a process or a concurrency slot).
+ * (a run that holds a process or a concurrency slot) — and why a pass of a run started.
  */
 
 /** Every run status, in lifecycle order. */
@@ -46,3 +46,13 @@ const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 export function isTerminal(status: RunStatus): status is TerminalStatus {
   return TERMINAL.has(status);
 }
+
+/**
+ * Why a pass (one run-process attempt) started, carried by the `pending` and `running` statuses
+ * of that pass: the run's first start, a restart after its process crashed, a recovery by the
+ * next engine of a run an earlier engine left behind, or a takeover by another node of a cluster.
+ */
+export const PASS_REASONS = ["first_start", "crash_restart", "engine_restart", "failover"] as const;
+
+/** Why a pass started. */
+export type PassReason = (typeof PASS_REASONS)[number];

@@ -90,10 +90,30 @@ describe("Redactor", () => {
 });
 
 describe("redactDeep", () => {
-  it("applies any redaction function to every string leaf of a copy", () => {
+  it("applies any redaction function to every string of a copy, object keys included", () => {
     const value = { kind: "x", list: ["a", { b: "c" }], n: 1 };
     const out = redactDeep(value, (text) => text.toUpperCase());
-    expect(out).toEqual({ kind: "X", list: ["A", { b: "C" }], n: 1 });
+    expect(out).toEqual({ KIND: "X", LIST: ["A", { B: "C" }], N: 1 });
     expect(value.list[0]).toBe("a");
+  });
+
+  it("redacts a secret used as an object key", () => {
+    const r = new Redactor();
+    r.add("K", "tok-123456");
+    expect(r.redactDeep({ "tok-123456": ["x"], list: [{ "a tok-123456": 1 }] })).toEqual({
+      "[redacted:K]": ["x"],
+      list: [{ "a [redacted:K]": 1 }],
+    });
+  });
+
+  it("returns the very parts in which nothing changed", () => {
+    const r = new Redactor();
+    r.add("K", "tok-123456");
+    const clean = { a: ["x", { b: "y" }], n: 1 };
+    expect(r.redactDeep(clean)).toBe(clean);
+    const mixed = { hit: "tok-123456", keep: { b: ["y"] } };
+    const out = r.redactDeep(mixed);
+    expect(out).toEqual({ hit: "[redacted:K]", keep: { b: ["y"] } });
+    expect(out.keep).toBe(mixed.keep);
   });
 });

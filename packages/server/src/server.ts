@@ -31,6 +31,7 @@ import {
   WS_MAX_CONNECTIONS,
   WS_PROTOCOL,
 } from "./constants.ts";
+import { CostLedger } from "./cost-ledger.ts";
 import { clientErrorListener } from "./internal/client-faults.ts";
 import {
   CLIENT_CLOSED_STATUS,
@@ -200,8 +201,9 @@ export function createPromenadeServer(
   let closing: Promise<void> | null = null;
   const webhookReplays = new ReplayCache({ maxEntries: WEBHOOK_REPLAY_CACHE_MAX });
 
+  const ledger = new CostLedger(engine);
   const runView = async (run: RunRow): Promise<Record<string, unknown>> =>
-    projectRun(run, await slugOf(engine, run.workflowId));
+    projectRun(run, await slugOf(engine, run.workflowId), await ledger.estimated(run));
   const ws = new WsChannel({
     engine,
     metrics,
@@ -219,6 +221,7 @@ export function createPromenadeServer(
     try {
       const channel = channelOf(row.event);
       if (channel !== undefined) metrics.runEvents.inc({ channel });
+      ledger.observe(row);
       if (row.event.kind === "run_status") {
         const status = row.event.status;
         if (isTerminalStatus(status)) {
@@ -444,7 +447,7 @@ export function createPromenadeServer(
     });
     const page = rows.slice(0, limit);
     sendJson(res, 200, {
-      runs: await projectRuns(engine, page),
+      runs: await projectRuns(engine, page, ledger),
       nextCursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
     });
   };

@@ -146,7 +146,9 @@ describe("runs", () => {
       "createdAt",
       "startedAt",
       "endedAt",
+      "usdEstimated",
     ]);
+    expect(got.json.run.usdEstimated).toBe(false);
     const empty = await http(h, "POST", "/api/workflows/echo/runs");
     expect(empty.status).toBe(201);
     expect(empty.json.run.input).toBeNull();
@@ -229,6 +231,58 @@ describe("runs", () => {
     expect((await http(h, "GET", `/api/runs?before=${ids[0]}&offset=1`)).status).toBe(400);
     const unknown = await http(h, "GET", "/api/runs?before=01JDA7Q3M8X2ZC4K9T5VQW1HNB");
     expect(unknown.json.error.message).toBe("Unknown pagination cursor.");
+  });
+
+  it("marks a run's cost estimated when part of it was priced at the default rate", async () => {
+    h = await startHarness(
+      {},
+      {
+        behaviors: {
+          ledger: async (run) => {
+            if (run.input === null) return null; // no model call at all
+            const { estimated } = run.input as { estimated: boolean };
+            run.agentTurn({
+              text: ["a"],
+              usage: { inputTokens: 10, outputTokens: 2 },
+              call: { model: "gpt-4o-mini", usdMicros: 3 },
+            });
+            run.agentTurn({
+              text: ["b"],
+              usage: { inputTokens: 10, outputTokens: 2 },
+              call: estimated
+                ? { model: "local-llm", usdMicros: 60, estimated: true }
+                : { model: "gpt-4o-mini", usdMicros: 3 },
+            });
+            return null;
+          },
+        },
+      },
+    );
+    h.engine.addWorkflow({ slug: "ledger" });
+    const known = await h.engine.startRun("ledger", {
+      input: { estimated: false },
+      triggerKind: "manual",
+    });
+    await h.engine.waitForRun(known.id);
+    // Marked by the listener while it runs, and read back from the log for runs it never saw.
+    const guessed = await h.engine.startRun("ledger", {
+      input: { estimated: true },
+      triggerKind: "manual",
+    });
+    await h.engine.waitForRun(guessed.id);
+    const idle = await h.engine.startRun("ledger", { triggerKind: "manual" });
+    await h.engine.waitForRun(idle.id);
+    for (const base of [h, await startHarness({}, {}, () => h.engine)]) {
+      const one = await http(base, "GET", `/api/runs/${guessed.id}`);
+      expect([one.json.run.usdMicros, one.json.run.usdEstimated]).toEqual([63, true]);
+      const list = await http(base, "GET", "/api/runs?workflow=ledger");
+      expect(list.json.runs.map((r: any) => [r.id, r.usdMicros, r.usdEstimated])).toEqual([
+        [idle.id, 0, false],
+        [guessed.id, 63, true],
+        [known.id, 6, false],
+      ]);
+      if (base !== h) await base.close();
+    }
   });
 
   it("clamps the run list at 500", async () => {

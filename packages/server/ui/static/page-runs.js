@@ -1,7 +1,7 @@
 // The runs page: filters, paging and live status updates over the runs feed.
 import { api } from "./api.js";
 import { badge, clear, el, main, onLeave, showError } from "./dom.js";
-import { ACTIVE, STATUSES, cost, duration, runHref, timeEl } from "./format.js";
+import { ACTIVE, STATUSES, costEl, duration, runHref, timeEl } from "./format.js";
 import { live } from "./live.js";
 
 export async function renderRuns(query) {
@@ -108,7 +108,7 @@ export async function renderRuns(query) {
       el("td", {}, timeEl(run.createdAt)),
       el("td", { class: "duration", text: duration(run) }),
       el("td", { text: `${run.tokensIn} / ${run.tokensOut}` }),
-      el("td", { text: cost(run.usdMicros) }),
+      el("td", { class: "cost-cell" }, costEl(run.usdMicros, run.usdEstimated === true)),
       el("td", { class: "muted", text: run.restarts > 0 ? `${run.restarts} restart(s)` : "" }),
     );
     tr.run = run;
@@ -128,6 +128,23 @@ export async function renderRuns(query) {
     else if (prepend) body.prepend(tr);
     else body.append(tr);
     rows.set(run.id, tr);
+  };
+
+  // The feed's copies of a run carry no `usdEstimated` (the JSON API adds it): keep the last
+  // known one, and read the run once more when its cost may have changed.
+  const fromFeed = (run) => {
+    if (run.usdEstimated !== undefined) return run;
+    const known = rows.get(run.id)?.run;
+    const merged = { ...run, usdEstimated: known?.usdEstimated ?? false };
+    if (run.usdMicros > 0 && (known === undefined || known.usdMicros !== run.usdMicros)) {
+      api("GET", `/api/runs/${encodeURIComponent(run.id)}`)
+        .then((data) => {
+          const current = rows.get(run.id)?.run;
+          if (current && current.usdMicros === data.run.usdMicros) upsert(data.run, false);
+        })
+        .catch(() => {});
+    }
+    return merged;
   };
 
   let next = null;
@@ -166,7 +183,7 @@ export async function renderRuns(query) {
       if (frame.type === "runs_snapshot") {
         for (const { run, cursor } of frame.runs) {
           cursors.set(run.id, cursor);
-          upsert(run, !rows.has(run.id));
+          upsert(fromFeed(run), !rows.has(run.id));
         }
         if (frame.resync) {
           const activeIds = new Set(frame.runs.map((r) => r.run.id));
@@ -182,7 +199,7 @@ export async function renderRuns(query) {
       } else if (frame.type === "run") {
         if ((cursors.get(frame.runId) ?? 0) >= frame.cursor) return;
         cursors.set(frame.runId, frame.cursor);
-        upsert(frame.run, !rows.has(frame.runId));
+        upsert(fromFeed(frame.run), !rows.has(frame.runId));
       }
     },
   });

@@ -108,6 +108,12 @@ export interface EngineApi {
   ): Awaitable<HumanInputRequestRow>;
   /** Subscribe to the event feed. Returns the unsubscribe function. */
   onEvent(listener: (row: PublishedEvent) => void): () => void;
+  /**
+   * The next instant (epoch ms) strictly after `afterMs` at which the engine fires a cron trigger
+   * `expr` read in `timezone` (`undefined`: UTC), or `null` when it never fires again. Optional:
+   * without it the workflow detail shows no next fire (`nextFireAt: null`).
+   */
+  nextCronFire?(expr: string, timezone: string | undefined, afterMs: number): number | null;
 }
 
 /** Options of the interactive MCP OAuth grant. */

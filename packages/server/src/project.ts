@@ -4,6 +4,7 @@
  */
 import type { CostLedger } from "./cost-ledger.ts";
 import type { ArtifactRow, EngineApi, RunRow, WorkflowRow } from "./ports.ts";
+import { cronSchedules } from "./schedules.ts";
 
 /**
  * The Run object of the API (exact field list, `workflowSlug` added). The JSON API adds
@@ -94,12 +95,21 @@ export async function workflowSummary(
   return projectWorkflowSummary(wf, last);
 }
 
-/** Workflow detail = summary + manifest + config (never the program). */
+/**
+ * Workflow detail = summary + manifest + config + the cron triggers with their next fire after
+ * `now` (never the program: its source has a route of its own).
+ */
 export async function workflowDetail(
   engine: EngineApi,
   wf: WorkflowRow,
+  now: number = Date.now(),
 ): Promise<Record<string, unknown>> {
-  return { ...(await workflowSummary(engine, wf)), manifest: wf.manifest, config: wf.config };
+  return {
+    ...(await workflowSummary(engine, wf)),
+    manifest: wf.manifest,
+    config: wf.config,
+    schedules: cronSchedules(engine, wf.manifest, now),
+  };
 }
 
 /** Artifact object: no on-disk path. */

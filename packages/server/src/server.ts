@@ -294,6 +294,11 @@ export function createPromenadeServer(
     sendJson(res, 200, { workflow: await workflowDetail(engine, wf) });
   };
 
+  const getSource: Handler = async ({ res, params }) => {
+    const wf = await requireWorkflow(params[0] ?? "");
+    sendJson(res, 200, { slug: wf.slug, updatedAt: wf.updatedAt, source: wf.program });
+  };
+
   const deploy: Handler = async ({ req, res }) => {
     if (!deployApi) {
       throw new HttpError(
@@ -778,6 +783,11 @@ export function createPromenadeServer(
       template: "/api/workflows/:slug",
       pattern: ["api", "workflows", null],
       methods: { GET: getWorkflow },
+    },
+    {
+      template: "/api/workflows/:slug/source",
+      pattern: ["api", "workflows", null, "source"],
+      methods: { GET: getSource },
     },
     {
       template: "/api/workflows/:slug/runs",

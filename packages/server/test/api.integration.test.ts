@@ -4,10 +4,13 @@
  * Boardwalk-compatible clients see different statuses, shapes or codes.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { nextFire, parseSchedule } from "@promenade/scheduler";
 import { http, startHarness, until } from "./helpers.ts";
 import type { Harness } from "./helpers.ts";
 
 let h: Harness;
+const nextCronFire = (expr: string, timezone: string | undefined, afterMs: number) =>
+  nextFire(parseSchedule(expr, timezone), afterMs);
 afterEach(async () => {
   await h.close();
 });
@@ -66,6 +69,57 @@ describe("workflows", () => {
     expect(d.json.workflow.config).toEqual({});
     expect(d.json.workflow.program).toBeUndefined();
     expect((await http(h, "GET", "/api/workflows/nope")).status).toBe(404);
+  });
+
+  it("serves the source on its own route and each cron trigger's next fire in its zone", async () => {
+    h = await startHarness({}, { nextCronFire });
+    const program = [
+      "export const meta = {",
+      '  "slug": "nightly",',
+      '  "triggers": [',
+      '    { "kind": "webhook", "auth": "token" },',
+      '    { "kind": "cron", "expr": "30 7 * * *", "timezone": "Asia/Kolkata" },',
+      '    { "kind": "cron", "expr": "*/15 * * * *" }',
+      "  ]",
+      "};",
+      "export default async () => 1;",
+    ].join("\n");
+    await h.engine.deployWorkflow({ program });
+    const before = Date.now();
+    const d = await http(h, "GET", "/api/workflows/nightly");
+    const schedules = d.json.workflow.schedules as {
+      trigger: number;
+      expr: string;
+      timezone: string;
+      nextFireAt: number;
+    }[];
+    expect(schedules.map((c) => [c.trigger, c.expr, c.timezone])).toEqual([
+      [1, "30 7 * * *", "Asia/Kolkata"],
+      [2, "*/15 * * * *", "UTC"],
+    ]);
+    // 07:30 in Kolkata (UTC+5:30, no DST) is 02:00 UTC: the next one within a day.
+    const daily = new Date(schedules[0]!.nextFireAt);
+    expect([daily.getUTCHours(), daily.getUTCMinutes(), daily.getUTCSeconds()]).toEqual([2, 0, 0]);
+    expect(schedules[0]!.nextFireAt).toBeGreaterThan(before);
+    expect(schedules[0]!.nextFireAt - before).toBeLessThanOrEqual(86_400_000);
+    expect(schedules[1]!.nextFireAt % 900_000).toBe(0);
+    expect(schedules[1]!.nextFireAt - before).toBeLessThanOrEqual(900_000);
+    expect(d.json.workflow.program).toBeUndefined();
+    const source = await http(h, "GET", "/api/workflows/nightly/source");
+    expect(source.status).toBe(200);
+    expect(source.json).toEqual({
+      slug: "nightly",
+      updatedAt: d.json.workflow.updatedAt,
+      source: program,
+    });
+    expect((await http(h, "GET", "/api/workflows/ghost/source")).status).toBe(404);
+    expect((await http(h, "POST", "/api/workflows/nightly/source")).status).toBe(405);
+    // An engine without cron evaluation shows the triggers without a next fire.
+    await h.close();
+    h = await startHarness();
+    await h.engine.deployWorkflow({ program });
+    const bare = await http(h, "GET", "/api/workflows/nightly");
+    expect(bare.json.workflow.schedules.map((c: any) => c.nextFireAt)).toEqual([null, null]);
   });
 
   it("deploys over the API: 201 then 200 with the same id; bad programs 400; disabled 403", async () => {

@@ -114,6 +114,8 @@ export interface FakeEngineOptions {
    * `"deferred"` on a later turn, in order, like PostgreSQL's feed after its COMMIT resolves.
    */
   publish?: "sync" | "deferred";
+  /** The engine's cron evaluation (`EngineApi.nextCronFire`); absent: the fake has none. */
+  nextCronFire?: (expr: string, timezone: string | undefined, afterMs: number) => number | null;
 }
 
 /**
@@ -745,6 +747,7 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
         listeners.delete(listener);
       };
     },
+    ...(options.nextCronFire === undefined ? {} : { nextCronFire: options.nextCronFire }),
     addWorkflow,
     emit,
     setStatus,

@@ -5,6 +5,7 @@ import { ACTIVE, clock, costEl, duration, pretty, runHref, timeEl } from "./form
 import { live } from "./live.js";
 import { openRunDialog } from "./run-dialog.js";
 import { inputForm } from "./input-form.js";
+import { jsonView } from "./json-view.js";
 import { createTimeline } from "./timeline.js";
 
 const CHANNELS = ["lifecycle", "phase", "output", "log", "agent"];
@@ -110,18 +111,8 @@ export async function renderRunDetail(runId) {
           })
         : null,
       phases,
-      el(
-        "details",
-        {},
-        el("summary", { text: "Input" }),
-        el("pre", { class: "json", text: pretty(run.input) }),
-      ),
-      el(
-        "details",
-        { open: run.output !== null, id: "run-output" },
-        el("summary", { text: "Output" }),
-        el("pre", { class: "json", text: pretty(run.output) }),
-      ),
+      jsonView({ title: "Input", value: run.input, id: "run-input-json" }),
+      jsonView({ title: "Output", value: run.output, open: run.output !== null, id: "run-output" }),
     );
     cancelButton.disabled = !["queued", "pending", "running", "awaiting_input"].includes(
       run.status,

@@ -48,6 +48,10 @@ export interface ListRunsQuery {
   limit: number;
   offset?: number;
   beforeRunId?: string;
+  /** Only runs created at or after this instant (epoch ms). */
+  createdSince?: number;
+  /** Only runs created strictly before this instant (epoch ms). */
+  createdBefore?: number;
 }
 
 /**

@@ -131,6 +131,7 @@ export interface PromenadeServer {
 const SLUG = /^[A-Za-z0-9-]{1,100}$/;
 const RUN_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const DIGITS = /^\d+$/;
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 const STATUSES: readonly RunStatus[] = RUN_STATUSES;
 const INLINE_TYPES = new Set([
   "text/plain",
@@ -282,6 +283,29 @@ export function createPromenadeServer(
     return Number(raw);
   };
 
+  /**
+   * An instant: epoch ms, or an ISO 8601 date (UTC midnight) or date-time with its offset (a
+   * date-time without one would depend on the server's zone).
+   */
+  const instantParam = (query: URLSearchParams, name: string): number | undefined => {
+    const raw = query.get(name);
+    if (raw === null) return undefined;
+    const ms = DIGITS.test(raw)
+      ? Number(raw)
+      : ISO_INSTANT.test(raw)
+        ? Date.parse(raw)
+        : Number.NaN;
+    if (!Number.isSafeInteger(ms) || ms < 0) {
+      throw new HttpError(
+        400,
+        "VALIDATION",
+        `Query parameter "${name}" must be an instant: epoch milliseconds or an ISO 8601 date-time (got "${raw}").`,
+        "Examples: 1735689600000, 2025-01-01, 2025-01-01T09:30:00Z.",
+      );
+    }
+    return ms;
+  };
+
   const listWorkflows: Handler = async ({ res }) => {
     const rows = await engine.listWorkflows();
     sendJson(res, 200, {
@@ -422,6 +446,8 @@ export function createPromenadeServer(
     }
     const limit = Math.min(intParam(query, "limit") ?? RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT);
     const offset = intParam(query, "offset");
+    const since = instantParam(query, "since");
+    const until = instantParam(query, "until");
     const before = query.get("before");
     if (before !== null && offset !== undefined) {
       throw new HttpError(
@@ -449,6 +475,8 @@ export function createPromenadeServer(
       ...(statuses === undefined ? {} : { statuses }),
       ...(offset === undefined ? {} : { offset }),
       ...(before === null ? {} : { beforeRunId: before }),
+      ...(since === undefined ? {} : { createdSince: since }),
+      ...(until === undefined ? {} : { createdBefore: until }),
     });
     const page = rows.slice(0, limit);
     sendJson(res, 200, {

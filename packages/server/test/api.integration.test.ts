@@ -339,6 +339,38 @@ describe("runs", () => {
     }
   });
 
+  it("filters the run list by creation time: since inclusive, until exclusive", async () => {
+    let now = Date.UTC(2025, 0, 1, 12, 0, 0);
+    h = await startHarness({}, { now: () => now });
+    h.engine.addWorkflow({ slug: "timed" });
+    const made: string[] = [];
+    for (const day of [1, 2, 3, 4]) {
+      now = Date.UTC(2025, 0, day, 12, 0, 0);
+      made.push((await h.engine.startRun("timed", { triggerKind: "manual" })).id);
+    }
+    const list = async (qs: string) =>
+      (await http(h, "GET", `/api/runs?${qs}`)).json.runs.map((r: any) => r.id);
+    expect(await list(`since=${Date.UTC(2025, 0, 2, 12)}`)).toEqual([made[3], made[2], made[1]]);
+    expect(await list(`until=${Date.UTC(2025, 0, 2, 12)}`)).toEqual([made[0]]);
+    expect(await list("since=2025-01-02&until=2025-01-04")).toEqual([made[2], made[1]]);
+    expect(await list("since=2025-01-02T13:00:00%2B01:00&until=2025-01-03T12:00:00.001Z")).toEqual([
+      made[2],
+      made[1],
+    ]);
+    // With the other filters and with paging.
+    expect(await list("since=2025-01-02&limit=1")).toEqual([made[3]]);
+    const first = await http(h, "GET", "/api/runs?since=2025-01-02&limit=2");
+    expect(first.json.nextCursor).toBe(made[2]);
+    expect(await list(`since=2025-01-02&limit=2&before=${made[2]}`)).toEqual([made[1]]);
+    expect(await list("since=2025-01-02&status=completed")).toEqual([]);
+    for (const bad of ["yesterday", "-5", "2025-01-02T10:00", "2025-13-45", "1e3"]) {
+      const r = await http(h, "GET", `/api/runs?since=${encodeURIComponent(bad)}`);
+      expect(r.status).toBe(400);
+      expect(r.json.error.code).toBe("VALIDATION");
+      expect(r.json.error.message).toContain('"since"');
+    }
+  });
+
   it("clamps the run list at 500", async () => {
     h = await startHarness();
     h.engine.addWorkflow({ slug: "many" });

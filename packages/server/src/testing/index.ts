@@ -665,6 +665,9 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       const set = new Set(query.statuses);
       list = list.filter((r) => set.has(r.status));
     }
+    const { createdSince, createdBefore } = query;
+    if (createdSince !== undefined) list = list.filter((r) => r.createdAt >= createdSince);
+    if (createdBefore !== undefined) list = list.filter((r) => r.createdAt < createdBefore);
     if (query.beforeRunId !== undefined) {
       const i = list.findIndex((r) => r.id === query.beforeRunId);
       list = i === -1 ? [] : list.slice(i + 1);

@@ -150,7 +150,7 @@ describe("rate tables", () => {
       ],
       [
         { version: "1", models: [{ match: "[", in_usd_per_mtok: 1, out_usd_per_mtok: 1 }] },
-        /models\[0\]\.match is not a valid regular expression/,
+        /models\[0\] \(match "\["\)\.match is not a valid regular expression/,
       ],
     ];
     for (const [value, message] of cases) {

@@ -3,6 +3,7 @@
  * only the engine's promise-returning methods and `engine.storeAsync` reads, so the same server
  * runs on SQLite and on PostgreSQL.
  */
+import { nextFire, parseSchedule } from "@promenade/engine";
 import type { Engine } from "@promenade/engine";
 import type { EngineApi } from "@promenade/server";
 
@@ -28,6 +29,7 @@ export function engineApi(engine: Engine): EngineApi {
     respondToInput: (runId, key, value, options) =>
       engine.respondToInputAsync(runId, key, value, options),
     onEvent: (listener) => engine.onEvent(listener),
+    nextCronFire: (expr, timezone, afterMs) => nextFire(parseSchedule(expr, timezone), afterMs),
   };
   return api;
 }

@@ -20,6 +20,84 @@ function errorOf(env: Record<string, string>): BootError {
   throw new Error("expected a BootError");
 }
 
+describe("PROMENADE_RATES_FILE", () => {
+  const dir = mkdtempSync(join(tmpdir(), "promenade-rates-"));
+  const file = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it("reads an operator rate table into inference.rate_table, relative to the working dir", () => {
+    const table = {
+      version: "acme-7",
+      models: [
+        {
+          match: "llama",
+          in_usd_per_mtok: 0.1,
+          out_usd_per_mtok: 0.2,
+          cache_read_usd_per_mtok: 0.01,
+        },
+      ],
+    };
+    file("good.json", JSON.stringify(table));
+    const c = parseConfig({ PROMENADE_RATES_FILE: "good.json" }, dir);
+    expect(c.inference.rate_table).toEqual(table);
+  });
+
+  it("names the file and the bad row in every error", () => {
+    const cases: [string, string, string][] = [
+      [
+        "missing.json",
+        "",
+        `PROMENADE_RATES_FILE points at ${join(dir, "missing.json")}, which cannot be read (ENOENT).`,
+      ],
+      ["broken.json", "{", `PROMENADE_RATES_FILE: ${join(dir, "broken.json")} is not valid JSON`],
+      [
+        "noversion.json",
+        JSON.stringify({ models: [] }),
+        `PROMENADE_RATES_FILE: ${join(dir, "noversion.json")}: "version" must be a non-empty string`,
+      ],
+      [
+        "badrow.json",
+        JSON.stringify({
+          version: "1",
+          models: [
+            { match: "ok", in_usd_per_mtok: 1, out_usd_per_mtok: 1 },
+            { match: "llama", in_usd_per_mtok: -2, out_usd_per_mtok: 1 },
+          ],
+        }),
+        `PROMENADE_RATES_FILE: ${join(dir, "badrow.json")}: models[1] (match "llama").in_usd_per_mtok must be a non-negative number.`,
+      ],
+    ];
+    for (const [name, text, message] of cases) {
+      if (text !== "") file(name, text);
+      const err = errorOf({ PROMENADE_RATES_FILE: join(dir, name) });
+      expect(err.message.startsWith(message)).toBe(true);
+      expect(err.hint).toBeTruthy();
+    }
+  });
+
+  it("accepts cache rates in PROMENADE_RATES and rejects unknown keys", () => {
+    const c = parseConfig(
+      {
+        PROMENADE_RATES: JSON.stringify([
+          { match: "x", in_usd_per_mtok: 1, out_usd_per_mtok: 2, cache_write_usd_per_mtok: 1.25 },
+        ]),
+      },
+      cwd,
+    );
+    expect(c.inference.rates?.[0]).toMatchObject({ cache_write_usd_per_mtok: 1.25 });
+    expect(
+      errorOf({
+        PROMENADE_RATES: JSON.stringify([
+          { match: "x", in_usd_per_mtok: 1, out_usd_per_mtok: 2, per_call: 1 },
+        ]),
+      }).message,
+    ).toContain("PROMENADE_RATES: [0] must be");
+  });
+});
+
 describe("parseConfig", () => {
   it("applies the defaults on an empty environment", () => {
     const c = parseConfig({}, cwd);

@@ -4,9 +4,12 @@
  * a legacy `BOARDWALK_*` name is used only when the `PROMENADE_*` one is unset, with one notice;
  * error messages name variables and JSON paths, never values.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { parseRateTable } from "@promenade/agent";
+import type { RateTable } from "@promenade/agent";
 import type { InferenceConfig } from "@promenade/engine";
+import { isEngineError } from "@promenade/workflow/errors";
 import { API_TOKEN_MIN_LENGTH, DEFAULT_PORT, isLoopbackHost } from "@promenade/server";
 
 /** A boot error: printed as `promenade-server: <message>` and `  hint: <hint>`, exit 1. */
@@ -145,6 +148,14 @@ function parseProviders(raw: string): NonNullable<InferenceConfig["providers"]> 
   return out;
 }
 
+const RATE_KEYS = [
+  "match",
+  "in_usd_per_mtok",
+  "out_usd_per_mtok",
+  "cache_read_usd_per_mtok",
+  "cache_write_usd_per_mtok",
+];
+
 function parseRates(raw: string): NonNullable<InferenceConfig["rates"]> {
   const hint =
     'Example: PROMENADE_RATES=\'[{"match":"my-model*","in_usd_per_mtok":1,"out_usd_per_mtok":2}]\'';
@@ -157,19 +168,54 @@ function parseRates(raw: string): NonNullable<InferenceConfig["rates"]> {
       typeof item["match"] !== "string" ||
       typeof item["in_usd_per_mtok"] !== "number" ||
       typeof item["out_usd_per_mtok"] !== "number" ||
-      Object.keys(item).length !== 3
+      Object.keys(item).some((key) => !RATE_KEYS.includes(key)) ||
+      (item["cache_read_usd_per_mtok"] !== undefined &&
+        typeof item["cache_read_usd_per_mtok"] !== "number") ||
+      (item["cache_write_usd_per_mtok"] !== undefined &&
+        typeof item["cache_write_usd_per_mtok"] !== "number")
     ) {
       throw new BootError(
-        `PROMENADE_RATES: [${i}] must be { match, in_usd_per_mtok, out_usd_per_mtok }.`,
+        `PROMENADE_RATES: [${i}] must be { match, in_usd_per_mtok, out_usd_per_mtok, cache_read_usd_per_mtok?, cache_write_usd_per_mtok? }.`,
         hint,
       );
     }
-    return {
-      match: item["match"],
-      in_usd_per_mtok: item["in_usd_per_mtok"],
-      out_usd_per_mtok: item["out_usd_per_mtok"],
-    };
+    return item as unknown as NonNullable<InferenceConfig["rates"]>[number];
   });
+}
+
+const RATES_FILE_HINT =
+  'The file is a rate table like @promenade/agent\'s rates/rates.json: { "version": "2025-06-01", "models": [{ "match": "llama", "in_usd_per_mtok": 0, "out_usd_per_mtok": 0 }] }.';
+
+/**
+ * `PROMENADE_RATES_FILE`: an operator rate table, read and checked at boot. Errors name the file
+ * and the bad row (never a value of the environment).
+ */
+function readRatesFile(path: string): RateTable {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new BootError(
+      `PROMENADE_RATES_FILE points at ${path}, which cannot be read (${code}).`,
+      "Fix the path or unset PROMENADE_RATES_FILE to use the shipped rate table.",
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new BootError(
+      `PROMENADE_RATES_FILE: ${path} is not valid JSON (${(err as Error).message}).`,
+      RATES_FILE_HINT,
+    );
+  }
+  try {
+    return parseRateTable(value, path);
+  } catch (err) {
+    if (!isEngineError(err)) throw err;
+    throw new BootError(`PROMENADE_RATES_FILE: ${err.message}`, err.hint ?? RATES_FILE_HINT);
+  }
 }
 
 /**
@@ -273,6 +319,8 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
   if (managed !== undefined) inference.managed = { base_url: managed };
   const rates = get("PROMENADE_RATES");
   if (rates !== undefined) inference.rates = parseRates(rates);
+  const ratesFile = get("PROMENADE_RATES_FILE");
+  if (ratesFile !== undefined) inference.rate_table = readRatesFile(resolve(cwd, ratesFile));
   const timeout = get("PROMENADE_PROVIDER_TIMEOUT_MS");
   if (timeout !== undefined) {
     if (!/^\d+$/.test(timeout) || Number(timeout) < 1) {
@@ -358,7 +406,8 @@ Configuration (environment; empty = unset; legacy BOARDWALK_* names accepted whe
   PROMENADE_DEFAULT_MODEL     model when agent() names none                                [BOARDWALK_DEFAULT_MODEL]
   PROMENADE_PROVIDERS         JSON provider table {"name":{"base_url":…,"api_key_env":…}}  [BOARDWALK_PROVIDERS]
   PROMENADE_MANAGED_URL       managed gateway base URL                                     [BOARDWALK_INFERENCE_URL]
-  PROMENADE_RATES             JSON array of rate overrides
+  PROMENADE_RATES             JSON array of rate overrides (tested first)
+  PROMENADE_RATES_FILE        rate table file { version, models } (tested before the shipped rates)
   PROMENADE_PROVIDER_TIMEOUT_MS  provider request timeout (ms)
   PROMENADE_IN_DOCKER         1 selects the Docker defaults                                [BOARDWALK_IN_DOCKER]
   PROMENADE_WEBHOOK_TOKEN__<SLUG>, PROMENADE_WEBHOOK_SECRET__<SLUG>  webhook credentials (read per request)

@@ -3,7 +3,8 @@
  * run's terminal status is committed, its trace is built from the event log (the same
  * `buildTrace` the API serves) and replayed as OpenTelemetry spans with their recorded start and
  * end times: one OpenTelemetry trace per run, the run span at its root, the run id on every span.
- * Model requests carry the GenAI semantic-convention attributes; nothing else from the run (its
+ * Model requests carry the GenAI semantic-convention attributes (and their cost as
+ * `promenade.usdMicros`, `promenade.estimated`, `promenade.rateSource`); nothing else from the run (its
  * input, output, prompts, tool inputs) is exported. Spans are batched off the event path.
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
@@ -46,6 +47,9 @@ export function otelAttributes(span: TraceSpan, runId: string): Attributes {
       if (a["outputTokens"] !== undefined) out["gen_ai.usage.output_tokens"] = a["outputTokens"];
       if (a["cacheReadTokens"] !== undefined) {
         out["gen_ai.usage.cache_read.input_tokens"] = a["cacheReadTokens"];
+      }
+      if (a["cacheCreationTokens"] !== undefined) {
+        out["gen_ai.usage.cache_creation.input_tokens"] = a["cacheCreationTokens"];
       }
       if (a["reasoningTokens"] !== undefined) {
         out["gen_ai.usage.reasoning.output_tokens"] = a["reasoningTokens"];

@@ -183,6 +183,9 @@ describe("OTLP trace export", () => {
           (s) =>
             attr(s, "promenade.span.kind") === span.kind &&
             s.startTimeUnixNano === `${span.startedAt}000000` &&
+            // Children started in one parallel() can share a millisecond: tell them by id.
+            (span.kind !== "child_run" ||
+              attr(s, "promenade.childRunId") === span.attributes["childRunId"]) &&
             (span.kind === "model_call"
               ? s.name === span.name
               : s.name === `${span.kind} ${span.name}`),

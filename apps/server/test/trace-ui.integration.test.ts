@@ -250,6 +250,51 @@ describe("run timeline", () => {
     await page.close();
   });
 
+  it("marks a cost priced at the default rate of an unknown model as estimated", async () => {
+    deploy(
+      "guess",
+      ["agent", "input", "output"],
+      "output(await agent('hi', { model: input.model }));",
+    );
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const pageErrors: string[] = [];
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+    const runWith = async (model: string) => {
+      provider.enqueue(openAiText("hello", { input: 200, output: 40 }));
+      const run = await engine.waitForRun(engine.startRun("guess", { input: { model } }).id);
+      expect(run.status).toBe("completed");
+      return run;
+    };
+    const known = await runWith("gpt-4o-mini");
+    const unknown = await runWith("local-llm-7b");
+    // 200 in × 3 + 40 out × 15 µUSD at the default rate.
+    expect(unknown.usdMicros).toBe(1200);
+
+    await openRun(page, unknown.id);
+    expect(await page.textContent("#run-cost")).toBe("≈$0.0012 est.");
+    expect(await page.getAttribute("#run-cost .cost", "title")).toContain("default rate");
+    const meta = await page
+      .locator("#tl-rows .tl-row[data-kind='model_call'] .tl-meta")
+      .allTextContents();
+    expect(meta).toHaveLength(1);
+    expect(meta[0]).toContain("in 200 · out 40 · ≈$0.0012 est.");
+    expect(await page.textContent("#tl-summary")).toContain("1 model call ≈$0.0012 est.");
+    await page.screenshot({ path: `${ARTIFACTS}/10-estimated-cost.png`, fullPage: true });
+
+    await openRun(page, known.id);
+    expect(await page.textContent("#run-cost")).toBe("$0.0001");
+    expect(await page.locator("#timeline .cost-estimated").count()).toBe(0);
+
+    await page.goto(`${base}/#/runs?workflow=guess`);
+    await page.waitForSelector(`#runs tr[data-run-id='${known.id}']`);
+    const costOf = (id: string) => page.textContent(`#runs tr[data-run-id='${id}'] .cost-cell`);
+    expect(await costOf(unknown.id)).toBe("≈$0.0012 est.");
+    expect(await costOf(known.id)).toBe("$0.0001");
+    await page.screenshot({ path: `${ARTIFACTS}/11-runs-estimated-cost.png` });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
   it("follows the system dark mode and fits a phone-width screen", async () => {
     const workflowId = engine.store.getWorkflow("fan-out")?.id ?? "";
     const [fan] = engine.store.listRuns({ workflowId, limit: 1 });

@@ -20,6 +20,7 @@ import {
   startFakeOpenAiProvider,
   type FakeProvider,
 } from "@promenade/agent/testing";
+import { RATES_VERSION } from "@promenade/agent";
 import { engineApi } from "../src/adapter.ts";
 
 const MCP_FIXTURE = fileURLToPath(new URL("./fixtures/mcp-stdio.mjs", import.meta.url));
@@ -230,6 +231,11 @@ describe("trace of real runs", () => {
           inputTokens: 30,
           outputTokens: 7,
           cacheReadTokens: 12,
+          // gpt-4o-mini: 18 uncached × 0.15 + 12 cached × 0.075 + 7 out × 0.6 µUSD = 7.8.
+          usdMicros: 8,
+          estimated: false,
+          rateSource: "built-in",
+          rateVersion: RATES_VERSION,
         },
       ],
       [
@@ -241,6 +247,10 @@ describe("trace of real runs", () => {
           inputTokens: 40,
           outputTokens: 6,
           reasoningTokens: 3,
+          usdMicros: 10,
+          estimated: false,
+          rateSource: "built-in",
+          rateVersion: RATES_VERSION,
         },
       ],
     ]);
@@ -275,7 +285,113 @@ describe("trace of real runs", () => {
       outputs += Number(m.attributes["outputTokens"]);
     }
     expect([inputs, outputs]).toEqual([run.tokensIn, run.tokensOut]);
-    expect(nth(t, "run").attributes).toMatchObject({ tokensIn: 70, tokensOut: 13 });
+    expect(nth(t, "run").attributes).toMatchObject({ tokensIn: 70, tokensOut: 13, usdMicros: 18 });
+    expect([t.totals.usdMicros, t.totals.estimatedUsdMicros]).toEqual([run.usdMicros, 0]);
+  });
+
+  it("keeps an exact cost ledger: a known and an unknown model, summed to the run's totals", async () => {
+    const engine = open();
+    deploy(
+      engine,
+      "priced",
+      ["agent", "input", "output"],
+      [
+        "const double = { name: 'double', description: 'Doubles n.', inputSchema: { type: 'object' },",
+        "  execute: async ({ n }) => n * 2 };",
+        "output(await agent('double 21', { tools: [double], model: input.model }));",
+      ].join("\n"),
+    );
+    const base = await serve(engine);
+    const ledgerOf = async (model: string) => {
+      provider.enqueue(
+        openAiToolCalls([{ id: "call-1", name: "double", arguments: { n: 21 } }], {
+          usage: { input: 30, output: 7, cached: 12 },
+        }),
+        openAiText("42", { input: 40, output: 6, reasoning: 3 }),
+      );
+      const run = await engine.waitForRun(engine.startRun("priced", { input: { model } }).id);
+      expect(run.status).toBe("completed");
+      const calls = events(engine, run.id)
+        .map((r) => r.event)
+        .filter((e) => e.kind === "model_call");
+      return { run, calls, trace: await trace(base, run.id) };
+    };
+    const known = await ledgerOf("gpt-4o-mini");
+    const unknown = await ledgerOf("local-llm-7b");
+
+    for (const { run, calls, trace: t } of [known, unknown]) {
+      // The ledger is the run's totals, call by call: the same tokens and micro-USD.
+      const sum = (pick: (e: (typeof calls)[number]) => number | undefined): number =>
+        calls.reduce((acc, e) => acc + (pick(e) ?? 0), 0);
+      expect(calls).toHaveLength(2);
+      expect(sum((e) => e.usage?.inputTokens)).toBe(run.tokensIn);
+      expect(sum((e) => e.usage?.outputTokens)).toBe(run.tokensOut);
+      expect(sum((e) => e.usdMicros)).toBe(run.usdMicros);
+      expect(run.usdMicros).toBeGreaterThan(0);
+      // The trace carries the same ledger.
+      const models = spansOf(t, "model_call");
+      expect(models.map((m) => m.attributes["usdMicros"])).toEqual(calls.map((e) => e.usdMicros));
+      expect(t.totals.usdMicros).toBe(run.usdMicros);
+    }
+    // gpt-4o-mini from the shipped table: exact, not estimated.
+    expect(known.calls.map((e) => [e.usdMicros, e.rate, e.estimated])).toEqual([
+      [8, { source: "built-in", version: RATES_VERSION }, false],
+      [10, { source: "built-in", version: RATES_VERSION }, false],
+    ]);
+    // No row matches: the default rate (3 in, 3 cached, 15 out per Mtok), marked estimated.
+    expect(unknown.calls.map((e) => [e.usdMicros, e.rate, e.estimated])).toEqual([
+      [30 * 3 + 7 * 15, { source: "default", version: RATES_VERSION }, true],
+      [40 * 3 + 6 * 15, { source: "default", version: RATES_VERSION }, true],
+    ]);
+    expect(unknown.trace.totals.estimatedUsdMicros).toBe(unknown.run.usdMicros);
+    expect(known.trace.totals.estimatedUsdMicros).toBe(0);
+    expect(spansOf(unknown.trace, "model_call").every((m) => m.attributes["estimated"])).toBe(true);
+    expect(nth(unknown.trace, "agent_turn").attributes["estimated"]).toBe(true);
+    expect(nth(unknown.trace, "run").attributes["estimated"]).toBe(true);
+    expect(nth(known.trace, "run").attributes).not.toHaveProperty("estimated");
+    // The API marks the run whose cost includes an estimate, alone and in the list.
+    for (const { run } of [known, unknown]) {
+      const one = (await (await fetch(`${base}/api/runs/${run.id}`)).json()) as {
+        run: { usdMicros: number; usdEstimated: boolean };
+      };
+      expect(one.run).toMatchObject({
+        usdMicros: run.usdMicros,
+        usdEstimated: run === unknown.run,
+      });
+    }
+    const list = (await (await fetch(`${base}/api/runs?workflow=priced`)).json()) as {
+      runs: { id: string; usdEstimated: boolean }[];
+    };
+    expect(list.runs.map((r) => [r.id, r.usdEstimated])).toEqual([
+      [unknown.run.id, true],
+      [known.run.id, false],
+    ]);
+  });
+
+  it("prices with the operator's rate table before the shipped one", async () => {
+    const engine = open({
+      inference: {
+        default_provider: "local",
+        default_model: "local-llm-7b",
+        providers: { local: { base_url: provider.baseUrl } },
+        rate_table: {
+          version: "ops-2025-07",
+          models: [{ match: "^local-llm", in_usd_per_mtok: 1, out_usd_per_mtok: 2 }],
+        },
+      },
+    });
+    deploy(engine, "local", ["agent", "output"], "output(await agent('hi'));");
+    provider.enqueue(openAiText("hello", { input: 100, output: 50 }));
+    const run = await engine.waitForRun(engine.startRun("local").id);
+    const [call] = events(engine, run.id)
+      .map((r) => r.event)
+      .filter((e) => e.kind === "model_call");
+    expect(call).toMatchObject({
+      usdMicros: 100 * 1 + 50 * 2,
+      rate: { source: "override", version: "ops-2025-07" },
+      estimated: false,
+    });
+    expect(run.usdMicros).toBe(200);
   });
 
   it("marks a crash-restarted run's passes: the first crashed, the second a crash restart", async () => {

@@ -1,6 +1,6 @@
 /**
  * `@promenade/agent`: the `agent()` loop of Promenade — providers, tools, MCP, skills, memory,
- * budgets (usage pricing) and redaction. This file is the only door in: named re-exports only,
+ * budgets (usage pricing from the versioned rate table) and redaction. This file is the only door in: named re-exports only,
  * limited to what the engine and third parties use (the loop, model resolution and its config
  * validation, usage pricing). Redaction itself lives in `@promenade/workflow/redact`.
  */
@@ -19,10 +19,20 @@ export {
 } from "./resolve-model.ts";
 export {
   usageUsdMicros,
+  priceUsage,
+  costAt,
+  rateFor,
   createPriceUsage,
+  parseRateTable,
   BUILT_IN_RATES,
+  DEFAULT_RATE,
+  RATES_VERSION,
+  type PricedUsage,
+  type Rate,
   type RateOverride,
   type RateRow,
+  type RateSource,
+  type RateTable,
 } from "./rates.ts";
 export type {
   AgentHost,

@@ -1,7 +1,8 @@
 /**
  * The `agent()` leaf: validation, MCP connection, model resolution, the turn block
- * of up to 25 model requests with sequential tool execution, usage reports, schema mode and
- * teardown — in that observable order. Every string bound for a provider or an event goes
+ * of up to 25 model requests with sequential tool execution, one `model_call` record per request
+ * (the engine prices it and counts it against the budgets), schema mode and teardown — in that
+ * observable order. Every string bound for a provider or an event goes
  * through the run's `Redactor` (history and tool specs are re-redacted whenever the secret set
  * grows); the value returned to the program is not redacted (the program is trusted).
  */
@@ -256,10 +257,9 @@ export async function runAgent(
     const turnId = `turn-${randomUUID()}`;
     host.startTurn(turnId);
 
-    // 8. The loop; turn_ended closes the block either way, with one record per model request.
+    // 8. The loop; turn_ended closes the block either way.
     let finalText: string;
     let usage: { inputTokens: number; outputTokens: number };
-    const calls: ModelCallRecord[] = [];
     try {
       ({ finalText, usage } = await loop(
         host,
@@ -269,7 +269,6 @@ export async function runAgent(
         parts.join("\n\n"),
         tools,
         ask,
-        calls,
       ));
     } catch (err) {
       const error = redactedError(err, redactor, "PROVIDER_ERROR");
@@ -279,7 +278,6 @@ export async function runAgent(
         ...(agentName === undefined ? {} : { agentName }),
         reason: "error",
         error: { code: error.code, message: error.message },
-        ...(calls.length === 0 ? {} : { calls }),
       });
       throw error;
     }
@@ -289,7 +287,6 @@ export async function runAgent(
       ...(agentName === undefined ? {} : { agentName }),
       reason: "complete",
       usage,
-      ...(calls.length === 0 ? {} : { calls }),
     });
 
     // 9. Schema mode, after the turn closed.
@@ -311,7 +308,6 @@ async function loop(
   firstMessage: string,
   tools: readonly AgentTool[],
   ask: Parameters<typeof askHuman>[0] | null,
-  calls: ModelCallRecord[],
 ): Promise<{ finalText: string; usage: { inputTokens: number; outputTokens: number } }> {
   const emit = (body: AgentEventBody): void => host.emit(turnId, body);
   const adapter = adapterFor(resolved.protocol);
@@ -369,19 +365,18 @@ async function loop(
       call.endedAt = Date.now();
       const error = redactedError(err, redactor, "PROVIDER_ERROR");
       call.error = { code: error.code, message: error.message };
-      calls.push(call);
       throw err;
     } finally {
       emitText(stream.flush());
       if (started) emit({ kind: "text_end", blockId });
+      if (call.error !== undefined) emit({ kind: "model_call", ...call });
     }
     call.endedAt = Date.now();
     const callUsage = callUsageOf(turn.usage);
     if (callUsage !== undefined) call.usage = callUsage;
-    calls.push(call);
-    usage.inputTokens += turn.usage.inputTokens ?? 0;
-    usage.outputTokens += turn.usage.outputTokens ?? 0;
-    host.reportUsage(resolved.model, turn.usage);
+    emit({ kind: "model_call", ...call });
+    usage.inputTokens += callUsage?.inputTokens ?? 0;
+    usage.outputTokens += callUsage?.outputTokens ?? 0;
     if (!turn.wantsTools || turn.toolCalls.length === 0) return { finalText: turn.text, usage };
 
     history.push({ role: "assistant", text: turn.text, toolCalls: turn.toolCalls });

@@ -55,33 +55,35 @@ export interface AgentOptions {
   humanInput?: boolean;
 }
 
-/** Token counts as a provider reported them (missing fields were not reported). */
-export interface TokenUsage {
+/**
+ * Token counts as a provider reported them (missing fields were not reported). The adapters
+ * normalise the providers' conventions: `inputTokens` counts every prompt token, cache reads and
+ * writes included, and `outputTokens` every generated token, reasoning included.
+ */
+export type TokenUsage = {
   inputTokens?: number;
   outputTokens?: number;
-  /** Input tokens served from the provider's prompt cache. */
+  /** Input tokens served from the provider's prompt cache (part of `inputTokens`). */
   cacheReadTokens?: number;
-  /** Input tokens written to the provider's prompt cache. */
+  /** Input tokens written to the provider's prompt cache (part of `inputTokens`). */
   cacheCreationTokens?: number;
-  /** Tokens spent on hidden reasoning, as the provider reports them. */
+  /** Tokens spent on hidden reasoning (part of `outputTokens`). */
   reasoningTokens?: number;
-}
+};
 
-/** One model request of a turn, as `turn_ended.calls[]` reports it (epoch ms times). */
-export interface ModelCallRecord {
+/**
+ * One model request, as the `model_call` event records it when the request ends (epoch ms
+ * times). The engine prices it (`usdMicros`, `rate`, `estimated`) before the event is written and
+ * adds the same numbers to the run's totals: these events are the run's cost ledger.
+ */
+export type ModelCallRecord = {
   model: string;
   provider: string;
   startedAt: number;
   endedAt: number;
-  usage?: {
-    inputTokens?: number;
-    outputTokens?: number;
-    cacheReadTokens?: number;
-    cacheCreationTokens?: number;
-    reasoningTokens?: number;
-  };
+  usage?: TokenUsage;
   error?: AgentEventError;
-}
+};
 
 /** Wire protocol of a provider endpoint. `gemini` is the native Gemini API. */
 export type ProviderProtocol = "openai" | "anthropic" | "gemini";
@@ -133,6 +135,7 @@ export type AgentEventBody =
   | { kind: "tool_call_executing"; toolCallId: string }
   | { kind: "tool_call_result"; toolCallId: string; result: { humanSummary: string } }
   | { kind: "tool_call_error"; toolCallId: string; error: AgentEventError }
+  | ({ kind: "model_call" } & ModelCallRecord)
   | {
       kind: "turn_ended";
       agentId: string;
@@ -140,7 +143,6 @@ export type AgentEventBody =
       reason: "complete" | "error";
       usage?: { inputTokens: number; outputTokens: number };
       error?: AgentEventError;
-      calls?: ModelCallRecord[];
     };
 
 /** `fetch` as the providers and MCP HTTP transport use it (injectable for tests). */
@@ -163,10 +165,11 @@ export interface AgentHost {
   resolveModel(model: string | undefined, provider: string | undefined): Promise<unknown>;
   /** Opens the turn block; the supervisor emits `turn_started`. */
   startTurn(turnId: string): void;
-  /** One event body of this turn; the supervisor stamps the envelope. */
+  /**
+   * One event body of this turn; the supervisor stamps the envelope. A `model_call` body is
+   * priced and counted against the run's budgets by the supervisor as it is written.
+   */
   emit(turnId: string, body: AgentEventBody): void;
-  /** After every model request, with the verbatim model string. */
-  reportUsage(modelRef: string, usage: TokenUsage): void;
   /** Once per call with `memory` set, with the string as given. */
   memoryUsed(dir: string): void;
   /** Host call `mcp_token` (the engine's OAuth token broker). */

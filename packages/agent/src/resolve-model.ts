@@ -6,7 +6,7 @@
  * vendor is named (per call or as `default_provider`); Promenade never defaults to a hosted URL.
  */
 import { EngineError } from "@promenade/workflow/errors";
-import { compileRates, type RateOverride } from "./rates.ts";
+import { compileRates, type RateOverride, type RateTable } from "./rates.ts";
 import type { ProviderProtocol, ResolvedModel } from "./ports.ts";
 
 /** A header value: static, or read from the env at resolve time (then treated as a secret). */
@@ -36,8 +36,14 @@ export interface InferenceConfig {
   managed?: { base_url: string; api_key_env?: string };
   /** Boardwalk-compatible alias of `managed.base_url`. */
   boardwalk_base_url?: string;
-  /** Operator rate overrides, tested before the built-in table. */
+  /** Operator rate overrides, tested first (before `rate_table` and the shipped table). */
   rates?: RateOverride[];
+  /**
+   * **Promenade:** an operator rate table (`{ version, models }`, the format of the package's
+   * `rates/rates.json`), tested after `rates` and before the shipped table. The server binary
+   * reads it from `PROMENADE_RATES_FILE`.
+   */
+  rate_table?: RateTable;
   /** Per-attempt provider request timeout in ms (a timeout is retried like a network failure). */
   request_timeout_ms?: number;
 }
@@ -268,6 +274,7 @@ export function validateInferenceConfig(value: unknown): InferenceConfig {
     "managed",
     "boardwalk_base_url",
     "rates",
+    "rate_table",
     "request_timeout_ms",
   ]);
   const providers = value.providers === undefined ? {} : validateProviders(value.providers);
@@ -312,18 +319,9 @@ export function validateInferenceConfig(value: unknown): InferenceConfig {
     if (!Array.isArray(value.rates)) {
       throw new EngineError("VALIDATION", "inference.rates must be an array.");
     }
-    value.rates.forEach((entry: unknown, index) => {
-      if (!isRecord(entry)) {
-        throw new EngineError("VALIDATION", `inference.rates[${index}] must be an object.`);
-      }
-      rejectUnknownKeys(`inference.rates[${index}]`, entry, [
-        "match",
-        "in_usd_per_mtok",
-        "out_usd_per_mtok",
-      ]);
-    });
     compileRates(value.rates as RateOverride[]);
   }
+  if (value.rate_table !== undefined) compileRates(undefined, value.rate_table as RateTable);
   if (value.request_timeout_ms !== undefined) {
     const ms = value.request_timeout_ms;
     if (typeof ms !== "number" || !Number.isInteger(ms) || ms <= 0) {

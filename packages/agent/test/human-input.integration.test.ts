@@ -98,6 +98,7 @@ describe("the human_input tool", () => {
     );
     expect(host.kinds()).toEqual([
       "turn_started",
+      "model_call",
       "tool_call_start",
       "tool_call_input_complete",
       "tool_call_executing",
@@ -105,6 +106,7 @@ describe("the human_input tool", () => {
       "text_start",
       "text_delta",
       "text_end",
+      "model_call",
       "turn_ended",
     ]);
     const result0 = host.events.find((e) => e.body.kind === "tool_call_result");

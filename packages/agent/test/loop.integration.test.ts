@@ -50,7 +50,7 @@ const body = (i: number) =>
   };
 
 describe("agent() loop", () => {
-  it("plain inference: resolves to the text with exactly five events under one turnId", async () => {
+  it("plain inference: resolves to the text with exactly six events under one turnId", async () => {
     provider.enqueue(openAiText("hello world", { input: 10, output: 5 }));
     const host = fake();
     await expect(host.agent("say hello")).resolves.toBe("hello world");
@@ -59,25 +59,25 @@ describe("agent() loop", () => {
       "text_start",
       "text_delta",
       "text_end",
+      "model_call",
       "turn_ended",
     ]);
     const turnIds = new Set(host.events.map((e) => e.turnId));
     expect(turnIds.size).toBe(1);
     expect([...turnIds][0]).toMatch(/^turn-[0-9a-f-]{36}$/);
+    expect(host.events.at(-2)!.body).toEqual({
+      kind: "model_call",
+      model: "gpt-4o-mini",
+      provider: "fake",
+      startedAt: expect.any(Number),
+      endedAt: expect.any(Number),
+      usage: { inputTokens: 10, outputTokens: 5 },
+    });
     expect(host.events.at(-1)!.body).toEqual({
       kind: "turn_ended",
       agentId: "agent-1",
       reason: "complete",
       usage: { inputTokens: 10, outputTokens: 5 },
-      calls: [
-        {
-          model: "gpt-4o-mini",
-          provider: "fake",
-          startedAt: expect.any(Number),
-          endedAt: expect.any(Number),
-          usage: { inputTokens: 10, outputTokens: 5 },
-        },
-      ],
     });
     expect(host.events[2]!.body).toEqual({
       kind: "text_delta",
@@ -89,7 +89,7 @@ describe("agent() loop", () => {
     ]);
   });
 
-  it("turn_ended reports every model request of the turn with its own times and usage", async () => {
+  it("writes one model_call per request of the turn, with its own times and usage", async () => {
     provider.enqueue(
       openAiToolCalls([{ id: "call-1", name: "double", arguments: { n: 2 } }], {
         usage: { input: 30, output: 7, cached: 12 },
@@ -100,13 +100,13 @@ describe("agent() loop", () => {
     const before = Date.now();
     await expect(host.agent("double 2", { tools: [double] })).resolves.toBe("4");
     const after = Date.now();
-    const ended = host.events.at(-1)!.body as unknown as {
-      usage: unknown;
-      calls: { startedAt: number; endedAt: number }[];
-    };
-    expect(ended.usage).toEqual({ inputTokens: 70, outputTokens: 13 });
-    expect(ended.calls).toEqual([
+    expect(host.events.at(-1)!.body.usage).toEqual({ inputTokens: 70, outputTokens: 13 });
+    const calls = host.events
+      .filter((e) => e.body.kind === "model_call")
+      .map((e) => e.body as unknown as { startedAt: number; endedAt: number });
+    expect(calls).toEqual([
       {
+        kind: "model_call",
         model: "gpt-4o-mini",
         provider: "fake",
         startedAt: expect.any(Number),
@@ -114,6 +114,7 @@ describe("agent() loop", () => {
         usage: { inputTokens: 30, outputTokens: 7, cacheReadTokens: 12 },
       },
       {
+        kind: "model_call",
         model: "gpt-4o-mini",
         provider: "fake",
         startedAt: expect.any(Number),
@@ -121,7 +122,11 @@ describe("agent() loop", () => {
         usage: { inputTokens: 40, outputTokens: 6, reasoningTokens: 3 },
       },
     ]);
-    const [first, second] = ended.calls;
+    // The first request's record comes before its tool call runs.
+    expect(host.kinds().indexOf("model_call")).toBeLessThan(
+      host.kinds().indexOf("tool_call_start"),
+    );
+    const [first, second] = calls;
     // The second request starts after the first ended and the tool ran in between.
     expect(first!.startedAt).toBeGreaterThanOrEqual(before);
     expect(first!.endedAt).toBeGreaterThanOrEqual(first!.startedAt);
@@ -154,6 +159,7 @@ describe("agent() loop", () => {
     await expect(host.agent("double 21", { tools: [double] })).resolves.toBe("the answer is 42");
     expect(host.kinds()).toEqual([
       "turn_started",
+      "model_call",
       "tool_call_start",
       "tool_call_input_complete",
       "tool_call_executing",
@@ -161,6 +167,7 @@ describe("agent() loop", () => {
       "text_start",
       "text_delta",
       "text_end",
+      "model_call",
       "turn_ended",
     ]);
     const second = body(1);
@@ -173,7 +180,7 @@ describe("agent() loop", () => {
     });
     expect(second.messages[2]).toEqual({ role: "tool", tool_call_id: "call-1", content: "42" });
     expect(host.usage.map((u) => u.modelRef)).toEqual(["gpt-4o-mini", "gpt-4o-mini"]);
-    expect(host.events[4]!.body).toEqual({
+    expect(host.events[5]!.body).toEqual({
       kind: "tool_call_result",
       toolCallId: "call-1",
       result: { humanSummary: "42" },
@@ -230,15 +237,17 @@ describe("agent() loop", () => {
     await expect(host.agent("go", { tools: [double] })).resolves.toBe("fine");
     expect(host.kinds()).toEqual([
       "turn_started",
+      "model_call",
       "tool_call_start",
       "tool_call_input_complete",
       "tool_call_error",
       "text_start",
       "text_delta",
       "text_end",
+      "model_call",
       "turn_ended",
     ]);
-    expect(host.events[3]!.body.error).toEqual({
+    expect(host.events[4]!.body.error).toEqual({
       code: "VALIDATION",
       message: 'Unknown tool "imaginary".',
     });
@@ -261,7 +270,7 @@ describe("agent() loop", () => {
       execute: (input) => (seen.push(input), Promise.resolve("ran")),
     };
     await expect(host.agent("go", { tools: [spy] })).resolves.toBe("done");
-    expect(host.kinds().slice(1, 9)).toEqual([
+    expect(host.kinds().slice(2, 10)).toEqual([
       "tool_call_start",
       "tool_call_error",
       "tool_call_start",
@@ -271,7 +280,7 @@ describe("agent() loop", () => {
       "tool_call_executing",
       "tool_call_result",
     ]);
-    expect((host.events[2]!.body.error as { code: string; message: string }).message).toContain(
+    expect((host.events[3]!.body.error as { code: string; message: string }).message).toContain(
       "not a JSON object",
     );
     expect(seen).toEqual([{}]);

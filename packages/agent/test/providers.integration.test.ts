@@ -140,12 +140,18 @@ describe("OpenAI-compatible adapter", () => {
       expect(sleeps[i]).toBeGreaterThanOrEqual(base);
       expect(sleeps[i]).toBeLessThan(base + 250);
     });
+    // The failed request is still one model call of the turn, with its error and no usage.
+    const call = host.events.at(-2)!.body;
+    expect(call).toMatchObject({
+      kind: "model_call",
+      model: "fake-model",
+      error: { code: "PROVIDER_ERROR", message: expect.stringContaining("503") },
+    });
+    expect(call).not.toHaveProperty("usage");
     expect(host.events.at(-1)!.body).toMatchObject({
       kind: "turn_ended",
       reason: "error",
       error: { code: "PROVIDER_ERROR" },
-      // The failed request is still one model call of the turn, with its error.
-      calls: [{ error: { code: "PROVIDER_ERROR", message: expect.stringContaining("503") } }],
     });
   });
 
@@ -304,6 +310,7 @@ describe("Anthropic adapter", () => {
       "text_start",
       "text_delta",
       "text_end",
+      "model_call",
       "turn_ended",
     ]);
   });
@@ -403,6 +410,56 @@ describe("stop reasons", () => {
     expect(anthropic.requests).toHaveLength(1);
   });
 
+  it("counts every prompt token as input and every generated token as output, on each protocol", async () => {
+    const anthropic = await track(
+      startFakeAnthropicProvider({
+        replies: [
+          anthropicStream({
+            text: "a",
+            usage: { input: 5, cached: 80, cacheWrite: 15, output: 9 },
+          }),
+        ],
+      }),
+    );
+    const gemini = await track(
+      startFakeGeminiProvider({
+        replies: [
+          geminiStream({ text: "g", usage: { input: 50, cached: 40, output: 7, reasoning: 4 } }),
+        ],
+      }),
+    );
+    const openai = await track(
+      startFakeOpenAiProvider({
+        replies: [openAiText("o", { input: 50, cached: 40, output: 11, reasoning: 4 })],
+      }),
+    );
+    const a = hostFor(anthropic, { protocol: "anthropic" });
+    await a.agent("x");
+    const g = hostFor(gemini, { protocol: "gemini", model: "gemini-2.0-flash" });
+    await g.agent("x");
+    const o = hostFor(openai);
+    await o.agent("x");
+    // Anthropic leaves cached tokens out of input_tokens; Gemini counts thoughts apart.
+    expect(a.usage[0]!.usage).toEqual({
+      inputTokens: 100,
+      outputTokens: 9,
+      cacheReadTokens: 80,
+      cacheCreationTokens: 15,
+    });
+    expect(g.usage[0]!.usage).toEqual({
+      inputTokens: 50,
+      outputTokens: 11,
+      cacheReadTokens: 40,
+      reasoningTokens: 4,
+    });
+    expect(o.usage[0]!.usage).toEqual({
+      inputTokens: 50,
+      outputTokens: 11,
+      cacheReadTokens: 40,
+      reasoningTokens: 4,
+    });
+  });
+
   it("reports usage as given, omitting counts the provider did not send", async () => {
     const provider = await track(
       startFakeOpenAiProvider({
@@ -411,7 +468,9 @@ describe("stop reasons", () => {
     );
     const host = hostFor(provider);
     await host.agent("x");
-    expect(host.usage).toEqual([{ modelRef: "fake-model", usage: {} }]);
+    expect(host.usage).toEqual([]);
+    expect(host.events.at(-2)!.body).toMatchObject({ kind: "model_call", model: "fake-model" });
+    expect(host.events.at(-2)!.body).not.toHaveProperty("usage");
     expect(host.events.at(-1)!.body.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
   });
 });

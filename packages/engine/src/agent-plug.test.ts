@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createModelResolver, createPriceUsage } from "@promenade/agent";
+import { createModelResolver, createPriceUsage, RATES_VERSION } from "@promenade/agent";
 import { FileTokenStore, isMcpError, TokenBroker } from "@promenade/mcp/oauth";
 import { createEngineAgentHooks, createRunRedactor } from "./agent-plug.ts";
 import type { EngineAgentContext } from "./agent-plug.ts";
@@ -37,23 +37,47 @@ function hooks(
 const context = { runId: "01RUN" };
 
 describe("priceUsage", () => {
-  it("prices the documented table and never prices an unknown model at zero", () => {
+  it("prices the documented table and never prices an unknown model at zero, marking it estimated", () => {
     const { priceUsage } = hooks();
     expect(
       priceUsage("anthropic/claude-sonnet-4-5", {
         inputTokens: 1_000_000,
         outputTokens: 1_000_000,
       }),
-    ).toBe(18_000_000);
-    expect(priceUsage("my-local-model", { inputTokens: 1000 })).toBeGreaterThan(0);
-    expect(priceUsage("anything", {})).toBe(0);
+    ).toEqual({
+      usdMicros: 18_000_000,
+      rate: { source: "built-in", version: RATES_VERSION },
+      estimated: false,
+    });
+    const unknown = priceUsage("my-local-model", { inputTokens: 1000 });
+    expect(unknown.usdMicros).toBeGreaterThan(0);
+    expect(unknown).toMatchObject({ rate: { source: "default" }, estimated: true });
+    expect(priceUsage("anything", {}).usdMicros).toBe(0);
   });
 
-  it("tests inference.rates overrides first", () => {
+  it("tests inference.rates overrides first, then inference.rate_table", () => {
     const { priceUsage } = hooks({
-      inference: { rates: [{ match: "llama", in_usd_per_mtok: 0, out_usd_per_mtok: 0 }] },
+      inference: {
+        rates: [{ match: "llama", in_usd_per_mtok: 0, out_usd_per_mtok: 0 }],
+        rate_table: {
+          version: "ops-7",
+          models: [
+            { match: "llama|qwen", in_usd_per_mtok: 1, out_usd_per_mtok: 1 },
+            { match: "claude-sonnet", in_usd_per_mtok: 2, out_usd_per_mtok: 2 },
+          ],
+        },
+      },
     });
-    expect(priceUsage("llama-3", { inputTokens: 1_000_000 })).toBe(0);
+    expect(priceUsage("llama-3", { inputTokens: 1_000_000 })).toEqual({
+      usdMicros: 0,
+      rate: { source: "override", version: "inference.rates" },
+      estimated: false,
+    });
+    expect(priceUsage("qwen-2", { inputTokens: 1_000_000 })).toMatchObject({
+      usdMicros: 1_000_000,
+      rate: { source: "override", version: "ops-7" },
+    });
+    expect(priceUsage("claude-sonnet-4", { outputTokens: 1_000_000 }).usdMicros).toBe(2_000_000);
   });
 
   it("rejects malformed inference config at construction with VALIDATION", () => {

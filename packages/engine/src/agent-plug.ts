@@ -40,8 +40,11 @@ export type HostMethod = (
 
 /** The engine-side hooks handed to the supervisor. */
 export interface EngineAgentHooks {
-  /** µUSD of one usage report (`inference.rates` first, then the built-in table). */
-  priceUsage: (modelRef: string, usage: { inputTokens?: number; outputTokens?: number }) => number;
+  /**
+   * The price of one model call (`inference.rates` first, then `inference.rate_table`, then the
+   * shipped table, then the default rate, which marks the price estimated).
+   */
+  priceUsage: (modelRef: string, usage: AgentModule.TokenUsage) => AgentModule.PricedUsage;
   hostMethods: { resolve_model: HostMethod; mcp_token: HostMethod };
 }
 
@@ -50,7 +53,10 @@ export interface EngineAgentHooks {
  * @throws EngineError `VALIDATION` for a malformed `inference` config (checked here, at construction).
  */
 export function createEngineAgentHooks(context: EngineAgentContext): EngineAgentHooks {
-  const priceUsage = context.agent.createPriceUsage(context.inference.rates);
+  const priceUsage = context.agent.createPriceUsage(
+    context.inference.rates,
+    context.inference.rate_table,
+  );
   const resolve = context.agent.createModelResolver(context.inference, (name) =>
     context.getEnv(name),
   );

@@ -21,6 +21,9 @@ export type { DirDeployOptions, DirDeployReport } from "./workflows-dir.ts";
 export type { AuthorizeMcpServerOptions } from "./authorize.ts";
 export type { InferenceConfig } from "./agent-plug.ts";
 export { isTerminal } from "@promenade/workflow/records";
+/** The scheduler's cron evaluation (the instants the engine fires cron triggers at). */
+export { nextFire, parseSchedule } from "@promenade/scheduler";
+export type { Schedule } from "@promenade/scheduler";
 export {
   ENGINE_ERROR_CODES,
   EngineError,

@@ -79,6 +79,7 @@ describe("agent() in a run", () => {
       .map((e) => e.kind);
     expect(agentKinds).toEqual([
       "turn_started",
+      "model_call",
       "tool_call_start",
       "tool_call_input_complete",
       "tool_call_executing",
@@ -86,11 +87,13 @@ describe("agent() in a run", () => {
       "text_start",
       "text_delta",
       "text_end",
+      "model_call",
       "turn_ended",
       "turn_started",
       "text_start",
       "text_delta",
       "text_end",
+      "model_call",
       "turn_ended",
     ]);
     const ended = all.filter((e) => e.kind === "turn_ended");
@@ -115,6 +118,20 @@ describe("agent() in a run", () => {
       [11, 3],
     ].reduce((acc, [i, o]) => acc + Math.round(((i! / 1e6) * 0.15 + (o! / 1e6) * 0.6) * 1e6), 0);
     expect(row.usdMicros).toBe(expectedMicros);
+    // The ledger: one priced model_call per request, summing to the row's tallies.
+    const ledger = all.filter((e) => e.kind === "model_call") as unknown as {
+      usage?: { inputTokens?: number; outputTokens?: number };
+      usdMicros?: number;
+    }[];
+    expect(ledger.map((e) => [e.usage?.inputTokens, e.usage?.outputTokens])).toEqual([
+      [30, 7],
+      [40, 6],
+      [11, 3],
+    ]);
+    expect(ledger.reduce((acc, e) => acc + (e.usdMicros ?? 0), 0)).toBe(row.usdMicros);
+    for (const e of ledger) {
+      expect(e).toMatchObject({ rate: { source: "built-in" }, estimated: false });
+    }
     expect(provider.requests[0]!.headers.authorization).toBe("Bearer sk-fake-provider-0001");
     expect(provider.requests[1]!.rawBody).toContain('"tool_call_id":"call-1","content":"42"');
   });

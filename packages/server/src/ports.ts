@@ -48,6 +48,10 @@ export interface ListRunsQuery {
   limit: number;
   offset?: number;
   beforeRunId?: string;
+  /** Only runs created at or after this instant (epoch ms). */
+  createdSince?: number;
+  /** Only runs created strictly before this instant (epoch ms). */
+  createdBefore?: number;
 }
 
 /** Options of {@link EngineApi.startRunOnce}. */
@@ -146,6 +150,12 @@ export interface EngineApi {
   ): Awaitable<HumanInputRequestRow>;
   /** Subscribe to the event feed. Returns the unsubscribe function. */
   onEvent(listener: (row: PublishedEvent) => void): () => void;
+  /**
+   * The next instant (epoch ms) strictly after `afterMs` at which the engine fires a cron trigger
+   * `expr` read in `timezone` (`undefined`: UTC), or `null` when it never fires again. Optional:
+   * without it the workflow detail shows no next fire (`nextFireAt: null`).
+   */
+  nextCronFire?(expr: string, timezone: string | undefined, afterMs: number): number | null;
 }
 
 /** Options of the interactive MCP OAuth grant. */

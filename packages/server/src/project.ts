@@ -2,11 +2,21 @@
  * Row → API object projections. The only place that decides which stored fields reach clients:
  * programs, artifact paths and anything not listed here never leave the server.
  */
+import type { CostLedger } from "./cost-ledger.ts";
 import type { ArtifactRow, EngineApi, RunRow, WorkflowRow } from "./ports.ts";
+import { cronSchedules } from "./schedules.ts";
 
-/** The Run object of the API (exact field list, `workflowSlug` added). */
-export function projectRun(run: RunRow, workflowSlug: string | null): Record<string, unknown> {
-  return {
+/**
+ * The Run object of the API (exact field list, `workflowSlug` added). The JSON API adds
+ * `usdEstimated` (part of `usdMicros` was priced at the default rate of an unknown model); the
+ * WebSocket feed's copies leave it out.
+ */
+export function projectRun(
+  run: RunRow,
+  workflowSlug: string | null,
+  usdEstimated?: boolean,
+): Record<string, unknown> {
+  const projected: Record<string, unknown> = {
     id: run.id,
     workflowId: run.workflowId,
     workflowSlug,
@@ -25,6 +35,8 @@ export function projectRun(run: RunRow, workflowSlug: string | null): Record<str
     startedAt: run.startedAt,
     endedAt: run.endedAt,
   };
+  if (usdEstimated !== undefined) projected["usdEstimated"] = usdEstimated;
+  return projected;
 }
 
 /** The slug of a workflow id, `null` when it is gone. */
@@ -32,16 +44,25 @@ export async function slugOf(engine: EngineApi, workflowId: string): Promise<str
   return (await engine.getWorkflowById(workflowId))?.slug ?? null;
 }
 
-/** Runs as API objects: one workflow read per distinct workflow, not per run. */
+/**
+ * Runs as API objects: one workflow read per distinct workflow, not per run; with a `ledger`,
+ * each carries `usdEstimated`.
+ */
 export async function projectRuns(
   engine: EngineApi,
   runs: readonly RunRow[],
+  ledger?: CostLedger,
 ): Promise<Record<string, unknown>[]> {
   const ids = [...new Set(runs.map((run) => run.workflowId))];
   const slugs = new Map(
     await Promise.all(ids.map(async (id) => [id, await slugOf(engine, id)] as const)),
   );
-  return runs.map((run) => projectRun(run, slugs.get(run.workflowId) ?? null));
+  const out: Record<string, unknown>[] = [];
+  for (const run of runs) {
+    const estimated = ledger === undefined ? undefined : await ledger.estimated(run);
+    out.push(projectRun(run, slugs.get(run.workflowId) ?? null, estimated));
+  }
+  return out;
 }
 
 /** Workflow summary (list item); `lastRun` is the workflow's newest run, if any. */
@@ -74,12 +95,21 @@ export async function workflowSummary(
   return projectWorkflowSummary(wf, last);
 }
 
-/** Workflow detail = summary + manifest + config (never the program). */
+/**
+ * Workflow detail = summary + manifest + config + the cron triggers with their next fire after
+ * `now` (never the program: its source has a route of its own).
+ */
 export async function workflowDetail(
   engine: EngineApi,
   wf: WorkflowRow,
+  now: number = Date.now(),
 ): Promise<Record<string, unknown>> {
-  return { ...(await workflowSummary(engine, wf)), manifest: wf.manifest, config: wf.config };
+  return {
+    ...(await workflowSummary(engine, wf)),
+    manifest: wf.manifest,
+    config: wf.config,
+    schedules: cronSchedules(engine, wf.manifest, now),
+  };
 }
 
 /** Artifact object: no on-disk path. */

@@ -30,6 +30,7 @@ import {
   WS_MAX_CONNECTIONS,
   WS_PROTOCOL,
 } from "./constants.ts";
+import { CostLedger } from "./cost-ledger.ts";
 import { clientErrorListener } from "./internal/client-faults.ts";
 import {
   CLIENT_CLOSED_STATUS,
@@ -129,6 +130,7 @@ export interface PromenadeServer {
 const SLUG = /^[A-Za-z0-9-]{1,100}$/;
 const RUN_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const DIGITS = /^\d+$/;
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 const STATUSES: readonly RunStatus[] = RUN_STATUSES;
 const INLINE_TYPES = new Set([
   "text/plain",
@@ -198,8 +200,9 @@ export function createPromenadeServer(
   let draining = false;
   let closing: Promise<void> | null = null;
 
+  const ledger = new CostLedger(engine);
   const runView = async (run: RunRow): Promise<Record<string, unknown>> =>
-    projectRun(run, await slugOf(engine, run.workflowId));
+    projectRun(run, await slugOf(engine, run.workflowId), await ledger.estimated(run));
   const ws = new WsChannel({
     engine,
     metrics,
@@ -217,6 +220,7 @@ export function createPromenadeServer(
     try {
       const channel = channelOf(row.event);
       if (channel !== undefined) metrics.runEvents.inc({ channel });
+      ledger.observe(row);
       if (row.event.kind === "run_status") {
         const status = row.event.status;
         if (isTerminalStatus(status)) {
@@ -277,6 +281,29 @@ export function createPromenadeServer(
     return Number(raw);
   };
 
+  /**
+   * An instant: epoch ms, or an ISO 8601 date (UTC midnight) or date-time with its offset (a
+   * date-time without one would depend on the server's zone).
+   */
+  const instantParam = (query: URLSearchParams, name: string): number | undefined => {
+    const raw = query.get(name);
+    if (raw === null) return undefined;
+    const ms = DIGITS.test(raw)
+      ? Number(raw)
+      : ISO_INSTANT.test(raw)
+        ? Date.parse(raw)
+        : Number.NaN;
+    if (!Number.isSafeInteger(ms) || ms < 0) {
+      throw new HttpError(
+        400,
+        "VALIDATION",
+        `Query parameter "${name}" must be an instant: epoch milliseconds or an ISO 8601 date-time (got "${raw}").`,
+        "Examples: 1735689600000, 2025-01-01, 2025-01-01T09:30:00Z.",
+      );
+    }
+    return ms;
+  };
+
   const listWorkflows: Handler = async ({ res }) => {
     const rows = await engine.listWorkflows();
     sendJson(res, 200, {
@@ -287,6 +314,11 @@ export function createPromenadeServer(
   const getWorkflow: Handler = async ({ res, params }) => {
     const wf = await requireWorkflow(params[0] ?? "");
     sendJson(res, 200, { workflow: await workflowDetail(engine, wf) });
+  };
+
+  const getSource: Handler = async ({ res, params }) => {
+    const wf = await requireWorkflow(params[0] ?? "");
+    sendJson(res, 200, { slug: wf.slug, updatedAt: wf.updatedAt, source: wf.program });
   };
 
   const deploy: Handler = async ({ req, res }) => {
@@ -424,6 +456,8 @@ export function createPromenadeServer(
     }
     const limit = Math.min(intParam(query, "limit") ?? RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT);
     const offset = intParam(query, "offset");
+    const since = instantParam(query, "since");
+    const until = instantParam(query, "until");
     const before = query.get("before");
     if (before !== null && offset !== undefined) {
       throw new HttpError(
@@ -451,10 +485,12 @@ export function createPromenadeServer(
       ...(statuses === undefined ? {} : { statuses }),
       ...(offset === undefined ? {} : { offset }),
       ...(before === null ? {} : { beforeRunId: before }),
+      ...(since === undefined ? {} : { createdSince: since }),
+      ...(until === undefined ? {} : { createdBefore: until }),
     });
     const page = rows.slice(0, limit);
     sendJson(res, 200, {
-      runs: await projectRuns(engine, page),
+      runs: await projectRuns(engine, page, ledger),
       nextCursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
     });
   };
@@ -805,6 +841,11 @@ export function createPromenadeServer(
       template: "/api/workflows/:slug",
       pattern: ["api", "workflows", null],
       methods: { GET: getWorkflow },
+    },
+    {
+      template: "/api/workflows/:slug/source",
+      pattern: ["api", "workflows", null, "source"],
+      methods: { GET: getSource },
     },
     {
       template: "/api/workflows/:slug/runs",

@@ -13,18 +13,22 @@ describe("ui assets", () => {
       "api.js",
       "app.css",
       "app.js",
+      "copy.js",
       "dom.js",
       "favicon.svg",
       "format.js",
       "index.html",
       "input-form.js",
+      "json-view.js",
       "live.js",
       "page-inbox.js",
       "page-mcp.js",
       "page-run.js",
       "page-runs.js",
+      "page-workflow.js",
       "page-workflows.js",
       "run-dialog.js",
+      "runs-table.js",
       "timeline.js",
     ]);
     expect(assets.get("app.js")?.contentType).toBe("text/javascript; charset=utf-8");
@@ -45,7 +49,14 @@ describe("ui assets", () => {
     const live = readFileSync(`${uiDirectory()}/live.js`, "utf8");
     expect(live).toContain("/api/ws");
     expect(live).toContain("WebSocket");
-    for (const name of ["page-run.js", "page-runs.js", "timeline.js", "input-form.js"]) {
+    for (const name of [
+      "page-run.js",
+      "page-runs.js",
+      "page-workflow.js",
+      "runs-table.js",
+      "timeline.js",
+      "input-form.js",
+    ]) {
       expect(readFileSync(`${uiDirectory()}/${name}`, "utf8")).toContain("encodeURIComponent");
     }
   });

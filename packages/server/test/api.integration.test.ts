@@ -4,10 +4,13 @@
  * Boardwalk-compatible clients see different statuses, shapes or codes.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { nextFire, parseSchedule } from "@promenade/scheduler";
 import { http, startHarness, until } from "./helpers.ts";
 import type { Harness } from "./helpers.ts";
 
 let h: Harness;
+const nextCronFire = (expr: string, timezone: string | undefined, afterMs: number) =>
+  nextFire(parseSchedule(expr, timezone), afterMs);
 afterEach(async () => {
   await h.close();
 });
@@ -66,6 +69,57 @@ describe("workflows", () => {
     expect(d.json.workflow.config).toEqual({});
     expect(d.json.workflow.program).toBeUndefined();
     expect((await http(h, "GET", "/api/workflows/nope")).status).toBe(404);
+  });
+
+  it("serves the source on its own route and each cron trigger's next fire in its zone", async () => {
+    h = await startHarness({}, { nextCronFire });
+    const program = [
+      "export const meta = {",
+      '  "slug": "nightly",',
+      '  "triggers": [',
+      '    { "kind": "webhook", "auth": "token" },',
+      '    { "kind": "cron", "expr": "30 7 * * *", "timezone": "Asia/Kolkata" },',
+      '    { "kind": "cron", "expr": "*/15 * * * *" }',
+      "  ]",
+      "};",
+      "export default async () => 1;",
+    ].join("\n");
+    await h.engine.deployWorkflow({ program });
+    const before = Date.now();
+    const d = await http(h, "GET", "/api/workflows/nightly");
+    const schedules = d.json.workflow.schedules as {
+      trigger: number;
+      expr: string;
+      timezone: string;
+      nextFireAt: number;
+    }[];
+    expect(schedules.map((c) => [c.trigger, c.expr, c.timezone])).toEqual([
+      [1, "30 7 * * *", "Asia/Kolkata"],
+      [2, "*/15 * * * *", "UTC"],
+    ]);
+    // 07:30 in Kolkata (UTC+5:30, no DST) is 02:00 UTC: the next one within a day.
+    const daily = new Date(schedules[0]!.nextFireAt);
+    expect([daily.getUTCHours(), daily.getUTCMinutes(), daily.getUTCSeconds()]).toEqual([2, 0, 0]);
+    expect(schedules[0]!.nextFireAt).toBeGreaterThan(before);
+    expect(schedules[0]!.nextFireAt - before).toBeLessThanOrEqual(86_400_000);
+    expect(schedules[1]!.nextFireAt % 900_000).toBe(0);
+    expect(schedules[1]!.nextFireAt - before).toBeLessThanOrEqual(900_000);
+    expect(d.json.workflow.program).toBeUndefined();
+    const source = await http(h, "GET", "/api/workflows/nightly/source");
+    expect(source.status).toBe(200);
+    expect(source.json).toEqual({
+      slug: "nightly",
+      updatedAt: d.json.workflow.updatedAt,
+      source: program,
+    });
+    expect((await http(h, "GET", "/api/workflows/ghost/source")).status).toBe(404);
+    expect((await http(h, "POST", "/api/workflows/nightly/source")).status).toBe(405);
+    // An engine without cron evaluation shows the triggers without a next fire.
+    await h.close();
+    h = await startHarness();
+    await h.engine.deployWorkflow({ program });
+    const bare = await http(h, "GET", "/api/workflows/nightly");
+    expect(bare.json.workflow.schedules.map((c: any) => c.nextFireAt)).toEqual([null, null]);
   });
 
   it("deploys over the API: 201 then 200 with the same id; bad programs 400; disabled 403", async () => {
@@ -146,7 +200,9 @@ describe("runs", () => {
       "createdAt",
       "startedAt",
       "endedAt",
+      "usdEstimated",
     ]);
+    expect(got.json.run.usdEstimated).toBe(false);
     const empty = await http(h, "POST", "/api/workflows/echo/runs");
     expect(empty.status).toBe(201);
     expect(empty.json.run.input).toBeNull();
@@ -229,6 +285,90 @@ describe("runs", () => {
     expect((await http(h, "GET", `/api/runs?before=${ids[0]}&offset=1`)).status).toBe(400);
     const unknown = await http(h, "GET", "/api/runs?before=01JDA7Q3M8X2ZC4K9T5VQW1HNB");
     expect(unknown.json.error.message).toBe("Unknown pagination cursor.");
+  });
+
+  it("marks a run's cost estimated when part of it was priced at the default rate", async () => {
+    h = await startHarness(
+      {},
+      {
+        behaviors: {
+          ledger: async (run) => {
+            if (run.input === null) return null; // no model call at all
+            const { estimated } = run.input as { estimated: boolean };
+            run.agentTurn({
+              text: ["a"],
+              usage: { inputTokens: 10, outputTokens: 2 },
+              call: { model: "gpt-4o-mini", usdMicros: 3 },
+            });
+            run.agentTurn({
+              text: ["b"],
+              usage: { inputTokens: 10, outputTokens: 2 },
+              call: estimated
+                ? { model: "local-llm", usdMicros: 60, estimated: true }
+                : { model: "gpt-4o-mini", usdMicros: 3 },
+            });
+            return null;
+          },
+        },
+      },
+    );
+    h.engine.addWorkflow({ slug: "ledger" });
+    const known = await h.engine.startRun("ledger", {
+      input: { estimated: false },
+      triggerKind: "manual",
+    });
+    await h.engine.waitForRun(known.id);
+    // Marked by the listener while it runs, and read back from the log for runs it never saw.
+    const guessed = await h.engine.startRun("ledger", {
+      input: { estimated: true },
+      triggerKind: "manual",
+    });
+    await h.engine.waitForRun(guessed.id);
+    const idle = await h.engine.startRun("ledger", { triggerKind: "manual" });
+    await h.engine.waitForRun(idle.id);
+    for (const base of [h, await startHarness({}, {}, () => h.engine)]) {
+      const one = await http(base, "GET", `/api/runs/${guessed.id}`);
+      expect([one.json.run.usdMicros, one.json.run.usdEstimated]).toEqual([63, true]);
+      const list = await http(base, "GET", "/api/runs?workflow=ledger");
+      expect(list.json.runs.map((r: any) => [r.id, r.usdMicros, r.usdEstimated])).toEqual([
+        [idle.id, 0, false],
+        [guessed.id, 63, true],
+        [known.id, 6, false],
+      ]);
+      if (base !== h) await base.close();
+    }
+  });
+
+  it("filters the run list by creation time: since inclusive, until exclusive", async () => {
+    let now = Date.UTC(2025, 0, 1, 12, 0, 0);
+    h = await startHarness({}, { now: () => now });
+    h.engine.addWorkflow({ slug: "timed" });
+    const made: string[] = [];
+    for (const day of [1, 2, 3, 4]) {
+      now = Date.UTC(2025, 0, day, 12, 0, 0);
+      made.push((await h.engine.startRun("timed", { triggerKind: "manual" })).id);
+    }
+    const list = async (qs: string) =>
+      (await http(h, "GET", `/api/runs?${qs}`)).json.runs.map((r: any) => r.id);
+    expect(await list(`since=${Date.UTC(2025, 0, 2, 12)}`)).toEqual([made[3], made[2], made[1]]);
+    expect(await list(`until=${Date.UTC(2025, 0, 2, 12)}`)).toEqual([made[0]]);
+    expect(await list("since=2025-01-02&until=2025-01-04")).toEqual([made[2], made[1]]);
+    expect(await list("since=2025-01-02T13:00:00%2B01:00&until=2025-01-03T12:00:00.001Z")).toEqual([
+      made[2],
+      made[1],
+    ]);
+    // With the other filters and with paging.
+    expect(await list("since=2025-01-02&limit=1")).toEqual([made[3]]);
+    const first = await http(h, "GET", "/api/runs?since=2025-01-02&limit=2");
+    expect(first.json.nextCursor).toBe(made[2]);
+    expect(await list(`since=2025-01-02&limit=2&before=${made[2]}`)).toEqual([made[1]]);
+    expect(await list("since=2025-01-02&status=completed")).toEqual([]);
+    for (const bad of ["yesterday", "-5", "2025-01-02T10:00", "2025-13-45", "1e3"]) {
+      const r = await http(h, "GET", `/api/runs?since=${encodeURIComponent(bad)}`);
+      expect(r.status).toBe(400);
+      expect(r.json.error.code).toBe("VALIDATION");
+      expect(r.json.error.message).toContain('"since"');
+    }
   });
 
   it("clamps the run list at 500", async () => {

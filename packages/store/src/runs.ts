@@ -4,7 +4,7 @@
  * transaction, which for a terminal status also closes the run's pending human-input requests),
  * restart and usage tallies, and the index-range listings.
  */
-import { and, asc, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { EngineError } from "@promenade/workflow/errors";
 import { isTerminal } from "@promenade/workflow/records";
 import type { ListRunsFilter, RunRow, RunUsage } from "@promenade/workflow/records";
@@ -535,6 +535,14 @@ export class RunTable {
       filter.parentRunId === undefined
         ? undefined
         : requireString(filter.parentRunId, "listRuns: parentRunId");
+    const since =
+      filter.createdSince === undefined
+        ? undefined
+        : requireInteger(filter.createdSince, "listRuns: createdSince", 0);
+    const before =
+      filter.createdBefore === undefined
+        ? undefined
+        : requireInteger(filter.createdBefore, "listRuns: createdBefore", 0);
     let anchor: { createdAt: number; rowid: number } | undefined;
     if (filter.beforeRunId !== undefined) {
       const id = requireString(filter.beforeRunId, "listRuns: beforeRunId");
@@ -547,6 +555,12 @@ export class RunTable {
         );
     }
     if (limit === 0) return [];
+    if (since !== undefined && before !== undefined && since >= before) return [];
+    // A creation-time window narrows every index range below (each ends in created_at).
+    const created = and(
+      since === undefined ? undefined : gte(runs.createdAt, since),
+      before === undefined ? undefined : lt(runs.createdAt, before),
+    );
     const newest = order === "newest";
     const direction = newest ? desc : asc;
     const keyset =
@@ -560,7 +574,7 @@ export class RunTable {
       this.#c.orm
         .select({ raw: runs, rowid: sql<number>`rowid` })
         .from(runs)
-        .where(and(where, keyset))
+        .where(and(where, keyset, created))
         .orderBy(direction(runs.createdAt), direction(sql`rowid`))
         .limit(take)
         .all();

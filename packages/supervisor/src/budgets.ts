@@ -1,11 +1,13 @@
 /**
  * Budgets: `max_duration_seconds` measured from the run's first start (it spans restarts),
- * `max_tokens` and `max_usd` checked on the tallies the store returns after each usage report.
+ * `max_tokens` and `max_usd` checked on the tallies the store returns after each priced model call
+ * (or usage report).
  * A breach SIGKILLs the pass's process and keeps the first reason; nothing is breached once the
  * program has reported or the process has exited.
  */
 import { andThen, attempt } from "@promenade/workflow/records";
 import type { SupervisorContext } from "./context.ts";
+import type { PricedUsage, UsageReport } from "./ports.ts";
 import type { Execution, Pass } from "./execution.ts";
 import { manifestOf } from "./internal/manifest.ts";
 import { safeKill } from "./internal/child-process.ts";
@@ -42,30 +44,49 @@ export function breachBudget(pass: Pass, reason: string): void {
   if (pass.child !== null) safeKill(pass.child, "SIGKILL");
 }
 
+/** A price from `priceUsage`, clamped to integer micro-USD ≥ 0. */
+function priceOf(
+  ctx: SupervisorContext,
+  modelRef: string,
+  usage: UsageReport,
+): { usdMicros: number; rate?: PricedUsage["rate"]; estimated?: boolean } {
+  const priced = ctx.priceUsage(modelRef, usage);
+  const clamp = (value: number): number =>
+    Number.isFinite(value) ? Math.max(0, Math.round(value)) : 0;
+  if (typeof priced === "number") return { usdMicros: clamp(priced) };
+  return { usdMicros: clamp(priced.usdMicros), rate: priced.rate, estimated: priced.estimated };
+}
+
+/** The token counts of a report, only the non-negative integers (what the event schema allows). */
+function usageOf(value: unknown): UsageReport | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const out: UsageReport = {};
+  for (const key of [
+    "inputTokens",
+    "outputTokens",
+    "cacheReadTokens",
+    "cacheCreationTokens",
+    "reasoningTokens",
+  ] as const) {
+    const n = (value as Record<string, unknown>)[key];
+    if (typeof n === "number" && Number.isSafeInteger(n) && n >= 0) out[key] = n;
+  }
+  return out;
+}
+
 /**
  * Adds one usage report to the run's tallies (in the run's write order, so the terminal row
  * includes every report of the pass) and enforces `max_tokens` / `max_usd` on the totals the
  * store returns. Reports arriving concurrently each see the totals after their own addition.
  */
-export function reportUsage(
+function tally(
   ctx: SupervisorContext,
   exec: Execution,
   pass: Pass,
-  modelRef: string,
-  usage: { inputTokens?: number; outputTokens?: number },
+  delta: { tokensIn: number; tokensOut: number; usdMicros: number },
 ): void {
-  if (exec.ended) return;
-  const tokensIn = usage.inputTokens ?? 0;
-  const tokensOut = usage.outputTokens ?? 0;
-  const priced: { inputTokens?: number; outputTokens?: number } = {};
-  if (usage.inputTokens !== undefined) priced.inputTokens = usage.inputTokens;
-  if (usage.outputTokens !== undefined) priced.outputTokens = usage.outputTokens;
-  const usdMicros = Math.max(0, Math.round(ctx.priceUsage(modelRef, priced)));
   const recorded = attempt(
-    () =>
-      exec.log.write("could not record usage", () =>
-        ctx.store.addRunUsage(exec.runId, { tokensIn, tokensOut, usdMicros }),
-      ),
+    () => exec.log.write("could not record usage", () => ctx.store.addRunUsage(exec.runId, delta)),
     () => null, // the log recorded the failure and stopped the process
   );
   void andThen(recorded, (total) => {
@@ -87,4 +108,55 @@ export function reportUsage(
       );
     }
   });
+}
+
+/** Prices one usage report of the run process and adds it to the run's tallies. */
+export function reportUsage(
+  ctx: SupervisorContext,
+  exec: Execution,
+  pass: Pass,
+  modelRef: string,
+  usage: UsageReport,
+): void {
+  if (exec.ended) return;
+  const report = usageOf(usage) ?? {};
+  tally(ctx, exec, pass, {
+    tokensIn: report.inputTokens ?? 0,
+    tokensOut: report.outputTokens ?? 0,
+    usdMicros: priceOf(ctx, modelRef, report).usdMicros,
+  });
+}
+
+/**
+ * One `model_call` event of the run process: the call is priced here (whatever price the process
+ * put on it is replaced), written to the event log with its price — the run's cost ledger — and
+ * the same tokens and micro-USD are added to the run's tallies, after the event in write order.
+ * A call without usage (a failed request) is written unpriced and counts nothing; an event the
+ * log refuses (invalid) counts nothing either.
+ */
+export function recordModelCall(
+  ctx: SupervisorContext,
+  exec: Execution,
+  pass: Pass,
+  body: { kind: string } & Record<string, unknown>,
+  turnId: string,
+): void {
+  const { usdMicros: _price, rate: _rate, estimated: _estimated, ...call } = body;
+  const usage = call["usage"] === undefined ? undefined : usageOf(call["usage"]);
+  let delta: { tokensIn: number; tokensOut: number; usdMicros: number } | null = null;
+  if (usage !== undefined && !exec.ended) {
+    const model = typeof call["model"] === "string" ? call["model"] : "";
+    const priced = priceOf(ctx, model, usage);
+    call["usdMicros"] = priced.usdMicros;
+    if (priced.rate !== undefined) call["rate"] = { ...priced.rate };
+    if (priced.estimated !== undefined) call["estimated"] = priced.estimated;
+    delta = {
+      tokensIn: usage.inputTokens ?? 0,
+      tokensOut: usage.outputTokens ?? 0,
+      usdMicros: priced.usdMicros,
+    };
+  }
+  if (!exec.log.stamp(call, turnId) || delta === null) return;
+  exec.log.flush();
+  tally(ctx, exec, pass, delta);
 }

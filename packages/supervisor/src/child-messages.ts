@@ -1,14 +1,14 @@
 /**
  * Messages from a run process, validated on receipt and routed: event bodies to the run's event
- * log (only the kinds a run process may emit; agent frames only with an agent turn id), host
- * calls, usage reports, memory dirs, and the program's `done` / `failed` report. A malformed or
+ * log (only the kinds a run process may emit; agent frames only with an agent turn id; a
+ * `model_call` priced and counted on the way), host calls, usage reports, memory dirs, and the program's `done` / `failed` report. A malformed or
  * forbidden message is dropped and logged, never fatal to the run. A value nested past the JSON
  * depth limit is refused before anything reads it: in a host call, the call is answered with the
  * error; in an event or a report, the run fails with it and its process is ended.
  */
 import type { EngineError } from "@promenade/workflow/errors";
 import { isEngineErrorCode } from "@promenade/workflow/errors";
-import { reportUsage } from "./budgets.ts";
+import { recordModelCall, reportUsage } from "./budgets.ts";
 import { logRun } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import type { Execution, Pass } from "./execution.ts";
@@ -70,6 +70,10 @@ export function onChildMessage(
       }
       if (message.turnId === undefined || message.turnId === exec.runId) {
         logRun(ctx, exec, `dropped a "${kind}" event without an agent turn id`);
+        return;
+      }
+      if (kind === "model_call") {
+        recordModelCall(ctx, exec, pass, message.body, message.turnId);
         return;
       }
       exec.log.stamp(message.body, message.turnId);

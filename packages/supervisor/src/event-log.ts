@@ -99,12 +99,13 @@ export class EventLog {
   /**
    * Validates, redacts and buffers one event body; the buffer is flushed on the next macrotask
    * (or at once when it is large). Dropped (and logged) after the run's terminal transition.
+   * True when the event was buffered.
    */
-  stamp(body: { kind: string } & Record<string, unknown>, turnId?: string): void {
-    if (this.sealed || this.fatal !== undefined) return;
+  stamp(body: { kind: string } & Record<string, unknown>, turnId?: string): boolean {
+    if (this.sealed || this.fatal !== undefined) return false;
     if (this.ended) {
       this.options.log(`dropped a late "${body.kind}" event (run already ended)`);
-      return;
+      return false;
     }
     const { runId, redactor } = this.options;
     const safeBody = redactor.redactDeep(body);
@@ -124,7 +125,7 @@ export class EventLog {
       this.options.log(
         `dropped an invalid "${body.kind}" event: ${check.error.issues[0]?.message ?? "invalid"}`,
       );
-      return;
+      return false;
     }
     this.buffer.push({ runId, cursor: next.cursor, event: event as RunEvent });
     if (this.buffer.length >= MAX_BUFFERED_EVENTS) {
@@ -136,6 +137,7 @@ export class EventLog {
         this.flush();
       });
     }
+    return true;
   }
 
   /**

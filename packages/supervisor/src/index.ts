@@ -30,6 +30,7 @@ export type {
   NewInputRequest,
   NewRun,
   PriceUsage,
+  PricedUsage,
   RunErrorShape,
   RunRow,
   RunsInStatus,

@@ -217,14 +217,32 @@ export interface LaunchArgs {
  */
 export type LaunchFunction = (args: LaunchArgs) => ChildProcess;
 
-/** Token usage of one model call as the run process reports it. */
+/**
+ * Token usage of one model call as the run process reports it. `inputTokens` includes the cache
+ * reads and writes, `outputTokens` the reasoning tokens.
+ */
 export interface UsageReport {
   inputTokens?: number;
   outputTokens?: number;
+  cacheReadTokens?: number;
+  cacheCreationTokens?: number;
+  reasoningTokens?: number;
 }
 
-/** Prices one usage report in integer micro-USD (the engine passes `@promenade/agent`'s rates). */
-export type PriceUsage = (modelRef: string, usage: UsageReport) => number;
+/** The price of one model call, with where its rate came from. */
+export interface PricedUsage {
+  /** Integer micro-USD. */
+  usdMicros: number;
+  rate: { source: "built-in" | "override" | "default"; version: string };
+  /** True when the rate is a default for a model no rate row matched. */
+  estimated: boolean;
+}
+
+/**
+ * Prices one model call in integer micro-USD (the engine passes `@promenade/agent`'s rates); a
+ * plain number is a price without a rate source.
+ */
+export type PriceUsage = (modelRef: string, usage: UsageReport) => number | PricedUsage;
 
 /** Names of the host methods the engine injects. */
 export type InjectedHostMethodName = "resolve_model" | "mcp_token";

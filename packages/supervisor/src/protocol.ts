@@ -68,6 +68,7 @@ export type ChildMessage =
 export const CHILD_EMITTABLE_KINDS: ReadonlySet<string> = new Set([
   "phase",
   "turn_ended",
+  "model_call",
   "text_start",
   "text_delta",
   "text_end",

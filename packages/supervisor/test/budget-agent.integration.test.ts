@@ -155,6 +155,60 @@ describe("the agent seam of the child runtime", () => {
     );
   });
 
+  it("prices each model_call as it is written and adds the same numbers to the run's tallies", async () => {
+    const seen: unknown[] = [];
+    h = createHarness({
+      childEntryPath: agentEntry,
+      priceUsage: (modelRef, usage) => {
+        seen.push([modelRef, usage]);
+        return modelRef === "known"
+          ? { usdMicros: 40, rate: { source: "built-in", version: "v1" }, estimated: false }
+          : { usdMicros: 9, rate: { source: "default", version: "v1" }, estimated: true };
+      },
+    });
+    const call = (model: string, extra: Record<string, unknown>) => ({
+      model,
+      provider: "p",
+      startedAt: 1,
+      endedAt: 2,
+      ...extra,
+    });
+    const calls = [
+      // A price the run process claims is replaced by the supervisor's.
+      call("known", {
+        usage: { inputTokens: 100, outputTokens: 10, cacheReadTokens: 60 },
+        usdMicros: 1,
+        estimated: true,
+      }),
+      call("local-llm", { usage: { inputTokens: 5, outputTokens: 2, reasoningTokens: 1 } }),
+      // A failed request: written, not priced, nothing counted.
+      call("known", { error: { code: "PROVIDER_ERROR", message: "503" } }),
+      // An invalid record is dropped and counts nothing.
+      call("known", { usage: { inputTokens: -4 } }),
+    ];
+    h.deploy(
+      { slug: "ledger" },
+      `output(await agent(${JSON.stringify(JSON.stringify({ calls }))}));`,
+    );
+    const row = await h.run("ledger");
+    expect(row.status).toBe("completed");
+    const ledger = h
+      .events(row.id)
+      .map((e) => e.event)
+      .filter((e) => e.kind === "model_call");
+    expect(ledger.map((e) => [e.model, e.usdMicros, e.rate, e.estimated])).toEqual([
+      ["known", 40, { source: "built-in", version: "v1" }, false],
+      ["local-llm", 9, { source: "default", version: "v1" }, true],
+      ["known", undefined, undefined, undefined],
+    ]);
+    expect(seen).toEqual([
+      ["known", { inputTokens: 100, outputTokens: 10, cacheReadTokens: 60 }],
+      ["local-llm", { inputTokens: 5, outputTokens: 2, reasoningTokens: 1 }],
+      ["known", {}],
+    ]);
+    expect([row.tokensIn, row.tokensOut, row.usdMicros]).toEqual([105, 12, 49]);
+  });
+
   it("routes resolve_model to the injected host method and fails UNSUPPORTED without one", async () => {
     h = createHarness({
       childEntryPath: agentEntry,

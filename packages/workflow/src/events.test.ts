@@ -42,6 +42,18 @@ function samples(): RunEvent[] {
       reason: "complete",
       usage: { inputTokens: 10, outputTokens: 2 },
     },
+    {
+      ...turn,
+      kind: "model_call",
+      model: "gpt-4o-mini",
+      provider: "openai",
+      startedAt: 1_700_000_000_000,
+      endedAt: 1_700_000_000_250,
+      usage: { inputTokens: 10, outputTokens: 2, cacheReadTokens: 4 },
+      usdMicros: 3,
+      rate: { source: "built-in", version: "2025-06-01" },
+      estimated: false,
+    },
     { ...turn, kind: "text_start", blockId: "b0" },
     { ...turn, kind: "text_delta", blockId: "b0", text: "" },
     { ...turn, kind: "text_end", blockId: "b0" },
@@ -91,12 +103,12 @@ describe("makeCursor", () => {
 });
 
 describe("runEventSchema", () => {
-  it("round-trips one sample of each of the 18 kinds", () => {
+  it("round-trips one sample of each of the 19 kinds", () => {
     for (const sample of samples()) expect(runEventSchema.parse(sample)).toEqual(sample);
     const sampleKinds = new Set(samples().map((s) => s.kind));
     const schemaKinds = new Set(runEventSchema.options.map((o) => o.shape.kind.value));
     expect(sampleKinds).toEqual(schemaKinds);
-    expect(schemaKinds.size).toBe(18);
+    expect(schemaKinds.size).toBe(19);
   });
 
   it("rejects unknown kinds, missing required fields and extra fields", () => {
@@ -162,9 +174,20 @@ describe("runEventSchema", () => {
       { ...call, endedAt: -1 },
       { ...call, usdMicros: 0.5 },
       { ...call, extra: 1 },
+      { ...call, rate: { source: "guess", version: "1" } },
+      { ...call, rate: { source: "default", version: "" } },
     ]) {
       expect(runEventSchema.safeParse({ ...ended, calls: [badCall] }).success).toBe(false);
+      expect(runEventSchema.safeParse({ ...turn, kind: "model_call", ...badCall }).success).toBe(
+        false,
+      );
     }
+    const priced = { ...call, rate: { source: "default", version: "2025-06-01" } };
+    expect(runEventSchema.parse({ ...turn, kind: "model_call", ...priced })).toEqual({
+      ...turn,
+      kind: "model_call",
+      ...priced,
+    });
   });
 
   it("exports reusable token-usage and tool-return schemas usable with plain zod", () => {
@@ -195,7 +218,7 @@ describe("channels", () => {
       expect(channel).toBe(expected[kind] ?? "agent");
       if (channel === "agent") agentKinds += 1;
     }
-    expect(agentKinds).toBe(12);
+    expect(agentKinds).toBe(13);
     expect(channelOf({ kind: "nope" as RunEventKind })).toBeUndefined();
     expect(channelOf({ kind: "toString" as RunEventKind })).toBeUndefined();
   });

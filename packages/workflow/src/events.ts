@@ -1,5 +1,5 @@
 /**
- * The run-event wire format: the 18 strict event schemas, the envelope, cursors and
+ * The run-event wire format: the 19 strict event schemas, the envelope, cursors and
  * channels. Wire names are frozen (Boardwalk-compatible): never restyle a kind or field. The zod
  * schemas are built on first use (see internal/lazy.ts); cursor and channel helpers need no zod,
  * so servers filtering a stream and programs importing `.` pay nothing for the schemas.
@@ -68,17 +68,26 @@ function buildEventSchemas() {
   });
   const event = <K extends string, S extends z.core.$ZodLooseShape>(kind: K, shape: S) =>
     z.strictObject({ ...envelope, kind: z.literal(kind), ...shape });
-  // One provider request of an agent turn, as the turn reports it when it ends.
-  const modelCallSchema = z.strictObject({
+  // Where the price of a model call came from: the shipped rate table, an operator rate, or the
+  // default rate of models no row matches (then the call's cost is estimated).
+  const rateSchema = z.strictObject({
+    source: z.enum(["built-in", "override", "default"]),
+    version: nonEmpty,
+  });
+  // One provider request of an agent turn: its times, usage and (priced by the engine) cost.
+  const modelCallShape = {
     model: nonEmpty,
     provider: nonEmpty.optional(),
     startedAt: z.int().min(0),
     endedAt: z.int().min(0),
     usage: tokenUsageSchema.optional(),
     usdMicros: z.int().min(0).optional(),
+    rate: rateSchema.optional(),
     estimated: z.boolean().optional(),
     error: eventErrorSchema.optional(),
-  });
+  };
+  // The per-request records some turns carried on `turn_ended` before `model_call` existed.
+  const modelCallSchema = z.strictObject(modelCallShape);
 
   const runEventSchema = z.discriminatedUnion("kind", [
     event("run_status", {
@@ -101,6 +110,8 @@ function buildEventSchemas() {
       error: eventErrorSchema.optional(),
       calls: z.array(modelCallSchema).optional(),
     }),
+    // The cost ledger: one per model request of a turn, written when the request ends.
+    event("model_call", modelCallShape),
     event("text_start", { blockId: z.string() }),
     event("text_delta", { blockId: z.string(), text: z.string() }),
     event("text_end", { blockId: z.string() }),
@@ -124,7 +135,7 @@ type EventSchemas = ReturnType<typeof buildEventSchemas>;
 const eventSchemas = once(buildEventSchemas);
 
 /**
- * The run event: a discriminated union on `kind` over 18 strict variants. Rejects unknown kinds,
+ * The run event: a discriminated union on `kind` over 19 strict variants. Rejects unknown kinds,
  * missing required fields and extra fields (a `cursor` inside the event included). Built on first
  * use.
  */
@@ -144,7 +155,7 @@ export const toolReturnSchema: EventSchemas["toolReturnSchema"] = lazyObject(
 
 /** One run event (discriminated on `kind`). */
 export type RunEvent = z.infer<EventSchemas["runEventSchema"]>;
-/** The 18 event kinds. */
+/** The 19 event kinds. */
 export type RunEventKind = RunEvent["kind"];
 /** A run's status on `run_status` events. */
 export type { RunStatus } from "./records/statuses.ts";
@@ -152,7 +163,7 @@ export type { RunStatus } from "./records/statuses.ts";
 export type EventEnvelope = Pick<RunEvent, "runId" | "turnId" | "seq" | "t">;
 /** Token usage (`turn_ended.usage`). */
 export type TokenUsage = z.infer<EventSchemas["tokenUsageSchema"]>;
-/** One model request of an agent turn (`turn_ended.calls[]`). */
+/** One model request of an agent turn (the `model_call` event, or `turn_ended.calls[]`). */
 export type ModelCall = z.infer<EventSchemas["modelCallSchema"]>;
 /** A tool's result as rendered on the wire. */
 export type ToolReturn = z.infer<EventSchemas["toolReturnSchema"]>;
@@ -175,6 +186,7 @@ const KIND_CHANNEL: Readonly<Record<RunEventKind, Channel>> = {
   program_output: "log",
   turn_started: "agent",
   turn_ended: "agent",
+  model_call: "agent",
   text_start: "agent",
   text_delta: "agent",
   text_end: "agent",

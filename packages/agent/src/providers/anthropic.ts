@@ -79,9 +79,7 @@ async function readStream(
     switch (event.type) {
       case "message_start": {
         const message = isObject(event.message) ? event.message : {};
-        if (isObject(message.usage)) cacheUsage(message.usage, usage);
-        const input = isObject(message.usage) ? tokenCount(message.usage.input_tokens) : undefined;
-        if (input !== undefined) usage.inputTokens = input;
+        if (isObject(message.usage)) inputUsage(message.usage, usage);
         break;
       }
       case "content_block_start": {
@@ -154,11 +152,9 @@ function parseMessage(value: unknown): ChatTurn {
   }
   const usage: TokenUsage = {};
   if (isObject(value.usage)) {
-    const input = tokenCount(value.usage.input_tokens);
     const output = tokenCount(value.usage.output_tokens);
-    if (input !== undefined) usage.inputTokens = input;
+    inputUsage(value.usage, usage);
     if (output !== undefined) usage.outputTokens = output;
-    cacheUsage(value.usage, usage);
   }
   return {
     text,
@@ -188,10 +184,16 @@ export const anthropicChat: ChatAdapter = async (args, io) => {
   });
 };
 
-/** Prompt-cache counts of an Anthropic `usage` object, when reported. */
-function cacheUsage(value: Record<string, unknown>, into: TokenUsage): void {
+/**
+ * Input and prompt-cache counts of an Anthropic `usage` object, when reported. Anthropic's
+ * `input_tokens` leaves out the cached tokens; `inputTokens` counts every prompt token (as the
+ * other providers report it), so the cache reads and writes are added back.
+ */
+function inputUsage(value: Record<string, unknown>, into: TokenUsage): void {
+  const input = tokenCount(value.input_tokens);
   const read = tokenCount(value.cache_read_input_tokens);
   const created = tokenCount(value.cache_creation_input_tokens);
   if (read !== undefined) into.cacheReadTokens = read;
   if (created !== undefined) into.cacheCreationTokens = created;
+  if (input !== undefined) into.inputTokens = input + (read ?? 0) + (created ?? 0);
 }

@@ -81,12 +81,15 @@ function absorb(
     );
   }
   if (isObject(chunk.usageMetadata)) {
+    // Gemini counts thinking tokens apart from the candidates; `outputTokens` includes them.
     const input = tokenCount(chunk.usageMetadata.promptTokenCount);
     const output = tokenCount(chunk.usageMetadata.candidatesTokenCount);
-    if (input !== undefined) into.usage.inputTokens = input;
-    if (output !== undefined) into.usage.outputTokens = output;
     const cached = tokenCount(chunk.usageMetadata.cachedContentTokenCount);
     const thoughts = tokenCount(chunk.usageMetadata.thoughtsTokenCount);
+    if (input !== undefined) into.usage.inputTokens = input;
+    if (output !== undefined || thoughts !== undefined) {
+      into.usage.outputTokens = (output ?? 0) + (thoughts ?? 0);
+    }
     if (cached !== undefined) into.usage.cacheReadTokens = cached;
     if (thoughts !== undefined) into.usage.reasoningTokens = thoughts;
   }

@@ -55,7 +55,7 @@ export interface FakeAgentHost {
   readonly redactor: RedactorPort;
   /** Every event in emission order (turn_started included). */
   readonly events: RecordedAgentEvent[];
-  /** Every `reportUsage` call. */
+  /** The usage of every `model_call` event that carried one, in order. */
   readonly usage: { modelRef: string; usage: TokenUsage }[];
   /** Every `memoryUsed` call. */
   readonly memoryUsed: string[];
@@ -125,9 +125,9 @@ export function createFakeAgentHost(options: FakeAgentHostOptions): FakeAgentHos
       },
       emit(turnId, body) {
         events.push({ turnId, body: body });
-      },
-      reportUsage(modelRef, reported) {
-        usage.push({ modelRef, usage: reported });
+        if (body.kind === "model_call" && body.usage !== undefined) {
+          usage.push({ modelRef: body.model, usage: body.usage });
+        }
       },
       memoryUsed(dir) {
         memoryUsed.push(dir);

@@ -167,13 +167,24 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   };
 }
 
-/** Usage in neutral form for the builders below. */
+/**
+ * Usage in neutral form for the builders below; each is written in the provider's own wire
+ * fields and conventions (e.g. Anthropic's `input_tokens` leaves the cached tokens out).
+ */
 export interface FakeUsage {
   input?: number;
   output?: number;
-  /** Prompt-cache hits (OpenAI `prompt_tokens_details.cached_tokens`). */
+  /**
+   * Prompt-cache hits (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic
+   * `cache_read_input_tokens`, Gemini `cachedContentTokenCount`).
+   */
   cached?: number;
-  /** Reasoning tokens (OpenAI `completion_tokens_details.reasoning_tokens`). */
+  /** Prompt-cache writes (Anthropic `cache_creation_input_tokens`). */
+  cacheWrite?: number;
+  /**
+   * Reasoning tokens (OpenAI `completion_tokens_details.reasoning_tokens`, Gemini
+   * `thoughtsTokenCount`).
+   */
   reasoning?: number;
 }
 
@@ -342,7 +353,14 @@ export function anthropicStream(options: {
         role: "assistant",
         content: [],
         model: "fake",
-        usage: { input_tokens: usage.input ?? 0, output_tokens: 1 },
+        usage: {
+          input_tokens: usage.input ?? 0,
+          output_tokens: 1,
+          ...(usage.cached === undefined ? {} : { cache_read_input_tokens: usage.cached }),
+          ...(usage.cacheWrite === undefined
+            ? {}
+            : { cache_creation_input_tokens: usage.cacheWrite }),
+        },
       },
     },
   ];
@@ -428,7 +446,9 @@ export function geminiStream(options: {
     usageMetadata: {
       promptTokenCount: usage.input ?? 0,
       candidatesTokenCount: usage.output ?? 0,
-      totalTokenCount: (usage.input ?? 0) + (usage.output ?? 0),
+      totalTokenCount: (usage.input ?? 0) + (usage.output ?? 0) + (usage.reasoning ?? 0),
+      ...(usage.cached === undefined ? {} : { cachedContentTokenCount: usage.cached }),
+      ...(usage.reasoning === undefined ? {} : { thoughtsTokenCount: usage.reasoning }),
     },
   });
   return { sse: events };

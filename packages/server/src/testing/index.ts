@@ -72,6 +72,11 @@ export interface FakeRunControl {
     text: string[];
     tool?: { name: string; input: Record<string, unknown>; summary: string };
     usage?: { inputTokens: number; outputTokens: number };
+    /**
+     * The turn's one model request as the engine's ledger records it (a priced `model_call`
+     * carrying `usage`); its price is added to the run's `usdMicros`.
+     */
+    call?: { model: string; usdMicros: number; estimated?: boolean };
   }): void;
   /** Emit any event body (kind + fields); the envelope is added. */
   emit(body: Record<string, unknown>, turnId?: string): EventRow;
@@ -112,6 +117,8 @@ export interface FakeEngineOptions {
    * `"deferred"` on a later turn, in order, like PostgreSQL's feed after its COMMIT resolves.
    */
   publish?: "sync" | "deferred";
+  /** The engine's cron evaluation (`EngineApi.nextCronFire`); absent: the fake has none. */
+  nextCronFire?: (expr: string, timezone: string | undefined, afterMs: number) => number | null;
 }
 
 /**
@@ -465,6 +472,27 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
         for (const text of turn.text)
           emit(run.id, { kind: "text_delta", blockId: "b1", text }, turnId);
         emit(run.id, { kind: "text_end", blockId: "b1" }, turnId);
+        const usage = turn.usage ?? { inputTokens: 0, outputTokens: 0 };
+        if (turn.call !== undefined) {
+          const estimated = turn.call.estimated ?? false;
+          const at = now();
+          emit(
+            run.id,
+            {
+              kind: "model_call",
+              model: turn.call.model,
+              provider: "fake",
+              startedAt: at,
+              endedAt: at,
+              usage,
+              usdMicros: turn.call.usdMicros,
+              rate: { source: estimated ? "default" : "built-in", version: "fake" },
+              estimated,
+            },
+            turnId,
+          );
+          run.usdMicros += turn.call.usdMicros;
+        }
         if (turn.tool !== undefined) {
           const toolCallId = "call-1";
           emit(run.id, { kind: "tool_call_start", toolCallId, toolName: turn.tool.name }, turnId);
@@ -480,7 +508,6 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
             turnId,
           );
         }
-        const usage = turn.usage ?? { inputTokens: 0, outputTokens: 0 };
         run.tokensIn += usage.inputTokens;
         run.tokensOut += usage.outputTokens;
         emit(run.id, { kind: "turn_ended", ...who, reason: "complete", usage }, turnId);
@@ -708,6 +735,9 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       const set = new Set(query.statuses);
       list = list.filter((r) => set.has(r.status));
     }
+    const { createdSince, createdBefore } = query;
+    if (createdSince !== undefined) list = list.filter((r) => r.createdAt >= createdSince);
+    if (createdBefore !== undefined) list = list.filter((r) => r.createdAt < createdBefore);
     if (query.beforeRunId !== undefined) {
       const i = list.findIndex((r) => r.id === query.beforeRunId);
       list = i === -1 ? [] : list.slice(i + 1);
@@ -791,6 +821,7 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
         listeners.delete(listener);
       };
     },
+    ...(options.nextCronFire === undefined ? {} : { nextCronFire: options.nextCronFire }),
     addWorkflow,
     emit,
     setStatus,

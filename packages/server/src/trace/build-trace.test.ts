@@ -106,9 +106,51 @@ function tree(spans: readonly TraceSpan[]): string[] {
 const byKind = (spans: readonly TraceSpan[], kind: TraceSpan["kind"]) =>
   spans.filter((s) => s.kind === kind);
 
-/** An agent turn that calls one program tool and one MCP tool over two model requests. */
-function agentTurn(log: Log, turnId: string, start: number): void {
+/** The two model requests of {@link agentTurn}, as the run process records them. */
+function turnCalls(start: number): Record<string, unknown>[] {
+  return [
+    {
+      model: "gpt-4o-mini",
+      provider: "openai",
+      startedAt: T0 + start + 1,
+      endedAt: T0 + start + 39,
+      usage: { inputTokens: 30, outputTokens: 7, cacheReadTokens: 12 },
+      usdMicros: 7,
+      rate: { source: "built-in", version: "2025-06-01" },
+      estimated: false,
+    },
+    {
+      model: "gpt-4o-mini",
+      provider: "openai",
+      startedAt: T0 + start + 61,
+      endedAt: T0 + start + 90,
+      usage: { inputTokens: 40, outputTokens: 6, reasoningTokens: 3 },
+      usdMicros: 10,
+      rate: { source: "built-in", version: "2025-06-01" },
+      estimated: false,
+    },
+  ];
+}
+
+/**
+ * An agent turn that calls one program tool and one MCP tool over two model requests, each
+ * recorded by a `model_call` event as it ends — or, as older logs have them, on `turn_ended`.
+ */
+function agentTurn(
+  log: Log,
+  turnId: string,
+  start: number,
+  calls: readonly Record<string, unknown>[] = turnCalls(start),
+  ledger: "model_call" | "turn_ended" = "model_call",
+): void {
+  const record = (call: Record<string, unknown> | undefined): void => {
+    if (ledger === "model_call" && call !== undefined) {
+      log.push({ kind: "model_call", ...call }, turnId);
+    }
+  };
   log.at(start).push({ kind: "turn_started", agentId: "agent-1", agentName: "triage" }, turnId);
+  log.at(start + 39);
+  record(calls[0]);
   log
     .at(start + 40)
     .push({ kind: "tool_call_start", toolCallId: "c1", toolName: "double" }, turnId);
@@ -132,6 +174,7 @@ function agentTurn(log: Log, turnId: string, start: number): void {
   log.at(start + 61).push({ kind: "text_start", blockId: "text-2" }, turnId);
   log.push({ kind: "text_delta", blockId: "text-2", text: "four" }, turnId);
   log.at(start + 90).push({ kind: "text_end", blockId: "text-2" }, turnId);
+  record(calls[1]);
   log.push(
     {
       kind: "turn_ended",
@@ -139,22 +182,7 @@ function agentTurn(log: Log, turnId: string, start: number): void {
       agentName: "triage",
       reason: "complete",
       usage: { inputTokens: 70, outputTokens: 13 },
-      calls: [
-        {
-          model: "gpt-4o-mini",
-          provider: "openai",
-          startedAt: T0 + start + 1,
-          endedAt: T0 + start + 39,
-          usage: { inputTokens: 30, outputTokens: 7, cacheReadTokens: 12 },
-        },
-        {
-          model: "gpt-4o-mini",
-          provider: "openai",
-          startedAt: T0 + start + 61,
-          endedAt: T0 + start + 90,
-          usage: { inputTokens: 40, outputTokens: 6, reasoningTokens: 3 },
-        },
-      ],
+      ...(ledger === "turn_ended" ? { calls } : {}),
     },
     turnId,
   );
@@ -174,7 +202,7 @@ describe("buildTrace", () => {
     log.at(401).status("completed");
 
     const trace = buildTrace({
-      run: runRow({ endedAt: T0 + 401, tokensIn: 70, tokensOut: 13, usdMicros: 120 }),
+      run: runRow({ endedAt: T0 + 401, tokensIn: 70, tokensOut: 13, usdMicros: 17 }),
       events: log.rows,
       children: [child("01J00000000000000000CHILD1", 50), child("01J00000000000000000CHILD2", 60)],
     });
@@ -210,6 +238,10 @@ describe("buildTrace", () => {
         inputTokens: 30,
         outputTokens: 7,
         cacheReadTokens: 12,
+        usdMicros: 7,
+        estimated: false,
+        rateSource: "built-in",
+        rateVersion: "2025-06-01",
       },
       {
         model: "gpt-4o-mini",
@@ -217,8 +249,13 @@ describe("buildTrace", () => {
         inputTokens: 40,
         outputTokens: 6,
         reasoningTokens: 3,
+        usdMicros: 10,
+        estimated: false,
+        rateSource: "built-in",
+        rateVersion: "2025-06-01",
       },
     ]);
+    expect(turn?.attributes["usdMicros"]).toBe(17);
     const [mcp] = byKind(trace.spans, "mcp_call");
     expect(mcp?.attributes).toMatchObject({
       mcpServer: "db",
@@ -247,6 +284,8 @@ describe("buildTrace", () => {
       cacheReadTokens: 12,
       cacheCreationTokens: 0,
       reasoningTokens: 3,
+      usdMicros: 17,
+      estimatedUsdMicros: 0,
     });
     // The turns' usage adds up to the run row's tallies.
     expect(trace.totals.inputTokens).toBe(trace.spans[0]?.attributes["tokensIn"]);
@@ -415,6 +454,93 @@ describe("buildTrace", () => {
     const trace = buildTrace({ run: runRow({ status: "running" }), events: log.rows });
     const [model] = byKind(trace.spans, "model_call");
     expect([model?.startedAt, model?.endedAt]).toEqual([T0 + 20, T0 + 50]);
+  });
+
+  it("sums the cost ledger and marks the part priced at the default rate estimated", () => {
+    const log = new Log();
+    log.at(0).status("queued");
+    log.supervise().at(5).status("pending");
+    log.at(10).status("running");
+    const [known, unknown] = turnCalls(20);
+    agentTurn(log, "turn-a", 20, [
+      known!,
+      {
+        ...unknown,
+        model: "local-llm",
+        usdMicros: 190,
+        rate: { source: "default", version: "2025-06-01" },
+        estimated: true,
+      },
+    ]);
+    log.at(200).status("completed");
+    const trace = buildTrace({
+      run: runRow({ endedAt: T0 + 200, usdMicros: 197 }),
+      events: log.rows,
+    });
+    expect(trace.totals).toMatchObject({ usdMicros: 197, estimatedUsdMicros: 190 });
+    expect(trace.totals.usdMicros).toBe(trace.spans[0]?.attributes["usdMicros"]);
+    const [turn] = byKind(trace.spans, "agent_turn");
+    expect(turn?.attributes).toMatchObject({ usdMicros: 197, estimated: true, modelCalls: 2 });
+    expect(byKind(trace.spans, "model_call").map((m) => m.attributes["estimated"])).toEqual([
+      false,
+      true,
+    ]);
+    expect(byKind(trace.spans, "model_call")[1]?.attributes).toMatchObject({
+      model: "local-llm",
+      rateSource: "default",
+    });
+  });
+
+  it("reads the unpriced per-request records older logs carry on turn_ended", () => {
+    const log = new Log();
+    log.at(0).status("queued");
+    log.supervise().at(5).status("pending");
+    log.at(10).status("running");
+    const calls = turnCalls(20).map(({ usdMicros: _u, rate: _r, estimated: _e, ...call }) => call);
+    agentTurn(log, "turn-a", 20, calls, "turn_ended");
+    log.at(200).status("completed");
+    const trace = buildTrace({ run: runRow({ endedAt: T0 + 200 }), events: log.rows });
+    expect(tree(trace.spans).slice(2)).toEqual([
+      "    agent_turn agent triage [ok] 20→110",
+      "      model_call chat gpt-4o-mini [ok] 21→59",
+      "      tool_call double [ok] 60→65",
+      "      mcp_call db__lookup [error] 66→80",
+      "      model_call chat gpt-4o-mini [ok] 81→110",
+    ]);
+    expect(trace.totals).toMatchObject({
+      modelCalls: 2,
+      cacheReadTokens: 12,
+      usdMicros: 0,
+      estimatedUsdMicros: 0,
+    });
+    expect(byKind(trace.spans, "model_call")[0]?.attributes).not.toHaveProperty("usdMicros");
+  });
+
+  it("keeps the model calls of a turn cut short by a crash in the ledger", () => {
+    const log = new Log();
+    log.at(0).status("queued");
+    log.supervise().at(5).status("pending");
+    log.at(10).status("running");
+    log.at(20).push({ kind: "turn_started", agentId: "agent-1" }, "turn-x");
+    log.at(60).push({ kind: "model_call", ...turnCalls(20)[0] }, "turn-x");
+    log.at(70).push({ kind: "tool_call_start", toolCallId: "c1", toolName: "slow" }, "turn-x");
+    // The process died mid-tool: the next pass starts in the same block (a crash restart).
+    log.at(90).status("pending");
+    log.at(95).status("running");
+    log.at(120).status("completed");
+    const trace = buildTrace({
+      run: runRow({ endedAt: T0 + 120, usdMicros: 7 }),
+      events: log.rows,
+    });
+    expect(trace.totals).toMatchObject({ modelCalls: 1, usdMicros: 7 });
+    const [turn] = byKind(trace.spans, "agent_turn");
+    expect([turn?.status, turn?.endedAt]).toEqual(["crashed", T0 + 90]);
+    const [model] = byKind(trace.spans, "model_call");
+    expect([model?.parentId, model?.startedAt, model?.endedAt]).toEqual([
+      turn?.id,
+      T0 + 21,
+      T0 + 59,
+    ]);
   });
 
   it("gives a run cancelled while queued no pass", () => {

@@ -3,8 +3,8 @@
  * order, in as many batches as the caller likes) and without I/O. The event log is the only
  * source: passes come from the `run_status` sequence, phases from `phase` markers (a phase lasts
  * until the next marker or the end of its pass), agent turns from `turn_started`/`turn_ended`,
- * model calls from the per-request records a turn reports when it ends, tool and MCP calls from
- * `tool_call_*`. The run row and the child rows are joined at `snapshot` time.
+ * model calls from `model_call` events (the cost ledger; older logs carry the same records on
+ * `turn_ended.calls`), tool and MCP calls from `tool_call_*`. The run row and the child rows are joined at `snapshot` time.
  */
 import type { EventRow, RunEvent } from "../ports.ts";
 import { passReason } from "./pass-reason.ts";
@@ -61,8 +61,13 @@ function emptyTotals(): TraceTotals {
     cacheReadTokens: 0,
     cacheCreationTokens: 0,
     reasoningTokens: 0,
+    usdMicros: 0,
+    estimatedUsdMicros: 0,
   };
 }
+
+/** A model request as `model_call` (or an older `turn_ended.calls[]` entry) records it. */
+type ModelCallRecord = Omit<Event<"model_call">, "kind" | "runId" | "turnId" | "seq" | "t">;
 
 /** Builds one run's spans from its events; feed with {@link add}, read with {@link snapshot}. */
 export class TraceBuilder {
@@ -76,6 +81,8 @@ export class TraceBuilder {
   private pass: PassState | null = null;
   private phase: TraceSpan | null = null;
   private readonly turns = new Map<string, TraceSpan>();
+  /** Model calls seen per turn span id (from `model_call` events). */
+  private readonly callCounts = new Map<string, number>();
   private readonly tools = new Map<string, TraceSpan>();
   private readonly totals: TraceTotals = emptyTotals();
 
@@ -115,6 +122,9 @@ export class TraceBuilder {
         break;
       case "turn_ended":
         this.onTurnEnded(event);
+        break;
+      case "model_call":
+        this.onModelCall(event);
         break;
       case "tool_call_start":
         this.onToolStart(cursor, event);
@@ -288,47 +298,82 @@ export class TraceBuilder {
       a["errorCode"] = event.error.code;
       a["errorMessage"] = clip(event.error.message);
     }
-    const calls = event.calls ?? [];
-    a["modelCalls"] = calls.length;
-    calls.forEach((call, index) => {
-      const attributes: SpanAttributes = { model: call.model };
-      if (call.provider !== undefined) attributes["provider"] = call.provider;
-      const usage = call.usage ?? {};
-      for (const key of [
-        "inputTokens",
-        "outputTokens",
-        "cacheReadTokens",
-        "cacheCreationTokens",
-        "reasoningTokens",
-      ] as const) {
-        const value = usage[key];
-        if (value !== undefined) attributes[key] = value;
+    // Older logs: the turn's requests ride on turn_ended (none of them had a model_call).
+    if (event.calls !== undefined && !this.callCounts.has(span.id)) {
+      for (const call of event.calls) this.addModelCall(span, call, span.endedAt ?? event.t);
+    }
+    a["modelCalls"] = this.callCounts.get(span.id) ?? 0;
+  }
+
+  private onModelCall(event: Event<"model_call">): void {
+    const turn = this.turns.get(event.turnId);
+    const { kind: _kind, runId: _runId, turnId: _turnId, seq: _seq, t, ...call } = event;
+    if (turn === undefined) {
+      this.addModelCall(null, call, t);
+      return;
+    }
+    this.addModelCall(turn, call, turn.endedAt ?? t);
+  }
+
+  /**
+   * One model-call span under `turn` (the run's innermost container when the turn is unknown),
+   * its usage and cost added to the turn and the totals. `latest` bounds its times.
+   */
+  private addModelCall(turn: TraceSpan | null, call: ModelCallRecord, latest: number): void {
+    const attributes: SpanAttributes = { model: call.model };
+    if (call.provider !== undefined) attributes["provider"] = call.provider;
+    const usage = call.usage ?? {};
+    for (const key of [
+      "inputTokens",
+      "outputTokens",
+      "cacheReadTokens",
+      "cacheCreationTokens",
+      "reasoningTokens",
+    ] as const) {
+      const value = usage[key];
+      if (value !== undefined) attributes[key] = value;
+    }
+    this.totals.cacheReadTokens += usage.cacheReadTokens ?? 0;
+    this.totals.cacheCreationTokens += usage.cacheCreationTokens ?? 0;
+    this.totals.reasoningTokens += usage.reasoningTokens ?? 0;
+    if (call.usdMicros !== undefined) {
+      attributes["usdMicros"] = call.usdMicros;
+      this.totals.usdMicros += call.usdMicros;
+      if (call.estimated === true) this.totals.estimatedUsdMicros += call.usdMicros;
+    }
+    if (call.estimated !== undefined) attributes["estimated"] = call.estimated;
+    if (call.rate !== undefined) {
+      attributes["rateSource"] = call.rate.source;
+      attributes["rateVersion"] = call.rate.version;
+    }
+    if (call.error !== undefined) {
+      attributes["errorCode"] = call.error.code;
+      attributes["errorMessage"] = clip(call.error.message);
+    }
+    const floor = turn?.startedAt ?? Number.NEGATIVE_INFINITY;
+    // Request times are read in the run process; the turn's own times are stamped when its
+    // events reach the engine, a few ms later. Clamp so a request never leaves its turn.
+    const startedAt = Math.min(Math.max(call.startedAt, floor), latest);
+    const count = (this.callCounts.get(turn?.id ?? "") ?? 0) + 1;
+    if (turn !== null) {
+      this.callCounts.set(turn.id, count);
+      const a = turn.attributes;
+      if (call.usdMicros !== undefined) {
+        a["usdMicros"] = (typeof a["usdMicros"] === "number" ? a["usdMicros"] : 0) + call.usdMicros;
       }
-      this.totals.cacheReadTokens += usage.cacheReadTokens ?? 0;
-      this.totals.cacheCreationTokens += usage.cacheCreationTokens ?? 0;
-      this.totals.reasoningTokens += usage.reasoningTokens ?? 0;
-      if (call.usdMicros !== undefined) attributes["usdMicros"] = call.usdMicros;
-      if (call.estimated !== undefined) attributes["estimated"] = call.estimated;
-      if (call.error !== undefined) {
-        attributes["errorCode"] = call.error.code;
-        attributes["errorMessage"] = clip(call.error.message);
-      }
-      // Request times are read in the run process; the turn's own times are stamped when its
-      // events reach the engine, a few ms later. Clamp so a request never leaves its turn.
-      const turnEnd = span.endedAt ?? event.t;
-      const startedAt = Math.min(Math.max(call.startedAt, span.startedAt), turnEnd);
-      this.spans.push({
-        id: `${span.id}/model:${index + 1}`,
-        parentId: span.id,
-        kind: "model_call",
-        name: `chat ${call.model}`,
-        startedAt,
-        endedAt: Math.min(Math.max(call.endedAt, startedAt), turnEnd),
-        status: call.error === undefined ? "ok" : "error",
-        attributes,
-      });
-      this.totals.modelCalls += 1;
+      if (call.estimated === true) a["estimated"] = true;
+    }
+    this.spans.push({
+      id: turn === null ? `model:${this.totals.modelCalls + 1}` : `${turn.id}/model:${count}`,
+      parentId: turn?.id ?? this.container(),
+      kind: "model_call",
+      name: `chat ${call.model}`,
+      startedAt,
+      endedAt: Math.min(Math.max(call.endedAt, startedAt), latest),
+      status: call.error === undefined ? "ok" : "error",
+      attributes,
     });
+    this.totals.modelCalls += 1;
   }
 
   private onToolStart(cursor: number, event: Event<"tool_call_start">): void {
@@ -390,6 +435,7 @@ export class TraceBuilder {
       status: terminalSpanStatus(run.status) ?? "running",
       attributes: runAttributes(run),
     };
+    if (this.totals.estimatedUsdMicros > 0) runSpan.attributes["estimated"] = true;
     const spans: TraceSpan[] = [runSpan];
     for (const span of this.spans) spans.push({ ...span, attributes: { ...span.attributes } });
     for (const child of children) spans.push(this.childSpan(child));

@@ -83,10 +83,14 @@ export interface TraceTotals {
   /** Summed over `turn_ended.usage` of every ended turn. */
   inputTokens: number;
   outputTokens: number;
-  /** Summed over the per-request records (`turn_ended.calls`), when the turns carried them. */
+  /** Summed over the per-request records (`model_call`, or `turn_ended.calls` in older logs). */
   cacheReadTokens: number;
   cacheCreationTokens: number;
   reasoningTokens: number;
+  /** The cost ledger: micro-USD summed over the priced model calls. */
+  usdMicros: number;
+  /** The part of `usdMicros` priced at the default rate of unknown models (an estimate). */
+  estimatedUsdMicros: number;
 }
 
 /** How much of the event log a trace reflects, and whether it was cut down. */

@@ -1,7 +1,8 @@
 /**
  * Keeps a trace's answer bounded: when a run produced more spans than `maxSpans`, each parent
  * keeps its first and last `keep` children and the ones between are folded into one `summary`
- * span (their count per kind, their time range, their summed tokens, whether any failed). `keep`
+ * span (their count per kind, their time range, their summed tokens and cost, whether any cost is
+ * estimated, whether any failed). `keep`
  * shrinks until the result fits; past that, the deepest spans are dropped. Pure.
  */
 import type { SpanAttributes, SpanStatus, TraceSpan } from "./span.ts";
@@ -83,7 +84,8 @@ function summarySpan(
     if (span.endedAt === null) open = true;
     else endedAt = Math.max(endedAt, span.endedAt);
     if (span.status === "error" || span.status === "crashed") failed = true;
-    for (const name of ["inputTokens", "outputTokens"] as const) {
+    if (span.attributes["estimated"] === true) attributes["estimated"] = true;
+    for (const name of ["inputTokens", "outputTokens", "usdMicros"] as const) {
       const value = span.attributes[name];
       if (typeof value === "number") {
         const sum = attributes[name];

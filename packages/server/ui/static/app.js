@@ -9,6 +9,7 @@ import { renderInbox } from "./page-inbox.js";
 import { renderMcp } from "./page-mcp.js";
 import { renderRunDetail } from "./page-run.js";
 import { renderRuns } from "./page-runs.js";
+import { renderWorkflow } from "./page-workflow.js";
 import { renderWorkflows } from "./page-workflows.js";
 
 const forget = document.getElementById("forget-token");
@@ -40,8 +41,12 @@ function route() {
   const query = new URLSearchParams(queryString ?? "");
   for (const a of document.querySelectorAll("[data-nav]")) a.classList.remove("active");
   const runMatch = /^\/runs\/([^/]+)$/.exec(path);
+  const workflowMatch = /^\/workflows\/([^/]+)$/.exec(path);
   let page;
-  if (runMatch) {
+  if (workflowMatch) {
+    page = "workflows";
+    renderWorkflow(decodeURIComponent(workflowMatch[1]));
+  } else if (runMatch) {
     page = "runs";
     renderRunDetail(decodeURIComponent(runMatch[1]));
   } else if (path === "/runs") {

@@ -42,8 +42,24 @@ export function duration(run) {
   return `${Math.floor(ms / 60000)}m ${Math.round((ms % 60000) / 1000)}s`;
 }
 
-export function cost(usdMicros) {
-  return `$${(usdMicros / 1e6).toFixed(4)}`;
+/**
+ * A cost in USD (`$0.0000` form below one cent). A cost that includes a part priced at the
+ * default rate of an unknown model reads `≈$0.0008 est.`.
+ */
+export function cost(usdMicros, estimated = false) {
+  const text = `$${(usdMicros / 1e6).toFixed(4)}`;
+  return estimated ? `≈${text} est.` : text;
+}
+
+/** A cost as an element; an estimated one is marked and says why in its tooltip. */
+export function costEl(usdMicros, estimated = false) {
+  return el("span", {
+    class: estimated ? "cost cost-estimated" : "cost",
+    title: estimated
+      ? "Includes calls to a model with no known price, priced at the default rate: an estimate."
+      : undefined,
+    text: cost(usdMicros, estimated),
+  });
 }
 
 export function clock(t) {

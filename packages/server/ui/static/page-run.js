@@ -1,10 +1,11 @@
 // The run page: header, artifacts, the trace timeline and the live event log.
 import { api } from "./api.js";
 import { badge, clear, el, main, onLeave, put, showError } from "./dom.js";
-import { ACTIVE, clock, cost, duration, pretty, runHref, timeEl } from "./format.js";
+import { ACTIVE, clock, costEl, duration, pretty, runHref, timeEl } from "./format.js";
 import { live } from "./live.js";
 import { openRunDialog } from "./run-dialog.js";
 import { inputForm } from "./input-form.js";
+import { jsonView } from "./json-view.js";
 import { createTimeline } from "./timeline.js";
 
 const CHANNELS = ["lifecycle", "phase", "output", "log", "agent"];
@@ -77,7 +78,7 @@ export async function renderRunDetail(runId) {
       el("dt", { text: "Tokens in / out" }),
       el("dd", { text: `${run.tokensIn} / ${run.tokensOut}` }),
       el("dt", { text: "Cost" }),
-      el("dd", { text: cost(run.usdMicros) }),
+      el("dd", { id: "run-cost" }, costEl(run.usdMicros, run.usdEstimated === true)),
       run.restarts > 0
         ? [el("dt", { text: "Restarts" }), el("dd", { text: String(run.restarts) })]
         : null,
@@ -110,18 +111,8 @@ export async function renderRunDetail(runId) {
           })
         : null,
       phases,
-      el(
-        "details",
-        {},
-        el("summary", { text: "Input" }),
-        el("pre", { class: "json", text: pretty(run.input) }),
-      ),
-      el(
-        "details",
-        { open: run.output !== null, id: "run-output" },
-        el("summary", { text: "Output" }),
-        el("pre", { class: "json", text: pretty(run.output) }),
-      ),
+      jsonView({ title: "Input", value: run.input, id: "run-input-json" }),
+      jsonView({ title: "Output", value: run.output, open: run.output !== null, id: "run-output" }),
     );
     cancelButton.disabled = !["queued", "pending", "running", "awaiting_input"].includes(
       run.status,
@@ -517,6 +508,27 @@ export async function renderRunDetail(runId) {
         setToolState(tool, "error");
         tool.detail.append(
           el("div", { class: "error-text", text: `${ev.error.code}: ${ev.error.message}` }),
+        );
+        break;
+      }
+      case "model_call": {
+        const turn = turnFor(ev);
+        const u = ev.usage ?? {};
+        const parts = [`model ${ev.model}`, `${ev.endedAt - ev.startedAt} ms`];
+        if (ev.usage) parts.push(`${u.inputTokens ?? 0} in / ${u.outputTokens ?? 0} out`);
+        if (u.cacheReadTokens) parts.push(`${u.cacheReadTokens} cached`);
+        if (u.reasoningTokens) parts.push(`${u.reasoningTokens} reasoning`);
+        turn.body.append(
+          el(
+            "div",
+            { class: "model-call" },
+            parts.join(" · "),
+            ev.usdMicros === undefined ? null : " · ",
+            ev.usdMicros === undefined ? null : costEl(ev.usdMicros, ev.estimated === true),
+            ev.error
+              ? el("div", { class: "error-text", text: `${ev.error.code}: ${ev.error.message}` })
+              : null,
+          ),
         );
         break;
       }

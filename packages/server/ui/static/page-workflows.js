@@ -1,4 +1,5 @@
-// The workflows page: deployed workflows, their triggers, last run and a Run button.
+// The workflows page: deployed workflows, their triggers, last run and a Run button; a row opens
+// the workflow's own page.
 import { api } from "./api.js";
 import { badge, clear, el, main, showError } from "./dom.js";
 import { runHref, timeEl } from "./format.js";
@@ -53,12 +54,20 @@ export async function renderWorkflows() {
       {
         class: "clickable",
         dataset: { slug: wf.slug },
-        onclick: () => (location.hash = `#/runs?workflow=${encodeURIComponent(wf.slug)}`),
+        onclick: () => (location.hash = `#/workflows/${encodeURIComponent(wf.slug)}`),
       },
       el(
         "td",
         {},
-        el("strong", { class: "nowrap", text: wf.slug }),
+        el(
+          "a",
+          {
+            href: `#/workflows/${encodeURIComponent(wf.slug)}`,
+            class: "wf-link",
+            onclick: (e) => e.stopPropagation(),
+          },
+          el("strong", { class: "nowrap", text: wf.slug }),
+        ),
         wf.title ? el("span", { class: "sub", text: wf.title }) : null,
       ),
       el("td", { text: wf.description ?? "" }),

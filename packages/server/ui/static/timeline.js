@@ -4,7 +4,7 @@
 // While the run is active the trace is re-read whenever its events arrive over the WebSocket.
 import { api } from "./api.js";
 import { clear, el, put } from "./dom.js";
-import { ACTIVE, clock, cost, ms, runHref } from "./format.js";
+import { ACTIVE, clock, cost, costEl, ms, runHref } from "./format.js";
 import { live } from "./live.js";
 
 const KIND_LABELS = {
@@ -41,7 +41,7 @@ function tokensText(a) {
 
 function costNode(a) {
   if (a.usdMicros === undefined) return null;
-  return el("span", { class: a.estimated ? "cost-estimated" : "", text: cost(a.usdMicros) });
+  return costEl(a.usdMicros, a.estimated === true);
 }
 
 /** What a row says after its name: duration, reason, tokens, cost. */
@@ -53,7 +53,7 @@ function metaText(span, now) {
   const tokens = idle ? "" : tokensText(a);
   if (tokens) parts.push(tokens);
   if (a.usdMicros !== undefined && !idle) {
-    parts.push(`${cost(span.attributes.usdMicros)}${span.attributes.estimated ? " est." : ""}`);
+    parts.push(cost(a.usdMicros, a.estimated === true));
   }
   if (span.kind === "summary") parts.push(`${span.attributes.collapsed} spans folded`);
   if (span.status !== "ok" && span.status !== "running") parts.push(span.status);
@@ -349,6 +349,12 @@ export function createTimeline(runId, { getRunStatus, onChange } = {}) {
       if (!c.complete) parts.push("reading more…");
       if (c.summarised) parts.push(`${c.summarised.collapsed} spans folded`);
     }
+    const t = state.totals;
+    if (t && t.modelCalls > 0) {
+      parts.push(
+        `${t.modelCalls} model call${t.modelCalls === 1 ? "" : "s"} ${cost(t.usdMicros, t.estimatedUsdMicros > 0)}`,
+      );
+    }
     summary.textContent = parts.join(" · ");
     root.dataset.complete = String(c?.complete ?? false);
     root.dataset.runId = runId;
@@ -364,6 +370,7 @@ export function createTimeline(runId, { getRunStatus, onChange } = {}) {
     }
     state.spans = trace.spans;
     state.coverage = trace.coverage;
+    state.totals = trace.totals;
     render();
     onChange?.(trace);
     return trace;

@@ -338,6 +338,8 @@ export interface RunQuery {
   workflowId: string | undefined;
   parentRunId: string | undefined;
   beforeRunId: string | undefined;
+  createdSince: number | undefined;
+  createdBefore: number | undefined;
 }
 
 export function readListRuns(filter: ListRunsFilter): RunQuery {
@@ -383,6 +385,14 @@ export function readListRuns(filter: ListRunsFilter): RunQuery {
       filter.beforeRunId === undefined
         ? undefined
         : requireString(filter.beforeRunId, "listRuns: beforeRunId"),
+    createdSince:
+      filter.createdSince === undefined
+        ? undefined
+        : requireInteger(filter.createdSince, "listRuns: createdSince", 0),
+    createdBefore:
+      filter.createdBefore === undefined
+        ? undefined
+        : requireInteger(filter.createdBefore, "listRuns: createdBefore", 0),
   };
 }
 

@@ -11,7 +11,7 @@
  * `INTERNAL` while it lasts; the pool reconnects by itself when the server answers again.
  */
 import type pg from "pg";
-import { and, asc, desc, eq, inArray, max, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, max, sql, type SQL } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { EngineError, isEngineError } from "@promenade/workflow/errors";
 import { TURN_CURSOR_STRIDE } from "@promenade/workflow";
@@ -804,6 +804,8 @@ export class PgStoreImpl implements PgStore {
             q.workflowId === undefined ? undefined : eq(runs.workflowId, q.workflowId),
             q.parentRunId === undefined ? undefined : eq(runs.parentRunId, q.parentRunId),
             q.statuses === undefined ? undefined : inArray(runs.status, q.statuses),
+            q.createdSince === undefined ? undefined : gte(runs.createdAt, q.createdSince),
+            q.createdBefore === undefined ? undefined : lt(runs.createdAt, q.createdBefore),
             keyset,
           ),
         )

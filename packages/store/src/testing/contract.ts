@@ -616,6 +616,46 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
         );
       });
 
+      it("filters by creation time: createdSince inclusive, createdBefore exclusive", async () => {
+        const { store, clock, workflowId } = await setup();
+        const seeded = await seed(store, clock, workflowId);
+        const rows = await store.listRuns({ order: "oldest" });
+        // Three milliseconds, two runs each.
+        const [t1, t2, t3] = [rows[0]!.createdAt, rows[2]!.createdAt, rows[4]!.createdAt];
+        expect([t2 - t1, t3 - t2]).toEqual([1, 1]);
+        expect(await ids(store.listRuns({ createdSince: t2 }))).toEqual(
+          [...seeded.slice(2)].reverse(),
+        );
+        expect(await ids(store.listRuns({ createdBefore: t2, order: "oldest" }))).toEqual(
+          seeded.slice(0, 2),
+        );
+        expect(
+          await ids(store.listRuns({ createdSince: t2, createdBefore: t3, order: "oldest" })),
+        ).toEqual(seeded.slice(2, 4));
+        expect(await store.listRuns({ createdSince: t3 + 1 })).toEqual([]);
+        expect(await store.listRuns({ createdSince: t2, createdBefore: t2 })).toEqual([]);
+        // Combined with statuses, the workflow, and both kinds of paging.
+        await store.commitStatus(seeded[3]!, { to: "running", expect: ["queued"] });
+        await store.commitStatus(seeded[5]!, { to: "running", expect: ["queued"] });
+        expect(
+          await ids(store.listRuns({ workflowId, statuses: ["running"], createdBefore: t3 })),
+        ).toEqual([seeded[3]!]);
+        expect(await ids(store.listRuns({ statuses: ["queued"], createdSince: t2 }))).toEqual([
+          seeded[4]!,
+          seeded[2]!,
+        ]);
+        expect(await ids(store.listRuns({ createdSince: t2, limit: 2, offset: 1 }))).toEqual([
+          seeded[4]!,
+          seeded[3]!,
+        ]);
+        expect(
+          await ids(store.listRuns({ createdBefore: t3, beforeRunId: seeded[3]!, limit: 2 })),
+        ).toEqual([seeded[2]!, seeded[1]!]);
+        for (const bad of [{ createdSince: -1 }, { createdBefore: 1.5 }, { createdSince: "1" }]) {
+          expect(await codeOf(() => store.listRuns(bad as never))).toBe("VALIDATION");
+        }
+      });
+
       it("pages with limit/offset and with beforeRunId in both orders", async () => {
         const { store, clock, workflowId } = await setup();
         const seeded = await seed(store, clock, workflowId);

@@ -167,6 +167,10 @@ export interface ListRunsFilter {
   offset?: number;
   /** Keyset paging: only rows strictly after this run in the chosen order. */
   beforeRunId?: string;
+  /** Only runs created at or after this instant (epoch ms, integer ≥ 0). */
+  createdSince?: number;
+  /** Only runs created strictly before this instant (epoch ms, integer ≥ 0). */
+  createdBefore?: number;
 }
 
 /** Paging and filtering for event listings. */

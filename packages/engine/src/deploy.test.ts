@@ -1,5 +1,5 @@
 /**
- * Deploy checks (spec 02 §3.3 steps 1–5) and the atomic skills directory (step 7), without an
+ * Deploy checks (source size, manifest literal, schema, slug, config) and the atomic skills directory, without an
  * engine. What breaks if these fail: a bad program stored, or a half-written skills set.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";

@@ -1,11 +1,11 @@
 /**
- * `@promenade/supervisor/child`: the run-process runtime (spec 02 §5.18). The engine's shipped
+ * `@promenade/supervisor/child`: the run-process runtime. The engine's shipped
  * child entry calls `runChild({ agent, redactor })`; this file does the rest: wait for `init`,
  * apply env and cwd, install the IPC-backed SDK host, evaluate the program, report the declared
  * output, flush stdout/stderr and IPC, exit.
  *
  * Injection seam: `agent(prompt, options, host)` is called for every `agent()` with a
- * {@link ChildAgentHost} (spec 03 §1.2 `AgentHost`: identity, resolveModel, startTurn, emit,
+ * {@link ChildAgentHost} (the agent loop's host: identity, resolveModel, startTurn, emit,
  * reportUsage, memoryUsed, mcpToken, redactor, workspaceDir, skillsDir), so `@promenade/agent`'s
  * `runAgent` plugs in as is; `redactor` is the run's one redactor, which also receives
  * `secrets.get` values and env-interpolated secrets. Without `agent`, `agent()` rejects
@@ -38,7 +38,7 @@ import type { ChildRedactor } from "./redactor.ts";
 export { createRedactor } from "./redactor.ts";
 export type { ChildRedactor } from "./redactor.ts";
 
-/** The host an injected agent loop receives for one `agent()` call (spec 03 §1.2). */
+/** The host an injected agent loop receives for one `agent()` call. */
 export interface ChildAgentHost {
   /** `agentId` = `agent-<n>`, n counting `agent()` calls in this run process. */
   identity: { agentId: string; agentName?: string };
@@ -178,7 +178,7 @@ class ChildRuntime {
     process.chdir(init.workspaceDir);
     this.workspaceDir = init.workspaceDir;
     this.skillsDir = init.skillsDir;
-    // Env-interpolated secrets (spec 03 §5.1): the values are read back from this process's own
+    // Secrets interpolated into env (`${{ secrets.NAME }}`): the values are read back from this process's own
     // environment, which the supervisor built; only the names crossed IPC.
     for (const [envVar, secretName] of Object.entries(init.envSecrets)) {
       const value = process.env[envVar];
@@ -447,7 +447,7 @@ class ChildRuntime {
   private phase(name: string, opts: PhaseOptions | undefined): void {
     this.phaseCount += 1;
     const id = opts?.id ?? `phase-${this.phaseCount}`;
-    // A marker with an empty name or id is not emitted (spec 01 §3.10); the call still returns.
+    // A marker with an empty name or id is not emitted (a phase needs both); the call still returns.
     if (typeof name !== "string" || name === "" || typeof id !== "string" || id === "") return;
     this.emit({ kind: "phase", name, id });
   }

@@ -143,6 +143,8 @@ export interface CuttableProxy {
   url: string;
   /** Destroy every open connection (both sides); new connections keep working. */
   cut(): number;
+  /** Connections open right now. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -176,6 +178,7 @@ export async function startProxy(targetUrl: string): Promise<CuttableProxy> {
       open.clear();
       return count;
     },
+    connections: () => open.size / 2,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of open) socket.destroy();

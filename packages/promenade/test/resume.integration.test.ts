@@ -62,9 +62,15 @@ describe("logs --follow over a dropped connection", () => {
       const from = lines();
       await waitFor(() => (lines() >= from + by ? true : undefined));
     };
+    // Cut only once the CLI is connected again: between a cut and its reconnect, lines can still
+    // grow from what it had already received.
+    const connected = (): Promise<true> =>
+      waitFor(() => ((proxy?.connections() ?? 0) > 0 ? true : undefined));
     await grown(8);
+    await connected();
     expect(proxy?.cut()).toBeGreaterThan(0);
     await grown(10);
+    await connected();
     expect(proxy?.cut()).toBeGreaterThan(0);
     await grown(10);
     // Both cuts happened while the run was still going; end it now.

@@ -1,6 +1,7 @@
 /**
  * The `agent()` leaf: validation, MCP connection, model resolution, the turn block
- * of up to 25 model requests with sequential tool execution, one `model_call` record per request
+ * of model requests with sequential tool execution (tools are withheld from the request past the
+ * iteration cap, so the model must answer in text), one `model_call` record per request
  * (the engine prices it and counts it against the budgets), schema mode and teardown — in that
  * observable order. Every string bound for a provider or an event goes
  * through the run's `Redactor` (history and tool specs are re-redacted whenever the secret set
@@ -38,8 +39,21 @@ import type {
 } from "./ports.ts";
 import { toLoopRedactor, type LoopRedactor } from "./loop-redactor.ts";
 
-/** Model requests per `agent()` call before the leaf fails `PROGRAM_ERROR`. */
-export const MAX_ITERATIONS = 25;
+/** Tool-calling turns per `agent()` call when `maxIterations` is absent or unusable. */
+export const DEFAULT_MAX_ITERATIONS = 500;
+
+/**
+ * The tool-calling turns a leaf may take: `maxIterations` when it is a positive integer,
+ * otherwise {@link DEFAULT_MAX_ITERATIONS} (a non-integer or a value below 1 is ignored).
+ * The request after the last of those turns is sent with no tools.
+ */
+export function iterationCap(maxIterations: unknown): number {
+  return typeof maxIterations === "number" &&
+    Number.isSafeInteger(maxIterations) &&
+    maxIterations >= 1
+    ? maxIterations
+    : DEFAULT_MAX_ITERATIONS;
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -174,8 +188,7 @@ class RedactedHistory {
  * in schema mode.
  * @throws EngineError `VALIDATION` (malformed options, duplicate tool names, schema-mode
  *   failures), `UNSUPPORTED` (built-in tool names), `MODEL_UNRESOLVED` / `PROVIDER_ERROR`
- *   (resolution, MCP connection, provider failures), `PROGRAM_ERROR` (more than 25 tool
- *   iterations). Messages and hints are redacted.
+ *   (resolution, MCP connection, provider failures). Messages and hints are redacted.
  */
 export async function runAgent(
   prompt: string,
@@ -269,6 +282,7 @@ export async function runAgent(
         parts.join("\n\n"),
         tools,
         ask,
+        iterationCap(opts.maxIterations),
       ));
     } catch (err) {
       const error = redactedError(err, redactor, "PROVIDER_ERROR");
@@ -308,6 +322,7 @@ async function loop(
   firstMessage: string,
   tools: readonly AgentTool[],
   ask: Parameters<typeof askHuman>[0] | null,
+  cap: number,
 ): Promise<{ finalText: string; usage: { inputTokens: number; outputTokens: number } }> {
   const emit = (body: AgentEventBody): void => host.emit(turnId, body);
   const adapter = adapterFor(resolved.protocol);
@@ -320,7 +335,9 @@ async function loop(
   const fetchImpl = host.fetch ?? globalThis.fetch;
   const sleep = host.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
 
-  for (let iteration = 1; iteration <= MAX_ITERATIONS; iteration++) {
+  for (let iteration = 1; ; iteration++) {
+    // Past the cap the request carries no tools: the model has to answer, and its text is final.
+    const lastTurn = iteration > cap;
     if (specsVersion !== redactor.version) {
       specs = tools.map((tool) => redactor.redactDeep(tool.spec));
       specsVersion = redactor.version;
@@ -357,7 +374,7 @@ async function loop(
           headers: resolved.headers,
           model: resolved.model,
           messages: history.view(),
-          tools: specs,
+          tools: lastTurn ? [] : specs,
         },
         io,
       );
@@ -377,7 +394,9 @@ async function loop(
     emit({ kind: "model_call", ...call });
     usage.inputTokens += callUsage?.inputTokens ?? 0;
     usage.outputTokens += callUsage?.outputTokens ?? 0;
-    if (!turn.wantsTools || turn.toolCalls.length === 0) return { finalText: turn.text, usage };
+    if (lastTurn || !turn.wantsTools || turn.toolCalls.length === 0) {
+      return { finalText: turn.text, usage };
+    }
 
     history.push({ role: "assistant", text: turn.text, toolCalls: turn.toolCalls });
     // Tool calls run in order, each once; `human_input` gates open as they come and the turn
@@ -401,11 +420,6 @@ async function loop(
     }
     history.push({ role: "tool_results", results });
   }
-  throw new EngineError(
-    "PROGRAM_ERROR",
-    `agent() exceeded 25 tool iterations: the model kept requesting tools.`,
-    "Tighten the prompt so the model knows when to stop, or split the work across several agent() calls.",
-  );
 }
 
 /** One `human_input` call: the tool frames, the gate, then its result or tool error. */

@@ -1,6 +1,7 @@
 /**
  * MCP servers as a tool source of the loop: strict validation of inline refs,
- * sequential connect + list, tools advertised as `<server>__<tool>`, calls routed with the
+ * sequential connect + list, tools advertised as `<server>__<tool>` (minus the ref's
+ * `excludeTools`, which are neither offered nor callable), calls routed with the
  * original name, results flattened, `isError` and every `McpError` mapped to `PROVIDER_ERROR`
  * (tool-level during the loop, leaf-fatal while connecting), OAuth tokens fetched through the
  * host's broker and registered with the redactor. Teardown closes every connection, swallowing
@@ -15,7 +16,7 @@ import type { AgentTool } from "./tools.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const SHAPES_HINT =
-  'Use { name, transport: "stdio", command, args?, env? } or { name, transport: "http", url: "https://…", headers? }; name matches ^[A-Za-z0-9][A-Za-z0-9_-]*$.';
+  'Use { name, transport: "stdio", command, args?, env?, excludeTools? } or { name, transport: "http", url: "https://…", headers?, excludeTools? }; name matches ^[A-Za-z0-9][A-Za-z0-9_-]*$.';
 
 /** One connected server: its namespaced tools and its teardown. */
 export interface McpConnection {
@@ -59,7 +60,7 @@ export function validateMcpRefs(refs: unknown): McpServerRef[] {
     }
     if (ref.transport === "stdio") {
       for (const key of Object.keys(ref)) {
-        if (!["name", "transport", "command", "args", "env"].includes(key)) {
+        if (!["name", "transport", "command", "args", "env", "excludeTools"].includes(key)) {
           throw malformed(ref, `unknown key "${key}" for a stdio server`);
         }
       }
@@ -76,7 +77,7 @@ export function validateMcpRefs(refs: unknown): McpServerRef[] {
         throw malformed(ref, "env must map names to strings");
     } else if (ref.transport === "http") {
       for (const key of Object.keys(ref)) {
-        if (!["name", "transport", "url", "headers"].includes(key)) {
+        if (!["name", "transport", "url", "headers", "excludeTools"].includes(key)) {
           throw malformed(ref, `unknown key "${key}" for an http server`);
         }
       }
@@ -88,6 +89,15 @@ export function validateMcpRefs(refs: unknown): McpServerRef[] {
       }
     } else {
       throw malformed(ref, `transport ${JSON.stringify(ref.transport)} must be "stdio" or "http"`);
+    }
+    if (
+      ref.excludeTools !== undefined &&
+      !(
+        Array.isArray(ref.excludeTools) &&
+        ref.excludeTools.every((t: unknown) => typeof t === "string")
+      )
+    ) {
+      throw malformed(ref, "excludeTools must be an array of tool names");
     }
     if (seen.has(ref.name)) {
       throw new EngineError(
@@ -198,7 +208,8 @@ async function connectOne(ref: McpServerRef, host: AgentHost): Promise<McpConnec
   };
   try {
     await client.connect();
-    const listed = await client.listAllTools();
+    const excluded = new Set(ref.excludeTools ?? []);
+    const listed = (await client.listAllTools()).filter((tool) => !excluded.has(tool.name));
     const tools: AgentTool[] = listed.map((tool) => ({
       spec: {
         name: `${ref.name}__${tool.name}`,

@@ -30,8 +30,15 @@ export type McpServerRef =
       command: string;
       args?: readonly string[];
       env?: Record<string, string>;
+      excludeTools?: readonly string[];
     }
-  | { name: string; transport: "http"; url: string; headers?: Record<string, string> };
+  | {
+      name: string;
+      transport: "http";
+      url: string;
+      headers?: Record<string, string>;
+      excludeTools?: readonly string[];
+    };
 
 /** Per-call options of `agent()`. Unknown extra keys are ignored. */
 export interface AgentOptions {
@@ -53,6 +60,11 @@ export interface AgentOptions {
   memory?: string;
   /** Offers the model the `human_input` tool (ask a person mid-loop). Default `false`. */
   humanInput?: boolean;
+  /**
+   * Soft cap on tool-calling turns: the request past it carries no tools, so the model answers
+   * in text. A non-integer or a value below 1 is ignored. Default 500.
+   */
+  maxIterations?: number;
 }
 
 /**

@@ -292,20 +292,66 @@ describe("agent() loop", () => {
     expect(followUp[2]).toBe("ran");
   });
 
-  it("fails PROGRAM_ERROR after exactly 25 requests when the model never stops", async () => {
-    provider.setSteady(openAiToolCalls([{ id: "c", name: "double", arguments: { n: 1 } }]));
+  it("maxIterations: 2 with a model that always calls a tool: the third request has no tools and the leaf returns its text", async () => {
+    provider.setSteady(
+      openAiToolCalls([{ id: "c", name: "double", arguments: { n: 1 } }], {
+        content: "stopping here",
+      }),
+    );
+    let runs = 0;
+    const counted: ToolDef = { ...double, execute: (input) => (runs++, double.execute(input)) };
     const host = fake();
-    const err = await host.agent("loop", { tools: [double] }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: "PROGRAM_ERROR" });
-    expect((err as Error).message).toContain("exceeded 25 tool iterations");
-    expect(provider.requests).toHaveLength(25);
-    const last = host.events.at(-1)!.body;
-    expect(last).toMatchObject({
-      kind: "turn_ended",
-      reason: "error",
-      error: { code: "PROGRAM_ERROR" },
-    });
-    expect(host.events.filter((e) => e.body.kind === "tool_call_result")).toHaveLength(25);
+    await expect(host.agent("loop", { tools: [counted], maxIterations: 2 })).resolves.toBe(
+      "stopping here",
+    );
+    expect(provider.requests).toHaveLength(3);
+    expect(body(0).tools).toHaveLength(1);
+    expect(body(1).tools).toHaveLength(1);
+    expect(body(2)).not.toHaveProperty("tools");
+    // The tool calls of the answer past the cap are never executed.
+    expect(runs).toBe(2);
+    expect(host.events.filter((e) => e.body.kind === "tool_call_result")).toHaveLength(2);
+    expect(host.events.at(-1)!.body).toMatchObject({ kind: "turn_ended", reason: "complete" });
+    // The tool results of the second turn are in the last request's history.
+    expect(body(2).messages.filter((m) => m.role === "tool")).toHaveLength(2);
+  });
+
+  it("without maxIterations, 500 tool turns are offered and request 501 is sent with no tools", async () => {
+    provider.setSteady(
+      openAiToolCalls([{ id: "c", name: "double", arguments: { n: 1 } }], { content: "enough" }),
+    );
+    const host = fake();
+    await expect(host.agent("loop", { tools: [double] })).resolves.toBe("enough");
+    expect(provider.requests).toHaveLength(501);
+    expect(body(499).tools).toHaveLength(1);
+    expect(body(500)).not.toHaveProperty("tools");
+    expect(host.events.filter((e) => e.body.kind === "tool_call_result")).toHaveLength(500);
+  });
+
+  it("maxIterations: 1 gives one tool turn, then a tool-free request", async () => {
+    provider.enqueue(
+      openAiToolCalls([{ id: "c", name: "double", arguments: { n: 4 } }]),
+      openAiText("8"),
+    );
+    const host = fake();
+    await expect(host.agent("go", { tools: [double], maxIterations: 1 })).resolves.toBe("8");
+    expect(body(0).tools).toHaveLength(1);
+    expect(body(1)).not.toHaveProperty("tools");
+  });
+
+  it("ignores a maxIterations that is not a positive integer (the default cap applies)", async () => {
+    for (const maxIterations of [0, -3, 1.5, Number.NaN]) {
+      provider.enqueue(
+        openAiToolCalls([{ id: "c", name: "double", arguments: { n: 1 } }]),
+        openAiToolCalls([{ id: "d", name: "double", arguments: { n: 2 } }]),
+        openAiText("done"),
+      );
+      const before = provider.requests.length;
+      const host = fake();
+      await expect(host.agent("go", { tools: [double], maxIterations })).resolves.toBe("done");
+      const sent = provider.requests.slice(before).map((r) => r.body as { tools?: unknown[] });
+      expect(sent.map((b) => b.tools?.length)).toEqual([1, 1, 1]);
+    }
   });
 
   it("runs parallel tool calls sequentially and returns both results in order", async () => {

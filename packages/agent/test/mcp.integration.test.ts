@@ -174,6 +174,50 @@ describe("MCP tools in the loop", () => {
     expect(host.events).toHaveLength(0);
   });
 
+  it("excludeTools hides a stdio server tool from the request's tool list", async () => {
+    provider.enqueue(openAiText("fine"));
+    const host = fake();
+    await expect(
+      host.agent("go", { mcp: [{ ...stdioDb(), excludeTools: ["echo"] }] }),
+    ).resolves.toBe("fine");
+    const tools = (provider.requests[0]!.body as { tools: { function: { name: string } }[] }).tools;
+    expect(tools.map((t) => t.function.name)).toEqual(["db__lookup", "db__broken"]);
+    expect(provider.requests[0]!.rawBody).not.toContain("db__echo");
+  });
+
+  it("excludeTools refuses a call to the hidden tool with a tool error and never reaches the server", async () => {
+    http = await startHttpMcpServer("http-value");
+    provider.enqueue(
+      openAiToolCalls([
+        { id: "c1", name: "remote__echo", arguments: { text: "hi" } },
+        { id: "c2", name: "remote__lookup", arguments: { key: "k" } },
+      ]),
+      openAiText("ok"),
+    );
+    const host = fake();
+    await expect(
+      host.agent("go", {
+        mcp: [{ name: "remote", transport: "http", url: http.url, excludeTools: ["echo"] }],
+      }),
+    ).resolves.toBe("ok");
+    const offered = (provider.requests[0]!.body as { tools: { function: { name: string } }[] })
+      .tools;
+    expect(offered.map((t) => t.function.name)).toEqual(["remote__lookup", "remote__broken"]);
+    expect(http.toolCalls).toEqual(["lookup"]);
+    const error = host.events.find((e) => e.body.kind === "tool_call_error")!;
+    expect(error.body).toMatchObject({
+      toolCallId: "c1",
+      error: { code: "VALIDATION", message: 'Unknown tool "remote__echo".' },
+    });
+    const results = (
+      provider.requests[1]!.body as { messages: { role: string; content: string }[] }
+    ).messages.filter((m) => m.role === "tool");
+    expect(results.map((r) => r.content)).toEqual([
+      'Unknown tool "remote__echo".',
+      "value of k: http-value",
+    ]);
+  });
+
   it("rejects malformed refs, duplicate and bad names with VALIDATION mentioning MCP", async () => {
     const host = fake();
     const bad: unknown[] = [
@@ -183,6 +227,8 @@ describe("MCP tools in the loop", () => {
       [{ name: "bad name!", transport: "stdio", command: "x" }],
       [{ name: "x", transport: "stdio", command: "" }],
       [{ name: "x", transport: "stdio", command: "y", extra: true }],
+      [{ name: "x", transport: "stdio", command: "y", excludeTools: "echo" }],
+      [{ name: "x", transport: "http", url: "http://127.0.0.1:1/mcp", excludeTools: [1] }],
     ];
     for (const mcp of bad) {
       const err = await host.agent("go", { mcp: mcp as McpServerRef[] }).catch((e: unknown) => e);

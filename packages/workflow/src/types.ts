@@ -24,6 +24,8 @@ export type McpServerRef =
       command: string;
       args?: readonly string[];
       env?: Record<string, string>;
+      /** Server tools (original names) neither offered to the model nor callable. */
+      excludeTools?: readonly string[];
     }
   | {
       name: string;
@@ -31,6 +33,8 @@ export type McpServerRef =
       /** Must begin with `http://` or `https://`. */
       url: string;
       headers?: Record<string, string>;
+      /** Server tools (original names) neither offered to the model nor callable. */
+      excludeTools?: readonly string[];
     };
 
 /** A program-defined tool. `execute` runs in the program process. */
@@ -68,6 +72,12 @@ export interface AgentOptions {
    * by the tool call id). Default `false`.
    */
   humanInput?: boolean;
+  /**
+   * Soft cap on tool-calling turns: the request past it is sent with no tools, so the model must
+   * answer in text and the call resolves to that text. A non-integer or a value below 1 is
+   * ignored. Default 500.
+   */
+  maxIterations?: number;
 }
 
 /** Options of `workflows.call` / `workflows.run`. */

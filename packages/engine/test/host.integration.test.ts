@@ -294,6 +294,59 @@ describe("workspace, artifacts, budgets", () => {
     expect(statuses(engine, done.id)).toEqual(["queued", "pending", "running", "failed"]);
   }, 10_000);
 
+  it("deadline_seconds ends a sleeping run BUDGET_EXCEEDED without waiting", async () => {
+    deploy("past-deadline", "await sleep(10_000);", { budget: { deadline_seconds: 1 } });
+    const done = await run("past-deadline");
+    expect(done.status).toBe("failed");
+    expect(done.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(done.error?.message).toContain("budget.deadline_seconds (1)");
+    expect(statuses(engine, done.id)).toEqual(["queued", "pending", "running", "failed"]);
+  }, 10_000);
+
+  it("with both wall-clock budgets set, the sooner one ends the run and is named", async () => {
+    deploy("deadline-sooner", "await sleep(10_000);", {
+      budget: { max_duration_seconds: 60, deadline_seconds: 1 },
+    });
+    deploy("duration-sooner", "await sleep(10_000);", {
+      budget: { max_duration_seconds: 1, deadline_seconds: 60 },
+    });
+    const [deadline, duration] = await Promise.all([
+      run("deadline-sooner"),
+      run("duration-sooner"),
+    ]);
+    expect(deadline.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(deadline.error?.message).toContain("budget.deadline_seconds (1)");
+    expect(deadline.error?.message).not.toContain("max_duration_seconds");
+    expect(duration.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(duration.error?.message).toContain("budget.max_duration_seconds (1)");
+    expect(duration.error?.message).not.toContain("deadline_seconds");
+  }, 10_000);
+
+  it("deadline_seconds counts the time between a crash and the restart", async () => {
+    // The engine's clock jumps 59 s ahead once the first pass has crashed (standing for engine
+    // downtime): the deadline measured from the first start leaves the second pass about a
+    // second. Nothing depends on how fast this machine starts a process.
+    const crashed = join(dir.path, "crashed-deadline");
+    await engine.closeGracefully({ childGraceMs: 500 });
+    ({ engine } = makeEngine(dir.path, {
+      clock: { ...wallClock, now: () => Date.now() + (existsSync(crashed) ? 59_000 : 0) },
+    }));
+    deploy(
+      "deadline-crasher",
+      [
+        'import { existsSync, writeFileSync } from "node:fs";',
+        `if (!existsSync(${JSON.stringify(crashed)})) { writeFileSync(${JSON.stringify(crashed)}, ""); process.exit(2); }`,
+        "await sleep(600_000);",
+        'output("too late");',
+      ].join("\n"),
+      { budget: { deadline_seconds: 60 } },
+    );
+    const done = await run("deadline-crasher");
+    expect(done.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(done.error?.message).toContain("budget.deadline_seconds (60)");
+    expect(done.restarts).toBe(1);
+  });
+
   it("the duration deadline spans crash restarts", async () => {
     // The engine's clock jumps 59 s ahead once the first pass has crashed: a deadline kept across
     // the restart leaves the second pass about a second, one renewed per pass would leave it 60 s.

@@ -111,36 +111,40 @@ describe("engine restart", () => {
     a.close();
   });
 
-  it("a recovered run whose deadline already passed fails BUDGET_EXCEEDED without a spawn", async () => {
-    // Engine A's deadline is far away, so the first pass always starts however slow the machine;
-    // engine B's clock runs two minutes ahead, so at its boot the deadline has passed.
-    const a = open();
-    a.deployWorkflow({
-      program: program(
-        manualMeta("deadline", { budget: { max_duration_seconds: 60 } }),
-        'import { appendFileSync } from "node:fs";\nappendFileSync("passes.txt", "x");\nawait sleep(600_000);',
-      ),
-    });
-    const { id } = a.startRun("deadline");
-    await waitForStatus(a, id, "running");
-    // Wait until the first pass has really started (its side effect exists), then stop engine A.
-    const passes = join(dir.path, "runs", id, "workspace", "passes.txt");
-    while (!existsSync(passes)) await new Promise((resolve) => setTimeout(resolve, 10));
-    await a.closeGracefully({ childGraceMs: 200 });
-    const b = open({ clock: { ...wallClock, now: () => Date.now() + 120_000 } });
-    const run = await b.waitForRun(id);
-    expect(run.status).toBe("failed");
-    expect(run.error?.code).toBe("BUDGET_EXCEEDED");
-    expect(statuses(b, id)).toEqual([
-      "queued",
-      "pending",
-      "running",
-      "pending",
-      "running",
-      "failed",
-    ]);
-    expect(readFileSync(passes, "utf8")).toBe("x");
-  });
+  it.each(["max_duration_seconds", "deadline_seconds"])(
+    "a recovered run whose %s already passed fails BUDGET_EXCEEDED without a spawn",
+    async (field) => {
+      // Engine A's deadline is far away, so the first pass always starts however slow the machine;
+      // engine B's clock runs two minutes ahead, so at its boot the deadline has passed.
+      const a = open();
+      a.deployWorkflow({
+        program: program(
+          manualMeta("deadline", { budget: { [field]: 60 } }),
+          'import { appendFileSync } from "node:fs";\nappendFileSync("passes.txt", "x");\nawait sleep(600_000);',
+        ),
+      });
+      const { id } = a.startRun("deadline");
+      await waitForStatus(a, id, "running");
+      // Wait until the first pass has really started (its side effect exists), then stop engine A.
+      const passes = join(dir.path, "runs", id, "workspace", "passes.txt");
+      while (!existsSync(passes)) await new Promise((resolve) => setTimeout(resolve, 10));
+      await a.closeGracefully({ childGraceMs: 200 });
+      const b = open({ clock: { ...wallClock, now: () => Date.now() + 120_000 } });
+      const run = await b.waitForRun(id);
+      expect(run.status).toBe("failed");
+      expect(run.error?.code).toBe("BUDGET_EXCEEDED");
+      expect(run.error?.message).toContain(`budget.${field} (60)`);
+      expect(statuses(b, id)).toEqual([
+        "queued",
+        "pending",
+        "running",
+        "pending",
+        "running",
+        "failed",
+      ]);
+      expect(readFileSync(passes, "utf8")).toBe("x");
+    },
+  );
 
   it("a run left cancelling by a dead engine is finalized cancelled at boot", async () => {
     const a = open({ cancelGraceMs: 60_000 });

@@ -26,7 +26,7 @@ import {
   type CatchUpPolicy,
   type CronTriggerSpec,
 } from "./internal/workflow-config.ts";
-import type { SchedulerStore } from "./ports.ts";
+import type { CronFire, SchedulerStore } from "./ports.ts";
 
 /** Fires counted by catch-up before reporting `≥10000`. */
 const CATCH_UP_COUNT_CAP = 10_000;
@@ -38,6 +38,7 @@ interface TriggerState {
   readonly workflowId: string;
   readonly index: number;
   readonly schedule: Schedule;
+  readonly input: CronTriggerSpec["input"];
 }
 
 /** What a pass built from one workflow row. */
@@ -91,7 +92,8 @@ function unchanged(known: WorkflowState, row: WorkflowRowLike): boolean {
         before !== undefined &&
         before.index === spec.index &&
         before.expr === spec.expr &&
-        before.timezone === spec.timezone
+        before.timezone === spec.timezone &&
+        JSON.stringify(before.input) === JSON.stringify(spec.input)
       );
     });
   } catch {
@@ -179,6 +181,7 @@ export class CronFires {
         workflowId: row.id,
         index: spec.index,
         schedule: parseSchedule(spec.expr, spec.timezone),
+        input: spec.input,
       }));
     } catch (error) {
       if (previous !== undefined) this.#dropWorkflow(previous);
@@ -386,7 +389,8 @@ export class CronFires {
 
   /** One fire: the store records it with its run and `queued` event, or says it already did. */
   #fire(workflow: WorkflowState, trigger: TriggerState, fireTime: number): Awaitable<void> {
-    const fire = { workflowId: workflow.id, triggerIndex: trigger.index, fireTime };
+    const fire: CronFire = { workflowId: workflow.id, triggerIndex: trigger.index, fireTime };
+    if (trigger.input !== undefined) fire.input = trigger.input;
     return andThen(this.#store.fireCron(fire), (run) => {
       if (run !== null) return;
       // Another tick, an earlier life of this engine, or a replayed clock got there first.

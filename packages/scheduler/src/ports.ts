@@ -4,6 +4,7 @@
  * from `@promenade/workflow/records`, so the scheduler decides *when* without knowing *how* runs
  * are stored or executed, and loads no database driver.
  */
+import type { JsonValue } from "@promenade/workflow";
 import type { Awaitable, ListRunsFilter, RunRow, WorkflowRow } from "@promenade/workflow/records";
 
 /** One scheduled instant of one cron trigger: the identity of a fire. */
@@ -13,6 +14,8 @@ export interface CronFire {
   triggerIndex: number;
   /** The scheduled instant (epoch ms), not when the scheduler got to it. */
   fireTime: number;
+  /** The trigger's static input, the run's input; absent = input `null`. */
+  input?: { [key: string]: JsonValue };
 }
 
 /**
@@ -40,7 +43,7 @@ export interface SchedulerStore {
   lastCronFire(workflowId: string, triggerIndex: number): Awaitable<number | null>;
   /**
    * Fires `fire`, atomically: records the instant, creates its `queued` run (`triggerKind:
-   * "cron"`, input `null`) and writes that run's `queued` event — all of it or nothing. Returns
+   * "cron"`, input `fire.input`, `null` when absent) and writes that run's `queued` event — all of it or nothing. Returns
    * the run, or `null` (writing nothing) when that instant of that trigger was already recorded,
    * by this scheduler or any other: each instant fires exactly once. An unknown workflow is
    * `NOT_FOUND`.

@@ -1,5 +1,6 @@
 /**
- * Budgets: `max_duration_seconds` measured from the run's first start (it spans restarts),
+ * Budgets: `max_duration_seconds` and `deadline_seconds` measured from the run's first start
+ * (both span restarts; each pass arms one timer at the sooner, which names the breach),
  * `max_tokens` and `max_usd` checked on the tallies the store returns after each priced model call
  * (or usage report).
  * A breach SIGKILLs the pass's process and keeps the first reason; nothing is breached once the
@@ -12,27 +13,48 @@ import type { Execution, Pass } from "./execution.ts";
 import { manifestOf } from "./internal/manifest.ts";
 import { safeKill } from "./internal/child-process.ts";
 
-/** The reason of a duration breach. */
+/** The reason of a `max_duration_seconds` breach. */
 export function durationReason(seconds: number): string {
   return `Run exceeded budget.max_duration_seconds (${seconds}): it ran longer than ${seconds} s.`;
 }
 
-/** The run's deadline (epoch ms) for a first start at `startedAt`, or `null` without a budget. */
-export function deadlineOf(exec: Execution, startedAt: number): number | null {
-  const seconds = manifestOf(exec.workflow).budget?.max_duration_seconds;
-  return seconds === undefined ? null : startedAt + seconds * 1000;
+/** The reason of a `deadline_seconds` breach. */
+export function wallDeadlineReason(seconds: number): string {
+  return `Run exceeded budget.deadline_seconds (${seconds}): ${seconds} s have passed since it first started.`;
 }
 
-/** Breaches the duration budget of `pass` at `deadline` (on the injected clock). */
-export function armDeadline(
-  ctx: SupervisorContext,
-  exec: Execution,
-  pass: Pass,
-  deadline: number,
-): void {
-  const maxSeconds = manifestOf(exec.workflow).budget?.max_duration_seconds ?? 0;
-  ctx.clock.sleep(Math.max(0, deadline - ctx.clock.now()), pass.timers.signal).then(
-    () => breachBudget(pass, durationReason(maxSeconds)),
+/** When a run must end (epoch ms on the injected clock) and the reason recorded if it reaches it. */
+export interface Deadline {
+  at: number;
+  reason: string;
+}
+
+/**
+ * The sooner of the run's two wall-clock deadlines for a first start at `startedAt`
+ * (`max_duration_seconds` first on a tie), or `null` without either budget.
+ */
+export function deadlineOf(exec: Execution, startedAt: number): Deadline | null {
+  const budget = manifestOf(exec.workflow).budget;
+  const candidates: Deadline[] = [];
+  const duration = budget?.max_duration_seconds;
+  if (duration !== undefined) {
+    candidates.push({ at: startedAt + duration * 1000, reason: durationReason(duration) });
+  }
+  const deadline = budget?.deadline_seconds;
+  if (deadline !== undefined) {
+    candidates.push({ at: startedAt + deadline * 1000, reason: wallDeadlineReason(deadline) });
+  }
+  let sooner: Deadline | null = null;
+  for (const candidate of candidates) {
+    if (sooner === null || candidate.at < sooner.at) sooner = candidate;
+  }
+  return sooner;
+}
+
+/** Breaches the budget of `pass` at `deadline` (on the injected clock): the pass's one timer. */
+export function armDeadline(ctx: SupervisorContext, pass: Pass, deadline: Deadline): void {
+  ctx.clock.sleep(Math.max(0, deadline.at - ctx.clock.now()), pass.timers.signal).then(
+    () => breachBudget(pass, deadline.reason),
     () => undefined,
   );
 }

@@ -12,13 +12,12 @@ import { writeFileSync } from "node:fs";
 import type { EngineError } from "@promenade/workflow/errors";
 import { isEngineError } from "@promenade/workflow/errors";
 import { isTerminal, RUN_STATUSES } from "@promenade/workflow/records";
-import { deadlineOf, durationReason } from "./budgets.ts";
+import { deadlineOf } from "./budgets.ts";
 import { assertOpen, logRun } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import { abandonPass } from "./execution.ts";
 import type { Execution, PassOutcome } from "./execution.ts";
 import { closedError, describe, shapeOf } from "./internal/errors.ts";
-import { manifestOf } from "./internal/manifest.ts";
 import { hydrateWorkspace, layoutRunDir, runDirs } from "./internal/run-dir.ts";
 import { buildChildEnv } from "./internal/secrets.ts";
 import type { ChildEnvironment } from "./internal/secrets.ts";
@@ -129,10 +128,11 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
     }
     const startedAt = firstStart ?? ctx.clock.now();
     const deadline = deadlineOf(exec, startedAt);
-    const expired = deadline !== null && ctx.clock.now() >= deadline;
+    // Already past the sooner wall-clock deadline: no pass starts, the run fails with its reason.
+    const expired = deadline !== null && ctx.clock.now() >= deadline.at ? deadline : null;
     let childEnv: ChildEnvironment | null = null;
     let secretError: EngineError | null = null;
-    if (!expired) {
+    if (expired === null) {
       try {
         childEnv = buildChildEnv(workflow, ctx.secretSource);
       } catch (err) {
@@ -168,8 +168,7 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
         error: shapeOf(secretError),
       });
     } else if (passOutcome === null) {
-      const seconds = manifestOf(workflow).budget?.max_duration_seconds ?? 0;
-      outcome = { kind: "budget", reason: durationReason(seconds) };
+      outcome = { kind: "budget", reason: expired?.reason ?? "" };
     } else {
       outcome = await passOutcome;
     }

@@ -9,6 +9,7 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { armDeadline } from "./budgets.ts";
+import type { Deadline } from "./budgets.ts";
 import { onChildMessage } from "./child-messages.ts";
 import { logRun } from "./context.ts";
 import { dropGates } from "./human-input.ts";
@@ -35,7 +36,7 @@ export function startPass(
   exec: Execution,
   dirs: RunDirs,
   childEnv: ChildEnvironment,
-  deadline: number | null,
+  deadline: Deadline | null,
 ): Promise<PassOutcome> {
   const pass: Pass = {
     child: null,
@@ -123,7 +124,7 @@ export function startPass(
     };
     sendToChild(child, init);
 
-    if (deadline !== null) armDeadline(ctx, exec, pass, deadline);
+    if (deadline !== null) armDeadline(ctx, pass, deadline);
   });
 }
 

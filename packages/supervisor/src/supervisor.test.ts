@@ -194,6 +194,62 @@ describe("RunSupervisor (fake processes)", () => {
     expect(statuses(store, id)).toEqual(["queued", "pending", "running", "failed"]);
   });
 
+  it("SIGKILLs at budget.deadline_seconds measured by the injected clock", async () => {
+    const clock = createManualClock();
+    const { supervisor, store, start, fake } = setup(
+      () => undefined,
+      { budget: { deadline_seconds: 1 } },
+      { clock },
+    );
+    const id = await start();
+    const done = supervisor.supervise(id);
+    await until(() => clock.pendingSleeps() > 0);
+    clock.advance(999);
+    expect(fake.children[0]!.signals).toEqual([]);
+    clock.advance(1);
+    const row = await done;
+    expect(fake.children[0]!.signals).toEqual(["SIGKILL"]);
+    expect(row.status).toBe("failed");
+    expect(row.error).toEqual({
+      code: "BUDGET_EXCEEDED",
+      message: expect.stringContaining("budget.deadline_seconds (1)"),
+    });
+    expect(statuses(store, id)).toEqual(["queued", "pending", "running", "failed"]);
+  });
+
+  it.each([
+    {
+      budget: { max_duration_seconds: 3, deadline_seconds: 7 },
+      at: 3_000,
+      named: "max_duration_seconds (3)",
+      other: "deadline_seconds",
+    },
+    {
+      budget: { max_duration_seconds: 7, deadline_seconds: 3 },
+      at: 3_000,
+      named: "deadline_seconds (3)",
+      other: "max_duration_seconds",
+    },
+  ])(
+    "arms one timer at the sooner of both wall-clock budgets and names it ($named)",
+    async ({ budget, at, named, other }) => {
+      const clock = createManualClock();
+      const { supervisor, start, fake } = setup(() => undefined, { budget }, { clock });
+      const id = await start();
+      const done = supervisor.supervise(id);
+      await until(() => clock.pendingSleeps() > 0);
+      expect(clock.pendingSleeps()).toBe(1);
+      clock.advance(at - 1);
+      expect(fake.children[0]!.signals).toEqual([]);
+      clock.advance(1);
+      const row = await done;
+      expect(fake.children[0]!.signals).toEqual(["SIGKILL"]);
+      expect(row.error?.code).toBe("BUDGET_EXCEEDED");
+      expect(row.error?.message).toContain(`budget.${named}`);
+      expect(row.error?.message).not.toContain(other);
+    },
+  );
+
   it("cancels with SIGTERM, then SIGKILL once cancelGraceMs has passed", async () => {
     const clock = createManualClock();
     const { supervisor, store, start, fake } = setup(

@@ -159,6 +159,23 @@ describe("validateMeta: triggers", () => {
     expect(issuePaths(zone(""))).toEqual(["triggers.0.timezone"]);
   });
 
+  it("accepts a cron trigger's static input object and names the trigger of a bad one", () => {
+    const withInput = (input: unknown) =>
+      minimal({
+        triggers: [{ kind: "manual" }, { kind: "cron", expr: "0 9 * * *", input }],
+      });
+    expect(validateMeta(withInput({ repo: "acme/app", depth: 2 })).triggers).toEqual([
+      { kind: "manual" },
+      { kind: "cron", expr: "0 9 * * *", input: { repo: "acme/app", depth: 2 } },
+    ]);
+    for (const bad of ["text", 3, ["a"], null]) {
+      expect(issuePaths(withInput(bad))).toEqual(["triggers.1.input"]);
+      expect(rejection(withInput(bad)).message).toContain(
+        "triggers.1.input: cron input must be an object",
+      );
+    }
+  });
+
   it("requires webhook auth of token or signature", () => {
     expect(issuePaths(minimal({ triggers: [{ kind: "webhook" }] }))).toEqual(["triggers.0.auth"]);
     expect(issuePaths(minimal({ triggers: [{ kind: "webhook", auth: "hmac" }] }))).toEqual([
@@ -259,7 +276,17 @@ describe("validateMeta: workspace, budget and platform fields", () => {
     expect(issuePaths(minimal({ budget: { max_duration_seconds: -1 } }))).toEqual([
       "budget.max_duration_seconds",
     ]);
-    expect(issuePaths(minimal({ budget: { deadline_seconds: 5 } }))).toEqual(["budget"]);
+    expect(validateMeta(minimal({ budget: { deadline_seconds: 5 } })).budget).toEqual({
+      deadline_seconds: 5,
+    });
+    for (const bad of [0, -1, 1.5, "5"]) {
+      expect(issuePaths(minimal({ budget: { deadline_seconds: bad } }))).toEqual([
+        "budget.deadline_seconds",
+      ]);
+      expect(rejection(minimal({ budget: { deadline_seconds: bad } })).message).toContain(
+        "deadline_seconds",
+      );
+    }
     expect(
       issuePaths(
         minimal({
@@ -314,7 +341,12 @@ describe("validateMeta: workspace, budget and platform fields", () => {
       title: "Nightly digest",
       description: "Summarises the day.",
       triggers: [
-        { kind: "cron", expr: "0 9 * * 1-5", timezone: "America/Anchorage" },
+        {
+          kind: "cron",
+          expr: "0 9 * * 1-5",
+          timezone: "America/Anchorage",
+          input: { since: "yesterday" },
+        },
         { kind: "webhook", auth: "signature" },
       ],
       permissions: { secrets: [{ name: "GH_TOKEN" }], contents: "read" },
@@ -322,7 +354,12 @@ describe("validateMeta: workspace, budget and platform fields", () => {
       input_schema: { type: "object" },
       output_schema: { type: "object", properties: {} },
       workspace: { persist: ["memory/digest"] },
-      budget: { max_tokens: 200_000, max_usd: 2.5, max_duration_seconds: 900 },
+      budget: {
+        max_tokens: 200_000,
+        max_usd: 2.5,
+        max_duration_seconds: 900,
+        deadline_seconds: 3600,
+      },
       concurrency: { mode: "serial" },
       container: { image: "node:24" },
       callable_by: { roles: ["owner", "admin"] },

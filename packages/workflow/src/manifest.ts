@@ -65,6 +65,7 @@ function buildManifestSchemas() {
         message: 'unknown time zone; use an IANA name such as "America/Anchorage" or "UTC"',
       })
       .optional(),
+    input: z.record(z.string(), z.unknown(), { error: "cron input must be an object" }).optional(),
   });
   const webhookTrigger = z.strictObject({
     kind: z.literal("webhook"),
@@ -143,6 +144,7 @@ function buildManifestSchemas() {
       .positive("max_usd must be greater than 0")
       .optional(),
     max_duration_seconds: positiveInt("max_duration_seconds").optional(),
+    deadline_seconds: positiveInt("deadline_seconds").optional(),
   });
 
   const concurrency = z.discriminatedUnion("mode", [

@@ -12,6 +12,8 @@ export interface CronTrigger {
   /** 5 fields (`minute hour day-of-month month day-of-week`) or 6 (`second` first). */
   expr: string;
   timezone?: string;
+  /** Static input of every fire: each run this trigger starts gets it as its input. */
+  input?: Record<string, unknown>;
 }
 
 /** An HTTP webhook; `token` = bearer token, `signature` = HMAC-SHA256 of the body. */
@@ -49,6 +51,11 @@ export interface Budget {
   max_usd?: number;
   /** Integer > 0: wall clock from first start, spanning restarts and sleeps. */
   max_duration_seconds?: number;
+  /**
+   * Integer > 0: wall clock from the first start, everything included (waits, engine downtime,
+   * restarts); the run fails once that many seconds have passed.
+   */
+  deadline_seconds?: number;
 }
 
 /** How runs of one workflow may overlap. Default `{ mode: "unlimited" }`. */

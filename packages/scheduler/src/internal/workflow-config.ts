@@ -4,6 +4,7 @@
  * the store, but a row written by an older engine may still surprise us, so every reader checks
  * shapes and throws `VALIDATION` naming the field instead of trusting the types.
  */
+import type { JsonValue } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
 
 /** A cron trigger with its zero-based index in `manifest.triggers` (its identity). */
@@ -11,6 +12,8 @@ export interface CronTriggerSpec {
   readonly index: number;
   readonly expr: string;
   readonly timezone: string | undefined;
+  /** The static input every fire starts its run with; `undefined` = none (input `null`). */
+  readonly input: { [key: string]: JsonValue } | undefined;
 }
 
 /**
@@ -34,14 +37,18 @@ export function readCronTriggers(manifest: unknown): CronTriggerSpec[] {
   const out: CronTriggerSpec[] = [];
   triggers.forEach((trigger: unknown, index) => {
     if (!isRecord(trigger) || trigger.kind !== "cron") return;
-    const { expr, timezone } = trigger;
+    const { expr, timezone, input } = trigger;
     if (typeof expr !== "string") {
       throw new EngineError("VALIDATION", `triggers[${index}].expr is not a string`);
     }
     if (timezone !== undefined && typeof timezone !== "string") {
       throw new EngineError("VALIDATION", `triggers[${index}].timezone is not a string`);
     }
-    out.push({ index, expr, timezone });
+    if (input !== undefined && !isRecord(input)) {
+      throw new EngineError("VALIDATION", `triggers[${index}].input is not an object`);
+    }
+    // A stored manifest is JSON, so an object here holds JSON values only.
+    out.push({ index, expr, timezone, input: input as { [key: string]: JsonValue } | undefined });
   });
   return out;
 }

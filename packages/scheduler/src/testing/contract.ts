@@ -288,6 +288,30 @@ export function describeSchedulerStore(
       expect(await store.lastCronFire(wf.id, 0)).toBe(T0 + 120_000);
     });
 
+    it("lets a Scheduler start every fire of a cron trigger with the trigger's static input", async () => {
+      const store = await fresh();
+      const input = { repo: "acme/app", depth: 2, labels: ["bug"] };
+      const wf = await deploy(store, "every-minute-with-input", {
+        triggers: [
+          { kind: "cron", expr: "* * * * *", input },
+          { kind: "cron", expr: "* * * * *" },
+        ],
+      });
+      const clock = createFakeClock(T0);
+      const { scheduler } = silentScheduler(store, clock);
+      await scheduler.tick();
+      clock.advance(60_000);
+      await scheduler.tick();
+      clock.advance(60_000);
+      await scheduler.tick();
+      const runs = await store.listRuns({ workflowId: wf.id, order: "oldest" });
+      expect(runs).toHaveLength(4);
+      const withInput = runs.filter((run) => run.input !== null);
+      expect(withInput).toHaveLength(2);
+      for (const run of withInput) expect(run).toMatchObject({ triggerKind: "cron", input });
+      expect(runs.filter((run) => run.input === null)).toHaveLength(2);
+    });
+
     it("lets a Scheduler release a serial workflow's queued runs one at a time, oldest first", async () => {
       const store = await fresh();
       const wf = await deploy(store, "serial", { concurrency: { mode: "serial" } });

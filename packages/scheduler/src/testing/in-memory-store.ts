@@ -192,7 +192,7 @@ export class InMemorySchedulerStore implements SchedulerStoreUnderTest {
       const run = this.#insertRun({
         workflowId: fire.workflowId,
         triggerKind: "cron",
-        input: null,
+        input: fire.input ?? null,
         parentRunId: null,
         idempotencyKey: null,
       });

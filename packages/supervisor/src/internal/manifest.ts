@@ -8,7 +8,12 @@ import type { WorkflowRow } from "../ports.ts";
 export interface ManifestView {
   permissions?: { secrets?: readonly { name: string }[] };
   env?: Record<string, string>;
-  budget?: { max_tokens?: number; max_usd?: number; max_duration_seconds?: number };
+  budget?: {
+    max_tokens?: number;
+    max_usd?: number;
+    max_duration_seconds?: number;
+    deadline_seconds?: number;
+  };
   workspace?: { persist?: boolean | readonly string[] };
 }
 

@@ -149,7 +149,14 @@ for (const { manifest } of packages) {
 for (const entry of entries) {
   const imported = tryRun(
     process.execPath,
-    ["--input-type=module", "-e", `await import(${JSON.stringify(entry)});`],
+    [
+      "--input-type=module",
+      "-e",
+      // A JSON subpath (e.g. a shipped data file) imports as a JSON module.
+      entry.endsWith(".json")
+        ? `await import(${JSON.stringify(entry)}, { with: { type: "json" } });`
+        : `await import(${JSON.stringify(entry)});`,
+    ],
     {
       cwd: project,
     },

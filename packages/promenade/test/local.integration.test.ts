@@ -65,7 +65,8 @@ describe("promenade dev and server", () => {
     const dev = spawnCli(["dev", "flows", "--port", "0"], { cwd: root });
     const url = await listening(dev);
     expect(dev.stderr()).toMatch(/deployed "hello" from .*hello\.ts/);
-    expect(dev.stderr()).toContain(`Promenade dev  ${url}`);
+    // The banner follows the server's own "listening on" line in a later write.
+    await waitFor(() => (dev.stderr().includes(`Promenade dev  ${url}`) ? true : undefined));
     const workflows = await cli(["workflows", "--json", "--url", url]);
     expect((JSON.parse(workflows.stdout) as { workflows: { slug: string }[] }).workflows).toEqual([
       expect.objectContaining({ slug: "hello" }),

@@ -5,6 +5,9 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
@@ -65,4 +68,31 @@ export async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 6
     if (Date.now() > deadline) throw new Error("timed out");
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+const TERMINAL = ["completed", "failed", "cancelled"];
+
+/** A fresh data dir and a workflows dir holding `files` (name → program text). */
+export function workspaceWith(files: Record<string, string>): {
+  dataDir: string;
+  workflowsDir: string;
+} {
+  const root = mkdtempSync(join(tmpdir(), "promenade-binary-"));
+  const workflowsDir = join(root, "workflows");
+  const dataDir = join(root, "data");
+  mkdirSync(workflowsDir);
+  mkdirSync(dataDir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(workflowsDir, name), text);
+  return { dataDir, workflowsDir };
+}
+
+/** Polls `GET /api/runs/:id` until the run has ended; resolves with it. */
+export async function terminalRun<T extends { status: string }>(
+  base: string,
+  id: string,
+): Promise<T> {
+  return waitFor(async () => {
+    const run = (await json(`${base}/api/runs/${id}`)).run as T;
+    return TERMINAL.includes(run.status) ? run : undefined;
+  });
 }

@@ -7,17 +7,13 @@
  * 201. What would break without it: a retry after a crash starting a second run (the key must
  * be committed with the run, not kept in memory or written after it).
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { json, start, stopServers, waitFor } from "./helpers.ts";
+import { json, start, stopServers, terminalRun, workspaceWith } from "./helpers.ts";
 
 afterEach(stopServers);
 
-const TERMINAL = ["completed", "failed", "cancelled"];
 const KILL_BEFORE_ANSWER = new URL("./fixtures/kill-before-answer.mjs", import.meta.url);
 
 /** The fields of a run this test reads. */
@@ -25,23 +21,6 @@ interface RunView {
   id: string;
   status: string;
   output: unknown;
-}
-
-function workspace(files: Record<string, string>): { dataDir: string; workflowsDir: string } {
-  const root = mkdtempSync(join(tmpdir(), "promenade-retry-"));
-  const workflowsDir = join(root, "workflows");
-  const dataDir = join(root, "data");
-  mkdirSync(workflowsDir);
-  mkdirSync(dataDir);
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(workflowsDir, name), text);
-  return { dataDir, workflowsDir };
-}
-
-async function terminal(base: string, id: string): Promise<RunView> {
-  return waitFor(async () => {
-    const run = (await json(`${base}/api/runs/${id}`)).run as RunView;
-    return TERMINAL.includes(run.status) ? run : undefined;
-  });
 }
 
 describe("Idempotency-Key across a server crash", () => {
@@ -70,7 +49,7 @@ describe("Idempotency-Key across a server crash", () => {
   }
 
   it("answers a retry after a SIGKILL between commit and response with the same run (200); another body is 409", async () => {
-    const { dataDir, workflowsDir } = workspace({
+    const { dataDir, workflowsDir } = workspaceWith({
       "echo.mjs": [
         'import { input, output } from "@promenade/workflow";',
         'export const meta = { slug: "echo", triggers: [{ kind: "manual" }] };',
@@ -120,7 +99,9 @@ describe("Idempotency-Key across a server crash", () => {
     );
 
     // One run, recovered and completed; the server is healthy.
-    expect((await terminal(base2, committed.id)).output).toEqual({ echoed: { order: 42 } });
+    expect((await terminalRun<RunView>(base2, committed.id)).output).toEqual({
+      echoed: { order: 42 },
+    });
     expect((await json(`${base2}/api/runs?workflow=echo`)).runs.length).toBe(1);
     expect((await fetch(`${base2}/healthz`)).status).toBe(200);
   });

@@ -4,31 +4,18 @@
  * or the database and WAL bytes, and the row and the `output` event hold the same redacted value.
  * What would break without it: secrets written to disk and served raw to every API client.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { json, start, stopServers, waitFor } from "./helpers.ts";
+import { start, stopServers, terminalRun, waitFor, workspaceWith } from "./helpers.ts";
 
 afterEach(stopServers);
-
-const TERMINAL = ["completed", "failed", "cancelled"];
 
 /** The fields of a run this test reads. */
 interface RunView {
   id: string;
   status: string;
   output: unknown;
-}
-
-function workspace(files: Record<string, string>): { dataDir: string; workflowsDir: string } {
-  const root = mkdtempSync(join(tmpdir(), "promenade-canary-"));
-  const workflowsDir = join(root, "workflows");
-  const dataDir = join(root, "data");
-  mkdirSync(workflowsDir);
-  mkdirSync(dataDir);
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(workflowsDir, name), text);
-  return { dataDir, workflowsDir };
 }
 
 /** Every byte of the SQLite database and its WAL, as Latin-1 text (a byte-exact search). */
@@ -39,17 +26,10 @@ function databaseBytes(dataDir: string): string {
     .join("\n");
 }
 
-async function terminal(base: string, id: string): Promise<RunView> {
-  return waitFor(async () => {
-    const run = (await json(`${base}/api/runs/${id}`)).run as RunView;
-    return TERMINAL.includes(run.status) ? run : undefined;
-  });
-}
-
 describe("a declared secret through output()", () => {
   it("is absent from the row, every API response, WebSocket frame, log line, and the database and WAL", async () => {
     const canary = "canary-output-secret-7d1e90ab";
-    const { dataDir, workflowsDir } = workspace({
+    const { dataDir, workflowsDir } = workspaceWith({
       "leaky.mjs": [
         'import { output, secrets } from "@promenade/workflow";',
         'export const meta = { slug: "leaky", triggers: [{ kind: "manual" }], permissions: { secrets: [{ name: "API_KEY" }] } };',
@@ -93,7 +73,7 @@ describe("a declared secret through output()", () => {
     socket.send(
       JSON.stringify({ type: "subscribe", sub: "r1", runId: id, after: 0, verbose: true }),
     );
-    const done = await terminal(base, id);
+    const done = await terminalRun<RunView>(base, id);
     expect(done.status).toBe("completed");
     await waitFor(() =>
       Promise.resolve(frames.some((frame) => frame.includes('"type":"end"')) ? true : undefined),

@@ -23,7 +23,9 @@ import {
   webhookDeliveries,
   workflows,
 } from "./schema.ts";
+import { migrate } from "./migrate.ts";
 import { openStore, openStoreWith } from "./open.ts";
+import type { Store } from "./types.ts";
 import { testManifest } from "./testing/fixtures.ts";
 
 let dir: string;
@@ -41,6 +43,46 @@ function inspectDb<T>(fn: (db: Database.Database) => T): T {
   } finally {
     db.close();
   }
+}
+
+/**
+ * Writes the database an older release left at schema `version`: rows made by `build` through a
+ * current store on a scratch file, copied column by column into a database migrated only up to
+ * `version` (today's store code cannot run on an older schema).
+ */
+function writeAtVersion<T>(version: number, build: (store: Store) => T): T {
+  const scratch = join(dir, "scratch.db");
+  const current = openStoreWith({ path: scratch, now: () => 1_000 }, MIGRATIONS);
+  let made: T;
+  try {
+    made = build(current);
+  } finally {
+    current.close();
+  }
+  const db = new Database(path);
+  try {
+    migrate(
+      db,
+      MIGRATIONS.filter((m) => m.version <= version),
+      { now: () => 1_000, label: path },
+    );
+    db.prepare("ATTACH DATABASE ? AS scratch").run(scratch);
+    const tables = db
+      .prepare(
+        "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY rowid",
+      )
+      .all() as { name: string }[];
+    for (const { name } of tables) {
+      const columns = (db.pragma(`main.table_info("${name}")`) as { name: string }[])
+        .map((column) => `"${column.name}"`)
+        .join(", ");
+      db.exec(`INSERT INTO main."${name}" (${columns}) SELECT ${columns} FROM scratch."${name}"`);
+    }
+    db.exec("DETACH DATABASE scratch");
+  } finally {
+    db.close();
+  }
+  return made;
 }
 
 function errorOf(fn: () => unknown): { code?: string; message: string; hint?: string } {
@@ -238,26 +280,26 @@ describe("refusals", () => {
 describe("upgrade from an older schema version", () => {
   it("opens a version-1 database written by an older release and keeps every row", () => {
     // Build the database exactly as release 1 left it: only migration 1, rows in its shape.
-    const v1 = MIGRATIONS.filter((m) => m.version === 1);
-    const old = openStoreWith({ path, now: () => 1_000 }, v1);
-    const workflow = old.upsertWorkflow({
-      slug: "legacy",
-      manifest: testManifest("legacy"),
-      program: "export {}",
-      config: { catch_up: "once" },
+    const { workflow, run } = writeAtVersion(1, (old) => {
+      const workflow = old.upsertWorkflow({
+        slug: "legacy",
+        manifest: testManifest("legacy"),
+        program: "export {}",
+        config: { catch_up: "once" },
+      });
+      const { run } = old.createRun({
+        workflowId: workflow.id,
+        triggerKind: "cron",
+        input: { n: 1 },
+      });
+      old.recordCronFire({
+        workflowId: workflow.id,
+        triggerIndex: 0,
+        fireTime: 60_000,
+        runId: run.id,
+      });
+      return { workflow, run };
     });
-    const { run } = old.createRun({
-      workflowId: workflow.id,
-      triggerKind: "cron",
-      input: { n: 1 },
-    });
-    old.recordCronFire({
-      workflowId: workflow.id,
-      triggerIndex: 0,
-      fireTime: 60_000,
-      runId: run.id,
-    });
-    old.close();
     expect(inspectDb((db) => db.pragma("user_version", { simple: true }))).toBe(1);
 
     const store = openStore({ path });
@@ -278,21 +320,21 @@ describe("upgrade from an older schema version", () => {
   });
 
   it("opens a version-2 database and files human-input events under lifecycle", () => {
-    const v2 = MIGRATIONS.filter((m) => m.version <= 2);
-    const old = openStoreWith({ path, now: () => 1_000 }, v2);
-    const workflow = old.upsertWorkflow({
-      slug: "legacy",
-      manifest: testManifest("legacy"),
-      program: "export {}",
+    const run = writeAtVersion(2, (old) => {
+      const workflow = old.upsertWorkflow({
+        slug: "legacy",
+        manifest: testManifest("legacy"),
+        program: "export {}",
+      });
+      const { run } = old.createRun({ workflowId: workflow.id, triggerKind: "manual" });
+      old.appendEvents(run.id, [
+        {
+          cursor: 2,
+          event: { kind: "phase", name: "p", id: "p", runId: run.id, turnId: run.id, seq: 2, t: 1 },
+        },
+      ]);
+      return run;
     });
-    const { run } = old.createRun({ workflowId: workflow.id, triggerKind: "manual" });
-    old.appendEvents(run.id, [
-      {
-        cursor: 2,
-        event: { kind: "phase", name: "p", id: "p", runId: run.id, turnId: run.id, seq: 2, t: 1 },
-      },
-    ]);
-    old.close();
 
     const store = openStore({ path });
     try {

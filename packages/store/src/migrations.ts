@@ -148,6 +148,14 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_expiry ON webhook_deliveries (workflow_id, expires_at);
 `;
 
+// Run accounting across passes: the time its processes were alive (what max_duration_seconds
+// limits), the attempts its retry policy started again, and when a waiting retry is due.
+const runAccounting = `
+ALTER TABLE runs ADD COLUMN active_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN retry_at INTEGER;
+`;
+
 /** Every migration this version of the package knows, oldest first. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
@@ -155,4 +163,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 3, name: "0003_human_input_requests", sql: humanInputRequests },
   { version: 4, name: "0004_run_request_keys", sql: runRequestKeys },
   { version: 5, name: "0005_webhook_deliveries", sql: webhookDeliveries },
+  { version: 6, name: "0006_run_accounting", sql: runAccounting },
 ]);

@@ -21,6 +21,7 @@ import type { TableContext } from "./internal/context.ts";
 import { toJsonText } from "./internal/json.ts";
 import { readDelivery } from "./internal/deliveries.ts";
 import { readRequestKey } from "./internal/request-keys.ts";
+import { readEventError } from "./internal/event-error.ts";
 import { describeIssues, runErrorSchema, toRunRow } from "./internal/rows.ts";
 import {
   RUN_STATUSES,
@@ -123,6 +124,24 @@ export class RunTable {
         .set({ restarts: sql`${runs.restarts} + 1` })
         .where(eq(runs.id, p("id")))
         .returning({ restarts: runs.restarts })
+        .prepare(),
+      addActiveMs: orm
+        .update(runs)
+        .set({ activeMs: sql`${runs.activeMs} + ${p("ms")}` })
+        .where(eq(runs.id, p("id")))
+        .returning({ activeMs: runs.activeMs })
+        .prepare(),
+      scheduleRetry: orm
+        .update(runs)
+        .set({ retries: sql`${runs.retries} + 1`, retryAt: sql`${p("at")}` })
+        .where(eq(runs.id, p("id")))
+        .returning({ retries: runs.retries })
+        .prepare(),
+      clearRetry: orm
+        .update(runs)
+        .set({ retryAt: null })
+        .where(eq(runs.id, p("id")))
+        .returning({ id: runs.id })
         .prepare(),
       addUsage: orm
         .update(runs)
@@ -296,6 +315,9 @@ export class RunTable {
       createdAt: now,
       startedAt: null,
       endedAt: null,
+      activeMs: 0,
+      retries: 0,
+      retryAt: null,
     };
     this.#s.insert.run(raw);
     const runId = raw.id;
@@ -337,6 +359,7 @@ export class RunTable {
       change.reason === undefined
         ? undefined
         : requirePassReason(change.reason, "commitStatus: reason");
+    const eventError = readEventError(runId, change.eventError);
     const pending =
       change.pending === undefined
         ? []
@@ -360,6 +383,7 @@ export class RunTable {
       // Built from checked values: not re-parsed (every status transition passes here).
       const body: Record<string, unknown> = { kind: "run_status", status: change.to };
       if (update.error !== undefined) body.error = update.error;
+      else if (eventError !== undefined) body.error = eventError;
       if (reason !== undefined) body.reason = reason;
       const event = {
         ...body,
@@ -472,6 +496,30 @@ export class RunTable {
     const row = this.#s.incrementRestarts.get({ id });
     if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
     return row.restarts;
+  }
+
+  /** Adds `ms` to the run's active time; the new total. Unknown ⇒ `NOT_FOUND`. */
+  addActiveMs(id: string, ms: number): number {
+    requireString(id, "addActiveMs: id");
+    const row = this.#s.addActiveMs.get({ id, ms: requireInteger(ms, "addActiveMs: ms", 0) });
+    if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+    return row.activeMs;
+  }
+
+  /** `retries + 1` with the next attempt due at `at`; the new count. Unknown ⇒ `NOT_FOUND`. */
+  scheduleRetry(id: string, at: number): number {
+    requireString(id, "scheduleRetry: id");
+    const row = this.#s.scheduleRetry.get({ id, at: requireInteger(at, "scheduleRetry: at", 0) });
+    if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+    return row.retries;
+  }
+
+  /** Clears the due time of a waiting retry (its attempt started). Unknown ⇒ `NOT_FOUND`. */
+  clearRetry(id: string): void {
+    requireString(id, "clearRetry: id");
+    if (this.#s.clearRetry.get({ id }) === undefined) {
+      throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+    }
   }
 
   /** Adds to the usage tallies; the new totals. */

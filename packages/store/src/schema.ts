@@ -37,6 +37,9 @@ export const runs = sqliteTable("runs", {
   createdAt: integer("created_at").notNull(),
   startedAt: integer("started_at"),
   endedAt: integer("ended_at"),
+  activeMs: integer("active_ms").notNull().default(0),
+  retries: integer("retries").notNull().default(0),
+  retryAt: integer("retry_at"),
 });
 
 /** `run_events`: append-only, keyed by `(run_id, cursor)`; `event` is the stamped event JSON. */

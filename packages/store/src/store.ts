@@ -209,6 +209,18 @@ export class SqliteStore implements Store {
     return this.#guard("incrementRestarts", () => this.#runs.incrementRestarts(id));
   }
 
+  addActiveMs(id: string, ms: number): number {
+    return this.#guard("addActiveMs", () => this.#runs.addActiveMs(id, ms));
+  }
+
+  scheduleRetry(id: string, at: number): number {
+    return this.#guard("scheduleRetry", () => this.#runs.scheduleRetry(id, at));
+  }
+
+  clearRetry(id: string): void {
+    this.#guard("clearRetry", () => this.#runs.clearRetry(id));
+  }
+
   addRunUsage(id: string, usage: RunUsageDelta): RunUsage {
     return this.#guard("addRunUsage", () => this.#runs.addUsage(id, usage));
   }

@@ -167,6 +167,11 @@ export interface StatusChange {
   /** Why the pass this status belongs to started; written on the `run_status` event. */
   reason?: PassReason;
   /**
+   * An error written on the `run_status` event only, when `error` is absent (the row's `error` is
+   * untouched): the failed attempt a `retry` pass follows.
+   */
+  eventError?: RunErrorShape;
+  /**
    * Events of the executing pass, appended first and committed whether or not the status
    * applies (so cursor order stays commit order).
    */
@@ -256,6 +261,12 @@ export interface AsyncStore {
   /** {@link Store.commitStatus}. */
   commitStatus(runId: string, change: StatusChange): Awaitable<RunRow | null>;
   incrementRestarts(id: string): Awaitable<number>;
+  /** {@link Store.addActiveMs}. */
+  addActiveMs(id: string, ms: number): Awaitable<number>;
+  /** {@link Store.scheduleRetry}. */
+  scheduleRetry(id: string, at: number): Awaitable<number>;
+  /** {@link Store.clearRetry}. */
+  clearRetry(id: string): Awaitable<void>;
   /** Adds to the tallies and returns the new totals. */
   addRunUsage(id: string, usage: RunUsageDelta): Awaitable<RunUsage>;
   getRunUsage(id: string): Awaitable<RunUsage>;
@@ -362,6 +373,18 @@ export interface Store extends StoreReader, Omit<AsyncStore, keyof StoreReader> 
   updateRunStatus(id: string, status: RunStatus, options?: UpdateRunStatusOptions): boolean;
   /** `restarts + 1`; returns the new value. Unknown ⇒ `NOT_FOUND`. */
   incrementRestarts(id: string): number;
+  /**
+   * Adds `ms` (integer ≥ 0) to the time the run's processes were alive; returns the new total.
+   * Bad number ⇒ `VALIDATION`; unknown ⇒ `NOT_FOUND`.
+   */
+  addActiveMs(id: string, ms: number): number;
+  /**
+   * Counts one retry of the run and records when its next attempt is due (epoch ms); returns the
+   * new `retries`. Bad number ⇒ `VALIDATION`; unknown ⇒ `NOT_FOUND`.
+   */
+  scheduleRetry(id: string, at: number): number;
+  /** Clears `retryAt` (the waiting attempt started). Unknown ⇒ `NOT_FOUND`. */
+  clearRetry(id: string): void;
   /** Adds to the usage tallies; returns the new totals. Non-integer/negative ⇒ `VALIDATION`; unknown ⇒ `NOT_FOUND`. */
   addRunUsage(id: string, usage: RunUsageDelta): RunUsage;
   /** The usage tallies. Unknown ⇒ `NOT_FOUND`. */

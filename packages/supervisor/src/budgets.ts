@@ -1,6 +1,8 @@
 /**
- * Budgets: `max_duration_seconds` and `deadline_seconds` measured from the run's first start
- * (both span restarts; each pass arms one timer at the sooner, which names the breach),
+ * Budgets: `max_duration_seconds` on the run's active time — the time its processes were alive,
+ * summed over passes (`activeMs`, added after each pass; time between passes and engine downtime
+ * are not counted) — and `deadline_seconds` on the wall clock since the first start (each pass
+ * arms one timer at the sooner, which names the breach),
  * `max_tokens` and `max_usd` checked on the tallies the store returns after each priced model call
  * (or usage report).
  * A breach SIGKILLs the pass's process and keeps the first reason; nothing is breached once the
@@ -15,7 +17,7 @@ import { safeKill } from "./internal/child-process.ts";
 
 /** The reason of a `max_duration_seconds` breach. */
 export function durationReason(seconds: number): string {
-  return `Run exceeded budget.max_duration_seconds (${seconds}): it ran longer than ${seconds} s.`;
+  return `Run exceeded budget.max_duration_seconds (${seconds}): its processes ran longer than ${seconds} s in total.`;
 }
 
 /** The reason of a `deadline_seconds` breach. */
@@ -29,26 +31,49 @@ export interface Deadline {
   reason: string;
 }
 
+/** Where a pass stands against the time budgets. */
+export interface PassClock {
+  /** Epoch ms of the run's first start. */
+  startedAt: number;
+  /** Epoch ms this pass starts. */
+  passStart: number;
+  /** The run's active time before this pass, in ms. */
+  activeMs: number;
+}
+
 /**
- * The sooner of the run's two wall-clock deadlines for a first start at `startedAt`
- * (`max_duration_seconds` first on a tie), or `null` without either budget.
+ * The sooner of the pass's two deadlines (`max_duration_seconds` first on a tie), or `null`
+ * without either budget: the active time left runs out `N × 1000 − activeMs` after the pass
+ * starts; the wall-clock deadline is `deadline_seconds` after the first start.
  */
-export function deadlineOf(exec: Execution, startedAt: number): Deadline | null {
+export function deadlineOf(exec: Execution, clock: PassClock): Deadline | null {
   const budget = manifestOf(exec.workflow).budget;
   const candidates: Deadline[] = [];
   const duration = budget?.max_duration_seconds;
   if (duration !== undefined) {
-    candidates.push({ at: startedAt + duration * 1000, reason: durationReason(duration) });
+    candidates.push({
+      at: clock.passStart + duration * 1000 - clock.activeMs,
+      reason: durationReason(duration),
+    });
   }
   const deadline = budget?.deadline_seconds;
   if (deadline !== undefined) {
-    candidates.push({ at: startedAt + deadline * 1000, reason: wallDeadlineReason(deadline) });
+    candidates.push({
+      at: clock.startedAt + deadline * 1000,
+      reason: wallDeadlineReason(deadline),
+    });
   }
   let sooner: Deadline | null = null;
   for (const candidate of candidates) {
     if (sooner === null || candidate.at < sooner.at) sooner = candidate;
   }
   return sooner;
+}
+
+/** The wall-clock deadline (`deadline_seconds` after the first start `startedAt`), or `null`. */
+export function wallDeadlineOf(exec: Execution, startedAt: number | null): number | null {
+  const seconds = manifestOf(exec.workflow).budget?.deadline_seconds;
+  return seconds === undefined || startedAt === null ? null : startedAt + seconds * 1000;
 }
 
 /** Breaches the budget of `pass` at `deadline` (on the injected clock): the pass's one timer. */

@@ -67,6 +67,12 @@ export interface Execution {
    * crash restart.
    */
   passReason: PassReason;
+  /** Attempts the retry policy started again so far (the row's `retries`). */
+  retries: number;
+  /** When the retry the run waits for is due (epoch ms), or `null`. */
+  retryAt: number | null;
+  /** Aborted to end a retry wait early (a cancel, the shutdown); `null` when not waiting. */
+  backoff: AbortController | null;
   memoryDirs: Set<string>;
   /**
    * Every secret value the run resolved (env-interpolated or `secrets.get`), under its name: the
@@ -114,6 +120,9 @@ export function createExecution(ctx: SupervisorContext, runId: string): Executio
     ended: false,
     pass: null,
     passReason: "first_start",
+    retries: 0,
+    retryAt: null,
+    backoff: null,
     memoryDirs: new Set(),
     redactor,
   };

@@ -1,7 +1,8 @@
 /**
  * Outcome → status: how a settled pass ends the run, or restarts it. A requested cancel wins
  * over every outcome (a `done` that won the race still stamps its `output` event first);
- * `done` persists the workspace and completes; `failed` and budget breaches fail; a crash counts
+ * `done` persists the workspace and completes; `failed` retries when the workflow's retry policy
+ * says so (`retry.ts`), else fails; budget breaches fail; a crash counts
  * a restart and either loops (`pending`) or fails `CRASHED` once the restart budget is spent.
  * The terminal transition carries every event still buffered, so output is drained before it.
  * A declared output is redacted once (every secret value the run resolved): the `output` event
@@ -16,6 +17,7 @@ import { manifestOf } from "./internal/manifest.ts";
 import { persistWorkspace } from "./internal/run-dir.ts";
 import type { RunDirs } from "./internal/run-dir.ts";
 import type { RunErrorShape, RunRow } from "./ports.ts";
+import { retryAfterFailure } from "./retry.ts";
 import { current, finishTerminalOrCurrent, LIVE, writeStatus } from "./transitions.ts";
 
 /** What the pass loop does next: end with this row, or start another pass. */
@@ -68,7 +70,6 @@ export async function afterPass(
       );
     }
     case "failed": {
-      if (output !== null) exec.log.stamp({ kind: "output", value: output.value });
       const error: RunErrorShape = {
         code: outcome.error.code,
         message: exec.redactor.redact(outcome.error.message),
@@ -76,6 +77,14 @@ export async function afterPass(
       if (outcome.error.hint !== undefined) {
         error.hint = exec.redactor.redact(outcome.error.hint);
       }
+      // A failed attempt the retry policy retries leaves no output: the next attempt decides.
+      const next = await retryAfterFailure(ctx, exec, error);
+      if (next === "retry") return { restart: true };
+      if (next === "gone") return end(current(ctx, exec));
+      if (next === "cancel") {
+        return end(finishTerminalOrCurrent(ctx, exec, "cancelled", ["cancelling", ...LIVE], {}));
+      }
+      if (output !== null) exec.log.stamp({ kind: "output", value: output.value });
       return end(
         finishTerminalOrCurrent(ctx, exec, "failed", LIVE, {
           error,

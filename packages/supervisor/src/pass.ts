@@ -4,7 +4,10 @@
  * (`outcome.ts`) — until the run ends. Each pass's `pending` and `running` carry why the pass
  * started: `first_start` when the supervision found the run `queued`, `engine_restart` when an
  * earlier supervision left it `pending`, `running` or `awaiting_input` (the boot recovery sweep),
- * `crash_restart` for a pass after a crashed one. An engine-side failure (a throw anywhere, including a
+ * `crash_restart` for a pass after a crashed one, `retry` for a pass the workflow's retry policy
+ * started after a failed attempt (also when an engine restart finds the run waiting for one: the
+ * pass waits out the stored due time first). After each pass its process's lifetime is added to
+ * the run's active time, which `max_duration_seconds` limits. An engine-side failure (a throw anywhere, including a
  * failed store write) stops the pass and ends the run `failed`/`INTERNAL`; when even that write
  * fails, the run is left as it is for recovery and the failure is logged and rethrown.
  */
@@ -12,7 +15,7 @@ import { writeFileSync } from "node:fs";
 import type { EngineError } from "@promenade/workflow/errors";
 import { isEngineError } from "@promenade/workflow/errors";
 import { isTerminal, RUN_STATUSES } from "@promenade/workflow/records";
-import { deadlineOf } from "./budgets.ts";
+import { deadlineOf, wallDeadlineOf } from "./budgets.ts";
 import { assertOpen, logRun } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import { abandonPass } from "./execution.ts";
@@ -24,6 +27,7 @@ import type { ChildEnvironment } from "./internal/secrets.ts";
 import { afterPass } from "./outcome.ts";
 import type { RunErrorShape, RunRow, RunStatus } from "./ports.ts";
 import { startPass } from "./process.ts";
+import { resumeRetry, waitForRetry } from "./retry.ts";
 import {
   current,
   finishTerminal,
@@ -104,7 +108,13 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
   if (exec.cancelRequested) {
     return finishTerminalOrCurrent(ctx, exec, "cancelled", NOT_TERMINAL, {});
   }
-  exec.passReason = initial.status === "queued" ? "first_start" : "engine_restart";
+  resumeRetry(exec, initial);
+  exec.passReason =
+    initial.status === "queued"
+      ? "first_start"
+      : exec.retryAt !== null
+        ? "retry"
+        : "engine_restart";
   const opened = await writeStatus(ctx, exec, "pending", ["queued", "pending", ...LIVE], {
     reason: exec.passReason,
   });
@@ -114,8 +124,11 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
   }
   let hydrated = initial.startedAt !== null;
   let firstStart = initial.startedAt;
+  let activeMs = initial.activeMs;
   for (;;) {
     assertOpen(ctx);
+    // A retry waits out its backoff first (no longer than the wall-clock deadline).
+    if (exec.retryAt !== null) await waitForRetry(ctx, exec, wallDeadlineOf(exec, firstStart));
     if (exec.cancelRequested) {
       return finishTerminalOrCurrent(ctx, exec, "cancelled", ["pending", "cancelling"], {});
     }
@@ -126,10 +139,11 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
       hydrateWorkspace(ctx.dataDir, workflow.id, dirs.workspaceDir);
       hydrated = true;
     }
-    const startedAt = firstStart ?? ctx.clock.now();
-    const deadline = deadlineOf(exec, startedAt);
-    // Already past the sooner wall-clock deadline: no pass starts, the run fails with its reason.
-    const expired = deadline !== null && ctx.clock.now() >= deadline.at ? deadline : null;
+    const passStart = ctx.clock.now();
+    const startedAt = firstStart ?? passStart;
+    const deadline = deadlineOf(exec, { startedAt, passStart, activeMs });
+    // A time budget already spent: no pass starts, the run fails with its reason.
+    const expired = deadline !== null && passStart >= deadline.at ? deadline : null;
     let childEnv: ChildEnvironment | null = null;
     let secretError: EngineError | null = null;
     if (expired === null) {
@@ -171,6 +185,12 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
       outcome = { kind: "budget", reason: expired?.reason ?? "" };
     } else {
       outcome = await passOutcome;
+      // The pass's process lived from its start to its outcome: that time is the run's.
+      const spent = Math.max(0, ctx.clock.now() - passStart);
+      assertOpen(ctx);
+      activeMs = await exec.log.write("could not record the run's active time", () =>
+        ctx.store.addActiveMs(runId, spent),
+      );
     }
     assertOpen(ctx);
     if (exec.log.fatal !== undefined) throw exec.log.fatal;

@@ -68,6 +68,11 @@ export interface StatusChange {
    */
   reason?: PassReason;
   /**
+   * An error written on the `run_status` event only, when `error` is absent (the row's `error` is
+   * untouched): the failed attempt a `retry` pass follows.
+   */
+  eventError?: RunErrorShape;
+  /**
    * Events the executing pass stamped before the transition. They are committed first, whether
    * or not the status applies, so cursor order stays commit order.
    */
@@ -153,7 +158,9 @@ export interface RunsInStatus {
  * - `settleInputRequest` appends `pending`, then closes the request only while it is `pending`,
  *   with its `human_input_resolved` event; `null` otherwise (the first settlement wins).
  * - `appendEvents` is all-or-nothing; an existing cursor is a `CONFLICT`.
- * - `addRunUsage` returns the tallies after the addition.
+ * - `addRunUsage` returns the tallies after the addition; `addActiveMs` returns the run's active
+ *   time after the addition; `scheduleRetry` counts one retry, sets `retryAt` and returns the new
+ *   `retries`; `clearRetry` sets `retryAt` back to `null`.
  *
  * Unknown runs are `NOT_FOUND` (for writes); bad numbers are `VALIDATION`.
  */
@@ -176,6 +183,12 @@ export interface SupervisorStore {
   incrementRestarts(id: string): Awaitable<number>;
   /** Adds to the usage tallies; returns the new totals. */
   addRunUsage(id: string, usage: UsageDelta): Awaitable<RunUsage>;
+  /** Adds `ms` (integer ≥ 0) to the time the run's processes were alive; the new total. */
+  addActiveMs(id: string, ms: number): Awaitable<number>;
+  /** `retries + 1` with the next attempt due at `at` (epoch ms); returns the new `retries`. */
+  scheduleRetry(id: string, at: number): Awaitable<number>;
+  /** `retryAt` back to `null`: the waiting attempt started. */
+  clearRetry(id: string): Awaitable<void>;
   /** The run's highest cursor, `0` when it has no events. */
   maxCursor(runId: string): Awaitable<number>;
   /** Records an artifact. */

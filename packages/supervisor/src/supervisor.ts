@@ -297,6 +297,7 @@ export class RunSupervisor {
     for (const exec of executions) {
       exec.log.seal();
       exec.pass?.timers.abort();
+      exec.backoff?.abort();
       exec.reject(closedError());
     }
     this.executions.clear();
@@ -388,6 +389,7 @@ export class RunSupervisor {
 
   private requestCancel(exec: Execution): void {
     exec.cancelRequested = true;
+    exec.backoff?.abort();
     if (exec.ended) return;
     if (exec.status !== null && LIVE.includes(exec.status)) {
       // Issued now (in the caller's turn on a synchronous store), queued behind any write in

@@ -82,6 +82,8 @@ export type {
   ManualTrigger,
   Notification,
   OrgRole,
+  RetryBackoff,
+  RetryPolicy,
   RunPermissionAccess,
   RunPermissions,
   RunsOn,

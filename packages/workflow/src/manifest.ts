@@ -8,12 +8,17 @@
 import type { z } from "zod";
 import { cronExpressionProblem, isKnownTimeZone } from "./cron.ts";
 import { lazyObject, loadZod, once } from "./internal/lazy.ts";
+import { RETRYABLE_ERROR_CODES } from "./errors/retryable.ts";
 
 const SLUG_PATTERN = /^[a-zA-Z0-9-]+$/;
 const SECRET_REFERENCE = /^\$\{\{\s*secrets\.([A-Za-z0-9_-]+)\s*\}\}$/;
 const RESERVED_ENV_PREFIX = /^(BOARDWALK_|AWS_|PROMENADE_)/i;
 const MAX_ENV_KEYS = 100;
 const MAX_ENV_VALUE_LENGTH = 32_768;
+/** Most attempts a retry policy may ask for (the first try included). */
+const MAX_RETRY_ATTEMPTS = 100;
+/** Longest single retry backoff, in seconds (one day). */
+const MAX_BACKOFF_SECONDS = 86_400;
 
 /** Why `path` is not a valid workspace-relative directory, or `undefined`. */
 function relativeDirectoryProblem(path: string): string | undefined {
@@ -147,6 +152,58 @@ function buildManifestSchemas() {
     deadline_seconds: positiveInt("deadline_seconds").optional(),
   });
 
+  // The retry policy (a Promenade addition, off when absent): every message names the field and
+  // the value that would be accepted.
+  const seconds = (what: string) =>
+    z
+      .number({ error: `${what} must be a number of seconds` })
+      .positive(`${what} must be greater than 0`)
+      .max(MAX_BACKOFF_SECONDS, `${what} must be at most ${String(MAX_BACKOFF_SECONDS)} (one day)`);
+  const backoff = z
+    .strictObject({
+      initial_seconds: seconds("initial_seconds"),
+      factor: z
+        .number({ error: "factor must be a number" })
+        .min(1, "factor must be at least 1 (1 waits the same each time, 2 doubles the wait)")
+        .max(100, "factor must be at most 100")
+        .optional(),
+      max_seconds: seconds("max_seconds").optional(),
+    })
+    .superRefine((value, ctx) => {
+      const { initial_seconds: initial, max_seconds: max } = value;
+      // Only two valid waits compare; an invalid one already has its own issue.
+      if (max === undefined || !(max > 0 && initial > 0)) return;
+      if (max < initial) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["max_seconds"],
+          message: `max_seconds (${String(max)}) must be at least initial_seconds (${String(initial)})`,
+        });
+      }
+    });
+  const known = RETRYABLE_ERROR_CODES.join(", ");
+  const code = z
+    .string({ error: `each code must be a string, one of ${known}` })
+    .superRefine((value, ctx) => {
+      if (!(RETRYABLE_ERROR_CODES as readonly string[]).includes(value)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${JSON.stringify(value)} is not a retryable error code; use one of ${known}`,
+        });
+      }
+    });
+  const retry = z.strictObject({
+    attempts: z
+      .int({ error: "attempts must be an integer (it counts the first try; e.g. 3)" })
+      .min(1, "attempts must be at least 1 (it counts the first try; 1 means no retry)")
+      .max(MAX_RETRY_ATTEMPTS, `attempts must be at most ${String(MAX_RETRY_ATTEMPTS)}`),
+    backoff: backoff.optional(),
+    retry_on: z
+      .array(code, { error: `retry_on must be a list of error codes (${known})` })
+      .min(1, `retry_on must not be empty; omit it to retry ${known}`)
+      .optional(),
+  });
+
   const concurrency = z.discriminatedUnion("mode", [
     z.strictObject({ mode: z.literal("unlimited") }),
     z.strictObject({ mode: z.literal("serial") }),
@@ -236,6 +293,7 @@ function buildManifestSchemas() {
       output_schema: z.record(z.string(), z.unknown()).optional(),
       workspace: workspace.optional(),
       budget: budget.optional(),
+      retry: retry.optional(),
       concurrency: concurrency.default(() => ({ mode: "unlimited" as const })),
       runs_on: runsOn.default("boardwalk/linux"),
       container: z.strictObject({ image: text(1, 512, "image") }).optional(),

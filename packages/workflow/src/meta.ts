@@ -49,13 +49,44 @@ export interface Budget {
   max_tokens?: number;
   /** Finite number > 0: estimated spend in US dollars. */
   max_usd?: number;
-  /** Integer > 0: wall clock from first start, spanning restarts and sleeps. */
+  /**
+   * Integer > 0: time the run's processes were alive, summed over its passes (held waits and
+   * sleeps count; time between passes and engine downtime do not).
+   */
   max_duration_seconds?: number;
   /**
    * Integer > 0: wall clock from the first start, everything included (waits, engine downtime,
    * restarts); the run fails once that many seconds have passed.
    */
   deadline_seconds?: number;
+}
+
+/**
+ * Waits between attempts of a {@link RetryPolicy}: the first retry waits `initial_seconds`, each
+ * later one `factor` times the previous, never more than `max_seconds`.
+ */
+export interface RetryBackoff {
+  /** Number > 0, at most 86 400: the wait before the first retry. */
+  initial_seconds: number;
+  /** Number ≥ 1 (default 2): how much each wait grows. */
+  factor?: number;
+  /** Number ≥ `initial_seconds`, at most 86 400: the longest wait. */
+  max_seconds?: number;
+}
+
+/**
+ * Promenade addition, off when absent: a run whose program fails with a retryable error code
+ * starts again from the top (a pass with reason `retry`) until `attempts` are used. Budgets span
+ * every attempt. `VALIDATION`, `BUDGET_EXCEEDED`, `SECRET_UNDECLARED`, `CANCELLED` and the other
+ * deliberate outcomes never retry.
+ */
+export interface RetryPolicy {
+  /** Integer 1–100: the most attempts, the first try included. */
+  attempts: number;
+  /** Waits between attempts; without it the next attempt starts at once. */
+  backoff?: RetryBackoff;
+  /** Codes to retry: any of `PROGRAM_ERROR`, `PROVIDER_ERROR`, `INTERNAL` (default: all three). */
+  retry_on?: readonly ("PROGRAM_ERROR" | "PROVIDER_ERROR" | "INTERNAL")[];
 }
 
 /** How runs of one workflow may overlap. Default `{ mode: "unlimited" }`. */
@@ -151,6 +182,7 @@ export interface WorkflowMetaFields {
   output_schema?: Record<string, unknown>;
   workspace?: Workspace;
   budget?: Budget;
+  retry?: RetryPolicy;
   concurrency?: Concurrency;
   runs_on?: RunsOn;
   container?: Container;

@@ -346,6 +346,9 @@ export class InMemorySchedulerStore implements SchedulerStoreUnderTest {
       createdAt: now,
       startedAt: null,
       endedAt: null,
+      activeMs: 0,
+      retries: 0,
+      retryAt: null,
     };
     this.#runs.set(row.id, { row, seq: ++this.#seq });
     this.#index(this.#runsByStatus, row.status).add(row.id);

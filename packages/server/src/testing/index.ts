@@ -633,6 +633,9 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       createdAt: now(),
       startedAt: null,
       endedAt: null,
+      activeMs: 0,
+      retries: 0,
+      retryAt: null,
     };
     runs.push(run);
     runById.set(run.id, run);

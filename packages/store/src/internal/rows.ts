@@ -103,6 +103,9 @@ export function toRunRow(raw: typeof runs.$inferSelect): RunRow {
     createdAt: raw.createdAt,
     startedAt: raw.startedAt,
     endedAt: raw.endedAt,
+    activeMs: raw.activeMs,
+    retries: raw.retries,
+    retryAt: raw.retryAt,
   };
 }
 

@@ -16,6 +16,7 @@ import {
   validation,
 } from "../internal/args.ts";
 import { checkSize, toJsonText } from "../internal/json.ts";
+import { readEventError } from "../internal/event-error.ts";
 import { describeIssues, runErrorSchema } from "../internal/rows.ts";
 import {
   channelOf,
@@ -259,6 +260,7 @@ export interface StatusWrite {
   pending: PreparedEvent[];
   stamp: { cursor: number; seq: number } | undefined;
   reason: PassReason | undefined;
+  eventError: { code: string; message: string } | undefined;
 }
 
 export function readStatusChange(runId: string, change: StatusChange, limits: Limits): StatusWrite {
@@ -312,7 +314,20 @@ export function readStatusChange(runId: string, change: StatusChange, limits: Li
     change.reason === undefined
       ? undefined
       : requirePassReason(change.reason, "commitStatus: reason");
-  return { to, expect, output, error, errorText, startedAt, endedAt, pending, stamp, reason };
+  const eventError = readEventError(runId, change.eventError);
+  return {
+    to,
+    expect,
+    output,
+    error,
+    errorText,
+    startedAt,
+    endedAt,
+    pending,
+    stamp,
+    reason,
+    eventError,
+  };
 }
 
 /** The validated increments of `addRunUsage`. */

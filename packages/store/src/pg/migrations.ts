@@ -134,10 +134,19 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_expiry ON webhook_deliveries (workflow_id, expires_at);
 `;
 
+// Run accounting across passes: the time its processes were alive (what max_duration_seconds
+// limits), the attempts its retry policy started again, and when a waiting retry is due.
+const runAccounting = `
+ALTER TABLE runs ADD COLUMN active_ms bigint NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN retries integer NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN retry_at bigint;
+`;
+
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
 export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
   { version: 2, name: "0002_human_input_requests", sql: humanInputRequests },
   { version: 3, name: "0003_run_request_keys", sql: runRequestKeys },
   { version: 4, name: "0004_webhook_deliveries", sql: webhookDeliveries },
+  { version: 5, name: "0005_run_accounting", sql: runAccounting },
 ]);

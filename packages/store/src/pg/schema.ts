@@ -47,6 +47,9 @@ export const runs = pgTable("runs", {
   createdAt: epochMs("created_at").notNull(),
   startedAt: epochMs("started_at"),
   endedAt: epochMs("ended_at"),
+  activeMs: bigint("active_ms", { mode: "number" }).notNull().default(0),
+  retries: integer("retries").notNull().default(0),
+  retryAt: epochMs("retry_at"),
 });
 
 /** `run_events`: append-only, keyed by `(run_id, cursor)`; `event` is the stamped event JSON. */

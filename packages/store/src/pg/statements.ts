@@ -36,7 +36,8 @@ export const INT8_AS_NUMBER: CustomTypesConfig = {
 export const RUN_COLUMNS = `id, workflow_id AS "workflowId", status, trigger_kind AS "triggerKind", input, output,
   error, parent_run_id AS "parentRunId", idempotency_key AS "idempotencyKey", restarts,
   tokens_in AS "tokensIn", tokens_out AS "tokensOut", usd_micros AS "usdMicros",
-  created_at AS "createdAt", started_at AS "startedAt", ended_at AS "endedAt"`;
+  created_at AS "createdAt", started_at AS "startedAt", ended_at AS "endedAt",
+  active_ms AS "activeMs", retries, retry_at AS "retryAt"`;
 
 /** The raw run row these statements return. */
 export interface RunRecord {
@@ -56,6 +57,9 @@ export interface RunRecord {
   createdAt: number;
   startedAt: number | null;
   endedAt: number | null;
+  activeMs: number;
+  retries: number;
+  retryAt: number | null;
 }
 
 /** Inserts a batch of events of one run: three parallel arrays, one statement. */

@@ -105,6 +105,9 @@ export interface PgStore extends AsyncStore {
   fireCron(args: FireCronArgs): Promise<RunRow | null>;
   commitStatus(runId: string, change: StatusChange): Promise<RunRow | null>;
   incrementRestarts(id: string): Promise<number>;
+  addActiveMs(id: string, ms: number): Promise<number>;
+  scheduleRetry(id: string, at: number): Promise<number>;
+  clearRetry(id: string): Promise<void>;
   addRunUsage(id: string, usage: RunUsageDelta): Promise<RunUsage>;
   getRunUsage(id: string): Promise<RunUsage>;
   appendEvents(runId: string, rows: readonly EventAppend[]): Promise<void>;
@@ -679,7 +682,7 @@ export class PgStoreImpl implements PgStore {
         const event = statusEvent(
           runId,
           s.to,
-          s.error,
+          s.error ?? s.eventError,
           s.stamp?.seq ?? 1,
           this.#settings.now(),
           s.reason,
@@ -737,6 +740,46 @@ export class PgStoreImpl implements PgStore {
         .returning({ restarts: runs.restarts });
       if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
       return row.restarts;
+    });
+  }
+
+  addActiveMs(id: string, ms: number): Promise<number> {
+    return this.#run("addActiveMs", async () => {
+      requireString(id, "addActiveMs: id");
+      const amount = requireInteger(ms, "addActiveMs: ms", 0);
+      const [row] = await this.#db
+        .update(runs)
+        .set({ activeMs: sql`${runs.activeMs} + ${amount}` })
+        .where(eq(runs.id, id))
+        .returning({ activeMs: runs.activeMs });
+      if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+      return row.activeMs;
+    });
+  }
+
+  scheduleRetry(id: string, at: number): Promise<number> {
+    return this.#run("scheduleRetry", async () => {
+      requireString(id, "scheduleRetry: id");
+      const due = requireInteger(at, "scheduleRetry: at", 0);
+      const [row] = await this.#db
+        .update(runs)
+        .set({ retries: sql`${runs.retries} + 1`, retryAt: due })
+        .where(eq(runs.id, id))
+        .returning({ retries: runs.retries });
+      if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+      return row.retries;
+    });
+  }
+
+  clearRetry(id: string): Promise<void> {
+    return this.#run("clearRetry", async () => {
+      requireString(id, "clearRetry: id");
+      const [row] = await this.#db
+        .update(runs)
+        .set({ retryAt: null })
+        .where(eq(runs.id, id))
+        .returning({ id: runs.id });
+      if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
     });
   }
 

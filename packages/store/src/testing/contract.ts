@@ -176,6 +176,9 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
           createdAt: clock.now(),
           startedAt: null,
           endedAt: null,
+          activeMs: 0,
+          retries: 0,
+          retryAt: null,
         });
         expect(run.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
         expect(await store.getRun(run.id)).toEqual(run);
@@ -285,6 +288,34 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
           await codeOf(() => store.createRun({ workflowId, triggerKind: "timer" as never })),
         ).toBe("VALIDATION");
         expect(await store.listRuns()).toEqual([]);
+      });
+
+      it("adds active time and counts retries with their due time, rejecting bad numbers and unknown runs", async () => {
+        const { store, runId } = await setupRun();
+        expect(await store.addActiveMs(runId, 1500)).toBe(1500);
+        expect(await store.addActiveMs(runId, 0)).toBe(1500);
+        expect(await store.addActiveMs(runId, 250)).toBe(1750);
+        expect(await store.scheduleRetry(runId, 5_000)).toBe(1);
+        expect(await store.getRun(runId)).toMatchObject({
+          activeMs: 1750,
+          retries: 1,
+          retryAt: 5_000,
+        });
+        await store.clearRetry(runId);
+        expect(await store.scheduleRetry(runId, 9_000)).toBe(2);
+        await store.clearRetry(runId);
+        expect(await store.getRun(runId)).toMatchObject({
+          activeMs: 1750,
+          retries: 2,
+          retryAt: null,
+        });
+        expect(await codeOf(() => store.addActiveMs(runId, -1))).toBe("VALIDATION");
+        expect(await codeOf(() => store.addActiveMs(runId, 1.5))).toBe("VALIDATION");
+        expect(await codeOf(() => store.scheduleRetry(runId, Number.NaN))).toBe("VALIDATION");
+        expect(await codeOf(() => store.addActiveMs("nope", 1))).toBe("NOT_FOUND");
+        expect(await codeOf(() => store.scheduleRetry("nope", 1))).toBe("NOT_FOUND");
+        expect(await codeOf(() => store.clearRetry("nope"))).toBe("NOT_FOUND");
+        expect(await store.getRun(runId)).toMatchObject({ activeMs: 1750, retries: 2 });
       });
 
       it("counts restarts and adds usage returning the totals, rejecting bad amounts and unknown runs", async () => {
@@ -555,6 +586,37 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
           { ...statusEvent(runId, "pending", { seq: 1, t }), reason: "engine_restart" },
           { ...statusEvent(runId, "running", { seq: 1, t }), reason: "engine_restart" },
         ]);
+      });
+
+      it("writes an event-only error on the status event and leaves the row's error alone", async () => {
+        const { store, clock, runId } = await setupRun();
+        await store.commitStatus(runId, { to: "pending", expect: ["queued"] });
+        await store.commitStatus(runId, { to: "running", expect: ["pending"] });
+        expect(
+          await codeOf(() =>
+            store.commitStatus(runId, {
+              to: "pending",
+              expect: ["running"],
+              eventError: { code: "PROGRAM_ERROR" } as never,
+            }),
+          ),
+        ).toBe("VALIDATION");
+        const row = await store.commitStatus(runId, {
+          to: "pending",
+          expect: ["running"],
+          reason: "retry",
+          eventError: { code: "PROGRAM_ERROR", message: "boom", hint: "kept off the event" },
+        });
+        expect(row).toMatchObject({ status: "pending", error: null });
+        const last = (await store.listEvents(runId)).at(-1)?.event;
+        expect(last).toMatchObject({
+          kind: "run_status",
+          status: "pending",
+          reason: "retry",
+          error: { code: "PROGRAM_ERROR", message: "boom" },
+          t: clock.now(),
+        });
+        expect(last).not.toHaveProperty("error.hint");
       });
     });
 

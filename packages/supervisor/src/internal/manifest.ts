@@ -15,6 +15,11 @@ export interface ManifestView {
     deadline_seconds?: number;
   };
   workspace?: { persist?: boolean | readonly string[] };
+  retry?: {
+    attempts: number;
+    backoff?: { initial_seconds: number; factor?: number; max_seconds?: number };
+    retry_on?: readonly string[];
+  };
 }
 
 /** The supervisor's view of a workflow's manifest. */

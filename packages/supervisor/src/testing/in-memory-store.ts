@@ -310,6 +310,9 @@ export function createInMemorySupervisorStore(
           createdAt: at,
           startedAt: null,
           endedAt: null,
+          activeMs: 0,
+          retries: 0,
+          retryAt: null,
         };
         runOrder.push(run.id);
         runs.set(run.id, run);
@@ -347,7 +350,9 @@ export function createInMemorySupervisorStore(
             kind: "run_status",
             status: change.to,
             ...(change.error === undefined
-              ? {}
+              ? change.eventError === undefined
+                ? {}
+                : { error: { code: change.eventError.code, message: change.eventError.message } }
               : { error: { code: change.error.code, message: change.error.message } }),
             ...(change.reason === undefined ? {} : { reason: change.reason }),
             runId,
@@ -396,6 +401,25 @@ export function createInMemorySupervisorStore(
         const run = requireRun(id);
         runs.set(id, { ...run, restarts: run.restarts + 1 });
         return run.restarts + 1;
+      }),
+    addActiveMs: (id, ms) =>
+      apply(() => {
+        const run = requireRun(id);
+        const activeMs = run.activeMs + nonNegativeInt(ms, "ms");
+        runs.set(id, { ...run, activeMs });
+        return activeMs;
+      }),
+    scheduleRetry: (id, at) =>
+      apply(() => {
+        const run = requireRun(id);
+        const retries = run.retries + 1;
+        runs.set(id, { ...run, retries, retryAt: nonNegativeInt(at, "at") });
+        return retries;
+      }),
+    clearRetry: (id) =>
+      apply(() => {
+        const run = requireRun(id);
+        runs.set(id, { ...run, retryAt: null });
       }),
     addRunUsage: (id, usage) =>
       apply(() => {

@@ -11,3 +11,5 @@ export {
   toErrorShape,
 } from "./engine-error.ts";
 export type { EngineErrorCode, ErrorShape } from "./engine-error.ts";
+export { isRetryableErrorCode, RETRYABLE_ERROR_CODES } from "./retryable.ts";
+export type { RetryableErrorCode } from "./retryable.ts";

@@ -92,6 +92,15 @@ export interface RunRow {
   tokensOut: number;
   /** Cumulative approximate cost in integer micro-USD. */
   usdMicros: number;
+  /**
+   * Milliseconds the run's processes were alive, summed over its passes (added after each pass);
+   * time between passes and engine downtime are not counted. What `max_duration_seconds` limits.
+   */
+  activeMs: number;
+  /** Attempts the retry policy started again after the program failed; 0 without a policy. */
+  retries: number;
+  /** Epoch ms the next attempt is due while the run waits out a retry backoff, else `null`. */
+  retryAt: number | null;
   /** Epoch ms. */
   createdAt: number;
   /** Epoch ms of the start of the first pass; never reset once set. */

@@ -50,9 +50,16 @@ export function isTerminal(status: RunStatus): status is TerminalStatus {
 /**
  * Why a pass (one run-process attempt) started, carried by the `pending` and `running` statuses
  * of that pass: the run's first start, a restart after its process crashed, a recovery by the
- * next engine of a run an earlier engine left behind, or a takeover by another node of a cluster.
+ * next engine of a run an earlier engine left behind, a takeover by another node of a cluster, or
+ * a new attempt after the program failed with an error its retry policy retries.
  */
-export const PASS_REASONS = ["first_start", "crash_restart", "engine_restart", "failover"] as const;
+export const PASS_REASONS = [
+  "first_start",
+  "crash_restart",
+  "engine_restart",
+  "failover",
+  "retry",
+] as const;
 
 /** Why a pass started. */
 export type PassReason = (typeof PASS_REASONS)[number];

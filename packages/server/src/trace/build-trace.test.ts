@@ -364,6 +364,41 @@ describe("buildTrace", () => {
     expect(trace.spans[0]).toMatchObject({ status: "running", endedAt: null });
   });
 
+  it("ends the attempt a retry follows as an error carrying the failure its pending records", () => {
+    const log = new Log();
+    log.at(0).status("queued");
+    log.supervise().at(5).status("pending", { reason: "first_start" });
+    log.at(10).status("running", { reason: "first_start" });
+    log.at(20).push({ kind: "phase", name: "work", id: "phase-1" });
+    log.at(40).status("pending", {
+      reason: "retry",
+      error: { code: "PROGRAM_ERROR", message: "attempt 1 broke" },
+    });
+    log.at(540).status("running", { reason: "retry" });
+    log.at(600).status("completed");
+    const trace = buildTrace({ run: runRow({ endedAt: T0 + 600 }), events: log.rows });
+    const passes = byKind(trace.spans, "pass");
+    expect(
+      passes.map((p) => [
+        p.attributes["reason"],
+        p.status,
+        p.startedAt - T0,
+        (p.endedAt ?? 0) - T0,
+      ]),
+    ).toEqual([
+      ["first_start", "error", 5, 40],
+      ["retry", "ok", 40, 600],
+    ]);
+    expect(passes[0]?.attributes).toMatchObject({
+      errorCode: "PROGRAM_ERROR",
+      errorMessage: "attempt 1 broke",
+    });
+    expect(tree(trace.spans).slice(1, 3)).toEqual([
+      "  pass pass 1 [error] 5→40",
+      "    phase work [error] 20→40",
+    ]);
+  });
+
   it("takes each pass's reason from the statuses the supervisor stamped, not from the cursors", () => {
     const log = new Log();
     log.at(0).status("queued");

@@ -174,7 +174,12 @@ export class TraceBuilder {
       const reason: PassReason = passReason(event.reason, this.passes.length === 0, cursor);
       if (current !== null) {
         if (reason === "crash_restart") this.endPass(current, event.t, "crashed");
-        else this.endPass(current, current.lastT, "interrupted");
+        else if (reason === "retry" && event.error !== undefined) {
+          // The attempt this retry follows failed with the error its `pending` carries.
+          current.span.attributes["errorCode"] = event.error.code;
+          current.span.attributes["errorMessage"] = clip(event.error.message);
+          this.endPass(current, event.t, "error");
+        } else this.endPass(current, current.lastT, "interrupted");
       }
       const number = this.passes.length + 1;
       const span: TraceSpan = {

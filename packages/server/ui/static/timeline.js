@@ -23,6 +23,7 @@ const REASONS = {
   crash_restart: "crash restart",
   engine_restart: "engine restart",
   failover: "failover",
+  retry: "retry",
 };
 const TERMINAL_STATUSES = ["completed", "failed", "cancelled"];
 /** Re-reads of an incomplete (very long) trace in one load, at most. */

@@ -1,7 +1,7 @@
 /**
  * Engine restart and recovery: a run interrupted by `close()` resumes at the next boot or at
  * `waitForRun`; a closed engine refuses everything; deadlines and `cancelling` survive a
- * restart. (The SIGKILL test is kill.integration.test.ts.) What breaks if this fails: runs lost
+ * restart, while engine downtime never counts toward `max_duration_seconds`. (The SIGKILL test is kill.integration.test.ts.) What breaks if this fails: runs lost
  * or double-ended after an engine restart.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -111,40 +111,68 @@ describe("engine restart", () => {
     a.close();
   });
 
-  it.each(["max_duration_seconds", "deadline_seconds"])(
-    "a recovered run whose %s already passed fails BUDGET_EXCEEDED without a spawn",
-    async (field) => {
-      // Engine A's deadline is far away, so the first pass always starts however slow the machine;
-      // engine B's clock runs two minutes ahead, so at its boot the deadline has passed.
-      const a = open();
-      a.deployWorkflow({
-        program: program(
-          manualMeta("deadline", { budget: { [field]: 60 } }),
-          'import { appendFileSync } from "node:fs";\nappendFileSync("passes.txt", "x");\nawait sleep(600_000);',
-        ),
-      });
-      const { id } = a.startRun("deadline");
-      await waitForStatus(a, id, "running");
-      // Wait until the first pass has really started (its side effect exists), then stop engine A.
-      const passes = join(dir.path, "runs", id, "workspace", "passes.txt");
-      while (!existsSync(passes)) await new Promise((resolve) => setTimeout(resolve, 10));
-      await a.closeGracefully({ childGraceMs: 200 });
-      const b = open({ clock: { ...wallClock, now: () => Date.now() + 120_000 } });
-      const run = await b.waitForRun(id);
-      expect(run.status).toBe("failed");
-      expect(run.error?.code).toBe("BUDGET_EXCEEDED");
-      expect(run.error?.message).toContain(`budget.${field} (60)`);
-      expect(statuses(b, id)).toEqual([
-        "queued",
-        "pending",
-        "running",
-        "pending",
-        "running",
-        "failed",
-      ]);
-      expect(readFileSync(passes, "utf8")).toBe("x");
-    },
-  );
+  it("a recovered run whose deadline_seconds already passed fails BUDGET_EXCEEDED without a spawn", async () => {
+    // Engine A's deadline is far away, so the first pass always starts however slow the machine;
+    // engine B's clock runs two minutes ahead, so at its boot the deadline has passed.
+    const a = open();
+    a.deployWorkflow({
+      program: program(
+        manualMeta("deadline", { budget: { deadline_seconds: 60 } }),
+        'import { appendFileSync } from "node:fs";\nappendFileSync("passes.txt", "x");\nawait sleep(600_000);',
+      ),
+    });
+    const { id } = a.startRun("deadline");
+    await waitForStatus(a, id, "running");
+    // Wait until the first pass has really started (its side effect is written: the file exists
+    // an instant before its byte does), then stop engine A.
+    const passes = join(dir.path, "runs", id, "workspace", "passes.txt");
+    while (!existsSync(passes) || readFileSync(passes, "utf8") !== "x") {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await a.closeGracefully({ childGraceMs: 200 });
+    const b = open({ clock: { ...wallClock, now: () => Date.now() + 120_000 } });
+    const run = await b.waitForRun(id);
+    expect(run.status).toBe("failed");
+    expect(run.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(run.error?.message).toContain("budget.deadline_seconds (60)");
+    expect(statuses(b, id)).toEqual([
+      "queued",
+      "pending",
+      "running",
+      "pending",
+      "running",
+      "failed",
+    ]);
+    expect(readFileSync(passes, "utf8")).toBe("x");
+  });
+
+  it("engine downtime does not count toward max_duration_seconds: the recovered run runs again", async () => {
+    // Engine B's clock runs two minutes ahead of A's: on the wall clock the 60 s budget is long
+    // gone, but the run's processes were alive for far less, so B starts a new pass.
+    const a = open();
+    a.deployWorkflow({
+      program: program(
+        manualMeta("active", { budget: { max_duration_seconds: 60 } }),
+        'import { appendFileSync } from "node:fs";\nappendFileSync("passes.txt", "x");\nawait sleep(600_000);',
+      ),
+    });
+    const { id } = a.startRun("active");
+    await waitForStatus(a, id, "running");
+    const passes = join(dir.path, "runs", id, "workspace", "passes.txt");
+    while (!existsSync(passes) || readFileSync(passes, "utf8") !== "x") {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await a.closeGracefully({ childGraceMs: 200 });
+    const b = open({ clock: { ...wallClock, now: () => Date.now() + 120_000 } });
+    expect(b.start().resumed).toEqual([id]);
+    while (readFileSync(passes, "utf8") !== "xx") {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await b.cancelRun(id);
+    const run = await b.waitForRun(id);
+    expect(run.status).toBe("cancelled");
+    expect(run.activeMs).toBeLessThan(60_000);
+  });
 
   it("a run left cancelling by a dead engine is finalized cancelled at boot", async () => {
     const a = open({ cancelGraceMs: 60_000 });

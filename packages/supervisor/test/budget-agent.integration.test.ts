@@ -73,7 +73,7 @@ describe("budgets", () => {
     expect(row.restarts).toBe(1);
   });
 
-  it("fails at once, without spawning, when the deadline passed before the pass starts", async () => {
+  it("fails at once, without spawning, when the run's active time already spent the budget", async () => {
     let launches = 0;
     h = createHarness({
       launch: (args) => {
@@ -83,7 +83,8 @@ describe("budgets", () => {
     });
     h.deploy({ slug: "expired", budget: { max_duration_seconds: 1 } }, "output(1);");
     const id = await h.create("expired");
-    h.store.patchRun(id, { status: "running", startedAt: Date.now() - 5_000 });
+    // Started a moment ago on the wall clock, but its earlier passes already ran for 1 s.
+    h.store.patchRun(id, { status: "running", startedAt: Date.now(), activeMs: 1_000 });
     const row = await h.supervisor.recoverOne(id);
     expect(row.error?.code).toBe("BUDGET_EXCEEDED");
     expect(launches).toBe(0);

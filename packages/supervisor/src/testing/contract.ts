@@ -317,6 +317,45 @@ export function describeSupervisorStore(makeStore: () => Awaitable<SupervisorSto
     );
 
     it(
+      "adds active time, stores a retry's count and due time, and writes an event-only error",
+      withStore(async ({ store, newRun, subscribe }) => {
+        const run = await newRun();
+        expect(run).toMatchObject({ activeMs: 0, retries: 0, retryAt: null });
+        expect(await store.addActiveMs(run.id, 1_200)).toBe(1_200);
+        expect(await store.addActiveMs(run.id, 300)).toBe(1_500);
+        expect(await store.scheduleRetry(run.id, 9_000)).toBe(1);
+        expect(await store.getRun(run.id)).toMatchObject({
+          activeMs: 1_500,
+          retries: 1,
+          retryAt: 9_000,
+        });
+        await store.clearRetry(run.id);
+        expect(await store.getRun(run.id)).toMatchObject({ retries: 1, retryAt: null });
+        await store.commitStatus(run.id, { to: "pending", expect: ["queued"] });
+        await store.commitStatus(run.id, { to: "running", expect: ["pending"] });
+        const seen: PublishedEvent[] = [];
+        const off = subscribe?.((row) => seen.push(row));
+        const row = await store.commitStatus(run.id, {
+          to: "pending",
+          expect: ["running"],
+          reason: "retry",
+          eventError: { code: "PROGRAM_ERROR", message: "attempt 1 broke", hint: "row only" },
+        });
+        off?.();
+        expect(row).toMatchObject({ status: "pending", error: null });
+        if (subscribe !== undefined) {
+          const [event] = seen.filter((e) => e.runId === run.id).map((e) => e.event);
+          expect(event).toMatchObject({
+            status: "pending",
+            reason: "retry",
+            error: { code: "PROGRAM_ERROR", message: "attempt 1 broke" },
+          });
+          expect((event as { error?: object }).error).not.toHaveProperty("hint");
+        }
+      }),
+    );
+
+    it(
       "leaves status and fields alone when the status is not expected, but keeps pending events",
       withStore(async ({ store, newRun }) => {
         const run = await newRun();

@@ -7,9 +7,10 @@
  * `crash_restart` for a pass after a crashed one, `retry` for a pass the workflow's retry policy
  * started after a failed attempt (also when an engine restart finds the run waiting for one: the
  * pass waits out the stored due time first). After each pass its process's lifetime is added to
- * the run's active time, which `max_duration_seconds` limits. An engine-side failure (a throw anywhere, including a
- * failed store write) stops the pass and ends the run `failed`/`INTERNAL`; when even that write
- * fails, the run is left as it is for recovery and the failure is logged and rethrown.
+ * the run's active time, which `max_duration_seconds` limits. An engine-side failure (a throw
+ * anywhere, including a failed store write) stops the pass and ends the run `failed`/`INTERNAL`;
+ * when even that write fails, the run is left as it is for recovery and the failure is logged and
+ * rethrown.
  */
 import { writeFileSync } from "node:fs";
 import type { EngineError } from "@promenade/workflow/errors";

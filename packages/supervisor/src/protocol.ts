@@ -50,9 +50,11 @@ export type HostMethodName =
   | "mcp_token"
   | "human_input";
 
-/** Child → parent messages. */
-export type ChildMessage =
-  | { type: "host_call"; callId: number; method: string; args: Record<string, unknown> }
+/**
+ * Fire-and-forget child → parent messages. A run process coalesces those it sends within one
+ * turn of its event loop into a single `batch` write (one serialization, one write), in order.
+ */
+export type BatchableChildMessage =
   | { type: "emit"; body: { kind: string } & Record<string, unknown>; turnId?: string }
   | { type: "turn_started"; turnId: string; agentId: string; agentName?: string }
   | {
@@ -60,7 +62,13 @@ export type ChildMessage =
       modelRef: string;
       usage: { inputTokens?: number; outputTokens?: number; totalTokens?: number };
     }
-  | { type: "memory_used"; dir: string }
+  | { type: "memory_used"; dir: string };
+
+/** Child → parent messages. */
+export type ChildMessage =
+  | { type: "host_call"; callId: number; method: string; args: Record<string, unknown> }
+  | BatchableChildMessage
+  | { type: "batch"; messages: BatchableChildMessage[] }
   | { type: "done"; output: unknown; outputDeclared: boolean }
   | { type: "failed"; error: WireError; output: unknown; outputDeclared: boolean };
 

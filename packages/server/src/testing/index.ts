@@ -633,6 +633,8 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       createdAt: now(),
       startedAt: null,
       endedAt: null,
+      versionId: null,
+      version: null,
     };
     runs.push(run);
     runById.set(run.id, run);

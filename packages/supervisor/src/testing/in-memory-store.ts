@@ -310,6 +310,8 @@ export function createInMemorySupervisorStore(
           createdAt: at,
           startedAt: null,
           endedAt: null,
+          versionId: null,
+          version: null,
         };
         runOrder.push(run.id);
         runs.set(run.id, run);

@@ -1,5 +1,6 @@
 /**
- * Workflow versions end to end, with real child processes on SQLite: a run executes the version
+ * Workflow versions end to end, with real child processes (on SQLite, and the restart case on
+ * PostgreSQL too): a run executes the version
  * it was created on in every pass — after a redeploy, across a crash restart and across an
  * engine restart — while new runs take the new version, and a run can be started on a chosen
  * version. Each program outputs its own version tag, so the output proves which program ran.
@@ -7,9 +8,19 @@
  * started with (half the work done by one program, half by another).
  */
 import { join } from "node:path";
+import { createTestDatabase } from "@promenade/store/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Engine } from "../src/index.ts";
-import { makeEngine, manualMeta, program, statuses, tempDir, waitForStatus } from "./helpers.ts";
+import { Engine } from "../src/index.ts";
+import {
+  SOURCE_CHILD_ENTRY,
+  makeEngine,
+  manualMeta,
+  program,
+  sourceProcessEnv,
+  statuses,
+  tempDir,
+  waitForStatus,
+} from "./helpers.ts";
 
 let dir: ReturnType<typeof tempDir>;
 const engines: Engine[] = [];
@@ -107,5 +118,48 @@ describe("workflow versions", () => {
     expect(() => engine.startRun("versioned", { version: 0 })).toThrow(
       /version must be an integer/,
     );
+  });
+
+  it("on PostgreSQL, a run redeployed under and interrupted by an engine restart completes on its own version", async () => {
+    const db = await createTestDatabase();
+    const opened: Engine[] = [];
+    const openPg = async (): Promise<Engine> => {
+      const engine = await Engine.open({
+        dataDir: join(dir.path, "data"),
+        databaseUrl: db.url,
+        cancelGraceMs: 250,
+        childEntryPath: SOURCE_CHILD_ENTRY,
+        processEnv: sourceProcessEnv(),
+        log: () => undefined,
+      });
+      opened.push(engine);
+      return engine;
+    };
+    try {
+      const a = await openPg();
+      const workflow = await a.deploy({ program: V1 });
+      const { id } = await a.createRun("versioned");
+      for (;;) {
+        if ((await a.storeAsync.getRun(id))?.status === "running") break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await a.deploy({ program: V2 });
+      await a.closeGracefully({ childGraceMs: 500 });
+
+      const b = await openPg();
+      expect((await b.startAsync()).resumed).toContain(id);
+      expect(await b.waitForRun(id)).toMatchObject({
+        status: "completed",
+        output: "v1",
+        version: 1,
+      });
+      const fresh = await b.createRun("versioned");
+      expect(await b.waitForRun(fresh.id)).toMatchObject({ output: "v2", version: 2 });
+      const versions = await b.storeAsync.listWorkflowVersions(workflow.id);
+      expect(versions.map((v) => v.number)).toEqual([2, 1]);
+    } finally {
+      for (const engine of opened) await engine.closeGracefully({ childGraceMs: 500 });
+      await db.drop();
+    }
   });
 });

@@ -159,6 +159,7 @@ export class EngineCore {
       manifest: prepared.manifest,
       program: prepared.program,
       config: prepared.config,
+      skills: prepared.skills,
     });
     return andThen(upserted, (row) => {
       writeSkills(this.#options.dataDir, row.id, prepared.skills);
@@ -210,6 +211,7 @@ export class EngineCore {
         ...(start.idempotencyKey === undefined ? {} : { idempotencyKey: start.idempotencyKey }),
         ...(start.requestKey === undefined ? {} : { requestKey: start.requestKey }),
         ...(start.delivery === undefined ? {} : { delivery: start.delivery }),
+        ...(start.version === undefined ? {} : { version: start.version }),
       });
       return andThen(created, (result) => {
         // A new run of an ungated workflow is handed out without re-listing the queue.

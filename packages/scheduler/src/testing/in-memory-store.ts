@@ -346,6 +346,8 @@ export class InMemorySchedulerStore implements SchedulerStoreUnderTest {
       createdAt: now,
       startedAt: null,
       endedAt: null,
+      versionId: null,
+      version: null,
     };
     this.#runs.set(row.id, { row, seq: ++this.#seq });
     this.#index(this.#runsByStatus, row.status).add(row.id);

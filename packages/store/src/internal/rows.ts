@@ -103,6 +103,8 @@ export function toRunRow(raw: typeof runs.$inferSelect): RunRow {
     createdAt: raw.createdAt,
     startedAt: raw.startedAt,
     endedAt: raw.endedAt,
+    versionId: raw.versionId,
+    version: raw.version,
   };
 }
 

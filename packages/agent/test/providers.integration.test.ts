@@ -62,8 +62,8 @@ describe("OpenAI-compatible adapter", () => {
   it("posts to <base>/chat/completions with bearer auth and exactly model/messages/tools", async () => {
     const provider = await track(startFakeOpenAiProvider());
     const host = hostFor(provider, { apiKey: "sk-test-123456", model: "gpt-4o" });
-    await host.agent("hi", { tools: [double] });
-    await host.agent("no tools");
+    await host.agent("hi", { tools: [double], builtins: "none" });
+    await host.agent("no tools", { builtins: "none" });
     const [withTools, plain] = provider.requests;
     expect(withTools!.method).toBe("POST");
     expect(withTools!.path).toBe("/v1/chat/completions");
@@ -255,7 +255,9 @@ describe("Anthropic adapter", () => {
       apiKey: "sk-ant-test-1",
       model: "claude-sonnet-4-5",
     });
-    await expect(host.agent("double 21", { tools: [double] })).resolves.toBe("The answer is 42.");
+    await expect(host.agent("double 21", { tools: [double], builtins: "none" })).resolves.toBe(
+      "The answer is 42.",
+    );
     const [first, second] = provider.requests;
     expect(first!.path).toBe("/v1/messages");
     expect(first!.headers["x-api-key"]).toBe("sk-ant-test-1");
@@ -354,7 +356,9 @@ describe("Gemini native adapter", () => {
       apiKey: "AIza-test-key",
       model: "gemini-2.0-flash",
     });
-    await expect(host.agent("double 5", { tools: [double] })).resolves.toBe("ten!");
+    await expect(host.agent("double 5", { tools: [double], builtins: "none" })).resolves.toBe(
+      "ten!",
+    );
     const [first, second] = provider.requests;
     expect(first!.path).toBe("/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse");
     expect(first!.headers["x-goog-api-key"]).toBe("AIza-test-key");

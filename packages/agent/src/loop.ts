@@ -463,6 +463,7 @@ async function loop(
           model: resolved.model,
           messages: history.view(),
           tools: lastTurn ? [] : specs,
+          ...(lastTurn ? { historyTools: specs } : {}),
         },
         io,
       );

@@ -290,6 +290,40 @@ describe("Anthropic adapter", () => {
     expect(host.events.at(-1)!.body.usage).toEqual({ inputTokens: 32, outputTokens: 11 });
   });
 
+  it("past the iteration cap keeps the tool declarations with tool_choice none, so the tool history stays valid", async () => {
+    const provider = await track(
+      startFakeAnthropicProvider({
+        replies: [
+          anthropicStream({
+            toolUses: [{ id: "tu-1", name: "double", partialJson: ['{"n":2}'] }],
+            usage: { input: 12, output: 7 },
+          }),
+          anthropicStream({ text: ["four"], usage: { input: 20, output: 4 } }),
+          anthropicStream({ text: ["plain"], usage: { input: 5, output: 1 } }),
+        ],
+      }),
+    );
+    const host = hostFor(provider, { protocol: "anthropic", model: "claude-sonnet-4-5" });
+    await expect(
+      host.agent("double 2", { tools: [double], builtins: "none", maxIterations: 1 }),
+    ).resolves.toBe("four");
+    const [first, last] = provider.requests.map((r) => r.body as Record<string, unknown>);
+    expect(first!.tool_choice).toBeUndefined();
+    expect(last!.tools).toEqual([
+      { name: "double", description: "Doubles n.", input_schema: double.inputSchema },
+    ]);
+    expect(last!.tool_choice).toEqual({ type: "none" });
+    expect((last!.messages as unknown[])[1]).toEqual({
+      role: "assistant",
+      content: [{ type: "tool_use", id: "tu-1", name: "double", input: { n: 2 } }],
+    });
+    // A request with no tool history and no tools declares none.
+    await expect(host.agent("hi", { builtins: "none" })).resolves.toBe("plain");
+    const plain = provider.requests[2]!.body as Record<string, unknown>;
+    expect(plain).not.toHaveProperty("tools");
+    expect(plain).not.toHaveProperty("tool_choice");
+  });
+
   it("fails PROVIDER_ERROR on an error event naming its type", async () => {
     const provider = await track(
       startFakeAnthropicProvider({

@@ -93,6 +93,7 @@ export class EngineCore {
       log: options.log,
       maxRestarts: options.maxRestarts,
       cancelGraceMs: options.cancelGraceMs,
+      agentBuiltins: options.builtins,
       priceUsage: hooks.priceUsage,
       hostMethods: hooks.hostMethods,
       ...(options.warmPoolSize > 0 ? { pool: { size: options.warmPoolSize } } : {}),

@@ -135,6 +135,7 @@ export function startPass(
       programPath: dirs.programPath,
       workspaceDir: dirs.workspaceDir,
       skillsDir: skillsDir(ctx, exec.workflow.id),
+      agentBuiltins: ctx.agentBuiltins,
       input: exec.input,
       config: exec.workflow.config,
       envSecrets: childEnv.envSecrets,

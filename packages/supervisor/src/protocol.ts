@@ -19,6 +19,8 @@ export interface InitMessage {
   programPath: string;
   workspaceDir: string;
   skillsDir: string | null;
+  /** The operator's ceiling on the agent's built-in tools; absent → `"all"`. */
+  agentBuiltins?: "all" | "read-only" | "none";
   input: unknown;
   config: Record<string, unknown>;
   /** Env vars filled from secrets: env var name → secret name (values are read from the env). */

@@ -70,8 +70,15 @@ export interface ChildAgentHost {
   redactor: ChildRedactor;
   /** The run's working directory. */
   workspaceDir: string;
-  /** Directory of deployed `<skill>.md` files, or `null`. */
+  /** Directory of deployed skills (`<skill>.md` files, `<skill>/SKILL.md` folders), or `null`. */
   skillsDir: string | null;
+  /** The operator's ceiling on built-in tools. */
+  builtinsCeiling: "all" | "read-only" | "none";
+  /**
+   * A host for a subagent leaf of this call: the next `agent-<n>` identity of this process,
+   * the same run's events, usage and budgets.
+   */
+  subagent(name: string | undefined): ChildAgentHost;
   /**
    * Opens a human-input gate keyed `request.key` (the agent's tool-call id) and resolves with the
    * person's answer. Rejects `VALIDATION` for a malformed `input` form (no gate is opened).
@@ -133,6 +140,7 @@ class ChildRuntime {
   private refused = false;
   private workspaceDir = "";
   private skillsDir: string | null = null;
+  private agentBuiltins: "all" | "read-only" | "none" = "all";
   /** Fire-and-forget messages not yet written (see {@link post}). */
   private queued: BatchableChildMessage[] = [];
   private flushScheduled = false;
@@ -226,6 +234,7 @@ class ChildRuntime {
     process.chdir(init.workspaceDir);
     this.workspaceDir = init.workspaceDir;
     this.skillsDir = init.skillsDir;
+    this.agentBuiltins = init.agentBuiltins ?? "all";
     // Secrets interpolated into env (`${{ secrets.NAME }}`): the values are read back from this process's own
     // environment, which the supervisor built; only the names crossed IPC.
     for (const [envVar, secretName] of Object.entries(init.envSecrets)) {
@@ -439,9 +448,13 @@ class ChildRuntime {
         "Run the program on an engine whose run-process entry plugs in the agent loop (@promenade/engine).",
       );
     }
+    return options.agent(prompt, opts, this.agentHost(opts?.name));
+  }
+
+  /** The host of one agent leaf (an `agent()` call or a subagent), with the next `agent-<n>`. */
+  private agentHost(name: unknown): ChildAgentHost {
     this.agentCount += 1;
     const agentId = `agent-${this.agentCount}`;
-    const name = opts?.name;
     const identity: { agentId: string; agentName?: string } = { agentId };
     if (typeof name === "string" && name !== "") identity.agentName = name;
     const host: ChildAgentHost = {
@@ -474,9 +487,11 @@ class ChildRuntime {
       redactor: this.redactor,
       workspaceDir: this.workspaceDir,
       skillsDir: this.skillsDir,
+      builtinsCeiling: this.agentBuiltins,
+      subagent: (subName) => this.agentHost(subName),
       humanInput: (request) => this.askHuman(request),
     };
-    return options.agent(prompt, opts, host);
+    return host;
   }
 
   private async startWorkflow(
@@ -573,7 +588,11 @@ function isInitMessage(message: InitMessage): boolean {
     message.config !== null &&
     typeof message.envSecrets === "object" &&
     message.envSecrets !== null &&
-    (message.env === undefined || (typeof message.env === "object" && message.env !== null))
+    (message.env === undefined || (typeof message.env === "object" && message.env !== null)) &&
+    (message.agentBuiltins === undefined ||
+      message.agentBuiltins === "all" ||
+      message.agentBuiltins === "read-only" ||
+      message.agentBuiltins === "none")
   );
 }
 

@@ -14,6 +14,7 @@ export function engineApi(engine: Engine): EngineApi {
     listWorkflows: () => store.listWorkflows(),
     getWorkflow: (slug) => store.getWorkflow(slug),
     getWorkflowById: (id) => store.getWorkflowById(id),
+    listWorkflowVersions: (workflowId) => store.listWorkflowVersions(workflowId),
     deployWorkflow: (args) => engine.deploy(args),
     startRun: (slug, options) => engine.createRun(slug, options),
     startRunOnce: (slug, options) => engine.createRunOnce(slug, options),

@@ -191,6 +191,17 @@ describe("parseConfig", () => {
     expect(err.hint).toBeUndefined();
   });
 
+  it("parses the agent built-in tools ceiling", () => {
+    expect(parseConfig({}, cwd).agentBuiltins).toBe("all");
+    expect(parseConfig({ PROMENADE_AGENT_BUILTINS: "read-only" }, cwd).agentBuiltins).toBe(
+      "read-only",
+    );
+    expect(parseConfig({ PROMENADE_AGENT_BUILTINS: "none" }, cwd).agentBuiltins).toBe("none");
+    expect(errorOf({ PROMENADE_AGENT_BUILTINS: "some" }).message).toContain(
+      "PROMENADE_AGENT_BUILTINS",
+    );
+  });
+
   it("parses deploy switch and allowed origins", () => {
     expect(parseConfig({ PROMENADE_API_DEPLOY: "0" }, cwd).deployApi).toBe(false);
     expect(errorOf({ PROMENADE_API_DEPLOY: "maybe" }).message).toContain("PROMENADE_API_DEPLOY");

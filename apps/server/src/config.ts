@@ -36,6 +36,8 @@ export interface ServerConfig {
   port: number;
   apiToken: string | undefined;
   deployApi: boolean;
+  /** `PROMENADE_AGENT_BUILTINS`: the ceiling on the agent's built-in tools. */
+  agentBuiltins: "all" | "read-only" | "none";
   allowedOrigins: string[];
   /** Absolute path of the dotenv file in use, or null. */
   envFile: string | null;
@@ -284,6 +286,14 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     );
   }
 
+  const agentBuiltins = get("PROMENADE_AGENT_BUILTINS") ?? "all";
+  if (agentBuiltins !== "all" && agentBuiltins !== "read-only" && agentBuiltins !== "none") {
+    throw new BootError(
+      `PROMENADE_AGENT_BUILTINS must be all, read-only or none, got "${agentBuiltins}".`,
+      "Unset it to give agents every built-in tool.",
+    );
+  }
+
   const allowedOrigins: string[] = [];
   const originsRaw = get("PROMENADE_ALLOWED_ORIGINS");
   if (originsRaw !== undefined) {
@@ -356,6 +366,7 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     port,
     apiToken,
     deployApi: deployRaw === "1" || deployRaw === "true",
+    agentBuiltins,
     allowedOrigins,
     envFile,
     inference,
@@ -409,6 +420,7 @@ Configuration (environment; empty = unset; legacy BOARDWALK_* names accepted whe
   PROMENADE_RATES             JSON array of rate overrides (tested first)
   PROMENADE_RATES_FILE        rate table file { version, models } (tested before the shipped rates)
   PROMENADE_PROVIDER_TIMEOUT_MS  provider request timeout (ms)
+  PROMENADE_AGENT_BUILTINS    all (default), read-only or none: ceiling on agents' built-in tools
   PROMENADE_IN_DOCKER         1 selects the Docker defaults                                [BOARDWALK_IN_DOCKER]
   PROMENADE_WEBHOOK_TOKEN__<SLUG>, PROMENADE_WEBHOOK_SECRET__<SLUG>  webhook credentials (read per request)
 `;

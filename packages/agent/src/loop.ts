@@ -8,6 +8,7 @@
  * grows); the value returned to the program is not redacted (the program is trusted).
  */
 import { randomUUID } from "node:crypto";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { EngineError, isEngineError, isEngineErrorCode } from "@promenade/workflow/errors";
 import { closeAll, connectMcpServers, validateMcpRefs, type McpConnection } from "./mcp-tools.ts";
@@ -27,7 +28,17 @@ import type {
   ToolSpec,
 } from "./providers/types.ts";
 import { compileSchema, parseSchemaAnswer, schemaInstruction } from "./schema.ts";
-import { loadSkillBlock } from "./skills.ts";
+import { agentsMdBlocks } from "./agents-md.ts";
+import type { BuiltinContext } from "./builtins/context.ts";
+import { insidePath } from "./builtins/paths.ts";
+import {
+  checkCeiling,
+  createBuiltinTools,
+  selectBuiltins,
+  SUBAGENT_TOOL,
+} from "./builtins/registry.ts";
+import { subagentTool, type SubagentRequest } from "./builtins/subagent.ts";
+import { loadSkills, skillCatalogBlock, skillTool } from "./skills.ts";
 import { assertUniqueToolNames, humanSummary, wrapToolEntry, type AgentTool } from "./tools.ts";
 import type {
   AgentEventBody,
@@ -36,6 +47,7 @@ import type {
   ModelCallRecord,
   ResolvedModel,
   TokenUsage,
+  ToolDef,
 } from "./ports.ts";
 import { toLoopRedactor, type LoopRedactor } from "./loop-redactor.ts";
 
@@ -190,10 +202,48 @@ class RedactedHistory {
  *   failures), `UNSUPPORTED` (built-in tool names), `MODEL_UNRESOLVED` / `PROVIDER_ERROR`
  *   (resolution, MCP connection, provider failures). Messages and hints are redacted.
  */
-export async function runAgent(
+export function runAgent(
   prompt: string,
   options: AgentOptions | undefined,
   host: AgentHost,
+): Promise<unknown> {
+  return runLeaf(prompt, options, host, false);
+}
+
+/**
+ * The leaf's working directory: the workspace, or the call's `cwd` below it.
+ * @throws EngineError `VALIDATION` for a `cwd` that is not a string, leaves the workspace or is
+ *   not an existing directory.
+ */
+function workingDir(workspaceDir: string, cwd: unknown): string {
+  if (cwd === undefined) return workspaceDir;
+  let dir: string | undefined;
+  try {
+    dir = insidePath(workspaceDir, cwd, "cwd");
+  } catch {
+    dir = undefined;
+  }
+  let isDir = false;
+  try {
+    isDir = dir !== undefined && statSync(dir).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (dir === undefined || !isDir) {
+    throw new EngineError(
+      "VALIDATION",
+      `agent() option "cwd" ${JSON.stringify(cwd)} must name an existing directory inside the run workspace.`,
+      'Use a workspace-relative path such as "repo", and create the directory first.',
+    );
+  }
+  return dir;
+}
+
+async function runLeaf(
+  prompt: string,
+  options: AgentOptions | undefined,
+  host: AgentHost,
+  isSubagent: boolean,
 ): Promise<unknown> {
   const redactor = toLoopRedactor(host.redactor);
   const given: unknown = options ?? {};
@@ -205,12 +255,16 @@ export async function runAgent(
       throw new EngineError("VALIDATION", "agent() prompt must be a string.");
     if (!isRecord(given)) throw new EngineError("VALIDATION", "agent() options must be an object.");
     const mcpRefs = validateMcpRefs(opts.mcp);
-    const tools: AgentTool[] = optionalArray("tools", opts.tools).map((entry, i) =>
-      wrapToolEntry(entry, i),
-    );
-    const skillBlocks = optionalArray("skills", opts.skills).map((name) =>
-      loadSkillBlock(name, host.skillsDir),
-    );
+    const root = workingDir(host.workspaceDir, opts.cwd);
+    const inlineEntries = optionalArray("tools", opts.tools);
+    const tools: AgentTool[] = inlineEntries.map((entry, i) => wrapToolEntry(entry, i));
+    const inlineNames = tools.map((tool) => tool.spec.name);
+    const skills = loadSkills(optionalArray("skills", opts.skills), host.skillsDir);
+    const builtinNames = selectBuiltins(opts.builtins, checkCeiling(host.builtinsCeiling), {
+      artifacts: host.artifacts !== undefined,
+      subagent: !isSubagent && host.subagent !== undefined,
+    });
+    const agentsMd = agentsMdBlocks(host.agentsMd, root);
     let memoryBlock: string | undefined;
     if (opts.memory !== undefined) {
       const memory = checkMemoryPath(opts.memory);
@@ -221,7 +275,8 @@ export async function runAgent(
     if (opts.humanInput !== undefined && typeof opts.humanInput !== "boolean") {
       throw new EngineError("VALIDATION", 'agent() option "humanInput" must be a boolean.');
     }
-    const ask = opts.humanInput === true ? humanInputGate(host) : null;
+    // Subagents never ask a person.
+    const ask = opts.humanInput === true && !isSubagent ? humanInputGate(host) : null;
     if (ask !== null) {
       tools.push({
         spec: humanInputToolSpec,
@@ -229,6 +284,38 @@ export async function runAgent(
         execute: () => Promise.reject(new EngineError("INTERNAL", "human_input runs as a gate.")),
       });
     }
+    const context: BuiltinContext = {
+      root,
+      fetch: globalThis.fetch,
+      todos: [],
+      ...(host.artifacts === undefined ? {} : { artifacts: host.artifacts }),
+    };
+    tools.push(...createBuiltinTools(builtinNames, context));
+    if (builtinNames.includes(SUBAGENT_TOOL)) {
+      const grantable = [...builtinNames.filter((name) => name !== SUBAGENT_TOOL), ...inlineNames];
+      const spawn = (request: SubagentRequest): Promise<unknown> => {
+        const child: AgentOptions = {
+          builtins: builtinNames.filter((name) => request.tools.includes(name)),
+          tools: inlineEntries.filter((_, i) =>
+            request.tools.includes(inlineNames[i]!),
+          ) as ToolDef[],
+        };
+        const model = request.model ?? opts.model;
+        const provider = request.provider ?? opts.provider;
+        if (request.name !== undefined) child.name = request.name;
+        if (model !== undefined) child.model = model;
+        if (provider !== undefined) child.provider = provider;
+        if (request.memory !== undefined) child.memory = request.memory;
+        if (opts.cwd !== undefined) child.cwd = opts.cwd;
+        const childHost = host.subagent?.(request.name);
+        if (childHost === undefined) {
+          return Promise.reject(new EngineError("UNSUPPORTED", "This run cannot start subagents."));
+        }
+        return runLeaf(request.prompt, child, childHost, true);
+      };
+      tools.push(subagentTool(grantable, spawn));
+    }
+    if (skills.folders.length > 0) tools.push(skillTool(skills.folders));
     const validate = opts.schema === undefined ? undefined : await compileSchema(opts.schema);
     assertUniqueToolNames(tools);
 
@@ -259,7 +346,8 @@ export async function runAgent(
     }
 
     // 7. First message and the turn block.
-    const parts = [...skillBlocks];
+    const parts = [...agentsMd, ...skills.inlineBlocks];
+    if (skills.folders.length > 0) parts.push(skillCatalogBlock(skills.folders));
     if (memoryBlock !== undefined) parts.push(memoryBlock);
     parts.push(prompt);
     if (opts.schema !== undefined) parts.push(schemaInstruction(opts.schema));
@@ -375,6 +463,7 @@ async function loop(
           model: resolved.model,
           messages: history.view(),
           tools: lastTurn ? [] : specs,
+          ...(lastTurn ? { historyTools: specs } : {}),
         },
         io,
       );
@@ -399,8 +488,9 @@ async function loop(
     }
 
     history.push({ role: "assistant", text: turn.text, toolCalls: turn.toolCalls });
-    // Tool calls run in order, each once; `human_input` gates open as they come and the turn
-    // continues once every one of them is answered (no model request while one is pending).
+    // Tool calls run in order, each once; `human_input` gates and concurrent tools (`subagent`)
+    // start as they come and the turn continues once every one of them has finished (no model
+    // request while a gate is pending).
     const results: ToolResult[] = [];
     const asking: Promise<void>[] = [];
     for (const call of turn.toolCalls) {
@@ -408,6 +498,16 @@ async function loop(
         const index = results.push({ id: call.id, name: call.name, content: "", isError: true });
         asking.push(
           executeHumanInput(call, ask, redactor, emit).then((result) => {
+            results[index - 1] = result;
+          }),
+        );
+        continue;
+      }
+      const tool = byName.get(call.name);
+      if (tool?.concurrent === true && call.inputError === undefined) {
+        const index = results.push({ id: call.id, name: call.name, content: "", isError: true });
+        asking.push(
+          executeToolCall(call, byName, redactor, emit).then((result) => {
             results[index - 1] = result;
           }),
         );

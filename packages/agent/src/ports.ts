@@ -50,11 +50,29 @@ export interface AgentOptions {
   provider?: string;
   /** Schema mode: the final answer is parsed as JSON and validated against it. */
   schema?: JsonSchema;
-  /** Built-in tool names (none ship: `UNSUPPORTED`) and program tools. */
+  /**
+   * Program tools (`ToolDef`s). Built-in tools are chosen with `builtins`; a string here fails
+   * and names it.
+   */
   tools?: readonly (string | ToolDef)[];
+  /**
+   * Which built-in tools the model gets: `"all"` (default: file, shell, web, clock, todo tools
+   * and `subagent`), `"read-only"` (nothing that writes, runs commands or spawns), `"none"`, or
+   * exactly the named ones. The engine operator's ceiling can narrow this, never widen it.
+   */
+  builtins?: "all" | "read-only" | "none" | readonly string[];
+  /**
+   * Workspace-relative existing directory the leaf works from (built-in file tools, `bash`,
+   * workspace `AGENTS.md` files). Default: the workspace root.
+   */
+  cwd?: string;
   /** Inline MCP servers; tools advertised as `<server>__<tool>`. */
   mcp?: readonly McpServerRef[];
-  /** Names of deployed `skills/<name>.md` files loaded into the first message. */
+  /**
+   * Names of deployed skills: a flat `<name>.md` skill is loaded into the first message; a
+   * folder skill (`<name>/SKILL.md`) is listed there and loaded by the model through the `skill`
+   * tool.
+   */
   skills?: readonly string[];
   /** Workspace-relative memory directory. */
   memory?: string;
@@ -157,6 +175,16 @@ export type AgentEventBody =
       error?: AgentEventError;
     };
 
+/** The run's artifact store as the `artifacts` built-in uses it. */
+export interface ArtifactsPort {
+  write(name: string, content: string, contentType: string): Promise<void>;
+  /** The artifact's text, or `null` when there is none by that name. */
+  read(name: string): Promise<string | null>;
+}
+
+/** The operator's ceiling on built-in tools. */
+export type BuiltinsCeiling = "all" | "read-only" | "none";
+
 /** `fetch` as the providers and MCP HTTP transport use it (injectable for tests). */
 export type FetchLike = typeof fetch;
 
@@ -193,8 +221,25 @@ export interface AgentHost {
   readonly redactor: RedactorPort;
   /** The run's working directory (memory dirs are relative to it). */
   readonly workspaceDir: string;
-  /** Directory of deployed `<name>.md` skills; null when none are deployed. */
+  /**
+   * Directory of deployed skills (`<name>.md` files and `<name>/SKILL.md` folders); null when
+   * none are deployed.
+   */
   readonly skillsDir: string | null;
+  /** The workflow's bundled `AGENTS.md` text, when it was deployed with one. */
+  readonly agentsMd?: string | null;
+  /**
+   * The operator's ceiling on built-in tools: a call's selection is intersected with it.
+   * Absent → `"all"`.
+   */
+  readonly builtinsCeiling?: BuiltinsCeiling;
+  /** The run's artifact store; absent → the `artifacts` built-in is not offered. */
+  readonly artifacts?: ArtifactsPort;
+  /**
+   * A host for a `subagent` leaf: its identity comes from the same `agent-<n>` counter as
+   * `agent()` calls, and its events and usage go to the same run. Absent → no `subagent` tool.
+   */
+  subagent?(name: string | undefined): AgentHost;
   /** Injected `fetch` for providers (default: global `fetch`). */
   readonly fetch?: FetchLike;
   /** Injected sleep for retry backoff (default: a real timer). */

@@ -1,17 +1,20 @@
 /**
  * The loop's tool abstraction and program-tool wrapping: every advertised
  * tool — program `ToolDef`, memory tool, MCP tool — is an `AgentTool` with a spec and an
- * `execute` that returns model-bound text. Built-in tool names are rejected (none ship).
- * Knows nothing about events or providers.
+ * `execute` that returns model-bound text. `tools` takes program tools only: built-in tools are
+ * chosen with the `builtins` option. Knows nothing about events or providers.
  */
 import { EngineError } from "@promenade/workflow/errors";
 import type { ToolDef } from "./ports.ts";
 import type { ToolSpec } from "./providers/types.ts";
+import { isBuiltinName } from "./builtins/registry.ts";
 
 /** One tool of a call's advertised set. `execute` returns the (unredacted) model-bound text. */
 export interface AgentTool {
   spec: ToolSpec;
   execute(input: Record<string, unknown>): Promise<string>;
+  /** Calls of this tool start without waiting for the turn's earlier calls (e.g. `subagent`). */
+  concurrent?: boolean;
 }
 
 /** Program return value → model text: null/undefined → `""`, string as is, else JSON. */
@@ -31,10 +34,17 @@ export function humanSummary(content: string): string {
 
 /**
  * Checks and wraps one `tools` entry (the call's first step, before any network call).
- * @throws EngineError `UNSUPPORTED` for a string (built-in) entry; `VALIDATION` for an empty
- *   name or a non-function `execute`.
+ * @throws EngineError `VALIDATION` for a string naming a built-in tool (pointing at `builtins`),
+ *   an empty name or a non-function `execute`; `UNSUPPORTED` for any other string.
  */
 export function wrapToolEntry(entry: unknown, index: number): AgentTool {
+  if (typeof entry === "string" && isBuiltinName(entry)) {
+    throw new EngineError(
+      "VALIDATION",
+      `agent() got a string (${JSON.stringify(entry)}) in \`tools\`, which takes ToolDef objects only; built-in tools are chosen with the \`builtins\` option.`,
+      `Built-in tools are on by default; to pick some, pass builtins: [${JSON.stringify(entry)}].`,
+    );
+  }
   if (typeof entry === "string") {
     throw new EngineError(
       "UNSUPPORTED",
@@ -90,8 +100,8 @@ export function assertUniqueToolNames(tools: readonly AgentTool[]): void {
     if (seen.has(tool.spec.name)) {
       throw new EngineError(
         "VALIDATION",
-        `Duplicate tool name "${tool.spec.name}" in agent() tools (program, memory and MCP tools share one namespace).`,
-        "Rename one of the tools; MCP tools are advertised as <server>__<tool>, memory tools as memory_list/memory_read/memory_write.",
+        `Duplicate tool name "${tool.spec.name}" in agent() tools (program, built-in, memory and MCP tools share one namespace).`,
+        "Rename one of the tools; MCP tools are advertised as <server>__<tool>, memory tools as memory_list/memory_read/memory_write, and built-in tools can be left out with the builtins option.",
       );
     }
     seen.add(tool.spec.name);

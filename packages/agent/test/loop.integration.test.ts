@@ -156,7 +156,9 @@ describe("agent() loop", () => {
       openAiText("the answer is 42"),
     );
     const host = fake();
-    await expect(host.agent("double 21", { tools: [double] })).resolves.toBe("the answer is 42");
+    await expect(host.agent("double 21", { tools: [double], builtins: "none" })).resolves.toBe(
+      "the answer is 42",
+    );
     expect(host.kinds()).toEqual([
       "turn_started",
       "model_call",
@@ -301,9 +303,9 @@ describe("agent() loop", () => {
     let runs = 0;
     const counted: ToolDef = { ...double, execute: (input) => (runs++, double.execute(input)) };
     const host = fake();
-    await expect(host.agent("loop", { tools: [counted], maxIterations: 2 })).resolves.toBe(
-      "stopping here",
-    );
+    await expect(
+      host.agent("loop", { tools: [counted], maxIterations: 2, builtins: "none" }),
+    ).resolves.toBe("stopping here");
     expect(provider.requests).toHaveLength(3);
     expect(body(0).tools).toHaveLength(1);
     expect(body(1).tools).toHaveLength(1);
@@ -321,7 +323,7 @@ describe("agent() loop", () => {
       openAiToolCalls([{ id: "c", name: "double", arguments: { n: 1 } }], { content: "enough" }),
     );
     const host = fake();
-    await expect(host.agent("loop", { tools: [double] })).resolves.toBe("enough");
+    await expect(host.agent("loop", { tools: [double], builtins: "none" })).resolves.toBe("enough");
     expect(provider.requests).toHaveLength(501);
     expect(body(499).tools).toHaveLength(1);
     expect(body(500)).not.toHaveProperty("tools");
@@ -334,7 +336,9 @@ describe("agent() loop", () => {
       openAiText("8"),
     );
     const host = fake();
-    await expect(host.agent("go", { tools: [double], maxIterations: 1 })).resolves.toBe("8");
+    await expect(
+      host.agent("go", { tools: [double], maxIterations: 1, builtins: "none" }),
+    ).resolves.toBe("8");
     expect(body(0).tools).toHaveLength(1);
     expect(body(1)).not.toHaveProperty("tools");
   });
@@ -348,7 +352,9 @@ describe("agent() loop", () => {
       );
       const before = provider.requests.length;
       const host = fake();
-      await expect(host.agent("go", { tools: [double], maxIterations })).resolves.toBe("done");
+      await expect(
+        host.agent("go", { tools: [double], maxIterations, builtins: "none" }),
+      ).resolves.toBe("done");
       const sent = provider.requests.slice(before).map((r) => r.body as { tools?: unknown[] });
       expect(sent.map((b) => b.tools?.length)).toEqual([1, 1, 1]);
     }
@@ -408,12 +414,16 @@ describe("agent() loop", () => {
     expect(host.events).toHaveLength(0);
   });
 
-  it("rejects built-in tool names with UNSUPPORTED and no turn events", async () => {
+  it("rejects strings in tools with no turn events: a built-in name points at builtins, any other is UNSUPPORTED", async () => {
     const host = fake();
-    const err = await host.agent("x", { tools: ["web_search"] }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: "UNSUPPORTED" });
-    expect((err as Error).message).toContain("web_search");
-    expect((err as Error).message).toContain("not available on this engine");
+    const builtin = await host.agent("x", { tools: ["bash"] }).catch((e: unknown) => e);
+    expect(builtin).toMatchObject({ code: "VALIDATION" });
+    expect((builtin as Error).message).toContain('"bash"');
+    expect((builtin as Error).message).toContain("in `tools`");
+    const other = await host.agent("x", { tools: ["made_up"] }).catch((e: unknown) => e);
+    expect(other).toMatchObject({ code: "UNSUPPORTED" });
+    expect((other as Error).message).toContain("made_up");
+    expect((other as Error).message).toContain("not available on this engine");
     expect(provider.requests).toHaveLength(0);
     expect(host.events).toHaveLength(0);
   });
@@ -433,6 +443,7 @@ describe("agent() loop", () => {
     const host = fake();
     await host.agent("x", {
       tools: [{ name: "bare", execute: () => Promise.resolve(null) }],
+      builtins: "none",
     });
     expect(body(0).tools).toEqual([
       {
@@ -567,7 +578,7 @@ describe("memory", () => {
       openAiText("saved"),
     );
     const host = fake();
-    await host.agent("remember", { memory: "mem/agent-a" });
+    await host.agent("remember", { memory: "mem/agent-a", builtins: "none" });
     expect(host.memoryUsed).toEqual(["mem/agent-a"]);
     expect((body(0).tools as { function: { name: string } }[]).map((t) => t.function.name)).toEqual(
       ["memory_list", "memory_read", "memory_write"],

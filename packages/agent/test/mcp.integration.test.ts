@@ -70,7 +70,7 @@ describe("MCP tools in the loop", () => {
     );
     const host = fake();
     await expect(
-      host.agent("look it up", { mcp: [stdioDb({ CANARY: "forty-two" })] }),
+      host.agent("look it up", { mcp: [stdioDb({ CANARY: "forty-two" })], builtins: "none" }),
     ).resolves.toBe("done");
     const tools = (
       provider.requests[0]!.body as { tools: { function: { name: string; description: string } }[] }
@@ -178,7 +178,7 @@ describe("MCP tools in the loop", () => {
     provider.enqueue(openAiText("fine"));
     const host = fake();
     await expect(
-      host.agent("go", { mcp: [{ ...stdioDb(), excludeTools: ["echo"] }] }),
+      host.agent("go", { mcp: [{ ...stdioDb(), excludeTools: ["echo"] }], builtins: "none" }),
     ).resolves.toBe("fine");
     const tools = (provider.requests[0]!.body as { tools: { function: { name: string } }[] }).tools;
     expect(tools.map((t) => t.function.name)).toEqual(["db__lookup", "db__broken"]);
@@ -198,6 +198,7 @@ describe("MCP tools in the loop", () => {
     await expect(
       host.agent("go", {
         mcp: [{ name: "remote", transport: "http", url: http.url, excludeTools: ["echo"] }],
+        builtins: "none",
       }),
     ).resolves.toBe("ok");
     const offered = (provider.requests[0]!.body as { tools: { function: { name: string } }[] })

@@ -62,8 +62,8 @@ describe("OpenAI-compatible adapter", () => {
   it("posts to <base>/chat/completions with bearer auth and exactly model/messages/tools", async () => {
     const provider = await track(startFakeOpenAiProvider());
     const host = hostFor(provider, { apiKey: "sk-test-123456", model: "gpt-4o" });
-    await host.agent("hi", { tools: [double] });
-    await host.agent("no tools");
+    await host.agent("hi", { tools: [double], builtins: "none" });
+    await host.agent("no tools", { builtins: "none" });
     const [withTools, plain] = provider.requests;
     expect(withTools!.method).toBe("POST");
     expect(withTools!.path).toBe("/v1/chat/completions");
@@ -255,7 +255,9 @@ describe("Anthropic adapter", () => {
       apiKey: "sk-ant-test-1",
       model: "claude-sonnet-4-5",
     });
-    await expect(host.agent("double 21", { tools: [double] })).resolves.toBe("The answer is 42.");
+    await expect(host.agent("double 21", { tools: [double], builtins: "none" })).resolves.toBe(
+      "The answer is 42.",
+    );
     const [first, second] = provider.requests;
     expect(first!.path).toBe("/v1/messages");
     expect(first!.headers["x-api-key"]).toBe("sk-ant-test-1");
@@ -286,6 +288,40 @@ describe("Anthropic adapter", () => {
       { inputTokens: 20, outputTokens: 4 },
     ]);
     expect(host.events.at(-1)!.body.usage).toEqual({ inputTokens: 32, outputTokens: 11 });
+  });
+
+  it("past the iteration cap keeps the tool declarations with tool_choice none, so the tool history stays valid", async () => {
+    const provider = await track(
+      startFakeAnthropicProvider({
+        replies: [
+          anthropicStream({
+            toolUses: [{ id: "tu-1", name: "double", partialJson: ['{"n":2}'] }],
+            usage: { input: 12, output: 7 },
+          }),
+          anthropicStream({ text: ["four"], usage: { input: 20, output: 4 } }),
+          anthropicStream({ text: ["plain"], usage: { input: 5, output: 1 } }),
+        ],
+      }),
+    );
+    const host = hostFor(provider, { protocol: "anthropic", model: "claude-sonnet-4-5" });
+    await expect(
+      host.agent("double 2", { tools: [double], builtins: "none", maxIterations: 1 }),
+    ).resolves.toBe("four");
+    const [first, last] = provider.requests.map((r) => r.body as Record<string, unknown>);
+    expect(first!.tool_choice).toBeUndefined();
+    expect(last!.tools).toEqual([
+      { name: "double", description: "Doubles n.", input_schema: double.inputSchema },
+    ]);
+    expect(last!.tool_choice).toEqual({ type: "none" });
+    expect((last!.messages as unknown[])[1]).toEqual({
+      role: "assistant",
+      content: [{ type: "tool_use", id: "tu-1", name: "double", input: { n: 2 } }],
+    });
+    // A request with no tool history and no tools declares none.
+    await expect(host.agent("hi", { builtins: "none" })).resolves.toBe("plain");
+    const plain = provider.requests[2]!.body as Record<string, unknown>;
+    expect(plain).not.toHaveProperty("tools");
+    expect(plain).not.toHaveProperty("tool_choice");
   });
 
   it("fails PROVIDER_ERROR on an error event naming its type", async () => {
@@ -354,7 +390,9 @@ describe("Gemini native adapter", () => {
       apiKey: "AIza-test-key",
       model: "gemini-2.0-flash",
     });
-    await expect(host.agent("double 5", { tools: [double] })).resolves.toBe("ten!");
+    await expect(host.agent("double 5", { tools: [double], builtins: "none" })).resolves.toBe(
+      "ten!",
+    );
     const [first, second] = provider.requests;
     expect(first!.path).toBe("/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse");
     expect(first!.headers["x-goog-api-key"]).toBe("AIza-test-key");

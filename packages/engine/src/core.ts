@@ -93,6 +93,7 @@ export class EngineCore {
       log: options.log,
       maxRestarts: options.maxRestarts,
       cancelGraceMs: options.cancelGraceMs,
+      agentBuiltins: options.builtins,
       priceUsage: hooks.priceUsage,
       hostMethods: hooks.hostMethods,
       ...(options.warmPoolSize > 0 ? { pool: { size: options.warmPoolSize } } : {}),
@@ -159,6 +160,7 @@ export class EngineCore {
       manifest: prepared.manifest,
       program: prepared.program,
       config: prepared.config,
+      skills: prepared.skills,
     });
     return andThen(upserted, (row) => {
       writeSkills(this.#options.dataDir, row.id, prepared.skills);
@@ -210,6 +212,7 @@ export class EngineCore {
         ...(start.idempotencyKey === undefined ? {} : { idempotencyKey: start.idempotencyKey }),
         ...(start.requestKey === undefined ? {} : { requestKey: start.requestKey }),
         ...(start.delivery === undefined ? {} : { delivery: start.delivery }),
+        ...(start.version === undefined ? {} : { version: start.version }),
       });
       return andThen(created, (result) => {
         // A new run of an ungated workflow is handed out without re-listing the queue.

@@ -58,6 +58,12 @@ export interface EngineOptions {
    * refilled in the background. Default `0` (embedded); `promenade-server` turns it on.
    */
   warmPoolSize?: number;
+  /**
+   * Ceiling on the agent's built-in tools (file, shell, web tools and `subagent`): `"all"`
+   * (default), `"read-only"` or `"none"`. Each `agent()` call's `builtins` selection is narrowed
+   * to it, never widened; naming a tool outside it fails `UNSUPPORTED`.
+   */
+  builtins?: "all" | "read-only" | "none";
 }
 
 /** `EngineOptions` with every default applied. */
@@ -75,6 +81,7 @@ export interface ResolvedEngineOptions {
   tickIntervalMs: number;
   lateFireThresholdMs: number;
   warmPoolSize: number;
+  builtins: "all" | "read-only" | "none";
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
@@ -91,6 +98,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "tickIntervalMs",
   "lateFireThresholdMs",
   "warmPoolSize",
+  "builtins",
 ]);
 
 /**
@@ -143,6 +151,13 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     options.childEntryPath === undefined
       ? defaultChildEntryPath()
       : nonEmptyString(options.childEntryPath, "childEntryPath");
+  const builtins = options.builtins ?? "all";
+  if (builtins !== "all" && builtins !== "read-only" && builtins !== "none") {
+    throw invalid(
+      "builtins",
+      `must be "all", "read-only" or "none" (got ${JSON.stringify(builtins)})`,
+    );
+  }
   return {
     dataDir: resolve(dataDir),
     env,
@@ -157,6 +172,7 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     tickIntervalMs: integer(options.tickIntervalMs ?? 1000, "tickIntervalMs", 1),
     lateFireThresholdMs: integer(options.lateFireThresholdMs ?? 300_000, "lateFireThresholdMs", 1),
     warmPoolSize: integer(options.warmPoolSize ?? 0, "warmPoolSize", 0),
+    builtins,
   };
 }
 

@@ -13,6 +13,8 @@ import type {
   ListRunsFilter,
   RunRow,
   WorkflowRow,
+  WorkflowVersionRow,
+  WorkflowVersionSummary,
 } from "@promenade/workflow/records";
 
 /**
@@ -26,6 +28,10 @@ export interface StoreReader {
   getWorkflowById(id: string): WorkflowRow | null;
   /** Every workflow, by slug ascending. */
   listWorkflows(): WorkflowRow[];
+  /** The workflow's versions without their content, newest first; `[]` for an unknown id. */
+  listWorkflowVersions(workflowId: string): WorkflowVersionSummary[];
+  /** The workflow's version with this number, with its content, or `null`. */
+  getWorkflowVersion(workflowId: string, version: number): WorkflowVersionRow | null;
   /** The run, or `null`. */
   getRun(id: string): RunRow | null;
   /** Runs matching `filter`, newest first by default, paged by index. */
@@ -46,6 +52,10 @@ export interface AsyncStoreReader {
   getWorkflowById(id: string): Promise<WorkflowRow | null>;
   /** Every workflow, by slug ascending. */
   listWorkflows(): Promise<WorkflowRow[]>;
+  /** The workflow's versions without their content, newest first; `[]` for an unknown id. */
+  listWorkflowVersions(workflowId: string): Promise<WorkflowVersionSummary[]>;
+  /** The workflow's version with this number, with its content, or `null`. */
+  getWorkflowVersion(workflowId: string, version: number): Promise<WorkflowVersionRow | null>;
   /** The run, or `null`. */
   getRun(id: string): Promise<RunRow | null>;
   /** Runs matching `filter`, newest first by default, paged by index. */
@@ -62,6 +72,8 @@ const READ_METHODS = [
   "getWorkflow",
   "getWorkflowById",
   "listWorkflows",
+  "listWorkflowVersions",
+  "getWorkflowVersion",
   "getRun",
   "listRuns",
   "listEvents",
@@ -75,6 +87,11 @@ export function syncReader(store: Store, assertOpen: () => void): StoreReader {
     getWorkflow: (slug) => (assertOpen(), store.getWorkflow(slug)),
     getWorkflowById: (id) => (assertOpen(), store.getWorkflowById(id)),
     listWorkflows: () => (assertOpen(), store.listWorkflows()),
+    listWorkflowVersions: (workflowId) => (assertOpen(), store.listWorkflowVersions(workflowId)),
+    getWorkflowVersion: (workflowId, version) => (
+      assertOpen(),
+      store.getWorkflowVersion(workflowId, version)
+    ),
     getRun: (id) => (assertOpen(), store.getRun(id)),
     listRuns: (filter) => (assertOpen(), store.listRuns(filter)),
     listEvents: (runId, options) => (assertOpen(), store.listEvents(runId, options)),
@@ -106,6 +123,10 @@ export function asyncReader(store: AsyncStore, assertOpen: () => void): AsyncSto
     getWorkflow: guarded((slug: string) => store.getWorkflow(slug)),
     getWorkflowById: guarded((id: string) => store.getWorkflowById(id)),
     listWorkflows: guarded(() => store.listWorkflows()),
+    listWorkflowVersions: guarded((workflowId: string) => store.listWorkflowVersions(workflowId)),
+    getWorkflowVersion: guarded((workflowId: string, version: number) =>
+      store.getWorkflowVersion(workflowId, version),
+    ),
     getRun: guarded((id: string) => store.getRun(id)),
     listRuns: guarded((filter?: ListRunsFilter) => store.listRuns(filter)),
     listEvents: guarded((runId: string, options?: ListEventsOptions) =>

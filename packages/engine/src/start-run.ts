@@ -34,6 +34,11 @@ export interface StartRunOptions {
    * `idempotencyKey`.
    */
   delivery?: WebhookDelivery;
+  /**
+   * The number of the workflow version to run (see `engine.storeAsync.listWorkflowVersions`);
+   * default: the current version. A number the workflow does not have fails `NOT_FOUND`.
+   */
+  version?: number;
 }
 
 /** A start request that passed its checks. */
@@ -44,6 +49,7 @@ export interface CheckedStart {
   idempotencyKey: string | undefined;
   requestKey: { key: string; fingerprint: string } | undefined;
   delivery: WebhookDelivery | undefined;
+  version: number | undefined;
 }
 
 /** Validates a start request; throws `VALIDATION` naming the first bad argument. */
@@ -114,5 +120,23 @@ export function checkStartRun(slug: unknown, options: StartRunOptions): CheckedS
       );
     }
   }
-  return { slug, input: input ?? null, triggerKind, idempotencyKey, requestKey, delivery };
+  const { version } = options;
+  if (
+    version !== undefined &&
+    (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1)
+  ) {
+    throw new EngineError(
+      "VALIDATION",
+      `startRun("${slug}"): version must be an integer ≥ 1 (a version number of the workflow).`,
+    );
+  }
+  return {
+    slug,
+    input: input ?? null,
+    triggerKind,
+    idempotencyKey,
+    requestKey,
+    delivery,
+    version,
+  };
 }

@@ -1,12 +1,13 @@
 /**
  * `McpClient`: the MCP lifecycle on top of the JSON-RPC layer — the
  * `initialize` handshake with version negotiation, `tools/list` with pagination and
- * normalization, `tools/call` with result validation, `ping`, and `close()`. It never knows which
+ * normalization, `tools/call` with result validation, `ping`, and `close()`. When an HTTP
+ * server says the session expired, it initializes a new one once and retries the request. It never knows which
  * transport it has. Every server answer is schema-checked; a malformed one is a `PROTOCOL` error
  * naming the method, never a crash further down.
  */
 import { z } from "zod";
-import { McpError } from "./errors.ts";
+import { McpError, isMcpError } from "./errors.ts";
 import { JsonRpcConnection } from "./internal/json-rpc.ts";
 import { packageVersion } from "./internal/version.ts";
 import type { McpTransport } from "./ports.ts";
@@ -100,6 +101,7 @@ export class McpClient {
   #serverInfo: { name: string; version: string } | null = null;
   #serverCapabilities: Record<string, unknown> | null = null;
   #instructions: string | null = null;
+  #reconnecting: Promise<InitializeResult> | null = null;
 
   constructor(transport: McpTransport, options: McpClientOptions = {}) {
     this.#transport = transport;
@@ -187,7 +189,7 @@ export class McpClient {
 
   /** One `tools/list` page, normalized. Throws `PROTOCOL` on a malformed page. */
   async listTools(cursor?: string): Promise<{ tools: McpTool[]; nextCursor?: string }> {
-    const raw = await this.#rpc.request("tools/list", cursor === undefined ? {} : { cursor });
+    const raw = await this.#recovering("tools/list", cursor === undefined ? {} : { cursor });
     const parsed = listSchema.safeParse(raw);
     if (!parsed.success) throw this.#malformed("tools/list", parsed.error);
     const tools = parsed.data.tools.map((tool) => {
@@ -229,7 +231,7 @@ export class McpClient {
     args: Record<string, unknown> = {},
     options: CallOptions = {},
   ): Promise<CallToolResult> {
-    const raw = await this.#rpc.request("tools/call", { name, arguments: args }, options);
+    const raw = await this.#recovering("tools/call", { name, arguments: args }, options);
     const parsed = callSchema.safeParse(raw);
     if (!parsed.success) throw this.#malformed("tools/call", parsed.error);
     const result: CallToolResult = {
@@ -244,7 +246,7 @@ export class McpClient {
 
   /** Round-trips a `ping`. */
   async ping(options: { timeoutMs?: number } = {}): Promise<void> {
-    await this.#rpc.request("ping", undefined, options);
+    await this.#recovering("ping", undefined, options);
   }
 
   /** Sends any request and resolves with its raw, unvalidated `result`. */
@@ -265,6 +267,34 @@ export class McpClient {
   /** Idempotent: rejects pending requests (`CLOSED`) and closes the transport. */
   close(): Promise<void> {
     return this.#rpc.close();
+  }
+
+  /**
+   * One request; when the server answers that the session it was sent with expired (HTTP 404
+   * on a request that carried the session id), initializes a new session once and sends the
+   * request again. A second failure is returned as is.
+   */
+  async #recovering(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
+    const session = this.#transport.sessionId ?? null;
+    try {
+      return await this.#rpc.request(method, params, options);
+    } catch (error) {
+      const expired =
+        session !== null &&
+        isMcpError(error) &&
+        error.code === "HTTP_STATUS" &&
+        error.status === 404 &&
+        this.#transport.sessionId !== session;
+      if (!expired) throw error;
+      // Concurrent requests that hit the same expiry share one new session.
+      if (this.#transport.sessionId === null) {
+        this.#reconnecting ??= this.connect().finally(() => {
+          this.#reconnecting = null;
+        });
+      }
+      if (this.#reconnecting !== null) await this.#reconnecting;
+      return this.#rpc.request(method, params, options);
+    }
   }
 
   #malformed(method: string, error: z.ZodError): McpError {

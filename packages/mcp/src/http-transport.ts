@@ -1,7 +1,8 @@
 /**
  * Streamable HTTP transport: one POST per outbound frame with the protocol's
  * own headers (which program headers cannot override), JSON or SSE responses (SSE parsed by
- * `eventsource-parser`), `Mcp-Session-Id` capture and replay, the 401 dance through an
+ * `eventsource-parser`), `Mcp-Session-Id` capture and replay (forgotten when the server answers
+ * 404 to it, so a new `initialize` opens a fresh session), the 401 dance through an
  * `McpAuthProvider`, and a `DELETE` of the session on close. No retries. Invariants: a request
  * frame either gets its response delivered or its `send` rejects (never a silent hang), and no
  * response body is buffered beyond `maxFrameBytes`.
@@ -281,9 +282,11 @@ export class StreamableHttpTransport implements McpTransport {
     }
     if (!response.ok) {
       const text = await this.#readText(response, 300).catch(() => "");
+      // The session is gone on the server: forget it, so the next initialize starts a new one.
+      if (response.status === 404 && sentSession) this.#sessionId = null;
       const sessionHint =
         response.status === 404 && sentSession
-          ? "the server no longer knows this session (it expired or the server restarted); connect a new client"
+          ? "the server no longer knows this session (it expired or the server restarted); connect again"
           : response.status === 404
             ? "check that the URL points at the MCP endpoint"
             : "the server rejected the request; its body above says why";

@@ -20,6 +20,12 @@ export interface McpTransport {
   close(): Promise<void>;
   /** HTTP only: the negotiated version to send as `mcp-protocol-version`. */
   setProtocolVersion?(version: string): void;
+  /**
+   * HTTP only: the session id the server issued, or null. The transport forgets it when the
+   * server answers 404 to a request that carried it (the session expired), so the client can
+   * initialize a new one.
+   */
+  readonly sessionId?: string | null;
 }
 
 /** Supplies bearer tokens to the HTTP transport; consulted only after a 401. */

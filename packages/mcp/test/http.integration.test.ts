@@ -166,11 +166,76 @@ describe.each([
     expect((await failure(c.ping())).code).toBe("CLOSED");
   });
 
-  it("reports an expired session as a 404 with a hint to reconnect", async () => {
+  it("re-initializes once and retries the call when the server says the session expired", async () => {
     const mcp = await server({ json });
-    const { client: c } = await client(mcp.url);
+    const { client: c, transport } = await client(mcp.url);
+    const first = transport.sessionId;
     await mcp.expireSessions();
+    mcp.requests.length = 0;
+    expect(flattenToolContent(await c.callTool("echo", { text: "again" }))).toBe("echo: again");
+    const methods = mcp.requests.map(
+      (request) => (request.body as { method?: string } | undefined)?.method ?? request.method,
+    );
+    expect(methods).toEqual([
+      "tools/call",
+      "initialize",
+      "notifications/initialized",
+      "tools/call",
+    ]);
+    expect(mcp.requests[0]!.headers["mcp-session-id"]).toBe(first);
+    expect(mcp.requests[1]!.headers["mcp-session-id"]).toBeUndefined();
+    expect(transport.sessionId).not.toBe(first);
+    expect(mcp.requests[3]!.headers["mcp-session-id"]).toBe(transport.sessionId);
+    expect(mcp.toolCalls.map((call) => call.name)).toEqual(["echo"]);
+    // Concurrent calls hitting one expiry share one new session.
+    await mcp.expireSessions();
+    mcp.requests.length = 0;
+    const both = await Promise.all([
+      c.callTool("echo", { text: "a" }),
+      c.callTool("echo", { text: "b" }),
+    ]);
+    expect(both.map(flattenToolContent)).toEqual(["echo: a", "echo: b"]);
+    expect(
+      mcp.requests.filter(
+        (r) => (r.body as { method?: string } | undefined)?.method === "initialize",
+      ),
+    ).toHaveLength(1);
+  });
+
+  it("re-initializes only once: a session that expires again surfaces the 404 with a hint", async () => {
+    let initializes = 0;
+    const http: HttpServer = createServer((req, res) => {
+      let raw = "";
+      req.on("data", (chunk: Buffer) => (raw += chunk.toString()));
+      req.on("end", () => {
+        const frame = JSON.parse(raw) as { id?: number; method: string };
+        if (frame.method === "initialize") {
+          initializes++;
+          res.writeHead(200, {
+            "content-type": "application/json",
+            "mcp-session-id": `s-${initializes}`,
+          });
+          res.end(
+            JSON.stringify({
+              jsonrpc: "2.0",
+              id: frame.id,
+              result: { protocolVersion: "2025-06-18", capabilities: {} },
+            }),
+          );
+        } else if (frame.id === undefined) {
+          res.writeHead(202).end();
+        } else {
+          res.writeHead(404, { "content-type": "text/plain" }).end("Session not found");
+        }
+      });
+    });
+    await new Promise<void>((done) => http.listen(0, "127.0.0.1", done));
+    cleanups.push(() => new Promise<void>((done) => http.close(() => done())));
+    const { client: c } = await client(
+      `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    );
     const error = await failure(c.callTool("echo", { text: "x" }));
+    expect(initializes).toBe(2);
     expect(error.code).toBe("HTTP_STATUS");
     expect(error.status).toBe(404);
     expect(error.message).toContain("Session not found");

@@ -17,6 +17,7 @@ import type {
   RunStatus,
   TriggerKind,
   WorkflowRow,
+  WorkflowVersionSummary,
 } from "@promenade/workflow/records";
 
 export type {
@@ -34,6 +35,7 @@ export type {
   TriggerKind,
   WorkflowManifest,
   WorkflowRow,
+  WorkflowVersionSummary,
 };
 
 /** A manifest trigger; its index in `triggers` is its identity. */
@@ -58,6 +60,8 @@ export interface ListRunsQuery {
 export interface StartRunOnceOptions {
   input?: JsonValue;
   triggerKind: "manual" | "webhook";
+  /** The workflow version to run; default the current one. An unknown number fails `NOT_FOUND`. */
+  version?: number;
   /**
    * A client's retry key (the `Idempotency-Key` header) and a fingerprint of the request, scoped
    * to the workflow: for 24 hours the same key and fingerprint answer the run the first request
@@ -99,16 +103,24 @@ export interface EngineApi {
   listWorkflows(): Awaitable<WorkflowRow[]>;
   getWorkflow(slug: string): Awaitable<WorkflowRow | null>;
   getWorkflowById(id: string): Awaitable<WorkflowRow | null>;
+  /**
+   * The workflow's versions (every deploy that changed its content), newest first; `[]` for an
+   * unknown id.
+   */
+  listWorkflowVersions(workflowId: string): Awaitable<WorkflowVersionSummary[]>;
   /** Upsert by the program's `meta` slug; fails `VALIDATION` on a bad program. */
   deployWorkflow(args: {
     program: string;
     skills?: Record<string, string>;
     config?: Record<string, JsonValue>;
   }): Awaitable<WorkflowRow>;
-  /** Fails `NOT_FOUND` for an unknown slug; answers the row as created (`queued`). */
+  /**
+   * Fails `NOT_FOUND` for an unknown slug or version; answers the row as created (`queued`), on
+   * `version` or else the workflow's current version.
+   */
   startRun(
     slug: string,
-    options: { input?: JsonValue; triggerKind: "manual" | "webhook" },
+    options: { input?: JsonValue; triggerKind: "manual" | "webhook"; version?: number },
   ): Awaitable<RunRow>;
   /**
    * `startRun` under a client's retry key and/or for a verified webhook delivery (see

@@ -34,6 +34,7 @@ export function projectRun(
     createdAt: run.createdAt,
     startedAt: run.startedAt,
     endedAt: run.endedAt,
+    version: run.version,
   };
   if (usdEstimated !== undefined) projected["usdEstimated"] = usdEstimated;
   return projected;

@@ -79,6 +79,7 @@ import {
 import { bundleWorkflow } from "./bundle.ts";
 import { inputRoutes } from "./routes/inputs.ts";
 import { traceRoute } from "./routes/trace.ts";
+import { projectVersions, runVersion } from "./routes/versions.ts";
 import { UI_HEADERS, loadUiAssets } from "./ui-assets.ts";
 import type { UiAsset } from "./ui-assets.ts";
 import { WebhookError, resolveWebhook } from "./webhooks.ts";
@@ -316,6 +317,11 @@ export function createPromenadeServer(
     sendJson(res, 200, { workflow: await workflowDetail(engine, wf) });
   };
 
+  const listVersions: Handler = async ({ res, params }) => {
+    const wf = await requireWorkflow(params[0] ?? "");
+    sendJson(res, 200, { versions: projectVersions(await engine.listWorkflowVersions(wf.id)) });
+  };
+
   const getSource: Handler = async ({ res, params }) => {
     const wf = await requireWorkflow(params[0] ?? "");
     sendJson(res, 200, { slug: wf.slug, updatedAt: wf.updatedAt, source: wf.program });
@@ -404,20 +410,26 @@ export function createPromenadeServer(
     const requestKey = readIdempotencyKey(req.headers, "runs", bytes);
     await requireWorkflow(slug);
     let input: JsonValue | undefined;
+    let version: number | undefined;
     if (body !== undefined) {
       if (typeof body !== "object" || body === null || Array.isArray(body)) {
         throw validationFailed("run-start body", [["(root)", "expected an object"]]);
       }
-      const extra = Object.keys(body).filter((k) => k !== "input");
+      const extra = Object.keys(body).filter((k) => k !== "input" && k !== "version");
       if (extra.length > 0) {
         throw validationFailed(
           "run-start body",
-          extra.map((k) => [k, 'unrecognized key (only "input" is allowed)']),
+          extra.map((k) => [k, 'unrecognized key (only "input" and "version" are allowed)']),
         );
       }
       if ("input" in body) input = (body as { input: JsonValue }).input;
+      if ("version" in body) version = runVersion(body.version);
     }
-    const options = { ...(input === undefined ? {} : { input }), triggerKind: "manual" as const };
+    const options = {
+      ...(input === undefined ? {} : { input }),
+      ...(version === undefined ? {} : { version }),
+      triggerKind: "manual" as const,
+    };
     const { run, created } =
       requestKey === null
         ? { run: await engine.startRun(slug, options), created: true }
@@ -846,6 +858,11 @@ export function createPromenadeServer(
       template: "/api/workflows/:slug/source",
       pattern: ["api", "workflows", null, "source"],
       methods: { GET: getSource },
+    },
+    {
+      template: "/api/workflows/:slug/versions",
+      pattern: ["api", "workflows", null, "versions"],
+      methods: { GET: listVersions },
     },
     {
       template: "/api/workflows/:slug/runs",

@@ -35,6 +35,7 @@ import type { Metrics } from "./internal/metrics.ts";
 import { isTerminalStatus, NON_TERMINAL_STATUSES } from "./internal/status.ts";
 import type { EngineApi, EventRow, PublishedEvent, RunRow, RunStatus } from "./ports.ts";
 import { projectRun, projectRuns } from "./project.ts";
+import { corkForTick } from "./internal/tick-cork.ts";
 
 const SUB_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 const RUN_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -868,6 +869,7 @@ export class WsChannel {
 
   private sendRaw(conn: Conn, type: string, text: string): void {
     if (conn.ws.readyState !== WebSocket.OPEN) return;
+    corkForTick(conn.ws, text.length);
     conn.ws.send(text);
     const m = this.deps.metrics.wsFramesSent;
     m.set(type, (m.get(type) ?? 0) + 1);

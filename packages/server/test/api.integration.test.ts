@@ -200,6 +200,7 @@ describe("runs", () => {
       "createdAt",
       "startedAt",
       "endedAt",
+      "version",
       "usdEstimated",
     ]);
     expect(got.json.run.usdEstimated).toBe(false);

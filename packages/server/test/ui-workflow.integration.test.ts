@@ -128,6 +128,11 @@ describe("workflow page", () => {
     await page.click("#copy-source");
     expect(await page.evaluate("navigator.clipboard.readText()")).toBe(PROGRAM);
 
+    // Versions: the one deploy so far, current.
+    await page.waitForSelector("#wf-versions li[data-number='1']");
+    expect(await page.textContent("#wf-versions li[data-number='1']")).toContain("v1 (current)");
+    expect(await page.locator("#wf-versions li").count()).toBe(1);
+
     // Recent runs, newest first, and a new run appears live.
     expect(await page.locator("#wf-runs tbody tr").count()).toBe(3);
     const fresh = await h.engine.startRun("morning-brief", { triggerKind: "webhook" });

@@ -133,6 +133,8 @@ describe("run-log UI", () => {
     await page.waitForSelector(".turn >> text=agent turn · summariser");
     await page.waitForSelector("#log-state[data-state='finished']");
     await page.waitForSelector("#run-status .badge[data-status='completed']");
+    // The run shows the workflow version it executes.
+    expect(await page.textContent("#run-version")).toBe("v1");
     const log = await page.textContent("#log");
     expect(log).toContain("fetching 3 feeds");
     expect(log).toContain("feed 2 slow, retrying");

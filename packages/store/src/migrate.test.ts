@@ -22,10 +22,10 @@ import {
   schemaMigrations,
   webhookDeliveries,
   workflows,
+  workflowVersions,
 } from "./schema.ts";
 import { migrate } from "./migrate.ts";
 import { openStore, openStoreWith } from "./open.ts";
-import type { Store } from "./types.ts";
 import { testManifest } from "./testing/fixtures.ts";
 
 let dir: string;
@@ -43,46 +43,6 @@ function inspectDb<T>(fn: (db: Database.Database) => T): T {
   } finally {
     db.close();
   }
-}
-
-/**
- * Writes the database an older release left at schema `version`: rows made by `build` through a
- * current store on a scratch file, copied column by column into a database migrated only up to
- * `version` (today's store code cannot run on an older schema).
- */
-function writeAtVersion<T>(version: number, build: (store: Store) => T): T {
-  const scratch = join(dir, "scratch.db");
-  const current = openStoreWith({ path: scratch, now: () => 1_000 }, MIGRATIONS);
-  let made: T;
-  try {
-    made = build(current);
-  } finally {
-    current.close();
-  }
-  const db = new Database(path);
-  try {
-    migrate(
-      db,
-      MIGRATIONS.filter((m) => m.version <= version),
-      { now: () => 1_000, label: path },
-    );
-    db.prepare("ATTACH DATABASE ? AS scratch").run(scratch);
-    const tables = db
-      .prepare(
-        "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY rowid",
-      )
-      .all() as { name: string }[];
-    for (const { name } of tables) {
-      const columns = (db.pragma(`main.table_info("${name}")`) as { name: string }[])
-        .map((column) => `"${column.name}"`)
-        .join(", ");
-      db.exec(`INSERT INTO main."${name}" (${columns}) SELECT ${columns} FROM scratch."${name}"`);
-    }
-    db.exec("DETACH DATABASE scratch");
-  } finally {
-    db.close();
-  }
-  return made;
 }
 
 function errorOf(fn: () => unknown): { code?: string; message: string; hint?: string } {
@@ -103,8 +63,48 @@ const TABLES: SQLiteTable[] = [
   humanInputRequests,
   runRequestKeys,
   webhookDeliveries,
+  workflowVersions,
   schemaMigrations,
 ];
+
+/**
+ * A database as an older release left it: only the migrations up to `version`, and rows written
+ * by plain SQL in that release's shape (the current store's statements need the current schema).
+ */
+function legacyDatabase(version: number, write: (db: Database.Database) => void): void {
+  const db = new Database(path);
+  try {
+    migrate(
+      db,
+      MIGRATIONS.filter((m) => m.version <= version),
+      { now: () => 1_000, label: path },
+    );
+    write(db);
+  } finally {
+    db.close();
+  }
+}
+
+const LEGACY_MANIFEST = JSON.stringify(testManifest("legacy"));
+
+function insertLegacyWorkflow(db: Database.Database, config = "{}"): void {
+  db.prepare(
+    `INSERT INTO workflows (id, slug, manifest, program, config, created_at, updated_at)
+     VALUES ('wf1', 'legacy', ?, 'export {}', ?, 900, 1000)`,
+  ).run(LEGACY_MANIFEST, config);
+}
+
+function insertLegacyRun(db: Database.Database, id: string, triggerKind: string): void {
+  db.prepare(
+    `INSERT INTO runs (id, workflow_id, status, trigger_kind, input, created_at)
+     VALUES (?, 'wf1', 'queued', ?, '{"n":1}', 1000)`,
+  ).run(id, triggerKind);
+  const event = { kind: "run_status", status: "queued", runId: id, turnId: id, seq: 1, t: 1000 };
+  db.prepare("INSERT INTO run_events (run_id, cursor, event) VALUES (?, 1, ?)").run(
+    id,
+    JSON.stringify(event),
+  );
+}
 
 describe("fresh schema", () => {
   it("has exactly the tables, columns and indexes the drizzle definitions and spec declare", () => {
@@ -123,6 +123,7 @@ describe("fresh schema", () => {
           "runs",
           "schema_migrations",
           "webhook_deliveries",
+          "workflow_versions",
           "workflows",
         ].sort(),
       );
@@ -167,6 +168,7 @@ describe("fresh schema", () => {
           "runs_status",
           "runs_workflow_id_status",
           "webhook_deliveries_expiry",
+          "workflow_versions_number",
         ].sort(),
       );
       expect(db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.at(-1)?.version);
@@ -280,37 +282,40 @@ describe("refusals", () => {
 describe("upgrade from an older schema version", () => {
   it("opens a version-1 database written by an older release and keeps every row", () => {
     // Build the database exactly as release 1 left it: only migration 1, rows in its shape.
-    const { workflow, run } = writeAtVersion(1, (old) => {
-      const workflow = old.upsertWorkflow({
-        slug: "legacy",
-        manifest: testManifest("legacy"),
-        program: "export {}",
-        config: { catch_up: "once" },
-      });
-      const { run } = old.createRun({
-        workflowId: workflow.id,
-        triggerKind: "cron",
-        input: { n: 1 },
-      });
-      old.recordCronFire({
-        workflowId: workflow.id,
-        triggerIndex: 0,
-        fireTime: 60_000,
-        runId: run.id,
-      });
-      return { workflow, run };
+    legacyDatabase(1, (db) => {
+      insertLegacyWorkflow(db, '{"catch_up":"once"}');
+      insertLegacyRun(db, "run1", "cron");
+      db.prepare(
+        `INSERT INTO cron_fires (workflow_id, trigger_index, fire_time, run_id, created_at)
+         VALUES ('wf1', 0, 60000, 'run1', 1000)`,
+      ).run();
     });
     expect(inspectDb((db) => db.pragma("user_version", { simple: true }))).toBe(1);
 
     const store = openStore({ path });
     try {
-      expect(store.getWorkflow("legacy")).toEqual(workflow);
-      expect(store.getRun(run.id)).toEqual(run);
-      expect(store.listEvents(run.id, { channels: ["lifecycle"] }).map((e) => e.cursor)).toEqual([
+      expect(store.getWorkflow("legacy")).toMatchObject({
+        id: "wf1",
+        slug: "legacy",
+        manifest: testManifest("legacy"),
+        program: "export {}",
+        config: { catch_up: "once" },
+        createdAt: 900,
+        updatedAt: 1000,
+      });
+      const run = store.getRun("run1");
+      expect(run).toMatchObject({
+        workflowId: "wf1",
+        status: "queued",
+        triggerKind: "cron",
+        input: { n: 1 },
+        createdAt: 1000,
+      });
+      expect(store.listEvents("run1", { channels: ["lifecycle"] }).map((e) => e.cursor)).toEqual([
         1,
       ]);
-      expect(store.lastCronFire(workflow.id, 0)).toBe(60_000);
-      expect(store.listRuns({ workflowId: workflow.id, statuses: ["queued"] })).toEqual([run]);
+      expect(store.lastCronFire("wf1", 0)).toBe(60_000);
+      expect(store.listRuns({ workflowId: "wf1", statuses: ["queued"] })).toEqual([run]);
     } finally {
       store.close();
     }
@@ -319,21 +324,68 @@ describe("upgrade from an older schema version", () => {
     );
   });
 
-  it("opens a version-2 database and files human-input events under lifecycle", () => {
-    const run = writeAtVersion(2, (old) => {
-      const workflow = old.upsertWorkflow({
+  it("opens a version-5 database: each workflow becomes its version 1 and its runs point at it", () => {
+    legacyDatabase(5, (db) => {
+      insertLegacyWorkflow(db);
+      insertLegacyRun(db, "run1", "manual");
+    });
+    const store = openStore({ path, now: () => 5_000 });
+    try {
+      const [v1] = store.listWorkflowVersions("wf1");
+      expect(store.listWorkflowVersions("wf1")).toHaveLength(1);
+      expect(v1).toMatchObject({ id: "wf1", workflowId: "wf1", number: 1, deployedAt: 1000 });
+      expect(v1?.hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(store.getWorkflowVersion("wf1", 1)).toMatchObject({
+        program: "export {}",
+        config: {},
+        manifest: testManifest("legacy"),
+        skills: null,
+      });
+      expect(store.getRun("run1")).toMatchObject({ versionId: "wf1", version: 1 });
+      // Redeploying the same content adds nothing; new content is version 2.
+      store.upsertWorkflow({
         slug: "legacy",
         manifest: testManifest("legacy"),
         program: "export {}",
       });
-      const { run } = old.createRun({ workflowId: workflow.id, triggerKind: "manual" });
-      old.appendEvents(run.id, [
-        {
-          cursor: 2,
-          event: { kind: "phase", name: "p", id: "p", runId: run.id, turnId: run.id, seq: 2, t: 1 },
-        },
-      ]);
-      return run;
+      expect(store.listWorkflowVersions("wf1").map((v) => v.number)).toEqual([1]);
+      store.upsertWorkflow({ slug: "legacy", manifest: testManifest("legacy"), program: "// 2" });
+      expect(store.listWorkflowVersions("wf1").map((v) => v.number)).toEqual([2, 1]);
+      expect(store.getRun("run1")).toMatchObject({ versionId: "wf1", version: 1 });
+    } finally {
+      store.close();
+    }
+    // The hash is filled in once and kept.
+    const stored = inspectDb(
+      (db) =>
+        db.prepare("SELECT hash FROM workflow_versions WHERE id = 'wf1'").get() as { hash: string },
+    );
+    const reopened = openStore({ path });
+    try {
+      expect(reopened.listWorkflowVersions("wf1").at(-1)?.hash).toBe(stored.hash);
+    } finally {
+      reopened.close();
+    }
+  });
+
+  it("opens a version-2 database and files human-input events under lifecycle", () => {
+    const run = { id: "run1" };
+    legacyDatabase(2, (db) => {
+      insertLegacyWorkflow(db);
+      insertLegacyRun(db, run.id, "manual");
+      const phase = {
+        kind: "phase",
+        name: "p",
+        id: "p",
+        runId: run.id,
+        turnId: run.id,
+        seq: 2,
+        t: 1,
+      };
+      db.prepare("INSERT INTO run_events (run_id, cursor, event) VALUES (?, 2, ?)").run(
+        run.id,
+        JSON.stringify(phase),
+      );
     });
 
     const store = openStore({ path });

@@ -156,6 +156,31 @@ ALTER TABLE runs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN retry_at INTEGER;
 `;
 
+// Workflow versions: every deploy that changes a workflow's content is kept as an immutable,
+// numbered row, and each run records the version it was created on (with its number, so a run
+// reads back without a join). A workflow deployed before versions existed becomes its version 1
+// (id: the workflow's id; skills unknown, NULL; hash filled in by the store on open, from the
+// same content formula every deploy uses) and every existing run points at it.
+const workflowVersions = `
+CREATE TABLE workflow_versions (
+  id TEXT PRIMARY KEY NOT NULL,
+  workflow_id TEXT NOT NULL REFERENCES workflows(id),
+  number INTEGER NOT NULL CHECK (number >= 1),
+  hash TEXT NOT NULL,
+  manifest TEXT NOT NULL,
+  program TEXT NOT NULL,
+  config TEXT NOT NULL,
+  skills TEXT,
+  deployed_at INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX workflow_versions_number ON workflow_versions (workflow_id, number);
+INSERT INTO workflow_versions (id, workflow_id, number, hash, manifest, program, config, skills, deployed_at)
+  SELECT id, id, 1, '', manifest, program, config, NULL, updated_at FROM workflows;
+ALTER TABLE runs ADD COLUMN version_id TEXT REFERENCES workflow_versions(id);
+ALTER TABLE runs ADD COLUMN version INTEGER;
+UPDATE runs SET version_id = workflow_id, version = 1;
+`;
+
 /** Every migration this version of the package knows, oldest first. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
@@ -163,5 +188,6 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 3, name: "0003_human_input_requests", sql: humanInputRequests },
   { version: 4, name: "0004_run_request_keys", sql: runRequestKeys },
   { version: 5, name: "0005_webhook_deliveries", sql: webhookDeliveries },
-  { version: 6, name: "0006_run_accounting", sql: runAccounting },
+  { version: 6, name: "0006_workflow_versions", sql: workflowVersions },
+  { version: 7, name: "0007_run_accounting", sql: runAccounting },
 ]);

@@ -10,6 +10,7 @@ import type { PublishedEvent } from "@promenade/workflow/records";
 import { messageOf, sqliteCode } from "./internal/args.ts";
 import { migrate } from "./migrate.ts";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
+import { fillMissingHashes } from "./versions.ts";
 import { SqliteStore } from "./store.ts";
 import type { Store } from "./types.ts";
 
@@ -76,6 +77,7 @@ export function openStoreWith(
   const db = openDatabase(settings.path);
   try {
     migrate(db, migrations, { now: settings.now, label: settings.path });
+    fillMissingHashes(db);
   } catch (error) {
     db.close();
     throw error;

@@ -42,6 +42,8 @@ import type {
   UpdateRunStatusOptions,
 } from "./types.ts";
 import type { WorkflowTable } from "./workflows.ts";
+import { readVersionNumber, unknownVersion } from "./internal/versions.ts";
+import type { VersionKey, VersionTable } from "./versions.ts";
 
 const MAX_KEY_LENGTH = 1024;
 const TRIGGER_SET: ReadonlySet<string> = new Set(TRIGGER_KINDS);
@@ -64,6 +66,7 @@ interface StatusUpdate {
 export class RunTable {
   readonly #c: TableContext;
   readonly #workflows: WorkflowTable;
+  readonly #versions: VersionTable;
   readonly #events: EventTable;
   /** Called inside the transaction of a terminal status (cancels pending human-input requests). */
   readonly #onEnd: (runId: string) => void;
@@ -76,11 +79,13 @@ export class RunTable {
   constructor(
     context: TableContext,
     workflowTable: WorkflowTable,
+    versions: VersionTable,
     events: EventTable,
     onEnd: (runId: string) => void,
   ) {
     this.#c = context;
     this.#workflows = workflowTable;
+    this.#versions = versions;
     this.#events = events;
     this.#requestKeys = new RequestKeyTable(context);
     this.#deliveries = new DeliveryTable(context);
@@ -181,6 +186,8 @@ export class RunTable {
           createdAt: p("createdAt"),
           startedAt: p("startedAt"),
           endedAt: p("endedAt"),
+          versionId: p("versionId"),
+          version: p("version"),
         })
         .prepare(),
     };
@@ -241,6 +248,7 @@ export class RunTable {
     const triggerKind = args.triggerKind;
     const requestKey = readRequestKey(args);
     const delivery = readDelivery(args);
+    const versionNumber = readVersionNumber(args.version, "createRun: version");
     return this.#c.tx.atomic(() => {
       const workflow = this.#workflows.key(workflowId);
       if (workflow === undefined) {
@@ -252,6 +260,11 @@ export class RunTable {
       }
       if (parentRunId !== null && !this.exists(parentRunId)) {
         throw new EngineError("NOT_FOUND", `Unknown parent run: ${parentRunId}`);
+      }
+      let version: VersionKey | undefined;
+      if (versionNumber !== null) {
+        version = this.#versions.key(workflowId, versionNumber);
+        if (version === undefined) throw unknownVersion(workflow.slug, versionNumber);
       }
       if (key !== null) {
         const existing = this.#s.byKey.get({ parent: parentRunId ?? "", key });
@@ -275,7 +288,7 @@ export class RunTable {
           return { run: bound, created: false };
         }
       }
-      const run = this.insertQueued(workflow, triggerKind, input, parentRunId, key);
+      const run = this.insertQueued(workflow, triggerKind, input, parentRunId, key, version);
       if (requestKey !== null) {
         this.#requestKeys.bind(workflowId, requestKey, run.id, run.createdAt);
       }
@@ -288,7 +301,8 @@ export class RunTable {
 
   /**
    * Inserts a `queued` run and its `queued` `run_status` event (cursor 1, seq 1, at the run's
-   * creation time). Call inside a transaction; arguments already checked.
+   * creation time), on `version` or else the workflow's current version. Call inside a
+   * transaction; arguments already checked.
    */
   insertQueued(
     workflow: { id: string; slug: string },
@@ -296,8 +310,10 @@ export class RunTable {
     input: string | null,
     parentRunId: string | null,
     key: string | null,
+    version?: VersionKey,
   ): RunRow {
     const now = this.#c.settings.now();
+    const on = version ?? this.#versions.current(workflow.id);
     const raw: RawRun = {
       id: this.#c.newId(),
       workflowId: workflow.id,
@@ -318,6 +334,8 @@ export class RunTable {
       activeMs: 0,
       retries: 0,
       retryAt: null,
+      versionId: on?.id ?? null,
+      version: on?.number ?? null,
     };
     this.#s.insert.run(raw);
     const runId = raw.id;

@@ -37,9 +37,29 @@ export const runs = sqliteTable("runs", {
   createdAt: integer("created_at").notNull(),
   startedAt: integer("started_at"),
   endedAt: integer("ended_at"),
+  versionId: text("version_id").references(() => workflowVersions.id),
+  version: integer("version"),
   activeMs: integer("active_ms").notNull().default(0),
   retries: integer("retries").notNull().default(0),
   retryAt: integer("retry_at"),
+});
+
+/**
+ * `workflow_versions`: one immutable row per deploy that changed a workflow's content, numbered
+ * 1, 2, 3… per workflow; `skills` is `NULL` for a version recorded before versions existed.
+ */
+export const workflowVersions = sqliteTable("workflow_versions", {
+  id: text("id").primaryKey(),
+  workflowId: text("workflow_id")
+    .notNull()
+    .references(() => workflows.id),
+  number: integer("number").notNull(),
+  hash: text("hash").notNull(),
+  manifest: text("manifest").notNull(),
+  program: text("program").notNull(),
+  config: text("config").notNull(),
+  skills: text("skills"),
+  deployedAt: integer("deployed_at").notNull(),
 });
 
 /** `run_events`: append-only, keyed by `(run_id, cursor)`; `event` is the stamped event JSON. */

@@ -20,6 +20,8 @@ import type {
   RunRow,
   RunUsage,
   WorkflowRow,
+  WorkflowVersionRow,
+  WorkflowVersionSummary,
 } from "@promenade/workflow/records";
 import { ArtifactTable } from "./artifacts.ts";
 import { CronFireTable } from "./cron-fires.ts";
@@ -48,6 +50,7 @@ import type {
   UpsertWorkflowArgs,
 } from "./types.ts";
 import { WorkflowTable } from "./workflows.ts";
+import { VersionTable } from "./versions.ts";
 
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
@@ -55,6 +58,7 @@ export class SqliteStore implements Store {
   readonly #feed: Feed;
   readonly #ping: Database.Statement;
   readonly #workflows: WorkflowTable;
+  readonly #versions: VersionTable;
   readonly #runs: RunTable;
   readonly #events: EventTable;
   readonly #cronFires: CronFireTable;
@@ -95,9 +99,10 @@ export class SqliteStore implements Store {
       logQuery,
     };
     this.#ping = db.prepare("SELECT 1");
-    this.#workflows = new WorkflowTable(context);
+    this.#versions = new VersionTable(context);
+    this.#workflows = new WorkflowTable(context, this.#versions);
     this.#events = new EventTable(context);
-    this.#runs = new RunTable(context, this.#workflows, this.#events, (runId) =>
+    this.#runs = new RunTable(context, this.#workflows, this.#versions, this.#events, (runId) =>
       this.#inputs.cancelPending(runId),
     );
     this.#inputs = new InputRequestTable(context, this.#events, (runId) =>
@@ -176,6 +181,14 @@ export class SqliteStore implements Store {
 
   listWorkflows(): WorkflowRow[] {
     return this.#guard("listWorkflows", () => this.#workflows.list());
+  }
+
+  listWorkflowVersions(workflowId: string): WorkflowVersionSummary[] {
+    return this.#guard("listWorkflowVersions", () => this.#versions.list(workflowId));
+  }
+
+  getWorkflowVersion(workflowId: string, version: number): WorkflowVersionRow | null {
+    return this.#guard("getWorkflowVersion", () => this.#versions.get(workflowId, version));
   }
 
   upsertWorkflow(args: UpsertWorkflowArgs): WorkflowRow {

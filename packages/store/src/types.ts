@@ -18,6 +18,8 @@ import type {
   RunUsage,
   TriggerKind,
   WorkflowRow,
+  WorkflowVersionRow,
+  WorkflowVersionSummary,
 } from "@promenade/workflow/records";
 import type {
   JsonValue,
@@ -41,6 +43,8 @@ export type {
   RunUsage,
   TriggerKind,
   WorkflowRow,
+  WorkflowVersionRow,
+  WorkflowVersionSummary,
 };
 export type { PublishedEvent, CronFireRow, HumanInputStatus } from "@promenade/workflow/records";
 
@@ -51,6 +55,11 @@ export interface UpsertWorkflowArgs {
   program: string;
   /** Replaced wholesale; `{}` when absent. */
   config?: Record<string, JsonValue>;
+  /**
+   * Skill name → markdown deployed with the program (kept with the version; the engine also
+   * writes them to disk). `{}` when absent.
+   */
+  skills?: Record<string, string>;
 }
 
 /** Arguments of {@link Store.createRun}. */
@@ -72,6 +81,11 @@ export interface CreateRunArgs {
    * any of its keys is remembered for the workflow's webhook (see {@link WebhookDelivery}).
    */
   delivery?: WebhookDelivery;
+  /**
+   * The number of the workflow version the run executes; absent: the workflow's current
+   * (latest) version. A number the workflow does not have ⇒ `NOT_FOUND`.
+   */
+  version?: number;
 }
 
 /**
@@ -248,6 +262,10 @@ export interface AsyncStore {
   getWorkflow(slug: string): Awaitable<WorkflowRow | null>;
   getWorkflowById(id: string): Awaitable<WorkflowRow | null>;
   listWorkflows(): Awaitable<WorkflowRow[]>;
+  /** {@link StoreReader.listWorkflowVersions}. */
+  listWorkflowVersions(workflowId: string): Awaitable<WorkflowVersionSummary[]>;
+  /** {@link StoreReader.getWorkflowVersion}. */
+  getWorkflowVersion(workflowId: string, version: number): Awaitable<WorkflowVersionRow | null>;
   getRun(id: string): Awaitable<RunRow | null>;
   listRuns(filter?: ListRunsFilter): Awaitable<RunRow[]>;
   listEvents(runId: string, options?: ListEventsOptions): Awaitable<EventRow[]>;
@@ -307,6 +325,14 @@ export interface StoreReader {
   getWorkflowById(id: string): WorkflowRow | null;
   /** Every workflow, by slug ascending. */
   listWorkflows(): WorkflowRow[];
+  /**
+   * The workflow's versions without their content, newest (highest number) first; `[]` for an
+   * unknown workflow. Every deploy that changed the content (program, manifest, deploy config,
+   * skills) added one; the first is the current version.
+   */
+  listWorkflowVersions(workflowId: string): WorkflowVersionSummary[];
+  /** The workflow's version with this number, with its content, or `null`. */
+  getWorkflowVersion(workflowId: string, version: number): WorkflowVersionRow | null;
   /** The run, or `null`. */
   getRun(id: string): RunRow | null;
   /**
@@ -337,7 +363,11 @@ export interface Store extends StoreReader, Omit<AsyncStore, keyof StoreReader> 
   afterCommit(fn: () => void): void;
   /** Closes the database. Idempotent; every later call throws `INTERNAL` ("closed"). */
   close(): void;
-  /** Inserts or updates by slug; `id`/`createdAt` never change. Bad manifest ⇒ `VALIDATION`. */
+  /**
+   * Inserts or updates by slug; `id`/`createdAt` never change. In the same transaction, records
+   * a new version (numbered one past the current) unless the content hash equals the current
+   * version's. Bad manifest ⇒ `VALIDATION`.
+   */
   upsertWorkflow(args: UpsertWorkflowArgs): WorkflowRow;
   /**
    * Inserts a `queued` run and its `queued` event (cursor 1) in one transaction, or finds the run

@@ -14,11 +14,14 @@ import { describeIssues, toWorkflowRow } from "./internal/rows.ts";
 import { manifestSchema } from "./internal/sdk.ts";
 import { workflows } from "./schema.ts";
 import type { UpsertWorkflowArgs } from "./types.ts";
+import { skillsText } from "./internal/versions.ts";
+import type { VersionTable } from "./versions.ts";
 
 type RawWorkflow = typeof workflows.$inferSelect;
 
 export class WorkflowTable {
   readonly #c: TableContext;
+  readonly #versions: VersionTable;
   readonly #bySlug;
   readonly #byId;
   readonly #key;
@@ -27,8 +30,9 @@ export class WorkflowTable {
   /** get()/getById() rows as last committed, keyed `slug:<slug>` / `id:<id>` (frozen, shared). */
   readonly #rows = new Map<string, WorkflowRow>();
 
-  constructor(context: TableContext) {
+  constructor(context: TableContext, versions: VersionTable) {
     this.#c = context;
+    this.#versions = versions;
     const p = sql.placeholder;
     const { orm } = context;
     this.#bySlug = orm
@@ -138,6 +142,7 @@ export class WorkflowTable {
       );
     }
     const config = toJsonText(configValue, `config of "${slug}"`, settings.maxValueBytes);
+    const skills = skillsText(args.skills, slug, settings.maxValueBytes);
     return this.#c.tx.atomic(() => {
       const now = settings.now();
       this.#c.orm
@@ -159,6 +164,7 @@ export class WorkflowTable {
       const raw = this.#bySlug.get({ slug });
       if (raw === undefined)
         throw new EngineError("INTERNAL", `Workflow "${slug}" vanished after upsert.`);
+      this.#versions.record(raw.id, { manifest, program: args.program, config, skills }, now);
       return toWorkflowRow(raw);
     });
   }

@@ -19,7 +19,7 @@ import { shapeOf } from "./internal/errors.ts";
 import { parseChildMessage } from "./internal/protocol-schemas.ts";
 import { isValidRelativeDir } from "./internal/run-dir.ts";
 import { CHILD_EMITTABLE_KINDS } from "./protocol.ts";
-import type { ChildMessage } from "./protocol.ts";
+import type { BatchableChildMessage, ChildMessage } from "./protocol.ts";
 
 /** How long a process may stay alive after reporting before it is SIGKILLed. */
 const EXIT_AFTER_REPORT_MS = 5_000;
@@ -42,6 +42,13 @@ export function onChildMessage(
   }
   const message: ChildMessage = parsed.message;
   if (refusedPasses.has(pass)) return;
+  if (message.type === "batch") {
+    for (const inner of message.messages) {
+      if (isBatchable(inner)) onChildMessage(ctx, exec, pass, inner);
+      else logRun(ctx, exec, "dropped a message the run process may not batch");
+    }
+    return;
+  }
   // Before dispatch: the event log, redaction and the store walk values recursively.
   const tooDeep = childMessageDepthError(message);
   if (tooDeep !== null) {
@@ -125,6 +132,20 @@ export function onChildMessage(
       }
       return;
   }
+}
+
+const BATCHABLE_TYPES: ReadonlySet<unknown> = new Set<BatchableChildMessage["type"]>([
+  "emit",
+  "turn_started",
+  "report_usage",
+  "memory_used",
+]);
+
+/** True for a value that claims to be a fire-and-forget message (it is validated on dispatch). */
+function isBatchable(raw: unknown): boolean {
+  return (
+    typeof raw === "object" && raw !== null && BATCHABLE_TYPES.has((raw as { type?: unknown }).type)
+  );
 }
 
 /** Answers a host call whose arguments nest past the depth limit with the refusal. */

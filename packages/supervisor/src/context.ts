@@ -30,6 +30,8 @@ export interface SupervisorContext {
   readonly clock: Clock;
   readonly maxRestarts: number;
   readonly cancelGraceMs: number;
+  /** The operator's ceiling on the agent's built-in tools, handed to every run process. */
+  readonly agentBuiltins: "all" | "read-only" | "none";
   readonly priceUsage: PriceUsage;
   readonly hostMethods: Partial<Record<InjectedHostMethodName, HostMethod>>;
   /** Run dirs prepared ahead of time. */

@@ -29,6 +29,7 @@ import { afterPass } from "./outcome.ts";
 import type { RunErrorShape, RunRow, RunStatus } from "./ports.ts";
 import { startPass } from "./process.ts";
 import { resumeRetry, waitForRetry } from "./retry.ts";
+import { programOf } from "./program.ts";
 import {
   current,
   finishTerminal,
@@ -105,7 +106,12 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
       },
     });
   }
-  exec.workflow = workflow;
+  const program = await programOf(ctx, initial, workflow);
+  assertOpen(ctx);
+  if ("error" in program) {
+    return finishTerminalOrCurrent(ctx, exec, "failed", ["queued", "pending", ...LIVE], program);
+  }
+  exec.workflow = program.workflow;
   if (exec.cancelRequested) {
     return finishTerminalOrCurrent(ctx, exec, "cancelled", NOT_TERMINAL, {});
   }
@@ -134,8 +140,8 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
       return finishTerminalOrCurrent(ctx, exec, "cancelled", ["pending", "cancelling"], {});
     }
     const dirs = runDirs(ctx.dataDir, runId);
-    if (ctx.spares.take(dirs)) writeFileSync(dirs.programPath, workflow.program);
-    else layoutRunDir(dirs, workflow.program, ctx.sdkPackageDir);
+    if (ctx.spares.take(dirs)) writeFileSync(dirs.programPath, exec.workflow.program);
+    else layoutRunDir(dirs, exec.workflow.program, ctx.sdkPackageDir);
     if (!hydrated) {
       hydrateWorkspace(ctx.dataDir, workflow.id, dirs.workspaceDir);
       hydrated = true;
@@ -149,7 +155,7 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
     let secretError: EngineError | null = null;
     if (expired === null) {
       try {
-        childEnv = buildChildEnv(workflow, ctx.secretSource);
+        childEnv = buildChildEnv(exec.workflow, ctx.secretSource);
       } catch (err) {
         if (!isEngineError(err)) throw err;
         secretError = err;

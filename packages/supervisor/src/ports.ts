@@ -18,6 +18,7 @@ import type {
   RunUsage,
   TriggerKind,
   WorkflowRow,
+  WorkflowVersionRow,
 } from "@promenade/workflow/records";
 
 export type {
@@ -171,6 +172,8 @@ export interface SupervisorStore {
   getWorkflow(slug: string): Awaitable<WorkflowRow | null>;
   /** The workflow with this id, or `null`. */
   getWorkflowById(id: string): Awaitable<WorkflowRow | null>;
+  /** The workflow's version with this number (its program, manifest, config), or `null`. */
+  getWorkflowVersion(workflowId: string, version: number): Awaitable<WorkflowVersionRow | null>;
   /** Runs in the given statuses, in the given creation order. */
   listRuns(filter: RunsInStatus): Awaitable<RunRow[]>;
   /** Creates a `queued` run and its `queued` event, or finds the run with the same key. */

@@ -2,8 +2,9 @@
  * One pass's run process: taken from the warm pool or launched, sent its `init`, its stdout and
  * stderr captured as `program_output` events (UTF-8 safe, secret tails held back across chunks),
  * its messages routed, its exit observed and drained, and cancel signals (SIGTERM, then SIGKILL
- * after the grace). The pass settles with its outcome once the process has exited and its pipes
- * closed — or `DRAIN_AFTER_EXIT_MS` after the exit, whichever comes first.
+ * after the grace). The pass settles with its outcome once the process has reported and closed
+ * its output pipes, or has exited and its pipes closed — or `DRAIN_AFTER_EXIT_MS` after the exit,
+ * whichever comes first.
  */
 import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -83,7 +84,24 @@ export function startPass(
 
     captureOutput(ctx, exec, child, "stdout");
     captureOutput(ctx, exec, child, "stderr");
-    child.on("message", (raw: unknown) => onChildMessage(ctx, exec, pass, raw));
+    // A process that has reported and closed its output has nothing more to say: the pass
+    // settles then, without waiting for its exit to be observed (it exits right after).
+    let openStreams = 0;
+    const settleIfReported = (): void => {
+      if (openStreams === 0 && pass.report !== null) settlePass();
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream === null || stream.readableEnded) continue;
+      openStreams += 1;
+      stream.once("end", () => {
+        openStreams -= 1;
+        settleIfReported();
+      });
+    }
+    child.on("message", (raw: unknown) => {
+      onChildMessage(ctx, exec, pass, raw);
+      settleIfReported();
+    });
     child.on("error", (err) => {
       logRun(ctx, exec, `run process error: ${err.message}`);
       if (child.pid === undefined) {
@@ -117,6 +135,7 @@ export function startPass(
       programPath: dirs.programPath,
       workspaceDir: dirs.workspaceDir,
       skillsDir: skillsDir(ctx, exec.workflow.id),
+      agentBuiltins: ctx.agentBuiltins,
       input: exec.input,
       config: exec.workflow.config,
       envSecrets: childEnv.envSecrets,

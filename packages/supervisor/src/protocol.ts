@@ -19,6 +19,8 @@ export interface InitMessage {
   programPath: string;
   workspaceDir: string;
   skillsDir: string | null;
+  /** The operator's ceiling on the agent's built-in tools; absent → `"all"`. */
+  agentBuiltins?: "all" | "read-only" | "none";
   input: unknown;
   config: Record<string, unknown>;
   /** Env vars filled from secrets: env var name → secret name (values are read from the env). */
@@ -50,9 +52,11 @@ export type HostMethodName =
   | "mcp_token"
   | "human_input";
 
-/** Child → parent messages. */
-export type ChildMessage =
-  | { type: "host_call"; callId: number; method: string; args: Record<string, unknown> }
+/**
+ * Fire-and-forget child → parent messages. A run process coalesces those it sends within one
+ * turn of its event loop into a single `batch` write (one serialization, one write), in order.
+ */
+export type BatchableChildMessage =
   | { type: "emit"; body: { kind: string } & Record<string, unknown>; turnId?: string }
   | { type: "turn_started"; turnId: string; agentId: string; agentName?: string }
   | {
@@ -60,7 +64,13 @@ export type ChildMessage =
       modelRef: string;
       usage: { inputTokens?: number; outputTokens?: number; totalTokens?: number };
     }
-  | { type: "memory_used"; dir: string }
+  | { type: "memory_used"; dir: string };
+
+/** Child → parent messages. */
+export type ChildMessage =
+  | { type: "host_call"; callId: number; method: string; args: Record<string, unknown> }
+  | BatchableChildMessage
+  | { type: "batch"; messages: BatchableChildMessage[] }
   | { type: "done"; output: unknown; outputDeclared: boolean }
   | { type: "failed"; error: WireError; output: unknown; outputDeclared: boolean };
 

@@ -77,6 +77,11 @@ export interface SupervisorOptions {
   maxRestarts?: number;
   /** SIGTERM → SIGKILL window of a cancel, in ms. Default 10 000. */
   cancelGraceMs?: number;
+  /**
+   * The operator's ceiling on the agent's built-in tools: a call's selection is narrowed to it,
+   * never widened. Default `"all"`.
+   */
+  agentBuiltins?: "all" | "read-only" | "none";
   /** Prices one usage report in integer micro-USD. */
   priceUsage: PriceUsage;
   /** Injected host methods (`resolve_model`, `mcp_token`); a missing one fails `UNSUPPORTED`. */
@@ -154,6 +159,7 @@ export class RunSupervisor {
       clock: this.clock,
       maxRestarts,
       cancelGraceMs,
+      agentBuiltins: options.agentBuiltins ?? "all",
       priceUsage: options.priceUsage,
       hostMethods: options.hostMethods ?? {},
       spares: this.spares,

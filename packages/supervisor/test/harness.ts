@@ -116,9 +116,10 @@ export function createHarness(options: Partial<SupervisorOptions> = {}): Harness
 
 /**
  * Polls `check` every 10 ms until it holds; throws "condition not met in time" after
- * `timeoutMs` (default 10 s).
+ * `timeoutMs` (default 60 s: conditions often wait on several run processes starting one after
+ * another from TypeScript sources, which takes seconds each on a loaded 2-core machine).
  */
-export async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function until(check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > end) throw new Error("condition not met in time");

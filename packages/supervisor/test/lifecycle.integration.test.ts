@@ -145,6 +145,65 @@ describe("lifecycle with real run processes", () => {
     ]);
   });
 
+  it("records every phase of a tight loop in order, across batch boundaries", async () => {
+    h = createHarness();
+    h.deploy(
+      { slug: "loop" },
+      'for (let i = 0; i < 1000; i++) phase("p" + i); await sleep(1); phase("after");',
+    );
+    const row = await h.run("loop");
+    expect(row.status).toBe("completed");
+    const names = h.events(row.id).flatMap((e) => (e.event.kind === "phase" ? [e.event.name] : []));
+    expect(names).toEqual([...Array.from({ length: 1000 }, (_, i) => `p${i}`), "after"]);
+    const cursors = h.events(row.id).map((e) => e.cursor);
+    expect(strictlyIncreasing(cursors)).toBe(true);
+  });
+
+  it("keeps the phases a program emitted right before it exits or dies", async () => {
+    h = createHarness({ maxRestarts: 0 });
+    h.deploy(
+      { slug: "exits" },
+      'phase("before-exit"); if (input.how === "exit") process.exit(3); setTimeout(() => { phase("before-throw"); throw new Error("boom"); }, 1); await sleep(60_000);',
+    );
+    const exited = await h.run("exits", { how: "exit" });
+    const thrown = await h.run("exits", { how: "throw" });
+    for (const [row, last] of [
+      [exited, "before-exit"],
+      [thrown, "before-throw"],
+    ] as const) {
+      expect(row.status).toBe("failed");
+      expect(row.error?.code).toBe("CRASHED");
+      const names = h
+        .events(row.id)
+        .flatMap((e) => (e.event.kind === "phase" ? [e.event.name] : []));
+      expect(names.at(-1)).toBe(last);
+    }
+  });
+
+  it("reads a batch message by message: forbidden ones are dropped, the rest recorded", async () => {
+    h = createHarness();
+    h.deploy(
+      { slug: "batcher" },
+      [
+        'process.send({ type: "batch", messages: [',
+        '  { type: "emit", body: { kind: "phase", name: "one", id: "one" } },',
+        '  { type: "done", output: "forged", outputDeclared: true },',
+        '  { type: "batch", messages: [] },',
+        '  { type: "emit", body: { kind: "run_status", status: "completed" } },',
+        '  { type: "emit", body: { kind: "phase", name: "two", id: "two" } },',
+        "] });",
+        'output("real");',
+      ].join("\n"),
+    );
+    const row = await h.run("batcher");
+    expect(row.status).toBe("completed");
+    expect(row.output).toBe("real");
+    const names = h.events(row.id).flatMap((e) => (e.event.kind === "phase" ? [e.event.name] : []));
+    expect(names).toEqual(["one", "two"]);
+    expect(h.logs.filter((l) => l.includes("may not batch"))).toHaveLength(2);
+    expect(h.logs.some((l) => l.includes("run_status"))).toBe(true);
+  });
+
   it("drops supervisor-owned and malformed messages from the child, logging them", async () => {
     h = createHarness();
     h.deploy(

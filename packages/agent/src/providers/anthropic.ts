@@ -47,7 +47,12 @@ export function anthropicMessages(messages: readonly ChatMessage[]): unknown[] {
   });
 }
 
-/** The request body: `{ model, max_tokens, stream: true, messages, tools? }`. */
+/**
+ * The request body: `{ model, max_tokens, stream: true, messages, tools?, tool_choice? }`.
+ * Anthropic rejects `tool_use` / `tool_result` blocks when no tools are declared, so a request
+ * that offers no tools while the history holds tool calls declares the call's tools with
+ * `tool_choice: { type: "none" }`: the model must answer in text.
+ */
 export function anthropicBody(args: ChatArgs): Record<string, unknown> {
   const body: Record<string, unknown> = {
     model: args.model,
@@ -55,13 +60,19 @@ export function anthropicBody(args: ChatArgs): Record<string, unknown> {
     stream: true,
     messages: anthropicMessages(args.messages),
   };
-  if (args.tools.length > 0) {
-    body.tools = args.tools.map((tool) => ({
+  const historyHasTools = args.messages.some(
+    (message) => message.role === "assistant" && message.toolCalls.length > 0,
+  );
+  const withheld = args.tools.length === 0 && historyHasTools ? (args.historyTools ?? []) : [];
+  const declared = args.tools.length > 0 ? args.tools : withheld;
+  if (declared.length > 0) {
+    body.tools = declared.map((tool) => ({
       name: tool.name,
       description: tool.description,
       input_schema: tool.inputSchema,
     }));
   }
+  if (withheld.length > 0) body.tool_choice = { type: "none" };
   return body;
 }
 

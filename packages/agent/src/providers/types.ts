@@ -56,6 +56,12 @@ export interface ChatArgs {
   model: string;
   messages: readonly ChatMessage[];
   tools: readonly ToolSpec[];
+  /**
+   * On a request that offers no tools (`tools` empty) while the history holds tool calls: the
+   * call's tools, for wire formats that only accept tool-call history next to declared tools.
+   * Such an adapter declares them and forbids calling any.
+   */
+  historyTools?: readonly ToolSpec[];
   maxTokens?: number;
 }
 

@@ -10,6 +10,8 @@ import { Redactor } from "@promenade/workflow/redact";
 import type {
   AgentHost,
   AgentOptions,
+  ArtifactsPort,
+  BuiltinsCeiling,
   RedactorPort,
   FetchLike,
   ResolvedModel,
@@ -48,6 +50,14 @@ export interface FakeAgentHostOptions {
    * request is recorded in `humanInputCalls` before this runs.
    */
   humanInput?: (request: { key: string; prompt: string; input: unknown }) => Promise<unknown>;
+  /** The operator's built-in tool ceiling; default absent (`"all"`). */
+  builtinsCeiling?: BuiltinsCeiling;
+  /** The workflow's bundled `AGENTS.md` text; default none. */
+  agentsMd?: string;
+  /** The run's artifact store; default none (no `artifacts` tool). */
+  artifacts?: ArtifactsPort;
+  /** Offer `subagent` hosts (drawn from the same `agent-<n>` counter). Default `true`. */
+  subagents?: boolean;
 }
 
 /** The fake and what it recorded. */
@@ -146,7 +156,15 @@ export function createFakeAgentHost(options: FakeAgentHostOptions): FakeAgentHos
       skillsDir: options.skillsDir ?? null,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+      ...(options.builtinsCeiling === undefined
+        ? {}
+        : { builtinsCeiling: options.builtinsCeiling }),
+      ...(options.agentsMd === undefined ? {} : { agentsMd: options.agentsMd }),
+      ...(options.artifacts === undefined ? {} : { artifacts: options.artifacts }),
     };
+    if (options.subagents !== false) {
+      built.subagent = (name) => host(name === undefined ? {} : { name });
+    }
     const answer = options.humanInput;
     if (answer !== undefined) {
       built.humanInput = (request) => {

@@ -349,6 +349,8 @@ export class InMemorySchedulerStore implements SchedulerStoreUnderTest {
       activeMs: 0,
       retries: 0,
       retryAt: null,
+      versionId: null,
+      version: null,
     };
     this.#runs.set(row.id, { row, seq: ++this.#seq });
     this.#index(this.#runsByStatus, row.status).add(row.id);

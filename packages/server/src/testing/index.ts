@@ -8,6 +8,7 @@
  * id and slug, per run in cursor order (the `turn * 1_000_000 + seq` stride); a terminal
  * `run_status` is the last event of its run. `setHealthy(false)` takes the "database" away.
  */
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +32,7 @@ import type {
   RunStatus,
   StartRunOnceOptions,
   WorkflowRow,
+  WorkflowVersionSummary,
 } from "../ports.ts";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -139,8 +141,9 @@ export interface FakeEngine extends EngineApi {
   }): Promise<WorkflowRow>;
   startRun(
     slug: string,
-    options: { input?: JsonValue; triggerKind: "manual" | "webhook" },
+    options: { input?: JsonValue; triggerKind: "manual" | "webhook"; version?: number },
   ): Promise<RunRow>;
+  listWorkflowVersions(workflowId: string): Promise<WorkflowVersionSummary[]>;
   startRunOnce(
     slug: string,
     options: StartRunOnceOptions,
@@ -348,7 +351,29 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
     }
   };
 
-  const addWorkflow = (meta: FakeManifest, config: Record<string, JsonValue> = {}): WorkflowRow => {
+  /** workflow id → its versions, oldest first (a new one when the content changed). */
+  const versions = new Map<string, WorkflowVersionSummary[]>();
+  const recordVersion = (row: WorkflowRow): void => {
+    const hash = createHash("sha256")
+      .update(JSON.stringify([row.manifest, row.program, row.config]))
+      .digest("hex");
+    const list = versions.get(row.id) ?? [];
+    if (list.at(-1)?.hash === hash) return;
+    list.push({
+      id: ulid(),
+      workflowId: row.id,
+      number: list.length + 1,
+      hash,
+      deployedAt: row.updatedAt,
+    });
+    versions.set(row.id, list);
+  };
+
+  const addWorkflow = (
+    meta: FakeManifest,
+    config: Record<string, JsonValue> = {},
+    program = "",
+  ): WorkflowRow => {
     if (typeof meta.slug !== "string" || !/^[A-Za-z0-9-]{1,100}$/.test(meta.slug)) {
       throw new EngineError(
         "VALIDATION",
@@ -364,12 +389,13 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       name: manifest.slug,
       title: manifest.title ?? null,
       manifest,
-      program: "",
+      program,
       config,
       createdAt: existing?.createdAt ?? t,
       updatedAt: existing === undefined ? t : Math.max(t, existing.updatedAt + 1),
     };
     workflows.set(row.slug, row);
+    recordVersion(row);
     return row;
   };
 
@@ -603,18 +629,26 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
         "meta: not a pure literal (the fake engine reads JSON literals only).",
       );
     }
-    const row = addWorkflow(manifest, config ?? {});
-    row.program = program;
+    const row = addWorkflow(manifest, config ?? {}, program);
     return { ...row };
   };
 
   const startRun = (
     slug: string,
-    { input, triggerKind }: { input?: JsonValue; triggerKind: "manual" | "webhook" },
+    {
+      input,
+      triggerKind,
+      version: number,
+    }: { input?: JsonValue; triggerKind: "manual" | "webhook"; version?: number },
   ): RunRow => {
     const wf = workflows.get(slug);
     if (wf === undefined) {
       throw new EngineError("NOT_FOUND", `Workflow "${slug}" is not deployed on this engine.`);
+    }
+    const list = versions.get(wf.id) ?? [];
+    const version = number === undefined ? list.at(-1) : list[number - 1];
+    if (version === undefined) {
+      throw new EngineError("NOT_FOUND", `Workflow ${slug} has no version ${String(number)}.`);
     }
     const run: RunRow = {
       id: ulid(),
@@ -636,6 +670,8 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       activeMs: 0,
       retries: 0,
       retryAt: null,
+      versionId: version.id,
+      version: version.number,
     };
     runs.push(run);
     runById.set(run.id, run);
@@ -788,6 +824,8 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
         const row = [...workflows.values()].find((w) => w.id === id);
         return row === undefined ? null : { ...row };
       }),
+    listWorkflowVersions: (workflowId) =>
+      answer(() => [...(versions.get(workflowId) ?? [])].reverse()),
     deployWorkflow: (args) => answer(() => deployWorkflow(args)),
     startRun: (slug, startOptions) => answer(() => startRun(slug, startOptions)),
     startRunOnce: (slug, startOptions) => answer(() => startRunOnce(slug, startOptions)),

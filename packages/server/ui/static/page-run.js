@@ -71,6 +71,9 @@ export async function renderRunDetail(runId) {
       el("dd", { id: "run-status" }, badge(run.status)),
       el("dt", { text: "Trigger" }),
       el("dd", { text: run.triggerKind }),
+      run.version != null
+        ? [el("dt", { text: "Version" }), el("dd", { id: "run-version", text: `v${run.version}` })]
+        : null,
       el("dt", { text: "Created / started / ended" }),
       el("dd", {}, timeEl(run.createdAt), " / ", timeEl(run.startedAt), " / ", timeEl(run.endedAt)),
       el("dt", { text: "Duration" }),

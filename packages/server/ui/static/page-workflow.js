@@ -1,5 +1,5 @@
 // The workflow page (`#/workflows/<slug>`): what the workflow is (title, description, manifest,
-// config, source), how it starts (each cron trigger with its next fire in its own time zone, each
+// config, source, versions), how it starts (each cron trigger with its next fire in its own time zone, each
 // webhook URL with a copy button and the credential to set) and its recent runs, live.
 import { api } from "./api.js";
 import { clear, el, main, onLeave, put, showError } from "./dom.js";
@@ -223,6 +223,35 @@ export async function renderWorkflow(slug) {
       source.firstChild.textContent = `${err.code ?? "ERROR"}: ${err.message}`;
     });
 
+  // Versions, read on their own route: every deploy that changed the workflow, newest first.
+  const versions = el(
+    "ul",
+    { class: "versions", id: "wf-versions" },
+    el("li", { text: "Loading…" }),
+  );
+  api("GET", `/api/workflows/${encodeURIComponent(wf.slug)}/versions`)
+    .then((data) => {
+      clear(versions);
+      for (const version of data.versions) {
+        versions.append(
+          el(
+            "li",
+            { class: "version-item", dataset: { number: String(version.number) } },
+            el("strong", { text: `v${version.number}` }),
+            version.current ? el("span", { class: "muted", text: " (current)" }) : null,
+            " deployed ",
+            relative(version.deployedAt),
+            " · ",
+            el("span", { class: "mono", title: version.hash, text: version.hash.slice(0, 12) }),
+          ),
+        );
+      }
+    })
+    .catch((err) => {
+      clear(versions);
+      versions.append(el("li", { text: `${err.code ?? "ERROR"}: ${err.message}` }));
+    });
+
   main.append(
     el(
       "div",
@@ -258,6 +287,7 @@ export async function renderWorkflow(slug) {
       table,
       empty,
     ),
+    el("section", { class: "panel" }, el("h2", { text: "Versions" }), versions),
     el(
       "section",
       { class: "panel" },

@@ -106,6 +106,8 @@ export function toRunRow(raw: typeof runs.$inferSelect): RunRow {
     activeMs: raw.activeMs,
     retries: raw.retries,
     retryAt: raw.retryAt,
+    versionId: raw.versionId,
+    version: raw.version,
   };
 }
 

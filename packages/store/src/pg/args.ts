@@ -17,6 +17,7 @@ import {
 } from "../internal/args.ts";
 import { checkSize, toJsonText } from "../internal/json.ts";
 import { readEventError } from "../internal/event-error.ts";
+import { readVersionNumber, skillsText } from "../internal/versions.ts";
 import { describeIssues, runErrorSchema } from "../internal/rows.ts";
 import {
   channelOf,
@@ -75,6 +76,8 @@ export interface WorkflowWrite {
   manifest: string;
   program: string;
   config: string;
+  /** The skills' JSON text, keys sorted. */
+  skills: string;
 }
 
 export function readUpsertWorkflow(args: UpsertWorkflowArgs, limits: Limits): WorkflowWrite {
@@ -108,7 +111,8 @@ export function readUpsertWorkflow(args: UpsertWorkflowArgs, limits: Limits): Wo
     );
   }
   const config = toJsonText(configValue, `config of "${slug}"`, limits.maxValueBytes);
-  return { slug, manifest, program: args.program, config };
+  const skills = skillsText(args.skills, slug, limits.maxValueBytes);
+  return { slug, manifest, program: args.program, config, skills };
 }
 
 /** The validated columns of a new run. */
@@ -118,6 +122,8 @@ export interface RunWrite {
   input: string | null;
   parentRunId: string | null;
   key: string | null;
+  /** The requested version number, or `null` for the workflow's current version. */
+  version: number | null;
 }
 
 export function readCreateRun(args: CreateRunArgs, limits: Limits): RunWrite {
@@ -147,7 +153,8 @@ export function readCreateRun(args: CreateRunArgs, limits: Limits): RunWrite {
       );
     }
   }
-  return { workflowId, triggerKind: args.triggerKind, input, parentRunId, key };
+  const version = readVersionNumber(args.version, "createRun: version");
+  return { workflowId, triggerKind: args.triggerKind, input, parentRunId, key, version };
 }
 
 /** The validated instant of a cron fire. */

@@ -20,6 +20,7 @@ import {
   schemaMigrations,
   webhookDeliveries,
   workflows,
+  workflowVersions,
 } from "./schema.ts";
 import { openPgStore, openPgStoreWith } from "./open.ts";
 import type { PgStore } from "./store.ts";
@@ -83,6 +84,7 @@ describe("PostgreSQL migrations", () => {
       humanInputRequests,
       runRequestKeys,
       webhookDeliveries,
+      workflowVersions,
       schemaMigrations,
     ];
     const present = await query<{ table_name: string }>(
@@ -109,6 +111,42 @@ describe("PostgreSQL migrations", () => {
         expect(actual?.data_type, `${config.name}.${column.name}`).toBe(column.getSQLType());
       }
     }
+  });
+
+  it("upgrades a database from before versions: each workflow becomes its version 1 and its runs point at it", async () => {
+    const { url } = await database();
+    await (await openPgStoreWith({ url }, PG_MIGRATIONS.slice(0, 4))).close();
+    const manifest = JSON.stringify(testManifest("legacy"));
+    await query(
+      url,
+      `INSERT INTO workflows (id, slug, manifest, program, config, created_at, updated_at)
+       VALUES ('wf1', 'legacy', '${manifest}', 'export {}', '{}', 900, 1000);
+       INSERT INTO runs (id, workflow_id, status, trigger_kind, created_at)
+       VALUES ('run1', 'wf1', 'queued', 'manual', 1000)`,
+    );
+    const store = await openPgStore({ url });
+    stores.push(store);
+    const versions = await store.listWorkflowVersions("wf1");
+    expect(versions).toEqual([
+      {
+        id: "wf1",
+        workflowId: "wf1",
+        number: 1,
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,
+        deployedAt: 1000,
+      },
+    ]);
+    expect(await store.getWorkflowVersion("wf1", 1)).toMatchObject({
+      program: "export {}",
+      skills: null,
+    });
+    expect(await store.getRun("run1")).toMatchObject({ versionId: "wf1", version: 1 });
+    await store.upsertWorkflow({
+      slug: "legacy",
+      manifest: testManifest("legacy"),
+      program: "// 2",
+    });
+    expect((await store.listWorkflowVersions("wf1")).map((v) => v.number)).toEqual([2, 1]);
   });
 
   it("refuses a database at a newer schema version and leaves it untouched", async () => {

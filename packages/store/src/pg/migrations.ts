@@ -142,11 +142,37 @@ ALTER TABLE runs ADD COLUMN retries integer NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN retry_at bigint;
 `;
 
+// Workflow versions: every deploy that changes a workflow's content is kept as an immutable,
+// numbered row, and each run records the version it was created on (with its number, so a run
+// reads back without a join). A workflow deployed before versions existed becomes its version 1
+// (id: the workflow's id; skills unknown, NULL; hash filled in by the store on open, from the
+// same content formula every deploy uses) and every existing run points at it.
+const workflowVersions = `
+CREATE TABLE workflow_versions (
+  id text PRIMARY KEY,
+  workflow_id text NOT NULL REFERENCES workflows (id),
+  number bigint NOT NULL CHECK (number >= 1),
+  hash text NOT NULL,
+  manifest text NOT NULL,
+  program text NOT NULL,
+  config text NOT NULL,
+  skills text,
+  deployed_at bigint NOT NULL
+);
+CREATE UNIQUE INDEX workflow_versions_number ON workflow_versions (workflow_id, number);
+INSERT INTO workflow_versions (id, workflow_id, number, hash, manifest, program, config, skills, deployed_at)
+  SELECT id, id, 1, '', manifest, program, config, NULL, updated_at FROM workflows;
+ALTER TABLE runs ADD COLUMN version_id text REFERENCES workflow_versions (id);
+ALTER TABLE runs ADD COLUMN version bigint;
+UPDATE runs SET version_id = workflow_id, version = 1;
+`;
+
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
 export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
   { version: 2, name: "0002_human_input_requests", sql: humanInputRequests },
   { version: 3, name: "0003_run_request_keys", sql: runRequestKeys },
   { version: 4, name: "0004_webhook_deliveries", sql: webhookDeliveries },
-  { version: 5, name: "0005_run_accounting", sql: runAccounting },
+  { version: 5, name: "0005_workflow_versions", sql: workflowVersions },
+  { version: 6, name: "0006_run_accounting", sql: runAccounting },
 ]);

@@ -14,6 +14,7 @@ import { driverError } from "./errors.ts";
 import { EngineLock } from "./lock.ts";
 import { migratePg } from "./migrate.ts";
 import { PG_MIGRATIONS } from "./migrations.ts";
+import { fillMissingHashes } from "./versions.ts";
 import { PgStoreImpl, type PgStore, type Settings } from "./store.ts";
 
 /** Options of {@link openPgStore}. */
@@ -156,6 +157,7 @@ export async function openPgStoreWith(
         now: settings.now,
         label: `${settings.target.label}/${settings.target.database ?? ""}`,
       });
+      await fillMissingHashes(client);
     } catch (error) {
       client.release(true);
       throw isEngineError(error)

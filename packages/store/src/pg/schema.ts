@@ -47,9 +47,29 @@ export const runs = pgTable("runs", {
   createdAt: epochMs("created_at").notNull(),
   startedAt: epochMs("started_at"),
   endedAt: epochMs("ended_at"),
+  versionId: text("version_id").references(() => workflowVersions.id),
+  version: bigint("version", { mode: "number" }),
   activeMs: bigint("active_ms", { mode: "number" }).notNull().default(0),
   retries: integer("retries").notNull().default(0),
   retryAt: epochMs("retry_at"),
+});
+
+/**
+ * `workflow_versions`: one immutable row per deploy that changed a workflow's content, numbered
+ * 1, 2, 3… per workflow; `skills` is `NULL` for a version recorded before versions existed.
+ */
+export const workflowVersions = pgTable("workflow_versions", {
+  id: text("id").primaryKey(),
+  workflowId: text("workflow_id")
+    .notNull()
+    .references(() => workflows.id),
+  number: bigint("number", { mode: "number" }).notNull(),
+  hash: text("hash").notNull(),
+  manifest: text("manifest").notNull(),
+  program: text("program").notNull(),
+  config: text("config").notNull(),
+  skills: text("skills"),
+  deployedAt: epochMs("deployed_at").notNull(),
 });
 
 /** `run_events`: append-only, keyed by `(run_id, cursor)`; `event` is the stamped event JSON. */

@@ -37,7 +37,8 @@ export const RUN_COLUMNS = `id, workflow_id AS "workflowId", status, trigger_kin
   error, parent_run_id AS "parentRunId", idempotency_key AS "idempotencyKey", restarts,
   tokens_in AS "tokensIn", tokens_out AS "tokensOut", usd_micros AS "usdMicros",
   created_at AS "createdAt", started_at AS "startedAt", ended_at AS "endedAt",
-  active_ms AS "activeMs", retries, retry_at AS "retryAt"`;
+  active_ms AS "activeMs", retries, retry_at AS "retryAt",
+  version_id AS "versionId", version`;
 
 /** The raw run row these statements return. */
 export interface RunRecord {
@@ -60,6 +61,8 @@ export interface RunRecord {
   activeMs: number;
   retries: number;
   retryAt: number | null;
+  versionId: string | null;
+  version: number | null;
 }
 
 /** Inserts a batch of events of one run: three parallel arrays, one statement. */
@@ -101,10 +104,20 @@ export interface QueuedRun {
   input: string | null;
   parentRunId: string | null;
   key: string | null;
+  /** The requested version number; `null`: the workflow's current version. */
+  version: number | null;
   createdAt: number;
   /** The `queued` event's JSON text. */
   event: string;
 }
+
+/**
+ * The run's version: number `$9` of workflow `$1`, or its current (highest-numbered) version
+ * when `$9` is null.
+ */
+const VERSION_OF_RUN = `SELECT id, number FROM workflow_versions
+    WHERE workflow_id = $1::text AND ($9::bigint IS NULL OR number = $9::bigint)
+    ORDER BY number DESC LIMIT 1`;
 
 /**
  * Inserts the run and its queued event when the workflow (and the parent, if any) exist and no
@@ -114,10 +127,13 @@ export interface QueuedRun {
 export function createRunStatement(run: QueuedRun): Statement {
   return {
     text: `WITH w AS (SELECT id, slug FROM workflows WHERE id = $1::text),
+  v AS (${VERSION_OF_RUN}),
   p AS (SELECT 1 WHERE $5::text IS NULL UNION ALL SELECT 1 FROM runs WHERE id = $5::text),
   r AS (
-    INSERT INTO runs (id, workflow_id, status, trigger_kind, input, parent_run_id, idempotency_key, created_at)
-    SELECT $2::text, w.id, 'queued', $3::text, $4::text, $5::text, $6::text, $7::bigint FROM w, p
+    INSERT INTO runs (id, workflow_id, status, trigger_kind, input, parent_run_id, idempotency_key, created_at, version_id, version)
+    SELECT $2::text, w.id, 'queued', $3::text, $4::text, $5::text, $6::text, $7::bigint,
+      (SELECT id FROM v), (SELECT number FROM v)
+    FROM w, p WHERE $9::bigint IS NULL OR EXISTS (SELECT 1 FROM v)
     ON CONFLICT DO NOTHING
     RETURNING ${RUN_COLUMNS}
   ),
@@ -135,6 +151,7 @@ SELECT r.*, (SELECT slug FROM w) AS "workflowSlug" FROM r`,
       run.key,
       run.createdAt,
       run.event,
+      run.version,
     ],
   };
 }
@@ -167,9 +184,10 @@ export function fireCronStatement(
 ): Statement {
   return {
     text: `WITH w AS (SELECT id, slug FROM workflows WHERE id = $1::text),
+  v AS (SELECT id, number FROM workflow_versions WHERE workflow_id = $1::text ORDER BY number DESC LIMIT 1),
   r AS (
-    INSERT INTO runs (id, workflow_id, status, trigger_kind, input, created_at)
-    SELECT $4::text, w.id, 'queued', 'cron', $5::text, $6::bigint FROM w
+    INSERT INTO runs (id, workflow_id, status, trigger_kind, input, created_at, version_id, version)
+    SELECT $4::text, w.id, 'queued', 'cron', $5::text, $6::bigint, (SELECT id FROM v), (SELECT number FROM v) FROM w
     WHERE NOT EXISTS (
       SELECT 1 FROM cron_fires
       WHERE workflow_id = $1::text AND trigger_index = $2::integer AND fire_time = $3::bigint

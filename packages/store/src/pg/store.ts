@@ -43,6 +43,8 @@ import type {
   UpsertWorkflowArgs,
   WebhookDelivery,
   WorkflowRow,
+  WorkflowVersionRow,
+  WorkflowVersionSummary,
 } from "../types.ts";
 import { describe, requireInteger, requireString } from "../internal/args.ts";
 import { readRequestKey, requestKeyConflict } from "../internal/request-keys.ts";
@@ -89,6 +91,21 @@ import {
   type Statement,
 } from "./statements.ts";
 import { artifacts, cronFires, runEvents, runs, workflows } from "./schema.ts";
+import {
+  contentHash,
+  toVersionRow,
+  toVersionSummary,
+  unknownVersion,
+  type RawVersion,
+} from "../internal/versions.ts";
+import {
+  currentVersionStatement,
+  getVersionStatement,
+  insertVersionStatement,
+  listVersionsStatement,
+  upsertWorkflowStatement,
+  versionLookupStatement,
+} from "./versions.ts";
 
 /** The PostgreSQL store: {@link AsyncStore} with every method returning a promise. */
 export interface PgStore extends AsyncStore {
@@ -152,6 +169,9 @@ type Db = NodePgDatabase;
 type RawWorkflow = typeof workflows.$inferSelect;
 type Route = { workflowId: string; workflowSlug: string };
 
+/** Full version rows kept in memory (the versions current runs execute). */
+const CACHED_VERSIONS = 32;
+
 /** Rolls back a keyed run whose request key is still bound (caught by `createRun`). */
 class KeyBound extends Error {}
 
@@ -167,6 +187,8 @@ export class PgStoreImpl implements PgStore {
   readonly #routes = new Map<string, Route>();
   /** Parsed workflow rows by id, with the `version` they were read at. */
   readonly #workflows = new Map<string, { version: number; row: WorkflowRow }>();
+  /** Version rows by `<workflowId>:<number>` (immutable, so never stale), at most a few. */
+  readonly #versions = new Map<string, WorkflowVersionRow>();
   /** The tail of each run's write chain: this store's writes to one run run one at a time. */
   readonly #chains = new Map<string, Promise<void>>();
   readonly #inputs: PgInputRequests;
@@ -460,33 +482,63 @@ export class PgStoreImpl implements PgStore {
     return this.#run("upsertWorkflow", async () => {
       const w = readUpsertWorkflow(args, this.#settings);
       const now = this.#settings.now();
-      const [raw] = await this.#db
-        .insert(workflows)
-        .values({
-          id: this.#newId(),
-          slug: w.slug,
-          manifest: w.manifest,
-          program: w.program,
-          config: w.config,
-          version: 1,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .onConflictDoUpdate({
-          target: workflows.slug,
-          set: {
-            manifest: w.manifest,
-            program: w.program,
-            config: w.config,
-            updatedAt: now,
-            version: sql`${workflows.version} + 1`,
-          },
-        })
-        .returning();
-      if (raw === undefined) {
-        throw new EngineError("INTERNAL", `Workflow "${w.slug}" vanished after upsert.`);
-      }
+      const raw = await this.#transaction(async (client) => {
+        const query = async <T extends object>(statement: Statement): Promise<T[]> =>
+          (await client.query<T & pg.QueryResultRow>({ ...statement, types: INT8_AS_NUMBER })).rows;
+        const [row] = await query<RawWorkflow>(upsertWorkflowStatement(this.#newId(), w, now));
+        if (row === undefined) {
+          throw new EngineError("INTERNAL", `Workflow "${w.slug}" vanished after upsert.`);
+        }
+        // The upsert holds the workflow row's lock until COMMIT: deploys of one workflow
+        // number their versions one at a time.
+        const content = { manifest: w.manifest, program: w.program, config: w.config };
+        const hash = contentHash({ ...content, skills: w.skills });
+        const [current] = await query<{ number: number; hash: string }>(
+          currentVersionStatement(row.id),
+        );
+        if (current?.hash !== hash) {
+          await query(
+            insertVersionStatement({
+              id: this.#newId(),
+              workflowId: row.id,
+              number: (current?.number ?? 0) + 1,
+              hash,
+              ...content,
+              skills: w.skills,
+              deployedAt: now,
+            }),
+          );
+        }
+        return row;
+      });
       return this.#cacheWorkflow(raw);
+    });
+  }
+
+  listWorkflowVersions(workflowId: string): Promise<WorkflowVersionSummary[]> {
+    return this.#run("listWorkflowVersions", async () => {
+      requireKey(workflowId, "listWorkflowVersions(workflowId)", "workflowId");
+      const rows = await this.#query<WorkflowVersionSummary>(listVersionsStatement(workflowId));
+      return rows.map(toVersionSummary);
+    });
+  }
+
+  getWorkflowVersion(workflowId: string, version: number): Promise<WorkflowVersionRow | null> {
+    return this.#run("getWorkflowVersion", async () => {
+      requireKey(workflowId, "getWorkflowVersion(workflowId)", "workflowId");
+      requireInteger(version, "getWorkflowVersion: version", 0);
+      const key = `${workflowId}:${String(version)}`;
+      const cached = this.#versions.get(key);
+      if (cached !== undefined) return cached;
+      const [raw] = await this.#query<RawVersion>(getVersionStatement(workflowId, version));
+      if (raw === undefined) return null;
+      const row = Object.freeze(toVersionRow(raw));
+      if (this.#versions.size >= CACHED_VERSIONS) {
+        const oldest = this.#versions.keys().next().value;
+        if (oldest !== undefined) this.#versions.delete(oldest);
+      }
+      this.#versions.set(key, row);
+      return row;
     });
   }
 
@@ -505,7 +557,21 @@ export class PgStoreImpl implements PgStore {
       const w = readCreateRun(args, this.#settings);
       const requestKey = readRequestKey(args);
       const delivery = readDelivery(args);
-      const queued = this.#queuedRun(w.workflowId, w.triggerKind, w.input, w.parentRunId, w.key);
+      if (w.version !== null) {
+        // Versions are never renumbered: a number found now is there when the run is inserted.
+        const [found] = await this.#query<{ slug: string; id: string | null }>(
+          versionLookupStatement(w.workflowId, w.version),
+        );
+        if (found !== undefined && found.id === null) throw unknownVersion(found.slug, w.version);
+      }
+      const queued = this.#queuedRun(
+        w.workflowId,
+        w.triggerKind,
+        w.input,
+        w.parentRunId,
+        w.key,
+        w.version,
+      );
       if (requestKey !== null || delivery !== null) {
         return this.#createKeyedRun(queued, requestKey, delivery);
       }
@@ -623,11 +689,12 @@ export class PgStoreImpl implements PgStore {
     input: string | null,
     parentRunId: string | null,
     key: string | null,
+    version: number | null = null,
   ): QueuedRun {
     const id = this.#newId();
     const createdAt = this.#settings.now();
     const event = JSON.stringify(statusEvent(id, "queued", undefined, 1, createdAt));
-    return { id, workflowId, triggerKind, input, parentRunId, key, createdAt, event };
+    return { id, workflowId, triggerKind, input, parentRunId, key, version, createdAt, event };
   }
 
   /** A run a statement just created: remembered for the feed, its queued event delivered. */

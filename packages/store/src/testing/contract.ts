@@ -22,6 +22,7 @@ import {
 import { describeDeliveryContract } from "./deliveries-contract.ts";
 import { describeRequestKeyContract } from "./request-keys-contract.ts";
 import { describeInputRequestContract } from "./input-requests-contract.ts";
+import { describeVersionContract } from "./versions-contract.ts";
 
 /** Makes a fresh, empty store whose timestamps come from `now`. */
 export type StoreFactory = (options: { now: () => number }) => Awaitable<AsyncStore>;
@@ -93,6 +94,8 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     describeRequestKeyContract({ setup, listen });
 
     describeDeliveryContract({ setup, listen });
+
+    describeVersionContract({ setup });
 
     describe("workflows", () => {
       it("upserts by slug keeping id and createdAt, replacing the rest", async () => {
@@ -179,6 +182,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
           activeMs: 0,
           retries: 0,
           retryAt: null,
+          version: 1,
         });
         expect(run.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
         expect(await store.getRun(run.id)).toEqual(run);

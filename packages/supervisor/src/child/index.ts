@@ -31,7 +31,13 @@ import {
 } from "@promenade/workflow/records";
 import { childMessageDepthError, outputDepthError } from "../internal/child-limits.ts";
 import { toJsonValue } from "./json.ts";
-import type { ChildMessage, InitMessage, ParentMessage, WireError } from "../protocol.ts";
+import type {
+  BatchableChildMessage,
+  ChildMessage,
+  InitMessage,
+  ParentMessage,
+  WireError,
+} from "../protocol.ts";
 import { createRedactor } from "./redactor.ts";
 import type { ChildRedactor } from "./redactor.ts";
 
@@ -64,8 +70,15 @@ export interface ChildAgentHost {
   redactor: ChildRedactor;
   /** The run's working directory. */
   workspaceDir: string;
-  /** Directory of deployed `<skill>.md` files, or `null`. */
+  /** Directory of deployed skills (`<skill>.md` files, `<skill>/SKILL.md` folders), or `null`. */
   skillsDir: string | null;
+  /** The operator's ceiling on built-in tools. */
+  builtinsCeiling: "all" | "read-only" | "none";
+  /**
+   * A host for a subagent leaf of this call: the next `agent-<n>` identity of this process,
+   * the same run's events, usage and budgets.
+   */
+  subagent(name: string | undefined): ChildAgentHost;
   /**
    * Opens a human-input gate keyed `request.key` (the agent's tool-call id) and resolves with the
    * person's answer. Rejects `VALIDATION` for a malformed `input` form (no gate is opened).
@@ -85,6 +98,8 @@ export interface ChildRuntimeOptions {
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
+/** Queued fire-and-forget messages written at once, before the end of the current turn. */
+const MAX_QUEUED_MESSAGES = 256;
 const SLEEP_FORMS =
   "sleep() accepts a number of milliseconds, { durationMs: number } or { until: string | Date }.";
 
@@ -125,6 +140,10 @@ class ChildRuntime {
   private refused = false;
   private workspaceDir = "";
   private skillsDir: string | null = null;
+  private agentBuiltins: "all" | "read-only" | "none" = "all";
+  /** Fire-and-forget messages not yet written (see {@link post}). */
+  private queued: BatchableChildMessage[] = [];
+  private flushScheduled = false;
 
   constructor(send: SendFn, options: ChildRuntimeOptions) {
     this.sendRaw = send;
@@ -133,6 +152,9 @@ class ChildRuntime {
   }
 
   listen(): void {
+    // A program that calls process.exit() (or dies of an uncaught error) still delivers what
+    // it emitted before: the queue is written synchronously on the way out.
+    process.on("exit", () => this.flushQueued());
     // The engine died (or closed the channel): a run process never outlives its supervisor.
     process.on("disconnect", () => {
       if (!this.finishing) process.exit(1);
@@ -164,7 +186,41 @@ class ChildRuntime {
     }
   }
 
+  /**
+   * Queues a fire-and-forget message; the queue is written as one `batch` when the current turn's
+   * synchronous code and microtasks are done, or at once when it is full. A program emitting in a
+   * tight loop pays one serialization and one write per batch instead of one per event.
+   */
+  private post(message: BatchableChildMessage): void {
+    this.queued.push(message);
+    if (this.queued.length >= MAX_QUEUED_MESSAGES) {
+      this.flushQueued();
+      return;
+    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flushQueued();
+    });
+  }
+
+  /** Writes the queued messages (in order) before anything sent after them. */
+  private flushQueued(): void {
+    if (this.queued.length === 0) return;
+    const messages = this.queued;
+    this.queued = [];
+    const first = messages[0];
+    this.write(messages.length === 1 && first !== undefined ? first : { type: "batch", messages });
+  }
+
+  /** Sends `message` after everything queued before it. */
   private send(message: ChildMessage, callback?: () => void): void {
+    this.flushQueued();
+    this.write(message, callback);
+  }
+
+  private write(message: ChildMessage, callback?: () => void): void {
     try {
       this.sendRaw(message, () => callback?.());
     } catch {
@@ -178,6 +234,7 @@ class ChildRuntime {
     process.chdir(init.workspaceDir);
     this.workspaceDir = init.workspaceDir;
     this.skillsDir = init.skillsDir;
+    this.agentBuiltins = init.agentBuiltins ?? "all";
     // Secrets interpolated into env (`${{ secrets.NAME }}`): the values are read back from this process's own
     // environment, which the supervisor built; only the names crossed IPC.
     for (const [envVar, secretName] of Object.entries(init.envSecrets)) {
@@ -288,7 +345,7 @@ class ChildRuntime {
       this.refuse(tooDeep);
       return;
     }
-    this.send(turnId === undefined ? { type: "emit", body } : { type: "emit", body, turnId });
+    this.post(turnId === undefined ? { type: "emit", body } : { type: "emit", body, turnId });
   }
 
   private hostCall(method: string, args: Record<string, unknown>): Promise<unknown> {
@@ -391,9 +448,13 @@ class ChildRuntime {
         "Run the program on an engine whose run-process entry plugs in the agent loop (@promenade/engine).",
       );
     }
+    return options.agent(prompt, opts, this.agentHost(opts?.name));
+  }
+
+  /** The host of one agent leaf (an `agent()` call or a subagent), with the next `agent-<n>`. */
+  private agentHost(name: unknown): ChildAgentHost {
     this.agentCount += 1;
     const agentId = `agent-${this.agentCount}`;
-    const name = opts?.name;
     const identity: { agentId: string; agentName?: string } = { agentId };
     if (typeof name === "string" && name !== "") identity.agentName = name;
     const host: ChildAgentHost = {
@@ -405,9 +466,9 @@ class ChildRuntime {
         return this.hostCall("resolve_model", args);
       },
       startTurn: (turnId) => {
-        const message: ChildMessage = { type: "turn_started", turnId, agentId };
+        const message: BatchableChildMessage = { type: "turn_started", turnId, agentId };
         if (identity.agentName !== undefined) message.agentName = identity.agentName;
-        this.send(message);
+        this.post(message);
       },
       emit: (turnId, body) => this.emit(body, turnId),
       reportUsage: (modelRef, usage) => {
@@ -415,9 +476,9 @@ class ChildRuntime {
         if (usage.inputTokens !== undefined) clean.inputTokens = usage.inputTokens;
         if (usage.outputTokens !== undefined) clean.outputTokens = usage.outputTokens;
         if (usage.totalTokens !== undefined) clean.totalTokens = usage.totalTokens;
-        this.send({ type: "report_usage", modelRef, usage: clean });
+        this.post({ type: "report_usage", modelRef, usage: clean });
       },
-      memoryUsed: (dir) => this.send({ type: "memory_used", dir }),
+      memoryUsed: (dir) => this.post({ type: "memory_used", dir }),
       mcpToken: async (serverUrl, invalidateToken) =>
         (await this.hostCall("mcp_token", { serverUrl, invalidateToken })) as {
           accessToken: string | null;
@@ -426,9 +487,11 @@ class ChildRuntime {
       redactor: this.redactor,
       workspaceDir: this.workspaceDir,
       skillsDir: this.skillsDir,
+      builtinsCeiling: this.agentBuiltins,
+      subagent: (subName) => this.agentHost(subName),
       humanInput: (request) => this.askHuman(request),
     };
-    return options.agent(prompt, opts, host);
+    return host;
   }
 
   private async startWorkflow(
@@ -525,7 +588,11 @@ function isInitMessage(message: InitMessage): boolean {
     message.config !== null &&
     typeof message.envSecrets === "object" &&
     message.envSecrets !== null &&
-    (message.env === undefined || (typeof message.env === "object" && message.env !== null))
+    (message.env === undefined || (typeof message.env === "object" && message.env !== null)) &&
+    (message.agentBuiltins === undefined ||
+      message.agentBuiltins === "all" ||
+      message.agentBuiltins === "read-only" ||
+      message.agentBuiltins === "none")
   );
 }
 

@@ -41,6 +41,8 @@ const childMessageSchema = z.discriminatedUnion("type", [
     }),
   }),
   z.object({ type: z.literal("memory_used"), dir: z.string() }),
+  // Each message inside is validated on its own when the batch is dispatched.
+  z.object({ type: z.literal("batch"), messages: z.array(z.unknown()) }),
   z.object({ type: z.literal("done"), output: z.unknown(), outputDeclared: z.boolean() }),
   z.object({
     type: z.literal("failed"),

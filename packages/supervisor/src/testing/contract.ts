@@ -92,6 +92,22 @@ export function describeSupervisorStore(makeStore: () => Awaitable<SupervisorSto
     );
 
     it(
+      "reads back the workflow version a run records (its program), null for an unknown number",
+      withStore(async ({ store, workflow, newRun }) => {
+        const run = await newRun();
+        if (run.version !== null) {
+          expect(await store.getWorkflowVersion(workflow.id, run.version)).toMatchObject({
+            id: run.versionId,
+            workflowId: workflow.id,
+            number: run.version,
+            program: "export const meta = {};",
+          });
+        }
+        expect(await store.getWorkflowVersion(workflow.id, 999)).toBeNull();
+      }),
+    );
+
+    it(
       "creates a queued run with zero tallies together with its queued event at cursor 1",
       withStore(async ({ store, workflow }) => {
         const { run, created } = await store.createRun({

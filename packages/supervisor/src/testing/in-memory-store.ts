@@ -266,6 +266,8 @@ export function createInMemorySupervisorStore(
     },
     getWorkflow: (slug) => apply(() => peek.workflow(slug)),
     getWorkflowById: (id) => apply(() => peek.workflowById(id)),
+    // Runs here record no version, so no pass asks for one.
+    getWorkflowVersion: () => apply(() => null),
     getRun: (id) => apply(() => peek.run(id)),
     listRuns: (filter) => apply(() => sortedRuns(filter)),
     maxCursor: (runId) => apply(() => maxCursorOf(runId)),
@@ -313,6 +315,8 @@ export function createInMemorySupervisorStore(
           activeMs: 0,
           retries: 0,
           retryAt: null,
+          versionId: null,
+          version: null,
         };
         runOrder.push(run.id);
         runs.set(run.id, run);

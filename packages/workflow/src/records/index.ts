@@ -32,6 +32,8 @@ export type {
   ListInputRequestsFilter,
 } from "./human-input.ts";
 
+export type { WorkflowVersionRow, WorkflowVersionSummary } from "./versions.ts";
+
 export { always, andThen, attempt, each, isPromiseLike, repeat } from "./awaitable.ts";
 export type { Awaitable } from "./awaitable.ts";
 
@@ -107,6 +109,13 @@ export interface RunRow {
   startedAt: number | null;
   /** Epoch ms, set with the terminal status. */
   endedAt: number | null;
+  /**
+   * The workflow version the run was created on (every pass executes it); `null` only from
+   * stores that keep no versions.
+   */
+  versionId: string | null;
+  /** That version's number; `null` with `versionId`. */
+  version: number | null;
 }
 
 /** One persisted run event; the cursor travels beside the event, never inside it. */

@@ -1,0 +1,118 @@
+/**
+ * The agent's built-in tools and `subagent` through a real engine and run process, with a fake
+ * OpenAI-compatible provider on a local HTTP port: on by default, confined to the run workspace,
+ * a subagent drawing the next agent id of the run process, and the operator's ceiling.
+ */
+import { openAiText, openAiToolCalls, startFakeOpenAiProvider } from "@promenade/agent/testing";
+import type { FakeProvider } from "@promenade/agent/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Engine } from "../src/index.ts";
+import { deployManual, localInference, makeEngine, runToEnd, tempDir } from "./helpers.ts";
+
+let dir: ReturnType<typeof tempDir>;
+let engine: Engine | undefined;
+let provider: FakeProvider;
+
+beforeEach(async () => {
+  dir = tempDir();
+  provider = await startFakeOpenAiProvider();
+});
+
+afterEach(async () => {
+  await engine?.closeGracefully({ childGraceMs: 500 });
+  engine = undefined;
+  await provider.close();
+  dir.cleanup();
+});
+
+function open(builtins?: "all" | "read-only" | "none"): Engine {
+  ({ engine } = makeEngine(dir.path, {
+    inference: localInference(provider.baseUrl),
+    ...(builtins === undefined ? {} : { builtins }),
+  }));
+  return engine;
+}
+
+type Body = {
+  messages: { role: string; content: string | null; tool_call_id?: string }[];
+  tools?: { function: { name: string } }[];
+};
+const body = (i: number) => provider.requests[i]!.body as Body;
+const toolNames = (i: number) => (body(i).tools ?? []).map((t) => t.function.name);
+
+const WRITE_THEN_ASK = [
+  'const { writeFileSync } = await import("node:fs");',
+  'writeFileSync("notes.txt", "written by the program");',
+  'output(await agent("summarize notes.txt"));',
+].join("\n");
+
+describe("built-in tools through the engine", () => {
+  it("are offered by default; read sees the program's file; a subagent is agent-2 without subagent", async () => {
+    const e = open();
+    provider.enqueue(
+      openAiToolCalls([
+        { id: "r1", name: "read", arguments: { path: "notes.txt" } },
+        { id: "x1", name: "read", arguments: { path: "../../etc/passwd" } },
+      ]),
+      openAiToolCalls([
+        { id: "s1", name: "subagent", arguments: { prompt: "help", name: "aide" } },
+      ]),
+      openAiText("child answer"),
+      openAiText("all done"),
+    );
+    deployManual(e, ["agent", "output"], "builtins", WRITE_THEN_ASK);
+    const done = await runToEnd(e, "builtins");
+    expect(done.status).toBe("completed");
+    expect(done.output).toBe("all done");
+    expect(toolNames(0)).toEqual(expect.arrayContaining(["read", "write", "bash", "subagent"]));
+    const results = body(1).messages.filter((m) => m.role === "tool");
+    expect(results.map((m) => m.content)).toEqual([
+      "written by the program",
+      expect.stringContaining("outside the working directory"),
+    ]);
+    expect(toolNames(2)).toContain("read");
+    expect(provider.requests[2]!.rawBody).not.toContain('"subagent"');
+    expect(body(3).messages.find((m) => m.tool_call_id === "s1")?.content).toBe("child answer");
+    const events = e.store.listEvents(done.id).map((row) => row.event);
+    expect(events.filter((ev) => ev.kind === "turn_ended")).toEqual([
+      expect.objectContaining({ agentId: "agent-2", agentName: "aide", reason: "complete" }),
+      expect.objectContaining({ agentId: "agent-1", reason: "complete" }),
+    ]);
+    // The child's model call counts toward the run's usage like the parent's.
+    expect(events.filter((ev) => ev.kind === "model_call")).toHaveLength(4);
+  });
+
+  it('the operator ceiling "none" removes every built-in; an explicit name outside it fails UNSUPPORTED', async () => {
+    const e = open("none");
+    provider.enqueue(openAiText("no tools here"));
+    deployManual(e, ["agent", "output"], "plain", 'output(await agent("hi"));');
+    const plain = await runToEnd(e, "plain");
+    expect(plain.status).toBe("completed");
+    expect(body(0).tools).toBeUndefined();
+    deployManual(
+      e,
+      ["agent", "output"],
+      "explicit",
+      'output(await agent("hi", { builtins: ["bash"] }));',
+    );
+    const refused = await runToEnd(e, "explicit");
+    expect(refused.status).toBe("failed");
+    expect(refused.error).toMatchObject({ code: "UNSUPPORTED" });
+    expect(refused.error?.message).toContain('"bash"');
+    expect(provider.requests).toHaveLength(1);
+  });
+
+  it('the operator ceiling "read-only" leaves no "write" or "bash" in the request', async () => {
+    const e = open("read-only");
+    provider.enqueue(openAiText("looked"));
+    deployManual(e, ["agent", "output"], "ro", 'output(await agent("look"));');
+    expect((await runToEnd(e, "ro")).status).toBe("completed");
+    expect(provider.requests[0]!.rawBody).toContain('"read"');
+    expect(provider.requests[0]!.rawBody).not.toContain('"write"');
+    expect(provider.requests[0]!.rawBody).not.toContain('"bash"');
+  });
+
+  it("rejects an unknown builtins ceiling at construction", () => {
+    expect(() => open("some" as "all")).toThrow(/builtins/);
+  });
+});

@@ -3,59 +3,23 @@
  * answer) is checked before anything is sent, so a malformed gate rejects `VALIDATION` and opens
  * nothing; then the host's answer is awaited.
  */
-import { EngineError } from "@promenade/workflow/errors";
-import {
-  parseHumanInputSpec,
-  parseHumanInputTimeout,
-  validateHumanInputAnswer,
-} from "@promenade/workflow/records";
+import { readGateRequest } from "../internal/gate-request.ts";
+import type { GateArgs } from "../internal/gate-request.ts";
 import type { ChildChannel } from "./channel.ts";
 import { toJsonValue } from "./json.ts";
 
-/** One gate as the SDK or the agent loop asks it; every field is checked here. */
-export interface HumanInputRequest {
-  key: unknown;
-  prompt: unknown;
-  input: unknown;
-  assignees?: unknown;
-  timeout?: unknown;
-  onTimeout?: unknown;
-}
-
 /** Checks the gate, then sends host call `human_input` and resolves with the answer. */
-export async function askHuman(channel: ChildChannel, opts: HumanInputRequest): Promise<unknown> {
-  if (typeof opts.key !== "string" || opts.key === "") {
-    throw new EngineError("VALIDATION", "humanInput: key must be a non-empty string.");
-  }
-  if (typeof opts.prompt !== "string") {
-    throw new EngineError("VALIDATION", "humanInput: prompt must be a string.");
-  }
-  const spec = parseHumanInputSpec(opts.input);
+export async function askHuman(channel: ChildChannel, opts: GateArgs): Promise<unknown> {
+  const gate = readGateRequest(opts);
   const args: Record<string, unknown> = {
-    key: opts.key,
-    prompt: opts.prompt,
-    input: toJsonValue(spec, "humanInput input"),
+    key: gate.key,
+    prompt: gate.prompt,
+    input: toJsonValue(gate.spec, "humanInput input"),
   };
-  if (opts.assignees !== undefined) {
-    const list = opts.assignees;
-    if (!Array.isArray(list) || !list.every((entry) => typeof entry === "string")) {
-      throw new EngineError("VALIDATION", "humanInput: assignees must be an array of strings.");
-    }
-    args.assignees = [...list];
-  }
-  if (opts.timeout !== undefined) {
-    parseHumanInputTimeout(opts.timeout);
-    args.timeout = opts.timeout;
-  }
-  const onTimeout = opts.onTimeout;
-  if (onTimeout !== undefined && onTimeout !== "fail") {
-    if (typeof onTimeout !== "object" || onTimeout === null || !("value" in onTimeout)) {
-      throw new EngineError(
-        "VALIDATION",
-        'humanInput: onTimeout must be "fail" or { value: <answer> }.',
-      );
-    }
-    args.onTimeout = { value: validateHumanInputAnswer(spec, onTimeout.value) };
+  if (gate.assignees !== null) args.assignees = [...gate.assignees];
+  if (opts.timeout !== undefined) args.timeout = opts.timeout;
+  if (opts.onTimeout !== undefined && opts.onTimeout !== "fail") {
+    args.onTimeout = { value: gate.onTimeoutValue };
   }
   return channel.hostCall("human_input", args);
 }

@@ -152,14 +152,21 @@ describe("parseConfig", () => {
 
   it("validates the provider table by JSON path without echoing values", () => {
     expect(errorOf({ PROMENADE_PROVIDERS: "{nope" }).message).toContain("PROMENADE_PROVIDERS");
-    expect(errorOf({ PROMENADE_PROVIDERS: "[1,2]" }).message).toContain("JSON object");
+    expect(errorOf({ PROMENADE_PROVIDERS: "{nope" }).message).not.toContain("nope");
+    expect(errorOf({ PROMENADE_PROVIDERS: "[1,2]" }).message).toBe(
+      "PROMENADE_PROVIDERS must be an object of named provider configs.",
+    );
     const missing = errorOf({ PROMENADE_PROVIDERS: '{"groq":{"api_key_env":"SECRET_NAME_X"}}' });
-    expect(missing.message).toContain("groq.base_url");
+    expect(missing.message).toContain("PROMENADE_PROVIDERS.groq.base_url");
     const unknown = errorOf({
       PROMENADE_PROVIDERS: '{"x":{"base_url":"http://h","color":"sekrit-value"}}',
     });
-    expect(unknown.message).toContain("x.color");
+    expect(unknown.message).toContain('PROMENADE_PROVIDERS.x has an unknown key "color"');
     expect(unknown.message).not.toContain("sekrit-value");
+    const badUrl = errorOf({
+      PROMENADE_PROVIDERS: '{"x":{"base_url":"sekrit-host/v1"}}',
+    });
+    expect(badUrl.message).toBe("PROMENADE_PROVIDERS.x.base_url must be an absolute URL.");
     const ok = parseConfig(
       {
         PROMENADE_PROVIDERS:
@@ -170,6 +177,25 @@ describe("parseConfig", () => {
     expect(ok.inference.providers).toEqual({
       local: { base_url: "http://127.0.0.1:11434/v1", protocol: "openai" },
     });
+  });
+
+  it("accepts every protocol the agent supports, gemini included, as the engine does", () => {
+    const providers = {
+      gem: { base_url: "https://generativelanguage.googleapis.com", protocol: "gemini" },
+      claude: { base_url: "https://api.anthropic.com", protocol: "anthropic" },
+    };
+    const config = parseConfig({ PROMENADE_PROVIDERS: JSON.stringify(providers) }, cwd);
+    expect(config.inference.providers).toEqual(providers);
+  });
+
+  it("refuses an unknown protocol with a message naming the entry and the accepted values", () => {
+    const err = errorOf({
+      PROMENADE_PROVIDERS: '{"grpc-box":{"base_url":"http://h","protocol":"grpc"}}',
+    });
+    expect(err.message).toBe(
+      'PROMENADE_PROVIDERS.grpc-box.protocol must be "openai", "anthropic" or "gemini".',
+    );
+    expect(err.hint).toContain("base_url");
   });
 
   it("requires an explicit env file to exist and picks <data-dir>/.env by default", () => {

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseRateTable } from "@promenade/agent";
+import { parseProvidersJson, parseRateTable } from "@promenade/agent";
 import type { RateTable } from "@promenade/agent";
 import type { InferenceConfig } from "@promenade/engine";
 import { isEngineError } from "@promenade/workflow/errors";
@@ -78,76 +78,18 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Validate `PROMENADE_PROVIDERS`; errors name JSON paths, never values. */
+/**
+ * `PROMENADE_PROVIDERS`, checked by the agent's own provider validator (the one the engine
+ * applies), so the binary accepts exactly what the engine supports. Errors name JSON paths,
+ * never values.
+ */
 function parseProviders(raw: string): NonNullable<InferenceConfig["providers"]> {
-  const name = "PROMENADE_PROVIDERS";
-  const value = parseJsonVar(name, raw, PROVIDERS_HINT);
-  if (!isObject(value))
-    throw new BootError(
-      `${name} must be a JSON object of provider name → settings.`,
-      PROVIDERS_HINT,
-    );
-  const out: NonNullable<InferenceConfig["providers"]> = {};
-  for (const [provider, settings] of Object.entries(value)) {
-    const at = (key: string): string => `${provider}.${key}`;
-    if (!isObject(settings))
-      throw new BootError(`${name}: ${provider} must be an object.`, PROVIDERS_HINT);
-    for (const key of Object.keys(settings)) {
-      if (!["base_url", "api_key_env", "protocol", "headers"].includes(key)) {
-        throw new BootError(
-          `${name}: ${at(key)} is not a known setting (base_url, api_key_env, protocol, headers).`,
-          PROVIDERS_HINT,
-        );
-      }
-    }
-    const baseUrl = settings["base_url"];
-    if (typeof baseUrl !== "string" || !/^https?:\/\/./.test(baseUrl)) {
-      throw new BootError(
-        `${name}: ${at("base_url")} is required and must be an http(s) URL.`,
-        PROVIDERS_HINT,
-      );
-    }
-    const entry: Record<string, unknown> = { base_url: baseUrl };
-    const keyEnv = settings["api_key_env"];
-    if (keyEnv !== undefined) {
-      if (typeof keyEnv !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(keyEnv)) {
-        throw new BootError(
-          `${name}: ${at("api_key_env")} must be an environment variable name.`,
-          PROVIDERS_HINT,
-        );
-      }
-      entry["api_key_env"] = keyEnv;
-    }
-    const protocol = settings["protocol"];
-    if (protocol !== undefined) {
-      if (protocol !== "openai" && protocol !== "anthropic") {
-        throw new BootError(
-          `${name}: ${at("protocol")} must be "openai" or "anthropic".`,
-          PROVIDERS_HINT,
-        );
-      }
-      entry["protocol"] = protocol;
-    }
-    const headers = settings["headers"];
-    if (headers !== undefined) {
-      if (!isObject(headers))
-        throw new BootError(`${name}: ${at("headers")} must be an object.`, PROVIDERS_HINT);
-      for (const [header, v] of Object.entries(headers)) {
-        const ok =
-          typeof v === "string" ||
-          (isObject(v) && Object.keys(v).length === 1 && typeof v["from_env"] === "string");
-        if (!ok) {
-          throw new BootError(
-            `${name}: ${at(`headers.${header}`)} must be a string or { "from_env": "<VAR>" }.`,
-            PROVIDERS_HINT,
-          );
-        }
-      }
-      entry["headers"] = headers;
-    }
-    (out as Record<string, unknown>)[provider] = entry;
+  try {
+    return parseProvidersJson(raw, "PROMENADE_PROVIDERS");
+  } catch (err) {
+    if (!isEngineError(err)) throw err;
+    throw new BootError(err.message, err.hint ?? PROVIDERS_HINT);
   }
-  return out;
 }
 
 const RATE_KEYS = [

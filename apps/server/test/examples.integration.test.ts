@@ -20,7 +20,7 @@ import {
   startFakeOpenAiProvider,
 } from "@promenade/agent/testing";
 import type { FakeProvider } from "@promenade/agent/testing";
-import { chromiumLaunchOptions } from "@promenade/server/testing";
+import { chromiumLaunchOptions } from "../../../packages/server/test/chromium.ts";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { json, start, stopServers, waitFor } from "./helpers.ts";

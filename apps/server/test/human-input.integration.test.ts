@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromiumLaunchOptions } from "@promenade/server/testing";
+import { chromiumLaunchOptions } from "../../../packages/server/test/chromium.ts";
 import { chromium } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
 import { json, start, stopServers, waitFor } from "./helpers.ts";

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { startPostgres } from "@promenade/store/testing";
 import type { PostgresServer } from "@promenade/store/testing";
-import { chromiumLaunchOptions } from "@promenade/server/testing";
+import { chromiumLaunchOptions } from "../../../packages/server/test/chromium.ts";
 import { chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { json, start, stopServers, waitFor } from "./helpers.ts";

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "@promenade/engine";
 import { createPromenadeServer } from "@promenade/server";
 import type { PromenadeServer } from "@promenade/server";
-import { chromiumLaunchOptions } from "@promenade/server/testing";
+import { chromiumLaunchOptions } from "../../../packages/server/test/chromium.ts";
 import {
   openAiText,
   openAiToolCalls,

@@ -144,11 +144,7 @@ function validUrl(where: string, value: unknown, hint?: string): string {
   try {
     new URL(text);
   } catch {
-    throw new EngineError(
-      "VALIDATION",
-      `${where} must be a URL, got ${JSON.stringify(text)}.`,
-      hint,
-    );
+    throw new EngineError("VALIDATION", `${where} must be an absolute URL.`, hint);
   }
   return text;
 }
@@ -187,19 +183,23 @@ function checkHeaders(where: string, headers: unknown): void {
 
 /**
  * Validates a providers map (strict objects). Used by {@link validateInferenceConfig} and by
- * callers parsing `PROMENADE_PROVIDERS`.
- * @throws EngineError `VALIDATION` naming the entry and key; the hint shows an example.
+ * {@link parseProvidersJson}; `label` names the map in messages.
+ * @throws EngineError `VALIDATION` naming the entry and key (never a value); the hint shows an
+ * example.
  */
-export function validateProviders(value: unknown): Record<string, ProviderConfig> {
+export function validateProviders(
+  value: unknown,
+  label = "inference.providers",
+): Record<string, ProviderConfig> {
   if (!isRecord(value)) {
     throw new EngineError(
       "VALIDATION",
-      "inference.providers must be an object of named provider configs.",
+      `${label} must be an object of named provider configs.`,
       PROVIDERS_EXAMPLE,
     );
   }
   for (const [name, entry] of Object.entries(value)) {
-    const where = `inference.providers.${name}`;
+    const where = `${label}.${name}`;
     if (name === MANAGED) {
       throw new EngineError(
         "VALIDATION",
@@ -238,7 +238,8 @@ export function validateProviders(value: unknown): Record<string, ProviderConfig
 }
 
 /**
- * Parses and validates `PROMENADE_PROVIDERS`-style JSON text.
+ * Parses and validates `PROMENADE_PROVIDERS`-style JSON text; messages name `label` and JSON
+ * paths, never the text (it may hold header values).
  * @throws EngineError `VALIDATION` for malformed JSON or entries, with an example in the hint.
  */
 export function parseProvidersJson(
@@ -248,14 +249,10 @@ export function parseProvidersJson(
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (err) {
-    throw new EngineError(
-      "VALIDATION",
-      `${label} is not valid JSON: ${(err as Error).message}`,
-      PROVIDERS_EXAMPLE,
-    );
+  } catch {
+    throw new EngineError("VALIDATION", `${label} is not valid JSON.`, PROVIDERS_EXAMPLE);
   }
-  return validateProviders(value);
+  return validateProviders(value, label);
 }
 
 /**

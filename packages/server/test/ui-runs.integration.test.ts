@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromiumLaunchOptions } from "../src/testing/index.ts";
+import { chromiumLaunchOptions } from "./chromium.ts";
 import { startHarness } from "./helpers.ts";
 import type { Harness } from "./helpers.ts";
 

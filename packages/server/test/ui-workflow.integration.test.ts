@@ -11,7 +11,7 @@ import { chromium } from "playwright-core";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nextFire, parseSchedule } from "@promenade/scheduler";
-import { chromiumLaunchOptions } from "../src/testing/index.ts";
+import { chromiumLaunchOptions } from "./chromium.ts";
 import { http, startHarness } from "./helpers.ts";
 import type { Harness } from "./helpers.ts";
 

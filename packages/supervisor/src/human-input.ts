@@ -16,11 +16,12 @@ import {
   andThen,
   attempt,
   parseHumanInputSpec,
-  parseHumanInputTimeout,
   validateHumanInputAnswer,
 } from "@promenade/workflow/records";
 import type { HumanInputSpec } from "@promenade/workflow";
 import { breachBudget } from "./budgets.ts";
+import { readGateRequest } from "./internal/gate-request.ts";
+import type { GateRequest } from "./internal/gate-request.ts";
 import { assertOpen, logRun } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import type { Execution, Pass } from "./execution.ts";
@@ -39,18 +40,6 @@ export interface Gate {
   reject(error: unknown): void;
   /** Stops the gate's timeout timer. */
   timer: AbortController;
-}
-
-/** A `human_input` host call's arguments, checked. */
-interface GateRequest {
-  key: string;
-  prompt: string;
-  spec: HumanInputSpec;
-  assignees: string[] | null;
-  /** The timeout as the program wrote it (for messages), and in ms. */
-  timeout: { text: string; ms: number } | null;
-  /** The default answer of a timeout, or `null` to fail the run. */
-  onTimeoutValue: JsonValue | null;
 }
 
 /**
@@ -368,42 +357,6 @@ function newGate(key: string): Gate {
     reject,
     timer: new AbortController(),
   };
-}
-
-function readGateRequest(args: Record<string, unknown>): GateRequest {
-  const key = args.key;
-  if (typeof key !== "string" || key === "") {
-    throw new EngineError("VALIDATION", "humanInput: key must be a non-empty string.");
-  }
-  if (typeof args.prompt !== "string") {
-    throw new EngineError("VALIDATION", "humanInput: prompt must be a string.");
-  }
-  const spec = parseHumanInputSpec(args.input);
-  let assignees: string[] | null = null;
-  if (args.assignees !== undefined) {
-    const list = args.assignees;
-    if (!Array.isArray(list) || !list.every((entry) => typeof entry === "string")) {
-      throw new EngineError("VALIDATION", "humanInput: assignees must be an array of strings.");
-    }
-    assignees = list;
-  }
-  let timeout: GateRequest["timeout"] = null;
-  if (args.timeout !== undefined) {
-    const ms = parseHumanInputTimeout(args.timeout);
-    timeout = { text: args.timeout as string, ms };
-  }
-  let onTimeoutValue: JsonValue | null = null;
-  const onTimeout = args.onTimeout;
-  if (onTimeout !== undefined && onTimeout !== "fail") {
-    if (typeof onTimeout !== "object" || onTimeout === null || !("value" in onTimeout)) {
-      throw new EngineError(
-        "VALIDATION",
-        'humanInput: onTimeout must be "fail" or { value: <answer> }.',
-      );
-    }
-    onTimeoutValue = validateHumanInputAnswer(spec, onTimeout.value) as unknown as JsonValue;
-  }
-  return { key, prompt: args.prompt, spec, assignees, timeout, onTimeoutValue };
 }
 
 function storedSpec(row: HumanInputRequestRow): HumanInputSpec {

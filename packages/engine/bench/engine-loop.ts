@@ -1,13 +1,11 @@
 /**
- * Loop overhead through the real engine: the same 200-turn tool-calling conversation as
- * `loop-overhead.ts` (8 agent() calls × 25 model turns, two parallel tool calls per tool turn),
- * run as one workflow run — run process, IPC to the supervisor, event stamping and SQLite
- * persistence included. Measured from the provider's side: per turn, the gap between one request
- * being answered and the next request arriving on a zero-latency local HTTP fake, so loopback
- * HTTP is counted as engine time (an over-estimate). The run's first request (process start) is
- * excluded.
- *
- * Imports `@promenade/engine` by path (not a dependency of this package: engine depends on agent).
+ * Agent-loop overhead through the real engine: the same 200-turn tool-calling conversation as
+ * `@promenade/agent`'s `bench/loop-overhead.ts` (8 agent() calls × 25 model turns, two parallel
+ * tool calls per tool turn), run as one workflow run — run process, IPC to the supervisor, event
+ * stamping and SQLite persistence included. Measured from the provider's side: per turn, the gap
+ * between one request being answered and the next request arriving on a zero-latency local HTTP
+ * fake, so loopback HTTP is counted as engine time (an over-estimate). The run's first request
+ * (process start) is excluded. Runs from source (the run process too).
  *
  *   node --conditions=@promenade/source bench/engine-loop.ts
  */
@@ -22,27 +20,10 @@ import {
   startFakeOpenAiProvider,
   type FakeReply,
   type RecordedRequest,
-} from "../src/testing/index.ts";
+} from "@promenade/agent/testing";
+import { Engine } from "../src/index.ts";
 
-const engineSrc = fileURLToPath(new URL("../../engine/src/index.ts", import.meta.url));
-const childEntry = fileURLToPath(new URL("../../engine/src/child.ts", import.meta.url));
-/** The slice of `Engine` this bench uses (typed by hand: the engine is not a dependency). */
-interface EngineLike {
-  deployWorkflow(args: { program: string }): unknown;
-  startRun(slug: string): { id: string };
-  waitForRun(id: string): Promise<{
-    id: string;
-    status: string;
-    error: unknown;
-    tokensIn: number;
-    tokensOut: number;
-  }>;
-  store: { listEvents(runId: string): unknown[] };
-  closeGracefully(options: { childGraceMs: number }): Promise<void>;
-}
-const { Engine } = (await import(engineSrc)) as {
-  Engine: new (options: Record<string, unknown>) => EngineLike;
-};
+const childEntry = fileURLToPath(new URL("../src/child.ts", import.meta.url));
 
 const TURNS_PER_CALL = 25;
 const CALLS = 8;

@@ -89,8 +89,10 @@ function strictlyIncreasing(values: readonly number[]): boolean {
   return values.every((v, i) => i === 0 || v > (values[i - 1] ?? 0));
 }
 
+/** Polls `check` once per turn of the event loop, for up to 5 s (timers, e.g. the pool's refill, fire meanwhile). */
 async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000 && !check(); i++) await new Promise((r) => setImmediate(r));
+  const end = Date.now() + 5_000;
+  while (!check() && Date.now() < end) await new Promise((r) => setImmediate(r));
   if (!check()) throw new Error("condition not met");
 }
 

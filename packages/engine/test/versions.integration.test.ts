@@ -7,7 +7,9 @@
  * What breaks if this fails: a run resumed after a deploy silently switching to code it never
  * started with (half the work done by one program, half by another).
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { openAiText, startFakeOpenAiProvider } from "@promenade/agent/testing";
 import { createTestDatabase } from "@promenade/store/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Engine } from "../src/index.ts";
@@ -34,8 +36,8 @@ afterEach(async () => {
   dir.cleanup();
 });
 
-function open(): Engine {
-  const { engine } = makeEngine(dir.path);
+function open(overrides: Parameters<typeof makeEngine>[1] = {}): Engine {
+  const { engine } = makeEngine(dir.path, overrides);
   engines.push(engine);
   return engine;
 }
@@ -77,6 +79,58 @@ describe("workflow versions", () => {
     expect(versions.map((v) => v.number)).toEqual([2, 1]);
     expect(versions[0]?.hash).not.toBe(versions[1]?.hash);
     expect(b.store.getWorkflowVersion(workflow.id, 1)?.program).toBe(V1);
+  });
+
+  it("a run restarted after a redeploy that changed skills reads its own version's skills", async () => {
+    const provider = await startFakeOpenAiProvider();
+    try {
+      const withProvider = {
+        env: { FAKE_PROVIDER_KEY: "sk-fake-provider-0001" },
+        inference: {
+          default_provider: "fake",
+          default_model: "gpt-4o-mini",
+          providers: { fake: { base_url: provider.baseUrl, api_key_env: "FAKE_PROVIDER_KEY" } },
+        },
+      };
+      const skilled = program(
+        META,
+        "await sleep(2500);\noutput(await agent('follow the runbook', { skills: ['ops'] }));",
+        { names: ["agent", "output", "sleep"] },
+      );
+      provider.enqueue(openAiText("old done"), openAiText("new done"));
+      const a = open(withProvider);
+      const workflow = a.deployWorkflow({ program: skilled, skills: { ops: "Runbook A." } });
+      const { id } = a.startRun("versioned");
+      await waitForStatus(a, id, "running");
+      a.deployWorkflow({ program: skilled, skills: { ops: "Runbook B." } });
+      expect(readFileSync(join(dir.path, "skills", workflow.id, "ops.md"), "utf8")).toBe(
+        "Runbook B.",
+      );
+      a.close();
+
+      const b = open(withProvider);
+      expect(b.start().resumed).toContain(id);
+      expect(await b.waitForRun(id)).toMatchObject({
+        status: "completed",
+        output: "old done",
+        version: 1,
+      });
+      expect(provider.requests).toHaveLength(1);
+      expect(provider.requests[0]!.rawBody).toContain("Runbook A.");
+      expect(provider.requests[0]!.rawBody).not.toContain("Runbook B.");
+
+      const fresh = b.startRun("versioned");
+      expect(fresh.version).toBe(2);
+      expect(await b.waitForRun(fresh.id)).toMatchObject({
+        status: "completed",
+        output: "new done",
+      });
+      expect(provider.requests).toHaveLength(2);
+      expect(provider.requests[1]!.rawBody).toContain("Runbook B.");
+      expect(provider.requests[1]!.rawBody).not.toContain("Runbook A.");
+    } finally {
+      await provider.close();
+    }
   });
 
   it("a crash restart after a redeploy runs the run's version again", async () => {

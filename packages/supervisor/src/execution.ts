@@ -13,6 +13,7 @@ import type { Gate } from "./human-input.ts";
 import { safeKill } from "./internal/child-process.ts";
 import type { PassReason, RunRow, RunStatus, WorkflowRow } from "./ports.ts";
 import type { WireError } from "./protocol.ts";
+import type { VersionSkills } from "./skills.ts";
 
 /** How a pass (one run process) ended. */
 export type PassOutcome =
@@ -43,6 +44,11 @@ export interface Execution {
   runId: string;
   /** Captured once per supervision (set before the first pass). */
   workflow: WorkflowRow;
+  /**
+   * The skills of the run's version (set with `workflow`), or `null` to read the workflow's
+   * skills folder as it is (a run without a version, or a version that kept no skills).
+   */
+  skills: VersionSkills | null;
   /** The run's input (`null` when none), read once per supervision. */
   input: unknown;
   log: EventLog;
@@ -96,6 +102,7 @@ export function createExecution(ctx: SupervisorContext, runId: string): Executio
   const exec: Execution = {
     runId,
     workflow: undefined as unknown as WorkflowRow,
+    skills: null,
     input: null,
     log: new EventLog({
       store: ctx.store,

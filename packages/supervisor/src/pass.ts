@@ -112,6 +112,7 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
     return finishTerminalOrCurrent(ctx, exec, "failed", ["queued", "pending", ...LIVE], program);
   }
   exec.workflow = program.workflow;
+  exec.skills = program.skills;
   if (exec.cancelRequested) {
     return finishTerminalOrCurrent(ctx, exec, "cancelled", NOT_TERMINAL, {});
   }

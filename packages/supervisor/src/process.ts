@@ -7,8 +7,6 @@
  * whichever comes first.
  */
 import type { ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { armDeadline } from "./budgets.ts";
 import type { Deadline } from "./budgets.ts";
 import { onChildMessage } from "./child-messages.ts";
@@ -21,6 +19,7 @@ import { describe } from "./internal/errors.ts";
 import type { RunDirs } from "./internal/run-dir.ts";
 import type { ChildEnvironment } from "./internal/secrets.ts";
 import type { InitMessage } from "./protocol.ts";
+import { passSkillsDir } from "./skills.ts";
 
 /** How long the pipes and IPC channel may drain after the process exited. */
 const DRAIN_AFTER_EXIT_MS = 2_000;
@@ -39,6 +38,8 @@ export function startPass(
   childEnv: ChildEnvironment,
   deadline: Deadline | null,
 ): Promise<PassOutcome> {
+  // Before the spawn: a skills set that cannot be written fails the run, not an orphaned child.
+  const skillsDir = passSkillsDir(ctx, exec);
   const pass: Pass = {
     child: null,
     report: null,
@@ -134,7 +135,7 @@ export function startPass(
       runId: exec.runId,
       programPath: dirs.programPath,
       workspaceDir: dirs.workspaceDir,
-      skillsDir: skillsDir(ctx, exec.workflow.id),
+      skillsDir,
       agentBuiltins: ctx.agentBuiltins,
       input: exec.input,
       config: exec.workflow.config,
@@ -161,11 +162,6 @@ export function signalCancel(ctx: SupervisorContext, exec: Execution): void {
     },
     () => undefined,
   );
-}
-
-function skillsDir(ctx: SupervisorContext, workflowId: string): string | null {
-  const dir = join(ctx.dataDir, "skills", workflowId);
-  return existsSync(dir) ? dir : null;
 }
 
 function captureOutput(

@@ -148,6 +148,15 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_expiry ON webhook_deliveries (workflow_id, expires_at);
 `;
 
+// Retention deletes runs in batches: every table that references a run is looked up by run id
+// (the foreign-key checks of a run's DELETE, and the retention batch's own lookups), so each
+// gets an index on it instead of a scan per deleted run.
+const retentionIndexes = `
+CREATE INDEX cron_fires_run_id ON cron_fires (run_id);
+CREATE INDEX run_request_keys_run_id ON run_request_keys (run_id);
+CREATE INDEX webhook_deliveries_run_id ON webhook_deliveries (run_id);
+`;
+
 /** Every migration this version of the package knows, oldest first. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
@@ -155,4 +164,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 3, name: "0003_human_input_requests", sql: humanInputRequests },
   { version: 4, name: "0004_run_request_keys", sql: runRequestKeys },
   { version: 5, name: "0005_webhook_deliveries", sql: webhookDeliveries },
+  { version: 7, name: "0007_retention_indexes", sql: retentionIndexes },
 ]);

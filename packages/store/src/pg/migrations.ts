@@ -134,10 +134,20 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_expiry ON webhook_deliveries (workflow_id, expires_at);
 `;
 
+// Retention deletes runs in batches: every table that references a run is looked up by run id
+// (the foreign-key checks of a run's DELETE, and the retention batch's own lookups), so each
+// gets an index on it instead of a scan per deleted run.
+const retentionIndexes = `
+CREATE INDEX cron_fires_run_id ON cron_fires (run_id);
+CREATE INDEX run_request_keys_run_id ON run_request_keys (run_id);
+CREATE INDEX webhook_deliveries_run_id ON webhook_deliveries (run_id);
+`;
+
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
 export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
   { version: 2, name: "0002_human_input_requests", sql: humanInputRequests },
   { version: 3, name: "0003_run_request_keys", sql: runRequestKeys },
   { version: 4, name: "0004_webhook_deliveries", sql: webhookDeliveries },
+  { version: 6, name: "0006_retention_indexes", sql: retentionIndexes },
 ]);

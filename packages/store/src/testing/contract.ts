@@ -21,6 +21,7 @@ import {
 } from "./fixtures.ts";
 import { describeDeliveryContract } from "./deliveries-contract.ts";
 import { describeRequestKeyContract } from "./request-keys-contract.ts";
+import { describeRetentionContract } from "./retention-contract.ts";
 import { describeInputRequestContract } from "./input-requests-contract.ts";
 
 /** Makes a fresh, empty store whose timestamps come from `now`. */
@@ -93,6 +94,8 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     describeRequestKeyContract({ setup, listen });
 
     describeDeliveryContract({ setup, listen });
+
+    describeRetentionContract({ setup });
 
     describe("workflows", () => {
       it("upserts by slug keeping id and createdAt, replacing the rest", async () => {

@@ -120,6 +120,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       inference: config.inference,
       log: io.log,
       warmPoolSize: 1,
+      ...(config.retention === undefined ? {} : { retention: config.retention }),
     });
     const opened = engine;
 

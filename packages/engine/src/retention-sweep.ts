@@ -7,7 +7,7 @@
  * at a time; `stop()` (engine close) ends it after the batch in progress.
  */
 import { rm } from "node:fs/promises";
-import { join, relative, isAbsolute } from "node:path";
+import { isAbsolute, join, relative, sep } from "node:path";
 import type { PruneCursor, PruneRunsResult } from "@promenade/store";
 import type { WorkflowRow } from "@promenade/workflow/records";
 import type { Backend } from "./backend.ts";
@@ -208,9 +208,16 @@ export class RetentionSweep {
       const rel = relative(dataDir, path);
       return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
     };
+    const runsDir = join(dataDir, "runs");
+    const deleted = new Set(result.deleted.map((run) => run.id));
+    // Artifact files live in their run's directory (removed whole) unless written elsewhere.
+    const inRunDir = (path: string): boolean => {
+      const rel = relative(runsDir, path);
+      return !rel.startsWith("..") && deleted.has(rel.split(sep)[0] ?? "");
+    };
     const targets = [
-      ...result.deleted.map((run) => join(dataDir, "runs", run.id)),
-      ...result.artifactPaths.filter(inside),
+      ...result.deleted.map((run) => join(runsDir, run.id)),
+      ...result.artifactPaths.filter((path) => inside(path) && !inRunDir(path)),
     ];
     await Promise.all(
       targets.map((path) =>

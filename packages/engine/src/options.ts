@@ -68,7 +68,10 @@ export interface EngineOptions {
   retention?: string;
   /** Time between retention sweeps (integer ms ≥ 1). Default `600000` (10 minutes). */
   retentionIntervalMs?: number;
-  /** Top-level runs per retention batch (one transaction each; integer 1–1000). Default `200`. */
+  /**
+   * Top-level runs per retention batch (one transaction each; integer 1–1000). Default `50`: small
+   * enough that a batch holds the event loop for a short moment, so API latency stays near idle.
+   */
   retentionBatchSize?: number;
 }
 
@@ -122,7 +125,7 @@ export function defaultChildEntryPath(): string {
 }
 
 function batchSize(value: number | undefined): number {
-  const size = integer(value ?? 200, "retentionBatchSize", 1);
+  const size = integer(value ?? 50, "retentionBatchSize", 1);
   if (size > 1000) throw invalid("retentionBatchSize", "must be at most 1000");
   return size;
 }

@@ -31,6 +31,8 @@ export function engineApi(engine: Engine): EngineApi {
       engine.respondToInputAsync(runId, key, value, options),
     onEvent: (listener) => engine.onEvent(listener),
     nextCronFire: (expr, timezone, afterMs) => nextFire(parseSchedule(expr, timezone), afterMs),
+    backup: (file) => engine.backup(file),
+    retentionStats: () => engine.retentionStats,
   };
   return api;
 }

@@ -121,6 +121,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       log: io.log,
       warmPoolSize: 1,
       builtins: config.agentBuiltins,
+      ...(config.retention === undefined ? {} : { retention: config.retention }),
     });
     const opened = engine;
 

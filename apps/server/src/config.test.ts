@@ -130,6 +130,16 @@ describe("parseConfig", () => {
     expect(parseConfig({ PROMENADE_PORT: "1", BOARDWALK_PORT: "2" }, cwd).port).toBe(1);
   });
 
+  it("takes PROMENADE_RETENTION as written and refuses a bad policy naming the variable and an example", () => {
+    expect(parseConfig({}, cwd).retention).toBeUndefined();
+    expect(parseConfig({ PROMENADE_RETENTION: "30d, last 1000" }, cwd).retention).toBe(
+      "30d, last 1000",
+    );
+    const err = errorOf({ PROMENADE_RETENTION: "30 days" });
+    expect(err.message).toContain('PROMENADE_RETENTION "30 days" is not a retention policy');
+    expect(err.hint).toContain('"30d"');
+  });
+
   it("rejects bad ports naming the variable and the raw value", () => {
     for (const raw of ["abc", "-1", "65536", "8080.5"]) {
       const err = errorOf({ PROMENADE_PORT: raw });

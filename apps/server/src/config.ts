@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseProvidersJson, parseRateTable } from "@promenade/agent";
 import type { RateTable } from "@promenade/agent";
+import { parseRetentionPolicy } from "@promenade/engine";
 import type { InferenceConfig } from "@promenade/engine";
 import { isEngineError } from "@promenade/workflow/errors";
 import { API_TOKEN_MIN_LENGTH, DEFAULT_PORT, isLoopbackHost } from "@promenade/server";
@@ -42,6 +43,8 @@ export interface ServerConfig {
   /** Absolute path of the dotenv file in use, or null. */
   envFile: string | null;
   inference: InferenceConfig;
+  /** `PROMENADE_RETENTION` as written (checked), or `undefined`: keep everything. */
+  retention: string | undefined;
   /** `config: using legacy …` lines, printed before anything else. */
   notices: string[];
 }
@@ -298,6 +301,16 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     envFile = join(dataDir, ".env");
   }
 
+  const retention = get("PROMENADE_RETENTION");
+  if (retention !== undefined) {
+    try {
+      parseRetentionPolicy(retention, "PROMENADE_RETENTION");
+    } catch (err) {
+      if (!isEngineError(err)) throw err;
+      throw new BootError(err.message, err.hint);
+    }
+  }
+
   return {
     dataDir,
     databaseUrl,
@@ -312,6 +325,7 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     allowedOrigins,
     envFile,
     inference,
+    retention,
     notices,
   };
 }
@@ -363,6 +377,7 @@ Configuration (environment; empty = unset; legacy BOARDWALK_* names accepted whe
   PROMENADE_RATES_FILE        rate table file { version, models } (tested before the shipped rates)
   PROMENADE_PROVIDER_TIMEOUT_MS  provider request timeout (ms)
   PROMENADE_AGENT_BUILTINS    all (default), read-only or none: ceiling on agents' built-in tools
+  PROMENADE_RETENTION         keep terminal runs: 30d, 12h, last 500, "30d, last 1000" or off (default off)
   PROMENADE_IN_DOCKER         1 selects the Docker defaults                                [BOARDWALK_IN_DOCKER]
   PROMENADE_WEBHOOK_TOKEN__<SLUG>, PROMENADE_WEBHOOK_SECRET__<SLUG>  webhook credentials (read per request)
 `;

@@ -37,6 +37,7 @@ import { DatabaseWatch } from "./database-watch.ts";
 import { prepareDeploy, readSkills, writeSkills } from "./deploy.ts";
 import type { DeployArgs } from "./deploy.ts";
 import type { ResolvedEngineOptions } from "./options.ts";
+import { RetentionSweep } from "./retention-sweep.ts";
 import type { CheckedStart } from "./start-run.ts";
 
 /** What `deployWorkflowsFromDir` compares an entry against. */
@@ -59,6 +60,8 @@ export class EngineCore {
   /** Runs whose supervision stopped on a store failure, resumed once the database answers. */
   readonly #unsupervised = new Set<string>();
   readonly #unsubscribeFeed: () => void;
+  /** The background retention sweep (started with the loops). */
+  readonly retention: RetentionSweep;
   #releaseScheduled = false;
   #closed = false;
 
@@ -118,6 +121,15 @@ export class EngineCore {
           })
         : null;
     this.#unsubscribeFeed = backend.store.subscribe((row) => this.#onCommitted(row));
+    this.retention = new RetentionSweep({
+      backend,
+      dataDir: options.dataDir,
+      policy: options.retention,
+      intervalMs: options.retentionIntervalMs,
+      batchSize: options.retentionBatchSize,
+      now: () => clock.now(),
+      log: options.log,
+    });
   }
 
   /** Human-input requests matching `filter`, newest first. */
@@ -249,6 +261,7 @@ export class EngineCore {
   startLoops(): void {
     this.#scheduler.start();
     this.#watch?.start();
+    this.retention.start();
   }
 
   /** The run's row; `VALIDATION` for a malformed id, `NOT_FOUND` for an unknown one. */
@@ -333,6 +346,7 @@ export class EngineCore {
     this.#closed = true;
     this.#watch?.stop();
     this.#scheduler.stop();
+    const sweepDone = this.retention.stop();
     this.#terminalWaiters.clear();
     const shutdown = this.#supervisor.shutdown(childGraceMs).catch((error: unknown) => {
       this.#options.log(`engine close: run process shutdown failed: ${describe(error)}`);
@@ -343,7 +357,7 @@ export class EngineCore {
       sync.close();
       return shutdown;
     }
-    return shutdown
+    return Promise.all([shutdown, sweepDone])
       .then(() => this.backend.store.close())
       .catch((error: unknown) => {
         this.#options.log(`engine close: closing the database failed: ${describe(error)}`);

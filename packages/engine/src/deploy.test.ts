@@ -70,6 +70,20 @@ describe("prepareDeploy", () => {
     ).toEqual({ catch_up: "once" });
   });
 
+  it("checks config.retention at deploy, naming the field", () => {
+    const manual = '{ slug: "x", triggers: [{ kind: "manual" }] }';
+    expect(
+      prepareDeploy({ program: meta(manual), config: { retention: "7d, last 50" } }, acceptAll)
+        .config,
+    ).toEqual({ retention: "7d, last 50" });
+    expect(() =>
+      prepareDeploy({ program: meta(manual), config: { retention: "a week" } }, acceptAll),
+    ).toThrow(/deployWorkflow: config\.retention "a week" is not a retention policy/);
+    expect(() =>
+      prepareDeploy({ program: meta(manual), config: { retention: 7 } }, acceptAll),
+    ).toThrow(/config\.retention must be a string/);
+  });
+
   it("validates the webhook replay policy in config.webhooks against the triggers", () => {
     const signed = meta('{ slug: "w", triggers: [{ kind: "webhook", auth: "signature" }] }');
     const tokenOnly = meta('{ slug: "t", triggers: [{ kind: "webhook", auth: "token" }] }');

@@ -18,6 +18,7 @@ import {
   findTypeScriptSyntax,
 } from "@promenade/workflow/extract";
 import { readWebhookReplayPolicy } from "@promenade/workflow/limits";
+import { parseRetentionPolicy } from "./retention-policy.ts";
 import { isPlainObject, jsonProblem } from "./internal/json.ts";
 
 /** What `engine.deployWorkflow(args)` takes. */
@@ -191,6 +192,9 @@ function checkConfig(config: unknown): Record<string, JsonValue> {
       `deployWorkflow: config.catch_up must be "skip" or "once" (got ${JSON.stringify(catchUp)}).`,
       'Omit catch_up for the default "skip".',
     );
+  }
+  if (config["retention"] !== undefined) {
+    parseRetentionPolicy(config["retention"], "deployWorkflow: config.retention");
   }
   return config as Record<string, JsonValue>;
 }

@@ -30,6 +30,8 @@ import { isPlainObject } from "./internal/json.ts";
 import { resolveEngineOptions } from "./options.ts";
 import type { EngineOptions, ResolvedEngineOptions } from "./options.ts";
 import { asyncReader, syncReader, unsupported, unsupportedReader } from "./readers.ts";
+import { backupDatabase } from "./backup.ts";
+import type { RetentionReport, RetentionStats } from "./retention-sweep.ts";
 import type { AsyncStoreReader, StoreReader } from "./readers.ts";
 import { checkStartRun } from "./start-run.ts";
 import type { StartRunOptions } from "./start-run.ts";
@@ -470,6 +472,33 @@ export class Engine {
     this.#assertOpen();
     this.#requireSync("engine.ping()", "await engine.pingAsync()");
     this.#now(this.#core.ping(), "ping");
+  }
+
+  /**
+   * Applies the retention policy now (the same sweep the started engine runs on its timer): the
+   * terminal runs outside their workflow's policy are deleted in bounded batches with every row
+   * and file of theirs. Resolves with what it did; joins a sweep already running.
+   */
+  sweepRetention(): Promise<RetentionReport> {
+    return this.#track(() => this.#core.retention.sweep());
+  }
+
+  /** Retention counters since the engine opened (sweeps, runs deleted, the last sweep). */
+  get retentionStats(): RetentionStats {
+    this.#assertOpen();
+    return this.#core.retention.stats;
+  }
+
+  /**
+   * A consistent copy of the SQLite database at `file` (which must not exist), taken online
+   * while runs keep writing: it holds every event committed before the promise resolves. A
+   * server started on a data dir holding the copy as `promenade.db` recovers the runs that were
+   * in flight. Resolves with the absolute path.
+   * @throws (rejects) EngineError `CONFLICT` when `file` exists, `VALIDATION` for a missing
+   * directory, `UNSUPPORTED` on PostgreSQL (use `pg_dump`), `INTERNAL` when the copy fails.
+   */
+  backup(file: string): Promise<string> {
+    return this.#track(() => backupDatabase(this.#core.backend, file));
   }
 
   /** `ping()` on either database: rejects `INTERNAL` while the database cannot be reached. */

@@ -11,6 +11,8 @@ import { wallClock } from "@promenade/supervisor";
 import { EngineError } from "@promenade/workflow/errors";
 import type { InferenceConfig } from "./agent-plug.ts";
 import { isPlainObject } from "./internal/json.ts";
+import { KEEP_EVERYTHING, parseRetentionPolicy } from "./retention-policy.ts";
+import type { RetentionPolicy } from "./retention-policy.ts";
 
 /**
  * The engine's clock: epoch-ms `now()` and an abortable `sleep`. Every timestamp, timer and cron
@@ -64,6 +66,19 @@ export interface EngineOptions {
    * to it, never widened; naming a tool outside it fails `UNSUPPORTED`.
    */
   builtins?: "all" | "read-only" | "none";
+  /**
+   * The engine-wide retention policy for terminal runs (a workflow's `config.retention`
+   * overrides it): `off`, a duration (`30d`, `12h`), `last <n>`, or both (`30d, last 1000`).
+   * Applied by a background sweep once the engine is started. Default `off` (keep everything).
+   */
+  retention?: string;
+  /** Time between retention sweeps (integer ms ≥ 1). Default `600000` (10 minutes). */
+  retentionIntervalMs?: number;
+  /**
+   * Top-level runs per retention batch (one transaction each; integer 1–1000). Default `50`: small
+   * enough that a batch holds the event loop for a short moment, so API latency stays near idle.
+   */
+  retentionBatchSize?: number;
 }
 
 /** `EngineOptions` with every default applied. */
@@ -82,6 +97,9 @@ export interface ResolvedEngineOptions {
   lateFireThresholdMs: number;
   warmPoolSize: number;
   builtins: "all" | "read-only" | "none";
+  retention: RetentionPolicy;
+  retentionIntervalMs: number;
+  retentionBatchSize: number;
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
@@ -99,6 +117,9 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "lateFireThresholdMs",
   "warmPoolSize",
   "builtins",
+  "retention",
+  "retentionIntervalMs",
+  "retentionBatchSize",
 ]);
 
 /**
@@ -109,6 +130,12 @@ export function defaultChildEntryPath(): string {
   const here = import.meta.url;
   const relative = here.endsWith(".ts") ? "../dist/child.js" : "./child.js";
   return fileURLToPath(new URL(relative, here));
+}
+
+function batchSize(value: number | undefined): number {
+  const size = integer(value ?? 50, "retentionBatchSize", 1);
+  if (size > 1000) throw invalid("retentionBatchSize", "must be at most 1000");
+  return size;
 }
 
 /** Apply defaults and validate. Throws `VALIDATION` naming the first bad option. */
@@ -173,6 +200,12 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     lateFireThresholdMs: integer(options.lateFireThresholdMs ?? 300_000, "lateFireThresholdMs", 1),
     warmPoolSize: integer(options.warmPoolSize ?? 0, "warmPoolSize", 0),
     builtins,
+    retention:
+      options.retention === undefined
+        ? KEEP_EVERYTHING
+        : parseRetentionPolicy(options.retention, 'Engine option "retention"'),
+    retentionIntervalMs: integer(options.retentionIntervalMs ?? 600_000, "retentionIntervalMs", 1),
+    retentionBatchSize: batchSize(options.retentionBatchSize),
   };
 }
 

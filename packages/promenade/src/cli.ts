@@ -6,6 +6,7 @@
  */
 import { parseCommandLine, renderHelp } from "./args.ts";
 import type { Command } from "./command.ts";
+import { backupCommand } from "./commands/backup.ts";
 import { cancelCommand } from "./commands/cancel.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { devCommand } from "./commands/dev.ts";
@@ -13,6 +14,7 @@ import { initCommand } from "./commands/init.ts";
 import { inputsCommand } from "./commands/inputs.ts";
 import { logsCommand } from "./commands/logs.ts";
 import { respondCommand } from "./commands/respond.ts";
+import { restoreCommand } from "./commands/restore.ts";
 import { runCommand } from "./commands/run.ts";
 import { runsCommand } from "./commands/runs.ts";
 import { serverCommand } from "./commands/server.ts";
@@ -36,6 +38,8 @@ export const COMMANDS: readonly Command[] = [
   inputsCommand,
   respondCommand,
   serverCommand,
+  backupCommand,
+  restoreCommand,
 ];
 
 /** `promenade --help`. */

@@ -168,6 +168,14 @@ export interface EngineApi {
    * without it the workflow detail shows no next fire (`nextFireAt: null`).
    */
   nextCronFire?(expr: string, timezone: string | undefined, afterMs: number): number | null;
+  /**
+   * Writes a consistent online copy of the database to `file` (which must not exist); resolves
+   * with its absolute path. Optional: without it `POST /api/admin/backup` answers 400
+   * `UNSUPPORTED`. A database the engine cannot copy (PostgreSQL) fails `UNSUPPORTED` with a hint.
+   */
+  backup?(file: string): Awaitable<string>;
+  /** Retention counters for `/metrics` (sweeps and runs deleted so far). Optional. */
+  retentionStats?(): { sweeps: number; runsDeleted: number };
 }
 
 /** Options of the interactive MCP OAuth grant. */

@@ -48,6 +48,7 @@ import {
   validationFailed,
 } from "./internal/http.ts";
 import { Metrics } from "./internal/metrics.ts";
+import { backupRoute } from "./routes/admin.ts";
 import { OrderedReads } from "./internal/ordered-reads.ts";
 import { isTerminalStatus, NON_TERMINAL_STATUSES } from "./internal/status.ts";
 import {
@@ -694,6 +695,7 @@ export function createPromenadeServer(
       runs,
       wsConnections: ws.connectionCount,
       wsSubscriptions: ws.subscriptionCounts(),
+      retention: engine.retentionStats?.() ?? null,
     });
     res.writeHead(200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
@@ -844,6 +846,11 @@ export function createPromenadeServer(
     { template: "/ui/:file", pattern: ["ui", null], methods: { GET: uiFile("") } },
     { template: "/healthz", pattern: ["healthz"], methods: { GET: healthz } },
     { template: "/metrics", pattern: ["metrics"], methods: { GET: metricsHandler } },
+    {
+      template: "/api/admin/backup",
+      pattern: ["api", "admin", "backup"],
+      methods: { POST: backupRoute(engine) },
+    },
     {
       template: "/api/workflows",
       pattern: ["api", "workflows"],

@@ -158,10 +158,12 @@ describe("fresh schema", () => {
       expect(indexes.sort()).toEqual(
         [
           "artifacts_run_id",
+          "cron_fires_run_id",
           "human_input_requests_run_key",
           "human_input_requests_status",
           "run_events_channel",
           "run_request_keys_expiry",
+          "run_request_keys_run_id",
           "runs_created_at",
           "runs_parent_idempotency_key",
           "runs_parent_run_id",
@@ -169,6 +171,7 @@ describe("fresh schema", () => {
           "runs_workflow_id_status",
           "webhook_deliveries_expiry",
           "workflow_versions_number",
+          "webhook_deliveries_run_id",
         ].sort(),
       );
       expect(db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.at(-1)?.version);

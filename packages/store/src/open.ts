@@ -159,6 +159,12 @@ function openDatabase(path: string): Database.Database {
       // connection's lifetime so a second opener is refused instead of interleaving writes. The
       // OS drops the lock when the process dies (even by SIGKILL), so it never goes stale.
       db.pragma("locking_mode = EXCLUSIVE");
+      // A new file returns the pages retention frees to the file system in small steps
+      // (`reclaimSpace`); the mode can only be chosen before the first table exists. A file
+      // created by an older release keeps reusing its free pages instead (a one-off offline
+      // `VACUUM` after setting the pragma converts it).
+      const empty = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master").get() as { n: number };
+      if (empty.n === 0) db.pragma("auto_vacuum = INCREMENTAL");
       db.pragma("journal_mode = WAL");
       db.exec("BEGIN IMMEDIATE; COMMIT");
     }

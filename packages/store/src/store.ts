@@ -28,11 +28,12 @@ import { CronFireTable } from "./cron-fires.ts";
 import { EventTable } from "./events.ts";
 import { Feed } from "./feed.ts";
 import { InputRequestTable } from "./input-requests.ts";
-import { validation } from "./internal/args.ts";
+import { messageOf, validation } from "./internal/args.ts";
 import type { TableContext } from "./internal/context.ts";
 import type { RunStatus } from "./internal/sdk.ts";
 import { createUlidFactory } from "./internal/ulid.ts";
 import type { Settings, StoreHooks } from "./open.ts";
+import { Retention } from "./retention.ts";
 import { RunTable } from "./runs.ts";
 import { Transactions, wrapSqliteError } from "./transaction.ts";
 import type {
@@ -43,6 +44,8 @@ import type {
   EventAppend,
   FireCronArgs,
   InputRequestSettlement,
+  PruneRunsArgs,
+  PruneRunsResult,
   RunUsageDelta,
   StatusChange,
   Store,
@@ -64,6 +67,7 @@ export class SqliteStore implements Store {
   readonly #cronFires: CronFireTable;
   readonly #artifacts: ArtifactTable;
   readonly #inputs: InputRequestTable;
+  readonly #retention: Retention;
   #closed = false;
 
   constructor(db: Database.Database, settings: Settings, hooks: StoreHooks) {
@@ -110,6 +114,7 @@ export class SqliteStore implements Store {
     );
     this.#cronFires = new CronFireTable(context, this.#workflows, this.#runs);
     this.#artifacts = new ArtifactTable(context);
+    this.#retention = new Retention(context);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -307,5 +312,44 @@ export class SqliteStore implements Store {
     settlement: InputRequestSettlement,
   ): HumanInputRequestRow | null {
     return this.#guard("settleInputRequest", () => this.#inputs.settle(runId, key, settlement));
+  }
+
+  // ---------------------------------------------------------------- retention and backups
+
+  pruneRuns(args: PruneRunsArgs): PruneRunsResult {
+    return this.#guard("pruneRuns", () => this.#retention.prune(args));
+  }
+
+  reclaimSpace(pages: number): number {
+    return this.#guard("reclaimSpace", () => {
+      if (!Number.isSafeInteger(pages) || pages < 1) {
+        throw validation(`reclaimSpace: pages must be an integer ≥ 1, got ${String(pages)}.`);
+      }
+      return this.#retention.reclaim(pages);
+    });
+  }
+
+  async backup(file: string): Promise<void> {
+    this.#assertOpen();
+    if (typeof file !== "string" || file.length === 0) {
+      throw validation("backup(file): file must be a non-empty path.");
+    }
+    if (this.#tx.open) {
+      throw new EngineError(
+        "INTERNAL",
+        "backup() was called inside a store transaction.",
+        "Take the backup after the transaction callback returns.",
+      );
+    }
+    try {
+      await this.#db.backup(file);
+    } catch (error) {
+      throw new EngineError(
+        "INTERNAL",
+        `Backup to ${file} failed: ${messageOf(error)}`,
+        "Check that the target's directory exists and is writable, and that the disk has room.",
+        { cause: error },
+      );
+    }
   }
 }

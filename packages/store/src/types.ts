@@ -249,6 +249,48 @@ export interface InputRequestSettlement {
 }
 
 /**
+ * Arguments of {@link AsyncStore.pruneRuns}: one batch of one workflow's retention. Only terminal
+ * top-level runs are candidates; each is deleted together with its descendants (child runs of any
+ * workflow), and only when every run of that family is terminal. A run is outside the policy when
+ * it ended before `endedBefore`, or when it is older than the workflow's newest `keepLast`
+ * terminal top-level runs. At least one of the two must be given.
+ */
+export interface PruneRunsArgs {
+  workflowId: string;
+  /** Epoch ms: terminal top-level runs that ended before this are outside the policy. */
+  endedBefore?: number;
+  /** Integer ≥ 1: the newest `keepLast` terminal top-level runs are kept. */
+  keepLast?: number;
+  /** Top-level runs examined in this batch (integer 1–1000, default 200). */
+  limit?: number;
+  /** Where this batch starts: the `next` of the previous batch of the same sweep. */
+  after?: PruneCursor | null;
+}
+
+/** A position in a workflow's top-level runs, oldest first (`created_at`, then id). */
+export interface PruneCursor {
+  createdAt: number;
+  id: string;
+}
+
+/** One deleted run. */
+export interface PrunedRun {
+  id: string;
+  workflowId: string;
+  parentRunId: string | null;
+}
+
+/** What one {@link AsyncStore.pruneRuns} batch deleted, and where the next batch starts. */
+export interface PruneRunsResult {
+  /** Every run deleted (top-level runs and their descendants), with all their rows. */
+  deleted: PrunedRun[];
+  /** The files of the deleted artifacts (the rows are gone; the caller removes the bytes). */
+  artifactPaths: string[];
+  /** The start of the next batch, or `null` when no candidate is left. */
+  next: PruneCursor | null;
+}
+
+/**
  * Every method the engine's packages need from persistence, on any backend. Methods return
  * {@link Awaitable}: the PostgreSQL store returns promises, the SQLite store plain values (it
  * stays synchronous), and callers `await` either. Multi-row invariants are single methods, each
@@ -306,6 +348,15 @@ export interface AsyncStore {
     key: string,
     settlement: InputRequestSettlement,
   ): Awaitable<HumanInputRequestRow | null>;
+  /**
+   * One retention batch in one transaction: deletes the terminal top-level runs of a workflow
+   * outside the policy (see {@link PruneRunsArgs}), with their descendants, events, artifact rows,
+   * human-input requests, usage, request keys, webhook delivery keys and cron fire records. Never
+   * deletes a family with a run that is not terminal, a run whose request key or webhook delivery
+   * keys are still remembered, or the newest recorded fire of a cron trigger. Bad arguments ⇒
+   * `VALIDATION`.
+   */
+  pruneRuns(args: PruneRunsArgs): Awaitable<PruneRunsResult>;
   /** One trivial read; throws (rejects) `INTERNAL` when the database cannot be reached. */
   ping(): Awaitable<void>;
   /** Receives every event after its commit; returns the unsubscribe function. */
@@ -395,6 +446,20 @@ export interface Store extends StoreReader, Omit<AsyncStore, keyof StoreReader> 
    * did not apply. Unknown run ⇒ `NOT_FOUND`.
    */
   commitStatus(runId: string, change: StatusChange): RunRow | null;
+  /** {@link AsyncStore.pruneRuns}, synchronously. */
+  pruneRuns(args: PruneRunsArgs): PruneRunsResult;
+  /**
+   * Returns up to `pages` free pages of the file to the file system (`PRAGMA incremental_vacuum`,
+   * a short step) and how many it freed: `0` when nothing is free, or when the database was
+   * created before incremental auto-vacuum was enabled (its space is reused, not returned).
+   */
+  reclaimSpace(pages: number): number;
+  /**
+   * Copies the whole database to `file` with SQLite's online backup while the store keeps
+   * working: the copy holds every transaction committed before the returned promise resolves.
+   * Rejects `INTERNAL` when the file cannot be written.
+   */
+  backup(file: string): Promise<void>;
   /** One trivial read; throws `INTERNAL` when closed or unreadable. */
   ping(): void;
   /** Receives every event synchronously right after its COMMIT; returns the unsubscribe function. */

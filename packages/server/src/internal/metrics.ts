@@ -61,6 +61,8 @@ export class Metrics {
     runs: Record<string, number>;
     wsConnections: number;
     wsSubscriptions: { run: number; runs: number };
+    /** The engine's retention counters, when it has a retention sweep. */
+    retention?: { sweeps: number; runsDeleted: number } | null;
   }): string {
     const out: string[] = [];
     const counter = (name: string, help: string, c: Counter): void => {
@@ -132,6 +134,16 @@ export class Metrics {
       `promenade_ws_backpressure_pauses_total ${this.wsBackpressurePauses}`,
     );
     counter("promenade_ws_closed_total", "WebSocket connections closed.", this.wsClosed);
+    if (gauges.retention !== undefined && gauges.retention !== null) {
+      out.push(
+        "# HELP promenade_retention_sweeps_total Retention sweeps completed.",
+        "# TYPE promenade_retention_sweeps_total counter",
+        `promenade_retention_sweeps_total ${gauges.retention.sweeps}`,
+        "# HELP promenade_retention_runs_deleted_total Runs deleted by the retention sweep.",
+        "# TYPE promenade_retention_runs_deleted_total counter",
+        `promenade_retention_runs_deleted_total ${gauges.retention.runsDeleted}`,
+      );
+    }
     return out.join("\n") + "\n";
   }
 }

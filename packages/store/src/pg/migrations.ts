@@ -167,6 +167,15 @@ ALTER TABLE runs ADD COLUMN version bigint;
 UPDATE runs SET version_id = workflow_id, version = 1;
 `;
 
+// Retention deletes runs in batches: every table that references a run is looked up by run id
+// (the foreign-key checks of a run's DELETE, and the retention batch's own lookups), so each
+// gets an index on it instead of a scan per deleted run.
+const retentionIndexes = `
+CREATE INDEX cron_fires_run_id ON cron_fires (run_id);
+CREATE INDEX run_request_keys_run_id ON run_request_keys (run_id);
+CREATE INDEX webhook_deliveries_run_id ON webhook_deliveries (run_id);
+`;
+
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
 export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
@@ -175,4 +184,5 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 4, name: "0004_webhook_deliveries", sql: webhookDeliveries },
   { version: 5, name: "0005_workflow_versions", sql: workflowVersions },
   { version: 6, name: "0006_run_accounting", sql: runAccounting },
+  { version: 7, name: "0007_retention_indexes", sql: retentionIndexes },
 ]);

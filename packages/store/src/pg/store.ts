@@ -34,6 +34,8 @@ import type {
   ListEventsOptions,
   ListInputRequestsFilter,
   ListRunsFilter,
+  PruneRunsArgs,
+  PruneRunsResult,
   PublishedEvent,
   RequestKey,
   RunRow,
@@ -66,6 +68,8 @@ import {
 } from "./args.ts";
 import { connectionFailure, type PgTarget } from "./connect.ts";
 import { PgInputRequests } from "./input-requests.ts";
+import { pruneBatch } from "./retention.ts";
+import { readPruneArgs } from "../internal/prune.ts";
 import type { EngineLock } from "./lock.ts";
 import { constraintOf, driverError, eventWriteError } from "./errors.ts";
 import {
@@ -141,6 +145,7 @@ export interface PgStore extends AsyncStore {
     key: string,
     settlement: InputRequestSettlement,
   ): Promise<HumanInputRequestRow | null>;
+  pruneRuns(args: PruneRunsArgs): Promise<PruneRunsResult>;
   ping(): Promise<void>;
   subscribe(listener: EventListener): () => void;
   /**
@@ -1070,5 +1075,18 @@ export class PgStoreImpl implements PgStore {
     settlement: InputRequestSettlement,
   ): Promise<HumanInputRequestRow | null> {
     return this.#run("settleInputRequest", () => this.#inputs.settle(runId, key, settlement));
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  pruneRuns(args: PruneRunsArgs): Promise<PruneRunsResult> {
+    return this.#run("pruneRuns", async () => {
+      const query = readPruneArgs(args);
+      const result = await this.#transaction((client) =>
+        pruneBatch(client, query, this.#settings.now()),
+      );
+      for (const run of result.deleted) this.#routes.delete(run.id);
+      return result;
+    });
   }
 }

@@ -21,6 +21,7 @@ import {
 } from "./fixtures.ts";
 import { describeDeliveryContract } from "./deliveries-contract.ts";
 import { describeRequestKeyContract } from "./request-keys-contract.ts";
+import { describeRetentionContract } from "./retention-contract.ts";
 import { describeInputRequestContract } from "./input-requests-contract.ts";
 import { describeVersionContract } from "./versions-contract.ts";
 
@@ -96,6 +97,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     describeDeliveryContract({ setup, listen });
 
     describeVersionContract({ setup });
+    describeRetentionContract({ setup });
 
     describe("workflows", () => {
       it("upserts by slug keeping id and createdAt, replacing the rest", async () => {

@@ -7,7 +7,7 @@
  * whichever comes first.
  */
 import type { ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { armDeadline } from "./budgets.ts";
 import type { Deadline } from "./budgets.ts";
@@ -129,12 +129,15 @@ export function startPass(
       settlePass();
     });
 
+    const deployedFiles = skillsDir(ctx, exec.workflow.id);
+    const agentsMd = workflowAgentsMd(deployedFiles);
     const init: InitMessage = {
       type: "init",
       runId: exec.runId,
       programPath: dirs.programPath,
       workspaceDir: dirs.workspaceDir,
-      skillsDir: skillsDir(ctx, exec.workflow.id),
+      skillsDir: deployedFiles,
+      ...(agentsMd === null ? {} : { agentsMd }),
       agentBuiltins: ctx.agentBuiltins,
       input: exec.input,
       config: exec.workflow.config,
@@ -166,6 +169,19 @@ export function signalCancel(ctx: SupervisorContext, exec: Execution): void {
 function skillsDir(ctx: SupervisorContext, workflowId: string): string | null {
   const dir = join(ctx.dataDir, "skills", workflowId);
   return existsSync(dir) ? dir : null;
+}
+
+/**
+ * The workflow's AGENTS.md stored with the deploy: the engine writes it at `.workflow/AGENTS.md`
+ * of the deployed files directory (a path no skill name can take). `null` when none.
+ */
+function workflowAgentsMd(dir: string | null): string | null {
+  if (dir === null) return null;
+  try {
+    return readFileSync(join(dir, ".workflow", "AGENTS.md"), "utf8");
+  } catch {
+    return null;
+  }
 }
 
 function captureOutput(

@@ -72,6 +72,8 @@ export interface ChildAgentHost {
   workspaceDir: string;
   /** Directory of deployed skills (`<skill>.md` files, `<skill>/SKILL.md` folders), or `null`. */
   skillsDir: string | null;
+  /** The workflow's AGENTS.md text, or `null` when none was deployed. */
+  agentsMd: string | null;
   /** The operator's ceiling on built-in tools. */
   builtinsCeiling: "all" | "read-only" | "none";
   /**
@@ -140,6 +142,7 @@ class ChildRuntime {
   private refused = false;
   private workspaceDir = "";
   private skillsDir: string | null = null;
+  private agentsMd: string | null = null;
   private agentBuiltins: "all" | "read-only" | "none" = "all";
   /** Fire-and-forget messages not yet written (see {@link post}). */
   private queued: BatchableChildMessage[] = [];
@@ -234,6 +237,7 @@ class ChildRuntime {
     process.chdir(init.workspaceDir);
     this.workspaceDir = init.workspaceDir;
     this.skillsDir = init.skillsDir;
+    this.agentsMd = init.agentsMd ?? null;
     this.agentBuiltins = init.agentBuiltins ?? "all";
     // Secrets interpolated into env (`${{ secrets.NAME }}`): the values are read back from this process's own
     // environment, which the supervisor built; only the names crossed IPC.
@@ -487,6 +491,7 @@ class ChildRuntime {
       redactor: this.redactor,
       workspaceDir: this.workspaceDir,
       skillsDir: this.skillsDir,
+      agentsMd: this.agentsMd,
       builtinsCeiling: this.agentBuiltins,
       subagent: (subName) => this.agentHost(subName),
       humanInput: (request) => this.askHuman(request),
@@ -584,6 +589,9 @@ function isInitMessage(message: InitMessage): boolean {
     typeof message.programPath === "string" &&
     typeof message.workspaceDir === "string" &&
     (message.skillsDir === null || typeof message.skillsDir === "string") &&
+    (message.agentsMd === undefined ||
+      message.agentsMd === null ||
+      typeof message.agentsMd === "string") &&
     typeof message.config === "object" &&
     message.config !== null &&
     typeof message.envSecrets === "object" &&

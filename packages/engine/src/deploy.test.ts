@@ -2,7 +2,7 @@
  * Deploy checks (source size, manifest literal, schema, slug, config) and the atomic skills directory, without an
  * engine. What breaks if these fail: a bad program stored, or a half-written skills set.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -157,5 +157,22 @@ describe("writeSkills", () => {
     writeSkills(root, "W1", {});
     expect(existsSync(join(root, "skills", "W1"))).toBe(false);
     expect(readdirSync(join(root, "skills"))).toEqual([]);
+  });
+
+  it("stores folder-skill files and AGENTS.md at their paths and reads the same map back", () => {
+    root = mkdtempSync(join(tmpdir(), "skills-"));
+    const files = {
+      style: "short",
+      "triage/SKILL.md": "# Triage",
+      "triage/refs/labels.md": "bug",
+      ".workflow/AGENTS.md": "rules",
+    };
+    writeSkills(root, "W1", files);
+    const dir = join(root, "skills", "W1");
+    expect(readFileSync(join(dir, "style.md"), "utf8")).toBe("short");
+    expect(readFileSync(join(dir, "triage", "refs", "labels.md"), "utf8")).toBe("bug");
+    expect(readFileSync(join(dir, ".workflow", "AGENTS.md"), "utf8")).toBe("rules");
+    expect(readSkills(root, "W1")).toEqual(files);
+    expect(() => writeSkills(root!, "W2", { "a/../../x": "escape" })).toThrow(/invalid/);
   });
 });

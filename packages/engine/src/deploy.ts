@@ -7,8 +7,8 @@
  * a skills set on disk is replaced atomically (temp dir + rename), never left half-written.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { JsonValue, WorkflowManifest } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
 import {
@@ -20,6 +20,13 @@ import {
 import { readWebhookReplayPolicy } from "@promenade/workflow/limits";
 import { parseRetentionPolicy } from "./retention-policy.ts";
 import { isPlainObject, jsonProblem } from "./internal/json.ts";
+import {
+  AGENTS_MD_KEY,
+  collectFolderSkills,
+  fileOfKey,
+  keyOfFile,
+  listFiles,
+} from "./skill-files.ts";
 
 /** What `engine.deployWorkflow(args)` takes. */
 export interface DeployArgs {
@@ -38,6 +45,14 @@ export interface DeployArgs {
   config?: Record<string, JsonValue>;
   /** Skill name → markdown, written to `<dataDir>/skills/<workflowId>/<name>.md`; replaced wholesale. */
   skills?: Record<string, string>;
+  /**
+   * A directory of folder skills read at deploy: every `<name>/SKILL.md` folder, with all its
+   * resource files, is stored with the deploy (text files, UTF-8). Other top-level entries are
+   * ignored. Combines with `skills`; a folder wins over an inline skill of the same name at run time.
+   */
+  skillsSourceDir?: string;
+  /** The workflow's standing instructions, added to every agent call; replaced on redeploy. */
+  agentsMd?: string;
 }
 
 /** A deploy that passed every check, ready to be stored. */
@@ -46,6 +61,7 @@ export interface PreparedDeploy {
   /** JavaScript (compiled when the source was TypeScript). */
   program: string;
   config: Record<string, JsonValue>;
+  /** The stored files: see {@link deployFiles}. */
   skills: Record<string, string>;
   /** Platform-extension fields that are accepted but not enforced (for the deploy notice). */
   ignoredFields: string[];
@@ -67,7 +83,7 @@ export function prepareDeploy(args: DeployArgs, cron: CronCheck): PreparedDeploy
   if (!isPlainObject(args)) {
     throw new EngineError(
       "VALIDATION",
-      "deployWorkflow expects an object { program, filename?, config?, skills? }.",
+      "deployWorkflow expects an object { program, filename?, config?, skills?, skillsSourceDir?, agentsMd? }.",
     );
   }
   const { program } = args;
@@ -99,7 +115,7 @@ export function prepareDeploy(args: DeployArgs, cron: CronCheck): PreparedDeploy
   checkCronTriggers(manifest, cron);
   const config = checkConfig(args.config);
   checkWebhookPolicy(config, manifest);
-  const skills = checkSkills(args.skills);
+  const skills = deployFiles(args);
   return {
     manifest,
     program: source.typescript ? compile(program, source.fileName) : program,
@@ -211,6 +227,35 @@ function checkWebhookPolicy(config: Record<string, JsonValue>, manifest: Workflo
   }
 }
 
+/**
+ * The files a deploy stores (key → text): the inline skills, the folder skills read from
+ * `skillsSourceDir`, and the AGENTS.md text (omitted when empty).
+ * @throws EngineError `VALIDATION` for a bad skill name or shape, an unreadable skills directory
+ *   or a non-string `agentsMd`.
+ */
+export function deployFiles(args: DeployArgs): Record<string, string> {
+  const files = checkSkills(args.skills);
+  if (args.skillsSourceDir !== undefined) {
+    if (typeof args.skillsSourceDir !== "string" || args.skillsSourceDir === "") {
+      throw new EngineError(
+        "VALIDATION",
+        "deployWorkflow: `skillsSourceDir` must be a directory path.",
+      );
+    }
+    Object.assign(files, collectFolderSkills(args.skillsSourceDir));
+  }
+  if (args.agentsMd !== undefined) {
+    if (typeof args.agentsMd !== "string") {
+      throw new EngineError(
+        "VALIDATION",
+        `deployWorkflow: \`agentsMd\` must be a string (got ${typeof args.agentsMd}).`,
+      );
+    }
+    if (args.agentsMd !== "") files[AGENTS_MD_KEY] = args.agentsMd;
+  }
+  return files;
+}
+
 function checkSkills(skills: unknown): Record<string, string> {
   if (skills === undefined) return {};
   if (!isPlainObject(skills)) {
@@ -264,7 +309,8 @@ export function skillsDir(dataDir: string, workflowId: string): string {
 }
 
 /**
- * Replace the workflow's skills directory wholesale: no entries ⇒ no directory. Written into a temp dir and renamed, so a crash never leaves a half-written set.
+ * Replace the workflow's stored files directory (skills, folder-skill files, AGENTS.md; keys as in
+ * {@link deployFiles}) wholesale: no entries ⇒ no directory. Written into a temp dir and renamed, so a crash never leaves a half-written set.
  */
 export function writeSkills(
   dataDir: string,
@@ -276,10 +322,15 @@ export function writeSkills(
   const suffix = randomBytes(6).toString("hex");
   const names = Object.keys(skills);
   let staged: string | undefined;
+  const paths = names.map((name) => fileOfKey(name));
   if (names.length > 0) {
     staged = join(root, `.${workflowId}.new-${suffix}`);
     mkdirSync(staged, { recursive: true });
-    for (const name of names) writeFileSync(join(staged, `${name}.md`), skills[name] ?? "", "utf8");
+    for (const [i, name] of names.entries()) {
+      const file = join(staged, paths[i]!);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, skills[name] ?? "", "utf8");
+    }
   }
   const retired = join(root, `.${workflowId}.old-${suffix}`);
   let hadOld = true;
@@ -293,18 +344,19 @@ export function writeSkills(
   if (hadOld) rmSync(retired, { recursive: true, force: true });
 }
 
-/** The skills currently on disk for a workflow (name → markdown), `{}` when none. */
+/** The stored files currently on disk for a workflow (see {@link deployFiles}), `{}` when none. */
 export function readSkills(dataDir: string, workflowId: string): Record<string, string> {
   const dir = skillsDir(dataDir, workflowId);
   const out: Record<string, string> = {};
-  let entries: string[];
+  let files: string[];
   try {
-    entries = readdirSync(dir);
+    files = listFiles(dir);
   } catch {
     return out;
   }
-  for (const entry of entries.sort()) {
-    if (entry.endsWith(".md")) out[entry.slice(0, -3)] = readFileSync(join(dir, entry), "utf8");
+  for (const file of files) {
+    const key = keyOfFile(file);
+    if (key !== null) out[key] = readFileSync(join(dir, file), "utf8");
   }
   return out;
 }

@@ -1,6 +1,7 @@
 /**
  * The one workflows-dir rule: scan a directory's top level, turn each entry into
- * `DeployArgs` (verbatim `.mjs`/`.js`, bundled `.ts`/`.mts`, package directories with skills and
+ * `DeployArgs` (verbatim `.mjs`/`.js`, bundled `.ts`/`.mts`, package directories with flat
+ * `skills/<name>.md` skills, `skills/<name>/SKILL.md` folder skills, a root `AGENTS.md` and
  * `promenade.config.json`), and deploy it through the facade. Knows nothing about SQL or
  * bundling (the bundler is injected). Invariants: never throws for one bad entry (it is reported
  * under `skipped` and logged); an unchanged entry writes nothing; one slug per scan.
@@ -11,6 +12,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { JsonValue } from "@promenade/workflow";
 import type { Awaitable } from "@promenade/workflow/records";
 import { extractManifest } from "@promenade/workflow/extract";
+import { deployFiles } from "./deploy.ts";
 import type { DeployArgs } from "./deploy.ts";
 import { isPlainObject } from "./internal/json.ts";
 
@@ -34,7 +36,7 @@ export interface DirDeployReport {
 /** What the scan needs from the facade. */
 export interface DirDeployTarget {
   deploy(args: DeployArgs): unknown;
-  /** The stored program, config and skills of `slug`, or `null` when not deployed. */
+  /** The stored program, config and files (skills, AGENTS.md) of `slug`, or `null` when not deployed. */
   current(slug: string): Awaitable<{
     program: string;
     config: Record<string, JsonValue>;
@@ -103,7 +105,7 @@ export async function deployFromDir(
         current !== null &&
         current.program === args.program &&
         isDeepStrictEqual(current.config, args.config ?? {}) &&
-        isDeepStrictEqual(current.skills, args.skills ?? {});
+        isDeepStrictEqual(current.skills, deployFiles(args));
       if (!unchanged) await target.deploy(args);
       target.log(`deployed "${slug}" from ${label}${unchanged ? " (unchanged)" : ""}`);
       report.deployed.push({ file: label, slug, changed: !unchanged });
@@ -154,13 +156,23 @@ async function loadEntry(
   }
   if (options.bundle === undefined) return noBundler;
   const skills: Record<string, string> = {};
+  let skillsSourceDir: string | undefined;
   const skillsPath = join(path, "skills");
   if (existsSync(skillsPath) && statSync(skillsPath).isDirectory()) {
     for (const file of readdirSync(skillsPath).sort()) {
-      if (file.endsWith(".md"))
-        skills[file.slice(0, -3)] = readFileSync(join(skillsPath, file), "utf8");
+      const filePath = join(skillsPath, file);
+      if (file.endsWith(".md") && statSync(filePath).isFile()) {
+        skills[file.slice(0, -3)] = readFileSync(filePath, "utf8");
+      } else if (!file.startsWith(".") && statSync(filePath).isDirectory()) {
+        skillsSourceDir = skillsPath;
+      }
     }
   }
+  const agentsMdPath = join(path, "AGENTS.md");
+  const agentsMd =
+    existsSync(agentsMdPath) && statSync(agentsMdPath).isFile()
+      ? readFileSync(agentsMdPath, "utf8")
+      : undefined;
   let config: Record<string, JsonValue> = {};
   const configPath = join(path, "promenade.config.json");
   if (existsSync(configPath)) {
@@ -176,7 +188,13 @@ async function loadEntry(
     if (!isPlainObject(parsed)) throw new Error("promenade.config.json must hold a JSON object");
     config = parsed as Record<string, JsonValue>;
   }
-  return { program: await options.bundle(entry), config, skills };
+  return {
+    program: await options.bundle(entry),
+    config,
+    skills,
+    ...(skillsSourceDir === undefined ? {} : { skillsSourceDir }),
+    ...(agentsMd === undefined ? {} : { agentsMd }),
+  };
 }
 
 function packageEntry(dir: string): string | null {

@@ -7,6 +7,8 @@
  * whichever comes first.
  */
 import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { armDeadline } from "./budgets.ts";
 import type { Deadline } from "./budgets.ts";
 import { onChildMessage } from "./child-messages.ts";
@@ -130,12 +132,14 @@ export function startPass(
       settlePass();
     });
 
+    const agentsMd = workflowAgentsMd(skillsDir);
     const init: InitMessage = {
       type: "init",
       runId: exec.runId,
       programPath: dirs.programPath,
       workspaceDir: dirs.workspaceDir,
       skillsDir,
+      ...(agentsMd === null ? {} : { agentsMd }),
       agentBuiltins: ctx.agentBuiltins,
       input: exec.input,
       config: exec.workflow.config,
@@ -162,6 +166,19 @@ export function signalCancel(ctx: SupervisorContext, exec: Execution): void {
     },
     () => undefined,
   );
+}
+
+/**
+ * The workflow's AGENTS.md stored with the deploy: the engine writes it at `.workflow/AGENTS.md`
+ * of the deployed files directory (a path no skill name can take). `null` when none.
+ */
+function workflowAgentsMd(dir: string | null): string | null {
+  if (dir === null) return null;
+  try {
+    return readFileSync(join(dir, ".workflow", "AGENTS.md"), "utf8");
+  } catch {
+    return null;
+  }
 }
 
 function captureOutput(

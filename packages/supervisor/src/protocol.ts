@@ -19,6 +19,8 @@ export interface InitMessage {
   programPath: string;
   workspaceDir: string;
   skillsDir: string | null;
+  /** The workflow's AGENTS.md text deployed with it, added to every agent call; absent/`null` → none. */
+  agentsMd?: string | null;
   /** The operator's ceiling on the agent's built-in tools; absent → `"all"`. */
   agentBuiltins?: "all" | "read-only" | "none";
   input: unknown;

@@ -2,13 +2,14 @@
  * Which skills a pass sees: the skills of the version the run was created on, so a run resumed
  * after a redeploy that changed skills still reads the skills it started with. A version's skills
  * are written once, on the first pass that needs them, into `<dataDir>/skills/.versions/<versionId>/`
- * (one read-only `<name>.md` per skill); a version is immutable, so the directory is never
+ * (read-only files laid out as the deploy laid them out: `<name>.md` per inline skill,
+ * `<name>/<path>` per folder-skill file, `.workflow/AGENTS.md`); a version is immutable, so the directory is never
  * rewritten. A run without a recorded version, or on a version recorded before versions kept
  * skills, reads the workflow's skills folder `<dataDir>/skills/<workflowId>` as it is.
  */
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Execution } from "./execution.ts";
 import type { SupervisorContext } from "./context.ts";
 
@@ -34,9 +35,10 @@ export function passSkillsDir(ctx: SupervisorContext, exec: Execution): string |
   const staged = join(root, `.${own.versionId}.new-${randomBytes(6).toString("hex")}`);
   mkdirSync(staged, { recursive: true });
   try {
-    for (const name of names) {
-      const file = join(staged, `${name}.md`);
-      writeFileSync(file, own.skills[name] ?? "", "utf8");
+    for (const key of names) {
+      const file = join(staged, fileOfKey(key));
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, own.skills[key] ?? "", "utf8");
       chmodSync(file, 0o444);
     }
     renameSync(staged, target);
@@ -46,4 +48,18 @@ export function passSkillsDir(ctx: SupervisorContext, exec: Execution): string |
     if (!existsSync(target)) throw error;
   }
   return target;
+}
+
+/**
+ * Where a stored skills key lives in a skills directory: a plain skill name is `<name>.md`, a key
+ * with a path (`<skill>/SKILL.md`, `.workflow/AGENTS.md`) is that path. A key that could leave
+ * the directory was refused at deploy; it is refused here too.
+ */
+function fileOfKey(key: string): string {
+  if (!key.includes("/")) return `${key}.md`;
+  const parts = key.split("/");
+  if (parts.some((part) => part === "" || part === "." || part === "..")) {
+    throw new Error(`refused a skills file key that leaves its directory: ${JSON.stringify(key)}`);
+  }
+  return key;
 }

@@ -39,6 +39,8 @@ export interface ChildAgentHost {
   workspaceDir: string;
   /** Directory of deployed skills (`<skill>.md` files, `<skill>/SKILL.md` folders), or `null`. */
   skillsDir: string | null;
+  /** The workflow's AGENTS.md text, or `null` when none was deployed. */
+  agentsMd: string | null;
   /** The operator's ceiling on built-in tools. */
   builtinsCeiling: "all" | "read-only" | "none";
   /**
@@ -66,6 +68,8 @@ export interface ChildAgentPlug {
 export interface ChildDirs {
   workspaceDir: string;
   skillsDir: string | null;
+  /** The workflow's AGENTS.md text (from `init`), or `null`. */
+  agentsMd: string | null;
   /** The operator's ceiling on built-in tools (from `init`). */
   agentBuiltins: "all" | "read-only" | "none";
 }
@@ -127,6 +131,7 @@ export function createAgentCaller(
       redactor: channel.redactor,
       workspaceDir: dirs.workspaceDir,
       skillsDir: dirs.skillsDir,
+      agentsMd: dirs.agentsMd,
       builtinsCeiling: dirs.agentBuiltins,
       subagent: (subName) => agentHost(subName),
       humanInput: (request) => askHuman(channel, request),

@@ -165,6 +165,7 @@ class ChildRuntime implements ChildChannel {
       createWorkflowHost(this, this.options, {
         workspaceDir: init.workspaceDir,
         skillsDir: init.skillsDir,
+        agentsMd: init.agentsMd ?? null,
         agentBuiltins: init.agentBuiltins ?? "all",
       }),
     );
@@ -289,6 +290,9 @@ function isInitMessage(message: InitMessage): boolean {
     typeof message.programPath === "string" &&
     typeof message.workspaceDir === "string" &&
     (message.skillsDir === null || typeof message.skillsDir === "string") &&
+    (message.agentsMd === undefined ||
+      message.agentsMd === null ||
+      typeof message.agentsMd === "string") &&
     typeof message.config === "object" &&
     message.config !== null &&
     typeof message.envSecrets === "object" &&

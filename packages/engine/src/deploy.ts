@@ -18,6 +18,7 @@ import {
   findTypeScriptSyntax,
 } from "@promenade/workflow/extract";
 import { readWebhookReplayPolicy } from "@promenade/workflow/limits";
+import { checkInputSchema } from "./input-schema.ts";
 import { isPlainObject, jsonProblem } from "./internal/json.ts";
 
 /** What `engine.deployWorkflow(args)` takes. */
@@ -96,6 +97,7 @@ export function prepareDeploy(args: DeployArgs, cron: CronCheck): PreparedDeploy
     );
   }
   checkCronTriggers(manifest, cron);
+  checkInputSchema(manifest);
   const config = checkConfig(args.config);
   checkWebhookPolicy(config, manifest);
   const skills = checkSkills(args.skills);

@@ -778,6 +778,9 @@ export function createPromenadeServer(
       } else if (isEngineError(err) && err.code === "CONFLICT") {
         // A delivery already received, or an Idempotency-Key reused for another body.
         metrics.webhookRequests.inc({ outcome: "replayed" });
+      } else if (isEngineError(err) && err.code === "VALIDATION") {
+        // A body that does not match the workflow's input_schema.
+        metrics.webhookRequests.inc({ outcome: "invalid_body" });
       }
       throw err;
     }

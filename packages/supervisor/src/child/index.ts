@@ -11,6 +11,7 @@
  * `secrets.get` values and env-interpolated secrets. Without `agent`, `agent()` rejects
  * `UNSUPPORTED`. Import graph kept tiny for start latency: no zod, SDK runtime loaded lazily.
  */
+import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import type {
   AgentOptions,
@@ -33,6 +34,7 @@ import { childMessageDepthError, outputDepthError } from "../internal/child-limi
 import { toJsonValue } from "./json.ts";
 import type { ChildMessage, InitMessage, ParentMessage, WireError } from "../protocol.ts";
 import { createRedactor } from "./redactor.ts";
+import { enableSourceMaps, errorDetails } from "./stack.ts";
 import type { ChildRedactor } from "./redactor.ts";
 
 export { createRedactor } from "./redactor.ts";
@@ -191,6 +193,7 @@ class ChildRuntime {
     runtime.installConfig((init.config ?? {}) as Parameters<typeof runtime.installConfig>[0]);
 
     let thrown: { error: unknown } | null = null;
+    enableSourceMaps();
     try {
       const program = (await import(pathToFileURL(init.programPath).href)) as {
         default?: unknown;
@@ -226,6 +229,9 @@ class ChildRuntime {
       const shape = toErrorShape(thrown.error);
       const error: WireError = { code: shape.code, message: this.redactor.redact(shape.message) };
       if (shape.hint !== undefined) error.hint = this.redactor.redact(shape.hint);
+      const { name, stack } = errorDetails(thrown.error, dirname(init.programPath));
+      if (name !== undefined) error.name = this.redactor.redact(name);
+      if (stack !== undefined) error.stack = this.redactor.redact(stack);
       report = { type: "failed", error, output, outputDeclared };
     }
     // Nothing lost at the end: stdout/stderr drained and every queued IPC message written

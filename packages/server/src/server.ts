@@ -84,6 +84,13 @@ import type { UiAsset } from "./ui-assets.ts";
 import { WebhookError, resolveWebhook } from "./webhooks.ts";
 import { WsChannel } from "./ws-channel.ts";
 
+/** A workflows-directory file that was not deployed, and why. */
+export interface SkippedWorkflowFile {
+  /** The file or package directory name inside the workflows directory. */
+  file: string;
+  error: string;
+}
+
 /** Options of {@link createPromenadeServer}; every field is optional. */
 export interface PromenadeServerOptions {
   /** Bind host used by `listen` when none is passed. Default `"127.0.0.1"`. */
@@ -102,6 +109,11 @@ export interface PromenadeServerOptions {
   version?: string;
   /** Boot directory-sync counts, seeding `promenade_deploys_total{source="dir"}`. */
   dirDeploys?: { ok: number; error: number };
+  /**
+   * The workflows-directory files not deployed, each with its error, read per request and
+   * listed by `GET /api/workflows` as `skipped`. Default: none.
+   */
+  skippedWorkflows?: () => readonly SkippedWorkflowFile[];
   /** `Engine.authorizeMcpServer`; enables `/api/mcp/authorizations` (else 400 `UNSUPPORTED`). */
   authorizeMcpServer?: AuthorizeMcpServer;
   /** WebSocket protocol ping interval, ms. Default 30 000 (tests shorten it). */
@@ -308,6 +320,7 @@ export function createPromenadeServer(
     const rows = await engine.listWorkflows();
     sendJson(res, 200, {
       workflows: await Promise.all(rows.map((wf) => workflowSummary(engine, wf))),
+      skipped: options.skippedWorkflows?.() ?? [],
     });
   };
 

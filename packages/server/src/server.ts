@@ -111,7 +111,7 @@ export interface PromenadeServerOptions {
   dirDeploys?: { ok: number; error: number };
   /**
    * The workflows-directory files not deployed, each with its error, read per request and
-   * listed by `GET /api/workflows` as `skipped`. Default: none.
+   * listed by `GET /api/workflows` as `skipped`. Without it the response has no `skipped`.
    */
   skippedWorkflows?: () => readonly SkippedWorkflowFile[];
   /** `Engine.authorizeMcpServer`; enables `/api/mcp/authorizations` (else 400 `UNSUPPORTED`). */
@@ -320,7 +320,7 @@ export function createPromenadeServer(
     const rows = await engine.listWorkflows();
     sendJson(res, 200, {
       workflows: await Promise.all(rows.map((wf) => workflowSummary(engine, wf))),
-      skipped: options.skippedWorkflows?.() ?? [],
+      ...(options.skippedWorkflows === undefined ? {} : { skipped: options.skippedWorkflows() }),
     });
   };
 

@@ -6,6 +6,7 @@
  * one line naming the problem and the fix. Owns process exit codes; the engine and server own
  * everything else. Uses only the engine's promise-returning methods (either database).
  */
+import { relative } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
 import { Engine, isEngineError } from "@promenade/engine";
 import type { EngineOpenOptions } from "@promenade/engine";
@@ -126,6 +127,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
     const opened = engine;
 
     let dirDeploys = { ok: 0, error: 0 };
+    let skipped: { file: string; error: string }[] = [];
     if (config.workflowsDirExplicit && !existsSync(config.workflowsDir)) {
       io.log(`workflows dir ${config.workflowsDir} does not exist; nothing deployed from it`);
     } else {
@@ -133,6 +135,11 @@ export async function boot(io: BootIo): Promise<Booted | null> {
         bundle: (entryFile) => bundleWorkflow({ entryFile }),
       });
       dirDeploys = { ok: report.deployed.length, error: report.skipped.length };
+      // Named inside the workflows dir (the whole dir when it could not be read).
+      skipped = report.skipped.map(({ file, reason }) => ({
+        file: relative(config.workflowsDir, file) || file,
+        error: reason,
+      }));
     }
     await opened.startAsync();
     const traceExport = await startTraceExportIfConfigured(io.env, opened, io.log);
@@ -146,6 +153,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       log: io.log,
       version: VERSION,
       dirDeploys,
+      skippedWorkflows: () => skipped,
       authorizeMcpServer: (url, options) => opened.authorizeMcpServer(url, options),
     });
     let bound: { host: string; port: number };

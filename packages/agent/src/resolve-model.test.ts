@@ -140,7 +140,7 @@ describe("resolveModel", () => {
       'agent() names unknown provider "nope": it is not a built-in (anthropic, openai, google) and not configured in inference.providers (PROMENADE_PROVIDERS for the server).',
     );
     expect(unknown.hint).toBe(
-      'Configure it: inference.providers.nope = { base_url, api_key_env? } in EngineOptions, or for the server PROMENADE_PROVIDERS=\'{"nope":{"base_url":"http://localhost:11434/v1"}}\' (any OpenAI-compatible endpoint, e.g. a local Ollama or vLLM). Or name a built-in: "anthropic" with ANTHROPIC_API_KEY, "openai" with OPENAI_API_KEY, "google" with GEMINI_API_KEY or GOOGLE_API_KEY; or "boardwalk" for an external gateway set with PROMENADE_MANAGED_URL + PROMENADE_MANAGED_API_KEY.',
+      'Configure it: inference.providers.nope = { base_url, api_key_env? } in EngineOptions, or for the server PROMENADE_PROVIDERS=\'{"nope":{"base_url":"http://localhost:11434/v1"}}\' (any OpenAI-compatible endpoint, e.g. a local Ollama or vLLM). Or name a built-in: "anthropic" with ANTHROPIC_API_KEY, "openai" with OPENAI_API_KEY, "google" with GEMINI_API_KEY or GOOGLE_API_KEY.',
     );
   });
 
@@ -163,17 +163,17 @@ describe("resolveModel", () => {
         "ANTHROPIC_API_KEY",
         "PROMENADE_PROVIDERS",
         "Ollama",
-        "PROMENADE_MANAGED_URL",
-        "PROMENADE_MANAGED_API_KEY",
+        "PROMENADE_DEFAULT_MODEL",
       ]) {
         expect(text).toContain(needle);
       }
       expect(err.message).toBe(
-        'agent() has no inference provider: the call names none, inference.default_provider (PROMENADE_DEFAULT_PROVIDER) is not set, and the managed "boardwalk" lane is not configured (PROMENADE_MANAGED_URL + PROMENADE_MANAGED_API_KEY).',
+        "agent() has no inference provider: the call names none and no default provider is set (PROMENADE_DEFAULT_PROVIDER and PROMENADE_DEFAULT_MODEL, or inference.default_provider and inference.default_model in EngineOptions).",
       );
-      // Message and hint are part of the contract, word for word: operators grep for them.
+      // The environment variables come first, and no managed gateway of another product is offered.
+      expect(text).not.toMatch(/boardwalk|managed|lane/i);
       expect(err.hint).toBe(
-        'Fix one of: set PROMENADE_DEFAULT_PROVIDER to a built-in or configured provider; or name one in the call, e.g. { provider: "anthropic" } with ANTHROPIC_API_KEY set (also "openai" with OPENAI_API_KEY, "google" with GEMINI_API_KEY or GOOGLE_API_KEY); or add any OpenAI-compatible endpoint, including a local Ollama (http://localhost:11434/v1) or vLLM server, to PROMENADE_PROVIDERS (inference.providers); or point the managed lane at a gateway with PROMENADE_MANAGED_URL and PROMENADE_MANAGED_API_KEY.',
+        'Fix one of: set PROMENADE_DEFAULT_PROVIDER to a built-in or configured provider and PROMENADE_DEFAULT_MODEL to one of its models; or add any OpenAI-compatible endpoint, including a local Ollama (http://localhost:11434/v1) or vLLM server, to PROMENADE_PROVIDERS (inference.providers) and make it the default; or name a provider in the call, e.g. { provider: "anthropic", model: "<model id>" } with ANTHROPIC_API_KEY set (also "openai" with OPENAI_API_KEY, "google" with GEMINI_API_KEY or GOOGLE_API_KEY).',
       );
     }
   });

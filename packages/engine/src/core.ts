@@ -36,6 +36,7 @@ import type { Backend } from "./backend.ts";
 import { DatabaseWatch } from "./database-watch.ts";
 import { prepareDeploy, readSkills, writeSkills } from "./deploy.ts";
 import type { DeployArgs } from "./deploy.ts";
+import { checkRunInput } from "./input-schema.ts";
 import type { ResolvedEngineOptions } from "./options.ts";
 import { RetentionSweep } from "./retention-sweep.ts";
 import type { CheckedStart } from "./start-run.ts";
@@ -217,6 +218,7 @@ export class EngineCore {
             : "Deploy it first with await engine.deploy({ program }).",
         );
       }
+      checkRunInput(start.slug, workflow.manifest, start.input);
       const created = store.createRun({
         workflowId: workflow.id,
         triggerKind: start.triggerKind,

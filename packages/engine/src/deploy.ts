@@ -18,6 +18,7 @@ import {
   findTypeScriptSyntax,
 } from "@promenade/workflow/extract";
 import { readWebhookReplayPolicy } from "@promenade/workflow/limits";
+import { checkInputSchema } from "./input-schema.ts";
 import { parseRetentionPolicy } from "./retention-policy.ts";
 import { isPlainObject, jsonProblem } from "./internal/json.ts";
 import {
@@ -113,6 +114,7 @@ export function prepareDeploy(args: DeployArgs, cron: CronCheck): PreparedDeploy
     );
   }
   checkCronTriggers(manifest, cron);
+  checkInputSchema(manifest);
   const config = checkConfig(args.config);
   checkWebhookPolicy(config, manifest);
   const skills = deployFiles(args);

@@ -80,6 +80,12 @@ describe("promenade against a server", () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe("");
     expect(run.stderr).toMatch(/run [0-9A-Z]{26} failed .*PROGRAM_ERROR: .*boom/);
+    // The stack under it points at the deployed TypeScript file's own line; `logs` shows it too.
+    expect(run.stderr).toMatch(/\n {2}at .*fails\.ts:6:\d+/);
+    const runId = /run ([0-9A-Z]{26}) failed/.exec(run.stderr)?.[1] ?? "";
+    const logs = await cli(["logs", runId], { env });
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/status {2}failed .*PROGRAM_ERROR: boom\n {2}at .*fails\.ts:6:\d+/);
   });
 
   it("follows a run with logs --follow, cancels it, both exit 130; a second cancel exits 1", async () => {

@@ -39,6 +39,8 @@ describe("promenade init and run <file>", () => {
     const failed = await cli(["run", "fails.ts"], { cwd: dir });
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/failed .*PROGRAM_ERROR: .*boom/);
+    // The stack under it points at the TypeScript file's own line.
+    expect(failed.stderr).toMatch(/\n {2}at .*fails\.ts:6:\d+/);
 
     const slow = spawnCli(["run", "steps.ts", "--input", '{"steps":300,"delayMs":100}'], {
       cwd: dir,

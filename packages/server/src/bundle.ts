@@ -1,7 +1,9 @@
 /**
  * The workflow bundler: TypeScript or multi-file workflows → one ESM program with the SDK import
  * left external, shared by `POST /api/workflows` and the boot-time directory sync. No minification
- * (the `meta` literal must stay statically extractable) and no source map.
+ * (the `meta` literal must stay statically extractable); an inline source map (file names
+ * relative to the entry's directory, no embedded sources) so the run process maps the stacks of
+ * a program's errors to the author's files and lines.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -62,6 +64,8 @@ export async function bundleWorkflow(
       write: false,
       logLevel: "silent",
       legalComments: "none",
+      sourcemap: "inline",
+      sourcesContent: false,
       // Error locations print relative to this; the entry's own directory keeps them short.
       absWorkingDir: scratch ?? dirname(entry),
     });

@@ -3,7 +3,7 @@
  * event channel and run-log UI. The public API is exactly the names re-exported here.
  */
 export { createPromenadeServer } from "./server.ts";
-export type { PromenadeServer, PromenadeServerOptions } from "./server.ts";
+export type { PromenadeServer, PromenadeServerOptions, SkippedWorkflowFile } from "./server.ts";
 export { isLoopbackHost } from "./internal/security.ts";
 export { webhookEnvVarName } from "./webhooks.ts";
 export { bundleWorkflow } from "./bundle.ts";

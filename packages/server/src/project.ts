@@ -24,7 +24,7 @@ export function projectRun(
     triggerKind: run.triggerKind,
     input: run.input ?? null,
     output: run.output ?? null,
-    error: run.error === null ? null : { code: run.error.code, message: run.error.message },
+    error: run.error === null ? null : projectError(run.error),
     parentRunId: run.parentRunId,
     idempotencyKey: run.idempotencyKey,
     restarts: run.restarts,
@@ -134,4 +134,12 @@ export function latestArtifacts(rows: ArtifactRow[]): ArtifactRow[] {
     if (prev === undefined || row.createdAt >= prev.createdAt) byName.set(row.name, row);
   }
   return [...byName.values()].sort((a, b) => a.createdAt - b.createdAt);
+}
+
+/** `{ code, message }`, plus the class name and source-mapped stack of a program's own error. */
+function projectError(error: NonNullable<RunRow["error"]>): Record<string, unknown> {
+  const projected: Record<string, unknown> = { code: error.code, message: error.message };
+  if (error.name !== undefined) projected["name"] = error.name;
+  if (error.stack !== undefined) projected["stack"] = error.stack;
+  return projected;
 }

@@ -86,6 +86,13 @@ import type { UiAsset } from "./ui-assets.ts";
 import { WebhookError, resolveWebhook } from "./webhooks.ts";
 import { WsChannel } from "./ws-channel.ts";
 
+/** A workflows-directory file that was not deployed, and why. */
+export interface SkippedWorkflowFile {
+  /** The file or package directory name inside the workflows directory. */
+  file: string;
+  error: string;
+}
+
 /** Options of {@link createPromenadeServer}; every field is optional. */
 export interface PromenadeServerOptions {
   /** Bind host used by `listen` when none is passed. Default `"127.0.0.1"`. */
@@ -104,6 +111,11 @@ export interface PromenadeServerOptions {
   version?: string;
   /** Boot directory-sync counts, seeding `promenade_deploys_total{source="dir"}`. */
   dirDeploys?: { ok: number; error: number };
+  /**
+   * The workflows-directory files not deployed, each with its error, read per request and
+   * listed by `GET /api/workflows` as `skipped`. Without it the response has no `skipped`.
+   */
+  skippedWorkflows?: () => readonly SkippedWorkflowFile[];
   /** `Engine.authorizeMcpServer`; enables `/api/mcp/authorizations` (else 400 `UNSUPPORTED`). */
   authorizeMcpServer?: AuthorizeMcpServer;
   /** WebSocket protocol ping interval, ms. Default 30 000 (tests shorten it). */
@@ -310,6 +322,7 @@ export function createPromenadeServer(
     const rows = await engine.listWorkflows();
     sendJson(res, 200, {
       workflows: await Promise.all(rows.map((wf) => workflowSummary(engine, wf))),
+      ...(options.skippedWorkflows === undefined ? {} : { skipped: options.skippedWorkflows() }),
     });
   };
 
@@ -792,6 +805,9 @@ export function createPromenadeServer(
       } else if (isEngineError(err) && err.code === "CONFLICT") {
         // A delivery already received, or an Idempotency-Key reused for another body.
         metrics.webhookRequests.inc({ outcome: "replayed" });
+      } else if (isEngineError(err) && err.code === "VALIDATION") {
+        // A body that does not match the workflow's input_schema.
+        metrics.webhookRequests.inc({ outcome: "invalid_body" });
       }
       throw err;
     }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { JsonValue } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
+import { runInputProblem } from "@promenade/workflow/limits";
 import { assertOpen } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import type { Execution, Pass } from "./execution.ts";
@@ -108,6 +109,14 @@ async function startChildRun(
   }
   // The input crossed a JSON channel (the run process already refused non-JSON values).
   const input = (args.input === undefined ? null : args.input) as JsonValue;
+  const problem = runInputProblem(target.manifest.input_schema, input);
+  if (problem !== null) {
+    throw new EngineError(
+      "VALIDATION",
+      `${hook}("${slug}"): input does not match the workflow's input_schema: ${problem}.`,
+      `Pass input that matches meta.input_schema of "${slug}".`,
+    );
+  }
   let key: string;
   if (args.idempotencyKey === undefined) {
     key = defaultIdempotencyKey(exec.runId, slug, input);

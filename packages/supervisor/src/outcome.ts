@@ -13,6 +13,7 @@ import { assertOpen, logRun } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import type { Execution, PassOutcome } from "./execution.ts";
 import { describe } from "./internal/errors.ts";
+import { programErrorDetails } from "./internal/program-error.ts";
 import { manifestOf } from "./internal/manifest.ts";
 import { persistWorkspace } from "./internal/run-dir.ts";
 import type { RunDirs } from "./internal/run-dir.ts";
@@ -77,6 +78,10 @@ export async function afterPass(
       if (outcome.error.hint !== undefined) {
         error.hint = exec.redactor.redact(outcome.error.hint);
       }
+      Object.assign(
+        error,
+        programErrorDetails(outcome.error, (text) => exec.redactor.redact(text)),
+      );
       // A failed attempt the retry policy retries leaves no output: the next attempt decides.
       const next = await retryAfterFailure(ctx, exec, error);
       if (next === "retry") return { restart: true };

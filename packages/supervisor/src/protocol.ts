@@ -5,11 +5,13 @@
  * Invariant: event bodies cross without envelopes; only the parent stamps `runId`/`seq`/`t`.
  */
 
-/** `{ code, message, hint? }` as it crosses IPC. */
+/** `{ code, message, hint? }` as it crosses IPC; a program's own error adds `name` and `stack`. */
 export interface WireError {
   code: string;
   message: string;
   hint?: string;
+  name?: string;
+  stack?: string;
 }
 
 /** Parent → child: the one `init` message (later ones are ignored by the child). */

@@ -63,7 +63,14 @@ describe("lifecycle with real run processes", () => {
     h.deploy({ slug: "boom" }, 'throw new Error("kaboom: empty dataset");');
     const row = await h.run("boom");
     expect(row.status).toBe("failed");
-    expect(row.error).toEqual({ code: "PROGRAM_ERROR", message: "kaboom: empty dataset" });
+    expect(row.error).toEqual({
+      code: "PROGRAM_ERROR",
+      message: "kaboom: empty dataset",
+      name: "Error",
+      stack: expect.stringMatching(
+        /^Error: kaboom: empty dataset\n {4}at index\.mjs:\d+:\d+$/,
+      ) as unknown,
+    });
     expect(h.statuses(row.id)).toEqual(["queued", "pending", "running", "failed"]);
     const last = h.events(row.id).at(-1)?.event;
     expect(last).toMatchObject({

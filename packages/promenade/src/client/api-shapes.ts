@@ -14,7 +14,8 @@ export interface ApiRun {
   triggerKind: TriggerKind;
   input: unknown;
   output: unknown;
-  error: { code: string; message: string; hint?: string } | null;
+  /** `name` and `stack` (frames at the program's source lines) for the program's own errors. */
+  error: { code: string; message: string; hint?: string; name?: string; stack?: string } | null;
   parentRunId: string | null;
   restarts: number;
   tokensIn: number;

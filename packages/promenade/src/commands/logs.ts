@@ -6,10 +6,14 @@
  */
 import { integerOption, JSON_OPTION, SERVER_OPTIONS, stringOption } from "../args.ts";
 import { parseChannels } from "../channels-option.ts";
+import { ApiClient } from "../client/api.ts";
 import { followRun } from "../client/event-stream.ts";
 import { targetFromArgs } from "../client/target.ts";
 import type { Command } from "../command.ts";
+import type { CliIo } from "../io.ts";
 import { exitCodeFor } from "../exit-codes.ts";
+import { colorEnabled, createStyle } from "../format/color.ts";
+import { formatErrorStack } from "../format/error-stack.ts";
 import { createEventPrinter } from "../format/event-printer.ts";
 
 /** `promenade logs`. */
@@ -66,6 +70,9 @@ export const logsCommand: Command = {
         onReconnect: (info) => printer.reconnecting(info),
       });
       printer.close();
+      const mayHaveFailed =
+        result.kind === "caught_up" || (result.kind === "ended" && result.status === "failed");
+      if (mayHaveFailed && args.values["json"] !== true) await printStack(target, runId, io);
       if (result.kind === "aborted") return 130;
       if (follow && result.kind === "ended") return exitCodeFor(result.status);
       return 0;
@@ -78,3 +85,14 @@ export const logsCommand: Command = {
     }
   },
 };
+
+/** A failed run's stack after its events (the events carry the error's code and message only). */
+async function printStack(
+  target: ReturnType<typeof targetFromArgs>,
+  runId: string,
+  io: CliIo,
+): Promise<void> {
+  const run = await new ApiClient(target).getRun(runId).catch(() => null);
+  if (run?.status !== "failed") return;
+  io.stdout.write(formatErrorStack(run.error, createStyle(colorEnabled(io.stdout, io.env))));
+}

@@ -8,6 +8,7 @@ import type { ApiRun } from "../client/api-shapes.ts";
 import { exitCodeFor } from "../exit-codes.ts";
 import type { CliIo } from "../io.ts";
 import { colorEnabled, createStyle } from "./color.ts";
+import { formatErrorStack } from "./error-stack.ts";
 import { styleStatus } from "./status.ts";
 import { formatDuration } from "./time.ts";
 
@@ -39,7 +40,15 @@ export function printRunResult(
   const tokens =
     run.tokensIn + run.tokensOut > 0 ? `, ${run.tokensIn} in / ${run.tokensOut} out tokens` : "";
   const error =
-    run.error === null ? "" : ` — ${style.red(`${run.error.code}: ${run.error.message}`)}`;
+    run.error === null ? "" : ` — ${style.red(`${run.error.code}: ${errorText(run.error)}`)}`;
   io.stderr.write(`run ${run.id} ${styleStatus(status, style)}${took}${tokens}${error}\n`);
+  io.stderr.write(formatErrorStack(run.error, style));
   return exitCodeFor(status);
+}
+
+/** `QuotaError: used 3 of 1` for a program's own error class, the message alone otherwise. */
+function errorText(error: NonNullable<FinishedRun["error"]>): string {
+  return error.name !== undefined && error.name !== "Error"
+    ? `${error.name}: ${error.message}`
+    : error.message;
 }

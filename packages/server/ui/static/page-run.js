@@ -107,11 +107,21 @@ export async function renderRunDetail(runId) {
       ),
       dl,
       run.status === "failed" && run.error
-        ? el("div", {
-            class: "error-box",
-            id: "run-error-box",
-            text: `${run.error.code}: ${run.error.message}`,
-          })
+        ? el(
+            "div",
+            { class: "error-box", id: "run-error-box" },
+            el("div", {
+              text: `${run.error.code}: ${run.error.name && run.error.name !== "Error" ? `${run.error.name}: ` : ""}${run.error.message}`,
+            }),
+            run.error.stack
+              ? el(
+                  "details",
+                  { class: "error-stack", id: "run-error-stack" },
+                  el("summary", { text: "Stack trace" }),
+                  el("pre", { text: run.error.stack }),
+                )
+              : null,
+          )
         : null,
       phases,
       jsonView({ title: "Input", value: run.input, id: "run-input-json" }),

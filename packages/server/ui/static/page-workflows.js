@@ -38,7 +38,10 @@ export async function renderWorkflows() {
   }
   clear(main);
   main.append(el("h1", { text: "Workflows" }));
+  const skipped = Array.isArray(data.skipped) ? data.skipped : [];
+  if (skipped.length > 0) main.append(skippedView(skipped));
   if (data.workflows.length === 0) {
+    if (skipped.length > 0) return;
     main.append(
       el("p", {
         class: "muted",
@@ -124,6 +127,30 @@ export async function renderWorkflows() {
         ),
       ),
       body,
+    ),
+  );
+}
+
+/** Files of the workflows directory that were not deployed, each with its error. */
+function skippedView(skipped) {
+  return el(
+    "div",
+    { class: "error-box skipped-files", id: "skipped-files" },
+    el("strong", {
+      text: `${skipped.length} workflow file${skipped.length === 1 ? " was" : "s were"} not deployed`,
+    }),
+    el(
+      "ul",
+      {},
+      skipped.map((entry) =>
+        el(
+          "li",
+          { dataset: { file: entry.file } },
+          el("code", { text: entry.file }),
+          ": ",
+          el("span", { text: entry.error }),
+        ),
+      ),
     ),
   );
 }

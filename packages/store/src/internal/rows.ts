@@ -22,11 +22,13 @@ const jsonObjectSchema = z.custom<Record<string, JsonValue>>(
 );
 const runStatusSchema = z.enum(RUN_STATUSES);
 const triggerKindSchema = z.enum(TRIGGER_KINDS);
-/** The stored run error: `{ code, message, hint? }`. Also used to validate writes. */
+/** The stored run error: `{ code, message, hint?, name?, stack? }`. Also used to validate writes. */
 export const runErrorSchema = z.strictObject({
   code: z.string().min(1),
   message: z.string(),
   hint: z.string().optional(),
+  name: z.string().optional(),
+  stack: z.string().optional(),
 });
 
 function corrupt(table: string, column: string, problem: string, cause?: unknown): EngineError {

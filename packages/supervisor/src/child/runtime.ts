@@ -4,6 +4,7 @@
  * message loop (host-call results), the batching of fire-and-forget messages and the failure
  * reports (setup failures, refused events).
  */
+import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import { EngineError, isEngineErrorCode, toErrorShape } from "@promenade/workflow/errors";
 import { childMessageDepthError, outputDepthError } from "../internal/child-limits.ts";
@@ -19,6 +20,7 @@ import type { ChildChannel } from "./channel.ts";
 import { createWorkflowHost } from "./host.ts";
 import { toJsonValue } from "./json.ts";
 import { createRedactor } from "./redactor.ts";
+import { enableSourceMaps, errorDetails } from "./stack.ts";
 import type { ChildRedactor } from "./redactor.ts";
 
 /** What the engine's child entry injects. */
@@ -173,6 +175,7 @@ class ChildRuntime implements ChildChannel {
     runtime.installConfig((init.config ?? {}) as Parameters<typeof runtime.installConfig>[0]);
 
     let thrown: { error: unknown } | null = null;
+    enableSourceMaps();
     try {
       const program = (await import(pathToFileURL(init.programPath).href)) as {
         default?: unknown;
@@ -208,6 +211,9 @@ class ChildRuntime implements ChildChannel {
       const shape = toErrorShape(thrown.error);
       const error: WireError = { code: shape.code, message: this.redactor.redact(shape.message) };
       if (shape.hint !== undefined) error.hint = this.redactor.redact(shape.hint);
+      const { name, stack } = errorDetails(thrown.error, dirname(init.programPath));
+      if (name !== undefined) error.name = this.redactor.redact(name);
+      if (stack !== undefined) error.stack = this.redactor.redact(stack);
       report = { type: "failed", error, output, outputDeclared };
     }
     // Nothing lost at the end: stdout/stderr drained and every queued IPC message written

@@ -11,6 +11,8 @@ const wireError = z.object({
   code: z.string(),
   message: z.string(),
   hint: z.string().optional(),
+  name: z.string().optional(),
+  stack: z.string().optional(),
 });
 
 const childMessageSchema = z.discriminatedUnion("type", [

@@ -42,11 +42,18 @@ export const TRIGGER_KINDS = ["cron", "manual", "webhook"] as const;
 /** How a run was started. */
 export type TriggerKind = (typeof TRIGGER_KINDS)[number];
 
-/** A run's error as stored on the row: `{ code, message, hint? }`. */
+/** A run's error as stored on the row: `{ code, message, hint?, name?, stack? }`. */
 export interface RunErrorShape {
   code: string;
   message: string;
   hint?: string;
+  /** The class name of the error the program threw (`TypeError`, `QuotaError`…). */
+  name?: string;
+  /**
+   * Its stack, frames mapped to the program's source file and line (`greet.ts:12:9` for a
+   * TypeScript program); secret values redacted.
+   */
+  stack?: string;
 }
 
 /** A deployed workflow. `id` and `createdAt` are stable across redeploys of the same slug. */

@@ -62,7 +62,10 @@ const listed = (page: Page): Promise<string[]> =>
 
 /** Waits for the list the page asked the server for (a new one after each navigation). */
 async function loaded(page: Page): Promise<void> {
-  await page.waitForSelector("#runs[data-loaded='true']");
+  // The list rendered for the current address: right after a navigation the previous list is
+  // still in the page (and loaded) until the new one replaces it.
+  const hash = await page.evaluate<string>("location.hash");
+  await page.waitForSelector(`#runs[data-loaded='true'][data-hash=${JSON.stringify(hash)}]`);
 }
 
 async function openRuns(page: Page, hash = "#/runs"): Promise<void> {

@@ -203,6 +203,9 @@ export async function renderRuns(query) {
   );
 
   const table = runsTable("runs");
+  // Which address this list answers: a list still loading for an older address is never taken
+  // for the current one.
+  table.dataset.hash = location.hash;
   const body = table.tBodies[0];
   const empty = el("p", { class: "muted", id: "runs-empty", hidden: true });
   const newer = el("button", { type: "button", class: "secondary", id: "page-newer" }, "← Newer");

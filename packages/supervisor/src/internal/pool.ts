@@ -1,16 +1,14 @@
 /**
  * Warm pool of pre-spawned run processes. Each process serves exactly one run (one run = one
  * process still holds): it idles waiting for `init`, which carries the run's env and workspace,
- * and is refilled in the background: an emptied pool gets one process back on the next turn, the
- * rest once starts have gone quiet for {@link REFILL_QUIET_MS}, one spawn per turn of the event
- * loop, so a burst of starts is not slowed down by a wave of refill forks. A pooled process that dies while idle is
+ * and is refilled in the background after a take: one spawn per turn of the event loop, never
+ * inside the start that took the process, so a burst of starts is not held up by a wave of
+ * refill forks in one turn. A pooled process that dies while idle is
  * dropped; repeated early deaths stop the refill so a broken entry cannot spin.
  */
 import type { ChildProcess } from "node:child_process";
 
 const MAX_CONSECUTIVE_FAILURES = 3;
-/** How long after the last take the pool waits before refilling. */
-const REFILL_QUIET_MS = 25;
 
 /** A fixed-size set of idle run processes. */
 export class WarmPool {
@@ -26,7 +24,6 @@ export class WarmPool {
   private failures = 0;
   private closed = false;
   private refillScheduled = false;
-  private quietTimer: NodeJS.Timeout | null = null;
 
   constructor(size: number, spawnOne: () => ChildProcess, log: (line: string) => void) {
     this.size = size;
@@ -36,36 +33,14 @@ export class WarmPool {
 
   /** Tops the pool up to its size, one spawn per turn (asynchronously, off the caller's path). */
   fill(): void {
-    if (this.closed || this.refillScheduled || this.quietTimer !== null) return;
+    if (this.closed || this.refillScheduled) return;
     this.refillScheduled = true;
     setImmediate(() => {
       this.refillScheduled = false;
-      if (this.quietTimer !== null) return; // a take since: the refill waits for quiet again
       if (this.closed || this.idle.size >= this.size) return;
       if (this.failures >= MAX_CONSECUTIVE_FAILURES) return;
       if (this.addOne()) this.fill();
     });
-  }
-
-  /**
-   * An empty pool gets one process back on the next turn (a steady stream of starts keeps finding
-   * a warm one); the rest of the refill waits until no process has been taken for
-   * {@link REFILL_QUIET_MS}.
-   */
-  private afterTake(): void {
-    if (this.closed) return;
-    if (this.idle.size === 0) {
-      setImmediate(() => {
-        if (this.closed || this.idle.size > 0) return;
-        if (this.failures < MAX_CONSECUTIVE_FAILURES) this.addOne();
-      });
-    }
-    if (this.quietTimer !== null) clearTimeout(this.quietTimer);
-    this.quietTimer = setTimeout(() => {
-      this.quietTimer = null;
-      this.fill();
-    }, REFILL_QUIET_MS);
-    this.quietTimer.unref();
   }
 
   /** An idle, still-connected process, or `null` when none is ready. Triggers a refill. */
@@ -85,19 +60,17 @@ export class WarmPool {
           // Flow starts on the next tick, after the caller has attached its listeners.
           stream?.resume();
         }
-        this.afterTake();
+        this.fill();
         return child;
       }
     }
-    this.afterTake();
+    this.fill();
     return null;
   }
 
   /** Kills every idle process; the pool refills no more. Resolves when they have exited. */
   close(): Promise<void> {
     this.closed = true;
-    if (this.quietTimer !== null) clearTimeout(this.quietTimer);
-    this.quietTimer = null;
     const exits: Promise<void>[] = [];
     for (const child of this.idle) {
       exits.push(

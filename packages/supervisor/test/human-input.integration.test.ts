@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openStore } from "@promenade/store";
 import type { Store } from "@promenade/store";
 import { RunSupervisor } from "../src/index.ts";
+import { createManualClock } from "../src/testing/index.ts";
 import type { SupervisorOptions } from "../src/index.ts";
 import {
   childEntryPath,
@@ -348,11 +349,15 @@ describe("a held run over the SQLite store", () => {
   });
 
   it("closes the request of a waiting run that a budget kills", async () => {
-    s = sqliteHarness();
+    // The budget runs on the supervisor's clock, moved only once the run waits: however slowly the
+    // run process starts, it reaches the gate before its 4 s are spent.
+    const clock = createManualClock();
+    s = sqliteHarness({ clock });
     s.deploy({ slug: "slow", budget: { max_duration_seconds: 4 } }, shipGate);
     const id = s.create("slow");
     const done = s.supervisor.supervise(id);
     await until(() => s?.status(id) === "awaiting_input");
+    clock.advance(5_000);
     const row = await done;
     expect(row.status).toBe("failed");
     expect(row.error?.code).toBe("BUDGET_EXCEEDED");

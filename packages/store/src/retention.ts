@@ -5,30 +5,18 @@
  */
 import type Database from "better-sqlite3";
 import type { TableContext } from "./internal/context.ts";
-import { PRUNABLE_STATUSES, readPruneArgs } from "./internal/prune.ts";
+import {
+  deletableMembers,
+  PRUNABLE_STATUSES,
+  prunedRuns,
+  readPruneArgs,
+  RUN_TABLES,
+} from "./internal/prune.ts";
+import type { FamilyRow } from "./internal/prune.ts";
 import { REQUEST_KEY_TTL_MS } from "./internal/request-keys.ts";
-import type { PruneCursor, PrunedRun, PruneRunsArgs, PruneRunsResult } from "./types.ts";
+import type { PruneCursor, PruneRunsArgs, PruneRunsResult } from "./types.ts";
 
 const TERMINAL = PRUNABLE_STATUSES.map((status) => `'${status}'`).join(", ");
-
-/** Tables whose rows belong to one run (`run_id`), deleted before the run rows. */
-const RUN_TABLES = [
-  "artifacts",
-  "run_events",
-  "human_input_requests",
-  "run_request_keys",
-  "webhook_deliveries",
-  "cron_fires",
-] as const;
-
-interface FamilyRow {
-  root: string;
-  id: string;
-  depth: number;
-  status: string;
-  workflowId: string;
-  parentRunId: string | null;
-}
 
 /** The prepared statements of a batch (prepared on first use: older schemas lack some tables). */
 interface Statements {
@@ -127,25 +115,14 @@ export class Retention {
           }) as { id: string }[]
         ).map((row) => row.id),
       );
-      const blocked = new Set<string>();
-      for (const row of family) {
-        if (!PRUNABLE_STATUSES.includes(row.status) || held.has(row.id)) blocked.add(row.root);
-      }
-      // Shallowest first (candidate order within a depth); deleted deepest first below, so a
-      // child goes before the parent its row references.
-      const doomed = family
-        .filter((row) => !blocked.has(row.root))
-        .sort((a, b) => a.depth - b.depth);
+      // Deleted deepest first below, so a child goes before the parent its row references.
+      const doomed = deletableMembers(family, held);
       if (doomed.length === 0) return { deleted: [], artifactPaths: [], next };
       const ids = JSON.stringify(doomed.map((row) => row.id));
       const artifactPaths = (s.paths.all({ ids }) as { path: string }[]).map((r) => r.path);
       for (const statement of s.deletes) statement.run({ ids });
       for (const row of doomed.toReversed()) s.deleteRun.run(row.id);
-      const deleted: PrunedRun[] = doomed.map((row) => ({
-        id: row.id,
-        workflowId: row.workflowId,
-        parentRunId: row.parentRunId,
-      }));
+      const deleted = prunedRuns(doomed);
       return { deleted, artifactPaths, next };
     });
   }

@@ -1,9 +1,10 @@
 /**
  * What both stores share about retention batches: reading `pruneRuns` arguments (each check
- * throws `VALIDATION` naming the argument) and the terminal statuses a candidate must have.
+ * throws `VALIDATION` naming the argument), the terminal statuses a candidate must have, the
+ * tables that hold a run's rows, and which members of the candidates' families may go.
  */
 import { TERMINAL_STATUSES } from "@promenade/workflow/records";
-import type { PruneCursor, PruneRunsArgs } from "../types.ts";
+import type { PruneCursor, PrunedRun, PruneRunsArgs } from "../types.ts";
 import { describe, requireInteger, requireString, validation } from "./args.ts";
 
 /** Top-level runs examined per batch when `limit` is absent. */
@@ -60,4 +61,48 @@ export function readPruneArgs(args: PruneRunsArgs): PruneQuery {
     };
   }
   return { workflowId, endedBefore, keepLast, limit, after };
+}
+
+/** Tables whose rows belong to one run (`run_id`), deleted before the run rows. */
+export const RUN_TABLES = [
+  "artifacts",
+  "run_events",
+  "human_input_requests",
+  "run_request_keys",
+  "webhook_deliveries",
+  "cron_fires",
+] as const;
+
+/** One member of a candidate's family (the candidate itself at depth 0). */
+export interface FamilyRow {
+  root: string;
+  id: string;
+  depth: number;
+  status: string;
+  workflowId: string;
+  parentRunId: string | null;
+}
+
+/**
+ * The members of the families that may be deleted, shallowest first (candidate order within a
+ * depth): a family goes only as a whole, and stays while any member is not terminal or is `held`.
+ */
+export function deletableMembers(
+  family: readonly FamilyRow[],
+  held: ReadonlySet<string>,
+): FamilyRow[] {
+  const blocked = new Set<string>();
+  for (const row of family) {
+    if (!PRUNABLE_STATUSES.includes(row.status) || held.has(row.id)) blocked.add(row.root);
+  }
+  return family.filter((row) => !blocked.has(row.root)).sort((a, b) => a.depth - b.depth);
+}
+
+/** The deleted runs as a batch reports them. */
+export function prunedRuns(doomed: readonly FamilyRow[]): PrunedRun[] {
+  return doomed.map((row) => ({
+    id: row.id,
+    workflowId: row.workflowId,
+    parentRunId: row.parentRunId,
+  }));
 }

@@ -4,29 +4,17 @@
  * then every row of the deletable families. Same rules as the SQLite store.
  */
 import type pg from "pg";
-import { PRUNABLE_STATUSES, type PruneQuery } from "../internal/prune.ts";
+import {
+  deletableMembers,
+  PRUNABLE_STATUSES,
+  prunedRuns,
+  RUN_TABLES,
+  type FamilyRow,
+  type PruneQuery,
+} from "../internal/prune.ts";
 import { REQUEST_KEY_TTL_MS } from "../internal/request-keys.ts";
-import type { PruneCursor, PrunedRun, PruneRunsResult } from "../types.ts";
+import type { PruneCursor, PruneRunsResult } from "../types.ts";
 import { INT8_AS_NUMBER } from "./statements.ts";
-
-/** Tables whose rows belong to one run (`run_id`), deleted before the run rows. */
-const RUN_TABLES = [
-  "artifacts",
-  "run_events",
-  "human_input_requests",
-  "run_request_keys",
-  "webhook_deliveries",
-  "cron_fires",
-] as const;
-
-interface FamilyRow {
-  root: string;
-  id: string;
-  depth: number;
-  status: string;
-  workflowId: string;
-  parentRunId: string | null;
-}
 
 async function rows<T extends object>(
   client: pg.PoolClient,
@@ -109,12 +97,7 @@ export async function pruneBatch(
       )
     ).map((row) => row.id),
   );
-  const blocked = new Set<string>();
-  for (const row of family) {
-    if (!PRUNABLE_STATUSES.includes(row.status) || held.has(row.id)) blocked.add(row.root);
-  }
-  // Shallowest first (candidate order within a depth).
-  const doomed = family.filter((row) => !blocked.has(row.root)).sort((a, b) => a.depth - b.depth);
+  const doomed = deletableMembers(family, held);
   if (doomed.length === 0) return { deleted: [], artifactPaths: [], next };
   const ids = doomed.map((row) => row.id);
   const artifactPaths = (
@@ -134,10 +117,6 @@ export async function pruneBatch(
       doomed.filter((row) => row.depth === depth).map((row) => row.id),
     ]);
   }
-  const deleted: PrunedRun[] = doomed.map((row) => ({
-    id: row.id,
-    workflowId: row.workflowId,
-    parentRunId: row.parentRunId,
-  }));
+  const deleted = prunedRuns(doomed);
   return { deleted, artifactPaths, next };
 }

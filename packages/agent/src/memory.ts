@@ -5,10 +5,11 @@
  * prefix test) and through symlinks (realpath of the deepest existing ancestor, Promenade).
  * The dir is created only when something is written. Persistence across runs is the engine's.
  */
-import { lstatSync, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { EngineError } from "@promenade/workflow/errors";
+import { realpathDeep } from "./builtins/paths.ts";
 import type { AgentTool } from "./tools.ts";
 
 const PATH_RULE = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[^/\\].*$/;
@@ -29,23 +30,6 @@ export function checkMemoryPath(memory: unknown): string {
     );
   }
   return memory;
-}
-
-/** Realpath of `path`, or of its deepest existing ancestor joined with the rest. */
-function realpathDeep(path: string): string {
-  let current = path;
-  const rest: string[] = [];
-  for (;;) {
-    try {
-      const real = realpathSync(current);
-      return rest.length === 0 ? real : join(real, ...rest.reverse());
-    } catch {
-      const parent = dirname(current);
-      if (parent === current) return path;
-      rest.push(current.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));
-      current = parent;
-    }
-  }
 }
 
 function inside(root: string, candidate: string): boolean {

@@ -39,6 +39,32 @@ function open(overrides: Parameters<typeof makeEngine>[1] = {}): Engine {
 
 const SLEEPER = program(manualMeta("sleeper"), 'await sleep(3000);\noutput("slept");');
 
+/**
+ * Engine A runs `slug` (with `budget`) until its first pass has really started — its side effect
+ * is written: the file exists an instant before its byte does — then stops gracefully. Returns
+ * the run and the file each pass appends one "x" to.
+ */
+async function firstPassThenStop(
+  slug: string,
+  budget: Record<string, number>,
+): Promise<{ id: string; passes: string }> {
+  const a = open();
+  a.deployWorkflow({
+    program: program(
+      manualMeta(slug, { budget }),
+      'import { appendFileSync } from "node:fs";\nappendFileSync("passes.txt", "x");\nawait sleep(600_000);',
+    ),
+  });
+  const { id } = a.startRun(slug);
+  await waitForStatus(a, id, "running");
+  const passes = join(dir.path, "runs", id, "workspace", "passes.txt");
+  while (!existsSync(passes) || readFileSync(passes, "utf8") !== "x") {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await a.closeGracefully({ childGraceMs: 200 });
+  return { id, passes };
+}
+
 describe("engine restart", () => {
   it("a run interrupted by close() is resumed by the next engine's start()", async () => {
     const a = open();
@@ -114,22 +140,7 @@ describe("engine restart", () => {
   it("a recovered run whose deadline_seconds already passed fails BUDGET_EXCEEDED without a spawn", async () => {
     // Engine A's deadline is far away, so the first pass always starts however slow the machine;
     // engine B's clock runs two minutes ahead, so at its boot the deadline has passed.
-    const a = open();
-    a.deployWorkflow({
-      program: program(
-        manualMeta("deadline", { budget: { deadline_seconds: 60 } }),
-        'import { appendFileSync } from "node:fs";\nappendFileSync("passes.txt", "x");\nawait sleep(600_000);',
-      ),
-    });
-    const { id } = a.startRun("deadline");
-    await waitForStatus(a, id, "running");
-    // Wait until the first pass has really started (its side effect is written: the file exists
-    // an instant before its byte does), then stop engine A.
-    const passes = join(dir.path, "runs", id, "workspace", "passes.txt");
-    while (!existsSync(passes) || readFileSync(passes, "utf8") !== "x") {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    await a.closeGracefully({ childGraceMs: 200 });
+    const { id, passes } = await firstPassThenStop("deadline", { deadline_seconds: 60 });
     const b = open({ clock: { ...wallClock, now: () => Date.now() + 120_000 } });
     const run = await b.waitForRun(id);
     expect(run.status).toBe("failed");
@@ -149,20 +160,7 @@ describe("engine restart", () => {
   it("engine downtime does not count toward max_duration_seconds: the recovered run runs again", async () => {
     // Engine B's clock runs two minutes ahead of A's: on the wall clock the 60 s budget is long
     // gone, but the run's processes were alive for far less, so B starts a new pass.
-    const a = open();
-    a.deployWorkflow({
-      program: program(
-        manualMeta("active", { budget: { max_duration_seconds: 60 } }),
-        'import { appendFileSync } from "node:fs";\nappendFileSync("passes.txt", "x");\nawait sleep(600_000);',
-      ),
-    });
-    const { id } = a.startRun("active");
-    await waitForStatus(a, id, "running");
-    const passes = join(dir.path, "runs", id, "workspace", "passes.txt");
-    while (!existsSync(passes) || readFileSync(passes, "utf8") !== "x") {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    await a.closeGracefully({ childGraceMs: 200 });
+    const { id, passes } = await firstPassThenStop("active", { max_duration_seconds: 60 });
     const b = open({ clock: { ...wallClock, now: () => Date.now() + 120_000 } });
     expect(b.start().resumed).toEqual([id]);
     while (readFileSync(passes, "utf8") !== "xx") {

@@ -9,20 +9,14 @@ import type { Duplex } from "node:stream";
 import { WS_MAX_CONNECTIONS, WS_PROTOCOL } from "../constants.ts";
 import { HttpError, errorBody, pathSegments, pathnameOf, toHttpError } from "../internal/http.ts";
 import { describe } from "../internal/error-text.ts";
-import type { Metrics } from "../internal/metrics.ts";
 import type { WsChannel } from "../ws-channel.ts";
 import { protocolsOf } from "./guard.ts";
-import type { Area } from "./guard.ts";
+import type { RequestPipelineDeps } from "./request.ts";
 import type { Handler } from "./route.ts";
 
-/** What the upgrade needs from the server. */
-export interface UpgradeDeps {
-  guard: (req: IncomingMessage, area: Area) => void;
+/** What the upgrade needs from the server: the request pipeline's parts but the routes, and the channel. */
+export interface UpgradeDeps extends Omit<RequestPipelineDeps, "routes"> {
   ws: WsChannel;
-  metrics: Metrics;
-  log: (line: string) => void;
-  /** True once the server is shutting down: every upgrade then answers 503. */
-  draining: () => boolean;
 }
 
 /** The `upgrade` listener of the HTTP server. */

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { AsyncStore, PruneRunsResult } from "../types.ts";
-import type { ManualClock } from "./fixtures.ts";
+import type { ManualClock } from "@promenade/workflow/testing";
 import { outputLineEvent, testManifest } from "./fixtures.ts";
 
 /** What the retention tests need from the suite's setup. */

@@ -14,7 +14,7 @@ import {
   type FakeProvider,
 } from "@promenade/agent/testing";
 import { createTestDatabase, type TestDatabase } from "@promenade/store/testing";
-import { createManualClock } from "@promenade/supervisor/testing";
+import { createManualClock } from "@promenade/workflow/testing";
 import { Engine } from "../src/index.ts";
 import type { EngineOptions, RunRow } from "../src/index.ts";
 import {

@@ -36,6 +36,8 @@ import type {
   ListRunsFilter,
   PruneRunsArgs,
   PruneRunsResult,
+  PruneVersionsArgs,
+  PruneVersionsResult,
   PublishedEvent,
   RequestKey,
   RunRow,
@@ -69,7 +71,7 @@ import {
 import { connectionFailure, type PgTarget } from "./connect.ts";
 import { PgInputRequests } from "./input-requests.ts";
 import { pruneBatch } from "./retention.ts";
-import { readPruneArgs } from "../internal/prune.ts";
+import { readPruneArgs, readPruneVersionsArgs } from "../internal/prune.ts";
 import type { EngineLock } from "./lock.ts";
 import { constraintOf, driverError, eventWriteError } from "./errors.ts";
 import {
@@ -107,6 +109,7 @@ import {
   getVersionStatement,
   insertVersionStatement,
   listVersionsStatement,
+  pruneVersionsBatch,
   upsertWorkflowStatement,
   versionLookupStatement,
 } from "./versions.ts";
@@ -146,6 +149,7 @@ export interface PgStore extends AsyncStore {
     settlement: InputRequestSettlement,
   ): Promise<HumanInputRequestRow | null>;
   pruneRuns(args: PruneRunsArgs): Promise<PruneRunsResult>;
+  pruneVersions(args: PruneVersionsArgs): Promise<PruneVersionsResult>;
   ping(): Promise<void>;
   subscribe(listener: EventListener): () => void;
   /**
@@ -1086,6 +1090,17 @@ export class PgStoreImpl implements PgStore {
         pruneBatch(client, query, this.#settings.now()),
       );
       for (const run of result.deleted) this.#routes.delete(run.id);
+      return result;
+    });
+  }
+
+  pruneVersions(args: PruneVersionsArgs): Promise<PruneVersionsResult> {
+    return this.#run("pruneVersions", async () => {
+      const query = readPruneVersionsArgs(args);
+      const result = await this.#transaction((client) => pruneVersionsBatch(client, query));
+      for (const version of result.deleted) {
+        this.#versions.delete(`${version.workflowId}:${String(version.number)}`);
+      }
       return result;
     });
   }

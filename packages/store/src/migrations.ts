@@ -190,6 +190,12 @@ CREATE INDEX run_request_keys_run_id ON run_request_keys (run_id);
 CREATE INDEX webhook_deliveries_run_id ON webhook_deliveries (run_id);
 `;
 
+// Pruning old versions asks whether any run references a version, and deleting a version checks
+// the runs' foreign key: both look runs up by version, so they get an index instead of a scan.
+const runsVersionIndex = `
+CREATE INDEX runs_version_id ON runs (version_id);
+`;
+
 /** Every migration this version of the package knows, oldest first. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
@@ -200,4 +206,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 6, name: "0006_workflow_versions", sql: workflowVersions },
   { version: 7, name: "0007_run_accounting", sql: runAccounting },
   { version: 8, name: "0008_retention_indexes", sql: retentionIndexes },
+  { version: 10, name: "0010_runs_version_id", sql: runsVersionIndex },
 ]);

@@ -46,6 +46,8 @@ import type {
   InputRequestSettlement,
   PruneRunsArgs,
   PruneRunsResult,
+  PruneVersionsArgs,
+  PruneVersionsResult,
   RunUsageDelta,
   StatusChange,
   Store,
@@ -318,6 +320,10 @@ export class SqliteStore implements Store {
 
   pruneRuns(args: PruneRunsArgs): PruneRunsResult {
     return this.#guard("pruneRuns", () => this.#retention.prune(args));
+  }
+
+  pruneVersions(args: PruneVersionsArgs): PruneVersionsResult {
+    return this.#guard("pruneVersions", () => this.#versions.prune(args));
   }
 
   reclaimSpace(pages: number): number {

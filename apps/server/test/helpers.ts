@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests read untyped JSON API bodies */
 /**
- * Shared by the binary's integration tests: start `promenade-server` from sources as a real
- * process (clean environment plus the given variables), read its startup address, poll the API.
+ * Shared by the binary's integration tests: start the built `promenade-server` (`dist/main.js`,
+ * which the integration tests are built for) as a real process (clean environment plus the given
+ * variables), read its startup address, poll the API.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -10,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const children: ChildProcess[] = [];
 
 /** A started binary. */
@@ -25,7 +26,7 @@ export interface Server {
 
 /** Start the binary with `PATH`, `HOME` and `env` only. */
 export function start(env: Record<string, string>, args: string[] = []): Server {
-  const child = spawn(process.execPath, ["--conditions=@promenade/source", MAIN, ...args], {
+  const child = spawn(process.execPath, [MAIN, ...args], {
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,7 +1,8 @@
 /**
  * Shared fixtures for the engine's integration tests: a temp data dir, an engine whose run
- * processes execute this package's `src/child.ts` from sources (the `@promenade/source`
- * condition reaches them through NODE_OPTIONS), program builders and event-stream readers.
+ * processes execute the built run-process entry (`dist/child.js`, as shipped: the integration
+ * tests run after the build, and a run process from sources costs several times the CPU), program
+ * builders and event-stream readers.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,14 +11,18 @@ import { fileURLToPath } from "node:url";
 import { Engine } from "../src/index.ts";
 import type { EngineOptions, RunRow } from "../src/index.ts";
 
-/** The run-process entry, run from sources. */
-export const SOURCE_CHILD_ENTRY = fileURLToPath(new URL("../src/child.ts", import.meta.url));
+/** The built run-process entry. */
+export const CHILD_ENTRY = fileURLToPath(new URL("../dist/child.js", import.meta.url));
 
-/** `processEnv` for run processes that execute TypeScript sources of the workspace packages. */
-export function sourceProcessEnv(
+/**
+ * `processEnv` for run processes: this process's environment without NODE_OPTIONS (the test
+ * runner's source condition would make the built entry load the workspace's TypeScript sources).
+ */
+export function childProcessEnv(
   extra: Record<string, string> = {},
 ): Record<string, string | undefined> {
-  return { ...process.env, NODE_OPTIONS: "--conditions=@promenade/source", ...extra };
+  const { NODE_OPTIONS: _ignored, ...rest } = process.env;
+  return { ...rest, ...extra };
 }
 
 /** A fresh temp directory, removed by the returned cleanup. */
@@ -35,8 +40,8 @@ export function makeEngine(
   const engine = new Engine({
     dataDir,
     cancelGraceMs: 250,
-    childEntryPath: SOURCE_CHILD_ENTRY,
-    processEnv: sourceProcessEnv(),
+    childEntryPath: CHILD_ENTRY,
+    processEnv: childProcessEnv(),
     log: (line) => logs.push(line),
     ...overrides,
   });

@@ -24,8 +24,8 @@ import {
   makeEngine,
   manualMeta,
   program,
-  SOURCE_CHILD_ENTRY,
-  sourceProcessEnv,
+  CHILD_ENTRY,
+  childProcessEnv,
   statuses,
   tempDir,
   waitForStatus,
@@ -454,8 +454,8 @@ describe("humanInput() on the PostgreSQL engine", () => {
       dataDir: dir.path,
       databaseUrl: database.url,
       cancelGraceMs: 250,
-      childEntryPath: SOURCE_CHILD_ENTRY,
-      processEnv: sourceProcessEnv(),
+      childEntryPath: CHILD_ENTRY,
+      processEnv: childProcessEnv(),
       log: () => undefined,
     });
     engines.push(engine);

@@ -14,7 +14,7 @@ import type { TestDatabase } from "@promenade/store/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Engine } from "../src/index.ts";
 import type { EventRow, RunRow } from "../src/index.ts";
-import { SOURCE_CHILD_ENTRY, manualMeta, program, sourceProcessEnv, tempDir } from "./helpers.ts";
+import { CHILD_ENTRY, manualMeta, program, childProcessEnv, tempDir } from "./helpers.ts";
 
 const ENGINE_PROCESS = fileURLToPath(new URL("./fixtures/engine-process.ts", import.meta.url));
 
@@ -122,8 +122,8 @@ async function killAndCheck(databaseUrl: string | undefined): Promise<void> {
 
   const engine = await Engine.open({
     dataDir,
-    childEntryPath: SOURCE_CHILD_ENTRY,
-    processEnv: sourceProcessEnv(),
+    childEntryPath: CHILD_ENTRY,
+    processEnv: childProcessEnv(),
     log: () => undefined,
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
   });

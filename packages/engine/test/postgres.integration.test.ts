@@ -13,7 +13,7 @@ import type { TestDatabase } from "@promenade/store/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { Engine } from "../src/index.ts";
 import type { EngineOpenOptions, PublishedEvent } from "../src/index.ts";
-import { SOURCE_CHILD_ENTRY, manualMeta, program, sourceProcessEnv, tempDir } from "./helpers.ts";
+import { CHILD_ENTRY, manualMeta, program, childProcessEnv, tempDir } from "./helpers.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -34,8 +34,8 @@ async function open(databaseUrl?: string): Promise<{ engine: Engine; dataDir: st
   const options: EngineOpenOptions = {
     dataDir,
     cancelGraceMs: 250,
-    childEntryPath: SOURCE_CHILD_ENTRY,
-    processEnv: sourceProcessEnv(),
+    childEntryPath: CHILD_ENTRY,
+    processEnv: childProcessEnv(),
     log: () => undefined,
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
   };

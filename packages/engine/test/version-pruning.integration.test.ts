@@ -12,7 +12,7 @@ import { createTestDatabase } from "@promenade/store/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { Engine } from "../src/index.ts";
 import type { EngineOpenOptions, RunRow } from "../src/index.ts";
-import { SOURCE_CHILD_ENTRY, manualMeta, program, sourceProcessEnv, tempDir } from "./helpers.ts";
+import { CHILD_ENTRY, manualMeta, program, childProcessEnv, tempDir } from "./helpers.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -30,8 +30,8 @@ async function open(
   const options: EngineOpenOptions = {
     dataDir,
     cancelGraceMs: 250,
-    childEntryPath: SOURCE_CHILD_ENTRY,
-    processEnv: sourceProcessEnv(),
+    childEntryPath: CHILD_ENTRY,
+    processEnv: childProcessEnv(),
     log: (line) => logs.push(line),
     retention: "last 1",
     // The test sweeps on demand; the timer's first sweep must not race it.

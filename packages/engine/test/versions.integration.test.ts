@@ -14,11 +14,11 @@ import { createTestDatabase } from "@promenade/store/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Engine } from "../src/index.ts";
 import {
-  SOURCE_CHILD_ENTRY,
+  CHILD_ENTRY,
   makeEngine,
   manualMeta,
   program,
-  sourceProcessEnv,
+  childProcessEnv,
   statuses,
   tempDir,
   waitForStatus,
@@ -182,8 +182,8 @@ describe("workflow versions", () => {
         dataDir: join(dir.path, "data"),
         databaseUrl: db.url,
         cancelGraceMs: 250,
-        childEntryPath: SOURCE_CHILD_ENTRY,
-        processEnv: sourceProcessEnv(),
+        childEntryPath: CHILD_ENTRY,
+        processEnv: childProcessEnv(),
         log: () => undefined,
       });
       opened.push(engine);

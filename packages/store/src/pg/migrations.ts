@@ -176,6 +176,13 @@ CREATE INDEX run_request_keys_run_id ON run_request_keys (run_id);
 CREATE INDEX webhook_deliveries_run_id ON webhook_deliveries (run_id);
 `;
 
+// Undeploy: a workflow taken out of service keeps its row (its runs, versions and artifacts
+// reference it) and is marked with the instant it was undeployed. A redeploy of the same slug
+// clears the mark: same id, versions continue.
+const workflowUndeploy = `
+ALTER TABLE workflows ADD COLUMN undeployed_at bigint;
+`;
+
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
 export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
@@ -185,4 +192,5 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 5, name: "0005_workflow_versions", sql: workflowVersions },
   { version: 6, name: "0006_run_accounting", sql: runAccounting },
   { version: 7, name: "0007_retention_indexes", sql: retentionIndexes },
+  { version: 8, name: "0008_workflow_undeploy", sql: workflowUndeploy },
 ]);

@@ -298,7 +298,7 @@ export class Engine {
     return deployFromDir(resolvePath(dir), options, {
       deploy: (args) => (this.#assertOpen(), this.#core.deploy(args)),
       current: (slug) => (this.#assertOpen(), this.#core.deployed(slug)),
-      log: this.#options.log,
+      log: options.log ?? this.#options.log,
     });
   }
 

@@ -80,6 +80,7 @@ import {
 import { bundleWorkflow } from "./bundle.ts";
 import { inputRoutes } from "./routes/inputs.ts";
 import { traceRoute } from "./routes/trace.ts";
+import { undeployRoute } from "./routes/undeploy.ts";
 import { projectVersions, runVersion } from "./routes/versions.ts";
 import { UI_HEADERS, loadUiAssets } from "./ui-assets.ts";
 import type { UiAsset } from "./ui-assets.ts";
@@ -875,7 +876,7 @@ export function createPromenadeServer(
     {
       template: "/api/workflows/:slug",
       pattern: ["api", "workflows", null],
-      methods: { GET: getWorkflow },
+      methods: { GET: getWorkflow, DELETE: undeployRoute(engine, { deployApi }) },
     },
     {
       template: "/api/workflows/:slug/source",

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- the test reads untyped JSON API bodies */
 /**
  * Hot reload of the workflows directory (`PROMENADE_WATCH=1`, what `promenade dev` sets), on a
  * real server process and real files: a saved file is redeployed (an identical save adds no
@@ -37,20 +36,29 @@ const PACKAGE_ENTRY = [
   "",
 ].join("\n");
 
+interface Listing {
+  workflows: { slug: string }[];
+  skipped: { file: string; error: string }[];
+}
+
 async function versions(base: string, slug: string): Promise<number[]> {
-  const body = await json(`${base}/api/workflows/${slug}/versions`);
-  return (body.versions ?? []).map((v: { number: number }) => v.number);
+  const body = (await json(`${base}/api/workflows/${slug}/versions`)) as {
+    versions?: { number: number }[];
+  };
+  return (body.versions ?? []).map((v) => v.number);
 }
 
 async function runOutput(base: string, slug: string): Promise<{ id: string; output: unknown }> {
-  const started = await json(`${base}/api/workflows/${slug}/runs`, { method: "POST" });
+  const started = (await json(`${base}/api/workflows/${slug}/runs`, { method: "POST" })) as {
+    run: { id: string };
+  };
   const run = await terminalRun<{ status: string; output: unknown }>(base, started.run.id);
   expect(run.status).toBe("completed");
-  return { id: started.run.id as string, output: run.output };
+  return { id: started.run.id, output: run.output };
 }
 
-async function listing(base: string): Promise<any> {
-  return json(`${base}/api/workflows`);
+async function listing(base: string): Promise<Listing> {
+  return (await json(`${base}/api/workflows`)) as Listing;
 }
 
 describe("hot reload of the workflows dir", () => {
@@ -67,7 +75,7 @@ describe("hot reload of the workflows dir", () => {
       PROMENADE_WATCH: "1",
     });
     const base = await server.base;
-    await waitFor(async () => (server.output().includes("watching ") ? true : undefined));
+    await waitFor(() => Promise.resolve(server.output().includes("watching ") ? true : undefined));
     const first = await runOutput(base, "hello");
     expect(first.output).toBe("v1");
 
@@ -80,9 +88,7 @@ describe("hot reload of the workflows dir", () => {
     writeFileSync(join(workflowsDir, "hello.ts"), hello("v2"));
     writeFileSync(join(workflowsDir, "other.ts"), OTHER);
     await waitFor(async () =>
-      (await listing(base)).workflows.some((w: { slug: string }) => w.slug === "other")
-        ? true
-        : undefined,
+      (await listing(base)).workflows.some((w) => w.slug === "other") ? true : undefined,
     );
     expect(await versions(base, "hello")).toEqual([2, 1]);
 
@@ -90,12 +96,11 @@ describe("hot reload of the workflows dir", () => {
     writeFileSync(join(workflowsDir, "hello.ts"), `${hello("v3")}const = ;\n`);
     const broken = await waitFor(async () => {
       const body = await listing(base);
-      return body.skipped.find((s: { file: string }) => s.file === "hello.ts") as
-        { file: string; error: string } | undefined;
+      return body.skipped.find((s: { file: string }) => s.file === "hello.ts");
     });
     expect(broken.error).toMatch(/hello\.ts:5:/);
     expect(server.output()).toContain("skipped ");
-    expect((await listing(base)).workflows.map((w: { slug: string }) => w.slug)).toContain("hello");
+    expect((await listing(base)).workflows.map((w) => w.slug)).toContain("hello");
     expect((await runOutput(base, "hello")).output).toBe("v2");
 
     // Fixed: the error is cleared and the fix is deployed.
@@ -116,15 +121,13 @@ describe("hot reload of the workflows dir", () => {
     // Deleted: undeployed, new runs refused, its runs still readable.
     rmSync(join(workflowsDir, "hello.ts"));
     await waitFor(async () =>
-      (await listing(base)).workflows.every((w: { slug: string }) => w.slug !== "hello")
-        ? true
-        : undefined,
+      (await listing(base)).workflows.every((w) => w.slug !== "hello") ? true : undefined,
     );
     const refused = await fetch(`${base}/api/workflows/hello/runs`, { method: "POST" });
     expect(refused.status).toBe(404);
     const kept = await fetch(`${base}/api/runs/${first.id}`);
     expect(kept.status).toBe(200);
-    expect(((await kept.json()) as any).run).toMatchObject({
+    expect(((await kept.json()) as { run: unknown }).run).toMatchObject({
       status: "completed",
       output: "v1",
       workflowSlug: "hello",

@@ -10,6 +10,8 @@ export default defineConfig({
     "node-guard": "src/node-guard.ts",
     limits: "src/limits/index.ts",
     redact: "src/redact/index.ts",
+    clock: "src/clock/index.ts",
+    testing: "src/testing/index.ts",
   },
   format: ["esm"],
   platform: "node",

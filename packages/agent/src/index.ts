@@ -19,13 +19,9 @@ export {
 } from "./resolve-model.ts";
 export {
   usageUsdMicros,
-  priceUsage,
-  costAt,
-  rateFor,
   createPriceUsage,
   parseRateTable,
   BUILT_IN_RATES,
-  DEFAULT_RATE,
   RATES_VERSION,
   type PricedUsage,
   type Rate,

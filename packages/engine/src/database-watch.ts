@@ -7,7 +7,7 @@
  * recovery is retried at the next answered ping; nothing runs after `stop()`.
  */
 import type { Awaitable } from "@promenade/workflow/records";
-import type { EngineClock } from "./options.ts";
+import type { Clock } from "@promenade/workflow/clock";
 
 /** Options of {@link DatabaseWatch}. */
 export interface DatabaseWatchOptions {
@@ -15,7 +15,7 @@ export interface DatabaseWatchOptions {
   ping: () => Awaitable<void>;
   /** Names the database in log lines. */
   label: string;
-  clock: EngineClock;
+  clock: Clock;
   /** Ms between checks. */
   intervalMs: number;
   log: (line: string) => void;

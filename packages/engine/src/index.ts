@@ -15,7 +15,7 @@ export type {
 export type { StartRunOptions } from "./start-run.ts";
 export type { WebhookDelivery } from "@promenade/store";
 export type { AsyncStoreReader, StoreReader } from "./readers.ts";
-export type { EngineClock, EngineOptions } from "./options.ts";
+export type { EngineOptions } from "./options.ts";
 export type { DeployArgs } from "./deploy.ts";
 export { parseRetentionPolicy } from "./retention-policy.ts";
 export type { RetentionPolicy } from "./retention-policy.ts";

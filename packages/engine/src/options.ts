@@ -7,23 +7,13 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { wallClock } from "@promenade/supervisor";
+import { wallClock } from "@promenade/workflow/clock";
+import type { Clock } from "@promenade/workflow/clock";
 import { EngineError } from "@promenade/workflow/errors";
 import type { InferenceConfig } from "./agent-plug.ts";
 import { isPlainObject } from "./internal/json.ts";
 import { KEEP_EVERYTHING, parseRetentionPolicy } from "./retention-policy.ts";
 import type { RetentionPolicy } from "./retention-policy.ts";
-
-/**
- * The engine's clock: epoch-ms `now()` and an abortable `sleep`. Every timestamp, timer and cron
- * decision goes through it, so a test can substitute a fake clock.
- */
-export interface EngineClock {
-  /** Milliseconds since the Unix epoch. */
-  now(): number;
-  /** Resolves after `ms`; rejects when `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
 
 /** Options of `new Engine(options)`; every field but `dataDir` is optional. */
 export interface EngineOptions {
@@ -42,7 +32,7 @@ export interface EngineOptions {
   /** Default model and provider table for `agent()` (`default_model`, `providers`…). Default `{}`. */
   inference?: InferenceConfig;
   /** Clock for every timestamp, timer and cron decision. Default: the wall clock. */
-  clock?: EngineClock;
+  clock?: Clock;
   /** Engine diagnostics sink. Default: writes `line + "\n"` to stderr. */
   log?: (line: string) => void;
   /** Crash restarts per run (integer ≥ 0). Default `2`, so at most 3 passes. */
@@ -88,7 +78,7 @@ export interface ResolvedEngineOptions {
   processEnv: Readonly<Record<string, string | undefined>>;
   envLabel: string;
   inference: InferenceConfig;
-  clock: EngineClock;
+  clock: Clock;
   log: (line: string) => void;
   maxRestarts: number;
   cancelGraceMs: number;

@@ -2,13 +2,16 @@
  * The retention sweep: on a timer (unref'd, so it never keeps a process alive) and on demand, it
  * applies each workflow's retention policy — the workflow's `config.retention`, else the engine's
  * — in bounded store batches (`pruneRuns`), removes the deleted runs' directories and artifact
- * files, yields to the event loop between batches so API requests keep being served, and on
- * SQLite returns the freed pages to the file system in small incremental-vacuum steps. One sweep
- * at a time; `stop()` (engine close) ends it after the batch in progress.
+ * files, then deletes that workflow's old versions no remaining run references (never the
+ * current one; `pruneVersions`, also in bounded batches) with their materialized skills
+ * directories, yields to the event loop between batches so API requests keep being served, and
+ * on SQLite returns the freed pages to the file system in small incremental-vacuum steps. A
+ * workflow without a policy keeps its runs and its versions. One sweep at a time; `stop()`
+ * (engine close) ends it after the batch in progress.
  */
 import { rm } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
-import type { PruneCursor, PruneRunsResult } from "@promenade/store";
+import type { PruneCursor, PruneRunsResult, PruneVersionsResult } from "@promenade/store";
 import type { WorkflowRow } from "@promenade/workflow/records";
 import type { Backend } from "./backend.ts";
 import { KEEP_EVERYTHING, parseRetentionPolicy } from "./retention-policy.ts";
@@ -21,7 +24,9 @@ export interface RetentionReport {
   durationMs: number;
   /** Runs deleted (top-level runs and their children). */
   runsDeleted: number;
-  /** Store batches (transactions) it took. */
+  /** Old workflow versions deleted (not current, referenced by no run). */
+  versionsDeleted: number;
+  /** Store batches (transactions) it took, runs and versions. */
   batches: number;
   /** Free database pages returned to the file system (SQLite). */
   pagesReclaimed: number;
@@ -35,6 +40,7 @@ export interface RetentionStats {
   policy: string;
   sweeps: number;
   runsDeleted: number;
+  versionsDeleted: number;
   lastSweep: RetentionReport | null;
 }
 
@@ -62,6 +68,7 @@ export class RetentionSweep {
   #stopped = false;
   #sweeps = 0;
   #runsDeleted = 0;
+  #versionsDeleted = 0;
   #last: RetentionReport | null = null;
 
   constructor(options: RetentionSweepOptions) {
@@ -73,6 +80,7 @@ export class RetentionSweep {
       policy: this.#o.policy.text,
       sweeps: this.#sweeps,
       runsDeleted: this.#runsDeleted,
+      versionsDeleted: this.#versionsDeleted,
       lastSweep: this.#last,
     };
   }
@@ -115,6 +123,7 @@ export class RetentionSweep {
       startedAt,
       durationMs: 0,
       runsDeleted: 0,
+      versionsDeleted: 0,
       batches: 0,
       pagesReclaimed: 0,
       errors: [],
@@ -136,7 +145,7 @@ export class RetentionSweep {
       }
     }
     const sync = this.#o.backend.sync;
-    if (sync !== null && report.runsDeleted > 0) {
+    if (sync !== null && (report.runsDeleted > 0 || report.versionsDeleted > 0)) {
       try {
         for (;;) {
           if (this.#stopped) break;
@@ -152,9 +161,9 @@ export class RetentionSweep {
     report.durationMs = Math.round(performance.now() - began);
     this.#sweeps += 1;
     this.#last = report;
-    if (report.runsDeleted > 0) {
+    if (report.runsDeleted > 0 || report.versionsDeleted > 0) {
       this.#o.log(
-        `retention: deleted ${String(report.runsDeleted)} run(s) in ${String(report.batches)} batch(es), reclaimed ${String(report.pagesReclaimed)} page(s), ${String(report.durationMs)} ms`,
+        `retention: deleted ${String(report.runsDeleted)} run(s) and ${String(report.versionsDeleted)} old version(s) in ${String(report.batches)} batch(es), reclaimed ${String(report.pagesReclaimed)} page(s), ${String(report.durationMs)} ms`,
       );
     }
     return report;
@@ -186,6 +195,39 @@ export class RetentionSweep {
     if (deleted > 0) {
       this.#o.log(
         `retention: ${workflow.slug}: deleted ${String(deleted)} run(s) outside "${policy.text}"`,
+      );
+    }
+    await this.#pruneVersions(workflow, report);
+  }
+
+  /** Deletes the workflow's old versions no run references, with their skills directories. */
+  async #pruneVersions(workflow: WorkflowRow, report: RetentionReport): Promise<void> {
+    const versionsDir = join(this.#o.dataDir, "skills", ".versions");
+    const removed: number[] = [];
+    let more = true;
+    while (more && !this.#stopped) {
+      const result: PruneVersionsResult = await this.#o.backend.store.pruneVersions({
+        workflowId: workflow.id,
+        limit: this.#o.batchSize,
+      });
+      report.batches += 1;
+      report.versionsDeleted += result.deleted.length;
+      this.#versionsDeleted += result.deleted.length;
+      removed.push(...result.deleted.map((version) => version.number));
+      await Promise.all(
+        result.deleted.map(({ id }) => {
+          const dir = join(versionsDir, id);
+          return rm(dir, { recursive: true, force: true }).catch((error: unknown) => {
+            this.#o.log(`retention: could not remove ${dir}: ${describe(error)}`);
+          });
+        }),
+      );
+      more = result.more;
+      await yieldToLoop();
+    }
+    if (removed.length > 0) {
+      this.#o.log(
+        `retention: ${workflow.slug}: deleted ${String(removed.length)} old version(s) no run references (${listNumbers(removed)})`,
       );
     }
   }
@@ -228,6 +270,13 @@ export class RetentionSweep {
       ),
     );
   }
+}
+
+/** `v1, v3, v4` — the first ten, then how many more. */
+function listNumbers(numbers: readonly number[]): string {
+  const shown = numbers.slice(0, 10).map((n) => `v${String(n)}`);
+  if (numbers.length > shown.length) shown.push(`${String(numbers.length - shown.length)} more`);
+  return shown.join(", ");
 }
 
 function describe(error: unknown): string {

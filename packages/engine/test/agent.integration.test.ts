@@ -93,7 +93,7 @@ describe("agent() through the engine", () => {
     expect(done.status).toBe("failed");
     expect(done.error?.code).toBe("BUDGET_EXCEEDED");
     expect(done.error?.message).toContain("max_usd");
-  }, 10_000);
+  });
 
   it("max_tokens is enforced and the tallies stay on the row", async () => {
     provider.enqueue(openAiText("wordy", { input: 600, output: 600 }));
@@ -103,7 +103,7 @@ describe("agent() through the engine", () => {
     expect(done.error?.message).toContain("max_tokens");
     expect(done.tokensIn).toBe(600);
     expect(done.tokensOut).toBe(600);
-  }, 10_000);
+  });
 
   it("memory written in run 1 is in run 2's workspace and first request", async () => {
     provider.enqueue(

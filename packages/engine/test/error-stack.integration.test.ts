@@ -12,9 +12,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-function engineInTemp(): ReturnType<typeof makeEngine>["engine"] {
+function engineInTemp(warmPoolSize = 0): ReturnType<typeof makeEngine>["engine"] {
   const dir = tempDir();
-  const { engine } = makeEngine(dir.path);
+  const { engine } = makeEngine(dir.path, { warmPoolSize });
   cleanups.push(async () => {
     await engine.closeGracefully({ childGraceMs: 500 });
     dir.cleanup();
@@ -66,6 +66,17 @@ describe("program error stacks", () => {
     expect(stack).not.toContain("file://");
     expect(stack).not.toContain("node:internal");
     expect(stack.split("\n")).toHaveLength(3);
+  });
+
+  it("maps the stack the same way in processes taken from the warm pool", async () => {
+    const engine = engineInTemp(1);
+    engine.deployWorkflow({ program: THROWING_TS, filename: "quota.ts" });
+    // The first run may take a process still loading; the second takes one that waited idle.
+    for (let i = 0; i < 2; i++) {
+      const run = await engine.waitForRun(engine.startRun("quota", { input: { limit: 1 } }).id);
+      expect(run.error?.name).toBe("QuotaError");
+      expect(run.error?.stack).toMatch(/at check \(quota\.ts:16:\d+\)/);
+    }
   });
 
   it("a JavaScript program's stack names its lines; a thrown non-Error has no stack", async () => {

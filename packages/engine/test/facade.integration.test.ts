@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { openStore } from "@promenade/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Engine, isEngineError, isTerminal } from "../src/index.ts";
-import type { EngineClock, EngineError, EngineOptions } from "../src/index.ts";
+import { wallClock } from "@promenade/workflow/clock";
+import type { Clock } from "@promenade/workflow/clock";
+import { createManualClock } from "@promenade/workflow/testing";
+import type { EngineError, EngineOptions } from "../src/index.ts";
 import { makeEngine, manualMeta, program, statuses, tempDir, waitForStatus } from "./helpers.ts";
 
 let dir: ReturnType<typeof tempDir>;
@@ -35,7 +38,7 @@ describe("construction", () => {
       [{ cancelGraceMs: 1.5 }, "cancelGraceMs"],
       [{ tickIntervalMs: 0 }, "tickIntervalMs"],
       [{ env: { A: 1 as unknown as string } }, "env"],
-      [{ clock: { now: () => 0 } as unknown as EngineClock }, "clock"],
+      [{ clock: { now: () => 0 } as unknown as Clock }, "clock"],
       [{ nope: true } as Partial<EngineOptions>, "nope"],
     ];
     for (const [options, name] of bad) {
@@ -298,21 +301,12 @@ describe("deployWorkflowsFromDir", () => {
 });
 
 /** A clock the test advances by hand; sleeps are real timers so run processes still progress. */
-function manualClock(startMs: number): EngineClock & { advance(ms: number): void } {
-  let nowMs = startMs;
+function manualClock(startMs: number): Clock & { advance(ms: number): void } {
+  const manual = createManualClock(startMs);
   return {
-    now: () => nowMs,
-    sleep: (ms, signal) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, Math.min(ms, 2 ** 31 - 1));
-        signal?.addEventListener("abort", () => {
-          clearTimeout(timer);
-          reject(signal.reason as Error);
-        });
-      }),
-    advance: (ms) => {
-      nowMs += ms;
-    },
+    now: () => manual.now(),
+    sleep: (ms, signal) => wallClock.sleep(ms, signal),
+    advance: (ms) => manual.advance(ms),
   };
 }
 

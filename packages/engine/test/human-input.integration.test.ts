@@ -14,6 +14,7 @@ import {
   type FakeProvider,
 } from "@promenade/agent/testing";
 import { createTestDatabase, type TestDatabase } from "@promenade/store/testing";
+import { createManualClock } from "@promenade/workflow/testing";
 import { Engine } from "../src/index.ts";
 import type { EngineOptions, RunRow } from "../src/index.ts";
 import {
@@ -296,10 +297,14 @@ describe("humanInput() on the SQLite engine", () => {
   });
 
   it("leaves the request of a budget-killed waiting run cancelled", async () => {
-    const engine = open();
+    // The budget runs on the engine's clock, moved only once the run waits: however slowly the
+    // run process starts, it reaches the gate before its 4 s are spent.
+    const clock = createManualClock();
+    const engine = open({ clock });
     deploy(engine, "slow", SHIP, { budget: { max_duration_seconds: 4 } });
     const { id } = engine.startRun("slow");
     await waitForStatus(engine, id, "awaiting_input");
+    clock.advance(5_000);
     const row = await engine.waitForRun(id);
     expect(row.error?.code).toBe("BUDGET_EXCEEDED");
     expect(engine.listInputRequests({ runId: id })[0]?.status).toBe("cancelled");

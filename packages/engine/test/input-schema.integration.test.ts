@@ -5,7 +5,7 @@
  * not compile is refused at deploy. Before, the schema was accepted and ignored.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { EngineClock } from "../src/index.ts";
+import type { Clock } from "@promenade/workflow/clock";
 import type { Engine } from "../src/index.ts";
 import { makeEngine, manualMeta, program, tempDir } from "./helpers.ts";
 
@@ -142,7 +142,7 @@ describe("input_schema of a cron fire", () => {
   it("a cron trigger whose input matches deploys and its fire runs with that input", async () => {
     const T0 = Date.UTC(2026, 5, 10, 12, 0, 0);
     let nowMs = T0;
-    const clock: EngineClock = {
+    const clock: Clock = {
       now: () => nowMs,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     };

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { wallClock } from "@promenade/supervisor";
+import { wallClock } from "@promenade/workflow/clock";
 import type { Engine } from "../src/index.ts";
 import {
   cursorsIncrease,

@@ -7,7 +7,8 @@
  */
 import { join } from "node:path";
 import { createTestDatabase } from "@promenade/store/testing";
-import type { EngineClock } from "../src/index.ts";
+import { wallClock } from "@promenade/workflow/clock";
+import type { Clock } from "@promenade/workflow/clock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Engine } from "../src/index.ts";
 import {
@@ -136,9 +137,10 @@ describe("undeploy", () => {
 
   it("an undeployed workflow's cron stops firing, and fires again once redeployed", () => {
     let nowMs = Date.UTC(2026, 5, 10, 12, 0, 0);
-    const clock: EngineClock = {
+    // Time moves by hand; sleeps are real timers so run processes still progress.
+    const clock: Clock = {
       now: () => nowMs,
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      sleep: (ms, signal) => wallClock.sleep(ms, signal),
     };
     const { engine } = makeEngine(dir.path, { clock });
     engines.push(engine);

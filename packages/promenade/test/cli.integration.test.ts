@@ -14,7 +14,7 @@ let url = "";
 let env: Record<string, string> = {};
 let dir = "";
 
-// Starts a server from sources and deploys: slow on a loaded machine.
+// Starts a server process and deploys: slow on a loaded machine.
 beforeAll(async () => {
   url = await startServer().url;
   env = { PROMENADE_URL: url };

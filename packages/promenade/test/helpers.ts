@@ -1,5 +1,6 @@
 /**
- * Shared by the CLI's integration tests: run `promenade` from sources as a real process, start
+ * Shared by the CLI's integration tests: run the built `promenade` command as a real process (as
+ * installed: `bin/` over the bundle in `dist/`, which the integration tests are built for), start
  * the `promenade-server` binary on a free port with a temp data dir, write workflow files, and a
  * TCP proxy whose connections a test can cut (to drop the CLI's WebSocket mid-stream).
  */
@@ -12,12 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The CLI entry, run from sources. */
-export const CLI_MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-/** The `promenade-server` entry, run from sources. */
-export const SERVER_MAIN = fileURLToPath(
-  new URL("../../../apps/server/src/main.ts", import.meta.url),
-);
+/** The `promenade` command as published. */
+export const CLI_MAIN = fileURLToPath(new URL("../bin/promenade.js", import.meta.url));
+/** The `promenade-server` alias as published. */
+export const SERVER_MAIN = fileURLToPath(new URL("../bin/promenade-server.js", import.meta.url));
 
 const children: ChildProcess[] = [];
 
@@ -53,12 +52,12 @@ export function spawnNode(
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
-/** Start `promenade <args>` from sources. */
+/** Start `promenade <args>` (the built command). */
 export function spawnCli(
   args: string[],
   options: { env?: Record<string, string>; cwd?: string } = {},
 ): Proc {
-  return spawnNode(["--conditions=@promenade/source", CLI_MAIN, ...args], options);
+  return spawnNode([CLI_MAIN, ...args], options);
 }
 
 /** Run `promenade <args>` to completion. */
@@ -94,7 +93,7 @@ export function listening(proc: Proc): Promise<string> {
 /** Start the `promenade-server` binary on a free port over a fresh data dir. */
 export function startServer(env: Record<string, string> = {}): Server {
   const root = mkdtempSync(join(tmpdir(), "promenade-cli-server-"));
-  const proc = spawnNode(["--conditions=@promenade/source", SERVER_MAIN], {
+  const proc = spawnNode([SERVER_MAIN], {
     env: {
       PROMENADE_DATA_DIR: join(root, "data"),
       PROMENADE_WORKFLOWS_DIR: join(root, "workflows"),

@@ -13,7 +13,7 @@ import { cli, killChildren, spawnCli, startServer, waitFor, writeFiles } from ".
 
 let env: Record<string, string> = {};
 
-// Starts a server from sources and deploys: slow on a loaded machine.
+// Starts a server process and deploys: slow on a loaded machine.
 beforeAll(async () => {
   env = { PROMENADE_URL: await startServer().url };
   const dir = writeFiles({ "approval.ts": APPROVAL });

@@ -20,7 +20,7 @@ import type { CuttableProxy } from "./helpers.ts";
 let url = "";
 let proxy: CuttableProxy | undefined;
 
-// Starts a server from sources and deploys: slow on a loaded machine.
+// Starts a server process and deploys: slow on a loaded machine.
 beforeAll(async () => {
   url = await startServer().url;
   proxy = await startProxy(url);

@@ -13,7 +13,8 @@ import { validateMeta } from "@promenade/workflow";
 import { andThen, each, type Awaitable } from "@promenade/workflow/records";
 import { Scheduler } from "../src/index.ts";
 import type { SchedulerStore } from "../src/index.ts";
-import { InMemorySchedulerStore, createFakeClock } from "../src/testing/index.ts";
+import { createManualClock } from "@promenade/workflow/testing";
+import { InMemorySchedulerStore } from "../src/testing/index.ts";
 import type { SchedulerStoreUnderTest } from "../src/testing/index.ts";
 import { percentile, summary } from "./stats.ts";
 
@@ -40,7 +41,7 @@ function deploy(store: Deployer): Awaitable<void> {
 async function measure(
   label: string,
   store: SchedulerStore & Deployer,
-  clock: ReturnType<typeof createFakeClock>,
+  clock: ReturnType<typeof createManualClock>,
   hours: number,
   idleTicksPerGap: number,
   base = T0,
@@ -93,19 +94,19 @@ async function measure(
   );
 }
 
-const clockA = createFakeClock(T0);
+const clockA = createManualClock(T0);
 const memory = new InMemorySchedulerStore({ now: () => clockA.now(), sync: true });
 await deploy(memory);
 await measure("in-memory store, sync", memory, clockA, 8, 200);
 
-const clockM = createFakeClock(T0);
+const clockM = createManualClock(T0);
 const memoryAsync = new InMemorySchedulerStore({ now: () => clockM.now() });
 await deploy(memoryAsync);
 await measure("in-memory store, async", memoryAsync, clockM, 3, 50);
 
 const dir = mkdtempSync(join(tmpdir(), "promenade-scheduler-bench-"));
 try {
-  const clockB = createFakeClock(T0);
+  const clockB = createManualClock(T0);
   let sqliteNow = (): number => clockB.now();
   const sqlite = openStore({ path: join(dir, "promenade.db"), now: () => sqliteNow() });
   const deployStarted = performance.now();
@@ -135,7 +136,7 @@ try {
       return sqlite.upsertWorkflow(args);
     },
   };
-  const clockC = createFakeClock(T0);
+  const clockC = createManualClock(T0);
   sqliteNow = () => clockC.now();
   await measure(
     "SQLite store, listWorkflows() memoized until the next upsert",

@@ -1,5 +1,6 @@
 import { Scheduler, nextFire, parseSchedule } from "@promenade/scheduler";
-import { InMemorySchedulerStore, createFakeClock } from "@promenade/scheduler/testing";
+import { InMemorySchedulerStore } from "@promenade/scheduler/testing";
+import { createManualClock } from "@promenade/workflow/testing";
 import { validateMeta } from "@promenade/workflow";
 
 // Cron evaluation: weekdays at 09:30 London time, DST handled.
@@ -7,7 +8,7 @@ const weekdays = parseSchedule("30 9 * * MON-FRI", "Europe/London");
 console.log("next:", new Date(nextFire(weekdays, Date.now()) ?? 0).toISOString());
 
 // A scheduler over an in-memory store (asynchronous, like a network database), on a manual clock.
-const clock = createFakeClock(Date.UTC(2026, 0, 1)); // midnight UTC
+const clock = createManualClock(Date.UTC(2026, 0, 1)); // midnight UTC
 const store = new InMemorySchedulerStore({ now: () => clock.now() });
 const manifest = validateMeta({ slug: "nightly", triggers: [{ kind: "cron", expr: "0 2 * * *" }] });
 await store.upsertWorkflow({ slug: "nightly", manifest, program: "" });

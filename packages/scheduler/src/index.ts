@@ -6,4 +6,4 @@ export { Scheduler } from "./scheduler.ts";
 export type { SchedulerOptions } from "./scheduler.ts";
 export { nextFire, parseSchedule } from "./cron.ts";
 export type { Schedule } from "./cron.ts";
-export type { Clock, CronFire, Dispatch, SchedulerStore } from "./ports.ts";
+export type { CronFire, Dispatch, SchedulerStore } from "./ports.ts";

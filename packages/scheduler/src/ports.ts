@@ -1,6 +1,7 @@
 /**
- * The ports this package consumes: what scheduling needs from persistence (`SchedulerStore`),
- * from whatever executes runs (`Dispatch`) and from time (`Clock`). Types only: row shapes come
+ * The ports this package consumes: what scheduling needs from persistence (`SchedulerStore`) and
+ * from whatever executes runs (`Dispatch`); time is the `Clock` of `@promenade/workflow/clock`.
+ * Types only: row shapes come
  * from `@promenade/workflow/records`, so the scheduler decides *when* without knowing *how* runs
  * are stored or executed, and loads no database driver.
  */
@@ -53,11 +54,3 @@ export interface SchedulerStore {
 
 /** Hands a queued run to whatever executes it (the engine wires the supervisor). Fire-and-forget. */
 export type Dispatch = (runId: string) => void;
-
-/** Time source. Inject a manual clock to drive the scheduler without waiting. */
-export interface Clock {
-  /** Milliseconds since the Unix epoch. */
-  now(): number;
-  /** Resolves after `ms` milliseconds; rejects when `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { isEngineError } from "@promenade/workflow/errors";
 import { isPromiseLike } from "@promenade/workflow/records";
-import type { Clock } from "./ports.ts";
+import type { Clock } from "@promenade/workflow/clock";
 import { harness, MINUTE, MODES, T0 } from "../test/harness.ts";
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -6,13 +6,14 @@
  * Over a store that answers with values (SQLite), `tick()` and the release calls finish before
  * they return; over one that answers with promises they return a promise. Ticks never overlap.
  */
+import { wallClock } from "@promenade/workflow/clock";
+import type { Clock } from "@promenade/workflow/clock";
 import { EngineError } from "@promenade/workflow/errors";
 import { always, andThen, isPromiseLike, type Awaitable } from "@promenade/workflow/records";
-import { wallClock } from "./clock.ts";
 import { CronFires } from "./cron-fires.ts";
 import { DispatchGate, type GatedRun } from "./dispatch-gate.ts";
 import { messageOf } from "./internal/message-of.ts";
-import type { Clock, Dispatch, SchedulerStore } from "./ports.ts";
+import type { Dispatch, SchedulerStore } from "./ports.ts";
 
 /** Options of {@link Scheduler}. */
 export interface SchedulerOptions {

@@ -7,7 +7,7 @@ import type { JsonValue } from "@promenade/workflow";
 import { validateMeta, type WorkflowManifest } from "@promenade/workflow";
 import type { RunRow, RunStatus, WorkflowRow } from "@promenade/workflow/records";
 import { Scheduler, type SchedulerOptions } from "../src/scheduler.ts";
-import { createFakeClock, type FakeClock } from "../src/testing/fake-clock.ts";
+import { createManualClock, type ManualClock } from "@promenade/workflow/testing";
 import { InMemorySchedulerStore } from "../src/testing/in-memory-store.ts";
 
 export const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
@@ -21,7 +21,7 @@ export const MODES = [
 
 export interface Harness {
   store: InMemorySchedulerStore;
-  clock: FakeClock;
+  clock: ManualClock;
   logs: string[];
   dispatched: string[];
   make(overrides?: Partial<SchedulerOptions>): Scheduler;
@@ -52,7 +52,7 @@ function manifestOf(meta: Record<string, unknown>): WorkflowManifest {
 }
 
 export function harness(sync: boolean, start = T0): Harness {
-  const clock = createFakeClock(start);
+  const clock = createManualClock(start);
   const store = new InMemorySchedulerStore({ now: () => clock.now(), sync });
   const logs: string[] = [];
   const dispatched: string[] = [];

@@ -181,8 +181,11 @@ export interface EngineApi {
    * `UNSUPPORTED`. A database the engine cannot copy (PostgreSQL) fails `UNSUPPORTED` with a hint.
    */
   backup?(file: string): Awaitable<string>;
-  /** Retention counters for `/metrics` (sweeps and runs deleted so far). Optional. */
-  retentionStats?(): { sweeps: number; runsDeleted: number };
+  /**
+   * Retention counters for `/metrics` (sweeps, runs and old workflow versions deleted so far).
+   * Optional.
+   */
+  retentionStats?(): { sweeps: number; runsDeleted: number; versionsDeleted?: number };
 }
 
 /** Options of the interactive MCP OAuth grant. */

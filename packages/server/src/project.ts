@@ -7,7 +7,8 @@ import type { ArtifactRow, EngineApi, RunRow, WorkflowRow } from "./ports.ts";
 import { cronSchedules } from "./schedules.ts";
 
 /**
- * The Run object of the API (exact field list, `workflowSlug` added). The JSON API adds
+ * The Run object of the API (exact field list, `workflowSlug` added): the accounting
+ * (`activeMs`, `retries`, `retryAt` while a retry waits) included. The JSON API adds
  * `usdEstimated` (part of `usdMicros` was priced at the default rate of an unknown model); the
  * WebSocket feed's copies leave it out.
  */
@@ -31,6 +32,9 @@ export function projectRun(
     tokensIn: run.tokensIn,
     tokensOut: run.tokensOut,
     usdMicros: run.usdMicros,
+    activeMs: run.activeMs,
+    retries: run.retries,
+    retryAt: run.retryAt,
     createdAt: run.createdAt,
     startedAt: run.startedAt,
     endedAt: run.endedAt,

@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { jsonTextDepthProblem, tooDeepMessage } from "@promenade/workflow/limits";
 import type { HttpError } from "./internal/http.ts";
+import { SLUG_PATTERN } from "./internal/ids.ts";
 import { bearerToken, single, tokenEquals } from "./internal/security.ts";
 import type { EngineApi, JsonValue, RunDelivery } from "./ports.ts";
 import { WebhookError } from "./webhook-error.ts";
@@ -14,8 +15,6 @@ import { verifySignedDelivery } from "./webhook-signing.ts";
 
 export { WebhookError } from "./webhook-error.ts";
 export type { WebhookOutcome } from "./webhook-error.ts";
-
-const SLUG_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
 
 /** The canonical credential variable for a slug: `PROMENADE_WEBHOOK_<KIND>__<NAME>`. */
 export function webhookEnvVarName(kind: "TOKEN" | "SECRET", slug: string): string {

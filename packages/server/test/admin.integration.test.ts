@@ -30,7 +30,7 @@ describe("POST /api/admin/backup", () => {
           written.push(file);
           return Promise.resolve(file);
         },
-        retentionStats: () => ({ sweeps: 3, runsDeleted: 41 }),
+        retentionStats: () => ({ sweeps: 3, runsDeleted: 41, versionsDeleted: 2 }),
       }),
     );
     const denied = await http(h, "POST", "/api/admin/backup");
@@ -51,6 +51,7 @@ describe("POST /api/admin/backup", () => {
     const metrics = await http(h, "GET", "/metrics", { headers: auth });
     expect(metrics.text).toContain("promenade_retention_sweeps_total 3");
     expect(metrics.text).toContain("promenade_retention_runs_deleted_total 41");
+    expect(metrics.text).toContain("promenade_retention_versions_deleted_total 2");
   });
 
   it("answers UNSUPPORTED without an engine backup, and passes on the engine's refusal", async () => {

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { nextFire, parseSchedule } from "@promenade/scheduler";
-import { http, startHarness, until } from "./helpers.ts";
+import { http, startHarness, until, WsClient } from "./helpers.ts";
 import type { Harness } from "./helpers.ts";
 
 let h: Harness;
@@ -197,6 +197,9 @@ describe("runs", () => {
       "tokensIn",
       "tokensOut",
       "usdMicros",
+      "activeMs",
+      "retries",
+      "retryAt",
       "createdAt",
       "startedAt",
       "endedAt",
@@ -338,6 +341,37 @@ describe("runs", () => {
       ]);
       if (base !== h) await base.close();
     }
+  });
+
+  it("shows a run's accounting: retries, active time and when a waiting retry is due", async () => {
+    h = await startHarness();
+    h.engine.addWorkflow({ slug: "flaky" });
+    const run = await h.engine.startRun("flaky", { triggerKind: "manual" });
+    const fresh = (await http(h, "GET", `/api/runs/${run.id}`)).json.run;
+    expect(fresh).toMatchObject({ retries: 0, activeMs: 0, retryAt: null });
+    const feed = new WsClient(h, { protocols: ["promenade.events.v1"] });
+    await feed.opened();
+    feed.send({ type: "subscribe_runs", sub: "feed" });
+    await feed.next((f) => f.type === "runs_snapshot");
+    // The first attempt failed after 1.2 s; its retry is due in a minute.
+    const due = Date.now() + 60_000;
+    h.engine.setStatus(run.id, "running");
+    h.engine.setStatus(run.id, "pending", { retries: 1, activeMs: 1200, retryAt: due });
+    const waiting = { status: "pending", retries: 1, activeMs: 1200, retryAt: due };
+    expect((await http(h, "GET", `/api/runs/${run.id}`)).json.run).toMatchObject(waiting);
+    const listed = (await http(h, "GET", "/api/runs?workflow=flaky")).json.runs;
+    expect(listed).toEqual([expect.objectContaining(waiting)]);
+    const frame = await feed.next((f) => f.type === "run" && f.run.status === "pending");
+    expect(frame.run).toMatchObject(waiting);
+    h.engine.setStatus(run.id, "running", { retryAt: null });
+    h.engine.setStatus(run.id, "completed", { activeMs: 1500 });
+    expect((await http(h, "GET", `/api/runs/${run.id}`)).json.run).toMatchObject({
+      status: "completed",
+      retries: 1,
+      activeMs: 1500,
+      retryAt: null,
+    });
+    feed.close();
   });
 
   it("filters the run list by creation time: since inclusive, until exclusive", async () => {

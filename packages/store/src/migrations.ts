@@ -197,6 +197,12 @@ const workflowUndeploy = `
 ALTER TABLE workflows ADD COLUMN undeployed_at INTEGER;
 `;
 
+// Pruning old versions asks whether any run references a version, and deleting a version checks
+// the runs' foreign key: both look runs up by version, so they get an index instead of a scan.
+const runsVersionIndex = `
+CREATE INDEX runs_version_id ON runs (version_id);
+`;
+
 /** Every migration this version of the package knows, oldest first. */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
@@ -208,4 +214,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 7, name: "0007_run_accounting", sql: runAccounting },
   { version: 8, name: "0008_retention_indexes", sql: retentionIndexes },
   { version: 9, name: "0009_workflow_undeploy", sql: workflowUndeploy },
+  { version: 10, name: "0010_runs_version_id", sql: runsVersionIndex },
 ]);

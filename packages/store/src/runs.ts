@@ -4,7 +4,7 @@
  * transaction, which for a terminal status also closes the run's pending human-input requests),
  * restart and usage tallies, and the index-range listings.
  */
-import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { EngineError } from "@promenade/workflow/errors";
 import { isTerminal } from "@promenade/workflow/records";
 import type { ListRunsFilter, RunRow, RunUsage } from "@promenade/workflow/records";
@@ -31,6 +31,7 @@ import {
   type RunStatus,
 } from "./internal/sdk.ts";
 import type { EventTable } from "./events.ts";
+import { RunListing, type RunKeyRow } from "./run-listing.ts";
 import type { Route } from "./feed.ts";
 import { DeliveryTable } from "./deliveries.ts";
 import { RequestKeyTable } from "./request-keys.ts";
@@ -49,7 +50,6 @@ const MAX_KEY_LENGTH = 1024;
 const TRIGGER_SET: ReadonlySet<string> = new Set(TRIGGER_KINDS);
 
 type RawRun = typeof runs.$inferSelect;
-type RunKeyRow = { raw: RawRun; rowid: number };
 
 /** A prepared write, run with named placeholder values. */
 interface PreparedRun {
@@ -71,6 +71,7 @@ export class RunTable {
   /** Called inside the transaction of a terminal status (cancels pending human-input requests). */
   readonly #onEnd: (runId: string) => void;
   readonly #s;
+  readonly #listing: RunListing;
   /** Status UPDATEs by shape (see `#statusUpdate`); at most 2^4 × a few entries. */
   readonly #statusUpdates = new Map<string, PreparedRun>();
   readonly #requestKeys: RequestKeyTable;
@@ -92,6 +93,7 @@ export class RunTable {
     this.#onEnd = onEnd;
     const { orm } = context;
     const p = sql.placeholder;
+    this.#listing = new RunListing(context.db, context.logQuery);
     this.#s = {
       byId: orm
         .select()
@@ -622,54 +624,41 @@ export class RunTable {
     }
     if (limit === 0) return [];
     if (since !== undefined && before !== undefined && since >= before) return [];
-    // A creation-time window narrows every index range below (each ends in created_at).
-    const created = and(
-      since === undefined ? undefined : gte(runs.createdAt, since),
-      before === undefined ? undefined : lt(runs.createdAt, before),
-    );
     const newest = order === "newest";
-    const direction = newest ? desc : asc;
-    const keyset =
-      anchor === undefined
-        ? undefined
-        : newest
-          ? sql`(${runs.createdAt}, rowid) < (${anchor.createdAt}, ${anchor.rowid})`
-          : sql`(${runs.createdAt}, rowid) > (${anchor.createdAt}, ${anchor.rowid})`;
     const take = limit === undefined ? -1 : offset + limit;
-    const query = (where: SQL | undefined): RunKeyRow[] =>
-      this.#c.orm
-        .select({ raw: runs, rowid: sql<number>`rowid` })
-        .from(runs)
-        .where(and(where, keyset, created))
-        .orderBy(direction(runs.createdAt), direction(sql`rowid`))
-        .limit(take)
-        .all();
+    // A creation-time window narrows every index range below (each ends in created_at).
+    const base = {
+      keyset: anchor !== undefined,
+      since: since !== undefined,
+      before: before !== undefined,
+      newest,
+    };
+    const values = { anchor, since, before, take };
     let rows: RunKeyRow[];
     if (parentRunId !== undefined) {
       // Children of one parent are few: the parent index narrows, the rest is a filter.
-      rows = query(
-        and(
-          eq(runs.parentRunId, parentRunId),
-          workflowId === undefined ? undefined : eq(runs.workflowId, workflowId),
-          statuses === undefined ? undefined : inArray(runs.status, statuses),
-        ),
+      rows = this.#listing.query(
+        {
+          ...base,
+          parent: true,
+          workflow: workflowId !== undefined,
+          statuses: statuses?.length ?? 0,
+        },
+        { ...values, parentRunId, workflowId, statuses },
       );
     } else if (workflowId !== undefined || statuses !== undefined) {
       // One index range per status, each already in (created_at, rowid) order, merged here:
       // SQLite cannot merge the ranges of an IN list itself and would sort the whole match set.
+      const shape = { ...base, parent: false, workflow: workflowId !== undefined, statuses: 1 };
       const perStatus = (statuses ?? [...RUN_STATUSES]).map((status) =>
-        query(
-          workflowId === undefined
-            ? eq(runs.status, status)
-            : and(eq(runs.workflowId, workflowId), eq(runs.status, status)),
-        ),
+        this.#listing.query(shape, { ...values, workflowId, statuses: [status] }),
       );
       rows = mergeRuns(perStatus, newest, take);
     } else {
-      rows = query(undefined);
+      rows = this.#listing.query({ ...base, parent: false, workflow: false, statuses: 0 }, values);
     }
     const page = limit === undefined ? rows.slice(offset) : rows.slice(offset, offset + limit);
-    return page.map((row) => toRunRow(row.raw));
+    return page.map(toRunRow);
   }
 
   // ---------------------------------------------------------------- events
@@ -682,6 +671,6 @@ function mergeRuns(lists: RunKeyRow[][], newest: boolean, take: number): RunKeyR
   const sign = newest ? -1 : 1;
   const merged = nonEmpty
     .flat()
-    .sort((a, b) => sign * (a.raw.createdAt - b.raw.createdAt || a.rowid - b.rowid));
+    .sort((a, b) => sign * (a.createdAt - b.createdAt || a.rowid - b.rowid));
   return take < 0 ? merged : merged.slice(0, take);
 }

@@ -47,6 +47,8 @@ import type {
   ListWorkflowsOptions,
   PruneRunsArgs,
   PruneRunsResult,
+  PruneVersionsArgs,
+  PruneVersionsResult,
   RunUsageDelta,
   StatusChange,
   Store,
@@ -324,6 +326,10 @@ export class SqliteStore implements Store {
 
   pruneRuns(args: PruneRunsArgs): PruneRunsResult {
     return this.#guard("pruneRuns", () => this.#retention.prune(args));
+  }
+
+  pruneVersions(args: PruneVersionsArgs): PruneVersionsResult {
+    return this.#guard("pruneVersions", () => this.#versions.prune(args));
   }
 
   reclaimSpace(pages: number): number {

@@ -297,6 +297,32 @@ export interface PruneRunsResult {
 }
 
 /**
+ * Arguments of {@link AsyncStore.pruneVersions}: one batch of one workflow's old versions. A
+ * version may go when it is not the workflow's current (highest-numbered) version and no run
+ * references it.
+ */
+export interface PruneVersionsArgs {
+  workflowId: string;
+  /** Versions deleted at most in this batch (integer 1–1000, default 200). */
+  limit?: number;
+}
+
+/** One deleted version. */
+export interface PrunedVersion {
+  id: string;
+  workflowId: string;
+  number: number;
+}
+
+/** What one {@link AsyncStore.pruneVersions} batch deleted. */
+export interface PruneVersionsResult {
+  /** The deleted versions, lowest number first. */
+  deleted: PrunedVersion[];
+  /** True when the batch was full: another batch may find more. */
+  more: boolean;
+}
+
+/**
  * Every method the engine's packages need from persistence, on any backend. Methods return
  * {@link Awaitable}: the PostgreSQL store returns promises, the SQLite store plain values (it
  * stays synchronous), and callers `await` either. Multi-row invariants are single methods, each
@@ -366,6 +392,13 @@ export interface AsyncStore {
    * `VALIDATION`.
    */
   pruneRuns(args: PruneRunsArgs): Awaitable<PruneRunsResult>;
+  /**
+   * One batch of version pruning in one transaction: deletes up to `limit` versions of the
+   * workflow that are not its current version and that no run (in flight or not) references,
+   * lowest number first. Their skills directories are the caller's to remove. Bad arguments ⇒
+   * `VALIDATION`.
+   */
+  pruneVersions(args: PruneVersionsArgs): Awaitable<PruneVersionsResult>;
   /** One trivial read; throws (rejects) `INTERNAL` when the database cannot be reached. */
   ping(): Awaitable<void>;
   /** Receives every event after its commit; returns the unsubscribe function. */
@@ -466,6 +499,8 @@ export interface Store extends StoreReader, Omit<AsyncStore, keyof StoreReader> 
   commitStatus(runId: string, change: StatusChange): RunRow | null;
   /** {@link AsyncStore.pruneRuns}, synchronously. */
   pruneRuns(args: PruneRunsArgs): PruneRunsResult;
+  /** {@link AsyncStore.pruneVersions}, synchronously. */
+  pruneVersions(args: PruneVersionsArgs): PruneVersionsResult;
   /**
    * Returns up to `pages` free pages of the file to the file system (`PRAGMA incremental_vacuum`,
    * a short step) and how many it freed: `0` when nothing is free, or when the database was

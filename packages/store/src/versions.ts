@@ -2,13 +2,15 @@
  * The `workflow_versions` table: one immutable row per deploy that changed a workflow's content,
  * numbered 1, 2, 3… per workflow, and the lookups runs are created with. A deploy whose content
  * hash equals the current (highest-numbered) version's creates no row. Rows never change, so
- * full rows (programs can be megabytes) are cached by id, a bounded number of them.
+ * full rows (programs can be megabytes) are cached by id, a bounded number of them. Retention
+ * deletes the versions no run references, except the current one.
  */
 import type Database from "better-sqlite3";
 import { and, desc, eq, sql } from "drizzle-orm";
 import type { WorkflowVersionRow, WorkflowVersionSummary } from "@promenade/workflow/records";
 import { describe, requireString, validation } from "./internal/args.ts";
 import type { TableContext } from "./internal/context.ts";
+import { readPruneVersionsArgs } from "./internal/prune.ts";
 import {
   contentHash,
   toVersionRow,
@@ -16,6 +18,7 @@ import {
   type RawVersion,
 } from "./internal/versions.ts";
 import { workflowVersions } from "./schema.ts";
+import type { PrunedVersion, PruneVersionsArgs, PruneVersionsResult } from "./types.ts";
 
 /** Full rows kept in memory (the versions current runs execute). */
 const CACHED_ROWS = 32;
@@ -38,6 +41,7 @@ export class VersionTable {
   readonly #c: TableContext;
   readonly #s;
   readonly #rows = new Map<string, WorkflowVersionRow>();
+  #prune: { unused: Database.Statement; delete: Database.Statement } | undefined;
 
   constructor(context: TableContext) {
     this.#c = context;
@@ -150,6 +154,32 @@ export class VersionTable {
     }
     this.#rows.set(row.id, row);
     return row;
+  }
+
+  /**
+   * One batch in one transaction: deletes up to `limit` of the workflow's versions that are not
+   * its current (highest-numbered) version and that no run references, lowest number first.
+   */
+  prune(args: PruneVersionsArgs): PruneVersionsResult {
+    const { workflowId, limit } = readPruneVersionsArgs(args);
+    const s = (this.#prune ??= {
+      unused: this.#c.db.prepare(
+        `SELECT v.id, v.workflow_id AS workflowId, v.number FROM workflow_versions AS v
+         WHERE v.workflow_id = @workflowId
+           AND v.number < (SELECT MAX(number) FROM workflow_versions WHERE workflow_id = @workflowId)
+           AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.version_id = v.id)
+         ORDER BY v.number LIMIT @limit`,
+      ),
+      delete: this.#c.db.prepare("DELETE FROM workflow_versions WHERE id = ?"),
+    });
+    return this.#c.tx.run(() => {
+      const deleted = s.unused.all({ workflowId, limit }) as PrunedVersion[];
+      for (const version of deleted) {
+        s.delete.run(version.id);
+        this.#rows.delete(version.id);
+      }
+      return { deleted, more: deleted.length === limit };
+    });
   }
 }
 

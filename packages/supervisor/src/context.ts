@@ -5,13 +5,13 @@
  * code, so those files never reach into the class.
  */
 import type { ChildProcess } from "node:child_process";
+import type { Clock } from "@promenade/workflow/clock";
 import type { Redactor } from "@promenade/workflow/redact";
 import { closedError } from "./internal/errors.ts";
 import type { WarmPool } from "./internal/pool.ts";
 import type { SpareRunDirs } from "./internal/run-dir.ts";
 import type { SecretSource } from "./internal/secrets.ts";
 import type {
-  Clock,
   HostMethod,
   InjectedHostMethodName,
   PriceUsage,

@@ -9,14 +9,12 @@ export type { RecoveryReport, SupervisorOptions } from "./supervisor.ts";
 // The run-status vocabulary is owned by `@promenade/workflow/records`; re-exported for callers
 // that imported it from here.
 export { isTerminal } from "@promenade/workflow/records";
-export { wallClock } from "./clock.ts";
 export { createLaunch, defaultLaunch } from "./launch.ts";
 export type { CreateLaunchOptions } from "./launch.ts";
 export { defaultIdempotencyKey } from "./idempotency.ts";
 export type {
   ArtifactRow,
   Awaitable,
-  Clock,
   EventAppend,
   EventRow,
   HostMethod,

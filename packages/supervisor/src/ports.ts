@@ -211,14 +211,6 @@ export interface SupervisorStore {
   ): Awaitable<HumanInputRequestRow | null>;
 }
 
-/** One clock per engine: persisted timestamps, event `t`, grace and budget timers. */
-export interface Clock {
-  /** Milliseconds since the Unix epoch. */
-  now(): number;
-  /** Resolves after `ms`; rejects when `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
 /** Arguments of {@link LaunchFunction}: the run process's entry, working directory and env. */
 export interface LaunchArgs {
   childEntryPath: string;

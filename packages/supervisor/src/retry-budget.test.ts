@@ -8,12 +8,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { RunSupervisor } from "./supervisor.ts";
 import type { SupervisorOptions } from "./supervisor.ts";
-import {
-  createFakeLaunch,
-  createInMemorySupervisorStore,
-  createManualClock,
-} from "./testing/index.ts";
-import type { FakeChild, InMemorySupervisorStore, ManualClock } from "./testing/index.ts";
+import { createManualClock } from "@promenade/workflow/testing";
+import type { ManualClock } from "@promenade/workflow/testing";
+import { createFakeLaunch, createInMemorySupervisorStore } from "./testing/index.ts";
+import type { FakeChild, InMemorySupervisorStore } from "./testing/index.ts";
 
 const dataDirs: string[] = [];
 afterAll(() => {

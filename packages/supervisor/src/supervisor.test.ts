@@ -7,12 +7,8 @@ import type { PublishedEvent } from "@promenade/workflow/records";
 import { RunSupervisor } from "./supervisor.ts";
 import type { SupervisorOptions } from "./supervisor.ts";
 import type { StatusChange, SupervisorStore } from "./ports.ts";
-import {
-  completeWith,
-  createFakeLaunch,
-  createInMemorySupervisorStore,
-  createManualClock,
-} from "./testing/index.ts";
+import { completeWith, createFakeLaunch, createInMemorySupervisorStore } from "./testing/index.ts";
+import { createManualClock } from "@promenade/workflow/testing";
 import type {
   FakeChild,
   InMemorySupervisorStore,

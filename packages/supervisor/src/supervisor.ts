@@ -19,9 +19,10 @@ import type { ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { realpathSync } from "node:fs";
 import { dirname } from "node:path";
+import { wallClock } from "@promenade/workflow/clock";
+import type { Clock } from "@promenade/workflow/clock";
 import { EngineError } from "@promenade/workflow/errors";
 import { andThen, attempt, each, isTerminal, RUN_STATUSES } from "@promenade/workflow/records";
-import { wallClock } from "./clock.ts";
 import { assertOpen } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import { createExecution } from "./execution.ts";
@@ -34,7 +35,6 @@ import { defaultLaunch } from "./launch.ts";
 import { executeRun } from "./pass.ts";
 import type {
   Awaitable,
-  Clock,
   HostMethod,
   HumanInputRequestRow,
   InjectedHostMethodName,

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { TURN_CURSOR_STRIDE } from "@promenade/workflow";
-import { createManualClock } from "../src/testing/index.ts";
+import { createManualClock } from "@promenade/workflow/testing";
 import { createHarness, until as untilWithin } from "./harness.ts";
 import type { Harness } from "./harness.ts";
 

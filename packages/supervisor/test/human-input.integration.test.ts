@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openStore } from "@promenade/store";
 import type { Store } from "@promenade/store";
 import { RunSupervisor } from "../src/index.ts";
-import { createManualClock } from "../src/testing/index.ts";
+import { createManualClock } from "@promenade/workflow/testing";
 import type { SupervisorOptions } from "../src/index.ts";
 import {
   childEntryPath,

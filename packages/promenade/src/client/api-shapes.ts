@@ -21,6 +21,12 @@ export interface ApiRun {
   tokensIn: number;
   tokensOut: number;
   usdMicros: number;
+  /** Milliseconds the run's processes were alive, summed over its passes. */
+  activeMs: number;
+  /** Attempts the workflow's retry policy started again after the program failed. */
+  retries: number;
+  /** Epoch ms the next attempt is due while a retry waits out its backoff, else `null`. */
+  retryAt: number | null;
   /** Epoch ms. */
   createdAt: number;
   /** Epoch ms. */

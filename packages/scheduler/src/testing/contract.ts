@@ -18,9 +18,9 @@ import type {
   TriggerKind,
   WorkflowRow,
 } from "@promenade/workflow/records";
+import { createManualClock, type ManualClock } from "@promenade/workflow/testing";
 import type { SchedulerStore } from "../ports.ts";
 import { Scheduler } from "../scheduler.ts";
-import { createFakeClock, type FakeClock } from "./fake-clock.ts";
 
 /** A deploy as a test writes it (the store's `upsertWorkflow` arguments). */
 export interface DeployWorkflowArgs {
@@ -96,7 +96,7 @@ async function codeOf(fn: () => Awaitable<unknown>): Promise<string | undefined>
 
 function silentScheduler(
   store: SchedulerStore,
-  clock: FakeClock,
+  clock: ManualClock,
   dispatch: (runId: string) => void = () => {},
 ): { scheduler: Scheduler; logs: string[] } {
   const logs: string[] = [];
@@ -257,7 +257,7 @@ export function describeSchedulerStore(
       const wf = await deploy(store, "every-minute", {
         triggers: [{ kind: "cron", expr: "* * * * *" }],
       });
-      const clock = createFakeClock(T0);
+      const clock = createManualClock(T0);
       const first = silentScheduler(store, clock).scheduler;
       await first.tick();
       expect(await store.listRuns({})).toHaveLength(0);
@@ -297,7 +297,7 @@ export function describeSchedulerStore(
           { kind: "cron", expr: "* * * * *" },
         ],
       });
-      const clock = createFakeClock(T0);
+      const clock = createManualClock(T0);
       const { scheduler } = silentScheduler(store, clock);
       await scheduler.tick();
       clock.advance(60_000);
@@ -321,7 +321,7 @@ export function describeSchedulerStore(
       }
       const dispatched: string[] = [];
       const moves: Promise<unknown>[] = [];
-      const { scheduler } = silentScheduler(store, createFakeClock(T0), (runId) => {
+      const { scheduler } = silentScheduler(store, createManualClock(T0), (runId) => {
         dispatched.push(runId);
         moves.push(
           Promise.resolve(store.commitStatus(runId, { to: "running", expect: ["queued"] })),

@@ -1,13 +1,11 @@
 /**
  * `@promenade/scheduler/testing`: shared test doubles — an in-memory `SchedulerStore`
- * (asynchronous like a network database, or synchronous like SQLite), a manual clock, and the
+ * (asynchronous like a network database, or synchronous like SQLite) and the
  * `describeSchedulerStore` contract suite (Vitest) that real stores run to prove they satisfy the
  * port.
  */
 export { InMemorySchedulerStore } from "./in-memory-store.ts";
 export type { CronFireRecord, InMemorySchedulerStoreOptions } from "./in-memory-store.ts";
-export { createFakeClock } from "./fake-clock.ts";
-export type { FakeClock } from "./fake-clock.ts";
 export { describeSchedulerStore } from "./contract.ts";
 export type {
   DeployWorkflowArgs,

@@ -62,7 +62,7 @@ export class Metrics {
     wsConnections: number;
     wsSubscriptions: { run: number; runs: number };
     /** The engine's retention counters, when it has a retention sweep. */
-    retention?: { sweeps: number; runsDeleted: number } | null;
+    retention?: { sweeps: number; runsDeleted: number; versionsDeleted?: number } | null;
   }): string {
     const out: string[] = [];
     const counter = (name: string, help: string, c: Counter): void => {
@@ -143,6 +143,13 @@ export class Metrics {
         "# TYPE promenade_retention_runs_deleted_total counter",
         `promenade_retention_runs_deleted_total ${gauges.retention.runsDeleted}`,
       );
+      if (gauges.retention.versionsDeleted !== undefined) {
+        out.push(
+          "# HELP promenade_retention_versions_deleted_total Old workflow versions deleted by the retention sweep.",
+          "# TYPE promenade_retention_versions_deleted_total counter",
+          `promenade_retention_versions_deleted_total ${gauges.retention.versionsDeleted}`,
+        );
+      }
     }
     return out.join("\n") + "\n";
   }

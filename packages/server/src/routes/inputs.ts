@@ -11,10 +11,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { MAX_BODY_BYTES } from "../constants.ts";
 import { HttpError, parseJson, readBody, sendJson } from "../internal/http.ts";
-import type { EngineApi, HumanInputRequestRow, RunRow } from "../ports.ts";
+import type { EngineApi, HumanInputRequestRow } from "../ports.ts";
 import { slugOf } from "../project.ts";
-
-const RUN_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+import { requireRun } from "./lookup.ts";
 
 /** What the three handlers need besides the engine. */
 export interface InputRouteOptions {
@@ -37,12 +36,6 @@ export function inputRoutes(
   listOfRun: (ctx: Ctx) => Promise<void>;
   answer: (ctx: Ctx) => Promise<void>;
 } {
-  const requireRun = async (id: string): Promise<RunRow> => {
-    const run = RUN_ID.test(id) ? await engine.getRun(id) : null;
-    if (run === null) throw new HttpError(404, "NOT_FOUND", `Unknown run: ${id}`);
-    return run;
-  };
-
   return {
     async listPending({ res }) {
       const inputs: HumanInputRequestRow[] = await engine.listInputRequests({
@@ -63,7 +56,7 @@ export function inputRoutes(
     },
 
     async listOfRun({ res, params }) {
-      const run = await requireRun(params[0] ?? "");
+      const run = await requireRun(engine, params[0] ?? "");
       sendJson(res, 200, { inputs: await engine.listInputRequests({ runId: run.id }) });
     },
 
@@ -85,7 +78,7 @@ export function inputRoutes(
           'Send e.g. { "value": { "value": "Ship", "isOther": false } } for a choice gate.',
         );
       }
-      await requireRun(runId);
+      await requireRun(engine, runId);
       const request = await engine.respondToInput(
         runId,
         key,

@@ -8,6 +8,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { HttpError, sendJson } from "../internal/http.ts";
+import { RUN_ID_PATTERN } from "../internal/ids.ts";
 import type { EngineApi, RunRow } from "../ports.ts";
 import { traceOf } from "../trace/build-trace.ts";
 import { TraceCache } from "../trace/cache.ts";
@@ -18,7 +19,6 @@ export const TRACE_SCAN_BUDGET = 10_000;
 /** Child runs joined into one trace at most (oldest first). */
 export const TRACE_MAX_CHILDREN = 1000;
 
-const RUN_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const PAGE = 5000;
 
 /** An engine answer, whether the engine returned it or a promise of it. */
@@ -40,7 +40,7 @@ export function createTraceReader(engine: EngineApi): (runId: string) => Promise
   };
 
   return async (runId) => {
-    const run = RUN_ID.test(runId) ? await settled(engine.getRun(runId)) : null;
+    const run = RUN_ID_PATTERN.test(runId) ? await settled(engine.getRun(runId)) : null;
     if (run === null) throw new HttpError(404, "NOT_FOUND", `Unknown run: ${runId}`);
     return cache.use(run.id, async (builder) => {
       let budget = TRACE_SCAN_BUDGET;

@@ -7,22 +7,13 @@
  * off (the workflows directory is then the only source of deploys), and 400 `UNSUPPORTED` for an
  * engine without undeploy. Deploying the slug again re-activates it under the same id.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpError, sendJson } from "../internal/http.ts";
+import type { Handler } from "../pipeline/route.ts";
 import type { EngineApi } from "../ports.ts";
 import { workflowSummary } from "../project.ts";
 
-interface Ctx {
-  req: IncomingMessage;
-  res: ServerResponse;
-  params: string[];
-}
-
 /** The undeploy handler over `engine`; `deployApi: false` refuses it like a deploy. */
-export function undeployRoute(
-  engine: EngineApi,
-  options: { deployApi: boolean },
-): (ctx: Ctx) => Promise<void> {
+export function undeployRoute(engine: EngineApi, options: { deployApi: boolean }): Handler {
   return async ({ res, params }) => {
     if (!options.deployApi) {
       throw new HttpError(

@@ -1,7 +1,7 @@
 /**
  * WebSocket connections: the `ws` server (noServer mode), the set of open connections, the
  * `hello` frame, protocol-level heartbeats (a connection that answered nothing since the last
- * ping is terminated), closing every socket on shutdown, and writing frames (corked per turn of
+ * ping is terminated, unless this process itself was stalled meanwhile), closing every socket on shutdown, and writing frames (corked per turn of
  * the event loop, counted by type).
  */
 import type { IncomingMessage } from "node:http";
@@ -14,6 +14,9 @@ import type { EngineApi } from "../ports.ts";
 import { corkForTick } from "../internal/tick-cork.ts";
 import type { FeedSub } from "./feeds.ts";
 import type { RunSub } from "./run-subscriptions.ts";
+
+/** A heartbeat this many periods after the previous one finds the process itself stalled. */
+const STALLED_BEAT = 1.5;
 
 /** One open connection. */
 export interface Conn {
@@ -42,6 +45,8 @@ export class Connections {
   private readonly conns = new Set<Conn>();
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private readonly heartbeatMs: number;
+  /** When (monotonic ms) the last heartbeat ran. */
+  private lastBeatAt = performance.now();
   private readonly metrics: Metrics;
   private readonly events: ConnectionEvents;
 
@@ -139,8 +144,19 @@ export class Connections {
   }
 
   private beat(): void {
+    const now = performance.now();
+    // A beat that comes late means this process itself did not run for a while (a long pause,
+    // CPU starvation): the peers' pongs may still sit unread, so no one is judged on this beat.
+    const stalled = now - this.lastBeatAt > this.heartbeatMs * STALLED_BEAT;
+    this.lastBeatAt = now;
+    // Judged after this turn's poll phase, so a pong that arrived before the timer fired is read
+    // first (timers run before pending socket input in each turn of the event loop).
+    setImmediate(() => this.judge(stalled));
+  }
+
+  private judge(stalled: boolean): void {
     for (const conn of this.conns) {
-      if (!conn.alive) {
+      if (!conn.alive && !stalled) {
         conn.ws.terminate();
         continue;
       }

@@ -10,7 +10,9 @@ import type { PublishedEvent, RunRow } from "../ports.ts";
 import { projectRun, projectRuns } from "../project.ts";
 import { detach, sendFrame, sendText } from "./connections.ts";
 import type { Conn, SubscriptionContext } from "./connections.ts";
-import { describe, failureFrame, ProtocolError, SLUG_PATTERN } from "./protocol.ts";
+import { describe } from "../internal/error-text.ts";
+import { SLUG_PATTERN } from "../internal/ids.ts";
+import { failureFrame, ProtocolError } from "./protocol.ts";
 
 /** A feed whose snapshot read failed waits this long before the next attempt, ms. */
 const FEED_RETRY_MS = 1000;

@@ -8,12 +8,9 @@ import { selectChannels } from "@promenade/workflow";
 import type { Channel } from "@promenade/workflow";
 import { isEngineError } from "@promenade/workflow/errors";
 import { jsonTextDepthProblem, tooDeepMessage } from "@promenade/workflow/limits";
+import { describe } from "../internal/error-text.ts";
 
 const SUB_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
-/** A run id (ULID); any other string names no run. */
-export const RUN_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-/** A workflow slug; any other string names no workflow. */
-export const SLUG_PATTERN = /^[A-Za-z0-9-]{1,100}$/;
 
 /** A request the client got wrong: answered with an `error` frame carrying `code`. */
 export class ProtocolError extends Error {
@@ -31,7 +28,7 @@ export type ClientMessage =
   | {
       type: "subscribe";
       sub: string;
-      /** Not yet checked against {@link RUN_ID_PATTERN} (capacity is checked first). */
+      /** Not yet checked against `RUN_ID_PATTERN` (capacity is checked first). */
       runId: string;
       after: number;
       channels: readonly Channel[];
@@ -39,7 +36,7 @@ export type ClientMessage =
   | {
       type: "subscribe_runs";
       sub: string;
-      /** Not yet checked against {@link SLUG_PATTERN} (capacity is checked first). */
+      /** Not yet checked against `SLUG_PATTERN` (capacity is checked first). */
       workflow: string | undefined;
     }
   | { type: "unsubscribe"; sub: string }
@@ -162,11 +159,6 @@ export function failureFrame(
   frame["message"] = message;
   if (hint !== undefined) frame["hint"] = hint;
   return frame;
-}
-
-/** An error as one log line (with its stack when it has one). */
-export function describe(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
 function strict(m: Record<string, unknown>, allowed: string[]): void {

@@ -16,7 +16,9 @@ import { isTerminalStatus } from "../internal/status.ts";
 import type { EventRow, RunRow, RunStatus } from "../ports.ts";
 import { detach, sendFrame, sendText } from "./connections.ts";
 import type { Conn, SubscriptionContext } from "./connections.ts";
-import { describe, failureFrame, ProtocolError, RUN_ID_PATTERN } from "./protocol.ts";
+import { describe } from "../internal/error-text.ts";
+import { RUN_ID_PATTERN } from "../internal/ids.ts";
+import { failureFrame, ProtocolError } from "./protocol.ts";
 
 /** Catch-up pages read in one pump turn before yielding to the event loop. */
 const PAGES_PER_TURN = 16;

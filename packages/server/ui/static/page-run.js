@@ -85,6 +85,18 @@ export async function renderRunDetail(runId) {
       run.restarts > 0
         ? [el("dt", { text: "Restarts" }), el("dd", { text: String(run.restarts) })]
         : null,
+      run.retries > 0
+        ? [
+            el("dt", { text: "Retries" }),
+            el("dd", {
+              id: "run-retries",
+              text:
+                run.retryAt != null
+                  ? `${run.retries} (next attempt at ${new Date(run.retryAt).toLocaleTimeString()})`
+                  : String(run.retries),
+            }),
+          ]
+        : null,
       run.parentRunId
         ? [
             el("dt", { text: "Parent run" }),

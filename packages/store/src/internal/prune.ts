@@ -1,10 +1,11 @@
 /**
- * What both stores share about retention batches: reading `pruneRuns` arguments (each check
- * throws `VALIDATION` naming the argument), the terminal statuses a candidate must have, the
- * tables that hold a run's rows, and which members of the candidates' families may go.
+ * What both stores share about retention batches: reading `pruneRuns` and `pruneVersions`
+ * arguments (each check throws `VALIDATION` naming the argument), the terminal statuses a
+ * candidate must have, the tables that hold a run's rows, and which members of the candidates'
+ * families may go.
  */
 import { TERMINAL_STATUSES } from "@promenade/workflow/records";
-import type { PruneCursor, PrunedRun, PruneRunsArgs } from "../types.ts";
+import type { PruneCursor, PrunedRun, PruneRunsArgs, PruneVersionsArgs } from "../types.ts";
 import { describe, requireInteger, requireString, validation } from "./args.ts";
 
 /** Top-level runs examined per batch when `limit` is absent. */
@@ -61,6 +62,30 @@ export function readPruneArgs(args: PruneRunsArgs): PruneQuery {
     };
   }
   return { workflowId, endedBefore, keepLast, limit, after };
+}
+
+/** {@link PruneVersionsArgs} checked, with the default limit applied. */
+export interface PruneVersionsQuery {
+  workflowId: string;
+  limit: number;
+}
+
+/** Checks `pruneVersions` arguments; throws `VALIDATION` naming the bad one. */
+export function readPruneVersionsArgs(args: PruneVersionsArgs): PruneVersionsQuery {
+  if (typeof args !== "object" || args === null) {
+    throw validation("pruneVersions(args): args must be an object.");
+  }
+  const workflowId = requireString(args.workflowId, "pruneVersions: workflowId");
+  const limit =
+    args.limit === undefined
+      ? DEFAULT_PRUNE_LIMIT
+      : requireInteger(args.limit, "pruneVersions: limit", 1);
+  if (limit > MAX_PRUNE_LIMIT) {
+    throw validation(
+      `pruneVersions: limit must be at most ${String(MAX_PRUNE_LIMIT)}, got ${String(limit)}.`,
+    );
+  }
+  return { workflowId, limit };
 }
 
 /** Tables whose rows belong to one run (`run_id`), deleted before the run rows. */

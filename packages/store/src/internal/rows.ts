@@ -1,18 +1,23 @@
 /**
- * Read validation: turns raw column values into row types, applying exactly one validator per
- * JSON or enum column. A row that fails is reported as
- * `INTERNAL: corrupt row in <table>.<column>: <problem>` and never escapes as a half-typed value.
+ * Read mapping: turns raw column values into row types. Rows of the hot read paths (runs and
+ * events, which only the store writes, each value validated on its way in) are trusted: their
+ * JSON is parsed and checked for its kind, enum columns against their vocabularies, without a
+ * schema parse per row. Columns that hold what a deploy or a caller handed over whole (a
+ * workflow's manifest and config, artifact metadata) keep one schema per column. A row that fails
+ * is reported as `INTERNAL: corrupt row in <table>.<column>: <problem>` and never escapes as a
+ * half-typed value.
  */
 import { z } from "zod";
 import { EngineError } from "@promenade/workflow/errors";
 import type { ArtifactRow, EventRow, RunErrorShape, RunRow, WorkflowRow } from "../types.ts";
 import {
+  channelOf,
   manifestSchema,
   RUN_STATUSES,
-  runEventSchema,
   TRIGGER_KINDS,
   type JsonValue,
   type RunEvent,
+  type RunStatus,
 } from "./sdk.ts";
 import type { artifacts, runs, workflows } from "../schema.ts";
 
@@ -20,8 +25,10 @@ const jsonObjectSchema = z.custom<Record<string, JsonValue>>(
   (value) => typeof value === "object" && value !== null && !Array.isArray(value),
   "expected a JSON object",
 );
-const runStatusSchema = z.enum(RUN_STATUSES);
-const triggerKindSchema = z.enum(TRIGGER_KINDS);
+const RUN_STATUS_SET: ReadonlySet<string> = new Set(RUN_STATUSES);
+const TRIGGER_KIND_SET: ReadonlySet<string> = new Set(TRIGGER_KINDS);
+/** The keys a stored run error may have, each a string. */
+const ERROR_KEYS: ReadonlySet<string> = new Set(["code", "message", "hint", "name", "stack"]);
 /** The stored run error: `{ code, message, hint?, name?, stack? }`. Also used to validate writes. */
 export const runErrorSchema = z.strictObject({
   code: z.string().min(1),
@@ -84,19 +91,41 @@ export function toWorkflowRow(raw: typeof workflows.$inferSelect): WorkflowRow {
   };
 }
 
+function oneOf<T extends string>(set: ReadonlySet<string>, column: string, value: string): T {
+  if (!set.has(value)) throw corrupt("runs", column, `unknown value ${JSON.stringify(value)}`);
+  return value as T;
+}
+
+/** A stored run error: an object of string fields, `code` non-empty, `message` present. */
+function runError(text: string): RunErrorShape {
+  const value = parseText("runs", "error", text);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw corrupt("runs", "error", "expected an object");
+  }
+  const fields = value as Record<string, unknown>;
+  for (const [key, field] of Object.entries(fields)) {
+    if (!ERROR_KEYS.has(key)) throw corrupt("runs", "error", `unexpected key "${key}"`);
+    if (typeof field !== "string") throw corrupt("runs", "error", `${key}: expected a string`);
+  }
+  if (typeof fields["code"] !== "string" || fields["code"] === "") {
+    throw corrupt("runs", "error", "code: expected a non-empty string");
+  }
+  if (typeof fields["message"] !== "string") {
+    throw corrupt("runs", "error", "message: expected a string");
+  }
+  return value as RunErrorShape;
+}
+
 /** `runs` row → {@link RunRow}. */
 export function toRunRow(raw: typeof runs.$inferSelect): RunRow {
   return {
     id: raw.id,
     workflowId: raw.workflowId,
-    status: check(runStatusSchema, "runs", "status", raw.status),
-    triggerKind: check(triggerKindSchema, "runs", "trigger_kind", raw.triggerKind),
+    status: oneOf<RunStatus>(RUN_STATUS_SET, "status", raw.status),
+    triggerKind: oneOf<RunRow["triggerKind"]>(TRIGGER_KIND_SET, "trigger_kind", raw.triggerKind),
     input: raw.input === null ? null : parseText("runs", "input", raw.input),
     output: raw.output === null ? null : (parseText("runs", "output", raw.output) as JsonValue),
-    error:
-      raw.error === null
-        ? null
-        : (parseJson(runErrorSchema, "runs", "error", raw.error) as RunErrorShape),
+    error: raw.error === null ? null : runError(raw.error),
     parentRunId: raw.parentRunId,
     idempotencyKey: raw.idempotencyKey,
     restarts: raw.restarts,
@@ -114,12 +143,19 @@ export function toRunRow(raw: typeof runs.$inferSelect): RunRow {
   };
 }
 
-/** `run_events` row → {@link EventRow}; the event must belong to the row's run. */
+/**
+ * `run_events` row → {@link EventRow}: an event object of a known kind that belongs to the row's
+ * run. Its fields were checked against the event schemas when it was appended.
+ */
 export function toEventRow(raw: { runId: string; cursor: number; event: string }): EventRow {
   const value = parseText("run_events", "event", raw.event);
-  const result = runEventSchema.safeParse(value);
-  if (!result.success) throw corrupt("run_events", "event", describeIssues(result.error));
-  const event: RunEvent = result.data;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw corrupt("run_events", "event", "expected an event object");
+  }
+  const event = value as RunEvent;
+  if (typeof event.kind !== "string" || channelOf(event) === undefined) {
+    throw corrupt("run_events", "event", `unknown event kind ${JSON.stringify(event.kind)}`);
+  }
   if (event.runId !== raw.runId) {
     throw corrupt("run_events", "event", `event.runId "${event.runId}" is not the row's run`);
   }

@@ -7,7 +7,8 @@
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../testing/pg-database.ts";
-import { createManualClock, testManifest } from "../testing/fixtures.ts";
+import { createManualClock } from "@promenade/workflow/testing";
+import { testManifest } from "../testing/fixtures.ts";
 import { openPgStore } from "./open.ts";
 import type { PgStore } from "./store.ts";
 

@@ -183,6 +183,12 @@ const workflowUndeploy = `
 ALTER TABLE workflows ADD COLUMN undeployed_at bigint;
 `;
 
+// Pruning old versions asks whether any run references a version, and deleting a version checks
+// the runs' foreign key: both look runs up by version, so they get an index instead of a scan.
+const runsVersionIndex = `
+CREATE INDEX runs_version_id ON runs (version_id);
+`;
+
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
 export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
@@ -193,4 +199,5 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 6, name: "0006_run_accounting", sql: runAccounting },
   { version: 7, name: "0007_retention_indexes", sql: retentionIndexes },
   { version: 8, name: "0008_workflow_undeploy", sql: workflowUndeploy },
+  { version: 9, name: "0009_runs_version_id", sql: runsVersionIndex },
 ]);

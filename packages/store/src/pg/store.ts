@@ -11,13 +11,12 @@
  * `INTERNAL` while it lasts; the pool reconnects by itself when the server answers again.
  */
 import type pg from "pg";
-import { and, asc, desc, eq, gte, inArray, isNull, lt, max, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, max, sql } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { EngineError, isEngineError } from "@promenade/workflow/errors";
 import { TURN_CURSOR_STRIDE } from "@promenade/workflow";
 import { isTerminal } from "@promenade/workflow/records";
 import { toArtifactRow, toEventRow, toRunRow, toWorkflowRow } from "../internal/rows.ts";
-import type { Channel } from "../internal/sdk.ts";
 import { createUlidFactory } from "../internal/ulid.ts";
 import type {
   ArtifactRow,
@@ -37,6 +36,8 @@ import type {
   ListWorkflowsOptions,
   PruneRunsArgs,
   PruneRunsResult,
+  PruneVersionsArgs,
+  PruneVersionsResult,
   PublishedEvent,
   RequestKey,
   RunRow,
@@ -70,7 +71,8 @@ import {
 import { connectionFailure, type PgTarget } from "./connect.ts";
 import { PgInputRequests } from "./input-requests.ts";
 import { pruneBatch } from "./retention.ts";
-import { readPruneArgs } from "../internal/prune.ts";
+import { listEventsStatement, listRunsStatement, runAnchorStatement } from "./listings.ts";
+import { readPruneArgs, readPruneVersionsArgs } from "../internal/prune.ts";
 import type { EngineLock } from "./lock.ts";
 import { constraintOf, driverError, eventWriteError } from "./errors.ts";
 import {
@@ -108,6 +110,7 @@ import {
   getVersionStatement,
   insertVersionStatement,
   listVersionsStatement,
+  pruneVersionsBatch,
   upsertWorkflowStatement,
   versionLookupStatement,
 } from "./versions.ts";
@@ -148,6 +151,7 @@ export interface PgStore extends AsyncStore {
     settlement: InputRequestSettlement,
   ): Promise<HumanInputRequestRow | null>;
   pruneRuns(args: PruneRunsArgs): Promise<PruneRunsResult>;
+  pruneVersions(args: PruneVersionsArgs): Promise<PruneVersionsResult>;
   ping(): Promise<void>;
   subscribe(listener: EventListener): () => void;
   /**
@@ -914,12 +918,11 @@ export class PgStoreImpl implements PgStore {
     return this.#run("listRuns", async () => {
       const q = readListRuns(filter ?? {});
       if (q.statuses !== undefined && q.statuses.length === 0) return [];
-      let keyset: SQL | undefined;
+      let anchor: { createdAt: number; position: number } | undefined;
       if (q.beforeRunId !== undefined) {
-        const [anchor] = await this.#db
-          .select({ createdAt: runs.createdAt, position: runs.position })
-          .from(runs)
-          .where(eq(runs.id, q.beforeRunId));
+        [anchor] = await this.#query<{ createdAt: number; position: number }>(
+          runAnchorStatement(q.beforeRunId),
+        );
         if (anchor === undefined) {
           throw new EngineError(
             "NOT_FOUND",
@@ -927,28 +930,9 @@ export class PgStoreImpl implements PgStore {
             "beforeRunId must name a run of a previous page.",
           );
         }
-        keyset = q.newest
-          ? sql`(${runs.createdAt}, ${runs.position}) < (${anchor.createdAt}, ${anchor.position})`
-          : sql`(${runs.createdAt}, ${runs.position}) > (${anchor.createdAt}, ${anchor.position})`;
       }
       if (q.limit === 0) return [];
-      const direction = q.newest ? desc : asc;
-      const query = this.#db
-        .select()
-        .from(runs)
-        .where(
-          and(
-            q.workflowId === undefined ? undefined : eq(runs.workflowId, q.workflowId),
-            q.parentRunId === undefined ? undefined : eq(runs.parentRunId, q.parentRunId),
-            q.statuses === undefined ? undefined : inArray(runs.status, q.statuses),
-            q.createdSince === undefined ? undefined : gte(runs.createdAt, q.createdSince),
-            q.createdBefore === undefined ? undefined : lt(runs.createdAt, q.createdBefore),
-            keyset,
-          ),
-        )
-        .orderBy(direction(runs.createdAt), direction(runs.position))
-        .offset(q.offset);
-      const raws = await (q.limit === undefined ? query : query.limit(q.limit));
+      const raws = await this.#query<RunRecord>(listRunsStatement(q, anchor));
       return raws.map(toRunRow);
     });
   }
@@ -991,20 +975,9 @@ export class PgStoreImpl implements PgStore {
     return this.#run("listEvents", async () => {
       const q = readListEvents(runId, options ?? {});
       if (q.limit === 0 || (q.channels !== undefined && q.channels.length === 0)) return [];
-      const query = this.#db
-        .select({ cursor: runEvents.cursor, event: runEvents.event })
-        .from(runEvents)
-        .where(
-          and(
-            eq(runEvents.runId, runId),
-            sql`${runEvents.cursor} > ${q.after}`,
-            q.channels === undefined
-              ? undefined
-              : inArray(runEvents.channel, q.channels satisfies Channel[]),
-          ),
-        )
-        .orderBy(asc(runEvents.cursor));
-      const raws = await (q.limit === undefined ? query : query.limit(q.limit));
+      const raws = await this.#query<{ cursor: number; event: string }>(
+        listEventsStatement(runId, q),
+      );
       return raws.map((raw) => toEventRow({ runId, cursor: raw.cursor, event: raw.event }));
     });
   }
@@ -1108,6 +1081,17 @@ export class PgStoreImpl implements PgStore {
         pruneBatch(client, query, this.#settings.now()),
       );
       for (const run of result.deleted) this.#routes.delete(run.id);
+      return result;
+    });
+  }
+
+  pruneVersions(args: PruneVersionsArgs): Promise<PruneVersionsResult> {
+    return this.#run("pruneVersions", async () => {
+      const query = readPruneVersionsArgs(args);
+      const result = await this.#transaction((client) => pruneVersionsBatch(client, query));
+      for (const version of result.deleted) {
+        this.#versions.delete(`${version.workflowId}:${String(version.number)}`);
+      }
       return result;
     });
   }

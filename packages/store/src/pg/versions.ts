@@ -1,11 +1,14 @@
 /**
  * Workflow versions on PostgreSQL: the statements of a deploy (the workflow row and, unless the
  * content hash equals the current version's, a new version numbered one past it — both in one
- * transaction, serialized per workflow by the upsert's row lock), the version reads, and the
- * hashes the migration that introduced versions could not compute in SQL.
+ * transaction, serialized per workflow by the upsert's row lock), the version reads, the
+ * retention batch that deletes unused old versions, and the hashes the migration that
+ * introduced versions could not compute in SQL.
  */
 import type pg from "pg";
 import { contentHash, type RawVersion } from "../internal/versions.ts";
+import type { PruneVersionsQuery } from "../internal/prune.ts";
+import type { PrunedVersion, PruneVersionsResult } from "../types.ts";
 import type { WorkflowWrite } from "./args.ts";
 import { INT8_AS_NUMBER, type Statement } from "./statements.ts";
 
@@ -80,6 +83,37 @@ export function getVersionStatement(workflowId: string, number: number): Stateme
   WHERE workflow_id = $1::text AND number = $2::bigint`,
     values: [workflowId, number],
   };
+}
+
+/**
+ * One version-pruning batch; `client` is inside `BEGIN`. The candidates (not the current version,
+ * no run referencing them) are locked, skipping any a concurrent run creation holds through its
+ * foreign-key check; the delete then checks the references again with a fresh snapshot, so a run
+ * committed in between keeps its version.
+ */
+export async function pruneVersionsBatch(
+  client: pg.PoolClient,
+  query: PruneVersionsQuery,
+): Promise<PruneVersionsResult> {
+  const { rows: locked } = await client.query<{ id: string }>({
+    text: `SELECT v.id FROM workflow_versions v
+  WHERE v.workflow_id = $1::text
+    AND v.number < (SELECT MAX(number) FROM workflow_versions WHERE workflow_id = $1::text)
+    AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.version_id = v.id)
+  ORDER BY v.number LIMIT $2
+  FOR UPDATE OF v SKIP LOCKED`,
+    values: [query.workflowId, query.limit],
+  });
+  if (locked.length === 0) return { deleted: [], more: false };
+  const { rows: deleted } = await client.query<PrunedVersion & pg.QueryResultRow>({
+    text: `DELETE FROM workflow_versions v WHERE v.id = ANY($1::text[])
+    AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.version_id = v.id)
+  RETURNING v.id, v.workflow_id AS "workflowId", v.number`,
+    values: [locked.map((row) => row.id)],
+    types: INT8_AS_NUMBER,
+  });
+  deleted.sort((a, b) => a.number - b.number);
+  return { deleted, more: locked.length === query.limit };
 }
 
 /**

@@ -11,14 +11,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { TURN_CURSOR_STRIDE, type JsonValue, type RunEvent } from "../internal/sdk.ts";
 import type { AsyncStore, Awaitable, EventAppend, PublishedEvent } from "../types.ts";
-import {
-  createManualClock,
-  outputLineEvent,
-  statusEvent,
-  testManifest,
-  textDeltaEvent,
-  type ManualClock,
-} from "./fixtures.ts";
+import { createManualClock, type ManualClock } from "@promenade/workflow/testing";
+import { outputLineEvent, statusEvent, testManifest, textDeltaEvent } from "./fixtures.ts";
 import { describeDeliveryContract } from "./deliveries-contract.ts";
 import { describeRequestKeyContract } from "./request-keys-contract.ts";
 import { describeRetentionContract } from "./retention-contract.ts";

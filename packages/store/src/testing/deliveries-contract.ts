@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { AsyncStore, PublishedEvent, WebhookDelivery } from "../types.ts";
-import { testManifest, type ManualClock } from "./fixtures.ts";
+import type { ManualClock } from "@promenade/workflow/testing";
+import { testManifest } from "./fixtures.ts";
 
 /** What the delivery tests need from the suite's setup. */
 export interface DeliverySetup {

@@ -1,6 +1,6 @@
 /**
- * Test helpers for consumers of the store: stores on `:memory:` or a throwaway directory, a
- * manual clock, and small factories for manifests and events. No vitest here, so these load
+ * Test helpers for consumers of the store: stores on `:memory:` or a throwaway directory, and
+ * small factories for manifests and events (the manual clock is `@promenade/workflow/testing`'s). No vitest here, so these load
  * in any test runner (the contract suite lives in contract.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,25 +9,6 @@ import { join } from "node:path";
 import { openStore, type OpenStoreOptions } from "../open.ts";
 import type { RunEvent, RunStatus, WorkflowManifest } from "../internal/sdk.ts";
 import type { Store } from "../types.ts";
-
-/** A settable clock: `now()` returns the current value; `advance(ms)` moves it forward. */
-export interface ManualClock {
-  now(): number;
-  advance(ms: number): number;
-  set(ms: number): void;
-}
-
-/** A manual clock starting at `startMs` (default 2026-01-01T00:00:00Z). */
-export function createManualClock(startMs = Date.UTC(2026, 0, 1)): ManualClock {
-  let current = startMs;
-  return {
-    now: () => current,
-    advance: (ms) => (current += ms),
-    set: (ms) => {
-      current = ms;
-    },
-  };
-}
 
 /** A store on `:memory:` (same SQL, same validation, no file). Close it when done. */
 export function createMemoryStore(options: Omit<OpenStoreOptions, "path"> = {}): Store {

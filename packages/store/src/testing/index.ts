@@ -7,7 +7,6 @@
  * the same tests.
  */
 export {
-  createManualClock,
   createMemoryStore,
   createTempStore,
   outputLineEvent,
@@ -15,7 +14,7 @@ export {
   testManifest,
   textDeltaEvent,
 } from "./fixtures.ts";
-export type { ManualClock, TempStore } from "./fixtures.ts";
+export type { TempStore } from "./fixtures.ts";
 export { describeStoreContract } from "./contract.ts";
 export type { StoreFactory } from "./contract.ts";
 export {

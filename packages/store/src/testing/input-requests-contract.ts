@@ -7,7 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { TURN_CURSOR_STRIDE } from "../internal/sdk.ts";
 import type { AsyncStore, EventAppend, PublishedEvent } from "../types.ts";
-import { outputLineEvent, type ManualClock } from "./fixtures.ts";
+import type { ManualClock } from "@promenade/workflow/testing";
+import { outputLineEvent } from "./fixtures.ts";
 
 const STRIDE = TURN_CURSOR_STRIDE;
 

@@ -4,11 +4,12 @@
  * belongs to them. What would break without these rules: a sweep deleting a run still in flight
  * (or the parent a running child reports to), rows of a deleted run left behind forever, a
  * client retry or a replayed webhook starting a second run because its key went with the run, or
- * the scheduler re-firing missed cron instants because their record vanished.
+ * the scheduler re-firing missed cron instants because their record vanished. Old versions go
+ * only when nothing can run them again: never the current one, never one a run references.
  */
 import { describe, expect, it } from "vitest";
 import type { AsyncStore, PruneRunsResult } from "../types.ts";
-import type { ManualClock } from "./fixtures.ts";
+import type { ManualClock } from "@promenade/workflow/testing";
 import { outputLineEvent, testManifest } from "./fixtures.ts";
 
 /** What the retention tests need from the suite's setup. */
@@ -229,6 +230,99 @@ export function describeRetentionContract({ setup }: RetentionSetup): void {
       expect(seen.map((result) => result.deleted.length)).toEqual([2, 2, 1]);
       expect(seen.flatMap((result) => result.deleted.map((run) => run.id))).toEqual(ended);
       expect(await ids(store)).toEqual([]);
+    });
+
+    it("prunes exactly the versions that are not current and that no run references", async () => {
+      const { store, clock, workflowId } = await setup();
+      const deploy = (program: string) =>
+        store.upsertWorkflow({ slug: "echo", manifest: testManifest("echo"), program });
+      const other = await store.upsertWorkflow({
+        slug: "helper",
+        manifest: testManifest("helper"),
+        program: "export {}",
+      });
+      const parent = await endedRun(store, other.id);
+      await store.upsertWorkflow({
+        slug: "helper",
+        manifest: testManifest("helper"),
+        program: "// 2",
+      });
+      // v1: only an old, deleted run. v2: a run in flight. v3: a finished run that stays.
+      // v4: never run. v5: pinned by a child run. v6: current, never run.
+      const old = await endedRun(store, workflowId);
+      await deploy("// 2");
+      const inFlight = (await store.createRun({ workflowId, triggerKind: "manual" })).run.id;
+      await store.commitStatus(inFlight, { to: "running", expect: ["queued"] });
+      await deploy("// 3");
+      clock.advance(2 * DAY_MS);
+      const kept = await endedRun(store, workflowId);
+      await deploy("// 4");
+      await deploy("// 5");
+      const { run: child } = await store.createRun({
+        workflowId,
+        triggerKind: "manual",
+        parentRunId: parent,
+        idempotencyKey: "pinned",
+        version: 5,
+      });
+      await deploy("// 6");
+      expect((await store.getRun(child.id))?.version).toBe(5);
+      // Before the old run goes, it holds version 1.
+      expect((await store.pruneVersions({ workflowId })).deleted.map((v) => v.number)).toEqual([4]);
+      const pruned = await store.pruneRuns({ workflowId, endedBefore: clock.now() - DAY_MS });
+      expect(pruned.deleted.map((run) => run.id)).toEqual([old]);
+      const result = await store.pruneVersions({ workflowId });
+      expect(result.deleted.map((v) => ({ workflowId: v.workflowId, number: v.number }))).toEqual([
+        { workflowId, number: 1 },
+      ]);
+      expect(result.more).toBe(false);
+      expect((await store.listWorkflowVersions(workflowId)).map((v) => v.number)).toEqual([
+        6, 5, 3, 2,
+      ]);
+      expect(await store.getWorkflowVersion(workflowId, 1)).toBeNull();
+      expect(await store.getWorkflowVersion(workflowId, 4)).toBeNull();
+      expect((await store.getWorkflowVersion(workflowId, 5))?.program).toBe("// 5");
+      // A pruned version cannot be run again; the kept ones can.
+      expect(
+        await codeOf(() => store.createRun({ workflowId, triggerKind: "manual", version: 1 })),
+      ).toBe("NOT_FOUND");
+      const onThree = await store.createRun({ workflowId, triggerKind: "manual", version: 3 });
+      expect(onThree.run.version).toBe(3);
+      expect(await store.getRun(kept)).not.toBeNull();
+      // Another workflow's versions are its own: its version 1 is held by the parent run.
+      expect((await store.pruneVersions({ workflowId: other.id })).deleted).toEqual([]);
+      expect((await store.listWorkflowVersions(other.id)).map((v) => v.number)).toEqual([2, 1]);
+      // Nothing left to prune.
+      expect(await store.pruneVersions({ workflowId })).toEqual({ deleted: [], more: false });
+    });
+
+    it("never prunes a workflow's only version, and prunes versions in bounded batches", async () => {
+      const { store, workflowId } = await setup();
+      expect((await store.pruneVersions({ workflowId })).deleted).toEqual([]);
+      for (let i = 2; i <= 6; i++) {
+        await store.upsertWorkflow({
+          slug: "echo",
+          manifest: testManifest("echo"),
+          program: `// ${String(i)}`,
+        });
+      }
+      const batches = [];
+      for (;;) {
+        const result = await store.pruneVersions({ workflowId, limit: 2 });
+        batches.push({ numbers: result.deleted.map((v) => v.number), more: result.more });
+        if (!result.more) break;
+      }
+      expect(batches).toEqual([
+        { numbers: [1, 2], more: true },
+        { numbers: [3, 4], more: true },
+        { numbers: [5], more: false },
+      ]);
+      expect((await store.listWorkflowVersions(workflowId)).map((v) => v.number)).toEqual([6]);
+      expect(await codeOf(() => store.pruneVersions({ workflowId: "" }))).toBe("VALIDATION");
+      expect(await codeOf(() => store.pruneVersions({ workflowId, limit: 0 }))).toBe("VALIDATION");
+      expect(await codeOf(() => store.pruneVersions({ workflowId, limit: 5000 }))).toBe(
+        "VALIDATION",
+      );
     });
 
     it("refuses a batch without a policy or with bad arguments (VALIDATION), deleting nothing", async () => {

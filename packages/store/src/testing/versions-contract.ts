@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { AsyncStore } from "../types.ts";
-import { testManifest, type ManualClock } from "./fixtures.ts";
+import type { ManualClock } from "@promenade/workflow/testing";
+import { testManifest } from "./fixtures.ts";
 
 /** What the versions tests need from the suite's setup. */
 export interface VersionSetup {

@@ -67,6 +67,8 @@ class ChildRuntime implements ChildChannel {
   /** Fire-and-forget messages not yet written (see {@link post}). */
   private queued: BatchableChildMessage[] = [];
   private flushScheduled = false;
+  /** The SDK's runtime door, loaded while the process waits for `init`. */
+  private readonly sdkRuntime = import("@promenade/workflow/runtime");
 
   constructor(send: SendFn, options: ChildRuntimeOptions) {
     this.sendRaw = send;
@@ -85,7 +87,7 @@ class ChildRuntime implements ChildChannel {
     process.on("message", (raw: unknown) => this.onMessage(raw as ParentMessage));
     // Load the SDK while waiting for `init` (the program imports it anyway), so the program's
     // import is a module-cache hit. The SDK loads zod only when a schema is used.
-    import("@promenade/workflow/runtime").catch(() => undefined);
+    this.sdkRuntime.catch(() => undefined);
     import("@promenade/workflow").catch(() => undefined);
   }
 
@@ -162,7 +164,7 @@ class ChildRuntime implements ChildChannel {
       if (value !== undefined) this.redactor.add(secretName, value);
     }
 
-    const runtime = await import("@promenade/workflow/runtime");
+    const runtime = await this.sdkRuntime;
     runtime.installHost(
       createWorkflowHost(this, this.options, {
         workspaceDir: init.workspaceDir,
@@ -322,9 +324,12 @@ function withoutUndefined(args: Record<string, unknown>): Record<string, unknown
   return out;
 }
 
+/** Makes `process.env` equal to `env`, touching only the variables that differ. */
 function replaceEnv(env: Record<string, string>): void {
-  for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
-  for (const [key, value] of Object.entries(env)) process.env[key] = value;
+  for (const key of Object.keys(process.env)) if (!Object.hasOwn(env, key)) delete process.env[key];
+  for (const [key, value] of Object.entries(env)) {
+    if (process.env[key] !== value) process.env[key] = value;
+  }
 }
 
 function flushStream(stream: NodeJS.WriteStream): Promise<void> {

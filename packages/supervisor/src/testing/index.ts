@@ -12,7 +12,5 @@ export type {
 } from "./in-memory-store.ts";
 export { completeWith, createFakeLaunch, FakeChild } from "./fake-launch.ts";
 export type { FakeLaunch } from "./fake-launch.ts";
-export { createManualClock } from "./manual-clock.ts";
-export type { ManualClock } from "./manual-clock.ts";
 export { describeSupervisorStore } from "./contract.ts";
 export type { SupervisorStoreHarness } from "./contract.ts";

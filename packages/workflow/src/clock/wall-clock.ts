@@ -1,13 +1,13 @@
 /**
- * The default wall clock: `Date.now` plus an abortable sleep that waits in
- * chunks, because a single `setTimeout` above 2^31−1 ms fires immediately.
+ * The wall clock: `Date.now` plus an abortable sleep that waits in chunks until the deadline,
+ * because a single `setTimeout` above 2^31−1 ms fires immediately.
  */
-import { EngineError } from "@promenade/workflow/errors";
-import type { Clock } from "./ports.ts";
+import { sleepAbortError } from "./abort.ts";
+import type { Clock } from "./clock.ts";
 
 const MAX_TIMER_MS = 2_147_483_647;
 
-/** `Date.now` + chunked, abortable `setTimeout`. Timers are unref'd only by the caller's choice. */
+/** `Date.now` + chunked, abortable `setTimeout`: the default `Clock` when none is injected. */
 export const wallClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) => sleepChunked(ms, signal),
@@ -16,14 +16,14 @@ export const wallClock: Clock = {
 function sleepChunked(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted === true) {
-      reject(abortError(signal));
+      reject(sleepAbortError(signal));
       return;
     }
     const end = Date.now() + Math.max(0, ms);
     let timer: NodeJS.Timeout | undefined;
     const onAbort = (): void => {
       if (timer !== undefined) clearTimeout(timer);
-      reject(abortError(signal));
+      reject(sleepAbortError(signal));
     };
     const step = (): void => {
       const left = end - Date.now();
@@ -37,9 +37,4 @@ function sleepChunked(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
     step();
   });
-}
-
-function abortError(signal: AbortSignal | undefined): Error {
-  const reason: unknown = signal?.reason;
-  return reason instanceof Error ? reason : new EngineError("INTERNAL", "The sleep was aborted.");
 }

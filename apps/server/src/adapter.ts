@@ -16,6 +16,7 @@ export function engineApi(engine: Engine): EngineApi {
     getWorkflowById: (id) => store.getWorkflowById(id),
     listWorkflowVersions: (workflowId) => store.listWorkflowVersions(workflowId),
     deployWorkflow: (args) => engine.deploy(args),
+    undeployWorkflow: (slug) => engine.undeploy(slug),
     startRun: (slug, options) => engine.createRun(slug, options),
     startRunOnce: (slug, options) => engine.createRunOnce(slug, options),
     cancelRun: (runId) => engine.cancelRun(runId),

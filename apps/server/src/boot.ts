@@ -1,12 +1,12 @@
 /**
  * The `promenade-server` boot sequence and lifecycle: config, env file, engine (SQLite in the
  * data dir, or PostgreSQL when `PROMENADE_DATABASE_URL` is set), workflows-dir sync, recovery
- * sweep, HTTP server, startup lines, and graceful shutdown on SIGTERM/SIGINT. All logs are plain
+ * sweep, HTTP server, startup lines, the workflows-dir watch (`PROMENADE_WATCH=1`), and graceful
+ * shutdown on SIGTERM/SIGINT. All logs are plain
  * lines on stderr; boot failures never print a stack, and a database that cannot be opened is
  * one line naming the problem and the fix. Owns process exit codes; the engine and server own
  * everything else. Uses only the engine's promise-returning methods (either database).
  */
-import { relative } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
 import { Engine, isEngineError } from "@promenade/engine";
 import type { EngineOpenOptions } from "@promenade/engine";
@@ -21,6 +21,7 @@ import type { PromenadeServer } from "@promenade/server";
 import { engineApi } from "./adapter.ts";
 import { BootError, HELP, parseConfig, parseDotenv } from "./config.ts";
 import { startTraceExportIfConfigured } from "./otel.ts";
+import { WorkflowsDir } from "./workflows-dir.ts";
 
 /** The binary's version (the app's package.json). */
 export const VERSION: string = (
@@ -127,19 +128,17 @@ export async function boot(io: BootIo): Promise<Booted | null> {
     const opened = engine;
 
     let dirDeploys = { ok: 0, error: 0 };
-    let skipped: { file: string; error: string }[] = [];
+    const workflowsDir = new WorkflowsDir({
+      engine: opened,
+      dir: config.workflowsDir,
+      bundle: (entryFile) => bundleWorkflow({ entryFile }),
+      log: io.log,
+    });
     if (config.workflowsDirExplicit && !existsSync(config.workflowsDir)) {
       io.log(`workflows dir ${config.workflowsDir} does not exist; nothing deployed from it`);
     } else {
-      const report = await opened.deployWorkflowsFromDir(config.workflowsDir, {
-        bundle: (entryFile) => bundleWorkflow({ entryFile }),
-      });
-      dirDeploys = { ok: report.deployed.length, error: report.skipped.length };
-      // Named inside the workflows dir (the whole dir when it could not be read).
-      skipped = report.skipped.map(({ file, reason }) => ({
-        file: relative(config.workflowsDir, file) || file,
-        error: reason,
-      }));
+      const synced = await workflowsDir.sync();
+      dirDeploys = { ok: synced.deployed, error: synced.skipped };
     }
     await opened.startAsync();
     const traceExport = await startTraceExportIfConfigured(io.env, opened, io.log);
@@ -153,7 +152,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       log: io.log,
       version: VERSION,
       dirDeploys,
-      skippedWorkflows: () => skipped,
+      skippedWorkflows: () => workflowsDir.skipped,
       authorizeMcpServer: (url, options) => opened.authorizeMcpServer(url, options),
     });
     let bound: { host: string; port: number };
@@ -187,6 +186,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       }, SHUTDOWN_DEADLINE_MS);
       deadline.unref();
       stopping = (async () => {
+        workflowsDir.close();
         await server.close({ graceMs: SHUTDOWN_HTTP_GRACE_MS });
         await traceExport?.close().catch((err: unknown) => {
           io.log(`trace export flush failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -208,6 +208,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
     );
     io.log(`listening on http://${hostText}:${bound.port}`);
     io.log(`workflows deployed: ${(await opened.storeAsync.listWorkflows()).length}`);
+    if (config.watch) workflowsDir.watch();
 
     return { engine: opened, server, host: bound.host, port: bound.port, shutdown };
   } catch (err) {

@@ -238,6 +238,13 @@ describe("parseConfig", () => {
     );
   });
 
+  it("parses the workflows-dir watch switch (off by default)", () => {
+    expect(parseConfig({}, cwd).watch).toBe(false);
+    expect(parseConfig({ PROMENADE_WATCH: "1" }, cwd).watch).toBe(true);
+    expect(parseConfig({ PROMENADE_WATCH: "false" }, cwd).watch).toBe(false);
+    expect(errorOf({ PROMENADE_WATCH: "yes" }).message).toContain("PROMENADE_WATCH");
+  });
+
   it("parses deploy switch and allowed origins", () => {
     expect(parseConfig({ PROMENADE_API_DEPLOY: "0" }, cwd).deployApi).toBe(false);
     expect(errorOf({ PROMENADE_API_DEPLOY: "maybe" }).message).toContain("PROMENADE_API_DEPLOY");

@@ -33,6 +33,8 @@ export interface ServerConfig {
   workflowsDir: string;
   /** True when set by a variable (a missing one is then reported). */
   workflowsDirExplicit: boolean;
+  /** `PROMENADE_WATCH`: redeploy the workflows dir's files when they change. */
+  watch: boolean;
   host: string;
   port: number;
   apiToken: string | undefined;
@@ -231,6 +233,14 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     );
   }
 
+  const watchRaw = get("PROMENADE_WATCH") ?? "0";
+  if (!["1", "0", "true", "false"].includes(watchRaw)) {
+    throw new BootError(
+      `PROMENADE_WATCH must be 1, 0, true or false, got "${watchRaw}".`,
+      "Set it to 1 to redeploy workflow files when they are saved, or unset it.",
+    );
+  }
+
   const agentBuiltins = get("PROMENADE_AGENT_BUILTINS") ?? "all";
   if (agentBuiltins !== "all" && agentBuiltins !== "read-only" && agentBuiltins !== "none") {
     throw new BootError(
@@ -317,6 +327,7 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     workflowsDir:
       workflowsRaw === undefined ? join(dataDir, "workflows") : resolve(cwd, workflowsRaw),
     workflowsDirExplicit: workflowsRaw !== undefined,
+    watch: watchRaw === "1" || watchRaw === "true",
     host,
     port,
     apiToken,
@@ -363,6 +374,7 @@ Configuration (environment; empty = unset; legacy BOARDWALK_* names accepted whe
   PROMENADE_DATA_DIR          data directory (default ./promenade-data, /data in Docker)   [BOARDWALK_DATA_DIR]
   PROMENADE_DATABASE_URL      postgres://user:password@host:5432/db keeps runs in PostgreSQL (default: SQLite in the data dir)
   PROMENADE_WORKFLOWS_DIR     workflows synced at boot (default <data-dir>/workflows)      [BOARDWALK_WORKFLOWS_DIR]
+  PROMENADE_WATCH             1/true: redeploy saved workflow files, undeploy deleted ones (default 0)
   PROMENADE_HOST              bind address (default 127.0.0.1)                             [BOARDWALK_HOST]
   PROMENADE_PORT              port 0-65535 (default 8080; 0 = ephemeral)                   [BOARDWALK_PORT]
   PROMENADE_API_TOKEN         bearer token for /api, /api/ws, /metrics (>= 32 chars; required off loopback)

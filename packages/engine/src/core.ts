@@ -181,6 +181,29 @@ export class EngineCore {
     });
   }
 
+  /**
+   * Undeploy `slug`: it is no longer listed, starts no new run (by API, webhook, cron or
+   * `workflows.call`) and fires no cron; its runs, events, versions, artifacts and stored files
+   * are kept, and runs already started finish on their version. `NOT_FOUND` when no workflow is
+   * deployed under `slug`.
+   */
+  undeploy(slug: string): Awaitable<WorkflowRow> {
+    if (typeof slug !== "string" || slug.length === 0) {
+      throw new EngineError("VALIDATION", "undeploy expects a workflow slug (non-empty string).");
+    }
+    return andThen(this.backend.store.undeployWorkflow(slug), (row) => {
+      if (row === null) {
+        throw new EngineError(
+          "NOT_FOUND",
+          `Workflow "${slug}" is not deployed on this engine.`,
+          "List the deployed workflows to find its slug.",
+        );
+      }
+      this.#options.log(`undeployed "${slug}" (its runs are kept)`);
+      return row;
+    });
+  }
+
   /** The stored program, config and skills of `slug`, or `null` when it is not deployed. */
   deployed(slug: string): Awaitable<DeployedState | null> {
     return andThen(this.backend.store.getWorkflow(slug), (row) =>

@@ -264,6 +264,29 @@ export class Engine {
   }
 
   /**
+   * Undeploy the workflow deployed under `slug` and answer its row (`undeployedAt` set). It is no
+   * longer listed, new runs of it fail `NOT_FOUND`, its crons stop firing and its webhooks answer
+   * not found; its runs, events, versions and artifacts are kept and readable, and runs already
+   * started finish on their version. Deploying the slug again re-activates it (same id, versions
+   * continue). SQLite only (use `undeploy` on either database).
+   * @throws EngineError `NOT_FOUND` (no workflow deployed under `slug`), `VALIDATION`,
+   * `INTERNAL` after close, `UNSUPPORTED` on PostgreSQL.
+   */
+  undeployWorkflow(slug: string): WorkflowRow {
+    this.#assertOpen();
+    this.#requireSync(
+      `engine.undeployWorkflow("${String(slug)}")`,
+      `await engine.undeploy("${String(slug)}")`,
+    );
+    return this.#now(this.#core.undeploy(slug), "undeployWorkflow");
+  }
+
+  /** `undeployWorkflow` on either database: resolves with the undeployed row. */
+  undeploy(slug: string): Promise<WorkflowRow> {
+    return this.#promise(() => this.#core.undeploy(slug));
+  }
+
+  /**
    * Deploy every workflow at the top level of `dir`. Never rejects for one bad entry: it lands
    * in `skipped` and is logged. Works on either database.
    */
@@ -275,7 +298,7 @@ export class Engine {
     return deployFromDir(resolvePath(dir), options, {
       deploy: (args) => (this.#assertOpen(), this.#core.deploy(args)),
       current: (slug) => (this.#assertOpen(), this.#core.deployed(slug)),
-      log: this.#options.log,
+      log: options.log ?? this.#options.log,
     });
   }
 

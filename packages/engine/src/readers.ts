@@ -22,11 +22,11 @@ import type {
  * `null`/`[]` for unknown ids; malformed arguments throw `VALIDATION`.
  */
 export interface StoreReader {
-  /** The workflow deployed under `slug`, or `null`. */
+  /** The workflow deployed under `slug`, or `null` (also once undeployed). */
   getWorkflow(slug: string): WorkflowRow | null;
-  /** The workflow with this id, or `null`. */
+  /** The workflow with this id, deployed or undeployed (`undeployedAt` set), or `null`. */
   getWorkflowById(id: string): WorkflowRow | null;
-  /** Every workflow, by slug ascending. */
+  /** Every deployed workflow, by slug ascending. */
   listWorkflows(): WorkflowRow[];
   /** The workflow's versions without their content, newest first; `[]` for an unknown id. */
   listWorkflowVersions(workflowId: string): WorkflowVersionSummary[];
@@ -46,11 +46,11 @@ export interface StoreReader {
 
 /** The read side of the store with promises: what `engine.storeAsync` exposes. */
 export interface AsyncStoreReader {
-  /** The workflow deployed under `slug`, or `null`. */
+  /** The workflow deployed under `slug`, or `null` (also once undeployed). */
   getWorkflow(slug: string): Promise<WorkflowRow | null>;
-  /** The workflow with this id, or `null`. */
+  /** The workflow with this id, deployed or undeployed (`undeployedAt` set), or `null`. */
   getWorkflowById(id: string): Promise<WorkflowRow | null>;
-  /** Every workflow, by slug ascending. */
+  /** Every deployed workflow, by slug ascending. */
   listWorkflows(): Promise<WorkflowRow[]>;
   /** The workflow's versions without their content, newest first; `[]` for an unknown id. */
   listWorkflowVersions(workflowId: string): Promise<WorkflowVersionSummary[]>;

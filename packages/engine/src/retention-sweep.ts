@@ -130,7 +130,8 @@ export class RetentionSweep {
     };
     let workflows: WorkflowRow[] = [];
     try {
-      workflows = await this.#o.backend.store.listWorkflows();
+      // An undeployed workflow's runs stay under the policy too.
+      workflows = await this.#o.backend.store.listWorkflows({ includeUndeployed: true });
     } catch (error) {
       report.errors.push({ workflow: "*", message: describe(error) });
     }

@@ -23,6 +23,8 @@ export interface DirDeployOptions {
    * Without it those entries are skipped; `.mjs`/`.js` files need no bundler.
    */
   bundle?: (entryFile: string) => Promise<string>;
+  /** Where the scan's lines go (one per entry: deployed, unchanged or skipped). Default: the engine's log. */
+  log?: (line: string) => void;
 }
 
 /** What one `deployWorkflowsFromDir` call did. */

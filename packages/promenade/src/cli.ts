@@ -18,6 +18,7 @@ import { restoreCommand } from "./commands/restore.ts";
 import { runCommand } from "./commands/run.ts";
 import { runsCommand } from "./commands/runs.ts";
 import { serverCommand } from "./commands/server.ts";
+import { undeployCommand } from "./commands/undeploy.ts";
 import { workflowsCommand } from "./commands/workflows.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { EXIT } from "./exit-codes.ts";
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   devCommand,
   runCommand,
   deployCommand,
+  undeployCommand,
   workflowsCommand,
   runsCommand,
   logsCommand,

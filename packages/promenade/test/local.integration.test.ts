@@ -1,10 +1,11 @@
 /**
  * The commands that need no running server, as real processes: `init` then `run <file.ts>`
  * (embedded engine, TypeScript compiled, output on stdout), exit codes 1 and 130 for a failed
- * and a Ctrl-C'd run, and `dev` / `server` serving until Ctrl-C, then exiting 0. If this breaks,
+ * and a Ctrl-C'd run, `dev` redeploying an edited file (then `undeploy`), and `dev` / `server`
+ * serving until Ctrl-C, then exiting 0. If this breaks,
  * the two-command quickstart fails or a clean Ctrl-C looks like a crash.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FAILS, STEPS } from "./fixtures.ts";
@@ -61,7 +62,7 @@ describe("promenade init and run <file>", () => {
 });
 
 describe("promenade dev and server", () => {
-  it("dev serves a project's workflows and exits 0 on Ctrl-C", async () => {
+  it("dev serves a project's workflows, redeploys an edited file, and exits 0 on Ctrl-C", async () => {
     const root = writeFiles({});
     expect((await cli(["init", "flows"], { cwd: root })).code).toBe(0);
     const dev = spawnCli(["dev", "flows", "--port", "0"], { cwd: root });
@@ -74,6 +75,32 @@ describe("promenade dev and server", () => {
       expect.objectContaining({ slug: "hello" }),
     ]);
     expect(existsSync(join(root, "flows", ".promenade", "promenade.db"))).toBe(true);
+
+    // Edit the file: dev redeploys it (a second version), and the next run is the new program.
+    const file = join(root, "flows", "workflows", "hello.ts");
+    writeFileSync(file, readFileSync(file, "utf8").replace("greeting: `hello,", "greeting: `hi,"));
+    await waitFor(async () => {
+      const res = await fetch(`${url}/api/workflows/hello/versions`);
+      const body = (await res.json()) as { versions: unknown[] };
+      return body.versions.length === 2 ? true : undefined;
+    });
+    const run = await cli(["run", "hello", "--input", '{"name":"Ada"}', "--url", url]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ greeting: "hi, Ada" });
+
+    // Undeploy: the workflow leaves the list, a second undeploy and a run of it exit 1.
+    const undeploy = await cli(["undeploy", "hello", "--json", "--url", url]);
+    expect(undeploy.code).toBe(0);
+    expect(JSON.parse(undeploy.stdout)).toMatchObject({ undeployed: { slug: "hello" } });
+    const again = await cli(["undeploy", "hello", "--url", url]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("NOT_FOUND");
+    expect((await cli(["run", "hello", "--url", url])).code).toBe(1);
+    const runs = await cli(["runs", "--json", "--url", url]);
+    expect((JSON.parse(runs.stdout) as { runs: { status: string }[] }).runs).toEqual([
+      expect.objectContaining({ status: "completed" }),
+    ]);
+
     dev.child.kill("SIGINT");
     expect(await dev.exit).toBe(0);
     expect(dev.stderr()).toContain("SIGINT received — shutting down");

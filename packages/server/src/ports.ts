@@ -115,6 +115,13 @@ export interface EngineApi {
     config?: Record<string, JsonValue>;
   }): Awaitable<WorkflowRow>;
   /**
+   * Undeploys the workflow deployed under `slug` and answers its row (`undeployedAt` set): it is
+   * no longer listed nor read by slug, starts no new run and fires no cron; its runs stay
+   * readable. Fails `NOT_FOUND` when no workflow is deployed under `slug`. Optional: without it
+   * `DELETE /api/workflows/:slug` answers 400 `UNSUPPORTED`.
+   */
+  undeployWorkflow?(slug: string): Awaitable<WorkflowRow>;
+  /**
    * Fails `NOT_FOUND` for an unknown slug or version; answers the row as created (`queued`), on
    * `version` or else the workflow's current version.
    */

@@ -28,6 +28,7 @@ export type {
   ListEventsOptions,
   ListInputRequestsFilter,
   ListRunsFilter,
+  ListWorkflowsOptions,
   PublishedEvent,
   PruneCursor,
   PrunedRun,

@@ -190,6 +190,13 @@ CREATE INDEX run_request_keys_run_id ON run_request_keys (run_id);
 CREATE INDEX webhook_deliveries_run_id ON webhook_deliveries (run_id);
 `;
 
+// Undeploy: a workflow taken out of service keeps its row (its runs, versions and artifacts
+// reference it) and is marked with the instant it was undeployed. A redeploy of the same slug
+// clears the mark: same id, versions continue.
+const workflowUndeploy = `
+ALTER TABLE workflows ADD COLUMN undeployed_at INTEGER;
+`;
+
 // Pruning old versions asks whether any run references a version, and deleting a version checks
 // the runs' foreign key: both look runs up by version, so they get an index instead of a scan.
 const runsVersionIndex = `
@@ -206,5 +213,6 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 6, name: "0006_workflow_versions", sql: workflowVersions },
   { version: 7, name: "0007_run_accounting", sql: runAccounting },
   { version: 8, name: "0008_retention_indexes", sql: retentionIndexes },
+  { version: 9, name: "0009_workflow_undeploy", sql: workflowUndeploy },
   { version: 10, name: "0010_runs_version_id", sql: runsVersionIndex },
 ]);

@@ -15,6 +15,7 @@ export const workflows = sqliteTable("workflows", {
   config: text("config").notNull(),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
+  undeployedAt: integer("undeployed_at"),
 });
 
 /** `runs`: a rowid table; `rowid` breaks `created_at` ties in insertion order. */

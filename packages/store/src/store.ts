@@ -44,6 +44,7 @@ import type {
   EventAppend,
   FireCronArgs,
   InputRequestSettlement,
+  ListWorkflowsOptions,
   PruneRunsArgs,
   PruneRunsResult,
   PruneVersionsArgs,
@@ -186,8 +187,13 @@ export class SqliteStore implements Store {
     return this.#guard("getWorkflowById", () => this.#workflows.getById(id));
   }
 
-  listWorkflows(): WorkflowRow[] {
-    return this.#guard("listWorkflows", () => this.#workflows.list());
+  listWorkflows(options?: ListWorkflowsOptions): WorkflowRow[] {
+    return this.#guard("listWorkflows", () => this.#workflows.list(options));
+  }
+
+  undeployWorkflow(slug: string): WorkflowRow | null {
+    this.#workflows.dropCaches();
+    return this.#guard("undeployWorkflow", () => this.#workflows.undeploy(slug));
   }
 
   listWorkflowVersions(workflowId: string): WorkflowVersionSummary[] {

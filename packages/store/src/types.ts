@@ -48,6 +48,12 @@ export type {
 };
 export type { PublishedEvent, CronFireRow, HumanInputStatus } from "@promenade/workflow/records";
 
+/** Options of {@link StoreReader.listWorkflows}. */
+export interface ListWorkflowsOptions {
+  /** Also list undeployed workflows (their `undeployedAt` is set). Default `false`. */
+  includeUndeployed?: boolean;
+}
+
 /** Arguments of {@link Store.upsertWorkflow}. */
 export interface UpsertWorkflowArgs {
   slug: string;
@@ -329,7 +335,8 @@ export interface PruneVersionsResult {
 export interface AsyncStore {
   getWorkflow(slug: string): Awaitable<WorkflowRow | null>;
   getWorkflowById(id: string): Awaitable<WorkflowRow | null>;
-  listWorkflows(): Awaitable<WorkflowRow[]>;
+  /** {@link StoreReader.listWorkflows}. */
+  listWorkflows(options?: ListWorkflowsOptions): Awaitable<WorkflowRow[]>;
   /** {@link StoreReader.listWorkflowVersions}. */
   listWorkflowVersions(workflowId: string): Awaitable<WorkflowVersionSummary[]>;
   /** {@link StoreReader.getWorkflowVersion}. */
@@ -340,6 +347,8 @@ export interface AsyncStore {
   maxCursor(runId: string): Awaitable<number>;
   listArtifacts(runId: string): Awaitable<ArtifactRow[]>;
   upsertWorkflow(args: UpsertWorkflowArgs): Awaitable<WorkflowRow>;
+  /** {@link Store.undeployWorkflow}. */
+  undeployWorkflow(slug: string): Awaitable<WorkflowRow | null>;
   /** {@link Store.createRun}: the run and its `queued` event in one transaction. */
   createRun(args: CreateRunArgs): Awaitable<{ run: RunRow; created: boolean }>;
   /** {@link Store.fireCron}. */
@@ -403,12 +412,14 @@ export interface AsyncStore {
  * that fails its read validator throws `INTERNAL` naming `<table>.<column>`.
  */
 export interface StoreReader {
-  /** The workflow deployed under `slug`, or `null`. */
+  /** The workflow deployed under `slug`, or `null` (also when it was undeployed). */
   getWorkflow(slug: string): WorkflowRow | null;
-  /** The workflow with this id, or `null`. */
+  /** The workflow with this id, deployed or undeployed (`undeployedAt` set), or `null`. */
   getWorkflowById(id: string): WorkflowRow | null;
-  /** Every workflow, by slug ascending. */
-  listWorkflows(): WorkflowRow[];
+  /**
+   * Every deployed workflow, by slug ascending; with `includeUndeployed`, the undeployed ones too.
+   */
+  listWorkflows(options?: ListWorkflowsOptions): WorkflowRow[];
   /**
    * The workflow's versions without their content, newest (highest number) first; `[]` for an
    * unknown workflow. Every deploy that changed the content (program, manifest, deploy config,
@@ -450,9 +461,16 @@ export interface Store extends StoreReader, Omit<AsyncStore, keyof StoreReader> 
   /**
    * Inserts or updates by slug; `id`/`createdAt` never change. In the same transaction, records
    * a new version (numbered one past the current) unless the content hash equals the current
-   * version's. Bad manifest ⇒ `VALIDATION`.
+   * version's. Bad manifest ⇒ `VALIDATION`. Redeploying an undeployed slug deploys it again (same
+   * id; its versions continue).
    */
   upsertWorkflow(args: UpsertWorkflowArgs): WorkflowRow;
+  /**
+   * Undeploys the workflow deployed under `slug`: it keeps its row, versions, runs, events and
+   * artifacts, but is no longer read by slug nor listed. Returns the row with `undeployedAt` set,
+   * or `null` when no workflow is deployed under `slug`.
+   */
+  undeployWorkflow(slug: string): WorkflowRow | null;
   /**
    * Inserts a `queued` run and its `queued` event (cursor 1) in one transaction, or finds the run
    * with the same `(parentRunId, idempotencyKey)` (writing nothing). With `requestKey`, finds the

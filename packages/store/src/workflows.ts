@@ -2,9 +2,11 @@
  * The `workflows` table: upsert by slug and the reads, with the caches that keep the start
  * path and the scheduler's tick from re-parsing manifests. This process holds the database
  * lock, so only `upsert` (or a rollback around it) can change a row: the caches are dropped
- * exactly then, and never filled inside a transaction (it may still roll back).
+ * exactly then, and never filled inside a transaction (it may still roll back). Undeploy is the
+ * other change and drops them too. Reads by slug and the list see deployed workflows only; a read
+ * by id also finds an undeployed one (its runs still name it).
  */
-import { asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { EngineError } from "@promenade/workflow/errors";
 import type { WorkflowRow } from "@promenade/workflow/records";
 import { describe, requireString, validation } from "./internal/args.ts";
@@ -13,7 +15,7 @@ import { checkSize, toJsonText } from "./internal/json.ts";
 import { describeIssues, toWorkflowRow } from "./internal/rows.ts";
 import { manifestSchema } from "./internal/sdk.ts";
 import { workflows } from "./schema.ts";
-import type { UpsertWorkflowArgs } from "./types.ts";
+import type { ListWorkflowsOptions, UpsertWorkflowArgs } from "./types.ts";
 import { skillsText } from "./internal/versions.ts";
 import type { VersionTable } from "./versions.ts";
 
@@ -38,7 +40,7 @@ export class WorkflowTable {
     this.#bySlug = orm
       .select()
       .from(workflows)
-      .where(eq(workflows.slug, p("slug")))
+      .where(and(eq(workflows.slug, p("slug")), isNull(workflows.undeployedAt)))
       .prepare();
     this.#byId = orm
       .select()
@@ -52,14 +54,14 @@ export class WorkflowTable {
       .prepare();
   }
 
-  /** The workflow deployed under `slug`, or `null`. */
+  /** The workflow deployed under `slug`, or `null` (also when it was undeployed). */
   get(slug: string): WorkflowRow | null {
     if (typeof slug !== "string")
       throw validation(`getWorkflow(slug): slug must be a string, got ${describe(slug)}.`);
     return this.#cached(`slug:${slug}`, () => this.#bySlug.get({ slug }));
   }
 
-  /** The workflow with this id, or `null`. */
+  /** The workflow with this id, deployed or undeployed, or `null`. */
   getById(id: string): WorkflowRow | null {
     if (typeof id !== "string")
       throw validation(`getWorkflowById(id): id must be a string, got ${describe(id)}.`);
@@ -82,31 +84,58 @@ export class WorkflowTable {
     if (raw === undefined) return null;
     const row = Object.freeze(toWorkflowRow(raw));
     if (!this.#c.tx.open) {
-      this.#rows.set(`slug:${row.slug}`, row);
+      if (row.undeployedAt === null) this.#rows.set(`slug:${row.slug}`, row);
       this.#rows.set(`id:${row.id}`, row);
     }
     return row;
   }
 
-  /** Forgets every cached row (an upsert, or a rollback that may have undone one). */
+  /** Forgets every cached row (an upsert or undeploy, or a rollback that may have undone one). */
   dropCaches(): void {
     this.#all = undefined;
     this.#rows.clear();
   }
 
-  /** Every workflow, by slug ascending. */
-  list(): WorkflowRow[] {
+  /** Every deployed workflow (and the undeployed ones on request), by slug ascending. */
+  list(options: ListWorkflowsOptions = {}): WorkflowRow[] {
+    if (typeof options !== "object" || options === null) {
+      throw validation(
+        `listWorkflows(options): options must be an object, got ${describe(options)}.`,
+      );
+    }
     // The scheduler lists every workflow on every tick; re-reading and re-validating 10,000
     // manifests each second would dominate an idle tick.
-    if (this.#all !== undefined) return this.#all.slice();
-    const rows = this.#c.orm
-      .select()
-      .from(workflows)
-      .orderBy(asc(workflows.slug))
-      .all()
-      .map((raw) => Object.freeze(toWorkflowRow(raw)));
-    if (!this.#c.tx.open) this.#all = rows;
-    return rows.slice();
+    let rows = this.#all;
+    if (rows === undefined) {
+      rows = this.#c.orm
+        .select()
+        .from(workflows)
+        .orderBy(asc(workflows.slug))
+        .all()
+        .map((raw) => Object.freeze(toWorkflowRow(raw)));
+      if (!this.#c.tx.open) this.#all = rows;
+    }
+    return options.includeUndeployed === true
+      ? rows.slice()
+      : rows.filter((row) => row.undeployedAt === null);
+  }
+
+  /**
+   * Marks the workflow deployed under `slug` undeployed at `now`; its row, versions and runs stay.
+   * `null` when no workflow is deployed under `slug`.
+   */
+  undeploy(slug: string): WorkflowRow | null {
+    if (typeof slug !== "string")
+      throw validation(`undeployWorkflow(slug): slug must be a string, got ${describe(slug)}.`);
+    const now = this.#c.settings.now();
+    const raw = this.#c.orm
+      .update(workflows)
+      .set({ undeployedAt: now })
+      .where(and(eq(workflows.slug, slug), isNull(workflows.undeployedAt)))
+      .returning()
+      .get();
+    this.dropCaches();
+    return raw === undefined ? null : toWorkflowRow(raw);
   }
 
   /** Inserts or updates by slug; `id`/`createdAt` never change. */
@@ -158,7 +187,7 @@ export class WorkflowTable {
         })
         .onConflictDoUpdate({
           target: workflows.slug,
-          set: { manifest, program: args.program, config, updatedAt: now },
+          set: { manifest, program: args.program, config, updatedAt: now, undeployedAt: null },
         })
         .run();
       const raw = this.#bySlug.get({ slug });

@@ -142,6 +142,11 @@ export class ApiClient {
     return this.request("POST", "/api/workflows", body);
   }
 
+  /** `DELETE /api/workflows/:slug`: the undeployed workflow (its runs are kept). */
+  undeploy(slug: string): Promise<{ workflow: ApiWorkflow & { undeployedAt: number } }> {
+    return this.request("DELETE", `/api/workflows/${encodeURIComponent(slug)}`);
+  }
+
   async request<T>(
     method: string,
     path: string,

@@ -117,6 +117,7 @@ export class InMemorySchedulerStore implements SchedulerStoreUnderTest {
         config: structuredClone(args.config ?? {}),
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
+        undeployedAt: null,
       };
       this.#workflows.set(row.id, row);
       this.#workflowIdBySlug.set(row.slug, row.id);

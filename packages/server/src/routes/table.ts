@@ -22,6 +22,7 @@ import { metricsRoute } from "./metrics.ts";
 import { runRoutes } from "./runs.ts";
 import { traceRoute } from "./trace.ts";
 import { uiFileRoute } from "./ui.ts";
+import { undeployRoute } from "./undeploy.ts";
 import { webhookRoute } from "./webhooks.ts";
 import { workflowRoutes } from "./workflows.ts";
 
@@ -81,7 +82,7 @@ export function routeTable(engine: EngineApi, deps: RouteTableDeps): Route[] {
     {
       template: "/api/workflows/:slug",
       pattern: ["api", "workflows", null],
-      methods: { GET: workflows.get },
+      methods: { GET: workflows.get, DELETE: undeployRoute(engine, { deployApi: deps.deployApi }) },
     },
     {
       template: "/api/workflows/:slug/source",

@@ -373,6 +373,7 @@ export function createFakeEngine(options: FakeEngineOptions = {}): FakeEngine {
       config,
       createdAt: existing?.createdAt ?? t,
       updatedAt: existing === undefined ? t : Math.max(t, existing.updatedAt + 1),
+      undeployedAt: null,
     };
     workflows.set(row.slug, row);
     recordVersion(row);

@@ -1,6 +1,7 @@
 // The workflow page (`#/workflows/<slug>`): what the workflow is (title, description, manifest,
 // config, source, versions), how it starts (each cron trigger with its next fire in its own time zone, each
-// webhook URL with a copy button and the credential to set) and its recent runs, live.
+// webhook URL with a copy button and the credential to set) and its recent runs, live; an Undeploy
+// button (with a confirm) takes it out of service, keeping its runs.
 import { api } from "./api.js";
 import { clear, el, main, onLeave, put, showError } from "./dom.js";
 import { copyButton } from "./copy.js";
@@ -132,6 +133,26 @@ export async function renderWorkflow(slug) {
         onclick: () => openRunDialog(wf.slug, {}),
       }),
       el("a", { href: allRuns, text: "All runs →" }),
+      el("button", {
+        type: "button",
+        id: "wf-undeploy",
+        class: "danger",
+        text: "Undeploy",
+        title: "Stop new runs of this workflow; its runs are kept",
+        onclick: async (event) => {
+          const ok = confirm(
+            `Undeploy ${wf.slug}? New runs, crons and webhooks stop; runs already started finish, and every run stays readable. Deploy it again to bring it back.`,
+          );
+          if (!ok) return;
+          event.currentTarget.disabled = true;
+          try {
+            await api("DELETE", `/api/workflows/${encodeURIComponent(wf.slug)}`);
+            location.hash = "#/";
+          } catch (err) {
+            showError(err);
+          }
+        },
+      }),
     ),
     wf.title || wf.description
       ? el(

@@ -87,6 +87,7 @@ export function toWorkflowRow(raw: typeof workflows.$inferSelect): WorkflowRow {
     config: parseJson(jsonObjectSchema, "workflows", "config", raw.config),
     createdAt: raw.createdAt,
     updatedAt: raw.updatedAt,
+    undeployedAt: raw.undeployedAt,
   };
 }
 

@@ -176,6 +176,13 @@ CREATE INDEX run_request_keys_run_id ON run_request_keys (run_id);
 CREATE INDEX webhook_deliveries_run_id ON webhook_deliveries (run_id);
 `;
 
+// Undeploy: a workflow taken out of service keeps its row (its runs, versions and artifacts
+// reference it) and is marked with the instant it was undeployed. A redeploy of the same slug
+// clears the mark: same id, versions continue.
+const workflowUndeploy = `
+ALTER TABLE workflows ADD COLUMN undeployed_at bigint;
+`;
+
 // Pruning old versions asks whether any run references a version, and deleting a version checks
 // the runs' foreign key: both look runs up by version, so they get an index instead of a scan.
 const runsVersionIndex = `
@@ -191,5 +198,6 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 5, name: "0005_workflow_versions", sql: workflowVersions },
   { version: 6, name: "0006_run_accounting", sql: runAccounting },
   { version: 7, name: "0007_retention_indexes", sql: retentionIndexes },
+  { version: 8, name: "0008_workflow_undeploy", sql: workflowUndeploy },
   { version: 9, name: "0009_runs_version_id", sql: runsVersionIndex },
 ]);

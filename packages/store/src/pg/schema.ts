@@ -24,6 +24,7 @@ export const workflows = pgTable("workflows", {
   version: bigint("version", { mode: "number" }).notNull().default(1),
   createdAt: epochMs("created_at").notNull(),
   updatedAt: epochMs("updated_at").notNull(),
+  undeployedAt: epochMs("undeployed_at"),
 });
 
 /** `runs`: `position` breaks `created_at` ties in insertion order. */

@@ -11,7 +11,7 @@
  * `INTERNAL` while it lasts; the pool reconnects by itself when the server answers again.
  */
 import type pg from "pg";
-import { and, asc, eq, inArray, max, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, max, sql } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { EngineError, isEngineError } from "@promenade/workflow/errors";
 import { TURN_CURSOR_STRIDE } from "@promenade/workflow";
@@ -33,6 +33,7 @@ import type {
   ListEventsOptions,
   ListInputRequestsFilter,
   ListRunsFilter,
+  ListWorkflowsOptions,
   PruneRunsArgs,
   PruneRunsResult,
   PruneVersionsArgs,
@@ -118,7 +119,8 @@ import {
 export interface PgStore extends AsyncStore {
   getWorkflow(slug: string): Promise<WorkflowRow | null>;
   getWorkflowById(id: string): Promise<WorkflowRow | null>;
-  listWorkflows(): Promise<WorkflowRow[]>;
+  listWorkflows(options?: ListWorkflowsOptions): Promise<WorkflowRow[]>;
+  undeployWorkflow(slug: string): Promise<WorkflowRow | null>;
   getRun(id: string): Promise<RunRow | null>;
   listRuns(filter?: ListRunsFilter): Promise<RunRow[]>;
   listEvents(runId: string, options?: ListEventsOptions): Promise<EventRow[]>;
@@ -431,7 +433,7 @@ export class PgStoreImpl implements PgStore {
       const [head] = await this.#db
         .select({ id: workflows.id, version: workflows.version })
         .from(workflows)
-        .where(eq(workflows.slug, slug));
+        .where(and(eq(workflows.slug, slug), isNull(workflows.undeployedAt)));
       return head === undefined ? null : this.#workflowAt(head.id, head.version);
     });
   }
@@ -464,11 +466,18 @@ export class PgStoreImpl implements PgStore {
     return row;
   }
 
-  listWorkflows(): Promise<WorkflowRow[]> {
+  listWorkflows(options: ListWorkflowsOptions = {}): Promise<WorkflowRow[]> {
     return this.#run("listWorkflows", async () => {
+      if (typeof options !== "object" || options === null) {
+        throw new EngineError(
+          "VALIDATION",
+          `listWorkflows(options): options must be an object, got ${describe(options)}.`,
+        );
+      }
       const heads = await this.#db
         .select({ id: workflows.id, version: workflows.version })
         .from(workflows)
+        .where(options.includeUndeployed === true ? undefined : isNull(workflows.undeployedAt))
         .orderBy(asc(workflows.slug));
       const stale = heads
         .filter((head) => this.#workflows.get(head.id)?.version !== head.version)
@@ -484,6 +493,19 @@ export class PgStoreImpl implements PgStore {
         if (row !== undefined) rows.push(row);
       }
       return rows;
+    });
+  }
+
+  undeployWorkflow(slug: string): Promise<WorkflowRow | null> {
+    return this.#run("undeployWorkflow", async () => {
+      requireKey(slug, "undeployWorkflow(slug)", "slug");
+      // Bumping `version` retires every cached copy of the row.
+      const [raw] = await this.#db
+        .update(workflows)
+        .set({ undeployedAt: this.#settings.now(), version: sql`${workflows.version} + 1` })
+        .where(and(eq(workflows.slug, slug), isNull(workflows.undeployedAt)))
+        .returning();
+      return raw === undefined ? null : this.#cacheWorkflow(raw);
     });
   }
 

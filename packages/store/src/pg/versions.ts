@@ -21,8 +21,10 @@ export function upsertWorkflowStatement(id: string, w: WorkflowWrite, now: numbe
     text: `INSERT INTO workflows (id, slug, manifest, program, config, version, created_at, updated_at)
   VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, 1, $6::bigint, $6::bigint)
   ON CONFLICT (slug) DO UPDATE SET manifest = EXCLUDED.manifest, program = EXCLUDED.program,
-    config = EXCLUDED.config, updated_at = EXCLUDED.updated_at, version = workflows.version + 1
-  RETURNING id, slug, manifest, program, config, version, created_at AS "createdAt", updated_at AS "updatedAt"`,
+    config = EXCLUDED.config, updated_at = EXCLUDED.updated_at, version = workflows.version + 1,
+    undeployed_at = NULL
+  RETURNING id, slug, manifest, program, config, version, created_at AS "createdAt", updated_at AS "updatedAt",
+    undeployed_at AS "undeployedAt"`,
     values: [id, w.slug, w.manifest, w.program, w.config, now],
   };
 }

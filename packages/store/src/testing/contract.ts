@@ -17,6 +17,7 @@ import { describeDeliveryContract } from "./deliveries-contract.ts";
 import { describeRequestKeyContract } from "./request-keys-contract.ts";
 import { describeRetentionContract } from "./retention-contract.ts";
 import { describeInputRequestContract } from "./input-requests-contract.ts";
+import { describeUndeployContract } from "./undeploy-contract.ts";
 import { describeVersionContract } from "./versions-contract.ts";
 
 /** Makes a fresh, empty store whose timestamps come from `now`. */
@@ -91,6 +92,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     describeDeliveryContract({ setup, listen });
 
     describeVersionContract({ setup });
+    describeUndeployContract({ setup });
     describeRetentionContract({ setup });
 
     describe("workflows", () => {

@@ -255,6 +255,7 @@ export function createInMemorySupervisorStore(
         config: copy(args.config ?? {}),
         createdAt: existing?.createdAt ?? at,
         updatedAt: at,
+        undeployedAt: null,
       };
       workflows.set(row.id, row);
       return copy(row);

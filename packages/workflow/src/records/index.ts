@@ -75,6 +75,11 @@ export interface WorkflowRow {
   createdAt: number;
   /** Epoch ms of the latest deploy. */
   updatedAt: number;
+  /**
+   * Epoch ms at which the workflow was undeployed, or `null` while it is deployed. An undeployed
+   * workflow keeps its runs and versions; it is not listed, starts no run and fires no cron.
+   */
+  undeployedAt: number | null;
 }
 
 /** One run of a workflow. */

@@ -12,11 +12,11 @@ import type { Clock } from "@promenade/workflow/clock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Engine } from "../src/index.ts";
 import {
-  SOURCE_CHILD_ENTRY,
+  CHILD_ENTRY,
   makeEngine,
   manualMeta,
   program,
-  sourceProcessEnv,
+  childProcessEnv,
   tempDir,
 } from "./helpers.ts";
 
@@ -121,8 +121,8 @@ describe("undeploy", () => {
         dataDir: join(dir.path, "data"),
         databaseUrl: db.url,
         cancelGraceMs: 250,
-        childEntryPath: SOURCE_CHILD_ENTRY,
-        processEnv: sourceProcessEnv(),
+        childEntryPath: CHILD_ENTRY,
+        processEnv: childProcessEnv(),
         log: () => undefined,
       });
       engines.push(engine);

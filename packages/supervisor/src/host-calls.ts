@@ -11,15 +11,18 @@ import { pathToFileURL } from "node:url";
 import type { JsonValue } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
 import { runInputProblem } from "@promenade/workflow/limits";
+import { isTerminal } from "@promenade/workflow/records";
 import { assertOpen } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import type { Execution, Pass } from "./execution.ts";
+import { syncHeldStatus } from "./held-status.ts";
 import { openGate } from "./human-input.ts";
 import { defaultIdempotencyKey } from "./idempotency.ts";
 import { sendToChild } from "./internal/child-process.ts";
 import { engineSideShape } from "./internal/errors.ts";
 import { runDirs } from "./internal/run-dir.ts";
 import { resolveSecret } from "./internal/secrets.ts";
+import type { RunRow } from "./ports.ts";
 import type { WireError } from "./protocol.ts";
 
 /** Runs one host call and sends its result to the pass's process (if it is still there). */
@@ -62,7 +65,7 @@ async function hostCall(
     }
     case "call_workflow":
     case "run_workflow":
-      return startChildRun(ctx, exec, method, args);
+      return startChildRun(ctx, exec, pass, method, args);
     case "write_artifact":
       return writeArtifact(ctx, exec, args);
     case "human_input":
@@ -86,11 +89,14 @@ async function hostCall(
 /**
  * `workflows.call` / `workflows.run`: finds or creates the child run by its idempotency key (the
  * store writes a created child's `queued` event with the row), supervises it at once (children
- * bypass the concurrency gate), and for `call` resolves with its output.
+ * bypass the concurrency gate), and for `call` resolves with its output. A `call` holds its
+ * parent `waiting_for_child` from the moment the child is found or created until it ends; a
+ * `run` never changes the parent's status.
  */
 async function startChildRun(
   ctx: SupervisorContext,
   exec: Execution,
+  pass: Pass,
   method: "call_workflow" | "run_workflow",
   args: Record<string, unknown>,
 ): Promise<unknown> {
@@ -144,7 +150,7 @@ async function startChildRun(
     ctx.supervise(run.id).catch(() => undefined);
     return run.id;
   }
-  const child = await ctx.supervise(run.id);
+  const child = await waitForChild(ctx, exec, pass, run);
   if (child.status === "completed") return child.output ?? null;
   if (child.status === "cancelled") {
     throw new EngineError("CANCELLED", `Child workflow "${slug}" (run ${child.id}) was cancelled.`);
@@ -153,6 +159,25 @@ async function startChildRun(
     "PROGRAM_ERROR",
     `Child workflow "${slug}" (run ${child.id}) failed: ${child.error?.message ?? "unknown error"}`,
   );
+}
+
+/** Supervises a called child to its end, counting one child wait of the pass while it runs. */
+async function waitForChild(
+  ctx: SupervisorContext,
+  exec: Execution,
+  pass: Pass,
+  run: RunRow,
+): Promise<RunRow> {
+  // A re-attached child that already ended is no wait: its output is returned at once.
+  if (isTerminal(run.status)) return ctx.supervise(run.id);
+  pass.childWaits += 1;
+  syncHeldStatus(ctx, exec);
+  try {
+    return await ctx.supervise(run.id);
+  } finally {
+    pass.childWaits -= 1;
+    if (exec.pass === pass) syncHeldStatus(ctx, exec);
+  }
 }
 
 /** `artifacts.write`: the bytes into the run's artifacts dir, then the row. */

@@ -51,6 +51,7 @@ export function startPass(
     timers: new AbortController(),
     onExit: [],
     gates: new Map(),
+    childWaits: 0,
   };
   exec.pass = pass;
   return new Promise<PassOutcome>((resolvePass) => {

@@ -112,6 +112,49 @@ describe("built-in tools through the engine", () => {
     expect(provider.requests[0]!.rawBody).not.toContain('"bash"');
   });
 
+  it("artifacts writes through the run's artifact store and reads the artifact back", async () => {
+    const e = open();
+    provider.enqueue(
+      openAiToolCalls([
+        {
+          id: "w1",
+          name: "artifacts",
+          arguments: { action: "write", name: "plan.md", content: "# Plan\nstep one" },
+        },
+      ]),
+      openAiToolCalls([
+        { id: "r1", name: "artifacts", arguments: { action: "read", name: "plan.md" } },
+        { id: "r2", name: "artifacts", arguments: { action: "read", name: "missing.md" } },
+        {
+          id: "w2",
+          name: "artifacts",
+          arguments: { action: "write", name: "../x", content: "no" },
+        },
+      ]),
+      openAiText("saved and read"),
+    );
+    deployManual(e, ["agent", "output"], "keeper", 'output(await agent("keep a plan"));');
+    const done = await runToEnd(e, "keeper");
+    expect(done.status).toBe("completed");
+    expect(done.output).toBe("saved and read");
+    expect(toolNames(0)).toContain("artifacts");
+    expect(body(1).messages.find((m) => m.tool_call_id === "w1")?.content).toContain(
+      'Saved artifact "plan.md"',
+    );
+    const results = body(2)
+      .messages.filter((m) => m.role === "tool")
+      .slice(1);
+    expect(results.map((m) => [m.tool_call_id, m.content])).toEqual([
+      ["r1", "# Plan\nstep one"],
+      ["r2", expect.stringContaining('No artifact named "missing.md"')],
+      ["w2", expect.stringContaining("must be a plain file name")],
+    ]);
+    const artifacts = e.store.listArtifacts(done.id);
+    expect(artifacts).toEqual([
+      expect.objectContaining({ name: "plan.md", contentType: "text/plain", size: 15 }),
+    ]);
+  });
+
   it("rejects an unknown builtins ceiling at construction", () => {
     expect(() => open("some" as "all")).toThrow(/builtins/);
   });

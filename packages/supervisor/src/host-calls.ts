@@ -5,7 +5,7 @@
  * Every call is answered with a `host_result` while the process is alive; an engine-side error
  * crosses as its `EngineError` shape (anything else as `INTERNAL`).
  */
-import { writeFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { JsonValue } from "@promenade/workflow";
@@ -68,6 +68,8 @@ async function hostCall(
       return startChildRun(ctx, exec, pass, method, args);
     case "write_artifact":
       return writeArtifact(ctx, exec, args);
+    case "read_artifact":
+      return readArtifact(ctx, exec, args);
     case "human_input":
       return openGate(ctx, exec, pass, args);
     case "resolve_model":
@@ -180,13 +182,8 @@ async function waitForChild(
   }
 }
 
-/** `artifacts.write`: the bytes into the run's artifacts dir, then the row. */
-async function writeArtifact(
-  ctx: SupervisorContext,
-  exec: Execution,
-  args: Record<string, unknown>,
-): Promise<unknown> {
-  const { name, contentType, bodyBase64, metadata } = args;
+/** An artifact name: a plain file name (no `/`, `\\` or `..`), else `VALIDATION`. */
+function artifactName(name: unknown): string {
   if (
     typeof name !== "string" ||
     name === "" ||
@@ -200,6 +197,50 @@ async function writeArtifact(
       "Use a name without /, \\ or .. such as report.txt.",
     );
   }
+  return name;
+}
+
+/** The most a `read_artifact` call returns, in bytes: an artifact is read from its start. */
+export const READ_ARTIFACT_MAX_BYTES = 1024 * 1024;
+
+/**
+ * `read_artifact` (the agent's `artifacts` built-in): the run's artifact `name` as UTF-8 text
+ * (its first {@link READ_ARTIFACT_MAX_BYTES} bytes) with its full size, or `null` when the run
+ * wrote none by that name. Only this run's artifacts are reachable: the name is a plain file name.
+ */
+function readArtifact(
+  ctx: SupervisorContext,
+  exec: Execution,
+  args: Record<string, unknown>,
+): { name: string; text: string; size: number } | null {
+  const name = artifactName(args.name);
+  const path = join(runDirs(ctx.dataDir, exec.runId).artifactsDir, name);
+  let handle: number;
+  try {
+    handle = openSync(path, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+  try {
+    const size = fstatSync(handle).size;
+    const bytes = Buffer.alloc(Math.min(size, READ_ARTIFACT_MAX_BYTES));
+    const read = readSync(handle, bytes, 0, bytes.length, 0);
+    const text = exec.redactor.redact(bytes.subarray(0, read).toString("utf8"));
+    return { name, text, size };
+  } finally {
+    closeSync(handle);
+  }
+}
+
+/** `artifacts.write`: the bytes into the run's artifacts dir, then the row. */
+async function writeArtifact(
+  ctx: SupervisorContext,
+  exec: Execution,
+  args: Record<string, unknown>,
+): Promise<unknown> {
+  const { contentType, bodyBase64, metadata } = args;
+  const name = artifactName(args.name);
   if (typeof contentType !== "string" || contentType === "") {
     throw new EngineError("VALIDATION", "artifacts.write needs a non-empty contentType.");
   }

@@ -52,6 +52,7 @@ export type HostMethodName =
   | "call_workflow"
   | "run_workflow"
   | "write_artifact"
+  | "read_artifact"
   | "resolve_model"
   | "mcp_token"
   | "human_input";

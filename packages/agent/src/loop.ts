@@ -40,6 +40,7 @@ import {
 import { subagentTool, type SubagentRequest } from "./builtins/subagent.ts";
 import { loadSkills, skillCatalogBlock, skillTool } from "./skills.ts";
 import { assertUniqueToolNames, humanSummary, wrapToolEntry, type AgentTool } from "./tools.ts";
+import { liveOutput } from "./tool-output.ts";
 import type {
   AgentEventBody,
   AgentHost,
@@ -585,13 +586,16 @@ async function executeToolCall(
     return fail("VALIDATION", message, message);
   }
   emit({ kind: "tool_call_executing", toolCallId });
+  const live = liveOutput(toolCallId, redactor, emit);
   let content: string;
   try {
-    content = await tool.execute(call.input);
+    content = await tool.execute(call.input, live.context);
   } catch (err) {
+    live.end();
     const message = errorMessage(err);
     return fail(errorCode(err, "PROGRAM_ERROR"), message, `Tool failed: ${message}`);
   }
+  live.end();
   emit({
     kind: "tool_call_result",
     toolCallId,

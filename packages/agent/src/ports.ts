@@ -163,6 +163,7 @@ export type AgentEventBody =
   | { kind: "tool_call_start"; toolCallId: string; toolName: string }
   | { kind: "tool_call_input_complete"; toolCallId: string; input: Record<string, unknown> }
   | { kind: "tool_call_executing"; toolCallId: string }
+  | { kind: "tool_output_delta"; toolCallId: string; stream: "stdout" | "stderr"; text: string }
   | { kind: "tool_call_result"; toolCallId: string; result: { humanSummary: string } }
   | { kind: "tool_call_error"; toolCallId: string; error: AgentEventError }
   | ({ kind: "model_call" } & ModelCallRecord)

@@ -5,6 +5,8 @@
  */
 import { openAiText, openAiToolCalls, startFakeOpenAiProvider } from "@promenade/agent/testing";
 import type { FakeProvider } from "@promenade/agent/testing";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.ts";
 import { deployManual, localInference, makeEngine, runToEnd, tempDir } from "./helpers.ts";
@@ -153,6 +155,45 @@ describe("built-in tools through the engine", () => {
     expect(artifacts).toEqual([
       expect.objectContaining({ name: "plan.md", contentType: "text/plain", size: 15 }),
     ]);
+  });
+
+  it("bash streams its output live as tool_output_delta events, stored before the result", async () => {
+    const e = open();
+    provider.enqueue(
+      openAiToolCalls([
+        {
+          id: "b1",
+          name: "bash",
+          arguments: {
+            command: "echo first; while [ ! -e go ]; do sleep 0.02; done; echo second",
+          },
+        },
+      ]),
+      openAiText("streamed"),
+    );
+    deployManual(e, ["agent", "output"], "streamer", 'output(await agent("run it"));');
+    const { id } = e.startRun("streamer");
+    const deltas = () =>
+      e.store
+        .listEvents(id, { channels: ["agent"] })
+        .flatMap((row) => (row.event.kind === "tool_output_delta" ? [row.event] : []));
+    // The second burst is printed only once the first one is stored.
+    const end = Date.now() + 20_000;
+    while (!deltas().some((delta) => delta.text.includes("first"))) {
+      if (Date.now() > end) throw new Error("the first burst was never stored");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    writeFileSync(join(dir.path, "runs", id, "workspace", "go"), "");
+    const done = await e.waitForRun(id);
+    expect(done.output).toBe("streamed");
+    const all = deltas();
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    expect(all.map((delta) => [delta.toolCallId, delta.stream])).toEqual(
+      all.map(() => ["b1", "stdout"]),
+    );
+    expect(all.map((delta) => delta.text).join("")).toBe("first\nsecond\n");
+    const kinds = e.store.listEvents(id).map((row) => row.event.kind);
+    expect(kinds.lastIndexOf("tool_output_delta")).toBeLessThan(kinds.indexOf("tool_call_result"));
   });
 
   it("rejects an unknown builtins ceiling at construction", () => {

@@ -94,4 +94,5 @@ export const CHILD_EMITTABLE_KINDS: ReadonlySet<string> = new Set([
   "tool_call_result",
   "tool_call_error",
   "reasoning_delta",
+  "tool_output_delta",
 ]);

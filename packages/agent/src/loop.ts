@@ -38,6 +38,7 @@ import {
   SUBAGENT_TOOL,
 } from "./builtins/registry.ts";
 import { subagentTool, type SubagentRequest } from "./builtins/subagent.ts";
+import { RUN_CODE_TOOL, runCodeTool } from "./builtins/run-code.ts";
 import { loadSkills, skillCatalogBlock, skillTool } from "./skills.ts";
 import { assertUniqueToolNames, humanSummary, wrapToolEntry, type AgentTool } from "./tools.ts";
 import { liveOutput } from "./tool-output.ts";
@@ -316,6 +317,8 @@ async function runLeaf(
       };
       tools.push(subagentTool(grantable, spawn));
     }
+    // Reads the finished list when a snippet runs, so MCP tools connected below count too.
+    if (builtinNames.includes(RUN_CODE_TOOL)) tools.push(runCodeTool(() => tools, redactor));
     if (skills.folders.length > 0) tools.push(skillTool(skills.folders));
     const validate = opts.schema === undefined ? undefined : await compileSchema(opts.schema);
     assertUniqueToolNames(tools);

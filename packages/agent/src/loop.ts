@@ -265,6 +265,7 @@ async function runLeaf(
     const builtinNames = selectBuiltins(opts.builtins, checkCeiling(host.builtinsCeiling), {
       artifacts: host.artifacts !== undefined,
       subagent: !isSubagent && host.subagent !== undefined,
+      webSearch: host.webSearch !== undefined,
     });
     const agentsMd = agentsMdBlocks(host.agentsMd, root);
     let memoryBlock: string | undefined;
@@ -286,11 +287,13 @@ async function runLeaf(
         execute: () => Promise.reject(new EngineError("INTERNAL", "human_input runs as a gate.")),
       });
     }
+    const webSearch = host.webSearch?.bind(host);
     const context: BuiltinContext = {
       root,
       fetch: globalThis.fetch,
       todos: [],
       ...(host.artifacts === undefined ? {} : { artifacts: host.artifacts }),
+      ...(webSearch === undefined ? {} : { webSearch }),
     };
     tools.push(...createBuiltinTools(builtinNames, context));
     if (builtinNames.includes(SUBAGENT_TOOL)) {

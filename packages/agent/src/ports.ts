@@ -237,6 +237,11 @@ export interface AgentHost {
   /** The run's artifact store; absent → the `artifacts` built-in is not offered. */
   readonly artifacts?: ArtifactsPort;
   /**
+   * Runs one web search through the operator's backend (resolves to `{ title, url, snippet? }[]`,
+   * checked again by the tool); absent → the `web_search` built-in is not offered.
+   */
+  webSearch?(query: string, limit: number): Promise<unknown>;
+  /**
    * A host for a `subagent` leaf: its identity comes from the same `agent-<n>` counter as
    * `agent()` calls, and its events and usage go to the same run. Absent → no `subagent` tool.
    */

@@ -6,6 +6,8 @@
 import { openAiText, openAiToolCalls, startFakeOpenAiProvider } from "@promenade/agent/testing";
 import type { FakeProvider } from "@promenade/agent/testing";
 import { writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.ts";
@@ -27,12 +29,43 @@ afterEach(async () => {
   dir.cleanup();
 });
 
-function open(builtins?: "all" | "read-only" | "none"): Engine {
+function open(builtins?: "all" | "read-only" | "none", webSearchUrl?: string): Engine {
   ({ engine } = makeEngine(dir.path, {
     inference: localInference(provider.baseUrl),
     ...(builtins === undefined ? {} : { builtins }),
+    ...(webSearchUrl === undefined ? {} : { webSearchUrl }),
   }));
   return engine;
+}
+
+/** A local search backend: answers `GET /search?q=&limit=` and records each query. */
+async function startSearchBackend(): Promise<{
+  url: string;
+  queries: URLSearchParams[];
+  close(): Promise<void>;
+}> {
+  const queries: URLSearchParams[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    queries.push(url.searchParams);
+    res.setHeader("content-type", "application/json");
+    res.end(
+      JSON.stringify({
+        results: [
+          { title: "Promenade docs", url: "https://example.test/docs", snippet: "How to run" },
+          { title: "No snippet", url: "https://example.test/bare" },
+          { nope: true },
+        ],
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/search?key=backend-key`,
+    queries,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 type Body = {
@@ -194,6 +227,46 @@ describe("built-in tools through the engine", () => {
     expect(all.map((delta) => delta.text).join("")).toBe("first\nsecond\n");
     const kinds = e.store.listEvents(id).map((row) => row.event.kind);
     expect(kinds.lastIndexOf("tool_output_delta")).toBeLessThan(kinds.indexOf("tool_call_result"));
+  });
+
+  it("web_search is advertised only with a backend, also under read-only, and queries it from the engine", async () => {
+    const backend = await startSearchBackend();
+    try {
+      const plain = open();
+      provider.enqueue(openAiText("no search"));
+      deployManual(plain, ["agent", "output"], "plain", 'output(await agent("hi"));');
+      expect((await runToEnd(plain, "plain")).status).toBe("completed");
+      expect(provider.requests[0]!.rawBody).not.toContain("web_search");
+      await plain.closeGracefully({ childGraceMs: 500 });
+
+      const e = open("read-only", backend.url);
+      provider.enqueue(
+        openAiToolCalls([
+          { id: "q1", name: "web_search", arguments: { query: "promenade engine", limit: 3 } },
+        ]),
+        openAiText("found"),
+      );
+      deployManual(e, ["agent", "output"], "search", 'output(await agent("look it up"));');
+      const done = await runToEnd(e, "search");
+      expect(done.output).toBe("found");
+      expect(toolNames(1)).toContain("web_search");
+      expect(backend.queries.map((q) => [q.get("q"), q.get("limit"), q.get("key")])).toEqual([
+        ["promenade engine", "3", "backend-key"],
+      ]);
+      expect(body(2).messages.find((m) => m.tool_call_id === "q1")?.content).toBe(
+        [
+          "1. Promenade docs",
+          "   https://example.test/docs",
+          "   How to run",
+          "2. No snippet",
+          "   https://example.test/bare",
+        ].join("\n"),
+      );
+      // The backend URL (and its key) stays in the engine process.
+      expect(provider.requests.map((r) => r.rawBody).join("")).not.toContain("backend-key");
+    } finally {
+      await backend.close();
+    }
   });
 
   it("rejects an unknown builtins ceiling at construction", () => {

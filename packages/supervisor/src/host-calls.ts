@@ -73,7 +73,8 @@ async function hostCall(
     case "human_input":
       return openGate(ctx, exec, pass, args);
     case "resolve_model":
-    case "mcp_token": {
+    case "mcp_token":
+    case "web_search": {
       const handler = ctx.hostMethods[method];
       if (handler === undefined) {
         throw new EngineError(

@@ -142,6 +142,7 @@ export function startPass(
       skillsDir,
       ...(agentsMd === null ? {} : { agentsMd }),
       agentBuiltins: ctx.agentBuiltins,
+      ...(ctx.hostMethods.web_search === undefined ? {} : { webSearch: true }),
       input: exec.input,
       config: exec.workflow.config,
       envSecrets: childEnv.envSecrets,

@@ -25,6 +25,8 @@ export interface InitMessage {
   agentsMd?: string | null;
   /** The operator's ceiling on the agent's built-in tools; absent → `"all"`. */
   agentBuiltins?: "all" | "read-only" | "none";
+  /** True when the engine answers `web_search` host calls (a search backend is configured). */
+  webSearch?: boolean;
   input: unknown;
   config: Record<string, unknown>;
   /** Env vars filled from secrets: env var name → secret name (values are read from the env). */
@@ -55,6 +57,7 @@ export type HostMethodName =
   | "read_artifact"
   | "resolve_model"
   | "mcp_token"
+  | "web_search"
   | "human_input";
 
 /**

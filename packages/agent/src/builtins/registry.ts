@@ -21,6 +21,7 @@ import { readTool } from "./read.ts";
 import { RUN_CODE_TOOL } from "./run-code.ts";
 import { todoTool } from "./todo.ts";
 import { httpTool, webfetchTool } from "./web.ts";
+import { webSearchTool } from "./web-search.ts";
 import { writeTool } from "./write.ts";
 
 /** The name of the tool that runs a child leaf. */
@@ -40,6 +41,11 @@ const FACTORIES: Record<string, (ctx: BuiltinContext) => AgentTool> = {
   todo: todoTool,
   webfetch: webfetchTool,
   http: httpTool,
+  web_search: (ctx) => {
+    const search = ctx.webSearch;
+    if (search === undefined) throw new EngineError("INTERNAL", "web_search has no backend.");
+    return webSearchTool(search);
+  },
   artifacts: artifactsTool,
 };
 
@@ -63,20 +69,19 @@ const READ_ONLY: ReadonlySet<string> = new Set([
   "web_search",
 ]);
 
-/** Built-in names of the tool line this engine does not serve. */
-const NOT_SERVED: ReadonlySet<string> = new Set(["web_search"]);
-
 const FORMS = '"all", "read-only", "none" or an array of built-in tool names';
 
 /** True for a name of the built-in tool line (served here or not). */
 export function isBuiltinName(name: string): boolean {
-  return BUILTIN_TOOL_NAMES.includes(name) || NOT_SERVED.has(name);
+  return BUILTIN_TOOL_NAMES.includes(name);
 }
 
 /** What this leaf can serve beyond the always-available tools. */
 export interface BuiltinAvailability {
   artifacts: boolean;
   subagent: boolean;
+  /** A search backend is configured (`web_search`). */
+  webSearch: boolean;
 }
 
 function allowedBy(level: "all" | "read-only", name: string): boolean {
@@ -95,7 +100,8 @@ export function selectBuiltins(
 ): string[] {
   const serves = (name: string): boolean =>
     name in FACTORIES
-      ? name !== "artifacts" || available.artifacts
+      ? (name !== "artifacts" || available.artifacts) &&
+        (name !== "web_search" || available.webSearch)
       : name === RUN_CODE_TOOL || (name === SUBAGENT_TOOL && available.subagent);
   const underCeiling = (name: string): boolean => ceiling !== "none" && allowedBy(ceiling, name);
   const value = option ?? "all";

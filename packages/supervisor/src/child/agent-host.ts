@@ -63,6 +63,11 @@ export interface ChildAgentHost {
     write(name: string, content: string, contentType: string): Promise<void>;
     read(name: string): Promise<string | null>;
   };
+  /**
+   * Host call `web_search`: one search through the operator's backend, run by the engine
+   * process. Present only when a backend is configured.
+   */
+  webSearch?(query: string, limit: number): Promise<unknown>;
 }
 
 /** What plugs the agent loop into the run process. */
@@ -82,6 +87,8 @@ export interface ChildDirs {
   agentsMd: string | null;
   /** The operator's ceiling on built-in tools (from `init`). */
   agentBuiltins: "all" | "read-only" | "none";
+  /** The engine answers `web_search` host calls (from `init`). */
+  webSearch: boolean;
 }
 
 /**
@@ -152,6 +159,9 @@ export function createAgentCaller(
         read: async (artifactName) => (await readArtifact(channel, artifactName))?.text ?? null,
       },
     };
+    if (dirs.webSearch) {
+      host.webSearch = (query, limit) => channel.hostCall("web_search", { query, limit });
+    }
     return host;
   }
 }

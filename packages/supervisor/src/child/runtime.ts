@@ -169,6 +169,7 @@ class ChildRuntime implements ChildChannel {
         skillsDir: init.skillsDir,
         agentsMd: init.agentsMd ?? null,
         agentBuiltins: init.agentBuiltins ?? "all",
+        webSearch: init.webSearch === true,
       }),
     );
     runtime.installInput(init.input ?? null);
@@ -307,7 +308,8 @@ function isInitMessage(message: InitMessage): boolean {
     (message.agentBuiltins === undefined ||
       message.agentBuiltins === "all" ||
       message.agentBuiltins === "read-only" ||
-      message.agentBuiltins === "none")
+      message.agentBuiltins === "none") &&
+    (message.webSearch === undefined || typeof message.webSearch === "boolean")
   );
 }
 

@@ -123,6 +123,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       log: io.log,
       warmPoolSize: 1,
       builtins: config.agentBuiltins,
+      ...(config.webSearchUrl === undefined ? {} : { webSearchUrl: config.webSearchUrl }),
       ...(config.retention === undefined ? {} : { retention: config.retention }),
     });
     const opened = engine;

@@ -245,6 +245,16 @@ describe("parseConfig", () => {
     expect(errorOf({ PROMENADE_WATCH: "yes" }).message).toContain("PROMENADE_WATCH");
   });
 
+  it("parses the web search backend URL", () => {
+    expect(parseConfig({}, cwd).webSearchUrl).toBeUndefined();
+    expect(
+      parseConfig({ PROMENADE_WEB_SEARCH_URL: "http://127.0.0.1:9/search" }, cwd).webSearchUrl,
+    ).toBe("http://127.0.0.1:9/search");
+    expect(errorOf({ PROMENADE_WEB_SEARCH_URL: "ftp://x" }).message).toContain(
+      "PROMENADE_WEB_SEARCH_URL",
+    );
+  });
+
   it("parses deploy switch and allowed origins", () => {
     expect(parseConfig({ PROMENADE_API_DEPLOY: "0" }, cwd).deployApi).toBe(false);
     expect(errorOf({ PROMENADE_API_DEPLOY: "maybe" }).message).toContain("PROMENADE_API_DEPLOY");

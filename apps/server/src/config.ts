@@ -41,6 +41,8 @@ export interface ServerConfig {
   deployApi: boolean;
   /** `PROMENADE_AGENT_BUILTINS`: the ceiling on the agent's built-in tools. */
   agentBuiltins: "all" | "read-only" | "none";
+  /** `PROMENADE_WEB_SEARCH_URL`: the agent's `web_search` backend, or `undefined` (no tool). */
+  webSearchUrl: string | undefined;
   allowedOrigins: string[];
   /** Absolute path of the dotenv file in use, or null. */
   envFile: string | null;
@@ -249,6 +251,14 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     );
   }
 
+  const webSearchUrl = get("PROMENADE_WEB_SEARCH_URL");
+  if (webSearchUrl !== undefined && !/^https?:\/\/[^/]/.test(webSearchUrl)) {
+    throw new BootError(
+      "PROMENADE_WEB_SEARCH_URL must be an http or https URL.",
+      "Point it at a search endpoint answering GET ?q=&limit= with { results: [...] }, or unset it.",
+    );
+  }
+
   const allowedOrigins: string[] = [];
   const originsRaw = get("PROMENADE_ALLOWED_ORIGINS");
   if (originsRaw !== undefined) {
@@ -333,6 +343,7 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     apiToken,
     deployApi: deployRaw === "1" || deployRaw === "true",
     agentBuiltins,
+    webSearchUrl,
     allowedOrigins,
     envFile,
     inference,
@@ -389,6 +400,7 @@ Configuration (environment; empty = unset; legacy BOARDWALK_* names accepted whe
   PROMENADE_RATES_FILE        rate table file { version, models } (tested before the shipped rates)
   PROMENADE_PROVIDER_TIMEOUT_MS  provider request timeout (ms)
   PROMENADE_AGENT_BUILTINS    all (default), read-only or none: ceiling on agents' built-in tools
+  PROMENADE_WEB_SEARCH_URL    search backend for the agents' web_search tool (unset: no such tool)
   PROMENADE_RETENTION         keep terminal runs: 30d, 12h, last 500, "30d, last 1000" or off (default off)
   PROMENADE_IN_DOCKER         1 selects the Docker defaults                                [BOARDWALK_IN_DOCKER]
   PROMENADE_WEBHOOK_TOKEN__<SLUG>, PROMENADE_WEBHOOK_SECRET__<SLUG>  webhook credentials (read per request)

@@ -5,6 +5,7 @@
  * validation, usage pricing). Redaction itself lives in `@promenade/workflow/redact`.
  */
 export { runAgent } from "./loop.ts";
+export { searchBackend, type WebSearchResult } from "./builtins/web-search.ts";
 export {
   resolveModel,
   createModelResolver,

@@ -38,8 +38,10 @@ import {
   SUBAGENT_TOOL,
 } from "./builtins/registry.ts";
 import { subagentTool, type SubagentRequest } from "./builtins/subagent.ts";
+import { RUN_CODE_TOOL, runCodeTool } from "./builtins/run-code.ts";
 import { loadSkills, skillCatalogBlock, skillTool } from "./skills.ts";
 import { assertUniqueToolNames, humanSummary, wrapToolEntry, type AgentTool } from "./tools.ts";
+import { liveOutput } from "./tool-output.ts";
 import type {
   AgentEventBody,
   AgentHost,
@@ -263,6 +265,7 @@ async function runLeaf(
     const builtinNames = selectBuiltins(opts.builtins, checkCeiling(host.builtinsCeiling), {
       artifacts: host.artifacts !== undefined,
       subagent: !isSubagent && host.subagent !== undefined,
+      webSearch: host.webSearch !== undefined,
     });
     const agentsMd = agentsMdBlocks(host.agentsMd, root);
     let memoryBlock: string | undefined;
@@ -284,11 +287,13 @@ async function runLeaf(
         execute: () => Promise.reject(new EngineError("INTERNAL", "human_input runs as a gate.")),
       });
     }
+    const webSearch = host.webSearch?.bind(host);
     const context: BuiltinContext = {
       root,
       fetch: globalThis.fetch,
       todos: [],
       ...(host.artifacts === undefined ? {} : { artifacts: host.artifacts }),
+      ...(webSearch === undefined ? {} : { webSearch }),
     };
     tools.push(...createBuiltinTools(builtinNames, context));
     if (builtinNames.includes(SUBAGENT_TOOL)) {
@@ -315,6 +320,8 @@ async function runLeaf(
       };
       tools.push(subagentTool(grantable, spawn));
     }
+    // Reads the finished list when a snippet runs, so MCP tools connected below count too.
+    if (builtinNames.includes(RUN_CODE_TOOL)) tools.push(runCodeTool(() => tools, redactor));
     if (skills.folders.length > 0) tools.push(skillTool(skills.folders));
     const validate = opts.schema === undefined ? undefined : await compileSchema(opts.schema);
     assertUniqueToolNames(tools);
@@ -585,13 +592,16 @@ async function executeToolCall(
     return fail("VALIDATION", message, message);
   }
   emit({ kind: "tool_call_executing", toolCallId });
+  const live = liveOutput(toolCallId, redactor, emit);
   let content: string;
   try {
-    content = await tool.execute(call.input);
+    content = await tool.execute(call.input, live.context);
   } catch (err) {
+    live.end();
     const message = errorMessage(err);
     return fail(errorCode(err, "PROGRAM_ERROR"), message, `Tool failed: ${message}`);
   }
+  live.end();
   emit({
     kind: "tool_call_result",
     toolCallId,

@@ -163,6 +163,7 @@ export type AgentEventBody =
   | { kind: "tool_call_start"; toolCallId: string; toolName: string }
   | { kind: "tool_call_input_complete"; toolCallId: string; input: Record<string, unknown> }
   | { kind: "tool_call_executing"; toolCallId: string }
+  | { kind: "tool_output_delta"; toolCallId: string; stream: "stdout" | "stderr"; text: string }
   | { kind: "tool_call_result"; toolCallId: string; result: { humanSummary: string } }
   | { kind: "tool_call_error"; toolCallId: string; error: AgentEventError }
   | ({ kind: "model_call" } & ModelCallRecord)
@@ -235,6 +236,11 @@ export interface AgentHost {
   readonly builtinsCeiling?: BuiltinsCeiling;
   /** The run's artifact store; absent → the `artifacts` built-in is not offered. */
   readonly artifacts?: ArtifactsPort;
+  /**
+   * Runs one web search through the operator's backend (resolves to `{ title, url, snippet? }[]`,
+   * checked again by the tool); absent → the `web_search` built-in is not offered.
+   */
+  webSearch?(query: string, limit: number): Promise<unknown>;
   /**
    * A host for a `subagent` leaf: its identity comes from the same `agent-<n>` counter as
    * `agent()` calls, and its events and usage go to the same run. Absent → no `subagent` tool.

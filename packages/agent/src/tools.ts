@@ -9,10 +9,21 @@ import type { ToolDef } from "./ports.ts";
 import type { ToolSpec } from "./providers/types.ts";
 import { isBuiltinName } from "./builtins/registry.ts";
 
+/** What the loop gives one execution of a tool. */
+export interface ToolCallContext {
+  /** The model's id of this call. */
+  readonly toolCallId: string;
+  /**
+   * Live output of the running tool: streamed to the run as `tool_output_delta` events (redacted
+   * by the loop). The tool's result still carries its own (capped) copy.
+   */
+  output(stream: "stdout" | "stderr", text: string): void;
+}
+
 /** One tool of a call's advertised set. `execute` returns the (unredacted) model-bound text. */
 export interface AgentTool {
   spec: ToolSpec;
-  execute(input: Record<string, unknown>): Promise<string>;
+  execute(input: Record<string, unknown>, call?: ToolCallContext): Promise<string>;
   /** Calls of this tool start without waiting for the turn's earlier calls (e.g. `subagent`). */
   concurrent?: boolean;
 }

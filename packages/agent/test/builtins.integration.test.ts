@@ -66,6 +66,7 @@ describe("built-in tools in the loop", () => {
       "webfetch",
       "http",
       "subagent",
+      "run_code",
     ]);
   });
 
@@ -119,6 +120,7 @@ describe("built-in tools in the loop", () => {
     expect(raw).not.toContain('"write"');
     expect(raw).not.toContain('"bash"');
     expect(raw).not.toContain('"subagent"');
+    expect(raw).not.toContain('"run_code"');
     expect(toolNames(0)).toEqual([
       "read",
       "ls",

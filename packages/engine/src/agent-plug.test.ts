@@ -7,7 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createModelResolver, createPriceUsage, RATES_VERSION } from "@promenade/agent";
+import {
+  createModelResolver,
+  createPriceUsage,
+  RATES_VERSION,
+  searchBackend,
+} from "@promenade/agent";
 import { FileTokenStore, isMcpError, TokenBroker } from "@promenade/mcp/oauth";
 import { createEngineAgentHooks, createRunRedactor } from "./agent-plug.ts";
 import type { EngineAgentContext } from "./agent-plug.ts";
@@ -28,7 +33,8 @@ function hooks(
     getEnv: (name) => env[name],
     tokenStorePath: join(dir, "mcp_tokens.json"),
     now: () => Date.UTC(2026, 0, 1),
-    agent: { createModelResolver, createPriceUsage },
+    webSearchUrl: null,
+    agent: { createModelResolver, createPriceUsage, searchBackend },
     oauth: { TokenBroker, FileTokenStore, isMcpError },
     ...overrides,
   });

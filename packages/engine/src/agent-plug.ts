@@ -27,8 +27,10 @@ export interface EngineAgentContext {
   /** `<dataDir>/mcp_tokens.json` (the MCP OAuth token store). */
   tokenStorePath: string;
   now(): number;
+  /** The `web_search` backend URL, or `null` when none is configured. */
+  webSearchUrl: string | null;
   /** The agent and MCP OAuth modules (engine process only). */
-  agent: Pick<typeof AgentModule, "createModelResolver" | "createPriceUsage">;
+  agent: Pick<typeof AgentModule, "createModelResolver" | "createPriceUsage" | "searchBackend">;
   oauth: Pick<typeof OAuthModule, "TokenBroker" | "FileTokenStore" | "isMcpError">;
 }
 
@@ -45,7 +47,7 @@ export interface EngineAgentHooks {
    * shipped table, then the default rate, which marks the price estimated).
    */
   priceUsage: (modelRef: string, usage: AgentModule.TokenUsage) => AgentModule.PricedUsage;
-  hostMethods: { resolve_model: HostMethod; mcp_token: HostMethod };
+  hostMethods: { resolve_model: HostMethod; mcp_token: HostMethod; web_search?: HostMethod };
 }
 
 /**
@@ -64,9 +66,25 @@ export function createEngineAgentHooks(context: EngineAgentContext): EngineAgent
     store: new context.oauth.FileTokenStore(context.tokenStorePath),
     now: () => context.now(),
   });
+  const search =
+    context.webSearchUrl === null ? null : context.agent.searchBackend(context.webSearchUrl);
   return {
     priceUsage,
     hostMethods: {
+      ...(search === null
+        ? {}
+        : {
+            web_search: (args) => {
+              const { query, limit } = args;
+              if (typeof query !== "string" || query === "") {
+                throw new EngineError("VALIDATION", "web_search needs a non-empty query.");
+              }
+              if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1) {
+                throw new EngineError("VALIDATION", "web_search needs a limit ≥ 1.");
+              }
+              return search(query, limit);
+            },
+          }),
       resolve_model: (args) => resolve(args),
       mcp_token: async (args) => {
         const { serverUrl, invalidateToken } = args;

@@ -11,7 +11,7 @@
  * one feed); after `close()` it starts nothing new.
  */
 import { join } from "node:path";
-import { createModelResolver, createPriceUsage } from "@promenade/agent";
+import { createModelResolver, createPriceUsage, searchBackend } from "@promenade/agent";
 import { FileTokenStore, isMcpError, TokenBroker } from "@promenade/mcp/oauth";
 import type {
   EventListener,
@@ -83,7 +83,8 @@ export class EngineCore {
       getEnv,
       tokenStorePath: join(options.dataDir, "mcp_tokens.json"),
       now: () => clock.now(),
-      agent: { createModelResolver, createPriceUsage },
+      webSearchUrl: options.webSearchUrl,
+      agent: { createModelResolver, createPriceUsage, searchBackend },
       oauth: { TokenBroker, FileTokenStore, isMcpError },
     });
     this.#supervisor = new RunSupervisor({

@@ -57,6 +57,13 @@ export interface EngineOptions {
    */
   builtins?: "all" | "read-only" | "none";
   /**
+   * The search backend of the agent's `web_search` built-in (an http(s) URL). The engine
+   * process queries `GET <url>?q=<query>&limit=<n>`, which must answer JSON
+   * `{ "results": [{ "title", "url", "snippet"? }] }`; the URL never reaches a run process.
+   * Absent (default): `web_search` is not advertised.
+   */
+  webSearchUrl?: string;
+  /**
    * The engine-wide retention policy for terminal runs (a workflow's `config.retention`
    * overrides it): `off`, a duration (`30d`, `12h`), `last <n>`, or both (`30d, last 1000`).
    * Applied by a background sweep once the engine is started. Default `off` (keep everything).
@@ -87,6 +94,7 @@ export interface ResolvedEngineOptions {
   lateFireThresholdMs: number;
   warmPoolSize: number;
   builtins: "all" | "read-only" | "none";
+  webSearchUrl: string | null;
   retention: RetentionPolicy;
   retentionIntervalMs: number;
   retentionBatchSize: number;
@@ -107,6 +115,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "lateFireThresholdMs",
   "warmPoolSize",
   "builtins",
+  "webSearchUrl",
   "retention",
   "retentionIntervalMs",
   "retentionBatchSize",
@@ -190,6 +199,10 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     lateFireThresholdMs: integer(options.lateFireThresholdMs ?? 300_000, "lateFireThresholdMs", 1),
     warmPoolSize: integer(options.warmPoolSize ?? 0, "warmPoolSize", 0),
     builtins,
+    webSearchUrl:
+      options.webSearchUrl === undefined
+        ? null
+        : webSearchUrl(nonEmptyString(options.webSearchUrl, "webSearchUrl")),
     retention:
       options.retention === undefined
         ? KEEP_EVERYTHING
@@ -197,6 +210,19 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     retentionIntervalMs: integer(options.retentionIntervalMs ?? 600_000, "retentionIntervalMs", 1),
     retentionBatchSize: batchSize(options.retentionBatchSize),
   };
+}
+
+function webSearchUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid("webSearchUrl", "must be an http or https URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw invalid("webSearchUrl", "must be an http or https URL");
+  }
+  return value;
 }
 
 function defaultLog(line: string): void {

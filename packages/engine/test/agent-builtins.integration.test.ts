@@ -5,6 +5,10 @@
  */
 import { openAiText, openAiToolCalls, startFakeOpenAiProvider } from "@promenade/agent/testing";
 import type { FakeProvider } from "@promenade/agent/testing";
+import { writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Engine } from "../src/index.ts";
 import { deployManual, localInference, makeEngine, runToEnd, tempDir } from "./helpers.ts";
@@ -25,12 +29,43 @@ afterEach(async () => {
   dir.cleanup();
 });
 
-function open(builtins?: "all" | "read-only" | "none"): Engine {
+function open(builtins?: "all" | "read-only" | "none", webSearchUrl?: string): Engine {
   ({ engine } = makeEngine(dir.path, {
     inference: localInference(provider.baseUrl),
     ...(builtins === undefined ? {} : { builtins }),
+    ...(webSearchUrl === undefined ? {} : { webSearchUrl }),
   }));
   return engine;
+}
+
+/** A local search backend: answers `GET /search?q=&limit=` and records each query. */
+async function startSearchBackend(): Promise<{
+  url: string;
+  queries: URLSearchParams[];
+  close(): Promise<void>;
+}> {
+  const queries: URLSearchParams[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    queries.push(url.searchParams);
+    res.setHeader("content-type", "application/json");
+    res.end(
+      JSON.stringify({
+        results: [
+          { title: "Promenade docs", url: "https://example.test/docs", snippet: "How to run" },
+          { title: "No snippet", url: "https://example.test/bare" },
+          { nope: true },
+        ],
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/search?key=backend-key`,
+    queries,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 type Body = {
@@ -110,6 +145,128 @@ describe("built-in tools through the engine", () => {
     expect(provider.requests[0]!.rawBody).toContain('"read"');
     expect(provider.requests[0]!.rawBody).not.toContain('"write"');
     expect(provider.requests[0]!.rawBody).not.toContain('"bash"');
+  });
+
+  it("artifacts writes through the run's artifact store and reads the artifact back", async () => {
+    const e = open();
+    provider.enqueue(
+      openAiToolCalls([
+        {
+          id: "w1",
+          name: "artifacts",
+          arguments: { action: "write", name: "plan.md", content: "# Plan\nstep one" },
+        },
+      ]),
+      openAiToolCalls([
+        { id: "r1", name: "artifacts", arguments: { action: "read", name: "plan.md" } },
+        { id: "r2", name: "artifacts", arguments: { action: "read", name: "missing.md" } },
+        {
+          id: "w2",
+          name: "artifacts",
+          arguments: { action: "write", name: "../x", content: "no" },
+        },
+      ]),
+      openAiText("saved and read"),
+    );
+    deployManual(e, ["agent", "output"], "keeper", 'output(await agent("keep a plan"));');
+    const done = await runToEnd(e, "keeper");
+    expect(done.status).toBe("completed");
+    expect(done.output).toBe("saved and read");
+    expect(toolNames(0)).toContain("artifacts");
+    expect(body(1).messages.find((m) => m.tool_call_id === "w1")?.content).toContain(
+      'Saved artifact "plan.md"',
+    );
+    const results = body(2)
+      .messages.filter((m) => m.role === "tool")
+      .slice(1);
+    expect(results.map((m) => [m.tool_call_id, m.content])).toEqual([
+      ["r1", "# Plan\nstep one"],
+      ["r2", expect.stringContaining('No artifact named "missing.md"')],
+      ["w2", expect.stringContaining("must be a plain file name")],
+    ]);
+    const artifacts = e.store.listArtifacts(done.id);
+    expect(artifacts).toEqual([
+      expect.objectContaining({ name: "plan.md", contentType: "text/plain", size: 15 }),
+    ]);
+  });
+
+  it("bash streams its output live as tool_output_delta events, stored before the result", async () => {
+    const e = open();
+    provider.enqueue(
+      openAiToolCalls([
+        {
+          id: "b1",
+          name: "bash",
+          arguments: {
+            command: "echo first; while [ ! -e go ]; do sleep 0.02; done; echo second",
+          },
+        },
+      ]),
+      openAiText("streamed"),
+    );
+    deployManual(e, ["agent", "output"], "streamer", 'output(await agent("run it"));');
+    const { id } = e.startRun("streamer");
+    const deltas = () =>
+      e.store
+        .listEvents(id, { channels: ["agent"] })
+        .flatMap((row) => (row.event.kind === "tool_output_delta" ? [row.event] : []));
+    // The second burst is printed only once the first one is stored.
+    const end = Date.now() + 20_000;
+    while (!deltas().some((delta) => delta.text.includes("first"))) {
+      if (Date.now() > end) throw new Error("the first burst was never stored");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    writeFileSync(join(dir.path, "runs", id, "workspace", "go"), "");
+    const done = await e.waitForRun(id);
+    expect(done.output).toBe("streamed");
+    const all = deltas();
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    expect(all.map((delta) => [delta.toolCallId, delta.stream])).toEqual(
+      all.map(() => ["b1", "stdout"]),
+    );
+    expect(all.map((delta) => delta.text).join("")).toBe("first\nsecond\n");
+    const kinds = e.store.listEvents(id).map((row) => row.event.kind);
+    expect(kinds.lastIndexOf("tool_output_delta")).toBeLessThan(kinds.indexOf("tool_call_result"));
+  });
+
+  it("web_search is advertised only with a backend, also under read-only, and queries it from the engine", async () => {
+    const backend = await startSearchBackend();
+    try {
+      const plain = open();
+      provider.enqueue(openAiText("no search"));
+      deployManual(plain, ["agent", "output"], "plain", 'output(await agent("hi"));');
+      expect((await runToEnd(plain, "plain")).status).toBe("completed");
+      expect(provider.requests[0]!.rawBody).not.toContain("web_search");
+      await plain.closeGracefully({ childGraceMs: 500 });
+
+      const e = open("read-only", backend.url);
+      provider.enqueue(
+        openAiToolCalls([
+          { id: "q1", name: "web_search", arguments: { query: "promenade engine", limit: 3 } },
+        ]),
+        openAiText("found"),
+      );
+      deployManual(e, ["agent", "output"], "search", 'output(await agent("look it up"));');
+      const done = await runToEnd(e, "search");
+      expect(done.output).toBe("found");
+      expect(toolNames(1)).toContain("web_search");
+      expect(backend.queries.map((q) => [q.get("q"), q.get("limit"), q.get("key")])).toEqual([
+        ["promenade engine", "3", "backend-key"],
+      ]);
+      expect(body(2).messages.find((m) => m.tool_call_id === "q1")?.content).toBe(
+        [
+          "1. Promenade docs",
+          "   https://example.test/docs",
+          "   How to run",
+          "2. No snippet",
+          "   https://example.test/bare",
+        ].join("\n"),
+      );
+      // The backend URL (and its key) stays in the engine process.
+      expect(provider.requests.map((r) => r.rawBody).join("")).not.toContain("backend-key");
+    } finally {
+      await backend.close();
+    }
   });
 
   it("rejects an unknown builtins ceiling at construction", () => {

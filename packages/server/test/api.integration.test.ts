@@ -265,7 +265,7 @@ describe("runs", () => {
     const bogus = await http(h, "GET", "/api/runs?status=bogus");
     expect(bogus.status).toBe(400);
     expect(bogus.json.error.hint).toBe(
-      "Valid statuses: queued, pending, running, awaiting_input, completed, failed, cancelled, cancelling.",
+      "Valid statuses: queued, pending, running, awaiting_input, waiting_for_child, completed, failed, cancelled, cancelling.",
     );
     const both = await http(h, "GET", "/api/runs?status=completed,failed");
     expect(both.json.runs.map((r: any) => r.status).sort()).toEqual(["completed", "failed"]);

@@ -37,6 +37,8 @@ export interface Pass {
   onExit: (() => void)[];
   /** Human-input gates of this pass by key (calls waiting for a person). */
   gates: Map<string, Gate>;
+  /** `workflows.call`s of this pass waiting for their child run to end. */
+  childWaits: number;
 }
 
 /** The one owner of a run in this supervisor. */
@@ -69,8 +71,8 @@ export interface Execution {
   /**
    * Why the current pass started, stamped on its `pending` and `running` statuses: the first
    * pass of a supervision is the run's first start (it was `queued`) or an engine restart (it was
-   * left `pending`, `running` or `awaiting_input` by an earlier supervision); a later pass is a
-   * crash restart.
+   * left `pending`, `running` or held by an earlier supervision); a later pass is a crash
+   * restart.
    */
   passReason: PassReason;
   /** Attempts the retry policy started again so far (the row's `retries`). */

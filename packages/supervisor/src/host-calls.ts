@@ -5,21 +5,24 @@
  * Every call is answered with a `host_result` while the process is alive; an engine-side error
  * crosses as its `EngineError` shape (anything else as `INTERNAL`).
  */
-import { writeFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { JsonValue } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
 import { runInputProblem } from "@promenade/workflow/limits";
+import { isTerminal } from "@promenade/workflow/records";
 import { assertOpen } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import type { Execution, Pass } from "./execution.ts";
+import { syncHeldStatus } from "./held-status.ts";
 import { openGate } from "./human-input.ts";
 import { defaultIdempotencyKey } from "./idempotency.ts";
 import { sendToChild } from "./internal/child-process.ts";
 import { engineSideShape } from "./internal/errors.ts";
 import { runDirs } from "./internal/run-dir.ts";
 import { resolveSecret } from "./internal/secrets.ts";
+import type { RunRow } from "./ports.ts";
 import type { WireError } from "./protocol.ts";
 
 /** Runs one host call and sends its result to the pass's process (if it is still there). */
@@ -62,13 +65,16 @@ async function hostCall(
     }
     case "call_workflow":
     case "run_workflow":
-      return startChildRun(ctx, exec, method, args);
+      return startChildRun(ctx, exec, pass, method, args);
     case "write_artifact":
       return writeArtifact(ctx, exec, args);
+    case "read_artifact":
+      return readArtifact(ctx, exec, args);
     case "human_input":
       return openGate(ctx, exec, pass, args);
     case "resolve_model":
-    case "mcp_token": {
+    case "mcp_token":
+    case "web_search": {
       const handler = ctx.hostMethods[method];
       if (handler === undefined) {
         throw new EngineError(
@@ -86,11 +92,14 @@ async function hostCall(
 /**
  * `workflows.call` / `workflows.run`: finds or creates the child run by its idempotency key (the
  * store writes a created child's `queued` event with the row), supervises it at once (children
- * bypass the concurrency gate), and for `call` resolves with its output.
+ * bypass the concurrency gate), and for `call` resolves with its output. A `call` holds its
+ * parent `waiting_for_child` from the moment the child is found or created until it ends; a
+ * `run` never changes the parent's status.
  */
 async function startChildRun(
   ctx: SupervisorContext,
   exec: Execution,
+  pass: Pass,
   method: "call_workflow" | "run_workflow",
   args: Record<string, unknown>,
 ): Promise<unknown> {
@@ -144,7 +153,7 @@ async function startChildRun(
     ctx.supervise(run.id).catch(() => undefined);
     return run.id;
   }
-  const child = await ctx.supervise(run.id);
+  const child = await waitForChild(ctx, exec, pass, run);
   if (child.status === "completed") return child.output ?? null;
   if (child.status === "cancelled") {
     throw new EngineError("CANCELLED", `Child workflow "${slug}" (run ${child.id}) was cancelled.`);
@@ -155,13 +164,27 @@ async function startChildRun(
   );
 }
 
-/** `artifacts.write`: the bytes into the run's artifacts dir, then the row. */
-async function writeArtifact(
+/** Supervises a called child to its end, counting one child wait of the pass while it runs. */
+async function waitForChild(
   ctx: SupervisorContext,
   exec: Execution,
-  args: Record<string, unknown>,
-): Promise<unknown> {
-  const { name, contentType, bodyBase64, metadata } = args;
+  pass: Pass,
+  run: RunRow,
+): Promise<RunRow> {
+  // A re-attached child that already ended is no wait: its output is returned at once.
+  if (isTerminal(run.status)) return ctx.supervise(run.id);
+  pass.childWaits += 1;
+  syncHeldStatus(ctx, exec);
+  try {
+    return await ctx.supervise(run.id);
+  } finally {
+    pass.childWaits -= 1;
+    if (exec.pass === pass) syncHeldStatus(ctx, exec);
+  }
+}
+
+/** An artifact name: a plain file name (no `/`, `\\` or `..`), else `VALIDATION`. */
+function artifactName(name: unknown): string {
   if (
     typeof name !== "string" ||
     name === "" ||
@@ -175,6 +198,50 @@ async function writeArtifact(
       "Use a name without /, \\ or .. such as report.txt.",
     );
   }
+  return name;
+}
+
+/** The most a `read_artifact` call returns, in bytes: an artifact is read from its start. */
+export const READ_ARTIFACT_MAX_BYTES = 1024 * 1024;
+
+/**
+ * `read_artifact` (the agent's `artifacts` built-in): the run's artifact `name` as UTF-8 text
+ * (its first {@link READ_ARTIFACT_MAX_BYTES} bytes) with its full size, or `null` when the run
+ * wrote none by that name. Only this run's artifacts are reachable: the name is a plain file name.
+ */
+function readArtifact(
+  ctx: SupervisorContext,
+  exec: Execution,
+  args: Record<string, unknown>,
+): { name: string; text: string; size: number } | null {
+  const name = artifactName(args.name);
+  const path = join(runDirs(ctx.dataDir, exec.runId).artifactsDir, name);
+  let handle: number;
+  try {
+    handle = openSync(path, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+  try {
+    const size = fstatSync(handle).size;
+    const bytes = Buffer.alloc(Math.min(size, READ_ARTIFACT_MAX_BYTES));
+    const read = readSync(handle, bytes, 0, bytes.length, 0);
+    const text = exec.redactor.redact(bytes.subarray(0, read).toString("utf8"));
+    return { name, text, size };
+  } finally {
+    closeSync(handle);
+  }
+}
+
+/** `artifacts.write`: the bytes into the run's artifacts dir, then the row. */
+async function writeArtifact(
+  ctx: SupervisorContext,
+  exec: Execution,
+  args: Record<string, unknown>,
+): Promise<unknown> {
+  const { contentType, bodyBase64, metadata } = args;
+  const name = artifactName(args.name);
   if (typeof contentType !== "string" || contentType === "") {
     throw new EngineError("VALIDATION", "artifacts.write needs a non-empty contentType.");
   }

@@ -3,7 +3,7 @@
  * waits, the process alive, until the answer arrives. One gate per key per pass; its durable
  * answer slot is the store's request row, so a restarted pass reaching an answered key gets the
  * stored answer at once and a pending key re-attaches without asking again. While at least one
- * gate of the pass waits, the run is `awaiting_input`; otherwise `running`. An answer is checked
+ * gate of the pass waits, the run is `awaiting_input` (see `held-status.ts`). An answer is checked
  * against the gate's stored form before anything is written, and only the first one is stored.
  * A gate with a timeout expires durably: its default answer is delivered, or the pass is ended
  * for a `BUDGET_EXCEEDED` failure naming the key.
@@ -26,7 +26,7 @@ import { assertOpen, logRun } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
 import type { Execution, Pass } from "./execution.ts";
 import type { Awaitable, HumanInputRequestRow, InputSettlement } from "./ports.ts";
-import { writeStatus } from "./transitions.ts";
+import { syncHeldStatus } from "./held-status.ts";
 
 /** One gate of a pass: the calls waiting on a key, and whether its request is pending. */
 export interface Gate {
@@ -193,34 +193,6 @@ export function cancelGates(exec: Execution): void {
     settleGate(gate, { error: cancelledError() });
   }
   pass.gates.clear();
-}
-
-/**
- * Recomputes a live run's status from its gates: `awaiting_input` while at least one waits,
- * else `running`. Writes (and stamps) only a change; never touches a run that is ending or
- * being cancelled.
- */
-function syncHeldStatus(ctx: SupervisorContext, exec: Execution): void {
-  if (exec.ended || exec.cancelRequested || ctx.isClosing()) return;
-  const pass = exec.pass;
-  // A pass that reported, breached a budget or died is about to be settled by its outcome.
-  if (pass === null || pass.report !== null || pass.budget !== null || pass.exited) return;
-  const current = exec.status;
-  if (current !== "running" && current !== "awaiting_input") return;
-  const held = [...pass.gates.values()].some((gate) => gate.waiting);
-  const want = held ? "awaiting_input" : "running";
-  if (current === want) return;
-  void attempt(
-    () =>
-      writeStatus(
-        ctx,
-        exec,
-        want,
-        [current],
-        want === "running" ? { reason: exec.passReason } : {},
-      ),
-    () => null, // the log recorded the failure and stopped the process
-  );
 }
 
 function settle(

@@ -3,7 +3,7 @@
  * per pass lay out the run dir, start the process, `running`, await the outcome and map it
  * (`outcome.ts`) — until the run ends. Each pass's `pending` and `running` carry why the pass
  * started: `first_start` when the supervision found the run `queued`, `engine_restart` when an
- * earlier supervision left it `pending`, `running` or `awaiting_input` (the boot recovery sweep),
+ * earlier supervision left it `pending`, `running` or held (the boot recovery sweep),
  * `crash_restart` for a pass after a crashed one, `retry` for a pass the workflow's retry policy
  * started after a failed attempt (also when an engine restart finds the run waiting for one: the
  * pass waits out the stored due time first). After each pass its process's lifetime is added to

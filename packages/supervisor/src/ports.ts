@@ -253,7 +253,7 @@ export interface PricedUsage {
 export type PriceUsage = (modelRef: string, usage: UsageReport) => number | PricedUsage;
 
 /** Names of the host methods the engine injects. */
-export type InjectedHostMethodName = "resolve_model" | "mcp_token";
+export type InjectedHostMethodName = "resolve_model" | "mcp_token" | "web_search";
 
 /** Context handed to an injected host method: the calling run and its workflow row. */
 export interface HostMethodContext {

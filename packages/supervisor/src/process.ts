@@ -51,6 +51,7 @@ export function startPass(
     timers: new AbortController(),
     onExit: [],
     gates: new Map(),
+    childWaits: 0,
   };
   exec.pass = pass;
   return new Promise<PassOutcome>((resolvePass) => {
@@ -141,6 +142,7 @@ export function startPass(
       skillsDir,
       ...(agentsMd === null ? {} : { agentsMd }),
       agentBuiltins: ctx.agentBuiltins,
+      ...(ctx.hostMethods.web_search === undefined ? {} : { webSearch: true }),
       input: exec.input,
       config: exec.workflow.config,
       envSecrets: childEnv.envSecrets,

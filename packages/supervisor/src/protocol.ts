@@ -25,6 +25,8 @@ export interface InitMessage {
   agentsMd?: string | null;
   /** The operator's ceiling on the agent's built-in tools; absent → `"all"`. */
   agentBuiltins?: "all" | "read-only" | "none";
+  /** True when the engine answers `web_search` host calls (a search backend is configured). */
+  webSearch?: boolean;
   input: unknown;
   config: Record<string, unknown>;
   /** Env vars filled from secrets: env var name → secret name (values are read from the env). */
@@ -52,8 +54,10 @@ export type HostMethodName =
   | "call_workflow"
   | "run_workflow"
   | "write_artifact"
+  | "read_artifact"
   | "resolve_model"
   | "mcp_token"
+  | "web_search"
   | "human_input";
 
 /**
@@ -93,4 +97,5 @@ export const CHILD_EMITTABLE_KINDS: ReadonlySet<string> = new Set([
   "tool_call_result",
   "tool_call_error",
   "reasoning_delta",
+  "tool_output_delta",
 ]);

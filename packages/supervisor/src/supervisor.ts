@@ -212,8 +212,8 @@ export class RunSupervisor {
 
   /**
    * The boot recovery sweep: `cancelling` orphans end `cancelled`; `pending`/`running` orphans
-   * (and runs held `awaiting_input`) are supervised again from the top; `queued` runs are left to the dispatch gate and reported
-   * in `resumed` with the restarted ones. Runs this supervisor already owns are skipped, so a
+   * (and runs held `awaiting_input` or `waiting_for_child`) are supervised again from the top;
+   * `queued` runs are left to the dispatch gate and reported in `resumed` with the restarted ones. Runs this supervisor already owns are skipped, so a
    * second sweep (e.g. once the database is reachable again) only picks up orphans. A plain
    * value on a synchronous store, a promise otherwise.
    */

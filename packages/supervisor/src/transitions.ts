@@ -17,10 +17,11 @@ import type { Awaitable, RunErrorShape, RunRow, RunStatus } from "./ports.ts";
 export type StatusFields = Omit<Transition, "to" | "expect">;
 
 /**
- * Statuses of a run whose process is alive: `running`, or held waiting for a person. Every
- * transition out of a live pass (its outcome, a cancel, a crash restart) expects one of these.
+ * Statuses of a run whose process is alive: `running`, or held waiting for a person or for a
+ * child run it called. Every transition out of a live pass (its outcome, a cancel, a crash
+ * restart) expects one of these.
  */
-export const LIVE: readonly RunStatus[] = ["running", "awaiting_input"];
+export const LIVE: readonly RunStatus[] = ["running", "awaiting_input", "waiting_for_child"];
 
 /** A terminal status the supervisor writes. */
 export type EndStatus = "completed" | "failed" | "cancelled";

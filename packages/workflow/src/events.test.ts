@@ -74,6 +74,7 @@ function samples(): RunEvent[] {
       error: { code: "VALIDATION", message: "bad" },
     },
     { ...turn, kind: "reasoning_delta", text: "hmm" },
+    { ...turn, kind: "tool_output_delta", toolCallId: "c1", stream: "stdout", text: "line\n" },
     { ...run, kind: "human_input_requested", requestId: "req_1", key: "ship", prompt: "Ship?" },
     { ...run, kind: "human_input_resolved", requestId: "req_1", key: "ship" },
   ];
@@ -103,12 +104,12 @@ describe("makeCursor", () => {
 });
 
 describe("runEventSchema", () => {
-  it("round-trips one sample of each of the 19 kinds", () => {
+  it("round-trips one sample of each of the 20 kinds", () => {
     for (const sample of samples()) expect(runEventSchema.parse(sample)).toEqual(sample);
     const sampleKinds = new Set(samples().map((s) => s.kind));
     const schemaKinds = new Set(runEventSchema.options.map((o) => o.shape.kind.value));
     expect(sampleKinds).toEqual(schemaKinds);
-    expect(schemaKinds.size).toBe(19);
+    expect(schemaKinds.size).toBe(20);
   });
 
   it("rejects unknown kinds, missing required fields and extra fields", () => {
@@ -210,6 +211,7 @@ describe("channels", () => {
       program_output: "log",
       human_input_requested: "lifecycle",
       human_input_resolved: "lifecycle",
+      tool_output_delta: "agent",
     };
     const kinds = runEventSchema.options.map((o) => o.shape.kind.value);
     let agentKinds = 0;
@@ -218,7 +220,7 @@ describe("channels", () => {
       expect(channel).toBe(expected[kind] ?? "agent");
       if (channel === "agent") agentKinds += 1;
     }
-    expect(agentKinds).toBe(13);
+    expect(agentKinds).toBe(14);
     expect(channelOf({ kind: "nope" as RunEventKind })).toBeUndefined();
     expect(channelOf({ kind: "toString" as RunEventKind })).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 /**
- * The run-event wire format: the 19 strict event schemas, the envelope, cursors and
+ * The run-event wire format: the 20 strict event schemas, the envelope, cursors and
  * channels. Wire names are frozen (Boardwalk-compatible): never restyle a kind or field. The zod
  * schemas are built on first use (see internal/lazy.ts); cursor and channel helpers need no zod,
  * so servers filtering a stream and programs importing `.` pay nothing for the schemas.
@@ -125,6 +125,12 @@ function buildEventSchemas() {
     event("tool_call_result", { toolCallId: z.string(), result: toolReturnSchema }),
     event("tool_call_error", { toolCallId: z.string(), error: eventErrorSchema }),
     event("reasoning_delta", { text: z.string() }),
+    // Live output of a running tool (the `bash` built-in), redacted; the result still follows.
+    event("tool_output_delta", {
+      toolCallId: z.string(),
+      stream: z.enum(["stdout", "stderr"]),
+      text: z.string(),
+    }),
     event("human_input_requested", { requestId: nonEmpty, key: nonEmpty, prompt: z.string() }),
     event("human_input_resolved", { requestId: nonEmpty, key: nonEmpty }),
   ]);
@@ -135,7 +141,7 @@ type EventSchemas = ReturnType<typeof buildEventSchemas>;
 const eventSchemas = once(buildEventSchemas);
 
 /**
- * The run event: a discriminated union on `kind` over 19 strict variants. Rejects unknown kinds,
+ * The run event: a discriminated union on `kind` over 20 strict variants. Rejects unknown kinds,
  * missing required fields and extra fields (a `cursor` inside the event included). Built on first
  * use.
  */
@@ -155,7 +161,7 @@ export const toolReturnSchema: EventSchemas["toolReturnSchema"] = lazyObject(
 
 /** One run event (discriminated on `kind`). */
 export type RunEvent = z.infer<EventSchemas["runEventSchema"]>;
-/** The 19 event kinds. */
+/** The 20 event kinds. */
 export type RunEventKind = RunEvent["kind"];
 /** A run's status on `run_status` events. */
 export type { RunStatus } from "./records/statuses.ts";
@@ -197,6 +203,7 @@ const KIND_CHANNEL: Readonly<Record<RunEventKind, Channel>> = {
   tool_call_result: "agent",
   tool_call_error: "agent",
   reasoning_delta: "agent",
+  tool_output_delta: "agent",
   human_input_requested: "lifecycle",
   human_input_resolved: "lifecycle",
 };

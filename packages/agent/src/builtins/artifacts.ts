@@ -1,9 +1,15 @@
-/** The `artifacts` built-in: writes or reads a named artifact of the run. */
+/**
+ * The `artifacts` built-in: writes or reads a named artifact of the run through the run's
+ * artifact store (a write is checked like the SDK's `artifacts.write()`). A read returns the
+ * artifact's text, clipped like the `read` tool's output.
+ */
 import { EngineError } from "@promenade/workflow/errors";
 import type { AgentTool } from "../tools.ts";
 import { optStr, str } from "./args.ts";
 import type { BuiltinContext } from "./context.ts";
+import { READ_MAX_CHARS } from "./read.ts";
 
+/** The `artifacts` tool over the leaf's artifact store. */
 export function artifactsTool(ctx: BuiltinContext): AgentTool {
   return {
     spec: {
@@ -38,7 +44,8 @@ export function artifactsTool(ctx: BuiltinContext): AgentTool {
       if (action === "read") {
         const found = await store.read(name);
         if (found === null) throw new EngineError("VALIDATION", `No artifact named "${name}".`);
-        return found;
+        if (found.length <= READ_MAX_CHARS) return found;
+        return `${found.slice(0, READ_MAX_CHARS)}\n[output clipped at ${READ_MAX_CHARS} characters]`;
       }
       throw new EngineError("VALIDATION", `"action" must be "write" or "read".`);
     },

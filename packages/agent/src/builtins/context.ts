@@ -1,8 +1,10 @@
 /**
  * What a built-in tool receives from its leaf: the working directory it is confined to, the
- * `fetch` for web tools, the leaf's todo list, and the artifact store when the run offers one.
+ * `fetch` for web tools, the leaf's todo list, and the artifact store and web search when the run
+ * offers them.
  */
 import type { ArtifactsPort } from "../ports.ts";
+import type { WebSearch } from "./web-search.ts";
 
 /** One entry of the leaf's task list (`todo` tool). */
 export interface TodoItem {
@@ -20,4 +22,6 @@ export interface BuiltinContext {
   todos: TodoItem[];
   /** The run's artifact store, when the run process offers one. */
   readonly artifacts?: ArtifactsPort;
+  /** The host's web search, when the operator configured a backend. */
+  readonly webSearch?: WebSearch;
 }

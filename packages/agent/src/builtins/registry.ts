@@ -1,7 +1,8 @@
 /**
  * The built-in tools by name, and the selection rule: the call's `builtins` option (default
  * `"all"`) intersected with the operator's ceiling, restricted to what this run can serve.
- * `subagent` is selected here but built by the loop (it needs the loop itself).
+ * `subagent` and `run_code` are selected here but built by the loop (they need the loop itself,
+ * or the leaf's finished tool list).
  */
 import { EngineError } from "@promenade/workflow/errors";
 import type { BuiltinsCeiling } from "../ports.ts";
@@ -17,8 +18,10 @@ import { globTool } from "./glob.ts";
 import { grepTool } from "./grep.ts";
 import { lsTool } from "./ls.ts";
 import { readTool } from "./read.ts";
+import { RUN_CODE_TOOL } from "./run-code.ts";
 import { todoTool } from "./todo.ts";
 import { httpTool, webfetchTool } from "./web.ts";
+import { webSearchTool } from "./web-search.ts";
 import { writeTool } from "./write.ts";
 
 /** The name of the tool that runs a child leaf. */
@@ -38,11 +41,20 @@ const FACTORIES: Record<string, (ctx: BuiltinContext) => AgentTool> = {
   todo: todoTool,
   webfetch: webfetchTool,
   http: httpTool,
+  web_search: (ctx) => {
+    const search = ctx.webSearch;
+    if (search === undefined) throw new EngineError("INTERNAL", "web_search has no backend.");
+    return webSearchTool(search);
+  },
   artifacts: artifactsTool,
 };
 
-/** Every built-in tool this engine ships, in advertising order (then `subagent`). */
-export const BUILTIN_TOOL_NAMES: readonly string[] = [...Object.keys(FACTORIES), SUBAGENT_TOOL];
+/** Every built-in tool this engine ships, in advertising order (then `subagent`, `run_code`). */
+export const BUILTIN_TOOL_NAMES: readonly string[] = [
+  ...Object.keys(FACTORIES),
+  SUBAGENT_TOOL,
+  RUN_CODE_TOOL,
+];
 
 /** The tools `"read-only"` allows (when available). */
 const READ_ONLY: ReadonlySet<string> = new Set([
@@ -57,20 +69,19 @@ const READ_ONLY: ReadonlySet<string> = new Set([
   "web_search",
 ]);
 
-/** Built-in names of the tool line this engine does not serve. */
-const NOT_SERVED: ReadonlySet<string> = new Set(["run_code", "web_search"]);
-
 const FORMS = '"all", "read-only", "none" or an array of built-in tool names';
 
 /** True for a name of the built-in tool line (served here or not). */
 export function isBuiltinName(name: string): boolean {
-  return BUILTIN_TOOL_NAMES.includes(name) || NOT_SERVED.has(name);
+  return BUILTIN_TOOL_NAMES.includes(name);
 }
 
 /** What this leaf can serve beyond the always-available tools. */
 export interface BuiltinAvailability {
   artifacts: boolean;
   subagent: boolean;
+  /** A search backend is configured (`web_search`). */
+  webSearch: boolean;
 }
 
 function allowedBy(level: "all" | "read-only", name: string): boolean {
@@ -89,8 +100,9 @@ export function selectBuiltins(
 ): string[] {
   const serves = (name: string): boolean =>
     name in FACTORIES
-      ? name !== "artifacts" || available.artifacts
-      : name === SUBAGENT_TOOL && available.subagent;
+      ? (name !== "artifacts" || available.artifacts) &&
+        (name !== "web_search" || available.webSearch)
+      : name === RUN_CODE_TOOL || (name === SUBAGENT_TOOL && available.subagent);
   const underCeiling = (name: string): boolean => ceiling !== "none" && allowedBy(ceiling, name);
   const value = option ?? "all";
   if (value === "all" || value === "read-only" || value === "none") {
@@ -129,7 +141,7 @@ export function selectBuiltins(
   );
 }
 
-/** The tools for `names` (`subagent` skipped: the loop builds it). */
+/** The tools for `names` (`subagent` and `run_code` skipped: the loop builds them). */
 export function createBuiltinTools(names: readonly string[], ctx: BuiltinContext): AgentTool[] {
   const tools: AgentTool[] = [];
   for (const name of names) {

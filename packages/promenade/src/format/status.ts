@@ -1,7 +1,8 @@
 /**
  * A run status as a word with its colour. The word is always printed, so colour is never the
  * only signal: grey queued/pending, blue running, yellow cancelling, green completed, red
- * failed, magenta cancelled, yellow awaiting_input (waiting for a person).
+ * failed, magenta cancelled, yellow awaiting_input (waiting for a person), cyan
+ * waiting_for_child (waiting for a run it called).
  */
 import type { Style } from "./color.ts";
 
@@ -22,6 +23,8 @@ export function styleStatus(status: string, style: Style): string {
       return style.red(status);
     case "cancelled":
       return style.magenta(status);
+    case "waiting_for_child":
+      return style.cyan(status);
     default:
       return status; // "waiting" before the first event, or a status from a newer server
   }

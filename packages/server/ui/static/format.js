@@ -1,12 +1,20 @@
 // Formatting of times, durations, costs and links, and the run-status vocabulary.
 import { el } from "./dom.js";
 
-export const ACTIVE = ["queued", "pending", "running", "awaiting_input", "cancelling"];
+export const ACTIVE = [
+  "queued",
+  "pending",
+  "running",
+  "awaiting_input",
+  "waiting_for_child",
+  "cancelling",
+];
 export const STATUSES = [
   "queued",
   "pending",
   "running",
   "awaiting_input",
+  "waiting_for_child",
   "cancelling",
   "completed",
   "failed",

@@ -139,9 +139,13 @@ export async function renderRunDetail(runId) {
       jsonView({ title: "Input", value: run.input, id: "run-input-json" }),
       jsonView({ title: "Output", value: run.output, open: run.output !== null, id: "run-output" }),
     );
-    cancelButton.disabled = !["queued", "pending", "running", "awaiting_input"].includes(
-      run.status,
-    );
+    cancelButton.disabled = ![
+      "queued",
+      "pending",
+      "running",
+      "awaiting_input",
+      "waiting_for_child",
+    ].includes(run.status);
     renderPhases();
   };
 

@@ -8,6 +8,7 @@ import type { AgentOptions } from "@promenade/workflow/runtime";
 import { EngineError } from "@promenade/workflow/errors";
 import type { BatchableChildMessage } from "../protocol.ts";
 import type { ChildChannel } from "./channel.ts";
+import { readArtifact, writeArtifact } from "./artifacts.ts";
 import { askHuman } from "./human-input.ts";
 import type { ChildRedactor } from "./redactor.ts";
 
@@ -53,6 +54,20 @@ export interface ChildAgentHost {
    * person's answer. Rejects `VALIDATION` for a malformed `input` form (no gate is opened).
    */
   humanInput(request: { key: string; prompt: string; input: unknown }): Promise<unknown>;
+  /**
+   * The run's artifact store for the `artifacts` built-in: `write` records an artifact exactly
+   * like the SDK's `artifacts.write()` (same checks); `read` resolves with its text, or `null`
+   * when the run has no artifact by that name.
+   */
+  artifacts: {
+    write(name: string, content: string, contentType: string): Promise<void>;
+    read(name: string): Promise<string | null>;
+  };
+  /**
+   * Host call `web_search`: one search through the operator's backend, run by the engine
+   * process. Present only when a backend is configured.
+   */
+  webSearch?(query: string, limit: number): Promise<unknown>;
 }
 
 /** What plugs the agent loop into the run process. */
@@ -72,6 +87,8 @@ export interface ChildDirs {
   agentsMd: string | null;
   /** The operator's ceiling on built-in tools (from `init`). */
   agentBuiltins: "all" | "read-only" | "none";
+  /** The engine answers `web_search` host calls (from `init`). */
+  webSearch: boolean;
 }
 
 /**
@@ -135,7 +152,16 @@ export function createAgentCaller(
       builtinsCeiling: dirs.agentBuiltins,
       subagent: (subName) => agentHost(subName),
       humanInput: (request) => askHuman(channel, request),
+      artifacts: {
+        write: async (artifactName, content, contentType) => {
+          await writeArtifact(channel, artifactName, contentType, content, undefined);
+        },
+        read: async (artifactName) => (await readArtifact(channel, artifactName))?.text ?? null,
+      },
     };
+    if (dirs.webSearch) {
+      host.webSearch = (query, limit) => channel.hostCall("web_search", { query, limit });
+    }
     return host;
   }
 }

@@ -4,8 +4,6 @@
  * waits in this process; `agent()` goes to the agent host.
  */
 import type {
-  ArtifactBody,
-  ArtifactRef,
   CallOptions,
   HumanInputOptions,
   HumanInputResult,
@@ -15,6 +13,7 @@ import type {
 } from "@promenade/workflow/runtime";
 import { EngineError } from "@promenade/workflow/errors";
 import { createAgentCaller } from "./agent-host.ts";
+import { writeArtifact } from "./artifacts.ts";
 import type { ChildAgentPlug, ChildDirs } from "./agent-host.ts";
 import type { ChildChannel } from "./channel.ts";
 import { askHuman } from "./human-input.ts";
@@ -82,25 +81,6 @@ async function startWorkflow(
   const args: Record<string, unknown> = { slug, input: json };
   if (opts?.idempotencyKey !== undefined) args.idempotencyKey = opts.idempotencyKey;
   return channel.hostCall(method, args);
-}
-
-async function writeArtifact(
-  channel: ChildChannel,
-  name: string,
-  contentType: string,
-  body: ArtifactBody,
-  metadata: Record<string, unknown> | undefined,
-): Promise<ArtifactRef> {
-  let bodyBase64: string;
-  if (typeof body === "string") bodyBase64 = Buffer.from(body, "utf8").toString("base64");
-  else if (body instanceof Uint8Array) {
-    bodyBase64 = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("base64");
-  } else {
-    throw new EngineError("VALIDATION", "artifacts.write body must be a string or a Uint8Array.");
-  }
-  const args: Record<string, unknown> = { name, contentType, bodyBase64 };
-  if (metadata !== undefined) args.metadata = toJsonValue(metadata, "artifacts.write metadata");
-  return (await channel.hostCall("write_artifact", args)) as ArtifactRef;
 }
 
 /** Waits in chunks (timers cap at 2^31−1 ms); holds the process while waiting. */

@@ -171,6 +171,7 @@ class ChildRuntime implements ChildChannel {
         skillsDir: init.skillsDir,
         agentsMd: init.agentsMd ?? null,
         agentBuiltins: init.agentBuiltins ?? "all",
+        webSearch: init.webSearch === true,
       }),
     );
     runtime.installInput(init.input ?? null);
@@ -309,7 +310,8 @@ function isInitMessage(message: InitMessage): boolean {
     (message.agentBuiltins === undefined ||
       message.agentBuiltins === "all" ||
       message.agentBuiltins === "read-only" ||
-      message.agentBuiltins === "none")
+      message.agentBuiltins === "none") &&
+    (message.webSearch === undefined || typeof message.webSearch === "boolean")
   );
 }
 

@@ -10,6 +10,7 @@ export const RUN_STATUSES = [
   "pending",
   "running",
   "awaiting_input",
+  "waiting_for_child",
   "completed",
   "failed",
   "cancelled",
@@ -31,12 +32,14 @@ export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 
 /**
  * Statuses of a run that was dispatched and has not ended: it holds a slot of its workflow. A run
- * held waiting for a person (`awaiting_input`) keeps its process, so it counts too.
+ * held waiting for a person (`awaiting_input`) or for a child run it called
+ * (`waiting_for_child`) keeps its process, so it counts too.
  */
 export const ACTIVE_STATUSES = [
   "pending",
   "running",
   "awaiting_input",
+  "waiting_for_child",
   "cancelling",
 ] as const satisfies readonly RunStatus[];
 

@@ -137,6 +137,7 @@ export function startPass(
     const init: InitMessage = {
       type: "init",
       runId: exec.runId,
+      workflowId: exec.workflow.id,
       programPath: dirs.programPath,
       workspaceDir: dirs.workspaceDir,
       skillsDir,

@@ -18,6 +18,8 @@ export interface WireError {
 export interface InitMessage {
   type: "init";
   runId: string;
+  /** The run's workflow (absent from engines that predate it). */
+  workflowId?: string;
   programPath: string;
   workspaceDir: string;
   skillsDir: string | null;

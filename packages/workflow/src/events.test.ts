@@ -77,6 +77,19 @@ function samples(): RunEvent[] {
     { ...turn, kind: "tool_output_delta", toolCallId: "c1", stream: "stdout", text: "line\n" },
     { ...run, kind: "human_input_requested", requestId: "req_1", key: "ship", prompt: "Ship?" },
     { ...run, kind: "human_input_resolved", requestId: "req_1", key: "ship" },
+    { ...turn, kind: "compaction_started", agentId: "a", tokens: 9000, budget: 8000 },
+    {
+      ...turn,
+      kind: "compaction_ended",
+      agentId: "a",
+      tokens: 5000,
+      reclaimed: 4000,
+      method: "summarized",
+    },
+    { ...turn, kind: "turn_reset" },
+    { ...run, kind: "egress_denied", host: "example.com", method: "GET", reason: "not allowed" },
+    { ...run, kind: "suspended", reason: "sleep", wakeAt: 1_700_000_000_000 },
+    { ...run, kind: "resumed" },
   ];
 }
 
@@ -104,12 +117,12 @@ describe("makeCursor", () => {
 });
 
 describe("runEventSchema", () => {
-  it("round-trips one sample of each of the 20 kinds", () => {
+  it("round-trips one sample of each of the 26 kinds", () => {
     for (const sample of samples()) expect(runEventSchema.parse(sample)).toEqual(sample);
     const sampleKinds = new Set(samples().map((s) => s.kind));
     const schemaKinds = new Set(runEventSchema.options.map((o) => o.shape.kind.value));
     expect(sampleKinds).toEqual(schemaKinds);
-    expect(schemaKinds.size).toBe(20);
+    expect(schemaKinds.size).toBe(26);
   });
 
   it("rejects unknown kinds, missing required fields and extra fields", () => {
@@ -139,7 +152,13 @@ describe("runEventSchema", () => {
         ...turn,
         kind: "tool_call_error",
         toolCallId: "c",
-        error: { code: "X", message: "m", hint: "h" },
+        error: { code: "X", message: "m", detail: "d" },
+      },
+      {
+        ...turn,
+        kind: "tool_call_error",
+        toolCallId: "c",
+        error: { code: "X", message: "m", hint: 1 },
       },
       { ...turn, kind: "tool_call_result", toolCallId: "c", result: { summary: "x" } },
       { ...run, kind: "human_input_requested", requestId: "", key: "k", prompt: "p" },
@@ -147,6 +166,17 @@ describe("runEventSchema", () => {
       { ...run, kind: "human_input_resolved", requestId: "r", key: "k", value: "secret answer" },
     ];
     for (const event of bad) expect(runEventSchema.safeParse(event).success).toBe(false);
+  });
+
+  it("carries an optional hint on event errors", () => {
+    const error = { code: "BUDGET_EXCEEDED", message: "m", hint: "raise budget.max_usd" };
+    for (const event of [
+      { ...run, kind: "run_status", status: "failed", error },
+      { ...turn, kind: "turn_ended", agentId: "a", reason: "error", error },
+      { ...turn, kind: "tool_call_error", toolCallId: "c", error },
+    ]) {
+      expect(runEventSchema.parse(event)).toEqual(event);
+    }
   });
 
   it("accepts a pass reason on run_status and per-request model calls on turn_ended", () => {
@@ -212,6 +242,9 @@ describe("channels", () => {
       human_input_requested: "lifecycle",
       human_input_resolved: "lifecycle",
       tool_output_delta: "agent",
+      egress_denied: "log",
+      suspended: "lifecycle",
+      resumed: "lifecycle",
     };
     const kinds = runEventSchema.options.map((o) => o.shape.kind.value);
     let agentKinds = 0;
@@ -220,7 +253,7 @@ describe("channels", () => {
       expect(channel).toBe(expected[kind] ?? "agent");
       if (channel === "agent") agentKinds += 1;
     }
-    expect(agentKinds).toBe(14);
+    expect(agentKinds).toBe(17);
     expect(channelOf({ kind: "nope" as RunEventKind })).toBeUndefined();
     expect(channelOf({ kind: "toString" as RunEventKind })).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 /**
- * The run-event wire format: the 20 strict event schemas, the envelope, cursors and
+ * The run-event wire format: the 26 strict event schemas, the envelope, cursors and
  * channels. Wire names are frozen (Boardwalk-compatible): never restyle a kind or field. The zod
  * schemas are built on first use (see internal/lazy.ts); cursor and channel helpers need no zod,
  * so servers filtering a stream and programs importing `.` pay nothing for the schemas.
@@ -51,7 +51,11 @@ function buildEventSchemas() {
     seq: z.int().min(1),
     t: z.int().min(0),
   };
-  const eventErrorSchema = z.strictObject({ code: nonEmpty, message: z.string() });
+  const eventErrorSchema = z.strictObject({
+    code: nonEmpty,
+    message: z.string(),
+    hint: z.string().optional(),
+  });
   const count = z.int().min(0).optional();
   const tokenUsageSchema = z.strictObject({
     inputTokens: count,
@@ -133,6 +137,28 @@ function buildEventSchemas() {
     }),
     event("human_input_requested", { requestId: nonEmpty, key: nonEmpty, prompt: z.string() }),
     event("human_input_resolved", { requestId: nonEmpty, key: nonEmpty }),
+    // Kinds other engines of the line emit; Promenade never does, but reads and files them.
+    event("compaction_started", {
+      agentId: nonEmpty,
+      agentName: nonEmpty.optional(),
+      tokens: z.int().min(0),
+      budget: z.int().min(0),
+      contextTokens: z.int().min(0).optional(),
+    }),
+    event("compaction_ended", {
+      agentId: nonEmpty,
+      agentName: nonEmpty.optional(),
+      tokens: z.int().min(0),
+      reclaimed: z.int().min(0),
+      method: z.enum(["deduped", "summarized", "none"]),
+    }),
+    event("turn_reset", {}),
+    event("egress_denied", { host: z.string(), method: z.string().optional(), reason: z.string() }),
+    event("suspended", {
+      reason: z.enum(["sleep", "human_input", "child"]),
+      wakeAt: z.int().min(0).optional(),
+    }),
+    event("resumed", {}),
   ]);
   return { runEventSchema, tokenUsageSchema, toolReturnSchema, modelCallSchema };
 }
@@ -141,7 +167,7 @@ type EventSchemas = ReturnType<typeof buildEventSchemas>;
 const eventSchemas = once(buildEventSchemas);
 
 /**
- * The run event: a discriminated union on `kind` over 20 strict variants. Rejects unknown kinds,
+ * The run event: a discriminated union on `kind` over 26 strict variants. Rejects unknown kinds,
  * missing required fields and extra fields (a `cursor` inside the event included). Built on first
  * use.
  */
@@ -161,7 +187,7 @@ export const toolReturnSchema: EventSchemas["toolReturnSchema"] = lazyObject(
 
 /** One run event (discriminated on `kind`). */
 export type RunEvent = z.infer<EventSchemas["runEventSchema"]>;
-/** The 20 event kinds. */
+/** The 26 event kinds. */
 export type RunEventKind = RunEvent["kind"];
 /** A run's status on `run_status` events. */
 export type { RunStatus } from "./records/statuses.ts";
@@ -206,6 +232,12 @@ const KIND_CHANNEL: Readonly<Record<RunEventKind, Channel>> = {
   tool_output_delta: "agent",
   human_input_requested: "lifecycle",
   human_input_resolved: "lifecycle",
+  compaction_started: "agent",
+  compaction_ended: "agent",
+  turn_reset: "agent",
+  egress_denied: "log",
+  suspended: "lifecycle",
+  resumed: "lifecycle",
 };
 
 /** The channel an event belongs to; `undefined` at run time for an unknown kind. */

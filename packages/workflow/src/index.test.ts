@@ -35,6 +35,15 @@ describe("export inventory", () => {
         "tokenUsageSchema",
         "toolReturnSchema",
         "selectChannels",
+        "runtime",
+        "shell",
+        "computer",
+        "now",
+        "random",
+        "step",
+        "uuid",
+        "normalizeReasoning",
+        "parseRunEventLenient",
       ].sort(),
     );
     expect(typeof sdk.workflows.call).toBe("function");
@@ -48,6 +57,7 @@ describe("export inventory", () => {
         "installHost",
         "installInput",
         "installConfig",
+        "installRunInfo",
         "takeDeclaredOutput",
         "resetRuntime",
         "requireHost",

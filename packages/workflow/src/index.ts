@@ -16,6 +16,11 @@ export {
   workflows,
 } from "./primitives.ts";
 export { config, input } from "./internal/state.ts";
+export { runtime } from "./run-context.ts";
+export { shell } from "./shell.ts";
+export { computer, now, random, step, uuid } from "./retired.ts";
+export { normalizeReasoning } from "./reasoning.ts";
+export { parseRunEventLenient } from "./events-lenient.ts";
 export {
   CHANNELS,
   channelOf,
@@ -68,6 +73,8 @@ export type {
   ToolReturn,
 } from "./events.ts";
 export type { WorkflowManifest } from "./manifest.ts";
+export type { ShellOptions } from "./shell.ts";
+export type { Reasoning, ReasoningEffort, ReasoningOption } from "./reasoning.ts";
 export type {
   Budget,
   CallableBy,

@@ -5,6 +5,7 @@
  * unchanged; async hooks never throw synchronously, `phase` does. This module imports no zod and
  * no TypeScript compiler: it is what every run program loads.
  */
+import { EngineError } from "./errors/index.ts";
 import { declareOutput, hostFor, notSupportedError } from "./internal/state.ts";
 import type {
   AgentOptions,
@@ -46,6 +47,8 @@ export const workflows: {
   call(slug: string, input: unknown, opts?: CallOptions): Promise<unknown>;
   /** Starts (or re-attaches to) a child run without waiting; resolves to its run id. */
   run(slug: string, input: unknown, opts?: CallOptions): Promise<string>;
+  /** Schedules a run for later: a hosted feature, `UNSUPPORTED` on this engine. */
+  schedule(...args: unknown[]): Promise<never>;
 } = {
   async call(slug, input, opts) {
     return hostFor("workflows.call").callWorkflow(slug, input, opts);
@@ -54,6 +57,14 @@ export const workflows: {
     const host = hostFor("workflows.run");
     if (typeof host.runWorkflow !== "function") throw notSupportedError("workflows.run");
     return host.runWorkflow(slug, input, opts);
+  },
+  schedule() {
+    return Promise.reject(
+      new EngineError(
+        "UNSUPPORTED",
+        "workflows.schedule() is not supported by the installed engine; start runs with cron triggers or workflows.run().",
+      ),
+    );
   },
 };
 

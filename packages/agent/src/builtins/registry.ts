@@ -27,7 +27,8 @@ import { writeTool } from "./write.ts";
 /** The name of the tool that runs a child leaf. */
 export const SUBAGENT_TOOL = "subagent";
 
-const FACTORIES: Record<string, (ctx: BuiltinContext) => AgentTool> = {
+/** Each built-in's factory; `null` when this leaf cannot serve it (no web search backend). */
+const FACTORIES: Record<string, (ctx: BuiltinContext) => AgentTool | null> = {
   read: readTool,
   write: writeTool,
   edit: editTool,
@@ -41,11 +42,7 @@ const FACTORIES: Record<string, (ctx: BuiltinContext) => AgentTool> = {
   todo: todoTool,
   webfetch: webfetchTool,
   http: httpTool,
-  web_search: (ctx) => {
-    const search = ctx.webSearch;
-    if (search === undefined) throw new EngineError("INTERNAL", "web_search has no backend.");
-    return webSearchTool(search);
-  },
+  web_search: (ctx) => (ctx.webSearch === undefined ? null : webSearchTool(ctx.webSearch)),
   artifacts: artifactsTool,
 };
 
@@ -141,12 +138,15 @@ export function selectBuiltins(
   );
 }
 
-/** The tools for `names` (`subagent` and `run_code` skipped: the loop builds them). */
+/**
+ * The tools for `names` (`subagent` and `run_code` skipped: the loop builds them; `web_search`
+ * skipped without a backend).
+ */
 export function createBuiltinTools(names: readonly string[], ctx: BuiltinContext): AgentTool[] {
   const tools: AgentTool[] = [];
   for (const name of names) {
-    const factory = FACTORIES[name];
-    if (factory !== undefined) tools.push(factory(ctx));
+    const tool = FACTORIES[name]?.(ctx) ?? null;
+    if (tool !== null) tools.push(tool);
   }
   return tools;
 }

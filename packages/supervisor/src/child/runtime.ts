@@ -174,6 +174,11 @@ class ChildRuntime implements ChildChannel {
         webSearch: init.webSearch === true,
       }),
     );
+    runtime.installRunInfo({
+      runId: init.runId,
+      workflowId: init.workflowId ?? null,
+      workspaceDir: init.workspaceDir,
+    });
     runtime.installInput(init.input ?? null);
     runtime.installConfig((init.config ?? {}) as Parameters<typeof runtime.installConfig>[0]);
 
@@ -298,6 +303,7 @@ function isInitMessage(message: InitMessage): boolean {
     typeof message.runId === "string" &&
     typeof message.programPath === "string" &&
     typeof message.workspaceDir === "string" &&
+    (message.workflowId === undefined || typeof message.workflowId === "string") &&
     (message.skillsDir === null || typeof message.skillsDir === "string") &&
     (message.agentsMd === undefined ||
       message.agentsMd === null ||

@@ -19,6 +19,25 @@ export let input: unknown = undefined;
 /** The deployment configuration, shallow-frozen; `{}` until installed. Live binding. */
 export let config: Readonly<Record<string, JsonValue>> = EMPTY_CONFIG;
 
+/** Which run this process executes, as the engine installed it. */
+export interface RunInfo {
+  runId: string;
+  workflowId: string | null;
+  workspaceDir: string;
+}
+
+let runInfo: RunInfo | null = null;
+
+/** Records which run this process executes. */
+export function setRunInfo(next: RunInfo): void {
+  runInfo = { ...next };
+}
+
+/** The installed run info, or `null` outside a run. */
+export function currentRunInfo(): RunInfo | null {
+  return runInfo;
+}
+
 /** Sets the current host, replacing any previous one. */
 export function setHost(next: WorkflowHost): void {
   host = next;
@@ -49,12 +68,13 @@ export function declaredOutput(): { value: JsonValue } | null {
   return declared;
 }
 
-/** Host → none, `input` → `undefined`, `config` → `{}`, declared output → none. */
+/** Host → none, `input` → `undefined`, `config` → `{}`, declared output and run info → none. */
 export function reset(): void {
   host = undefined;
   input = undefined;
   config = EMPTY_CONFIG;
   declared = null;
+  runInfo = null;
 }
 
 /** The plain `Error` every host-backed hook raises when no host is installed. */

@@ -11,7 +11,9 @@ import {
   setConfig,
   setHost,
   setInput,
+  setRunInfo,
 } from "../internal/state.ts";
+import type { RunInfo } from "../internal/state.ts";
 import type { WorkflowHost } from "../ports.ts";
 import type { JsonValue } from "../types.ts";
 
@@ -30,12 +32,20 @@ export function installConfig(value: Record<string, JsonValue>): void {
   setConfig(value);
 }
 
+/**
+ * Which run this process executes (`runtime.runId`, `runtime.workflowId` and
+ * `runtime.workspaceDir` of the SDK read it).
+ */
+export function installRunInfo(info: RunInfo): void {
+  setRunInfo(info);
+}
+
 /** The last `output()` value boxed as `{ value }`, or `null` if never called. Does not clear. */
 export function takeDeclaredOutput(): { value: JsonValue } | null {
   return declaredOutput();
 }
 
-/** Host → none, `input` → `undefined`, `config` → `{}` (frozen), declared output → none. */
+/** Host → none, `input` → `undefined`, `config` → `{}` (frozen), declared output and run info → none. */
 export function resetRuntime(): void {
   reset();
 }

@@ -8,11 +8,13 @@ export {
   installConfig,
   installHost,
   installInput,
+  installRunInfo,
   requireHost,
   resetRuntime,
   takeDeclaredOutput,
 } from "./host-seam.ts";
 export type { WorkflowHost } from "../ports.ts";
+export type { RunInfo } from "../internal/state.ts";
 export type {
   AgentOptions,
   ArtifactBody,

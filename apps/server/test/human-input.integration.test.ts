@@ -6,7 +6,8 @@
  * one 200, a `%2F`-encoded key works, lifecycle subscribers see both events, and the Inbox in
  * real Chromium shows a request as soon as it is asked and completes the run when answered from
  * the page (screenshots in /work/artifacts/human-input/). If this breaks, a person cannot answer
- * a waiting run from the product at all.
+ * a waiting run from the product at all. The run list also takes the `sleeping` filter of the
+ * line (matching no run).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -145,6 +146,10 @@ describe("human input through the server binary", () => {
     ws.send(JSON.stringify({ type: "subscribe", sub: "s1", runId, channels: ["lifecycle"] }));
     await waiting(base, runId);
     expect((await json(`${base}/api/runs?status=awaiting_input`)).runs[0].id).toBe(runId);
+    // `sleeping` (a status of the line Promenade never writes) is a valid filter matching no run.
+    expect(await json(`${base}/api/runs?status=sleeping`)).toEqual({ runs: [], nextCursor: null });
+    const held = await json(`${base}/api/runs?status=sleeping,awaiting_input`);
+    expect(held.runs.map((r: { id: string }) => r.id)).toEqual([runId]);
     const empty = await answer(base, runId, "team%2Flead", '{"value": {"value": ""}}');
     expect(empty.status).toBe(400);
     expect((await bodyOf(empty)).error.message).toContain("a response is required");

@@ -265,8 +265,14 @@ describe("runs", () => {
     const bogus = await http(h, "GET", "/api/runs?status=bogus");
     expect(bogus.status).toBe(400);
     expect(bogus.json.error.hint).toBe(
-      "Valid statuses: queued, pending, running, awaiting_input, waiting_for_child, completed, failed, cancelled, cancelling.",
+      "Valid statuses: queued, pending, running, awaiting_input, waiting_for_child, completed, failed, cancelled, cancelling, sleeping.",
     );
+    // `sleeping` is a status of the line Promenade never writes: accepted, matching no run.
+    const sleeping = await http(h, "GET", "/api/runs?status=sleeping");
+    expect(sleeping.status).toBe(200);
+    expect(sleeping.json).toEqual({ runs: [], nextCursor: null });
+    const withSleeping = await http(h, "GET", "/api/runs?status=sleeping,completed");
+    expect(withSleeping.json.runs.map((r: any) => r.id)).toEqual([ids[0]]);
     const both = await http(h, "GET", "/api/runs?status=completed,failed");
     expect(both.json.runs.map((r: any) => r.status).sort()).toEqual(["completed", "failed"]);
     expect((await http(h, "GET", "/api/runs?limit=0")).json).toEqual({

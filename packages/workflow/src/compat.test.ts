@@ -10,6 +10,7 @@ import {
   now,
   parseRunEventLenient,
   random,
+  runEventSchema,
   runtime,
   shell,
   step,
@@ -143,6 +144,14 @@ describe("parseRunEventLenient", () => {
       status: "failed",
       error: { code: "PROGRAM_ERROR", message: "boom" },
     });
+  });
+
+  it("reads the sleeping status other engines wrote, which the strict schema refuses", () => {
+    const sleeping = { ...envelope, kind: "run_status", status: "sleeping" };
+    expect(runEventSchema.safeParse(sleeping).success).toBe(false);
+    expect(parseRunEventLenient(sleeping)).toEqual(sleeping);
+    expect(parseRunEventLenient({ ...sleeping, note: "x" })).toEqual(sleeping);
+    expect(parseRunEventLenient({ ...envelope, kind: "run_status", status: "napping" })).toBeNull();
   });
 
   it("answers null for an unknown kind, a wrong type or a missing field", () => {

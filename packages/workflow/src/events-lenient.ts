@@ -1,15 +1,16 @@
 /**
- * `parseRunEventLenient`: reads an event written by a newer engine. A strict parse first; when it
+ * `parseRunEventLenient`: reads an event written by another engine of the line. A strict parse
+ * first (a `run_status` may carry `sleeping`, a status Promenade reads but never writes); when it
  * fails only because of fields this SDK does not know (at any depth), those fields are dropped and
  * the event parsed once more. Anything else (an unknown kind, a wrong type, a missing field) is
  * `null`.
  */
-import { runEventSchema } from "./events.ts";
-import type { RunEvent } from "./events.ts";
+import { readRunEventSchema } from "./events.ts";
+import type { ReadRunEvent } from "./events.ts";
 
 /** The event, without fields this SDK does not know; `null` when it is not a valid event. */
-export function parseRunEventLenient(value: unknown): RunEvent | null {
-  const first = runEventSchema.safeParse(value);
+export function parseRunEventLenient(value: unknown): ReadRunEvent | null {
+  const first = readRunEventSchema.safeParse(value);
   if (first.success) return first.data;
   const issues = first.error.issues;
   if (issues.length === 0 || issues.some((issue) => issue.code !== "unrecognized_keys")) {
@@ -31,6 +32,6 @@ export function parseRunEventLenient(value: unknown): RunEvent | null {
       delete (target as Record<string, unknown>)[key];
     }
   }
-  const second = runEventSchema.safeParse(copy);
+  const second = readRunEventSchema.safeParse(copy);
   return second.success ? second.data : null;
 }

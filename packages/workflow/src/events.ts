@@ -4,7 +4,7 @@
  * schemas are built on first use (see internal/lazy.ts); cursor and channel helpers need no zod,
  * so servers filtering a stream and programs importing `.` pay nothing for the schemas.
  */
-import { PASS_REASONS, RUN_STATUSES } from "./records/statuses.ts";
+import { PASS_REASONS, READABLE_RUN_STATUSES, RUN_STATUSES } from "./records/statuses.ts";
 import type { PassReason } from "./records/statuses.ts";
 import type { z } from "zod";
 import { EngineError } from "./errors/index.ts";
@@ -93,12 +93,13 @@ function buildEventSchemas() {
   // The per-request records some turns carried on `turn_ended` before `model_call` existed.
   const modelCallSchema = z.strictObject(modelCallShape);
 
-  const runEventSchema = z.discriminatedUnion("kind", [
+  const runStatusEvent = <S extends readonly [string, ...string[]]>(statuses: S) =>
     event("run_status", {
-      status: z.enum(RUN_STATUSES),
+      status: z.enum(statuses),
       error: eventErrorSchema.optional(),
       reason: z.enum(PASS_REASONS).optional(),
-    }),
+    });
+  const otherKinds = [
     event("phase", { name: nonEmpty, id: nonEmpty }),
     // JSON has no undefined: a missing `value` is a missing field, not a declared undefined.
     event("output", {
@@ -159,8 +160,23 @@ function buildEventSchemas() {
       wakeAt: z.int().min(0).optional(),
     }),
     event("resumed", {}),
+  ] as const;
+  const runEventSchema = z.discriminatedUnion("kind", [
+    runStatusEvent(RUN_STATUSES),
+    ...otherKinds,
   ]);
-  return { runEventSchema, tokenUsageSchema, toolReturnSchema, modelCallSchema };
+  // What a reader accepts: the same events, with the statuses only other engines write.
+  const readRunEventSchema = z.discriminatedUnion("kind", [
+    runStatusEvent(READABLE_RUN_STATUSES),
+    ...otherKinds,
+  ]);
+  return {
+    runEventSchema,
+    readRunEventSchema,
+    tokenUsageSchema,
+    toolReturnSchema,
+    modelCallSchema,
+  };
 }
 
 type EventSchemas = ReturnType<typeof buildEventSchemas>;
@@ -175,6 +191,15 @@ export const runEventSchema: EventSchemas["runEventSchema"] = lazyObject(
   () => eventSchemas().runEventSchema,
 );
 
+/**
+ * The run event as a reader accepts it: {@link runEventSchema}, except that `run_status` also
+ * takes `sleeping` (a status other engines of the line wrote; Promenade never does). Built on
+ * first use.
+ */
+export const readRunEventSchema: EventSchemas["readRunEventSchema"] = lazyObject(
+  () => eventSchemas().readRunEventSchema,
+);
+
 /** Token usage riding on `turn_ended`: optional integers ≥ 0, strict. Built on first use. */
 export const tokenUsageSchema: EventSchemas["tokenUsageSchema"] = lazyObject(
   () => eventSchemas().tokenUsageSchema,
@@ -187,10 +212,12 @@ export const toolReturnSchema: EventSchemas["toolReturnSchema"] = lazyObject(
 
 /** One run event (discriminated on `kind`). */
 export type RunEvent = z.infer<EventSchemas["runEventSchema"]>;
+/** One run event as a reader accepts it (a `run_status` may also be `sleeping`). */
+export type ReadRunEvent = z.infer<EventSchemas["readRunEventSchema"]>;
 /** The 26 event kinds. */
 export type RunEventKind = RunEvent["kind"];
 /** A run's status on `run_status` events. */
-export type { RunStatus } from "./records/statuses.ts";
+export type { ReadableRunStatus, RunStatus } from "./records/statuses.ts";
 /** The fields every event carries. */
 export type EventEnvelope = Pick<RunEvent, "runId" | "turnId" | "seq" | "t">;
 /** Token usage (`turn_ended.usage`). */

@@ -66,6 +66,8 @@ export type {
   EventEnvelope,
   ModelCall,
   PassReason,
+  ReadableRunStatus,
+  ReadRunEvent,
   RunEvent,
   RunEventKind,
   RunStatus,

@@ -2,7 +2,7 @@
  * `promenade runs`: list a server's runs, newest first, as a table or `--json` (the API's
  * `{ runs, nextCursor }` body, unchanged).
  */
-import { RUN_STATUSES } from "@promenade/workflow/records";
+import { READABLE_RUN_STATUSES } from "@promenade/workflow/records";
 import { integerOption, JSON_OPTION, SERVER_OPTIONS, stringOption } from "../args.ts";
 import { ApiClient } from "../client/api.ts";
 import { targetFromArgs } from "../client/target.ts";
@@ -25,7 +25,7 @@ export const runsCommand: Command = {
       status: {
         type: "string",
         value: "STATUS",
-        description: `only these statuses, comma-separated (${RUN_STATUSES.join(", ")})`,
+        description: `only these statuses, comma-separated (${READABLE_RUN_STATUSES.join(", ")})`,
       },
       limit: { type: "string", value: "N", description: "at most N runs (default 20, max 500)" },
       ...JSON_OPTION,
@@ -37,12 +37,12 @@ export const runsCommand: Command = {
   async run(args, io) {
     const status = stringOption(args.values["status"]);
     if (status !== undefined) {
-      const valid: ReadonlySet<string> = new Set(RUN_STATUSES);
+      const valid: ReadonlySet<string> = new Set(READABLE_RUN_STATUSES);
       for (const item of status.split(",").map((s) => s.trim())) {
         if (!valid.has(item)) {
           throw new UsageError(
             `unknown status "${item}".`,
-            `Valid statuses: ${RUN_STATUSES.join(", ")} (comma-separated).`,
+            `Valid statuses: ${READABLE_RUN_STATUSES.join(", ")} (comma-separated).`,
           );
         }
       }

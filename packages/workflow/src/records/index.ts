@@ -14,11 +14,13 @@ import type { RunStatus } from "./statuses.ts";
 export {
   ACTIVE_STATUSES,
   isTerminal,
+  isWrittenStatus,
   PASS_REASONS,
+  READABLE_RUN_STATUSES,
   RUN_STATUSES,
   TERMINAL_STATUSES,
 } from "./statuses.ts";
-export type { PassReason, RunStatus, TerminalStatus } from "./statuses.ts";
+export type { PassReason, ReadableRunStatus, RunStatus, TerminalStatus } from "./statuses.ts";
 
 export {
   HUMAN_INPUT_STATUSES,

@@ -20,6 +20,24 @@ export const RUN_STATUSES = [
 /** A run's status. */
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
+/**
+ * Every status a reader accepts: the written ones plus `sleeping`, which releases of the
+ * Boardwalk line gave a run parked in a long sleep. Promenade holds sleeps in `running` and never
+ * writes `sleeping`, but a program, client or stored stream of that line may filter by it or carry
+ * it, so status filters and the lenient event reader take it (a filter on it matches no run).
+ */
+export const READABLE_RUN_STATUSES = [...RUN_STATUSES, "sleeping"] as const;
+
+/** A status a reader accepts: a {@link RunStatus} or `sleeping`. */
+export type ReadableRunStatus = (typeof READABLE_RUN_STATUSES)[number];
+
+const WRITTEN: ReadonlySet<string> = new Set(RUN_STATUSES);
+
+/** True for a status Promenade writes (every readable status but `sleeping`). */
+export function isWrittenStatus(status: string): status is RunStatus {
+  return WRITTEN.has(status);
+}
+
 /** The final statuses. */
 export const TERMINAL_STATUSES = [
   "completed",

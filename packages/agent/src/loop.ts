@@ -10,7 +10,9 @@
 import { randomUUID } from "node:crypto";
 import { statSync } from "node:fs";
 import { join } from "node:path";
+import { normalizeReasoning, type Reasoning } from "@promenade/workflow";
 import { EngineError, isEngineError, isEngineErrorCode } from "@promenade/workflow/errors";
+import { parseAttachments, type Attachment } from "./attachments.ts";
 import { closeAll, connectMcpServers, validateMcpRefs, type McpConnection } from "./mcp-tools.ts";
 import {
   askHuman,
@@ -173,11 +175,18 @@ class RedactedHistory {
 
   #redactOne(message: ChatMessage): ChatMessage {
     const r = this.#redactor;
-    if (message.role === "user") return { role: "user", text: r.redact(message.text) };
+    if (message.role === "user") {
+      // Attachment bytes go as given: they are the program's files, not text to rewrite.
+      return message.attachments === undefined
+        ? { role: "user", text: r.redact(message.text) }
+        : { role: "user", text: r.redact(message.text), attachments: message.attachments };
+    }
     if (message.role === "assistant") {
       return {
         role: "assistant",
         text: r.redact(message.text),
+        // Signed by the provider and sent back unchanged, as the API requires.
+        ...(message.thinking === undefined ? {} : { thinking: message.thinking }),
         toolCalls: message.toolCalls.map((call) => {
           const out: ToolCallRequest = {
             id: call.id,
@@ -257,6 +266,15 @@ async function runLeaf(
       throw new EngineError("VALIDATION", "agent() prompt must be a string.");
     if (!isRecord(given)) throw new EngineError("VALIDATION", "agent() options must be an object.");
     const mcpRefs = validateMcpRefs(opts.mcp);
+    const reasoning = normalizeReasoning(opts.reasoning);
+    const attachments = parseAttachments(opts.attachments);
+    if (opts.session !== undefined) {
+      throw new EngineError(
+        "UNSUPPORTED",
+        'agent() option "session" (a hosted browser session) is not available on this engine.',
+        'Remove "session"; use the built-in webfetch tool or an MCP browser server instead.',
+      );
+    }
     const root = workingDir(host.workspaceDir, opts.cwd);
     const inlineEntries = optionalArray("tools", opts.tools);
     const tools: AgentTool[] = inlineEntries.map((entry, i) => wrapToolEntry(entry, i));
@@ -312,6 +330,7 @@ async function runLeaf(
         if (provider !== undefined) child.provider = provider;
         if (request.memory !== undefined) child.memory = request.memory;
         if (opts.cwd !== undefined) child.cwd = opts.cwd;
+        if (opts.reasoning !== undefined) child.reasoning = opts.reasoning;
         const childHost = host.subagent?.(request.name);
         if (childHost === undefined) {
           return Promise.reject(new EngineError("UNSUPPORTED", "This run cannot start subagents."));
@@ -374,7 +393,7 @@ async function runLeaf(
         redactor,
         resolved,
         turnId,
-        parts.join("\n\n"),
+        { text: parts.join("\n\n"), attachments, reasoning },
         tools,
         ask,
         iterationCap(opts.maxIterations),
@@ -414,7 +433,7 @@ async function loop(
   redactor: LoopRedactor,
   resolved: ResolvedModel,
   turnId: string,
-  firstMessage: string,
+  first: { text: string; attachments: readonly Attachment[]; reasoning: Reasoning | undefined },
   tools: readonly AgentTool[],
   ask: Parameters<typeof askHuman>[0] | null,
   cap: number,
@@ -423,7 +442,14 @@ async function loop(
   const adapter = adapterFor(resolved.protocol);
   const byName = new Map(tools.map((tool) => [tool.spec.name, tool]));
   const history = new RedactedHistory(redactor);
-  history.push({ role: "user", text: firstMessage });
+  history.push(
+    first.attachments.length === 0
+      ? { role: "user", text: first.text }
+      : { role: "user", text: first.text, attachments: first.attachments },
+  );
+  const reasoning = first.reasoning;
+  // `exclude` asks for reasoning without seeing it: no reasoning events then.
+  const showReasoning = reasoning?.exclude !== true;
   let specs: ToolSpec[] = [];
   let specsVersion = -1;
   const usage = { inputTokens: 0, outputTokens: 0 };
@@ -448,10 +474,15 @@ async function loop(
       }
       emit({ kind: "text_delta", blockId, text });
     };
+    const thoughts = redactor.stream();
+    const emitReasoning = (text: string): void => {
+      if (text !== "") emit({ kind: "reasoning_delta", text });
+    };
     const io: ProviderIo = {
       fetch: fetchImpl,
       sleep,
       onText: (text, whole) => emitText(whole ? redactor.redact(text) : stream.push(text)),
+      ...(showReasoning ? { onReasoning: (text) => emitReasoning(thoughts.push(text)) } : {}),
     };
     if (resolved.requestTimeoutMs !== undefined) io.timeoutMs = resolved.requestTimeoutMs;
     let turn;
@@ -471,6 +502,7 @@ async function loop(
           messages: history.view(),
           tools: lastTurn ? [] : specs,
           ...(lastTurn ? { historyTools: specs } : {}),
+          ...(reasoning === undefined ? {} : { reasoning }),
         },
         io,
       );
@@ -480,6 +512,7 @@ async function loop(
       call.error = { code: error.code, message: error.message };
       throw err;
     } finally {
+      emitReasoning(thoughts.flush());
       emitText(stream.flush());
       if (started) emit({ kind: "text_end", blockId });
       if (call.error !== undefined) emit({ kind: "model_call", ...call });
@@ -494,7 +527,12 @@ async function loop(
       return { finalText: turn.text, usage };
     }
 
-    history.push({ role: "assistant", text: turn.text, toolCalls: turn.toolCalls });
+    history.push({
+      role: "assistant",
+      text: turn.text,
+      toolCalls: turn.toolCalls,
+      ...(turn.thinking === undefined ? {} : { thinking: turn.thinking }),
+    });
     // Tool calls run in order, each once; `human_input` gates and concurrent tools (`subagent`)
     // start as they come and the turn continues once every one of them has finished (no model
     // request while a gate is pending).

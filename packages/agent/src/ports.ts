@@ -7,6 +7,8 @@
  * Nothing in this file does work; it only names shapes.
  */
 
+import type { ReasoningOption } from "@promenade/workflow";
+
 /** A JSON Schema object (draft 2020-12 keywords; unknown keywords ignored). */
 export type JsonSchema = Record<string, unknown>;
 
@@ -83,6 +85,27 @@ export interface AgentOptions {
    * in text. A non-integer or a value below 1 is ignored. Default 500.
    */
   maxIterations?: number;
+  /**
+   * How hard the model should think: an effort (`none`, `minimal`, `low`, `medium`, `high`,
+   * `xhigh`) or `{ effort?, maxTokens?, exclude? }` (an effort wins over `maxTokens`; `exclude`
+   * keeps the reasoning out of the run's events). Sent as the provider's reasoning setting.
+   */
+  reasoning?: ReasoningOption;
+  /**
+   * Files and images sent with the first user message: `{ mimeType, data?, url?, filename? }`
+   * with exactly one of `data` (base64) and `url`.
+   */
+  attachments?: readonly AgentAttachment[];
+  /** Hosted browser sessions are not available on this engine: any value fails `UNSUPPORTED`. */
+  session?: unknown;
+}
+
+/** One `attachments` entry of `agent()`. */
+export interface AgentAttachment {
+  mimeType: string;
+  data?: string;
+  url?: string;
+  filename?: string;
 }
 
 /**
@@ -160,6 +183,7 @@ export type AgentEventBody =
   | { kind: "text_start"; blockId: string }
   | { kind: "text_delta"; blockId: string; text: string }
   | { kind: "text_end"; blockId: string }
+  | { kind: "reasoning_delta"; text: string }
   | { kind: "tool_call_start"; toolCallId: string; toolName: string }
   | { kind: "tool_call_input_complete"; toolCallId: string; input: Record<string, unknown> }
   | { kind: "tool_call_executing"; toolCallId: string }

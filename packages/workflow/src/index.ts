@@ -41,6 +41,7 @@ export {
 } from "./manifest.ts";
 
 export type {
+  AgentAttachment,
   AgentOptions,
   ArtifactBody,
   ArtifactRef,

@@ -4,6 +4,8 @@
  * zod, the manifest schema or the event wire format.
  */
 
+import type { ReasoningOption } from "./reasoning.ts";
+
 /** A loosely typed JSON Schema object (not checked for being a valid schema). */
 export type JsonSchema = Record<string, unknown>;
 
@@ -78,6 +80,33 @@ export interface AgentOptions {
    * ignored. Default 500.
    */
   maxIterations?: number;
+  /**
+   * Which built-in tools the model gets: `"all"` (default), `"read-only"`, `"none"`, or exactly
+   * the named ones. The engine operator's ceiling can narrow this, never widen it.
+   */
+  builtins?: "all" | "read-only" | "none" | readonly string[];
+  /** Workspace-relative existing directory the leaf works from. Default: the workspace root. */
+  cwd?: string;
+  /**
+   * How hard the model should think: an effort, or `{ effort?, maxTokens?, exclude? }` (an
+   * effort wins over `maxTokens`; `exclude` keeps the reasoning out of the run's events). Sent as
+   * OpenAI's `reasoning_effort` or Anthropic's thinking budget (at least 1024 tokens; `none` is
+   * off).
+   */
+  reasoning?: ReasoningOption;
+  /** Files and images sent as parts of the first user message. */
+  attachments?: readonly AgentAttachment[];
+}
+
+/** A file or image sent with an `agent()` prompt: exactly one of `data` (base64) and `url`. */
+export interface AgentAttachment {
+  /** Media type, e.g. `"image/png"` or `"application/pdf"`. */
+  mimeType: string;
+  /** The content, base64-encoded. */
+  data?: string;
+  /** Where the provider fetches it (`http(s)://` or a `data:` URL). */
+  url?: string;
+  filename?: string;
 }
 
 /** Options of `workflows.call` / `workflows.run`. */

@@ -18,13 +18,27 @@ import {
   toolCallFromValue,
 } from "./http.ts";
 import type { ChatAdapter, ChatArgs, ChatMessage, ChatTurn, ToolCallRequest } from "./types.ts";
+import { base64Of, type Attachment } from "../attachments.ts";
 import type { TokenUsage } from "../ports.ts";
+
+/** The part of one attachment: `inlineData` with its content, or `fileData` by URI. */
+function attachmentPart(attachment: Attachment): unknown {
+  const data = base64Of(attachment);
+  return data !== undefined
+    ? { inlineData: { mimeType: attachment.mimeType, data } }
+    : { fileData: { mimeType: attachment.mimeType, fileUri: attachment.url } };
+}
 
 /** Wire `contents` for the neutral conversation. */
 export function geminiContents(messages: readonly ChatMessage[]): unknown[] {
   const names = new Map<string, string>();
   return messages.map((message) => {
-    if (message.role === "user") return { role: "user", parts: [{ text: message.text }] };
+    if (message.role === "user") {
+      return {
+        role: "user",
+        parts: [{ text: message.text }, ...(message.attachments ?? []).map(attachmentPart)],
+      };
+    }
     if (message.role === "assistant") {
       const parts: unknown[] = [];
       if (message.text !== "") parts.push({ text: message.text });

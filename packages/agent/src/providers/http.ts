@@ -328,8 +328,15 @@ export function toolCallFromValue(id: string, name: string, input: unknown): Too
 export interface TurnReader {
   /** Names the JSON document in `malformed <what>` errors. */
   what: string;
-  /** Reads an event-stream answer, passing text pieces to `onText` as they arrive. */
-  stream(response: Response, onText: (text: string, whole: boolean) => void): Promise<ChatTurn>;
+  /**
+   * Reads an event-stream answer, passing text pieces to `onText` and reasoning pieces to
+   * `onReasoning` as they arrive.
+   */
+  stream(
+    response: Response,
+    onText: (text: string, whole: boolean) => void,
+    onReasoning: (text: string) => void,
+  ): Promise<ChatTurn>;
   /** Reads a whole JSON answer. */
   json(value: unknown): ChatTurn;
 }
@@ -348,8 +355,13 @@ export async function requestTurn(
   reader: TurnReader,
 ): Promise<ChatTurn> {
   const response = await postWithRetry(url, headers, JSON.stringify(body), io);
-  if (isEventStream(response))
-    return reader.stream(response, (text, whole) => io.onText(text, whole));
+  if (isEventStream(response)) {
+    return reader.stream(
+      response,
+      (text, whole) => io.onText(text, whole),
+      (text) => io.onReasoning?.(text),
+    );
+  }
   const turn = reader.json(await readJson(response, reader.what));
   if (turn.text !== "") io.onText(turn.text, true);
   return turn;

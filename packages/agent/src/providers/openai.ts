@@ -1,8 +1,11 @@
 /**
  * OpenAI-compatible chat completions — also Google's OpenAI-compatible surface,
  * Ollama, vLLM and any gateway speaking it. Requests are non-streaming (`model`, `messages`,
- * `tools?` only); a response is read as JSON or, when the server answers with an event stream,
- * as `chat.completion.chunk` deltas. Maps wire ↔ neutral; knows nothing about events or tools.
+ * `tools?`, and `reasoning_effort` when the call asked for an effort); a response is read as JSON
+ * or, when the server answers with an event stream, as `chat.completion.chunk` deltas (streamed
+ * `reasoning_content` / `reasoning` go to the reasoning sink, never into the answer). Attachments
+ * of the first user message become `image_url` parts (images) and `file` parts (other files, by
+ * base64 content). Maps wire ↔ neutral; knows nothing about events or tools.
  */
 import { EngineError } from "@promenade/workflow/errors";
 import {
@@ -15,6 +18,7 @@ import {
   toolCallFromText,
 } from "./http.ts";
 import type { ChatAdapter, ChatArgs, ChatMessage, ChatTurn, ToolCallRequest } from "./types.ts";
+import { dataUrl, isImage, unsupportedAttachment, type Attachment } from "../attachments.ts";
 import type { TokenUsage } from "../ports.ts";
 
 function malformed(detail: string): EngineError {
@@ -25,12 +29,43 @@ function malformed(detail: string): EngineError {
   );
 }
 
+/** The content part of one attachment: an `image_url` part, or a `file` part with its data. */
+function attachmentPart(attachment: Attachment, index: number): unknown {
+  if (isImage(attachment)) {
+    return { type: "image_url", image_url: { url: attachment.url ?? dataUrl(attachment) } };
+  }
+  const fileData = dataUrl(attachment);
+  if (fileData === undefined) {
+    throw unsupportedAttachment(
+      "an OpenAI-compatible provider",
+      index,
+      attachment,
+      "Chat completions take a non-image file by content only: pass its base64 `data` instead of `url`.",
+    );
+  }
+  return {
+    type: "file",
+    file: {
+      filename: attachment.filename ?? `attachment-${String(index + 1)}`,
+      file_data: fileData,
+    },
+  };
+}
+
 /** Wire messages for the neutral conversation. */
 export function openAiMessages(messages: readonly ChatMessage[]): unknown[] {
   const out: unknown[] = [];
   for (const message of messages) {
-    if (message.role === "user") out.push({ role: "user", content: message.text });
-    else if (message.role === "assistant") {
+    if (message.role === "user") {
+      const attachments = message.attachments ?? [];
+      out.push({
+        role: "user",
+        content:
+          attachments.length === 0
+            ? message.text
+            : [{ type: "text", text: message.text }, ...attachments.map(attachmentPart)],
+      });
+    } else if (message.role === "assistant") {
       const wire: Record<string, unknown> = {
         role: "assistant",
         content: message.text === "" ? null : message.text,
@@ -58,12 +93,16 @@ export function openAiMessages(messages: readonly ChatMessage[]): unknown[] {
   return out;
 }
 
-/** The request body: exactly `model`, `messages` and (when any) `tools`. */
+/**
+ * The request body: `model`, `messages`, `tools` (when any) and `reasoning_effort` (when the call
+ * named an effort; a `maxTokens`-only request has no chat-completions field and sends nothing).
+ */
 export function openAiBody(args: ChatArgs): Record<string, unknown> {
   const body: Record<string, unknown> = {
     model: args.model,
     messages: openAiMessages(args.messages),
   };
+  if (args.reasoning?.effort !== undefined) body.reasoning_effort = args.reasoning.effort;
   if (args.tools.length > 0) {
     body.tools = args.tools.map((tool) => ({
       type: "function",
@@ -137,6 +176,7 @@ function parseCompletion(value: unknown): ChatTurn {
 async function readStream(
   response: Response,
   onText: (text: string, whole: boolean) => void,
+  onReasoning?: (text: string) => void,
 ): Promise<ChatTurn> {
   let text = "";
   let finish: unknown;
@@ -159,6 +199,11 @@ async function readStream(
       finish = choice.finish_reason;
     const delta = choice.delta;
     if (!isObject(delta)) return;
+    // Gateways name streamed reasoning `reasoning_content` (DeepSeek, vLLM) or `reasoning`.
+    for (const field of ["reasoning_content", "reasoning"] as const) {
+      const thought = delta[field];
+      if (typeof thought === "string" && thought !== "") onReasoning?.(thought);
+    }
     if (typeof delta.content === "string" && delta.content !== "") {
       text += delta.content;
       onText(delta.content, false);

@@ -3,6 +3,8 @@
  * to and from one wire protocol; the loop never sees wire JSON. Strings arrive here already
  * redacted (the loop redacts string leaves before calling an adapter).
  */
+import type { Reasoning } from "@promenade/workflow";
+import type { Attachment } from "../attachments.ts";
 import type { FetchLike, SleepLike, TokenUsage } from "../ports.ts";
 
 /** A tool as advertised to the model. */
@@ -36,8 +38,17 @@ export interface ToolResult {
 
 /** A message of the neutral conversation. */
 export type ChatMessage =
-  | { role: "user"; text: string }
-  | { role: "assistant"; text: string; toolCalls: ToolCallRequest[] }
+  | { role: "user"; text: string; attachments?: readonly Attachment[] }
+  | {
+      role: "assistant";
+      text: string;
+      toolCalls: ToolCallRequest[];
+      /**
+       * The provider's own record of the model's reasoning for this message (Anthropic thinking
+       * blocks with their signatures), sent back verbatim with the history; never shown.
+       */
+      thinking?: readonly unknown[];
+    }
   | { role: "tool_results"; results: ToolResult[] };
 
 /** What one model request produced. */
@@ -46,6 +57,8 @@ export interface ChatTurn {
   toolCalls: ToolCallRequest[];
   usage: TokenUsage;
   wantsTools: boolean;
+  /** See the assistant message's `thinking`. */
+  thinking?: unknown[];
 }
 
 /** Adapter input. */
@@ -63,6 +76,8 @@ export interface ChatArgs {
    */
   historyTools?: readonly ToolSpec[];
   maxTokens?: number;
+  /** How hard the model should think, as the call asked (normalized). */
+  reasoning?: Reasoning;
 }
 
 /** Adapter I/O: injectables plus the text sink. */
@@ -78,6 +93,8 @@ export interface ProviderIo {
    * delivered in one piece (non-streaming), so it can be redacted whole and emitted once.
    */
   onText(text: string, whole: boolean): void;
+  /** Receives streamed reasoning text (never part of the answer). */
+  onReasoning?(text: string): void;
 }
 
 /** One wire protocol. */

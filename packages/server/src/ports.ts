@@ -112,6 +112,10 @@ export interface EngineApi {
   deployWorkflow(args: {
     program: string;
     skills?: Record<string, string>;
+    /** A directory of `<name>/SKILL.md` folder skills, read during the deploy. */
+    skillsSourceDir?: string;
+    /** The workflow's AGENTS.md text. */
+    agentsMd?: string;
     config?: Record<string, JsonValue>;
   }): Awaitable<WorkflowRow>;
   /**

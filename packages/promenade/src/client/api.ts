@@ -24,7 +24,12 @@ export interface RunsQuery {
 export interface DeployBody {
   program: string;
   filename: string;
+  /** Inline skills: name → markdown placed in the agent's first message. */
   skills?: Record<string, string>;
+  /** Folder skills: name → (path relative to the folder → text), `SKILL.md` among them. */
+  skillFolders?: Record<string, Record<string, string>>;
+  /** The workflow's AGENTS.md text. */
+  agentsMd?: string;
   config?: Record<string, JsonValue>;
 }
 

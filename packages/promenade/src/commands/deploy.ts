@@ -2,11 +2,12 @@
  * `promenade deploy <file…>`: upload workflows to a server. A self-contained file (it imports
  * only the SDK and `node:` builtins) is uploaded as written, so the server compiles it and its
  * errors point at the file's own lines. A file that imports local modules or packages, and a
- * package directory (entry `index.*`, `skills/*.md`, `promenade.config.json`), are bundled here
+ * package directory (entry `index.*`, `skills/*.md` inline skills, `skills/<name>/SKILL.md`
+ * folder skills with their files, a root `AGENTS.md`, `promenade.config.json`), are bundled here
  * first with the same bundler the server uses for its workflows directory. One bad file does not
  * stop the others; the exit code is 1 if any failed.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, relative, resolve } from "node:path";
 import type { JsonValue } from "@promenade/workflow";
 import { JSON_OPTION, SERVER_OPTIONS } from "../args.ts";
@@ -72,21 +73,56 @@ export async function deployBody(path: string): Promise<DeployBody> {
   return { program, filename: `${name.replace(/\.[^.]+$/, "")}.mjs` };
 }
 
+/** Every regular file under `dir` (symbolic links skipped), as `/`-separated relative paths. */
+function filesUnder(dir: string, prefix = ""): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const stat = lstatSync(join(dir, name));
+    if (stat.isDirectory()) out.push(...filesUnder(join(dir, name), `${prefix}${name}/`));
+    else if (stat.isFile()) out.push(`${prefix}${name}`);
+  }
+  return out;
+}
+
+/**
+ * The skills of a package's `skills/` directory: flat `<name>.md` files are inline skills;
+ * `<name>/` folders are folder skills, sent with every file in them.
+ */
+function packageSkills(skillsDir: string): {
+  skills: Record<string, string>;
+  skillFolders: Record<string, Record<string, string>>;
+} {
+  const skills: Record<string, string> = {};
+  const skillFolders: Record<string, Record<string, string>> = {};
+  if (!existsSync(skillsDir) || !statSync(skillsDir).isDirectory()) return { skills, skillFolders };
+  for (const entry of readdirSync(skillsDir).sort()) {
+    if (entry.startsWith(".")) continue;
+    const path = join(skillsDir, entry);
+    const stat = lstatSync(path);
+    if (stat.isFile() && entry.endsWith(".md")) {
+      skills[entry.slice(0, -3)] = readFileSync(path, "utf8");
+    } else if (stat.isDirectory()) {
+      const files: Record<string, string> = {};
+      for (const file of filesUnder(path)) files[file] = readFileSync(join(path, file), "utf8");
+      skillFolders[entry] = files;
+    }
+  }
+  return { skills, skillFolders };
+}
+
 async function packageBody(dir: string): Promise<DeployBody> {
   const entry = PACKAGE_ENTRIES.map((name) => join(dir, name)).find((path) => existsSync(path));
   if (entry === undefined) {
     throw new CliError(`${dir} has no entry file (${PACKAGE_ENTRIES.join(", ")}).`, {
-      hint: "A workflow package directory holds index.ts (or .mts/.mjs/.js), optional skills/*.md and promenade.config.json.",
+      hint: "A workflow package directory holds index.ts (or .mts/.mjs/.js), optional skills/*.md, skills/<name>/SKILL.md folders, AGENTS.md and promenade.config.json.",
     });
   }
-  const skills: Record<string, string> = {};
-  const skillsDir = join(dir, "skills");
-  if (existsSync(skillsDir) && statSync(skillsDir).isDirectory()) {
-    for (const file of readdirSync(skillsDir).sort()) {
-      if (file.endsWith(".md"))
-        skills[file.slice(0, -3)] = readFileSync(join(skillsDir, file), "utf8");
-    }
-  }
+  const { skills, skillFolders } = packageSkills(join(dir, "skills"));
+  const agentsMdPath = join(dir, "AGENTS.md");
+  const agentsMd =
+    existsSync(agentsMdPath) && statSync(agentsMdPath).isFile()
+      ? readFileSync(agentsMdPath, "utf8")
+      : undefined;
   let config: Record<string, JsonValue> | undefined;
   const configPath = join(dir, "promenade.config.json");
   if (existsSync(configPath)) {
@@ -105,7 +141,14 @@ async function packageBody(dir: string): Promise<DeployBody> {
   }
   await checkMeta(readFileSync(entry, "utf8"), `${basename(dir)}/${basename(entry)}`);
   const program = await bundle(entry);
-  return { program, filename: "index.mjs", skills, ...(config === undefined ? {} : { config }) };
+  return {
+    program,
+    filename: "index.mjs",
+    skills,
+    ...(Object.keys(skillFolders).length === 0 ? {} : { skillFolders }),
+    ...(agentsMd === undefined ? {} : { agentsMd }),
+    ...(config === undefined ? {} : { config }),
+  };
 }
 
 /** `promenade deploy`. */
@@ -114,7 +157,7 @@ export const deployCommand: Command = {
     name: "deploy",
     summary: "deploy workflow files or package directories to a server",
     description:
-      "Deploys each workflow (a .ts/.mts/.mjs/.js file, or a package directory with index.ts, skills/*.md and promenade.config.json) to a server. Redeploying a slug replaces its program and keeps its id and runs.",
+      "Deploys each workflow (a .ts/.mts/.mjs/.js file, or a package directory with index.ts, skills/*.md inline skills, skills/<name>/SKILL.md folder skills, AGENTS.md and promenade.config.json) to a server. Redeploying a slug replaces its program and keeps its id and runs.",
     options: { ...JSON_OPTION, ...SERVER_OPTIONS },
     positionals: [{ name: "file", required: true, variadic: true }],
     examples: ["promenade deploy workflows/hello.ts", "promenade deploy workflows/*.ts --json"],

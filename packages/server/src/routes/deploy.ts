@@ -1,6 +1,9 @@
 /**
  * `POST /api/workflows`: deploy a workflow program sent as JSON (`program`, optional `filename`,
- * `skills` and `config`). A TypeScript file is bundled first. Answers 201 with the workflow when it
+ * `skills`, `skillFolders`, `agentsMd` and `config`). Skills come in two shapes: `skills` maps a
+ * name to one markdown body placed in the agent's first message; `skillFolders` maps a name to
+ * the files of a `<name>/SKILL.md` folder the model opens through its `skill` tool. `agentsMd` is
+ * the workflow's AGENTS.md. A TypeScript file is bundled first. Answers 201 with the workflow when it
  * is new and 200 when it replaced one; every deploy is counted in the metrics. A server started
  * with the deploy API off answers 403 `DEPLOY_DISABLED`.
  */
@@ -11,6 +14,9 @@ import type { Metrics } from "../internal/metrics.ts";
 import type { Handler } from "../pipeline/route.ts";
 import type { EngineApi, JsonValue, WorkflowRow } from "../ports.ts";
 import { workflowDetail } from "../project.ts";
+import { checkSkillFolders, stageSkillFolders, type SkillFolders } from "../skill-folders.ts";
+
+const BODY_KEYS = ["program", "filename", "skills", "skillFolders", "agentsMd", "config"];
 
 /** What the deploy route needs besides the engine. */
 export interface DeployRouteOptions {
@@ -40,7 +46,7 @@ export function deployRoute(
     }
     const b = body as Record<string, unknown>;
     for (const key of Object.keys(b)) {
-      if (!["program", "filename", "skills", "config"].includes(key)) {
+      if (!BODY_KEYS.includes(key)) {
         issues.push([key, "unrecognized key"]);
       }
     }
@@ -71,6 +77,22 @@ export function deployRoute(
         }
       }
     }
+    let skillFolders: SkillFolders | undefined;
+    if (b["skillFolders"] !== undefined) {
+      skillFolders = checkSkillFolders(b["skillFolders"], issues);
+      for (const name of Object.keys(skillFolders ?? {})) {
+        if (typeof skills === "object" && skills !== null && Object.hasOwn(skills, name)) {
+          issues.push([
+            `skillFolders.${name}`,
+            "a skill of this name is also in skills; deploy each skill in one shape",
+          ]);
+        }
+      }
+    }
+    const agentsMd = b["agentsMd"];
+    if (agentsMd !== undefined && typeof agentsMd !== "string") {
+      issues.push(["agentsMd", "expected a string (the workflow's AGENTS.md)"]);
+    }
     const config = b["config"];
     if (
       config !== undefined &&
@@ -85,15 +107,20 @@ export function deployRoute(
     }
     const before = new Set((await engine.listWorkflows()).map((w) => w.id));
     let row: WorkflowRow;
+    const staged = skillFolders === undefined ? undefined : stageSkillFolders(skillFolders);
     try {
       row = await engine.deployWorkflow({
         program: source,
         ...(skills === undefined ? {} : { skills: skills as Record<string, string> }),
+        ...(staged === undefined ? {} : { skillsSourceDir: staged.dir }),
+        ...(agentsMd === undefined ? {} : { agentsMd: agentsMd as string }),
         ...(config === undefined ? {} : { config: config as Record<string, JsonValue> }),
       });
     } catch (err) {
       metrics.deploys.inc({ source: "api", outcome: "error" });
       throw err;
+    } finally {
+      staged?.cleanup();
     }
     metrics.deploys.inc({ source: "api", outcome: "ok" });
     const created = !before.has(row.id);

@@ -377,7 +377,8 @@ export async function renderRunDetail(runId) {
         state,
         detail,
       );
-      tool = { box, state, detail, partial: "" };
+      box.dataset.toolCallId = id;
+      tool = { box, state, detail, partial: "", output: null };
       turn.tools.set(id, tool);
       turn.body.append(box);
     }
@@ -515,6 +516,26 @@ export async function renderRunDetail(runId) {
       case "tool_call_executing":
         setToolState(toolFor(turnFor(ev), ev.toolCallId), "running");
         break;
+      case "tool_output_delta": {
+        // A running tool's output as it is produced (stdout and stderr interleaved in order);
+        // it stays under the tool once the result arrives.
+        const tool = toolFor(turnFor(ev), ev.toolCallId);
+        if (!tool.output) {
+          tool.output = el("pre", { class: "tool-output" });
+          tool.box.append(tool.output);
+        }
+        const last = tool.output.lastElementChild;
+        if (last && last.dataset.stream === ev.stream) last.textContent += ev.text;
+        else {
+          tool.output.append(
+            el("span", { class: ev.stream, dataset: { stream: ev.stream }, text: ev.text }),
+          );
+        }
+        if (tool.output.scrollHeight > tool.output.clientHeight) {
+          tool.output.scrollTop = tool.output.scrollHeight;
+        }
+        break;
+      }
       case "tool_call_result": {
         const tool = toolFor(turnFor(ev), ev.toolCallId);
         setToolState(tool, "ok");

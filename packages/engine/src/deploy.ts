@@ -290,9 +290,13 @@ function checkSkills(skills: unknown): Record<string, string> {
 export function platformExtensionFields(manifest: WorkflowManifest): string[] {
   const fields: string[] = [];
   const record = manifest as unknown as Record<string, unknown>;
-  for (const key of ["container", "egress", "notifications"]) {
+  for (const key of ["container", "egress", "notifications", "recording"]) {
     if (record[key] !== undefined) fields.push(key);
   }
+  // Stored, never fired: this engine does not start runs when other workflows' runs end.
+  manifest.triggers.forEach((trigger, index) => {
+    if (trigger.kind === "workflow_run") fields.push(`triggers[${String(index)}] (workflow_run)`);
+  });
   if (record["callable_by"] !== undefined && record["callable_by"] !== "anyone_in_org") {
     fields.push("callable_by");
   }

@@ -90,6 +90,7 @@ export type {
   HostedRunsOn,
   HostedRunsOnObject,
   ManualTrigger,
+  WorkflowRunTrigger,
   Notification,
   OrgRole,
   RetryBackoff,

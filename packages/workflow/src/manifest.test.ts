@@ -20,6 +20,7 @@ import type {
   SelfHostedRunsOn,
   ToolGrant,
   WebhookTrigger,
+  WorkflowRunTrigger,
   WorkflowMeta,
   WorkflowMetaFields,
   Workspace,
@@ -192,11 +193,12 @@ describe("validateMeta: triggers", () => {
 });
 
 describe("validateMeta: env and secrets", () => {
-  it("rejects reserved prefixes case-insensitively at env.<KEY>", () => {
-    for (const key of ["BOARDWALK_X", "aws_region", "promenade_port", "Aws_Key"]) {
+  it("rejects the engine's PROMENADE_ prefix case-insensitively at env.<KEY>, and accepts BOARDWALK_ and AWS_ keys", () => {
+    for (const key of ["PROMENADE_PORT", "promenade_port", "Promenade_X"]) {
       expect(issuePaths(minimal({ env: { [key]: "1" } }))).toEqual([`env.${key}`]);
     }
-    expect(validateMeta(minimal({ env: { AWSX: "1" } })).env).toEqual({ AWSX: "1" });
+    const env = { BOARDWALK_X: "1", aws_region: "eu-west-1", Aws_Key: "k", AWSX: "1" };
+    expect(validateMeta(minimal({ env })).env).toEqual(env);
   });
 
   it("accepts whole-value secret references to declared secrets only", () => {
@@ -335,6 +337,55 @@ describe("validateMeta: workspace, budget and platform fields", () => {
     ]);
   });
 
+  it("accepts every field the 0.2 line added, all at once", () => {
+    const meta = minimal({
+      triggers: [
+        { kind: "cron", expr: "0 9 * * *", input: { report: "daily" } },
+        { kind: "workflow_run", workflows: ["build", "test"], conclusions: ["success", "failure"] },
+        { kind: "workflow_run", workflows: ["deploy"] },
+      ],
+      budget: { deadline_seconds: 600, max_duration_seconds: 300 },
+      recording: true,
+      env: { BOARDWALK_MODE: "strict", AWS_REGION: "eu-west-1" },
+      runs_on: { kind: "self-hosted", labels: ["gpu"] },
+      egress: { level: "custom", allow: ["api.example.com"], include_defaults: true },
+    });
+    const manifest = validateMeta(meta);
+    expect(manifest.triggers).toEqual(meta["triggers"]);
+    expect(manifest.runs_on).toEqual({ kind: "self-hosted", pool: "default", labels: ["gpu"] });
+    expect(manifest.recording).toBe(true);
+    expect(validateMeta(minimal({ runs_on: "boardwalk/linux-large" })).runs_on).toBe(
+      "boardwalk/linux-large",
+    );
+    expect(validateMeta(minimal({ egress: { level: "trusted" } })).egress).toEqual({
+      level: "trusted",
+    });
+  });
+
+  it("checks workflow_run triggers and recording, naming the field", () => {
+    const run = (extra: Record<string, unknown>) => ({ kind: "workflow_run", ...extra });
+    expect(issuePaths(minimal({ triggers: [run({ workflows: [] })] }))).toEqual([
+      "triggers.0.workflows",
+    ]);
+    const many = Array.from({ length: 21 }, (_, i) => `w${String(i)}`);
+    expect(issuePaths(minimal({ triggers: [run({ workflows: many })] }))).toEqual([
+      "triggers.0.workflows",
+    ]);
+    expect(issuePaths(minimal({ triggers: [run({ workflows: ["bad slug"] })] }))).toEqual([
+      "triggers.0.workflows.0",
+    ]);
+    expect(issuePaths(minimal({ triggers: [run({ workflows: ["a"], conclusions: [] })] }))).toEqual(
+      ["triggers.0.conclusions"],
+    );
+    expect(
+      issuePaths(minimal({ triggers: [run({ workflows: ["a"], conclusions: ["skipped"] })] })),
+    ).toEqual(["triggers.0.conclusions.0"]);
+    expect(issuePaths(minimal({ triggers: [run({ workflows: ["a"], on: "x" })] }))).toEqual([
+      "triggers.0",
+    ]);
+    expect(issuePaths(minimal({ recording: "yes" }))).toEqual(["recording"]);
+  });
+
   it("round-trips a full manifest, adding only runs_on", () => {
     const full = {
       slug: "nightly-digest",
@@ -462,6 +513,7 @@ describe("WorkflowMeta agrees with the schema key for key", () => {
     type Trigger = NonNullable<Input["triggers"]>[number];
     expectTypeOf<keyof CronTrigger>().toEqualTypeOf<KeysOf<Member<Trigger, "expr">>>();
     expectTypeOf<keyof WebhookTrigger>().toEqualTypeOf<KeysOf<Member<Trigger, "auth">>>();
+    expectTypeOf<keyof WorkflowRunTrigger>().toEqualTypeOf<KeysOf<Member<Trigger, "workflows">>>();
     expectTypeOf<Exclude<keyof RunPermissions, "tools">>().toEqualTypeOf<
       keyof NonNullable<Input["permissions"]>
     >();
@@ -471,7 +523,7 @@ describe("WorkflowMeta agrees with the schema key for key", () => {
       KeysOf<Member<NonNullable<Input["runs_on"]>, "label">>
     >();
     expectTypeOf<keyof SelfHostedRunsOn>().toEqualTypeOf<
-      KeysOf<Member<NonNullable<Input["runs_on"]>, "pool">>
+      KeysOf<Member<NonNullable<Input["runs_on"]>, "kind">>
     >();
     expectTypeOf<KeysOf<EgressPolicy>>().toEqualTypeOf<KeysOf<NonNullable<Input["egress"]>>>();
     expectTypeOf<KeysOf<Notification>>().toEqualTypeOf<

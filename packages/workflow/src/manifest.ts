@@ -12,7 +12,11 @@ import { RETRYABLE_ERROR_CODES } from "./errors/retryable.ts";
 
 const SLUG_PATTERN = /^[a-zA-Z0-9-]+$/;
 const SECRET_REFERENCE = /^\$\{\{\s*secrets\.([A-Za-z0-9_-]+)\s*\}\}$/;
-const RESERVED_ENV_PREFIX = /^(BOARDWALK_|AWS_|PROMENADE_)/i;
+// `PROMENADE_` variables belong to the engine. (`BOARDWALK_` and `AWS_` keys are the program's:
+// the SDK line accepts them.)
+const RESERVED_ENV_PREFIX = /^PROMENADE_/i;
+/** The run conclusions a `workflow_run` trigger may follow. */
+const RUN_CONCLUSIONS = ["success", "failure", "cancelled"] as const;
 const MAX_ENV_KEYS = 100;
 const MAX_ENV_VALUE_LENGTH = 32_768;
 /** Most attempts a retry policy may ask for (the first try included). */
@@ -79,7 +83,24 @@ function buildManifestSchemas() {
     }),
   });
   const manualTrigger = z.strictObject({ kind: z.literal("manual") });
-  const trigger = z.discriminatedUnion("kind", [cronTrigger, webhookTrigger, manualTrigger]);
+  // Runs of other workflows ending: accepted and stored; this engine never fires it.
+  const workflowRunTrigger = z.strictObject({
+    kind: z.literal("workflow_run"),
+    workflows: z
+      .array(slug, { error: "workflows must be a list of workflow slugs" })
+      .min(1, "workflows must name at least one workflow")
+      .max(20, "workflows may name at most 20 workflows"),
+    conclusions: z
+      .array(z.enum(RUN_CONCLUSIONS, { error: `conclusions are ${RUN_CONCLUSIONS.join(", ")}` }))
+      .min(1, "conclusions must not be empty; omit it to follow every conclusion")
+      .optional(),
+  });
+  const trigger = z.discriminatedUnion("kind", [
+    cronTrigger,
+    webhookTrigger,
+    manualTrigger,
+    workflowRunTrigger,
+  ]);
 
   const env = z.record(z.string(), z.string()).superRefine(
     (value, ctx) => {
@@ -99,7 +120,7 @@ function buildManifestSchemas() {
           ctx.addIssue({
             code: "custom",
             path: [key],
-            message: `"${key}" uses a reserved prefix (BOARDWALK_, AWS_ and PROMENADE_ belong to the engine); rename it`,
+            message: `"${key}" uses the reserved prefix PROMENADE_ (it belongs to the engine); rename it`,
           });
         }
         if (typeof entry !== "string") continue;
@@ -225,7 +246,7 @@ function buildManifestSchemas() {
       }),
       z.strictObject({
         kind: z.literal("self-hosted"),
-        pool: text(1, 120, "pool"),
+        pool: text(1, 120, "pool").default("default"),
         labels: z.array(text(1, 120, "label")).optional(),
       }),
     ],
@@ -300,6 +321,8 @@ function buildManifestSchemas() {
       callable_by: callableBy.default("anyone_in_org"),
       egress: egress.optional(),
       notifications: z.array(notification).optional(),
+      // Session recording of hosted runs: accepted, not enforced here.
+      recording: z.boolean({ error: "recording must be true or false" }).optional(),
     })
     .superRefine(
       (manifest, ctx) => {

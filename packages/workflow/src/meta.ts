@@ -27,8 +27,19 @@ export interface ManualTrigger {
   kind: "manual";
 }
 
+/**
+ * Runs of other workflows ending with one of `conclusions` (every conclusion when omitted).
+ * Accepted and stored; this engine never fires it (deploy logs a notice).
+ */
+export interface WorkflowRunTrigger {
+  kind: "workflow_run";
+  /** 1–20 workflow slugs. */
+  workflows: readonly string[];
+  conclusions?: readonly ("success" | "failure" | "cancelled")[];
+}
+
 /** What starts a workflow; a trigger's index in `triggers` is its identity. */
-export type Trigger = CronTrigger | WebhookTrigger | ManualTrigger;
+export type Trigger = CronTrigger | WebhookTrigger | ManualTrigger | WorkflowRunTrigger;
 
 /** A secret allow-list entry: a name, never a value. 1–120 chars. */
 export interface SecretRef {
@@ -109,7 +120,8 @@ export interface HostedRunsOnObject {
 /** A self-hosted runner pool. */
 export interface SelfHostedRunsOn {
   kind: "self-hosted";
-  pool: string;
+  /** Default `"default"`. */
+  pool?: string;
   labels?: readonly string[];
 }
 
@@ -190,6 +202,8 @@ export interface WorkflowMetaFields {
   callable_by?: CallableBy;
   egress?: EgressPolicy;
   notifications?: readonly Notification[];
+  /** Session recording of hosted runs (platform extension; not enforced). */
+  recording?: boolean;
 }
 
 /**

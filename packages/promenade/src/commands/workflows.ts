@@ -21,6 +21,8 @@ export function describeTrigger(trigger: Trigger, slug: string, index: number): 
       return `cron "${trigger.expr}"${trigger.timezone === undefined ? "" : ` ${trigger.timezone}`}`;
     case "webhook":
       return `webhook /hooks/${slug}/${index}`;
+    case "workflow_run":
+      return `after ${trigger.workflows.join(", ")} (not fired here)`;
   }
 }
 

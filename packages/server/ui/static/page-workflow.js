@@ -177,6 +177,16 @@ export async function renderWorkflow(slug) {
       triggers.append(view.node);
     } else if (trigger.kind === "webhook") {
       triggers.append(webhookView(wf.slug, trigger, index));
+    } else if (trigger.kind === "workflow_run") {
+      triggers.append(
+        el(
+          "li",
+          { class: "trigger-item", dataset: { kind: trigger.kind, index: String(index) } },
+          el("span", { class: "trigger-kind", text: "after runs of" }),
+          el("code", { text: trigger.workflows.join(", ") }),
+          el("span", { class: "muted", text: " stored; this engine does not start runs from it" }),
+        ),
+      );
     } else {
       triggers.append(
         el(

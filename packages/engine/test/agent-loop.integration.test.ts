@@ -2,8 +2,9 @@
  * The agent loop inside real runs, beyond `agent.integration.test.ts`: exact event order of a
  * tool-calling leaf with the run row's tallies equal to the usage events, a `max_tokens` budget
  * crossed mid-loop, a memory path rejected before any model call, and the canary secret kept out of
- * every provider request, persisted event and run row. The provider is a real local HTTP server
- * speaking the OpenAI wire format.
+ * every provider request, persisted event and run row; streamed reasoning stored as
+ * `reasoning_delta` events, never in the output, and `reasoning` / `attachments` on the wire. The
+ * provider is a real local HTTP server speaking the OpenAI wire format.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -207,5 +208,41 @@ describe("agent() in a run", () => {
     expect(persisted).not.toContain(CANARY);
     expect(persisted).toContain("[redacted:CANARY]");
     expect(JSON.stringify(engine.store.getRun(row.id))).not.toContain(CANARY);
+  });
+});
+
+describe("reasoning and attachments in a run", () => {
+  it("stores streamed reasoning_content as reasoning_delta events, absent from the output", async () => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+      object: "chat.completion.chunk",
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
+    provider.enqueue({
+      sse: [
+        chunk({ reasoning_content: "Weighing " }),
+        chunk({ reasoning_content: "the options." }),
+        chunk({ content: "Pick B." }, "stop"),
+        "data: [DONE]\n\n",
+      ],
+    });
+    const png = Buffer.from("png bytes").toString("base64");
+    deploy(
+      "thinker",
+      `output(await agent("Which?", { builtins: "none", reasoning: "high", attachments: [{ mimeType: "image/png", data: "${png}" }] }));`,
+    );
+    const row = await run("thinker");
+    expect(row.status).toBe("completed");
+    expect(row.output).toBe("Pick B.");
+    const reasoning = events(row.id).filter((event) => event.kind === "reasoning_delta");
+    expect(reasoning.map((event) => event.text).join("")).toBe("Weighing the options.");
+    const body = provider.requests[0]!.body as {
+      reasoning_effort: string;
+      messages: { content: unknown[] }[];
+    };
+    expect(body.reasoning_effort).toBe("high");
+    expect(body.messages[0]!.content[1]).toEqual({
+      type: "image_url",
+      image_url: { url: `data:image/png;base64,${png}` },
+    });
   });
 });

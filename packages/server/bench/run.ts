@@ -1,8 +1,10 @@
 /**
  * `pnpm --filter @promenade/server bench`: WebSocket fan-out against a bare `ws` server pushing
- * the same frames (the floor), and JSON API requests/s under 32 keep-alive connections. Clients
- * run in worker threads so the server under test has the main thread to itself. Prints medians
- * and spreads over several rounds; no assertions (numbers depend on the machine).
+ * the same frames (the floor, measured in the same run), and JSON API requests/s under 32
+ * keep-alive connections. Clients run in worker threads so the server under test has the main
+ * thread to itself. Prints medians and spreads over several rounds, then the fan-out target as
+ * one table row (figure, floor, ratio, target, verdict); no assertions (numbers depend on the
+ * machine).
  */
 import { Worker } from "node:worker_threads";
 import { WebSocketServer } from "ws";
@@ -108,11 +110,16 @@ function describe(values: number[], digits = 0): string {
   return `${median(s).toFixed(digits)} (min ${(s[0] ?? 0).toFixed(digits)}, max ${(s[s.length - 1] ?? 0).toFixed(digits)})`;
 }
 
+/** The fan-out target: 20 subscribers get at least this share of the bare server's rate. */
+const FANOUT_SUBSCRIBERS = 20;
+const FANOUT_TARGET = 0.7;
+
 async function wsBench(): Promise<void> {
   console.log(
     `WebSocket fan-out: one run emitting ${EVENTS} events, ${ROUNDS} rounds (median, min, max)`,
   );
-  for (const subscribers of [1, 50]) {
+  let table: string[] = [];
+  for (const subscribers of [1, FANOUT_SUBSCRIBERS, 50]) {
     const o: WsResult[] = [];
     const b: WsResult[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -140,7 +147,19 @@ async function wsBench(): Promise<void> {
       )}`,
     );
     console.log(`    promenade / bare: ${describe(ratio.map((x) => x * 100))} %`);
+    if (subscribers === FANOUT_SUBSCRIBERS) {
+      const share = median(ratio);
+      table = [
+        "| figure | value | floor (same run) | ratio | target | verdict |",
+        "| --- | --- | --- | --- | --- | --- |",
+        `| fan-out to ${subscribers} subscribers, events/s delivered (median of ${ROUNDS}) | ` +
+          `${median(o.map((r) => r.rate)).toFixed(0)} | ${median(b.map((r) => r.rate)).toFixed(0)} (bare ws server, same frames) | ` +
+          `${(share * 100).toFixed(0)}% | ≥ ${FANOUT_TARGET * 100}% | ${share >= FANOUT_TARGET ? "MEETS" : "MISSES"} |`,
+      ];
+    }
   }
+  console.log("\n## Fan-out target (floor from this run)");
+  for (const line of table) console.log(line);
 }
 
 async function apiBench(): Promise<void> {

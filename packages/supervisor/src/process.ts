@@ -18,6 +18,7 @@ import { logRun } from "./context.ts";
 import { dropGates } from "./human-input.ts";
 import type { SupervisorContext } from "./context.ts";
 import type { Execution, Pass, PassOutcome } from "./execution.ts";
+import { BOOT_SLOT_MS } from "./internal/boot-queue.ts";
 import { safeKill, sendToChild } from "./internal/child-process.ts";
 import { describe } from "./internal/errors.ts";
 import type { RunDirs } from "./internal/run-dir.ts";
@@ -174,11 +175,15 @@ export function startPass(
             return;
           }
           let over = false;
-          attach(child, false, () => {
+          const bootOver = (): void => {
             if (over) return;
             over = true;
+            clearTimeout(valve);
             release();
-          });
+          };
+          const valve = setTimeout(bootOver, BOOT_SLOT_MS);
+          valve.unref();
+          attach(child, false, bootOver);
         },
         () => endUnstarted("the supervisor closed before the run process started"),
       );

@@ -11,6 +11,13 @@
  * in progress (released or not) at any moment; nothing starts after `close()`.
  */
 
+/**
+ * How long a process may hold its boot slot without saying it is ready (a run-process entry that
+ * never sends `ready`, a boot stuck on a slow disk): its starter frees the slot then anyway, so
+ * one hung boot cannot stop every later run from starting.
+ */
+export const BOOT_SLOT_MS = 10_000;
+
 /** Called when a boot may begin; `release` (idempotent) ends the boot and frees its slot. */
 export type BootStart = (release: () => void) => void;
 

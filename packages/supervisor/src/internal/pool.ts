@@ -9,6 +9,7 @@
  * entry cannot spin.
  */
 import type { ChildProcess } from "node:child_process";
+import { BOOT_SLOT_MS } from "./boot-queue.ts";
 import type { BootQueue } from "./boot-queue.ts";
 
 const MAX_CONSECUTIVE_FAILURES = 3;
@@ -141,8 +142,12 @@ export class WarmPool {
     const bootOver = (): void => {
       if (!booting) return;
       booting = false;
+      clearTimeout(valve);
       release();
     };
+    // A process that never says it is ready frees its slot after a while anyway.
+    const valve = setTimeout(bootOver, BOOT_SLOT_MS);
+    valve.unref();
     // The runtime's `ready` (its first message) ends the boot; the process stays idle.
     const message = (): void => bootOver();
     const error = (err: Error): void => {

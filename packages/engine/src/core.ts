@@ -102,6 +102,7 @@ export class EngineCore {
       priceUsage: hooks.priceUsage,
       hostMethods: hooks.hostMethods,
       ...(options.warmPoolSize > 0 ? { pool: { size: options.warmPoolSize } } : {}),
+      ...(options.maxBooting === undefined ? {} : { maxBooting: options.maxBooting }),
     });
     this.#scheduler = new Scheduler({
       store: ports.scheduler,

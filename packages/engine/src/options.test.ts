@@ -30,6 +30,8 @@ describe("resolveEngineOptions", () => {
     expect(resolved.tickIntervalMs).toBe(1000);
     expect(resolved.lateFireThresholdMs).toBe(300_000);
     expect(resolved.warmPoolSize).toBe(0);
+    expect(resolved.maxBooting).toBeUndefined();
+    expect(resolveEngineOptions({ dataDir: "d", maxBooting: 3 }).maxBooting).toBe(3);
     expect(resolved.childEntryPath).toBe(defaultChildEntryPath());
     expect(resolved.childEntryPath.endsWith("/dist/child.js")).toBe(true);
     expect(typeof resolved.clock.now()).toBe("number");
@@ -62,6 +64,7 @@ describe("resolveEngineOptions", () => {
       "lateFireThresholdMs",
     );
     expect(validationMessage({ dataDir: "d", warmPoolSize: -2 })).toContain("warmPoolSize");
+    expect(validationMessage({ dataDir: "d", maxBooting: 0 })).toContain("maxBooting");
     expect(validationMessage({ dataDir: "d", dataDirr: "typo" })).toContain("dataDirr");
   });
 });

@@ -51,6 +51,12 @@ export interface EngineOptions {
    */
   warmPoolSize?: number;
   /**
+   * Run processes booting at once (integer ≥ 1). Starting a run never waits for its process: the
+   * process is created after `startRun` returned, one per turn of the event loop, in the order the
+   * runs started, while fewer than this many are booting. Default: twice the machine's cores.
+   */
+  maxBooting?: number;
+  /**
    * Ceiling on the agent's built-in tools (file, shell, web tools and `subagent`): `"all"`
    * (default), `"read-only"` or `"none"`. Each `agent()` call's `builtins` selection is narrowed
    * to it, never widened; naming a tool outside it fails `UNSUPPORTED`.
@@ -93,6 +99,8 @@ export interface ResolvedEngineOptions {
   tickIntervalMs: number;
   lateFireThresholdMs: number;
   warmPoolSize: number;
+  /** `undefined`: the supervisor's default (twice the cores). */
+  maxBooting: number | undefined;
   builtins: "all" | "read-only" | "none";
   webSearchUrl: string | null;
   retention: RetentionPolicy;
@@ -114,6 +122,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "tickIntervalMs",
   "lateFireThresholdMs",
   "warmPoolSize",
+  "maxBooting",
   "builtins",
   "webSearchUrl",
   "retention",
@@ -198,6 +207,8 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     tickIntervalMs: integer(options.tickIntervalMs ?? 1000, "tickIntervalMs", 1),
     lateFireThresholdMs: integer(options.lateFireThresholdMs ?? 300_000, "lateFireThresholdMs", 1),
     warmPoolSize: integer(options.warmPoolSize ?? 0, "warmPoolSize", 0),
+    maxBooting:
+      options.maxBooting === undefined ? undefined : integer(options.maxBooting, "maxBooting", 1),
     builtins,
     webSearchUrl:
       options.webSearchUrl === undefined

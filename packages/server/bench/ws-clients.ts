@@ -55,6 +55,7 @@ for (let i = 0; i < job.subscribers; i++) {
           type: "done",
           delivered,
           seconds: (last - first) / 1000,
+          last,
           p50: latencies[Math.floor(latencies.length * 0.5)] ?? 0,
           p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
         });

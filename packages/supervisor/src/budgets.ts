@@ -11,9 +11,9 @@
 import { andThen, attempt } from "@promenade/workflow/records";
 import type { SupervisorContext } from "./context.ts";
 import type { PricedUsage, UsageReport } from "./ports.ts";
+import { stopPass } from "./execution.ts";
 import type { Execution, Pass } from "./execution.ts";
 import { manifestOf } from "./internal/manifest.ts";
-import { safeKill } from "./internal/child-process.ts";
 
 /** The reason of a `max_duration_seconds` breach. */
 export function durationReason(seconds: number): string {
@@ -88,7 +88,7 @@ export function armDeadline(ctx: SupervisorContext, pass: Pass, deadline: Deadli
 export function breachBudget(pass: Pass, reason: string): void {
   if (pass.report !== null || pass.budget !== null || pass.exited) return;
   pass.budget = reason;
-  if (pass.child !== null) safeKill(pass.child, "SIGKILL");
+  stopPass(pass);
 }
 
 /** A price from `priceUsage`, clamped to integer micro-USD ≥ 0. */

@@ -57,6 +57,9 @@ export function onChildMessage(
     return;
   }
   switch (message.type) {
+    case "ready":
+      // The boot is over (the pass's process listener frees its boot slot); nothing to record.
+      return;
     case "host_call":
       void answerHostCall(ctx, exec, pass, message.callId, message.method, message.args);
       return;

@@ -7,6 +7,7 @@
 import type { ChildProcess } from "node:child_process";
 import type { Clock } from "@promenade/workflow/clock";
 import type { Redactor } from "@promenade/workflow/redact";
+import type { BootQueue } from "./internal/boot-queue.ts";
 import { closedError } from "./internal/errors.ts";
 import type { WarmPool } from "./internal/pool.ts";
 import type { SpareRunDirs } from "./internal/run-dir.ts";
@@ -36,6 +37,8 @@ export interface SupervisorContext {
   readonly hostMethods: Partial<Record<InjectedHostMethodName, HostMethod>>;
   /** Run dirs prepared ahead of time. */
   readonly spares: SpareRunDirs;
+  /** Where run processes wait to be created (a bounded number booting at once). */
+  readonly boots: BootQueue;
   /** Pre-spawned run processes, or `null` without a pool. */
   readonly pool: WarmPool | null;
   /** Diagnostics. */

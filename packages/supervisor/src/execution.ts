@@ -24,7 +24,13 @@ export type PassOutcome =
 
 /** One pass: its process and what has been observed of it. */
 export interface Pass {
+  /** The process; `null` while it waits in the boot queue. */
   child: ChildProcess | null;
+  /**
+   * While the process waits in the boot queue: drops it from the queue, and the pass ends without
+   * a process. `null` once the process was created (or the pass ended).
+   */
+  dropBoot: (() => void) | null;
   /** The program's own `done` / `failed` report (the first one wins). */
   report: Extract<PassOutcome, { kind: "done" | "failed" }> | null;
   /** The reason of the first budget breach. */
@@ -114,10 +120,7 @@ export function createExecution(ctx: SupervisorContext, runId: string): Executio
       log: (line) => logRun(ctx, exec, line),
       onFatal: () => {
         // The run can no longer be recorded truthfully: stop its process now.
-        const pass = exec.pass;
-        if (pass?.child !== null && pass?.child !== undefined && !pass.exited) {
-          safeKill(pass.child, "SIGKILL");
-        }
+        if (exec.pass !== null) stopPass(exec.pass);
       },
     }),
     promise,
@@ -143,5 +146,11 @@ export function abandonPass(exec: Execution): void {
   const pass = exec.pass;
   if (pass === null) return;
   pass.timers.abort();
-  if (pass.child !== null && !pass.exited) safeKill(pass.child, "SIGKILL");
+  stopPass(pass);
+}
+
+/** SIGKILLs the pass's process; one still waiting to boot is dropped and never started. */
+export function stopPass(pass: Pass): void {
+  if (pass.child === null) pass.dropBoot?.();
+  else if (!pass.exited) safeKill(pass.child, "SIGKILL");
 }

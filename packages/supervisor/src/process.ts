@@ -1,5 +1,7 @@
 /**
- * One pass's run process: taken from the warm pool or launched, sent its `init`, its stdout and
+ * One pass's run process: taken from the warm pool, or created through the boot queue (on a later
+ * turn, a bounded number booting at once; a pass stopped before its turn ends without a process),
+ * sent its `init`, its stdout and
  * stderr captured as `program_output` events (UTF-8 safe, secret tails held back across chunks),
  * its messages routed, its exit observed and drained, and cancel signals (SIGTERM, then SIGKILL
  * after the grace). The pass settles with its outcome once the process has reported and closed
@@ -16,6 +18,7 @@ import { logRun } from "./context.ts";
 import { dropGates } from "./human-input.ts";
 import type { SupervisorContext } from "./context.ts";
 import type { Execution, Pass, PassOutcome } from "./execution.ts";
+import { BOOT_SLOT_MS } from "./internal/boot-queue.ts";
 import { safeKill, sendToChild } from "./internal/child-process.ts";
 import { describe } from "./internal/errors.ts";
 import type { RunDirs } from "./internal/run-dir.ts";
@@ -30,8 +33,9 @@ const OUTPUT_HOLD_MS = 100;
 
 /**
  * Starts a pass of `exec`: becomes `exec.pass` at once, and resolves with the pass's outcome.
- * A launch that throws (or a spawn error) is a crash. The start is synchronous up to the `init`
- * send: nothing the process sends is handled before the caller's current turn ends.
+ * A warm process is taken and sent `init` at once; otherwise the process is queued for creation
+ * and this returns without spawning. A launch that throws (or a spawn error) is a crash. Nothing
+ * the process sends is handled before the caller's current turn ends.
  */
 export function startPass(
   ctx: SupervisorContext,
@@ -44,6 +48,7 @@ export function startPass(
   const skillsDir = passSkillsDir(ctx, exec);
   const pass: Pass = {
     child: null,
+    dropBoot: null,
     report: null,
     budget: null,
     exited: false,
@@ -69,87 +74,123 @@ export function startPass(
       else resolvePass({ kind: "crash", detail: pass.exitDetail });
     };
 
-    let child: ChildProcess;
-    let pooled = false;
-    try {
-      const warm = ctx.pool?.take() ?? null;
-      if (warm !== null) {
-        child = warm;
-        pooled = true;
-      } else {
-        child = ctx.spawn({ cwd: dirs.workspaceDir, env: childEnv.env });
+    const attach = (child: ChildProcess, pooled: boolean, bootOver: () => void): void => {
+      pass.child = child;
+      captureOutput(ctx, exec, child, "stdout");
+      captureOutput(ctx, exec, child, "stderr");
+      // A process that has reported and closed its output has nothing more to say: the pass
+      // settles then, without waiting for its exit to be observed (it exits right after).
+      let openStreams = 0;
+      const settleIfReported = (): void => {
+        if (openStreams === 0 && pass.report !== null) settlePass();
+      };
+      for (const stream of [child.stdout, child.stderr]) {
+        if (stream === null || stream.readableEnded) continue;
+        openStreams += 1;
+        stream.once("end", () => {
+          openStreams -= 1;
+          settleIfReported();
+        });
       }
-    } catch (err) {
-      pass.exitDetail = `spawn failed: ${describe(err)}`;
-      settlePass();
-      return;
-    }
-    pass.child = child;
-
-    captureOutput(ctx, exec, child, "stdout");
-    captureOutput(ctx, exec, child, "stderr");
-    // A process that has reported and closed its output has nothing more to say: the pass
-    // settles then, without waiting for its exit to be observed (it exits right after).
-    let openStreams = 0;
-    const settleIfReported = (): void => {
-      if (openStreams === 0 && pass.report !== null) settlePass();
-    };
-    for (const stream of [child.stdout, child.stderr]) {
-      if (stream === null || stream.readableEnded) continue;
-      openStreams += 1;
-      stream.once("end", () => {
-        openStreams -= 1;
+      child.on("message", (raw: unknown) => {
+        // Its first message (the runtime's `ready`) ends the process's boot.
+        bootOver();
+        onChildMessage(ctx, exec, pass, raw);
         settleIfReported();
       });
-    }
-    child.on("message", (raw: unknown) => {
-      onChildMessage(ctx, exec, pass, raw);
-      settleIfReported();
-    });
-    child.on("error", (err) => {
-      logRun(ctx, exec, `run process error: ${err.message}`);
-      if (child.pid === undefined) {
-        pass.exitDetail = `spawn failed: ${err.message}`;
+      child.on("error", (err) => {
+        bootOver();
+        logRun(ctx, exec, `run process error: ${err.message}`);
+        if (child.pid === undefined) {
+          pass.exitDetail = `spawn failed: ${err.message}`;
+          pass.exited = true;
+          settlePass();
+        }
+      });
+      const onExited = (code: number | null, signal: NodeJS.Signals | null): void => {
+        bootOver();
+        if (pass.exited) return;
         pass.exited = true;
-        settlePass();
+        pass.exitDetail = signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
+        for (const fn of pass.onExit) fn();
+        // Wait for the pipes and the IPC channel to drain, but never forever (grandchildren
+        // holding the pipes open must not stall the run).
+        drain = setTimeout(settlePass, DRAIN_AFTER_EXIT_MS);
+      };
+      if (child.exitCode !== null || child.signalCode !== null) {
+        onExited(child.exitCode, child.signalCode);
+      } else {
+        child.once("exit", onExited);
       }
-    });
-    const onExited = (code: number | null, signal: NodeJS.Signals | null): void => {
-      if (pass.exited) return;
-      pass.exited = true;
-      pass.exitDetail = signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
-      for (const fn of pass.onExit) fn();
-      // Wait for the pipes and the IPC channel to drain, but never forever (grandchildren
-      // holding the pipes open must not stall the run).
-      drain = setTimeout(settlePass, DRAIN_AFTER_EXIT_MS);
-    };
-    if (child.exitCode !== null || child.signalCode !== null) {
-      onExited(child.exitCode, child.signalCode);
-    } else {
-      child.once("exit", onExited);
-    }
-    child.once("close", () => {
-      if (!pass.exited) onExited(child.exitCode, child.signalCode);
-      settlePass();
-    });
+      child.once("close", () => {
+        if (!pass.exited) onExited(child.exitCode, child.signalCode);
+        settlePass();
+      });
 
-    const agentsMd = workflowAgentsMd(skillsDir);
-    const init: InitMessage = {
-      type: "init",
-      runId: exec.runId,
-      workflowId: exec.workflow.id,
-      programPath: dirs.programPath,
-      workspaceDir: dirs.workspaceDir,
-      skillsDir,
-      ...(agentsMd === null ? {} : { agentsMd }),
-      agentBuiltins: ctx.agentBuiltins,
-      ...(ctx.hostMethods.web_search === undefined ? {} : { webSearch: true }),
-      input: exec.input,
-      config: exec.workflow.config,
-      envSecrets: childEnv.envSecrets,
-      ...(pooled ? { env: childEnv.env } : {}),
+      const agentsMd = workflowAgentsMd(skillsDir);
+      const init: InitMessage = {
+        type: "init",
+        runId: exec.runId,
+        workflowId: exec.workflow.id,
+        programPath: dirs.programPath,
+        workspaceDir: dirs.workspaceDir,
+        skillsDir,
+        ...(agentsMd === null ? {} : { agentsMd }),
+        agentBuiltins: ctx.agentBuiltins,
+        ...(ctx.hostMethods.web_search === undefined ? {} : { webSearch: true }),
+        input: exec.input,
+        config: exec.workflow.config,
+        envSecrets: childEnv.envSecrets,
+        ...(pooled ? { env: childEnv.env } : {}),
+      };
+      sendToChild(child, init);
     };
-    sendToChild(child, init);
+
+    /** The pass ends without a process: none was started, none will be. */
+    const endUnstarted = (detail: string): void => {
+      pass.dropBoot = null;
+      pass.exited = true;
+      pass.exitDetail = detail;
+      settlePass();
+    };
+
+    const warm = ctx.pool?.take() ?? null;
+    if (warm !== null) {
+      attach(warm, true, () => undefined);
+    } else {
+      // The process is created on a later turn, once fewer than the bound are booting.
+      const ticket = ctx.boots.enqueue(
+        (release) => {
+          pass.dropBoot = null;
+          if (settled) {
+            release();
+            return;
+          }
+          let child: ChildProcess;
+          try {
+            child = ctx.spawn({ cwd: dirs.workspaceDir, env: childEnv.env });
+          } catch (err) {
+            release();
+            endUnstarted(`spawn failed: ${describe(err)}`);
+            return;
+          }
+          let over = false;
+          const bootOver = (): void => {
+            if (over) return;
+            over = true;
+            clearTimeout(valve);
+            release();
+          };
+          const valve = setTimeout(bootOver, BOOT_SLOT_MS);
+          valve.unref();
+          attach(child, false, bootOver);
+        },
+        () => endUnstarted("the supervisor closed before the run process started"),
+      );
+      pass.dropBoot = () => {
+        if (ticket.cancel()) endUnstarted("stopped before its process started");
+      };
+    }
 
     if (deadline !== null) armDeadline(ctx, pass, deadline);
   });
@@ -158,8 +199,13 @@ export function startPass(
 /** Cancel signals for the current pass: SIGTERM now, SIGKILL once `cancelGraceMs` has passed. */
 export function signalCancel(ctx: SupervisorContext, exec: Execution): void {
   const pass = exec.pass;
-  const child = pass?.child ?? null;
-  if (pass === null || child === null || pass.exited) return;
+  if (pass === null || pass.exited) return;
+  const child = pass.child;
+  if (child === null) {
+    // Still waiting to boot: it never starts, the pass ends without a process.
+    pass.dropBoot?.();
+    return;
+  }
   safeKill(child, "SIGTERM");
   const grace = new AbortController();
   pass.onExit.push(() => grace.abort());

@@ -76,8 +76,12 @@ export type BatchableChildMessage =
     }
   | { type: "memory_used"; dir: string };
 
-/** Child → parent messages. */
+/**
+ * Child → parent messages. `ready` is the runtime's first message, sent as soon as it listens
+ * (before `init`): the process has booted, and the supervisor may create the next one.
+ */
 export type ChildMessage =
+  | { type: "ready" }
   | { type: "host_call"; callId: number; method: string; args: Record<string, unknown> }
   | BatchableChildMessage
   | { type: "batch"; messages: BatchableChildMessage[] }

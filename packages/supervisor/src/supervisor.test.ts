@@ -179,7 +179,8 @@ describe("RunSupervisor (fake processes)", () => {
     );
     const id = await start();
     const done = supervisor.supervise(id);
-    await until(() => clock.pendingSleeps() > 0);
+    // The process is created on a later turn than the deadline is armed.
+    await until(() => clock.pendingSleeps() > 0 && fake.children.length === 1);
     clock.advance(4_999);
     expect(fake.children[0]!.signals).toEqual([]);
     clock.advance(1);
@@ -201,7 +202,8 @@ describe("RunSupervisor (fake processes)", () => {
     );
     const id = await start();
     const done = supervisor.supervise(id);
-    await until(() => clock.pendingSleeps() > 0);
+    // The process is created on a later turn than the deadline is armed.
+    await until(() => clock.pendingSleeps() > 0 && fake.children.length === 1);
     clock.advance(999);
     expect(fake.children[0]!.signals).toEqual([]);
     clock.advance(1);
@@ -235,7 +237,8 @@ describe("RunSupervisor (fake processes)", () => {
       const { supervisor, start, fake } = setup(() => undefined, { budget }, { clock });
       const id = await start();
       const done = supervisor.supervise(id);
-      await until(() => clock.pendingSleeps() > 0);
+      // The process is created on a later turn than the deadline is armed.
+      await until(() => clock.pendingSleeps() > 0 && fake.children.length === 1);
       expect(clock.pendingSleeps()).toBe(1);
       clock.advance(at - 1);
       expect(fake.children[0]!.signals).toEqual([]);
@@ -462,6 +465,158 @@ describe("RunSupervisor (fake processes)", () => {
       expect.objectContaining({ code: "VALIDATION" }),
     );
     expect(() => setup(completeWith(1), {}, { cancelGraceMs: 1.5 })).toThrow(
+      expect.objectContaining({ code: "VALIDATION" }),
+    );
+  });
+});
+
+/** Lets the event loop run `count` turns. */
+async function turns(count: number): Promise<void> {
+  for (let index = 0; index < count; index += 1) await new Promise((r) => setImmediate(r));
+}
+
+describe("RunSupervisor boot queue (fake processes)", () => {
+  /** Fake processes that do nothing until the test boots them (see {@link boot}). */
+  function booting() {
+    return (_child: FakeChild) => undefined;
+  }
+
+  /** The process says it is ready, then completes its run (once it has one). */
+  function boot(child: FakeChild): void {
+    child.post({ type: "ready" });
+    const finish = (): void => {
+      child.post({ type: "done", output: null, outputDeclared: false });
+      child.exit(0);
+    };
+    if (child.init !== undefined) finish();
+    else child.once("parent-message", finish);
+  }
+
+  it("creates run processes after supervise returns, in start order, no more than maxBooting booting", async () => {
+    const { supervisor, store, start, fake } = setup(
+      booting(),
+      {},
+      { maxBooting: 2 },
+      {
+        synchronous: true,
+      },
+    );
+    const ids: string[] = [];
+    for (let index = 0; index < 5; index += 1) ids.push(await start());
+    const done = ids.map((id) => supervisor.supervise(id));
+    // Nothing is created in the caller's turn.
+    expect(fake.children).toHaveLength(0);
+    await until(() => ids.every((id) => store.peek.run(id)?.status === "running"));
+    await until(() => fake.children.length === 2);
+    await turns(10);
+    expect(fake.children).toHaveLength(2);
+    // A process that said it is ready frees its boot slot for the next run in line.
+    boot(fake.children[0]!);
+    await until(() => fake.children.length === 3);
+    boot(fake.children[1]!);
+    boot(fake.children[2]!);
+    await until(() => fake.children.length === 5);
+    boot(fake.children[3]!);
+    boot(fake.children[4]!);
+    const rows = await Promise.all(done);
+    expect(rows.map((row) => row.status)).toEqual(ids.map(() => "completed"));
+    expect(fake.children.map((child) => child.init?.runId)).toEqual(ids);
+  });
+
+  it("frees a boot slot when a process exits without saying it is ready", async () => {
+    const { supervisor, start, fake } = setup(
+      (child, index) => {
+        if (index === 0) setImmediate(() => child.exit(1));
+        else completeWith(null)(child);
+      },
+      {},
+      { maxBooting: 1, maxRestarts: 0 },
+    );
+    const first = await start();
+    const second = await start();
+    const rows = await Promise.all([supervisor.supervise(first), supervisor.supervise(second)]);
+    expect(rows.map((row) => row.status)).toEqual(["failed", "completed"]);
+    expect(fake.children).toHaveLength(2);
+  });
+
+  it("ends a run cancelled while its process waits to boot as cancelled, without creating it", async () => {
+    const { supervisor, store, start, fake } = setup(booting(), {}, { maxBooting: 1 });
+    const first = await start();
+    const second = await start();
+    const firstDone = supervisor.supervise(first);
+    const secondDone = supervisor.supervise(second);
+    await until(() => fake.children.length === 1 && store.peek.run(second)?.status === "running");
+    await supervisor.cancel(second);
+    const cancelled = await secondDone;
+    expect(cancelled.status).toBe("cancelled");
+    expect(statuses(store, second)).toEqual([
+      "queued",
+      "pending",
+      "running",
+      "cancelling",
+      "cancelled",
+    ]);
+    boot(fake.children[0]!);
+    expect((await firstDone).status).toBe("completed");
+    await turns(10);
+    expect(fake.children.map((child) => child.init?.runId)).toEqual([first]);
+  });
+
+  it("fails a run whose deadline passes while its process waits to boot, without creating it", async () => {
+    const clock = createManualClock();
+    const { supervisor, store, start, fake } = setup(
+      booting(),
+      { budget: { max_duration_seconds: 5 } },
+      { maxBooting: 1, clock },
+    );
+    const first = await start();
+    const second = await start();
+    const firstDone = supervisor.supervise(first);
+    const secondDone = supervisor.supervise(second);
+    await until(() => fake.children.length === 1 && clock.pendingSleeps() === 2);
+    clock.advance(5_000);
+    const [firstRow, secondRow] = await Promise.all([firstDone, secondDone]);
+    expect(firstRow.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(secondRow.error?.code).toBe("BUDGET_EXCEEDED");
+    expect(statuses(store, second)).toEqual(["queued", "pending", "running", "failed"]);
+    expect(fake.children).toHaveLength(1);
+  });
+
+  it("creates no process queued before a shutdown", async () => {
+    const { supervisor, start, fake } = setup(booting(), {}, { maxBooting: 1 });
+    const first = await start();
+    const second = await start();
+    const done = [supervisor.supervise(first), supervisor.supervise(second)];
+    await until(() => fake.children.length === 1);
+    await supervisor.shutdown();
+    for (const promise of done) {
+      await expect(promise).rejects.toMatchObject({ code: "INTERNAL" });
+    }
+    await turns(10);
+    expect(fake.children).toHaveLength(1);
+  });
+
+  it("refills the warm pool only once no run waits for a process", async () => {
+    const { supervisor, start, fake } = setup(booting(), {}, { maxBooting: 1, pool: { size: 1 } });
+    await until(() => fake.children.length === 1);
+    boot(fake.children[0]!);
+    const ids = [await start(), await start(), await start()];
+    const done = ids.map((id) => supervisor.supervise(id));
+    // The first run takes the pooled process; the other two are created before any refill.
+    await until(() => fake.children.length === 2);
+    boot(fake.children[1]!);
+    await until(() => fake.children.length === 3);
+    expect(fake.children[2]!.args.cwd).toContain(ids[2]!);
+    boot(fake.children[2]!);
+    await until(() => fake.children.length === 4);
+    expect(fake.children[3]!.init).toBeUndefined();
+    expect((await Promise.all(done)).map((row) => row.status)).toEqual(ids.map(() => "completed"));
+    expect(fake.children.slice(0, 3).map((child) => child.init?.runId)).toEqual(ids);
+    await supervisor.shutdown();
+  });
+
+  it("rejects a maxBooting below 1 with VALIDATION", () => {
+    expect(() => setup(completeWith(1), {}, { maxBooting: 0 })).toThrow(
       expect.objectContaining({ code: "VALIDATION" }),
     );
   });
@@ -757,7 +912,8 @@ describe("RunSupervisor over a synchronous store", () => {
     const { supervisor, store, start, fake } = setup(() => undefined, {}, {}, sync);
     const id = await start();
     const done = supervisor.supervise(id);
-    await until(() => store.peek.run(id)?.status === "running");
+    // `running` is written while the process is still queued for creation: wait for both.
+    await until(() => store.peek.run(id)?.status === "running" && fake.children.length === 1);
     const cancelled = supervisor.cancel(id);
     expect(store.peek.run(id)?.status).toBe("cancelling");
     expect(fake.children[0]!.signals).toEqual(["SIGTERM"]);

@@ -17,6 +17,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { realpathSync } from "node:fs";
 import { dirname } from "node:path";
 import { wallClock } from "@promenade/workflow/clock";
@@ -29,6 +30,7 @@ import { createExecution } from "./execution.ts";
 import type { Execution } from "./execution.ts";
 import { definedEnv, safeKill } from "./internal/child-process.ts";
 import { closedError, toError, unknownRun } from "./internal/errors.ts";
+import { BootQueue } from "./internal/boot-queue.ts";
 import { WarmPool } from "./internal/pool.ts";
 import { SpareRunDirs } from "./internal/run-dir.ts";
 import { defaultLaunch } from "./launch.ts";
@@ -91,6 +93,13 @@ export interface SupervisorOptions {
    * background. Off by default; `size: 0` disables it.
    */
   pool?: { size: number };
+  /**
+   * Run processes booting at once (created, not yet ready to take their run). `startRun` never
+   * waits for a process: it is created on a later turn of the event loop, one per turn, in the
+   * order the runs started, while fewer than this many are booting; the others wait their turn.
+   * A run cancelled while its process waits ends without one. Default: twice the machine's cores.
+   */
+  maxBooting?: number;
 }
 
 /** What the boot recovery sweep did. */
@@ -115,6 +124,7 @@ export class RunSupervisor {
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
   private readonly pool: WarmPool | null;
+  private readonly boots: BootQueue;
   private readonly spares: SpareRunDirs;
   private readonly executions = new Map<string, Execution>();
   private readonly liveChildren = new Set<ChildProcess>();
@@ -133,6 +143,18 @@ export class RunSupervisor {
     const maxRestarts = nonNegativeInt(options.maxRestarts ?? 2, "maxRestarts");
     const cancelGraceMs = nonNegativeInt(options.cancelGraceMs ?? 10_000, "cancelGraceMs");
     const poolSize = nonNegativeInt(options.pool?.size ?? 0, "pool.size");
+    const maxBooting = nonNegativeInt(
+      options.maxBooting ?? 2 * availableParallelism(),
+      "maxBooting",
+    );
+    if (maxBooting === 0) {
+      throw new EngineError(
+        "VALIDATION",
+        "maxBooting must be an integer ≥ 1 (got 0).",
+        "Fix the maxBooting option of the supervisor.",
+      );
+    }
+    this.boots = new BootQueue({ limit: maxBooting });
     // Without a pool, spares are prepared lazily (the first run start triggers the first fill),
     // so construction does no I/O; with a pool they are prepared with the pooled processes.
     this.spares = new SpareRunDirs(dataDir, sdkPackageDir, Math.max(2, poolSize));
@@ -140,6 +162,7 @@ export class RunSupervisor {
       this.pool = new WarmPool(
         poolSize,
         () => this.spawnTracked({ cwd: dataDir, env: definedEnv(options.processEnv) }),
+        this.boots,
         this.log,
       );
       this.pool.fill();
@@ -163,6 +186,7 @@ export class RunSupervisor {
       priceUsage: options.priceUsage,
       hostMethods: options.hostMethods ?? {},
       spares: this.spares,
+      boots: this.boots,
       pool: this.pool,
       log: this.log,
       spawn: (args) => this.spawnTracked(args),
@@ -300,6 +324,8 @@ export class RunSupervisor {
     for (const exec of executions) exec.log.flush();
     this.closing = true;
     this.spares.close();
+    // Processes not created yet never will be; their passes end without one.
+    this.boots.close();
     for (const exec of executions) {
       exec.log.seal();
       exec.pass?.timers.abort();

@@ -85,6 +85,8 @@ class ChildRuntime implements ChildChannel {
       if (!this.finishing) process.exit(1);
     });
     process.on("message", (raw: unknown) => this.onMessage(raw as ParentMessage));
+    // Booted: the supervisor may start creating the next run process.
+    this.write({ type: "ready" });
     // Load the SDK while waiting for `init` (the program imports it anyway), so the program's
     // import is a module-cache hit. The SDK loads zod only when a schema is used.
     this.sdkRuntime.catch(() => undefined);

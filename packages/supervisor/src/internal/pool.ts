@@ -1,12 +1,16 @@
 /**
  * Warm pool of pre-spawned run processes. Each process serves exactly one run (one run = one
  * process still holds): it idles waiting for `init`, which carries the run's env and workspace,
- * and is refilled in the background after a take: one spawn per turn of the event loop, never
- * inside the start that took the process, so a burst of starts is not held up by a wave of
- * refill forks in one turn. A pooled process that dies while idle is
- * dropped; repeated early deaths stop the refill so a broken entry cannot spin.
+ * and is refilled in the background after a take: one spawn at a time through the boot queue's
+ * background lane, which creates it only when no run start waits for a process and a boot slot
+ * is free — never inside a run's start or finish, and never ahead of a queued start. A refill
+ * holds its boot slot until the process says it is ready (or is taken, or dies). A pooled
+ * process that dies while idle is dropped; repeated early deaths stop the refill so a broken
+ * entry cannot spin.
  */
 import type { ChildProcess } from "node:child_process";
+import { BOOT_SLOT_MS } from "./boot-queue.ts";
+import type { BootQueue } from "./boot-queue.ts";
 
 const MAX_CONSECUTIVE_FAILURES = 3;
 
@@ -16,31 +20,56 @@ export class WarmPool {
   /** The pool's own listeners per idle process, removed when the process is taken. */
   private readonly handlers = new Map<
     ChildProcess,
-    { exit: () => void; error: (err: Error) => void }
+    {
+      exit: () => void;
+      error: (err: Error) => void;
+      message: () => void;
+      /** Ends the process's boot (frees its boot slot); idempotent. */
+      bootOver: () => void;
+    }
   >();
   private readonly size: number;
   private readonly spawnOne: () => ChildProcess;
+  private readonly boots: BootQueue;
   private readonly log: (line: string) => void;
   private failures = 0;
   private closed = false;
-  private refillScheduled = false;
+  private refillQueued = false;
 
-  constructor(size: number, spawnOne: () => ChildProcess, log: (line: string) => void) {
+  constructor(
+    size: number,
+    spawnOne: () => ChildProcess,
+    boots: BootQueue,
+    log: (line: string) => void,
+  ) {
     this.size = size;
     this.spawnOne = spawnOne;
+    this.boots = boots;
     this.log = log;
   }
 
-  /** Tops the pool up to its size, one spawn per turn (asynchronously, off the caller's path). */
+  /** Tops the pool up to its size, one spawn at a time, when the boot queue is idle. */
   fill(): void {
-    if (this.closed || this.refillScheduled) return;
-    this.refillScheduled = true;
-    setImmediate(() => {
-      this.refillScheduled = false;
-      if (this.closed || this.idle.size >= this.size) return;
-      if (this.failures >= MAX_CONSECUTIVE_FAILURES) return;
-      if (this.addOne()) this.fill();
-    });
+    if (this.closed || this.refillQueued) return;
+    if (this.idle.size >= this.size || this.failures >= MAX_CONSECUTIVE_FAILURES) return;
+    this.refillQueued = true;
+    this.boots.whenIdle(
+      (release) => {
+        this.refillQueued = false;
+        if (this.closed || this.idle.size >= this.size) {
+          release();
+          return;
+        }
+        if (this.failures >= MAX_CONSECUTIVE_FAILURES) {
+          release();
+          return;
+        }
+        if (this.addOne(release)) this.fill();
+      },
+      () => {
+        this.refillQueued = false;
+      },
+    );
   }
 
   /** An idle, still-connected process, or `null` when none is ready. Triggers a refill. */
@@ -73,6 +102,7 @@ export class WarmPool {
     this.closed = true;
     const exits: Promise<void>[] = [];
     for (const child of this.idle) {
+      this.detach(child);
       exits.push(
         new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -85,25 +115,41 @@ export class WarmPool {
     return Promise.all(exits).then(() => undefined);
   }
 
+  /** Removes the pool's listeners; the process's boot is over for the pool either way. */
   private detach(child: ChildProcess): void {
     const own = this.handlers.get(child);
     if (own === undefined) return;
     this.handlers.delete(child);
     child.off("exit", own.exit);
     child.off("error", own.error);
+    child.off("message", own.message);
+    own.bootOver();
   }
 
-  private addOne(): boolean {
+  private addOne(release: () => void): boolean {
     let child: ChildProcess;
     try {
       child = this.spawnOne();
     } catch (err) {
+      release();
       this.failures += 1;
       this.log(`warm pool: could not spawn a run process: ${String(err)}`);
       return false;
     }
     const spawnedAt = Date.now();
     this.idle.add(child);
+    let booting = true;
+    const bootOver = (): void => {
+      if (!booting) return;
+      booting = false;
+      clearTimeout(valve);
+      release();
+    };
+    // A process that never says it is ready frees its slot after a while anyway.
+    const valve = setTimeout(bootOver, BOOT_SLOT_MS);
+    valve.unref();
+    // The runtime's `ready` (its first message) ends the boot; the process stays idle.
+    const message = (): void => bootOver();
     const error = (err: Error): void => {
       this.idle.delete(child);
       this.detach(child);
@@ -122,7 +168,8 @@ export class WarmPool {
     };
     child.on("error", error);
     child.on("exit", exit);
-    this.handlers.set(child, { exit, error });
+    child.on("message", message);
+    this.handlers.set(child, { exit, error, message, bootOver });
     // Idle processes must not keep the engine's event loop alive.
     child.unref();
     child.channel?.unref();

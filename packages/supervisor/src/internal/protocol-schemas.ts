@@ -16,6 +16,7 @@ const wireError = z.object({
 });
 
 const childMessageSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("ready") }),
   z.object({
     type: z.literal("host_call"),
     callId: z.number().int().positive(),

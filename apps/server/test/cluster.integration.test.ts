@@ -53,6 +53,17 @@ const WORKFLOWS: Record<string, string[]> = {
     "}",
     "output({ done: true });",
   ],
+  "caller.mjs": [
+    'import { output, workflows } from "@promenade/workflow";',
+    'export const meta = { slug: "caller", triggers: [{ kind: "manual" }] };',
+    'output({ child: await workflows.call("callee", { n: 1 }) });',
+  ],
+  "callee.mjs": [
+    'import { input, output, sleep } from "@promenade/workflow";',
+    'export const meta = { slug: "callee", triggers: [{ kind: "manual" }] };',
+    "await sleep(5000);",
+    "output({ got: input });",
+  ],
   "one-at-a-time.mjs": [
     'import { output, sleep } from "@promenade/workflow";',
     "export const meta = {",
@@ -228,6 +239,39 @@ describe("promenade-server as a cluster on PostgreSQL", () => {
     expect(new Set(cursors).size).toBe(cursors.length);
     // Node A keeps serving, holding nothing.
     expect(await json(`${baseA}/healthz`)).toMatchObject({ node: { id: "node-a", heldRuns: 0 } });
+  }, 300_000);
+
+  it("re-attaches a workflows.call child by its key when the parent fails over: the child runs for one call", async () => {
+    const { node } = await cluster();
+    const a = node("node-a");
+    const baseA = await a.base;
+    const b = node("node-b");
+    const baseB = await b.base;
+    const parent: string = (await json(`${baseA}/api/workflows/caller/runs`, { method: "POST" }))
+      .run.id;
+    const child = await waitFor(async () => {
+      const { runs } = await json(`${baseA}/api/runs?workflow=callee`);
+      return runs.length > 0 && runs[0].status === "running" ? runs[0] : undefined;
+    });
+    expect(child.parentRunId).toBe(parent);
+    // Kill the parent's node (the child runs there too, or on the other node).
+    const holder = (await run(baseA, parent)).nodeId as string;
+    const [dead, survivor, survivorId] =
+      holder === "node-a" ? [a, baseB, "node-b"] : [b, baseA, "node-a"];
+    dead.child.kill("SIGKILL");
+    await dead.exit;
+    const done = await terminal(survivor, parent);
+    expect(done).toMatchObject({
+      status: "completed",
+      nodeId: survivorId,
+      output: { child: { got: { n: 1 } } },
+    });
+    const { runs: children } = await json(`${survivor}/api/runs?workflow=callee`);
+    expect(children.map((row: any) => row.id)).toEqual([child.id]);
+    expect(children[0]).toMatchObject({ status: "completed", restarts: 0 });
+    expect(statuses(await events(survivor, parent)).map(([, reason]) => reason)).toContain(
+      "failover",
+    );
   }, 300_000);
 
   it("cancels a run through a node that does not hold it", async () => {

@@ -42,7 +42,7 @@ export interface OpenPgStoreOptions {
    * lifetime, and another store opening the same database while it is held is refused with
    * `CONFLICT`, as SQLite refuses a second process on its file. The lock ends with the store's
    * `close()` or with its process. `false` skips the lock, for processes that share one
-   * database on purpose (tools, tests; a future cluster mode).
+   * database on purpose (tools, tests). Ignored with `cluster`, which never takes the lock.
    */
   exclusive?: boolean;
   /**

@@ -64,6 +64,12 @@ const WORKFLOWS: Record<string, string[]> = {
     "await sleep(5000);",
     "output({ got: input });",
   ],
+  "approve.mjs": [
+    'import { humanInput, output } from "@promenade/workflow";',
+    'export const meta = { slug: "approve", triggers: [{ kind: "manual" }] };',
+    'const decision = await humanInput({ key: "ship", prompt: "Ship?", input: { kind: "choice", options: ["Ship", "Hold"] } });',
+    "output({ decision });",
+  ],
   "one-at-a-time.mjs": [
     'import { output, sleep } from "@promenade/workflow";',
     "export const meta = {",
@@ -305,6 +311,40 @@ describe("promenade-server as a cluster on PostgreSQL", () => {
     } finally {
       await browser.close();
     }
+  }, 300_000);
+
+  it("stores an answer sent to a node that does not hold the run, through the holder", async () => {
+    const { node } = await cluster();
+    const a = node("node-a");
+    const baseA = await a.base;
+    const b = node("node-b");
+    const baseB = await b.base;
+    const id: string = (await json(`${baseA}/api/workflows/approve/runs`, { method: "POST" })).run
+      .id;
+    await waitFor(async () =>
+      (await run(baseA, id)).status === "awaiting_input" ? true : undefined,
+    );
+    const holder = (await run(baseA, id)).nodeId as string;
+    const other = holder === "node-a" ? baseB : baseA;
+    const answered = await fetch(`${other}/api/runs/${id}/inputs/ship`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"value": {"value": "Ship"}}',
+    });
+    expect(answered.status).toBe(200);
+    const done = await terminal(other, id);
+    expect(done).toMatchObject({ status: "completed", nodeId: holder });
+    const log = await events(other, id);
+    const resolved = log.filter((row) => row.event.kind === "human_input_resolved");
+    expect(resolved).toHaveLength(1);
+    const cursors = log.map((row) => row.cursor as number);
+    expect([...cursors].sort((x, y) => x - y)).toEqual(cursors);
+    const second = await fetch(`${other}/api/runs/${id}/inputs/ship`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"value": {"value": "Hold"}}',
+    });
+    expect(second.status).toBe(404);
   }, 300_000);
 
   it("fires each cron instant once across nodes", async () => {

@@ -18,8 +18,12 @@ import type { ClusterStore, HeldRun } from "@promenade/store/pg";
 import { isLeaseLost } from "@promenade/store/pg";
 import type { RunSupervisor } from "@promenade/supervisor";
 import { EngineError } from "@promenade/workflow/errors";
-import { isTerminal } from "@promenade/workflow/records";
-import type { RunRow } from "@promenade/workflow/records";
+import {
+  isTerminal,
+  parseHumanInputSpec,
+  validateHumanInputAnswer,
+} from "@promenade/workflow/records";
+import type { HumanInputRequestRow, RunRow } from "@promenade/workflow/records";
 
 /** Runs claimed per statement. */
 const CLAIM_BATCH = 50;
@@ -30,6 +34,7 @@ const TAKEOVER_BATCH = 20;
 export interface ClusterNodeOptions {
   store: ClusterStore;
   getRun: (runId: string) => Promise<RunRow | null>;
+  getInputRequest: (runId: string, key: string) => Promise<HumanInputRequestRow | null>;
   supervisor: RunSupervisor;
   log: (line: string) => void;
   /** How often the node looks for queued runs without being poked, in ms. Default 1000. */
@@ -53,6 +58,7 @@ export interface ClusterHealth {
 export class ClusterNode {
   readonly #store: ClusterStore;
   readonly #getRun: (runId: string) => Promise<RunRow | null>;
+  readonly #getInputRequest: (runId: string, key: string) => Promise<HumanInputRequestRow | null>;
   readonly #supervisor: RunSupervisor;
   readonly #log: (line: string) => void;
   readonly #pollMs: number;
@@ -69,12 +75,15 @@ export class ClusterNode {
   readonly #cancelling = new Set<string>();
   /** Held runs nobody executes any more: their leases are ended at the next chance. */
   readonly #toRelease = new Set<string>();
+  /** Proposed answers being stored by this node (`runId` + key). */
+  readonly #answering = new Set<string>();
   /** Children being claimed, so a second call for one joins the first. */
   readonly #childClaims = new Map<string, Promise<RunRow>>();
 
   constructor(options: ClusterNodeOptions) {
     this.#store = options.store;
     this.#getRun = options.getRun;
+    this.#getInputRequest = options.getInputRequest;
     this.#supervisor = options.supervisor;
     this.#log = options.log;
     this.#pollMs = options.pollMs ?? 1000;
@@ -214,6 +223,89 @@ export class ClusterNode {
   }
 
   /**
+   * Answers a pending human-input request wherever its run executes. The node executing it stores
+   * the answer (its event takes a cursor in the run's own sequence) and wakes the waiting call;
+   * another node checks the answer against the request's form, records it for the holder (which
+   * stores it within `lease / 3`) and resolves once it is stored. Same errors as on one node.
+   */
+  async respondToInput(
+    runId: string,
+    key: string,
+    value: unknown,
+    opts: { respondedBy?: string },
+  ): Promise<HumanInputRequestRow> {
+    const local = (): Promise<HumanInputRequestRow> =>
+      Promise.resolve(this.#supervisor.respondToInput(runId, key, value, opts));
+    if (this.#supervisor.isExecuting(runId)) return local();
+    const run = await this.#getRun(runId);
+    // Nobody executes it (or it is unknown): answered here, as on one node.
+    if (run === null || isTerminal(run.status) || run.nodeId == null) return local();
+    if (typeof key !== "string" || key === "") return local();
+    const row = await this.#getInputRequest(runId, key);
+    if (row?.status !== "pending") return local();
+    const response = validateHumanInputAnswer(parseHumanInputSpec(row.inputSpec), value);
+    const respondedBy = opts.respondedBy ?? null;
+    const text = JSON.stringify(response);
+    const proposed = await this.#store.proposeAnswer({ runId, key, response: text, respondedBy });
+    for (;;) {
+      if (this.#closed) throw closedError();
+      const now = await this.#getInputRequest(runId, key);
+      if (now !== null && now.status !== "pending") {
+        if (
+          proposed &&
+          now.status === "resolved" &&
+          JSON.stringify(now.response) === text &&
+          now.respondedBy === respondedBy
+        ) {
+          return now;
+        }
+        if (now.status === "resolved") {
+          throw new EngineError(
+            "CONFLICT",
+            `Human-input request "${key}" of run ${runId} was already answered.`,
+            "The first answer wins; read the request to see it.",
+          );
+        }
+        break;
+      }
+      const current = await this.#getRun(runId);
+      if (current === null || isTerminal(current.status)) break;
+      await sleep(Math.max(50, Math.floor(this.#pollMs / 4)));
+    }
+    throw new EngineError(
+      "NOT_FOUND",
+      `No pending human-input request "${key}" for run ${runId}.`,
+      "The request was already answered, timed out, or its run ended; list the run's requests to see it.",
+    );
+  }
+
+  /** Stores the answers other nodes received for the runs this node executes. */
+  async #storeProposedAnswers(): Promise<void> {
+    const proposals = await this.#store.proposedAnswers();
+    for (const proposal of proposals) {
+      const id = `${proposal.runId}\u0000${proposal.key}`;
+      if (this.#answering.has(id) || !this.#supervisor.isExecuting(proposal.runId)) continue;
+      this.#answering.add(id);
+      const respondedBy = proposal.respondedBy ?? undefined;
+      void Promise.resolve()
+        .then(() =>
+          this.#supervisor.respondToInput(
+            proposal.runId,
+            proposal.key,
+            JSON.parse(proposal.response),
+            respondedBy === undefined ? {} : { respondedBy },
+          ),
+        )
+        .catch((error: unknown) => {
+          this.#log(
+            `run ${proposal.runId}: storing the answer to "${proposal.key}" failed: ${describe(error)}`,
+          );
+        })
+        .finally(() => this.#answering.delete(id));
+    }
+  }
+
+  /**
    * Drain: claims and takes over nothing more and waits until every held run ended or
    * `graceMs` passed. Returns the number of runs still held (released by `close`).
    */
@@ -336,6 +428,7 @@ export class ClusterNode {
           }
         }
       }
+      await this.#storeProposedAnswers();
       for (const runId of [...this.#toRelease]) {
         if (!this.#supervisor.isExecuting(runId)) this.#release(runId);
       }

@@ -116,6 +116,7 @@ export class EngineCore {
         : new ClusterNode({
             store: backend.cluster,
             getRun: async (runId) => store.getRun(runId),
+            getInputRequest: async (runId, key) => store.getInputRequest(runId, key),
             supervisor: this.#supervisor,
             log: options.log,
           });
@@ -163,6 +164,7 @@ export class EngineCore {
     value: unknown,
     opts: { respondedBy?: string },
   ): Awaitable<HumanInputRequestRow> {
+    if (this.cluster !== null) return this.cluster.respondToInput(runId, key, value, opts);
     return this.#supervisor.respondToInput(runId, key, value, opts);
   }
 

@@ -161,6 +161,9 @@ export const humanInputRequests = pgTable("human_input_requests", {
   createdAt: epochMs("created_at").notNull(),
   expiresAt: epochMs("expires_at"),
   respondedAt: epochMs("responded_at"),
+  /** Cluster mode: an answer received by a node that does not hold the run, for its holder. */
+  proposedResponse: text("proposed_response"),
+  proposedBy: text("proposed_by"),
 });
 
 /**

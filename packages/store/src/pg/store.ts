@@ -85,8 +85,11 @@ import {
   requestCancel,
   setDraining,
   takeOverExpired,
+  proposeAnswer,
+  proposedAnswers,
   type Fence,
   type HeldRun,
+  type ProposedAnswer,
 } from "./cluster.ts";
 import { constraintOf, driverError, eventWriteError } from "./errors.ts";
 import {
@@ -217,6 +220,13 @@ export interface ClusterStore {
   requestCancel(runId: string): Promise<boolean>;
   /** Marks this node draining in `cluster_nodes`. */
   setDraining(draining: boolean): Promise<void>;
+  /**
+   * Records an answer to a pending human-input request of a run another node holds, for that
+   * node to store; `false` when the request is not pending or another answer was proposed first.
+   */
+  proposeAnswer(answer: ProposedAnswer): Promise<boolean>;
+  /** The answers proposed for pending requests of the runs this node holds. */
+  proposedAnswers(): Promise<ProposedAnswer[]>;
 }
 
 /** Rows per INSERT statement: 4 parameters each, well under PostgreSQL's 65,535. */
@@ -388,6 +398,12 @@ export class PgStoreImpl implements PgStore {
       held: () => new Map(fences),
       requestCancel: (runId) =>
         this.#run("requestCancel", () => onPool((client) => requestCancel(client, runId))),
+      proposeAnswer: (answer) =>
+        this.#run("proposeAnswer", () => onPool((client) => proposeAnswer(client, answer))),
+      proposedAnswers: () =>
+        this.#run("proposedAnswers", () =>
+          onPool((client) => proposedAnswers(client, [...fences.keys()])),
+        ),
       setDraining: (draining) =>
         this.#run("setDraining", () => onPool((client) => setDraining(client, nodeId, draining))),
     };

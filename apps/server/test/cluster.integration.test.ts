@@ -415,6 +415,76 @@ describe("promenade-server as a cluster on PostgreSQL", () => {
   }, 300_000);
 });
 
+describe("promenade-server cluster under repeated node kills", () => {
+  it("keeps every run once through 30 random SIGKILLs of three nodes: each ends once, cursors increase, serial runs never overlap, each call's child runs once", async () => {
+    const { node } = await cluster();
+    const ids = ["n0", "n1", "n2"];
+    const nodes = new Map<string, { server: Server; base: string }>();
+    for (const id of ids) {
+      const server = node(id);
+      nodes.set(id, { server, base: await server.base });
+    }
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+    const anyBase = (): string => pick([...nodes.values()]).base;
+    const accepted: { id: string; slug: string }[] = [];
+    for (let kill = 0; kill < 30; kill += 1) {
+      for (const slug of ["sleeper", "one-at-a-time", "caller"]) {
+        const started = await json(`${anyBase()}/api/workflows/${slug}/runs`, { method: "POST" });
+        accepted.push({ id: started.run.id, slug });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 800));
+      const victim = pick(ids);
+      const entry = nodes.get(victim)!;
+      entry.server.child.kill("SIGKILL");
+      await entry.server.exit;
+      const server = node(victim);
+      nodes.set(victim, { server, base: await server.base });
+    }
+    const base = anyBase();
+    const rows = [];
+    for (const { id, slug } of accepted) {
+      try {
+        rows.push(await terminal(base, id));
+      } catch (error) {
+        const row = await run(base, id);
+        const log = await events(base, id);
+        const outputs = [...nodes.values()].map((n) =>
+          n.server
+            .output()
+            .split("\n")
+            .filter((line) => line.includes(id) || /lease|taken|cluster/.test(line))
+            .join("\n"),
+        );
+        console.error("STUCK", slug, JSON.stringify(row), JSON.stringify(statuses(log)), outputs);
+        throw error;
+      }
+    }
+    for (const row of rows) expect(row.status, `${row.id} ${JSON.stringify(row.error)}`).toBe("completed");
+    for (const { id } of accepted) {
+      const log = await events(base, id);
+      const cursors = log.map((row) => row.cursor as number);
+      for (let i = 1; i < cursors.length; i += 1)
+        expect(cursors[i]!).toBeGreaterThan(cursors[i - 1]!);
+      const ends = statuses(log).filter(([status]) => TERMINAL.includes(status));
+      expect(ends, id).toHaveLength(1);
+    }
+    const serial = rows
+      .filter((row) => row.workflowSlug === "one-at-a-time")
+      .map((row) => ({ start: row.startedAt as number, end: row.endedAt as number }))
+      .sort((x, y) => x.start - y.start);
+    for (let i = 1; i < serial.length; i += 1) {
+      expect(serial[i]!.start).toBeGreaterThanOrEqual(serial[i - 1]!.end);
+    }
+    const { runs: children } = await json(`${base}/api/runs?workflow=callee&limit=200`);
+    for (const { id } of accepted.filter((run) => run.slug === "caller")) {
+      expect(
+        children.filter((child: any) => child.parentRunId === id),
+        id,
+      ).toHaveLength(1);
+    }
+  }, 900_000);
+});
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

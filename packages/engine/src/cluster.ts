@@ -75,6 +75,8 @@ export class ClusterNode {
   readonly #cancelling = new Set<string>();
   /** Held runs nobody executes any more: their leases are ended at the next chance. */
   readonly #toRelease = new Set<string>();
+  /** Runs whose supervision here has not settled yet. */
+  readonly #supervising = new Set<string>();
   /** Proposed answers being stored by this node (`runId` + key). */
   readonly #answering = new Set<string>();
   /** Children being claimed, so a second call for one joins the first. */
@@ -342,6 +344,11 @@ export class ClusterNode {
 
   // ---------------------------------------------------------------------------------------------
 
+  /** Runs the supervisor still executes here (held or not). */
+  #executing(): string[] {
+    return [...this.#supervising];
+  }
+
   /** Hands a run just claimed to the supervisor; resolves with its terminal row. */
   #execute(held: HeldRun): Promise<RunRow> {
     const { runId } = held;
@@ -355,6 +362,11 @@ export class ClusterNode {
 
   /** What follows a supervision of a held run, whichever way it ends. */
   #settle<T>(runId: string, supervision: Promise<T>): Promise<T> {
+    this.#supervising.add(runId);
+    const done = (): void => {
+      this.#supervising.delete(runId);
+    };
+    void supervision.then(done, done);
     const after = (row: unknown): void => {
       this.#cancelling.delete(runId);
       const ended = row !== undefined && isTerminal((row as RunRow).status);
@@ -409,6 +421,8 @@ export class ClusterNode {
       // Cut off from the database for longer than the lease: another node may own them now.
       for (const runId of this.#store.held().keys()) {
         this.#lost(runId, "no heartbeat reached the database within the lease");
+        // Not executed here any more: a later heartbeat must not renew its lease.
+        this.#release(runId);
       }
     }
     if (this.#beating) return;
@@ -433,7 +447,10 @@ export class ClusterNode {
         if (!this.#supervisor.isExecuting(runId)) this.#release(runId);
       }
       if (!this.#draining && !this.#closed) {
-        const taken = await this.#store.takeOverExpired(TAKEOVER_BATCH, false);
+        // A run whose old supervision here is still winding down is not taken back yet: its
+        // writes would pass under the new hold.
+        const busy = [...this.#store.held().keys(), ...this.#executing()];
+        const taken = await this.#store.takeOverExpired(TAKEOVER_BATCH, false, busy);
         for (const run of taken) {
           this.#log(`run ${run.runId}: taken over (its lease expired); restarting it`);
           void this.#execute(run);

@@ -53,8 +53,12 @@ export async function executeRun(
   } catch (err) {
     if (ctx.isClosing()) throw closedError();
     abandonPass(exec);
-    // Abandoned (its cluster lease was lost): another node executes the run; write nothing.
+    // Abandoned, or a write refused because the cluster lease was lost: another node executes the
+    // run; write nothing more.
     if (exec.abandoned !== undefined) throw exec.abandoned;
+    if (isEngineError(err) && err.code === "CONFLICT" && err.message.startsWith("Lease lost:")) {
+      throw err;
+    }
     // An engine-side exception ends the run `failed`/INTERNAL if the store still works.
     logRun(ctx, exec, `engine-side failure: ${describe(err)}`);
     try {

@@ -200,6 +200,7 @@ export async function takeOverExpired(
   leaseMs: number,
   limit: number,
   mine: boolean,
+  skip: readonly string[] = [],
 ): Promise<HeldRun[]> {
   const result = await client.query<RawHeld>(
     `WITH t AS (
@@ -208,11 +209,12 @@ export async function takeOverExpired(
           AND ((node_id IS NOT NULL AND lease_expires_at < now())
             OR (node_id IS NULL AND status <> 'queued')
             OR ($5::boolean AND node_id = $1::text))
+          AND NOT (id = ANY($6::text[]))
         ORDER BY created_at, position
         LIMIT $3 FOR UPDATE SKIP LOCKED)
      UPDATE runs r SET node_id = $1::text, epoch = r.epoch + 1, lease_expires_at = ${LEASE}
        FROM t WHERE r.id = t.id ${RETURNING_HELD}`,
-    [nodeId, leaseMs, limit, HELD_STATUSES, mine],
+    [nodeId, leaseMs, limit, HELD_STATUSES, mine, skip],
   );
   return result.rows.map((raw) => toHeld(raw, nodeId));
 }

@@ -198,9 +198,10 @@ export interface ClusterStore {
   claimRun(runId: string): Promise<HeldRun | null>;
   /**
    * Takes over runs whose lease expired (and active runs nobody holds); `mine` adds the runs
-   * recorded under this node's id (a restart of a node with a fixed id).
+   * recorded under this node's id (a restart of a node with a fixed id). Runs in `skip` (still
+   * being wound down here) are left alone.
    */
-  takeOverExpired(limit: number, mine: boolean): Promise<HeldRun[]>;
+  takeOverExpired(limit: number, mine: boolean, skip?: readonly string[]): Promise<HeldRun[]>;
   /**
    * Extends the leases of every held run; answers the runs still held (with their status) and
    * the ids of the runs lost (every further write of this store for them is refused until
@@ -364,9 +365,11 @@ export class PgStoreImpl implements PgStore {
           const held = await onPool((client) => claimRun(client, nodeId, leaseMs, runId));
           return held === null ? null : (hold([held])[0] ?? null);
         }),
-      takeOverExpired: (limit, mine) =>
+      takeOverExpired: (limit, mine, skip = []) =>
         this.#run("takeOverExpired", async () =>
-          hold(await onPool((client) => takeOverExpired(client, nodeId, leaseMs, limit, mine))),
+          hold(
+            await onPool((client) => takeOverExpired(client, nodeId, leaseMs, limit, mine, skip)),
+          ),
         ),
       heartbeat: () =>
         this.#run("heartbeat", async () => {

@@ -459,7 +459,8 @@ describe("promenade-server cluster under repeated node kills", () => {
         throw error;
       }
     }
-    for (const row of rows) expect(row.status, `${row.id} ${JSON.stringify(row.error)}`).toBe("completed");
+    for (const row of rows)
+      expect(row.status, `${row.id} ${JSON.stringify(row.error)}`).toBe("completed");
     for (const { id } of accepted) {
       const log = await events(base, id);
       const cursors = log.map((row) => row.cursor as number);

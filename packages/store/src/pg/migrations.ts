@@ -189,6 +189,28 @@ const runsVersionIndex = `
 CREATE INDEX runs_version_id ON runs (version_id);
 `;
 
+// Cluster mode: many engines share one database. The node executing a run holds it under a
+// lease (an instant of the database clock) and an epoch that grows on every claim or takeover;
+// every write of the holder checks both. A cancel received by a node that does not hold the run
+// is recorded in `cancel_requested` for the holder to act on, and an answer to one of its
+// human-input requests in `proposed_response` / `proposed_by` (the holder stores it with its event,
+// at a cursor of its own). `cluster_nodes` lists the nodes with their last heartbeat.
+const cluster = `
+ALTER TABLE runs ADD COLUMN node_id text;
+ALTER TABLE runs ADD COLUMN lease_expires_at timestamptz;
+ALTER TABLE runs ADD COLUMN epoch integer NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN cancel_requested boolean NOT NULL DEFAULT false;
+CREATE INDEX runs_node_id ON runs (node_id) WHERE node_id IS NOT NULL;
+ALTER TABLE human_input_requests ADD COLUMN proposed_response text;
+ALTER TABLE human_input_requests ADD COLUMN proposed_by text;
+CREATE TABLE cluster_nodes (
+  id text PRIMARY KEY,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at timestamptz NOT NULL DEFAULT now(),
+  draining boolean NOT NULL DEFAULT false
+);
+`;
+
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
 export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
@@ -200,4 +222,5 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 7, name: "0007_retention_indexes", sql: retentionIndexes },
   { version: 8, name: "0008_workflow_undeploy", sql: workflowUndeploy },
   { version: 9, name: "0009_runs_version_id", sql: runsVersionIndex },
+  { version: 10, name: "0010_cluster", sql: cluster },
 ]);

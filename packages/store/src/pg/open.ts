@@ -42,9 +42,15 @@ export interface OpenPgStoreOptions {
    * lifetime, and another store opening the same database while it is held is refused with
    * `CONFLICT`, as SQLite refuses a second process on its file. The lock ends with the store's
    * `close()` or with its process. `false` skips the lock, for processes that share one
-   * database on purpose (tools, tests; a future cluster mode).
+   * database on purpose (tools, tests). Ignored with `cluster`, which never takes the lock.
    */
   exclusive?: boolean;
+  /**
+   * Cluster mode: this store is one node of many engines sharing the database (no one-engine
+   * lock). `nodeId` names the node; `leaseMs` (at least 1000) is how long a claimed run stays
+   * held without a heartbeat. See `ClusterStore`.
+   */
+  cluster?: { nodeId: string; leaseMs: number };
 }
 
 const DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024;
@@ -76,12 +82,14 @@ function readOptions(options: OpenPgStoreOptions): Settings & { exclusive: boole
   if (onListenerError !== undefined && typeof onListenerError !== "function") {
     throw new EngineError("VALIDATION", "openPgStore(): onListenerError must be a function.");
   }
-  const exclusive = options.exclusive ?? true;
+  const cluster = readCluster(options.cluster);
+  const exclusive = cluster === null ? (options.exclusive ?? true) : false;
   if (typeof exclusive !== "boolean") {
     throw new EngineError("VALIDATION", "openPgStore(): exclusive must be a boolean.");
   }
   return {
     exclusive,
+    cluster,
     url: options.url,
     target,
     now,
@@ -95,6 +103,29 @@ function readOptions(options: OpenPgStoreOptions): Settings & { exclusive: boole
     maxConnections: positive(options.maxConnections, "maxConnections", 10),
     connectTimeoutMs: positive(options.connectTimeoutMs, "connectTimeoutMs", 10_000),
   };
+}
+
+function readCluster(
+  cluster: OpenPgStoreOptions["cluster"],
+): { nodeId: string; leaseMs: number } | null {
+  if (cluster === undefined) return null;
+  if (typeof cluster !== "object" || cluster === null) {
+    throw new EngineError("VALIDATION", "openPgStore(): cluster must be { nodeId, leaseMs }.");
+  }
+  const { nodeId, leaseMs } = cluster;
+  if (typeof nodeId !== "string" || nodeId.length === 0 || nodeId.length > 200) {
+    throw new EngineError(
+      "VALIDATION",
+      "openPgStore(): cluster.nodeId must be a non-empty string of at most 200 characters.",
+    );
+  }
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000) {
+    throw new EngineError(
+      "VALIDATION",
+      `openPgStore(): cluster.leaseMs must be an integer of at least 1000, got ${String(leaseMs)}.`,
+    );
+  }
+  return { nodeId, leaseMs };
 }
 
 /**

@@ -189,6 +189,35 @@ const runsVersionIndex = `
 CREATE INDEX runs_version_id ON runs (version_id);
 `;
 
+// Live events across processes sharing one database: every statement that appends events
+// notifies channel `promenade_events` with one payload per run it wrote to —
+// "<run id>:<lowest cursor>:<highest cursor>:<origin>" — delivered to listeners when the
+// transaction commits. Only sessions that name an origin (the `promenade.origin` setting, which
+// a store that listens for other writers sets on its connections) notify; others pay one
+// setting lookup per statement.
+const eventNotify = `
+CREATE FUNCTION promenade_notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  origin text := current_setting('promenade.origin', true);
+  written record;
+BEGIN
+  IF origin IS NULL OR origin = '' THEN
+    RETURN NULL;
+  END IF;
+  FOR written IN
+    SELECT run_id, min(cursor) AS low, max(cursor) AS high FROM new_events GROUP BY run_id
+  LOOP
+    PERFORM pg_notify('promenade_events',
+      written.run_id || ':' || written.low || ':' || written.high || ':' || origin);
+  END LOOP;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER run_events_notify AFTER INSERT ON run_events
+  REFERENCING NEW TABLE AS new_events
+  FOR EACH STATEMENT EXECUTE FUNCTION promenade_notify_events();
+`;
+
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
 export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
@@ -200,4 +229,5 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 7, name: "0007_retention_indexes", sql: retentionIndexes },
   { version: 8, name: "0008_workflow_undeploy", sql: workflowUndeploy },
   { version: 9, name: "0009_runs_version_id", sql: runsVersionIndex },
+  { version: 10, name: "0010_event_notify", sql: eventNotify },
 ]);

@@ -74,6 +74,7 @@ import { pruneBatch } from "./retention.ts";
 import { listEventsStatement, listRunsStatement, runAnchorStatement } from "./listings.ts";
 import { readPruneArgs, readPruneVersionsArgs } from "../internal/prune.ts";
 import type { EngineLock } from "./lock.ts";
+import { NotifyFeed } from "./notify-feed.ts";
 import { constraintOf, driverError, eventWriteError } from "./errors.ts";
 import {
   claimRequestKeyStatement,
@@ -174,6 +175,11 @@ export interface Settings extends Limits {
   maxConnections: number;
   connectTimeoutMs: number;
   onListenerError: ((error: unknown, row: PublishedEvent) => void) | undefined;
+  /**
+   * Also deliver the events other processes commit to the database, and tag this store's own
+   * writes with `origin` so they can tell them apart (see `./notify-feed.ts`).
+   */
+  listen: { origin: string; pollMs: number; log: (line: string) => void } | null;
 }
 
 type Db = NodePgDatabase;
@@ -205,6 +211,8 @@ export class PgStoreImpl implements PgStore {
   readonly #inputs: PgInputRequests;
   /** The one-engine-per-database lock (`null` when opened with `exclusive: false`). */
   readonly #lock: EngineLock | null;
+  /** Events of other processes, when the store listens for them (`null` otherwise). */
+  readonly #feed: NotifyFeed | null;
 
   constructor(pool: pg.Pool, settings: Settings, lock: EngineLock | null = null) {
     // Bound methods: ports are passed around as picked or destructured functions.
@@ -223,6 +231,23 @@ export class PgStoreImpl implements PgStore {
     this.#db = drizzle({ client: pool });
     this.#settings = settings;
     this.#newId = createUlidFactory(settings.now);
+    const { listen } = settings;
+    this.#feed =
+      listen === null
+        ? null
+        : new NotifyFeed({
+            url: settings.url,
+            connectTimeoutMs: settings.connectTimeoutMs,
+            pool,
+            origin: listen.origin,
+            pollMs: listen.pollMs,
+            log: listen.log,
+            now: settings.now,
+            route: (runId) => this.#route(runId),
+            emit: (rows) => {
+              this.#emit(rows);
+            },
+          });
     this.#inputs = new PgInputRequests({
       pool,
       limits: settings,
@@ -334,8 +359,22 @@ export class PgStoreImpl implements PgStore {
     };
   }
 
-  /** Hands committed events to every listener, in the order given. */
+  /**
+   * Starts delivering other processes' events (a listening store; see `openPgStore`'s `listen`).
+   * Rejects when the database cannot be reached.
+   */
+  async startFeed(): Promise<void> {
+    await this.#feed?.start();
+  }
+
+  /** Hands events this store committed to the feed. */
   #deliver(rows: readonly PublishedEvent[]): void {
+    if (this.#feed === null) this.#emit(rows);
+    else this.#feed.local(rows);
+  }
+
+  /** Hands committed events to every listener, in the order given. */
+  #emit(rows: readonly PublishedEvent[]): void {
     for (const row of rows) {
       for (const listener of this.#listeners) {
         try {
@@ -421,6 +460,7 @@ export class PgStoreImpl implements PgStore {
     this.#closed = true;
     // Let writes already under way finish before the pool goes.
     await Promise.all([...this.#chains.values()]);
+    await this.#feed?.close();
     await this.#pool.end();
     await this.#lock?.release();
   }

@@ -9,7 +9,7 @@
  * Run: `pnpm bench` (or `node --conditions=@promenade/source bench/pg-notify.ts`).
  */
 import pg from "pg";
-import { openPgStore, type PgStore } from "../src/pg/index.ts";
+import { openPgStore } from "../src/pg/index.ts";
 import { testManifest } from "../src/testing/fixtures.ts";
 import { startPostgres } from "../src/testing/postgres.ts";
 import type { EventAppend } from "../src/types.ts";

@@ -90,6 +90,7 @@ export class EngineCore {
     this.#supervisor = new RunSupervisor({
       store: ports.supervisor,
       dataDir: options.dataDir,
+      workDir: options.workDir,
       childEntryPath: options.childEntryPath,
       env: new Map(Object.entries(options.env)),
       processEnv: options.processEnv,
@@ -126,6 +127,7 @@ export class EngineCore {
     this.retention = new RetentionSweep({
       backend,
       dataDir: options.dataDir,
+      workDir: options.workDir,
       policy: options.retention,
       intervalMs: options.retentionIntervalMs,
       batchSize: options.retentionBatchSize,

@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- the test reads untyped JSON API bodies and WebSocket frames */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-call -- the test reads untyped JSON API bodies and WebSocket frames */
 /**
  * Live events across the nodes of a cluster: three real server processes on one PostgreSQL
  * database. A WebSocket client on a node that does not hold a run follows it live while another
@@ -63,7 +63,7 @@ async function threeNodes(): Promise<Record<"a" | "b" | "c", string>> {
     });
     bases[id] = await node.base;
   }
-  return bases as Record<"a" | "b" | "c", string>;
+  return bases;
 }
 
 /** A WebSocket on `base` following `runId` after `after`; records every event frame. */

@@ -34,6 +34,7 @@ export function engineApi(engine: Engine): EngineApi {
     nextCronFire: (expr, timezone, afterMs) => nextFire(parseSchedule(expr, timezone), afterMs),
     backup: (file) => engine.backup(file),
     retentionStats: () => engine.retentionStats,
+    cluster: () => engine.cluster,
   };
   return api;
 }

@@ -126,6 +126,14 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       builtins: config.agentBuiltins,
       ...(config.webSearchUrl === undefined ? {} : { webSearchUrl: config.webSearchUrl }),
       ...(config.retention === undefined ? {} : { retention: config.retention }),
+      ...(config.cluster === null
+        ? {}
+        : {
+            cluster: {
+              leaseMs: config.cluster.leaseMs,
+              ...(config.cluster.nodeId === undefined ? {} : { nodeId: config.cluster.nodeId }),
+            },
+          }),
     });
     const opened = engine;
 
@@ -182,12 +190,25 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       }
       firstSignalAt = Date.now();
       io.log(`${signal} received — shutting down`);
-      const deadline = setTimeout(() => {
-        io.log("shutdown timed out");
-        io.exit(1);
-      }, SHUTDOWN_DEADLINE_MS);
-      deadline.unref();
+      let deadline: NodeJS.Timeout | undefined;
       stopping = (async () => {
+        const drainGraceMs = config.cluster?.drainGraceMs;
+        if (drainGraceMs !== undefined) {
+          // A cluster node drains first: it claims nothing more and lets its runs finish; the
+          // close then hands the runs still held to another node at once.
+          io.log(`draining: waiting up to ${String(drainGraceMs)} ms for this node's runs`);
+          const left = await opened.drain({ graceMs: drainGraceMs }).catch(() => 0);
+          io.log(
+            left === 0
+              ? "drained: no run left on this node"
+              : `drain grace over: releasing ${String(left)} run(s) to another node`,
+          );
+        }
+        deadline = setTimeout(() => {
+          io.log("shutdown timed out");
+          io.exit(1);
+        }, SHUTDOWN_DEADLINE_MS);
+        deadline.unref();
         workflowsDir.close();
         await server.close({ graceMs: SHUTDOWN_HTTP_GRACE_MS });
         await traceExport?.close().catch((err: unknown) => {
@@ -206,6 +227,10 @@ export async function boot(io: BootIo): Promise<Booted | null> {
     io.log(`data dir: ${config.dataDir}`);
     if (config.workDir !== config.dataDir) io.log(`work dir: ${config.workDir}`);
     io.log(`database: ${opened.database.label}`);
+    const node = opened.cluster;
+    if (node !== null) {
+      io.log(`cluster node: ${node.nodeId} (lease ${String(node.leaseMs)} ms)`);
+    }
     io.log(
       config.apiToken === undefined ? "api auth: disabled (loopback only)" : "api auth: enabled",
     );

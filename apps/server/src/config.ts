@@ -53,6 +53,11 @@ export interface ServerConfig {
   retention: string | undefined;
   /** `config: using legacy …` lines, printed before anything else. */
   notices: string[];
+  /**
+   * `PROMENADE_CLUSTER=1`: this server is one node of a cluster sharing the PostgreSQL database
+   * (`PROMENADE_NODE_ID`, `PROMENADE_LEASE_MS`, `PROMENADE_DRAIN_GRACE_MS`); `null` otherwise.
+   */
+  cluster: { nodeId: string | undefined; leaseMs: number; drainGraceMs: number } | null;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -335,7 +340,10 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     }
   }
 
+  const cluster = parseCluster(get, databaseUrl);
+
   return {
+    cluster,
     dataDir,
     workDir,
     databaseUrl,
@@ -354,6 +362,46 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     inference,
     retention,
     notices,
+  };
+}
+
+function parseCluster(
+  get: (name: string) => string | undefined,
+  databaseUrl: string | undefined,
+): ServerConfig["cluster"] {
+  const raw = get("PROMENADE_CLUSTER") ?? "0";
+  if (!["1", "0", "true", "false"].includes(raw)) {
+    throw new BootError(
+      `PROMENADE_CLUSTER must be 1, 0, true or false, got "${raw}".`,
+      "Set it to 1 to run this server as one node of a cluster on PostgreSQL, or unset it.",
+    );
+  }
+  if (raw === "0" || raw === "false") return null;
+  if (databaseUrl === undefined) {
+    throw new BootError(
+      "PROMENADE_CLUSTER=1 needs PostgreSQL: the nodes of a cluster share one database.",
+      "Set PROMENADE_DATABASE_URL=postgres://user:password@host:5432/database on every node, or unset PROMENADE_CLUSTER.",
+    );
+  }
+  const ms = (name: string, fallback: number, min: number): number => {
+    const value = get(name);
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+      throw new BootError(
+        `${name} must be an integer of at least ${String(min)} (ms), got "${value}".`,
+        `Unset it for the default (${String(fallback)}).`,
+      );
+    }
+    return Number(value);
+  };
+  const nodeId = get("PROMENADE_NODE_ID");
+  if (nodeId !== undefined && nodeId.length > 200) {
+    throw new BootError("PROMENADE_NODE_ID must be at most 200 characters.");
+  }
+  return {
+    nodeId,
+    leaseMs: ms("PROMENADE_LEASE_MS", 30_000, 1000),
+    drainGraceMs: ms("PROMENADE_DRAIN_GRACE_MS", 30_000, 0),
   };
 }
 
@@ -407,6 +455,10 @@ Configuration (environment; empty = unset; legacy BOARDWALK_* names accepted whe
   PROMENADE_PROVIDER_TIMEOUT_MS  provider request timeout (ms)
   PROMENADE_AGENT_BUILTINS    all (default), read-only or none: ceiling on agents' built-in tools
   PROMENADE_WEB_SEARCH_URL    search backend for the agents' web_search tool (unset: no such tool)
+  PROMENADE_CLUSTER           1/true: one node of a cluster sharing PROMENADE_DATABASE_URL (default 0)
+  PROMENADE_NODE_ID           this node's id in the cluster (default <hostname>:<pid>)
+  PROMENADE_LEASE_MS          how long a node holds a run without a heartbeat (default 30000, min 1000)
+  PROMENADE_DRAIN_GRACE_MS    on SIGTERM, how long a cluster node lets its runs finish (default 30000)
   PROMENADE_RETENTION         keep terminal runs: 30d, 12h, last 500, "30d, last 1000" or off (default off)
   PROMENADE_IN_DOCKER         1 selects the Docker defaults                                [BOARDWALK_IN_DOCKER]
   PROMENADE_WEBHOOK_TOKEN__<SLUG>, PROMENADE_WEBHOOK_SECRET__<SLUG>  webhook credentials (read per request)

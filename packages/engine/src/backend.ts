@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { openStore } from "@promenade/store";
 import type { AsyncStore, PublishedEvent, Store } from "@promenade/store";
+import type { ClusterStore } from "@promenade/store/pg";
 import type { SchedulerStore } from "@promenade/scheduler";
 import type { SupervisorStore } from "@promenade/supervisor";
 import { EngineError } from "@promenade/workflow/errors";
@@ -23,6 +24,8 @@ export interface Backend {
   readonly sync: Store | null;
   /** Names the database in messages (`<dataDir>/promenade.db` or `PostgreSQL at host:port`). */
   readonly label: string;
+  /** The cluster side of a PostgreSQL store opened in cluster mode; `null` otherwise. */
+  readonly cluster: ClusterStore | null;
 }
 
 /** What opening a backend needs from the engine's options. */
@@ -64,7 +67,7 @@ export function openSqlite(settings: BackendSettings): Backend {
     onListenerError: listenerError(settings.log),
   });
   const asAsync: AsyncStore = store;
-  return { kind: "sqlite", store: asAsync, sync: store, label: path };
+  return { kind: "sqlite", store: asAsync, sync: store, label: path, cluster: null };
 }
 
 /** True when `url` selects PostgreSQL (`postgres://` or `postgresql://`). */
@@ -77,7 +80,10 @@ export function isPostgresUrl(url: string): boolean {
  * URL that is not `postgres://`/`postgresql://` or is malformed, `INTERNAL` (one line naming the
  * problem and the fix) when the server cannot be reached or refuses the login.
  */
-export async function openPostgres(url: string, settings: BackendSettings): Promise<Backend> {
+export async function openPostgres(
+  url: string,
+  settings: BackendSettings & { cluster?: { nodeId: string; leaseMs: number } | null },
+): Promise<Backend> {
   if (typeof url !== "string" || !isPostgresUrl(url)) {
     throw new EngineError(
       "VALIDATION",
@@ -90,9 +96,16 @@ export async function openPostgres(url: string, settings: BackendSettings): Prom
     url,
     now: settings.now,
     onListenerError: listenerError(settings.log),
+    ...(settings.cluster == null ? {} : { cluster: settings.cluster }),
   });
   const asAsync: AsyncStore = store;
-  return { kind: "postgres", store: asAsync, sync: null, label: `PostgreSQL (${hostOf(url)})` };
+  return {
+    kind: "postgres",
+    store: asAsync,
+    sync: null,
+    label: `PostgreSQL (${hostOf(url)})`,
+    cluster: store.cluster,
+  };
 }
 
 /** `host:port` of a URL, never its credentials. */

@@ -33,6 +33,7 @@ import type {
 import { createEngineAgentHooks } from "./agent-plug.ts";
 import { portsOf } from "./backend.ts";
 import type { Backend } from "./backend.ts";
+import { ClusterNode } from "./cluster.ts";
 import { DatabaseWatch } from "./database-watch.ts";
 import { prepareDeploy, readSkills, writeSkills } from "./deploy.ts";
 import type { DeployArgs } from "./deploy.ts";
@@ -54,6 +55,8 @@ export class EngineCore {
   readonly #options: ResolvedEngineOptions;
   readonly #supervisor: RunSupervisor;
   readonly #scheduler: Scheduler;
+  /** This engine as a node of a cluster; `null` outside cluster mode. */
+  readonly cluster: ClusterNode | null;
   /** Pings a database that can go away; `null` on SQLite. */
   readonly #watch: DatabaseWatch | null;
   /** Waiters for runs that are queued behind the gate, keyed by run id. */
@@ -103,10 +106,24 @@ export class EngineCore {
       priceUsage: hooks.priceUsage,
       hostMethods: hooks.hostMethods,
       ...(options.warmPoolSize > 0 ? { pool: { size: options.warmPoolSize } } : {}),
+      ...(backend.cluster === null
+        ? {}
+        : { superviseChild: (runId: string) => this.#clusterNode().superviseChild(runId) }),
     });
+    const { store } = backend;
+    this.cluster =
+      backend.cluster === null
+        ? null
+        : new ClusterNode({
+            store: backend.cluster,
+            getRun: async (runId) => store.getRun(runId),
+            supervisor: this.#supervisor,
+            log: options.log,
+          });
     this.#scheduler = new Scheduler({
       store: ports.scheduler,
-      dispatch: (runId) => this.#dispatch(runId),
+      // In a cluster the database decides who runs what: a released run is a reason to look.
+      dispatch: (runId) => (this.cluster === null ? this.#dispatch(runId) : this.cluster.poke()),
       clock,
       log: options.log,
       tickIntervalMs: options.tickIntervalMs,
@@ -280,14 +297,21 @@ export class EngineCore {
     return this.#scheduler.tick();
   }
 
-  /** The boot recovery sweep. */
+  /** The boot recovery sweep (in a cluster: of this node's own runs and of expired leases). */
   recover(): Awaitable<RecoveryReport> {
+    if (this.cluster !== null) return this.cluster.recover();
     return this.#supervisor.recoverOnBoot();
+  }
+
+  #clusterNode(): ClusterNode {
+    if (this.cluster === null) throw new EngineError("INTERNAL", "Not a cluster node.");
+    return this.cluster;
   }
 
   /** Starts the tick loop (its first tick runs now) and, on PostgreSQL, the database watch. */
   startLoops(): void {
     this.#scheduler.start();
+    this.cluster?.start();
     this.#watch?.start();
     this.retention.start();
   }
@@ -311,6 +335,11 @@ export class EngineCore {
     return andThen(this.requireRun(runId), (run) => {
       if (isTerminal(run.status)) return run;
       if (this.#supervisor.isExecuting(runId)) return this.#supervisor.supervise(runId);
+      if (this.cluster !== null) {
+        // Whichever node executes it (a queued one may be claimed here).
+        if (run.status === "queued") this.cluster.poke();
+        return this.cluster.waitForEnd(runId);
+      }
       if (run.status !== "queued") return this.#supervisor.recoverOne(runId);
       const terminal = this.#whenTerminal(runId);
       if (!this.synchronous) {
@@ -333,7 +362,10 @@ export class EngineCore {
 
   /** Cancel a run; settles once it is terminal. */
   cancelRun(runId: string): Awaitable<void> {
-    return andThen(this.requireRun(runId), () => this.#supervisor.cancel(runId));
+    const { cluster } = this;
+    return andThen(this.requireRun(runId), () =>
+      cluster === null ? this.#supervisor.cancel(runId) : cluster.cancel(runId),
+    );
   }
 
   /** One trivial database read; `INTERNAL` naming the database when it cannot be read. */
@@ -372,6 +404,7 @@ export class EngineCore {
    */
   close(childGraceMs: number | undefined): Promise<void> {
     this.#closed = true;
+    this.cluster?.stop();
     this.#watch?.stop();
     this.#scheduler.stop();
     const sweepDone = this.retention.stop();
@@ -386,6 +419,7 @@ export class EngineCore {
       return shutdown;
     }
     return Promise.all([shutdown, sweepDone])
+      .then(() => this.cluster?.releaseAll())
       .then(() => this.backend.store.close())
       .catch((error: unknown) => {
         this.#options.log(`engine close: closing the database failed: ${describe(error)}`);
@@ -410,6 +444,11 @@ export class EngineCore {
   /** Once the database answers again: supervise the runs the outage stopped, then sweep. */
   async #recoverAfterOutage(): Promise<void> {
     if (this.#closed) return;
+    // A cluster node's heartbeat and takeovers recover its runs (and other nodes' runs).
+    if (this.cluster !== null) {
+      this.cluster.poke();
+      return;
+    }
     const runs = [...this.#unsupervised];
     this.#unsupervised.clear();
     for (const runId of runs) {

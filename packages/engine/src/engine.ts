@@ -24,6 +24,7 @@ import { authorizeMcp } from "./authorize.ts";
 import type { AuthorizeMcpServerOptions } from "./authorize.ts";
 import { openPostgres, openSqlite } from "./backend.ts";
 import type { Backend } from "./backend.ts";
+import type { ClusterHealth } from "./cluster.ts";
 import { EngineCore } from "./core.ts";
 import type { DeployArgs } from "./deploy.ts";
 import { isPlainObject } from "./internal/json.ts";
@@ -111,6 +112,13 @@ export class Engine {
       );
     }
     const resolved = resolveEngineOptions(options);
+    if (resolved.cluster !== null && opened === undefined) {
+      throw new EngineError(
+        "VALIDATION",
+        'Engine option "cluster" needs PostgreSQL: the nodes of a cluster share one PostgreSQL database, and SQLite is one process\'s file.',
+        "Open the engine with await Engine.open({ dataDir, databaseUrl: 'postgres://…', cluster: {} }), or leave cluster out.",
+      );
+    }
     this.#options = resolved;
     for (const [name, dir] of [
       ["dataDir", resolved.dataDir],
@@ -168,6 +176,7 @@ export class Engine {
       dataDir: resolved.dataDir,
       now: () => resolved.clock.now(),
       log: resolved.log,
+      cluster: resolved.cluster,
     });
     Engine.#opened = backend;
     try {
@@ -182,6 +191,38 @@ export class Engine {
   /** Which database this engine uses. */
   get database(): EngineDatabase {
     return { kind: this.#core.backend.kind, label: this.#core.backend.label };
+  }
+
+  /**
+   * This node of a cluster (engine option `cluster`): its id, the runs it holds and the age of its
+   * last heartbeat; `null` outside a cluster.
+   */
+  get cluster(): ClusterHealth | null {
+    return this.#core.cluster?.health() ?? null;
+  }
+
+  /**
+   * In a cluster: look for queued runs (and requests for the runs this node holds) now, instead
+   * of at the next poll; call it when another node signals new work. A no-op outside a cluster.
+   */
+  poke(): void {
+    if (this.#closed) return;
+    this.#core.cluster?.poke();
+  }
+
+  /**
+   * In a cluster, the first half of a graceful stop: claim nothing more and wait until the runs
+   * this node holds ended, at most `graceMs` (default 30000). Resolves with the number of runs
+   * still held; `close()` then releases them to another node at once. Outside a cluster it
+   * resolves `0` at once.
+   */
+  async drain(options: { graceMs?: number } = {}): Promise<number> {
+    this.#assertOpen();
+    const graceMs = options.graceMs ?? 30_000;
+    if (typeof graceMs !== "number" || !Number.isSafeInteger(graceMs) || graceMs < 0) {
+      throw new EngineError("VALIDATION", "drain: graceMs must be an integer ≥ 0.");
+    }
+    return (await this.#core.cluster?.drain(graceMs)) ?? 0;
   }
 
   /**

@@ -16,6 +16,7 @@ export type { StartRunOptions } from "./start-run.ts";
 export type { WebhookDelivery } from "@promenade/store";
 export type { AsyncStoreReader, StoreReader } from "./readers.ts";
 export type { EngineOptions } from "./options.ts";
+export type { ClusterHealth } from "./cluster.ts";
 export type { DeployArgs } from "./deploy.ts";
 export { parseRetentionPolicy } from "./retention-policy.ts";
 export type { RetentionPolicy } from "./retention-policy.ts";

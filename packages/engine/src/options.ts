@@ -5,6 +5,7 @@
  * `engine.ts` wires them into the pieces. Invariant: every bad value is an
  * `EngineError("VALIDATION")` naming the option and the fix.
  */
+import { hostname } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { wallClock } from "@promenade/workflow/clock";
@@ -83,6 +84,21 @@ export interface EngineOptions {
    * enough that a batch holds the event loop for a short moment, so API latency stays near idle.
    */
   retentionBatchSize?: number;
+  /**
+   * Cluster mode (PostgreSQL only): this engine is one node of many sharing the database. Each
+   * node claims queued runs from the shared `runs` table, holds each run it executes under a
+   * lease it renews every `leaseMs / 3`, and takes over (restarts from the top) the runs of a node
+   * whose lease expired. `nodeId` names the node (default `<hostname>:<pid>`; give a fixed one so
+   * a restarted node takes its own runs back at once); `leaseMs` is an integer ≥ 1000, default
+   * `30000`. Absent (default): one engine per database.
+   */
+  cluster?: { nodeId?: string; leaseMs?: number };
+}
+
+/** Cluster settings with their defaults applied. */
+export interface ClusterSettings {
+  nodeId: string;
+  leaseMs: number;
 }
 
 /** `EngineOptions` with every default applied. */
@@ -106,6 +122,8 @@ export interface ResolvedEngineOptions {
   retention: RetentionPolicy;
   retentionIntervalMs: number;
   retentionBatchSize: number;
+  /** `null` outside a cluster. */
+  cluster: ClusterSettings | null;
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
@@ -128,6 +146,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "retention",
   "retentionIntervalMs",
   "retentionBatchSize",
+  "cluster",
 ]);
 
 /**
@@ -221,7 +240,24 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
         : parseRetentionPolicy(options.retention, 'Engine option "retention"'),
     retentionIntervalMs: integer(options.retentionIntervalMs ?? 600_000, "retentionIntervalMs", 1),
     retentionBatchSize: batchSize(options.retentionBatchSize),
+    cluster: clusterSettings(options.cluster),
   };
+}
+
+function clusterSettings(value: EngineOptions["cluster"]): ClusterSettings | null {
+  if (value === undefined) return null;
+  if (!isPlainObject(value)) throw invalid("cluster", "must be an object like { nodeId, leaseMs }");
+  for (const key of Object.keys(value)) {
+    if (key !== "nodeId" && key !== "leaseMs") {
+      throw invalid("cluster", `has an unknown field "${key}" (known: nodeId, leaseMs)`);
+    }
+  }
+  const nodeId =
+    value.nodeId === undefined
+      ? `${hostname()}:${String(process.pid)}`
+      : nonEmptyString(value.nodeId, "cluster.nodeId");
+  if (nodeId.length > 200) throw invalid("cluster.nodeId", "must be at most 200 characters");
+  return { nodeId, leaseMs: integer(value.leaseMs ?? 30_000, "cluster.leaseMs", 1000) };
 }
 
 function webSearchUrl(value: string): string {

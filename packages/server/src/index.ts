@@ -54,6 +54,7 @@ export type {
   AuthorizeMcpServer,
   AuthorizeMcpServerOptions,
   Awaitable,
+  ClusterNodeState,
   EngineApi,
   EventRow,
   JsonValue,

@@ -186,6 +186,22 @@ export interface EngineApi {
    * Optional.
    */
   retentionStats?(): { sweeps: number; runsDeleted: number; versionsDeleted?: number };
+  /**
+   * In a cluster: this node's id, the runs it holds and its lease health, for `/healthz` and
+   * `/metrics`; `null` (or absent) outside a cluster.
+   */
+  cluster?(): ClusterNodeState | null;
+}
+
+/** A cluster node's state as `/healthz` and `/metrics` report it. */
+export interface ClusterNodeState {
+  nodeId: string;
+  leaseMs: number;
+  heldRuns: number;
+  /** Ms since the database last confirmed the node's heartbeat; `null` before the first. */
+  lastHeartbeatAgeMs: number | null;
+  leaseHealthy: boolean;
+  draining: boolean;
 }
 
 /** Options of the interactive MCP OAuth grant. */

@@ -8,7 +8,8 @@ import { cronSchedules } from "./schedules.ts";
 
 /**
  * The Run object of the API (exact field list, `workflowSlug` added): the accounting
- * (`activeMs`, `retries`, `retryAt` while a retry waits) included. The JSON API adds
+ * (`activeMs`, `retries`, `retryAt` while a retry waits) included, and `nodeId`: the cluster node
+ * that holds (or last held) the run, `null` outside a cluster. The JSON API adds
  * `usdEstimated` (part of `usdMicros` was priced at the default rate of an unknown model); the
  * WebSocket feed's copies leave it out.
  */
@@ -39,6 +40,7 @@ export function projectRun(
     startedAt: run.startedAt,
     endedAt: run.endedAt,
     version: run.version,
+    nodeId: run.nodeId ?? null,
   };
   if (usdEstimated !== undefined) projected["usdEstimated"] = usdEstimated;
   return projected;

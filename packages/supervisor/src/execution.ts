@@ -75,6 +75,10 @@ export interface Execution {
    * restart.
    */
   passReason: PassReason;
+  /** The run was taken over from a cluster node whose lease expired (first pass: `failover`). */
+  failover: boolean;
+  /** Set when the run was abandoned (its lease lost): nothing more is started or written. */
+  abandoned: Error | undefined;
   /** Attempts the retry policy started again so far (the row's `retries`). */
   retries: number;
   /** When the retry the run waits for is due (epoch ms), or `null`. */
@@ -129,6 +133,8 @@ export function createExecution(ctx: SupervisorContext, runId: string): Executio
     ended: false,
     pass: null,
     passReason: "first_start",
+    failover: false,
+    abandoned: undefined,
     retries: 0,
     retryAt: null,
     backoff: null,

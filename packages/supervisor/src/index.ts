@@ -5,7 +5,7 @@
  * suite at `@promenade/supervisor/testing`.
  */
 export { RunSupervisor } from "./supervisor.ts";
-export type { RecoveryReport, SupervisorOptions } from "./supervisor.ts";
+export type { RecoveryReport, SuperviseOptions, SupervisorOptions } from "./supervisor.ts";
 // The run-status vocabulary is owned by `@promenade/workflow/records`; re-exported for callers
 // that imported it from here.
 export { isTerminal } from "@promenade/workflow/records";

@@ -3,7 +3,8 @@
  * per pass lay out the run dir, start the process, `running`, await the outcome and map it
  * (`outcome.ts`) — until the run ends. Each pass's `pending` and `running` carry why the pass
  * started: `first_start` when the supervision found the run `queued`, `engine_restart` when an
- * earlier supervision left it `pending`, `running` or held (the boot recovery sweep),
+ * earlier supervision left it `pending`, `running` or held (the boot recovery sweep), `failover`
+ * when a cluster node took the run over from a node whose lease expired,
  * `crash_restart` for a pass after a crashed one, `retry` for a pass the workflow's retry policy
  * started after a failed attempt (also when an engine restart finds the run waiting for one: the
  * pass waits out the stored due time first). After each pass its process's lifetime is added to
@@ -52,6 +53,8 @@ export async function executeRun(
   } catch (err) {
     if (ctx.isClosing()) throw closedError();
     abandonPass(exec);
+    // Abandoned (its cluster lease was lost): another node executes the run; write nothing.
+    if (exec.abandoned !== undefined) throw exec.abandoned;
     // An engine-side exception ends the run `failed`/INTERNAL if the store still works.
     logRun(ctx, exec, `engine-side failure: ${describe(err)}`);
     try {
@@ -122,7 +125,9 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
       ? "first_start"
       : exec.retryAt !== null
         ? "retry"
-        : "engine_restart";
+        : exec.failover
+          ? "failover"
+          : "engine_restart";
   const opened = await writeStatus(ctx, exec, "pending", ["queued", "pending", ...LIVE], {
     reason: exec.passReason,
   });
@@ -135,6 +140,7 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
   let activeMs = initial.activeMs;
   for (;;) {
     assertOpen(ctx);
+    if (exec.abandoned !== undefined) throw exec.abandoned;
     // A retry waits out its backoff first (no longer than the wall-clock deadline).
     if (exec.retryAt !== null) await waitForRetry(ctx, exec, wallDeadlineOf(exec, firstStart));
     if (exec.cancelRequested) {

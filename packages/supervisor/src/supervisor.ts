@@ -25,7 +25,7 @@ import { EngineError } from "@promenade/workflow/errors";
 import { andThen, attempt, each, isTerminal, RUN_STATUSES } from "@promenade/workflow/records";
 import { assertOpen } from "./context.ts";
 import type { SupervisorContext } from "./context.ts";
-import { createExecution } from "./execution.ts";
+import { abandonPass, createExecution } from "./execution.ts";
 import type { Execution } from "./execution.ts";
 import { definedEnv, safeKill } from "./internal/child-process.ts";
 import { closedError, toError, unknownRun } from "./internal/errors.ts";
@@ -99,6 +99,21 @@ export interface SupervisorOptions {
    * background. Off by default; `size: 0` disables it.
    */
   pool?: { size: number };
+  /**
+   * How a `workflows.call` / `workflows.run` child is executed and waited for. Default: this
+   * supervisor's `supervise`. A cluster node passes a function that claims the child first, or
+   * waits for it through the store when another node holds it.
+   */
+  superviseChild?: (runId: string) => Promise<RunRow>;
+}
+
+/** Options of one `supervise` call. */
+export interface SuperviseOptions {
+  /**
+   * The run was taken over from another node of a cluster whose lease expired: its first pass
+   * starts with reason `failover` (a restart from the top that uses no crash restart).
+   */
+  failover?: boolean;
 }
 
 /** What the boot recovery sweep did. */
@@ -176,7 +191,7 @@ export class RunSupervisor {
       pool: this.pool,
       log: this.log,
       spawn: (args) => this.spawnTracked(args),
-      supervise: (runId) => this.supervise(runId),
+      supervise: options.superviseChild ?? ((runId) => this.supervise(runId)),
       isClosing: () => this.closing,
     };
   }
@@ -192,11 +207,30 @@ export class RunSupervisor {
    * the store's error when the store failed so that the run could not even be ended (the run is
    * then left as it is, for `recoverOne` or the next boot's sweep).
    */
-  supervise(runId: string): Promise<RunRow> {
+  supervise(runId: string, options: SuperviseOptions = {}): Promise<RunRow> {
     const existing = this.executions.get(runId);
     if (existing !== undefined) return existing.promise;
     if (this.closing) return Promise.reject(closedError());
-    return this.own(runId, "supervise").promise;
+    return this.own(runId, "supervise", undefined, options.failover === true).promise;
+  }
+
+  /**
+   * Stops executing a run at once, writing nothing more for it: its process is SIGKILLed, its
+   * event log sealed, its timers stopped, and its `supervise`/`cancel` promises reject with
+   * `reason`. For a cluster node that lost the run's lease (another node now executes it).
+   * Returns whether the run was being executed here.
+   */
+  abandon(runId: string, reason: Error): boolean {
+    const exec = this.executions.get(runId);
+    if (exec === undefined) return false;
+    this.executions.delete(runId);
+    exec.abandoned = reason;
+    exec.log.seal();
+    exec.backoff?.abort();
+    abandonPass(exec);
+    cancelGates(exec);
+    exec.reject(reason);
+    return true;
   }
 
   /**
@@ -351,9 +385,11 @@ export class RunSupervisor {
     runId: string,
     mode: "supervise" | "cancel",
     known?: RunRow,
+    failover = false,
   ): { promise: Promise<RunRow>; outcome: Awaitable<RunRow> } {
     const exec = createExecution(this.ctx, runId);
     exec.cancelRequested = mode === "cancel";
+    exec.failover = failover;
     this.executions.set(runId, exec);
     const release = (): void => {
       if (this.executions.get(runId) === exec) this.executions.delete(runId);

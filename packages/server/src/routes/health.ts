@@ -1,8 +1,9 @@
 /**
  * `GET /healthz`: 200 `{ status: "ok" }` when the database answers a ping in time, 503
  * `{ status: "unavailable", reason: "database" }` when it does not, and 503
- * `{ status: "shutting_down" }` once the server drains. An outage is logged once, and so is the
- * recovery.
+ * `{ status: "shutting_down" }` once the server drains. A cluster node adds `node`: its id, the
+ * runs it holds and its lease health (age of the last heartbeat the database confirmed). An outage
+ * is logged once, and so is the recovery.
  */
 import { HEALTHZ_PING_TIMEOUT_MS } from "../constants.ts";
 import { messageOf } from "../internal/error-text.ts";
@@ -41,10 +42,24 @@ export function healthRoute(engine: EngineApi, { log, draining }: HealthRouteOpt
     }
     if (databaseDown) log("health check: the database is available again");
     databaseDown = false;
+    const node = engine.cluster?.() ?? null;
+    const cluster =
+      node === null
+        ? {}
+        : {
+            node: {
+              id: node.nodeId,
+              heldRuns: node.heldRuns,
+              lastHeartbeatAgeMs: node.lastHeartbeatAgeMs,
+              leaseMs: node.leaseMs,
+              leaseHealthy: node.leaseHealthy,
+              draining: node.draining,
+            },
+          };
     sendJson(
       res,
       draining() ? 503 : 200,
-      draining() ? { status: "shutting_down" } : { status: "ok" },
+      draining() ? { status: "shutting_down", ...cluster } : { status: "ok", ...cluster },
     );
   };
 }

@@ -6,7 +6,7 @@
 import type { Metrics } from "../internal/metrics.ts";
 import { NON_TERMINAL_STATUSES } from "../internal/status.ts";
 import type { Handler } from "../pipeline/route.ts";
-import type { EngineApi } from "../ports.ts";
+import type { ClusterNodeState, EngineApi } from "../ports.ts";
 import type { WsChannel } from "../ws-channel.ts";
 
 /** What the metrics route needs besides the engine. */
@@ -43,11 +43,36 @@ export function metricsRoute(
       wsSubscriptions: ws.subscriptionCounts(),
       retention: engine.retentionStats?.() ?? null,
     });
+    const node = engine.cluster?.() ?? null;
     res.writeHead(200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
       "cache-control": "no-store",
       "x-content-type-options": "nosniff",
     });
-    res.end(text);
+    res.end(node === null ? text : text + clusterLines(node));
   };
+}
+
+/** The cluster node's gauges, labelled with its id. */
+function clusterLines(node: ClusterNodeState): string {
+  const label = `{node="${node.nodeId.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"}`;
+  const age = node.lastHeartbeatAgeMs === null ? "NaN" : String(node.lastHeartbeatAgeMs / 1000);
+  return [
+    "# HELP promenade_cluster_held_runs Runs this cluster node holds under a lease.",
+    "# TYPE promenade_cluster_held_runs gauge",
+    `promenade_cluster_held_runs${label} ${String(node.heldRuns)}`,
+    "# HELP promenade_cluster_heartbeat_age_seconds Time since the database last confirmed this node's heartbeat.",
+    "# TYPE promenade_cluster_heartbeat_age_seconds gauge",
+    `promenade_cluster_heartbeat_age_seconds${label} ${age}`,
+    "# HELP promenade_cluster_lease_seconds The lease length of this cluster node.",
+    "# TYPE promenade_cluster_lease_seconds gauge",
+    `promenade_cluster_lease_seconds${label} ${String(node.leaseMs / 1000)}`,
+    "# HELP promenade_cluster_lease_healthy 1 while the last heartbeat is younger than the lease.",
+    "# TYPE promenade_cluster_lease_healthy gauge",
+    `promenade_cluster_lease_healthy${label} ${node.leaseHealthy ? "1" : "0"}`,
+    "# HELP promenade_cluster_draining 1 while this node drains (claims no new runs).",
+    "# TYPE promenade_cluster_draining gauge",
+    `promenade_cluster_draining${label} ${node.draining ? "1" : "0"}`,
+    "",
+  ].join("\n");
 }

@@ -117,7 +117,7 @@ function runError(text: string): RunErrorShape {
 }
 
 /** `runs` row → {@link RunRow}. */
-export function toRunRow(raw: typeof runs.$inferSelect): RunRow {
+export function toRunRow(raw: typeof runs.$inferSelect & { nodeId?: string | null }): RunRow {
   return {
     id: raw.id,
     workflowId: raw.workflowId,
@@ -140,6 +140,7 @@ export function toRunRow(raw: typeof runs.$inferSelect): RunRow {
     retryAt: raw.retryAt,
     versionId: raw.versionId,
     version: raw.version,
+    nodeId: raw.nodeId ?? null,
   };
 }
 

@@ -6,5 +6,7 @@
 import "@promenade/workflow/node-guard";
 export { openPgStore } from "./open.ts";
 export type { OpenPgStoreOptions } from "./open.ts";
-export type { PgStore } from "./store.ts";
+export type { ClusterStore, PgStore } from "./store.ts";
+export { isLeaseLost } from "./cluster.ts";
+export type { HeldRun } from "./cluster.ts";
 export { PG_MIGRATIONS } from "./migrations.ts";

@@ -6,7 +6,7 @@
  * wait and then find it answered), so the first answer wins. Events are published after COMMIT.
  */
 import type pg from "pg";
-import { EngineError } from "@promenade/workflow/errors";
+import { EngineError, isEngineError } from "@promenade/workflow/errors";
 import type { HumanInputRequestRow, ListInputRequestsFilter } from "@promenade/workflow/records";
 import {
   freshStamp,
@@ -40,6 +40,11 @@ export interface InputRequestContext {
   serial<T>(runId: string, fn: () => Promise<T>): Promise<T>;
   /** Hands committed events of `runId` to the store's listeners (in the order given). */
   publish(runId: string, rows: readonly PreparedEvent[]): Promise<void>;
+  /**
+   * In a cluster: checks, inside the write's transaction, that this node still holds the run's
+   * lease (throws when it does not). Nothing to check outside a cluster.
+   */
+  fence(client: pg.PoolClient, runId: string): Promise<void>;
 }
 
 type Query = (text: string, values: unknown[]) => Promise<RawInputRequest[]>;
@@ -200,6 +205,7 @@ export class PgInputRequests {
     let broken = false;
     try {
       await client.query("BEGIN");
+      await this.#c.fence(client, runId);
       const result = await fn(query, client);
       await client.query("COMMIT");
       return result;
@@ -207,6 +213,7 @@ export class PgInputRequests {
       await client.query("ROLLBACK").catch(() => {
         broken = true;
       });
+      if (isEngineError(error)) throw error;
       if (driverError(error)?.code === "23503") {
         throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
       }

@@ -12,6 +12,7 @@ import { testManifest } from "../testing/fixtures.ts";
 import { PG_MIGRATIONS } from "./migrations.ts";
 import {
   artifacts,
+  clusterNodes,
   cronFires,
   humanInputRequests,
   runEvents,
@@ -86,6 +87,7 @@ describe("PostgreSQL migrations", () => {
       webhookDeliveries,
       workflowVersions,
       schemaMigrations,
+      clusterNodes,
     ];
     const present = await query<{ table_name: string }>(
       url,

@@ -189,6 +189,25 @@ const runsVersionIndex = `
 CREATE INDEX runs_version_id ON runs (version_id);
 `;
 
+// Cluster mode: many engines share one database. The node executing a run holds it under a
+// lease (an instant of the database clock) and an epoch that grows on every claim or takeover;
+// every write of the holder checks both. A cancel received by a node that does not hold the run
+// is recorded in `cancel_requested` for the holder to act on. `cluster_nodes` lists the nodes
+// with their last heartbeat.
+const cluster = `
+ALTER TABLE runs ADD COLUMN node_id text;
+ALTER TABLE runs ADD COLUMN lease_expires_at timestamptz;
+ALTER TABLE runs ADD COLUMN epoch integer NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN cancel_requested boolean NOT NULL DEFAULT false;
+CREATE INDEX runs_node_id ON runs (node_id) WHERE node_id IS NOT NULL;
+CREATE TABLE cluster_nodes (
+  id text PRIMARY KEY,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at timestamptz NOT NULL DEFAULT now(),
+  draining boolean NOT NULL DEFAULT false
+);
+`;
+
 // Live events across processes sharing one database: every statement that appends events
 // notifies channel `promenade_events` with one payload per run it wrote to —
 // "<run id>:<lowest cursor>:<highest cursor>:<origin>" — delivered to listeners when the
@@ -229,5 +248,6 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 7, name: "0007_retention_indexes", sql: retentionIndexes },
   { version: 8, name: "0008_workflow_undeploy", sql: workflowUndeploy },
   { version: 9, name: "0009_runs_version_id", sql: runsVersionIndex },
-  { version: 10, name: "0010_event_notify", sql: eventNotify },
+  { version: 10, name: "0010_cluster", sql: cluster },
+  { version: 11, name: "0011_event_notify", sql: eventNotify },
 ]);

@@ -52,11 +52,17 @@ export interface OpenPgStoreOptions {
    * the store opens: they are announced with LISTEN/NOTIFY on a connection of their own (which
    * must be a direct, session-mode connection: not through a transaction-pooling proxy) and
    * re-read from the table; a poll every `pollMs` catches up whatever an outage made the store
-   * miss. Default `false`.
+   * miss. Default: `true` in cluster mode, `false` otherwise.
    */
   listen?: boolean | { pollMs?: number };
   /** Where a listening store reports trouble with its feed. Default: standard error. */
   log?: (line: string) => void;
+  /**
+   * Cluster mode: this store is one node of many engines sharing the database (no one-engine
+   * lock). `nodeId` names the node; `leaseMs` (at least 1000) is how long a claimed run stays
+   * held without a heartbeat. See `ClusterStore`.
+   */
+  cluster?: { nodeId: string; leaseMs: number };
 }
 
 const DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024;
@@ -90,11 +96,12 @@ function readOptions(options: OpenPgStoreOptions): Settings & { exclusive: boole
   if (onListenerError !== undefined && typeof onListenerError !== "function") {
     throw new EngineError("VALIDATION", "openPgStore(): onListenerError must be a function.");
   }
-  const exclusive = options.exclusive ?? true;
+  const cluster = readCluster(options.cluster);
+  const exclusive = cluster === null ? (options.exclusive ?? true) : false;
   if (typeof exclusive !== "boolean") {
     throw new EngineError("VALIDATION", "openPgStore(): exclusive must be a boolean.");
   }
-  const listen = options.listen ?? false;
+  const listen = options.listen ?? cluster !== null;
   if (typeof listen !== "boolean" && (typeof listen !== "object" || listen === null)) {
     throw new EngineError("VALIDATION", "openPgStore(): listen must be a boolean or { pollMs }.");
   }
@@ -105,6 +112,7 @@ function readOptions(options: OpenPgStoreOptions): Settings & { exclusive: boole
   }
   return {
     exclusive,
+    cluster,
     listen:
       listen === false
         ? null
@@ -130,6 +138,29 @@ function readOptions(options: OpenPgStoreOptions): Settings & { exclusive: boole
     maxConnections: positive(options.maxConnections, "maxConnections", 10),
     connectTimeoutMs: positive(options.connectTimeoutMs, "connectTimeoutMs", 10_000),
   };
+}
+
+function readCluster(
+  cluster: OpenPgStoreOptions["cluster"],
+): { nodeId: string; leaseMs: number } | null {
+  if (cluster === undefined) return null;
+  if (typeof cluster !== "object" || cluster === null) {
+    throw new EngineError("VALIDATION", "openPgStore(): cluster must be { nodeId, leaseMs }.");
+  }
+  const { nodeId, leaseMs } = cluster;
+  if (typeof nodeId !== "string" || nodeId.length === 0 || nodeId.length > 200) {
+    throw new EngineError(
+      "VALIDATION",
+      "openPgStore(): cluster.nodeId must be a non-empty string of at most 200 characters.",
+    );
+  }
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1000) {
+    throw new EngineError(
+      "VALIDATION",
+      `openPgStore(): cluster.leaseMs must be an integer of at least 1000, got ${String(leaseMs)}.`,
+    );
+  }
+  return { nodeId, leaseMs };
 }
 
 /**

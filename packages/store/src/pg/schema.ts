@@ -10,7 +10,15 @@
  * `run_events.channel` (the event's channel, for channel-filtered reads). Timestamps are epoch ms
  * in `bigint`; JSON is stored as text so that every value reads back exactly as written.
  */
-import { bigint, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
 
 const epochMs = (name: string) => bigint(name, { mode: "number" });
 
@@ -53,6 +61,22 @@ export const runs = pgTable("runs", {
   activeMs: bigint("active_ms", { mode: "number" }).notNull().default(0),
   retries: integer("retries").notNull().default(0),
   retryAt: epochMs("retry_at"),
+  /** Cluster mode: the node holding the run, its lease (database clock) and the hold's epoch. */
+  nodeId: text("node_id"),
+  leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true, mode: "string" }),
+  epoch: integer("epoch").notNull().default(0),
+  /** Cluster mode: a node that does not hold the run asked its holder to cancel it. */
+  cancelRequested: boolean("cancel_requested").notNull().default(false),
+});
+
+/** `cluster_nodes`: the nodes of a cluster, with their last heartbeat (database clock). */
+export const clusterNodes = pgTable("cluster_nodes", {
+  id: text("id").primaryKey(),
+  startedAt: timestamp("started_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  heartbeatAt: timestamp("heartbeat_at", { withTimezone: true, mode: "string" })
+    .notNull()
+    .defaultNow(),
+  draining: boolean("draining").notNull().default(false),
 });
 
 /**

@@ -38,7 +38,7 @@ export const RUN_COLUMNS = `id, workflow_id AS "workflowId", status, trigger_kin
   tokens_in AS "tokensIn", tokens_out AS "tokensOut", usd_micros AS "usdMicros",
   created_at AS "createdAt", started_at AS "startedAt", ended_at AS "endedAt",
   active_ms AS "activeMs", retries, retry_at AS "retryAt",
-  version_id AS "versionId", version`;
+  version_id AS "versionId", version, node_id AS "nodeId"`;
 
 /** The raw run row these statements return. */
 export interface RunRecord {
@@ -63,6 +63,7 @@ export interface RunRecord {
   retryAt: number | null;
   versionId: string | null;
   version: number | null;
+  nodeId: string | null;
 }
 
 /** Inserts a batch of events of one run: three parallel arrays, one statement. */

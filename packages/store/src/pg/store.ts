@@ -10,6 +10,7 @@
  * resolves, per run in cursor order. A lost or unreachable server makes calls fail with
  * `INTERNAL` while it lasts; the pool reconnects by itself when the server answers again.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type pg from "pg";
 import { and, asc, eq, inArray, isNull, max, sql } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
@@ -75,6 +76,19 @@ import { listEventsStatement, listRunsStatement, runAnchorStatement } from "./li
 import { readPruneArgs, readPruneVersionsArgs } from "../internal/prune.ts";
 import type { EngineLock } from "./lock.ts";
 import { NotifyFeed } from "./notify-feed.ts";
+import {
+  checkFence,
+  claimQueued,
+  leaseLost,
+  claimRun,
+  heartbeat,
+  releaseLeases,
+  requestCancel,
+  setDraining,
+  takeOverExpired,
+  type Fence,
+  type HeldRun,
+} from "./cluster.ts";
 import { constraintOf, driverError, eventWriteError } from "./errors.ts";
 import {
   claimRequestKeyStatement,
@@ -155,11 +169,55 @@ export interface PgStore extends AsyncStore {
   pruneVersions(args: PruneVersionsArgs): Promise<PruneVersionsResult>;
   ping(): Promise<void>;
   subscribe(listener: EventListener): () => void;
+  /** The cluster side of the store; `null` unless it was opened with `cluster`. */
+  readonly cluster: ClusterStore | null;
   /**
    * Ends the pool and gives up the one-engine lock. Idempotent; every later call rejects with
    * `INTERNAL` ("closed").
    */
   close(): Promise<void>;
+}
+
+/**
+ * What a cluster node does with the shared `runs` queue (see `./cluster.ts`). Every run it
+ * claims, takes over or restarts is held under a fence (node id + epoch): from then on every write
+ * of this store for that run checks the fence in its own transaction and fails with a
+ * lease-lost `CONFLICT` (see `isLeaseLost`) once another node took the run over or the lease
+ * expired. {@link ClusterStore.forget} drops the fence of a run the node no longer executes.
+ */
+export interface ClusterStore {
+  /** This node's id. */
+  readonly nodeId: string;
+  /** The lease length in ms. */
+  readonly leaseMs: number;
+  /** Claims up to `limit` unheld queued runs, oldest first, through the concurrency gate. */
+  claimQueued(limit: number): Promise<HeldRun[]>;
+  /** Claims one run nobody holds (queued, or active with an expired lease); `null` otherwise. */
+  claimRun(runId: string): Promise<HeldRun | null>;
+  /**
+   * Takes over runs whose lease expired (and active runs nobody holds); `mine` adds the runs
+   * recorded under this node's id (a restart of a node with a fixed id).
+   */
+  takeOverExpired(limit: number, mine: boolean): Promise<HeldRun[]>;
+  /**
+   * Extends the leases of every held run; answers the runs still held (with their status) and
+   * the ids of the runs lost (every further write of this store for them is refused until
+   * {@link ClusterStore.forget}).
+   */
+  heartbeat(): Promise<{ held: HeldRun[]; lost: string[] }>;
+  /** Ends the leases of these held runs (default: all) now; their writes are refused after. */
+  release(runIds?: readonly string[]): Promise<number>;
+  /**
+   * Drops what this node knows of a run it no longer executes (it ended, or its lost process is
+   * gone): after this, its writes for the run are no longer refused up front.
+   */
+  forget(runId: string): void;
+  /** The runs this node holds, with their epochs. */
+  held(): ReadonlyMap<string, number>;
+  /** Records a cancel request for a run another node holds; `false` when it is terminal. */
+  requestCancel(runId: string): Promise<boolean>;
+  /** Marks this node draining in `cluster_nodes`. */
+  setDraining(draining: boolean): Promise<void>;
 }
 
 /** Rows per INSERT statement: 4 parameters each, well under PostgreSQL's 65,535. */
@@ -180,6 +238,8 @@ export interface Settings extends Limits {
    * writes with `origin` so they can tell them apart (see `./notify-feed.ts`).
    */
   listen: { origin: string; pollMs: number; log: (line: string) => void } | null;
+  /** Cluster mode: this node's id and lease length; `null` outside a cluster. */
+  cluster: { nodeId: string; leaseMs: number } | null;
 }
 
 type Db = NodePgDatabase;
@@ -195,7 +255,17 @@ class KeyBound extends Error {}
 /** The store on an open, migrated pool (built by `openPgStore`). */
 export class PgStoreImpl implements PgStore {
   readonly #pool: pg.Pool;
-  readonly #db: Db;
+  readonly #poolDb: Db;
+  /** The connection of the fenced transaction the current call runs in, if any. */
+  readonly #scope = new AsyncLocalStorage<pg.PoolClient>();
+  /** Runs this node holds in a cluster: run id → epoch of the hold. */
+  readonly #fences = new Map<string, number>();
+  /**
+   * Runs this node held and lost (or released), until it forgets them: every write for them is
+   * refused at once, without asking the database.
+   */
+  readonly #revoked = new Map<string, number>();
+  readonly cluster: ClusterStore | null;
   readonly #settings: Settings;
   readonly #newId: () => string;
   #closed = false;
@@ -228,7 +298,7 @@ export class PgStoreImpl implements PgStore {
     }
     this.#pool = pool;
     this.#lock = lock;
-    this.#db = drizzle({ client: pool });
+    this.#poolDb = drizzle({ client: pool });
     this.#settings = settings;
     this.#newId = createUlidFactory(settings.now);
     const { listen } = settings;
@@ -254,15 +324,132 @@ export class PgStoreImpl implements PgStore {
       now: () => settings.now(),
       newId: () => this.#newId(),
       serial: (runId, fn) => this.#serial(runId, fn),
+      fence: async (client, runId) => {
+        const cluster = this.#settings.cluster;
+        const revoked = this.#revoked.get(runId);
+        if (cluster !== null && revoked !== undefined) {
+          throw leaseLost(runId, { nodeId: cluster.nodeId, epoch: revoked });
+        }
+        const fence = this.#fenceOf(runId);
+        if (fence !== undefined) await checkFence(client, runId, fence);
+      },
       publish: async (runId, rows) => {
         if (rows.length === 0 || this.#listeners.size === 0) return;
         const route = await this.#route(runId);
         if (route !== null) this.#deliver(this.#published(route, runId, rows));
       },
     });
+    const { cluster } = settings;
+    this.cluster = cluster === null ? null : this.#clusterStore(cluster.nodeId, cluster.leaseMs);
+  }
+
+  // ---------------------------------------------------------------- cluster
+
+  #clusterStore(nodeId: string, leaseMs: number): ClusterStore {
+    const fences = this.#fences;
+    const revoked = this.#revoked;
+    const hold = (runs: HeldRun[]): HeldRun[] => {
+      for (const run of runs) {
+        fences.set(run.runId, run.epoch);
+        revoked.delete(run.runId);
+      }
+      return runs;
+    };
+    const revoke = (runId: string, epoch: number): void => {
+      fences.delete(runId);
+      revoked.set(runId, epoch);
+    };
+    const onPool = <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
+      this.#pool.connect().then(async (client) => {
+        try {
+          return await fn(client);
+        } finally {
+          client.release();
+        }
+      });
+    return {
+      nodeId,
+      leaseMs,
+      claimQueued: (limit) =>
+        this.#run("claimQueued", async () =>
+          hold(await this.#transaction((client) => claimQueued(client, nodeId, leaseMs, limit))),
+        ),
+      claimRun: (runId) =>
+        this.#run("claimRun", async () => {
+          const held = await onPool((client) => claimRun(client, nodeId, leaseMs, runId));
+          return held === null ? null : (hold([held])[0] ?? null);
+        }),
+      takeOverExpired: (limit, mine) =>
+        this.#run("takeOverExpired", async () =>
+          hold(await onPool((client) => takeOverExpired(client, nodeId, leaseMs, limit, mine))),
+        ),
+      heartbeat: () =>
+        this.#run("heartbeat", async () => {
+          const sent = new Map(fences);
+          const held = await onPool((client) => heartbeat(client, nodeId, leaseMs, sent));
+          const kept = new Set(held.map((run) => run.runId));
+          const lost: string[] = [];
+          for (const [runId, epoch] of sent) {
+            if (kept.has(runId)) continue;
+            // Claimed again while the heartbeat was under way: a newer hold, not lost.
+            if (fences.get(runId) === epoch) revoke(runId, epoch);
+            lost.push(runId);
+          }
+          return { held, lost };
+        }),
+      release: (runIds) =>
+        this.#run("releaseLeases", async () => {
+          const chosen = new Map<string, number>();
+          for (const [runId, epoch] of fences) {
+            if (runIds === undefined || runIds.includes(runId)) chosen.set(runId, epoch);
+          }
+          for (const [runId, epoch] of chosen) revoke(runId, epoch);
+          return onPool((client) => releaseLeases(client, nodeId, chosen));
+        }),
+      forget: (runId) => {
+        fences.delete(runId);
+        revoked.delete(runId);
+      },
+      held: () => new Map(fences),
+      requestCancel: (runId) =>
+        this.#run("requestCancel", () => onPool((client) => requestCancel(client, runId))),
+      setDraining: (draining) =>
+        this.#run("setDraining", () => onPool((client) => setDraining(client, nodeId, draining))),
+    };
   }
 
   // ---------------------------------------------------------------- plumbing
+
+  /** Drizzle on the current fenced transaction's connection, else on the pool. */
+  get #db(): Db {
+    const client = this.#scope.getStore();
+    return client === undefined ? this.#poolDb : drizzle({ client });
+  }
+
+  #fenceOf(runId: string): Fence | undefined {
+    const cluster = this.#settings.cluster;
+    const epoch = this.#fences.get(runId);
+    return cluster === null || epoch === undefined ? undefined : { nodeId: cluster.nodeId, epoch };
+  }
+
+  /**
+   * Runs `fn` (a write for `runId`) as it is outside a cluster or for a run this node does not
+   * hold; for a held run, inside one transaction that first checks and locks the fence, so the
+   * write commits only while this node still holds the run's lease at its epoch.
+   */
+  #fenced<T>(runId: string, fn: () => Promise<T>): Promise<T> {
+    const cluster = this.#settings.cluster;
+    const revoked = this.#revoked.get(runId);
+    if (cluster !== null && revoked !== undefined) {
+      return Promise.reject(leaseLost(runId, { nodeId: cluster.nodeId, epoch: revoked }));
+    }
+    const fence = this.#fenceOf(runId);
+    if (fence === undefined || this.#scope.getStore() !== undefined) return fn();
+    return this.#transaction(async (client) => {
+      await checkFence(client, runId, fence);
+      return this.#scope.run(client, fn);
+    });
+  }
 
   /** Runs one public operation: closed check, then driver errors become `EngineError`s. */
   async #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -298,7 +485,8 @@ export class PgStoreImpl implements PgStore {
 
   /** Runs one hand-written statement (see statements.ts) on the pool. */
   async #query<T extends object>(statement: Statement): Promise<T[]> {
-    const result = await this.#pool.query<T & pg.QueryResultRow>({
+    const on = this.#scope.getStore() ?? this.#pool;
+    const result = await on.query<T & pg.QueryResultRow>({
       ...(statement.name === undefined ? {} : { name: statement.name }),
       text: statement.text,
       values: statement.values,
@@ -309,6 +497,9 @@ export class PgStoreImpl implements PgStore {
 
   /** `BEGIN … COMMIT` on one pooled connection; any throw rolls back and rethrows. */
   async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    // Inside a fenced transaction: one transaction, on its connection.
+    const scoped = this.#scope.getStore();
+    if (scoped !== undefined) return fn(scoped);
     const client = await this.#pool.connect();
     let broken = false;
     try {
@@ -643,6 +834,22 @@ export class PgStoreImpl implements PgStore {
         w.key,
         w.version,
       );
+      // A child created by the node executing its parent is a write of the parent's holder.
+      if (w.parentRunId !== null && this.#fenceOf(w.parentRunId) !== undefined) {
+        const parent = w.parentRunId;
+        return this.#fenced(parent, () => this.#createQueued(w, queued, requestKey, delivery));
+      }
+      return this.#createQueued(w, queued, requestKey, delivery);
+    });
+  }
+
+  async #createQueued(
+    w: ReturnType<typeof readCreateRun>,
+    queued: QueuedRun,
+    requestKey: RequestKey | null,
+    delivery: WebhookDelivery | null,
+  ): Promise<{ run: RunRow; created: boolean }> {
+    {
       if (requestKey !== null || delivery !== null) {
         return this.#createKeyedRun(queued, requestKey, delivery);
       }
@@ -682,7 +889,7 @@ export class PgStoreImpl implements PgStore {
         );
       }
       return { run: toRunRow(existing), created: false };
-    });
+    }
   }
 
   /**
@@ -814,132 +1021,146 @@ export class PgStoreImpl implements PgStore {
   commitStatus(runId: string, change: StatusChange): Promise<RunRow | null> {
     return this.#run("commitStatus", async () => {
       const s = readStatusChange(runId, change, this.#settings);
-      return this.#serial(runId, async () => {
-        // Read before writing: an unknown run fails in the statement with NOT_FOUND.
-        const route = this.#listeners.size > 0 ? await this.#route(runId) : null;
-        const event = statusEvent(
-          runId,
-          s.to,
-          s.error ?? s.eventError,
-          s.stamp?.seq ?? 1,
-          this.#settings.now(),
-          s.reason,
-        );
-        const text = JSON.stringify(event);
-        if (Buffer.byteLength(text) > this.#settings.maxValueBytes) {
-          throw new EngineError(
-            "VALIDATION",
-            `commitStatus(${runId}): event is ${String(Buffer.byteLength(text))} bytes of JSON, over the ${String(this.#settings.maxValueBytes)}-byte limit.`,
+      return this.#serial(runId, () =>
+        this.#fenced(runId, async () => {
+          // Read before writing: an unknown run fails in the statement with NOT_FOUND.
+          const route = this.#listeners.size > 0 ? await this.#route(runId) : null;
+          const event = statusEvent(
+            runId,
+            s.to,
+            s.error ?? s.eventError,
+            s.stamp?.seq ?? 1,
+            this.#settings.now(),
+            s.reason,
           );
-        }
-        let result: (RunRecord & { known: boolean; stampCursor: number | null }) | undefined;
-        try {
-          [result] = await this.#query<RunRecord & { known: boolean; stampCursor: number | null }>(
-            commitStatusStatement({
-              runId,
-              to: s.to,
-              expect: s.expect,
-              output: s.output,
-              error: s.errorText,
-              startedAt: s.startedAt,
-              endedAt: s.endedAt,
-              pending: s.pending,
-              cursor: s.stamp?.cursor,
-              event: text,
-              stride: TURN_CURSOR_STRIDE,
-              ...(isTerminal(s.to) ? { cancelRequestsAt: this.#settings.now() } : {}),
-            }),
-          );
-        } catch (error) {
-          throw eventWriteError(error, runId);
-        }
-        if (result === undefined || !result.known) {
-          throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
-        }
-        const { known: _known, stampCursor, ...raw } = result;
-        const written: PreparedEvent[] = [...s.pending];
-        if (stampCursor !== null) {
-          written.push({ cursor: stampCursor, event, channel: "lifecycle", text });
-          written.sort((a, b) => a.cursor - b.cursor);
-        }
-        if (route !== null) this.#deliver(this.#published(route, runId, written));
-        return stampCursor === null ? null : toRunRow(raw);
-      });
+          const text = JSON.stringify(event);
+          if (Buffer.byteLength(text) > this.#settings.maxValueBytes) {
+            throw new EngineError(
+              "VALIDATION",
+              `commitStatus(${runId}): event is ${String(Buffer.byteLength(text))} bytes of JSON, over the ${String(this.#settings.maxValueBytes)}-byte limit.`,
+            );
+          }
+          let result: (RunRecord & { known: boolean; stampCursor: number | null }) | undefined;
+          try {
+            [result] = await this.#query<
+              RunRecord & { known: boolean; stampCursor: number | null }
+            >(
+              commitStatusStatement({
+                runId,
+                to: s.to,
+                expect: s.expect,
+                output: s.output,
+                error: s.errorText,
+                startedAt: s.startedAt,
+                endedAt: s.endedAt,
+                pending: s.pending,
+                cursor: s.stamp?.cursor,
+                event: text,
+                stride: TURN_CURSOR_STRIDE,
+                ...(isTerminal(s.to) ? { cancelRequestsAt: this.#settings.now() } : {}),
+              }),
+            );
+          } catch (error) {
+            throw eventWriteError(error, runId);
+          }
+          if (result === undefined || !result.known) {
+            throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
+          }
+          const { known: _known, stampCursor, ...raw } = result;
+          const written: PreparedEvent[] = [...s.pending];
+          if (stampCursor !== null) {
+            written.push({ cursor: stampCursor, event, channel: "lifecycle", text });
+            written.sort((a, b) => a.cursor - b.cursor);
+          }
+          if (route !== null) this.#deliver(this.#published(route, runId, written));
+          return stampCursor === null ? null : toRunRow(raw);
+        }),
+      );
     });
   }
 
   incrementRestarts(id: string): Promise<number> {
-    return this.#run("incrementRestarts", async () => {
-      requireString(id, "incrementRestarts: id");
-      const [row] = await this.#db
-        .update(runs)
-        .set({ restarts: sql`${runs.restarts} + 1` })
-        .where(eq(runs.id, id))
-        .returning({ restarts: runs.restarts });
-      if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
-      return row.restarts;
-    });
+    return this.#run("incrementRestarts", () =>
+      this.#fenced(id, async () => {
+        requireString(id, "incrementRestarts: id");
+        const [row] = await this.#db
+          .update(runs)
+          .set({ restarts: sql`${runs.restarts} + 1` })
+          .where(eq(runs.id, id))
+          .returning({ restarts: runs.restarts });
+        if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+        return row.restarts;
+      }),
+    );
   }
 
   addActiveMs(id: string, ms: number): Promise<number> {
-    return this.#run("addActiveMs", async () => {
-      requireString(id, "addActiveMs: id");
-      const amount = requireInteger(ms, "addActiveMs: ms", 0);
-      const [row] = await this.#db
-        .update(runs)
-        .set({ activeMs: sql`${runs.activeMs} + ${amount}` })
-        .where(eq(runs.id, id))
-        .returning({ activeMs: runs.activeMs });
-      if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
-      return row.activeMs;
-    });
+    return this.#run("addActiveMs", () =>
+      this.#fenced(id, async () => {
+        requireString(id, "addActiveMs: id");
+        const amount = requireInteger(ms, "addActiveMs: ms", 0);
+        const [row] = await this.#db
+          .update(runs)
+          .set({ activeMs: sql`${runs.activeMs} + ${amount}` })
+          .where(eq(runs.id, id))
+          .returning({ activeMs: runs.activeMs });
+        if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+        return row.activeMs;
+      }),
+    );
   }
 
   scheduleRetry(id: string, at: number): Promise<number> {
-    return this.#run("scheduleRetry", async () => {
-      requireString(id, "scheduleRetry: id");
-      const due = requireInteger(at, "scheduleRetry: at", 0);
-      const [row] = await this.#db
-        .update(runs)
-        .set({ retries: sql`${runs.retries} + 1`, retryAt: due })
-        .where(eq(runs.id, id))
-        .returning({ retries: runs.retries });
-      if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
-      return row.retries;
-    });
+    return this.#run("scheduleRetry", () =>
+      this.#fenced(id, async () => {
+        requireString(id, "scheduleRetry: id");
+        const due = requireInteger(at, "scheduleRetry: at", 0);
+        const [row] = await this.#db
+          .update(runs)
+          .set({ retries: sql`${runs.retries} + 1`, retryAt: due })
+          .where(eq(runs.id, id))
+          .returning({ retries: runs.retries });
+        if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+        return row.retries;
+      }),
+    );
   }
 
   clearRetry(id: string): Promise<void> {
-    return this.#run("clearRetry", async () => {
-      requireString(id, "clearRetry: id");
-      const [row] = await this.#db
-        .update(runs)
-        .set({ retryAt: null })
-        .where(eq(runs.id, id))
-        .returning({ id: runs.id });
-      if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
-    });
+    return this.#run("clearRetry", () =>
+      this.#fenced(id, async () => {
+        requireString(id, "clearRetry: id");
+        const [row] = await this.#db
+          .update(runs)
+          .set({ retryAt: null })
+          .where(eq(runs.id, id))
+          .returning({ id: runs.id });
+        if (row === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+      }),
+    );
   }
 
   addRunUsage(id: string, usage: RunUsageDelta): Promise<RunUsage> {
-    return this.#run("addRunUsage", async () => {
-      const delta = readUsage(id, usage);
-      const [totals] = await this.#db
-        .update(runs)
-        .set({
-          tokensIn: sql`${runs.tokensIn} + ${delta.tokensIn}`,
-          tokensOut: sql`${runs.tokensOut} + ${delta.tokensOut}`,
-          usdMicros: sql`${runs.usdMicros} + ${delta.usdMicros}`,
-        })
-        .where(eq(runs.id, id))
-        .returning({
-          tokensIn: runs.tokensIn,
-          tokensOut: runs.tokensOut,
-          usdMicros: runs.usdMicros,
-        });
-      if (totals === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
-      return totals;
-    });
+    return this.#run("addRunUsage", () =>
+      this.#fenced(id, async () => {
+        const delta = readUsage(id, usage);
+        const [totals] = await this.#db
+          .update(runs)
+          .set({
+            tokensIn: sql`${runs.tokensIn} + ${delta.tokensIn}`,
+            tokensOut: sql`${runs.tokensOut} + ${delta.tokensOut}`,
+            usdMicros: sql`${runs.usdMicros} + ${delta.usdMicros}`,
+          })
+          .where(eq(runs.id, id))
+          .returning({
+            tokensIn: runs.tokensIn,
+            tokensOut: runs.tokensOut,
+            usdMicros: runs.usdMicros,
+          });
+        if (totals === undefined) throw new EngineError("NOT_FOUND", `Unknown run: ${id}`);
+        return totals;
+      }),
+    );
   }
 
   getRunUsage(id: string): Promise<RunUsage> {
@@ -984,30 +1205,32 @@ export class PgStoreImpl implements PgStore {
       requireString(runId, "appendEvents: runId");
       const prepared = prepareEvents("appendEvents", runId, rows, "rows", this.#settings);
       if (prepared.length === 0) return;
-      await this.#serial(runId, async () => {
-        let route: Route | null = null;
-        if (this.#listeners.size > 0) {
-          route = await this.#route(runId);
-          if (route === null) throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
-        }
-        try {
-          // One statement is atomic on its own; only a batch larger than one INSERT needs a
-          // transaction around its statements.
-          if (prepared.length <= INSERT_CHUNK) {
-            await this.#query(insertEventsStatement(runId, prepared));
-          } else {
-            await this.#transaction(async (client) => {
-              for (let start = 0; start < prepared.length; start += INSERT_CHUNK) {
-                const chunk = prepared.slice(start, start + INSERT_CHUNK);
-                await client.query(insertEventsStatement(runId, chunk));
-              }
-            });
+      await this.#serial(runId, () =>
+        this.#fenced(runId, async () => {
+          let route: Route | null = null;
+          if (this.#listeners.size > 0) {
+            route = await this.#route(runId);
+            if (route === null) throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
           }
-        } catch (error) {
-          throw eventWriteError(error, runId);
-        }
-        if (route !== null) this.#deliver(this.#published(route, runId, prepared));
-      });
+          try {
+            // One statement is atomic on its own; only a batch larger than one INSERT needs a
+            // transaction around its statements.
+            if (prepared.length <= INSERT_CHUNK) {
+              await this.#query(insertEventsStatement(runId, prepared));
+            } else {
+              await this.#transaction(async (client) => {
+                for (let start = 0; start < prepared.length; start += INSERT_CHUNK) {
+                  const chunk = prepared.slice(start, start + INSERT_CHUNK);
+                  await client.query(insertEventsStatement(runId, chunk));
+                }
+              });
+            }
+          } catch (error) {
+            throw eventWriteError(error, runId);
+          }
+          if (route !== null) this.#deliver(this.#published(route, runId, prepared));
+        }),
+      );
     });
   }
 
@@ -1056,18 +1279,20 @@ export class PgStoreImpl implements PgStore {
   createArtifact(args: CreateArtifactArgs): Promise<ArtifactRow> {
     return this.#run("createArtifact", async () => {
       const a = readArtifact(args, this.#settings);
-      try {
-        const [raw] = await this.#db
-          .insert(artifacts)
-          .values({ id: this.#newId(), ...a, createdAt: this.#settings.now() })
-          .returning();
-        if (raw === undefined) throw new EngineError("INTERNAL", "createArtifact: no row.");
-        return toArtifactRow(raw);
-      } catch (error) {
-        if (driverError(error)?.code === "23503")
-          throw new EngineError("NOT_FOUND", `Unknown run: ${a.runId}`);
-        throw error;
-      }
+      return this.#fenced(a.runId, async () => {
+        try {
+          const [raw] = await this.#db
+            .insert(artifacts)
+            .values({ id: this.#newId(), ...a, createdAt: this.#settings.now() })
+            .returning();
+          if (raw === undefined) throw new EngineError("INTERNAL", "createArtifact: no row.");
+          return toArtifactRow(raw);
+        } catch (error) {
+          if (driverError(error)?.code === "23503")
+            throw new EngineError("NOT_FOUND", `Unknown run: ${a.runId}`);
+          throw error;
+        }
+      });
     });
   }
 

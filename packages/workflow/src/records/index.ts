@@ -128,6 +128,11 @@ export interface RunRow {
   versionId: string | null;
   /** That version's number; `null` with `versionId`. */
   version: number | null;
+  /**
+   * In a cluster, the node that last claimed the run (it executes it while its lease lasts);
+   * `null` (or absent) outside a cluster.
+   */
+  nodeId?: string | null;
 }
 
 /** One persisted run event; the cursor travels beside the event, never inside it. */

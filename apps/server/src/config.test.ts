@@ -228,6 +228,36 @@ describe("parseConfig", () => {
     expect(err.hint).toBeUndefined();
   });
 
+  it("reads cluster mode: PostgreSQL only, node id, lease and drain grace with their floors", () => {
+    const url = "postgres://promenade:pw@db:5432/promenade";
+    expect(parseConfig({ PROMENADE_DATABASE_URL: url }, cwd).cluster).toBeNull();
+    expect(
+      parseConfig({ PROMENADE_DATABASE_URL: url, PROMENADE_CLUSTER: "1" }, cwd).cluster,
+    ).toEqual({ nodeId: undefined, leaseMs: 30_000, drainGraceMs: 30_000 });
+    expect(
+      parseConfig(
+        {
+          PROMENADE_DATABASE_URL: url,
+          PROMENADE_CLUSTER: "true",
+          PROMENADE_NODE_ID: "web-1",
+          PROMENADE_LEASE_MS: "2000",
+          PROMENADE_DRAIN_GRACE_MS: "0",
+        },
+        cwd,
+      ).cluster,
+    ).toEqual({ nodeId: "web-1", leaseMs: 2000, drainGraceMs: 0 });
+    expect(errorOf({ PROMENADE_CLUSTER: "1" }).message).toContain(
+      "PROMENADE_CLUSTER=1 needs PostgreSQL",
+    );
+    expect(errorOf({ PROMENADE_CLUSTER: "yes" }).message).toContain(
+      "PROMENADE_CLUSTER must be 1, 0, true or false",
+    );
+    expect(
+      errorOf({ PROMENADE_DATABASE_URL: url, PROMENADE_CLUSTER: "1", PROMENADE_LEASE_MS: "999" })
+        .message,
+    ).toContain("PROMENADE_LEASE_MS must be an integer of at least 1000");
+  });
+
   it("parses the agent built-in tools ceiling", () => {
     expect(parseConfig({}, cwd).agentBuiltins).toBe("all");
     expect(parseConfig({ PROMENADE_AGENT_BUILTINS: "read-only" }, cwd).agentBuiltins).toBe(

@@ -11,11 +11,14 @@
  * paused node corrupt a run another node owns.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import pg from "pg";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPostgres } from "@promenade/store/testing";
 import type { PostgresServer } from "@promenade/store/testing";
+import { chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { chromiumLaunchOptions } from "../../../packages/server/test/chromium.ts";
 import { json, start, stopServers, waitFor } from "./helpers.ts";
 import type { Server } from "./helpers.ts";
 
@@ -50,6 +53,17 @@ const WORKFLOWS: Record<string, string[]> = {
     "}",
     "output({ done: true });",
   ],
+  "caller.mjs": [
+    'import { output, workflows } from "@promenade/workflow";',
+    'export const meta = { slug: "caller", triggers: [{ kind: "manual" }] };',
+    'output({ child: await workflows.call("callee", { n: 1 }) });',
+  ],
+  "callee.mjs": [
+    'import { input, output, sleep } from "@promenade/workflow";',
+    'export const meta = { slug: "callee", triggers: [{ kind: "manual" }] };',
+    "await sleep(5000);",
+    "output({ got: input });",
+  ],
   "one-at-a-time.mjs": [
     'import { output, sleep } from "@promenade/workflow";',
     "export const meta = {",
@@ -63,7 +77,10 @@ const WORKFLOWS: Record<string, string[]> = {
 };
 
 /** A cluster on a fresh database: the shared env and a starter of nodes. */
-async function cluster(extra: Record<string, string> = {}): Promise<{
+async function cluster(
+  extra: Record<string, string> = {},
+  workflows: Record<string, string[]> = {},
+): Promise<{
   node: (id: string) => Server;
   url: string;
 }> {
@@ -71,7 +88,7 @@ async function cluster(extra: Record<string, string> = {}): Promise<{
   const root = mkdtempSync(join(tmpdir(), "promenade-cluster-"));
   const workflowsDir = join(root, "workflows");
   mkdirSync(workflowsDir);
-  for (const [name, lines] of Object.entries(WORKFLOWS)) {
+  for (const [name, lines] of Object.entries({ ...WORKFLOWS, ...workflows })) {
     writeFileSync(join(workflowsDir, name), [...lines, ""].join("\n"));
   }
   return {
@@ -224,6 +241,39 @@ describe("promenade-server as a cluster on PostgreSQL", () => {
     expect(await json(`${baseA}/healthz`)).toMatchObject({ node: { id: "node-a", heldRuns: 0 } });
   }, 300_000);
 
+  it("re-attaches a workflows.call child by its key when the parent fails over: the child runs for one call", async () => {
+    const { node } = await cluster();
+    const a = node("node-a");
+    const baseA = await a.base;
+    const b = node("node-b");
+    const baseB = await b.base;
+    const parent: string = (await json(`${baseA}/api/workflows/caller/runs`, { method: "POST" }))
+      .run.id;
+    const child = await waitFor(async () => {
+      const { runs } = await json(`${baseA}/api/runs?workflow=callee`);
+      return runs.length > 0 && runs[0].status === "running" ? runs[0] : undefined;
+    });
+    expect(child.parentRunId).toBe(parent);
+    // Kill the parent's node (the child runs there too, or on the other node).
+    const holder = (await run(baseA, parent)).nodeId as string;
+    const [dead, survivor, survivorId] =
+      holder === "node-a" ? [a, baseB, "node-b"] : [b, baseA, "node-a"];
+    dead.child.kill("SIGKILL");
+    await dead.exit;
+    const done = await terminal(survivor, parent);
+    expect(done).toMatchObject({
+      status: "completed",
+      nodeId: survivorId,
+      output: { child: { got: { n: 1 } } },
+    });
+    const { runs: children } = await json(`${survivor}/api/runs?workflow=callee`);
+    expect(children.map((row: any) => row.id)).toEqual([child.id]);
+    expect(children[0]).toMatchObject({ status: "completed", restarts: 0 });
+    expect(statuses(await events(survivor, parent)).map(([, reason]) => reason)).toContain(
+      "failover",
+    );
+  }, 300_000);
+
   it("cancels a run through a node that does not hold it", async () => {
     const { node } = await cluster();
     const a = node("node-a");
@@ -244,6 +294,55 @@ describe("promenade-server as a cluster on PostgreSQL", () => {
       "cancelling",
       "cancelled",
     ]);
+
+    // The run page names the node that ran it.
+    const browser = await chromium.launch(chromiumLaunchOptions());
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${other}/#/runs/${id}`);
+      await page.waitForSelector(`#run-node:text("${holder}")`);
+    } finally {
+      await browser.close();
+    }
+  }, 300_000);
+
+  it("fires each cron instant once across nodes", async () => {
+    const { node, url } = await cluster(
+      {},
+      {
+        "ticking.mjs": [
+          'import { output } from "@promenade/workflow";',
+          'export const meta = { slug: "ticking", triggers: [{ kind: "cron", expr: "* * * * * *" }] };',
+          'output("tick");',
+        ],
+      },
+    );
+    const a = node("node-a");
+    const baseA = await a.base;
+    const b = node("node-b");
+    await b.base;
+    await waitFor(async () => {
+      const { runs } = await json(`${baseA}/api/runs?workflow=ticking&status=completed&limit=100`);
+      return runs.length >= 5 ? true : undefined;
+    });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const fires = await client.query<{ fireTime: string; runs: string }>(
+        `SELECT f.fire_time AS "fireTime", count(r.id) AS runs
+           FROM cron_fires f JOIN runs r ON r.id = f.run_id GROUP BY f.fire_time`,
+      );
+      const cronRuns = await client.query<{ n: string }>(
+        "SELECT count(*) AS n FROM runs WHERE trigger_kind = 'cron'",
+      );
+      expect(fires.rows.length).toBeGreaterThanOrEqual(5);
+      for (const row of fires.rows) expect(Number(row.runs)).toBe(1);
+      expect(Number(cronRuns.rows[0]?.n)).toBe(fires.rows.length);
+      const times = fires.rows.map((row) => Number(row.fireTime));
+      expect(new Set(times).size).toBe(times.length);
+    } finally {
+      await client.end();
+    }
   }, 300_000);
 
   it("drains on SIGTERM: a run that fits the grace finishes on the node; past the grace it moves to another node", async () => {

@@ -323,7 +323,9 @@ export class ClusterNode {
     this.#beating = true;
     try {
       const sentAt = performance.now();
-      const { held, lost } = await this.#store.heartbeat();
+      // A database that stopped answering must not stall the heartbeat for good: after a lease
+      // without an answer this beat counts as failed (the next one is sent on the next tick).
+      const { held, lost } = await withTimeout(this.#store.heartbeat(), lease);
       this.#lastBeat = sentAt;
       for (const runId of lost) this.#lost(runId, "the lease expired or another node took it");
       for (const run of held) {
@@ -350,6 +352,18 @@ export class ClusterNode {
       this.#beating = false;
     }
   }
+}
+
+/** `promise`, or a rejection once `ms` passed without it settling. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`no answer from the database within ${String(ms)} ms`));
+    }, ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 function closedError(): EngineError {

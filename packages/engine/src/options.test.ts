@@ -64,4 +64,21 @@ describe("resolveEngineOptions", () => {
     expect(validationMessage({ dataDir: "d", warmPoolSize: -2 })).toContain("warmPoolSize");
     expect(validationMessage({ dataDir: "d", dataDirr: "typo" })).toContain("dataDirr");
   });
+
+  it("reads cluster mode: a node id defaulting to host and pid, a lease of at least 1000 ms", () => {
+    expect(resolveEngineOptions({ dataDir: "d" }).cluster).toBeNull();
+    const defaults = resolveEngineOptions({ dataDir: "d", cluster: {} }).cluster;
+    expect(defaults?.leaseMs).toBe(30_000);
+    expect(defaults?.nodeId.endsWith(`:${String(process.pid)}`)).toBe(true);
+    expect(
+      resolveEngineOptions({ dataDir: "d", cluster: { nodeId: "n1", leaseMs: 2000 } }).cluster,
+    ).toEqual({ nodeId: "n1", leaseMs: 2000 });
+    expect(validationMessage({ dataDir: "d", cluster: { leaseMs: 999 } })).toContain(
+      "cluster.leaseMs",
+    );
+    expect(validationMessage({ dataDir: "d", cluster: { nodeId: "" } })).toContain(
+      "cluster.nodeId",
+    );
+    expect(validationMessage({ dataDir: "d", cluster: { lease: 5 } })).toContain('"lease"');
+  });
 });

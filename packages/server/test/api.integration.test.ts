@@ -204,6 +204,7 @@ describe("runs", () => {
       "startedAt",
       "endedAt",
       "version",
+      "nodeId",
       "usdEstimated",
     ]);
     expect(got.json.run.usdEstimated).toBe(false);

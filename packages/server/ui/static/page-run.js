@@ -74,6 +74,9 @@ export async function renderRunDetail(runId) {
       run.version != null
         ? [el("dt", { text: "Version" }), el("dd", { id: "run-version", text: `v${run.version}` })]
         : null,
+      run.nodeId != null
+        ? [el("dt", { text: "Node" }), el("dd", { id: "run-node", text: run.nodeId })]
+        : null,
       el("dt", { text: "Created / started / ended" }),
       el("dd", {}, timeEl(run.createdAt), " / ", timeEl(run.startedAt), " / ", timeEl(run.endedAt)),
       el("dt", { text: "Duration" }),

@@ -19,7 +19,9 @@ import { isLeaseLost } from "@promenade/store/pg";
 import type { RunSupervisor } from "@promenade/supervisor";
 import { EngineError } from "@promenade/workflow/errors";
 import { isTerminal } from "@promenade/workflow/records";
-import type { RunRow } from "@promenade/workflow/records";
+import type { HumanInputRequestRow, RunRow } from "@promenade/workflow/records";
+import { parseHumanInputSpec, validateHumanInputAnswer } from "@promenade/workflow/records";
+import type { JsonValue } from "@promenade/workflow";
 
 /** Runs claimed per statement. */
 const CLAIM_BATCH = 50;
@@ -30,6 +32,7 @@ const TAKEOVER_BATCH = 20;
 export interface ClusterNodeOptions {
   store: ClusterStore;
   getRun: (runId: string) => Promise<RunRow | null>;
+  getInputRequest: (runId: string, key: string) => Promise<HumanInputRequestRow | null>;
   supervisor: RunSupervisor;
   log: (line: string) => void;
   /** How often the node looks for queued runs without being poked, in ms. Default 1000. */
@@ -53,6 +56,10 @@ export interface ClusterHealth {
 export class ClusterNode {
   readonly #store: ClusterStore;
   readonly #getRun: (runId: string) => Promise<RunRow | null>;
+  readonly #getInputRequest: (runId: string, key: string) => Promise<HumanInputRequestRow | null>;
+  readonly #unsubscribeSignals: () => void;
+  /** A signal arrived during a heartbeat: beat once more right after it. */
+  #beatAgain = false;
   readonly #supervisor: RunSupervisor;
   readonly #log: (line: string) => void;
   readonly #pollMs: number;
@@ -75,9 +82,54 @@ export class ClusterNode {
   constructor(options: ClusterNodeOptions) {
     this.#store = options.store;
     this.#getRun = options.getRun;
+    this.#getInputRequest = options.getInputRequest;
     this.#supervisor = options.supervisor;
     this.#log = options.log;
     this.#pollMs = options.pollMs ?? 1000;
+    // Another node asked something of a run (a cancel, an answer): if this node holds it, look
+    // now rather than at the next heartbeat.
+    this.#unsubscribeSignals = this.#store.onSignal((runId) => {
+      if (this.#store.held().has(runId)) void this.#beat();
+    });
+  }
+
+  /**
+   * Answers a pending human-input request of a run this node does not execute: checks as the
+   * supervisor does (unknown run or no pending request: `NOT_FOUND`; an answer that does not fit
+   * the form: `VALIDATION`; another answer won: `CONFLICT`), then stores it for the run's holder,
+   * which writes the answer's event and wakes the waiting call.
+   */
+  async respondToInput(
+    runId: string,
+    key: string,
+    value: unknown,
+    respondedBy: string | null,
+  ): Promise<HumanInputRequestRow> {
+    if (typeof runId !== "string" || runId === "") {
+      throw new EngineError("VALIDATION", "respondToInput: runId must be a non-empty string.");
+    }
+    if (typeof key !== "string" || key === "") {
+      throw new EngineError("VALIDATION", "respondToInput: key must be a non-empty string.");
+    }
+    if ((await this.#getRun(runId)) === null) {
+      throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
+    }
+    const row = await this.#getInputRequest(runId, key);
+    if (row?.status !== "pending") throw noPendingRequest(runId, key);
+    const response = validateHumanInputAnswer(
+      parseHumanInputSpec(row.inputSpec),
+      value,
+    ) as unknown as JsonValue;
+    const stored = await this.#store.answerRemotely(runId, key, { response, respondedBy });
+    if (stored !== null) return stored;
+    if ((await this.#getInputRequest(runId, key))?.status === "resolved") {
+      throw new EngineError(
+        "CONFLICT",
+        `Human-input request "${key}" of run ${runId} was already answered.`,
+        "The first answer wins; read the request to see it.",
+      );
+    }
+    throw noPendingRequest(runId, key);
   }
 
   get nodeId(): string {
@@ -232,6 +284,7 @@ export class ClusterNode {
   /** Stops the loops; claims nothing more. */
   stop(): void {
     this.#closed = true;
+    this.#unsubscribeSignals();
     clearInterval(this.#pollTimer);
     clearInterval(this.#beatTimer);
   }
@@ -319,7 +372,10 @@ export class ClusterNode {
         this.#lost(runId, "no heartbeat reached the database within the lease");
       }
     }
-    if (this.#beating) return;
+    if (this.#beating) {
+      this.#beatAgain = true;
+      return;
+    }
     this.#beating = true;
     try {
       const sentAt = performance.now();
@@ -336,6 +392,15 @@ export class ClusterNode {
           }
         }
       }
+      // Answers other nodes stored for runs executing here: write their events, wake the calls.
+      const executing = held
+        .map((run) => run.runId)
+        .filter((id) => this.#supervisor.isExecuting(id));
+      for (const { runId, key } of await this.#store.unannouncedAnswers(executing)) {
+        void this.#supervisor.takeRemoteAnswer(runId, key).catch((error: unknown) => {
+          this.#log(`run ${runId}: delivering the answer to "${key}" failed: ${describe(error)}`);
+        });
+      }
       for (const runId of [...this.#toRelease]) {
         if (!this.#supervisor.isExecuting(runId)) this.#release(runId);
       }
@@ -350,6 +415,10 @@ export class ClusterNode {
       if (!this.#closed) this.#log(`cluster: heartbeat failed: ${describe(error)}`);
     } finally {
       this.#beating = false;
+      if (this.#beatAgain && !this.#closed) {
+        this.#beatAgain = false;
+        void this.#beat();
+      }
     }
   }
 }
@@ -364,6 +433,14 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
   promise.catch(() => undefined);
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+function noPendingRequest(runId: string, key: string): EngineError {
+  return new EngineError(
+    "NOT_FOUND",
+    `No pending human-input request "${key}" for run ${runId}.`,
+    "The request was already answered, timed out, or its run ended; list the run's requests to see it.",
+  );
 }
 
 function closedError(): EngineError {

@@ -117,6 +117,7 @@ export class EngineCore {
         : new ClusterNode({
             store: backend.cluster,
             getRun: async (runId) => store.getRun(runId),
+            getInputRequest: async (runId, key) => store.getInputRequest(runId, key),
             supervisor: this.#supervisor,
             log: options.log,
           });
@@ -165,6 +166,11 @@ export class EngineCore {
     value: unknown,
     opts: { respondedBy?: string },
   ): Awaitable<HumanInputRequestRow> {
+    // In a cluster a run executing on another node gets the answer through the database.
+    const { cluster } = this;
+    if (cluster !== null && !this.#supervisor.isExecuting(runId)) {
+      return cluster.respondToInput(runId, key, value, opts.respondedBy ?? null);
+    }
     return this.#supervisor.respondToInput(runId, key, value, opts);
   }
 

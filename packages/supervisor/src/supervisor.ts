@@ -46,7 +46,7 @@ import type {
 } from "./ports.ts";
 import { signalCancel } from "./process.ts";
 import { LIVE, requireRun, writeStatus } from "./transitions.ts";
-import { answerInput, cancelGates } from "./human-input.ts";
+import { answerInput, cancelGates, takeRemoteAnswer } from "./human-input.ts";
 
 /** Options of {@link RunSupervisor}. */
 export interface SupervisorOptions {
@@ -324,6 +324,17 @@ export class RunSupervisor {
       value,
       opts.respondedBy ?? null,
     );
+  }
+
+  /**
+   * An answer another node of a cluster stored for a run this supervisor executes: writes its
+   * event and wakes the call waiting on `key`. False when no call of the current pass waits on
+   * it (the pass that reaches the key writes the event then).
+   */
+  takeRemoteAnswer(runId: string, key: string): Promise<boolean> {
+    const exec = this.executions.get(runId);
+    if (exec === undefined || this.closing) return Promise.resolve(false);
+    return takeRemoteAnswer(this.ctx, exec, key);
   }
 
   /** True while this supervisor owns the run (executing it, or settling a cancel or lookup). */

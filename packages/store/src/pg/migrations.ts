@@ -237,6 +237,15 @@ CREATE TRIGGER run_events_notify AFTER INSERT ON run_events
   FOR EACH STATEMENT EXECUTE FUNCTION promenade_notify_events();
 `;
 
+// Human input across a cluster's nodes: an answer taken by a node that does not execute the run
+// is stored at once but its `human_input_resolved` event is left to the run's holder (only the
+// holder writes into a run's log); `unannounced` marks such an answer until the holder wrote it.
+// Those nodes are told through channel `promenade_signals` (payload: the run id).
+const remoteAnswers = `
+ALTER TABLE human_input_requests ADD COLUMN unannounced boolean NOT NULL DEFAULT false;
+CREATE INDEX human_input_requests_unannounced ON human_input_requests (run_id) WHERE unannounced;
+`;
+
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
 export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 1, name: "0001_initial", sql: initial },
@@ -250,4 +259,5 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 9, name: "0009_runs_version_id", sql: runsVersionIndex },
   { version: 10, name: "0010_cluster", sql: cluster },
   { version: 11, name: "0011_event_notify", sql: eventNotify },
+  { version: 12, name: "0012_remote_answers", sql: remoteAnswers },
 ]);

@@ -21,6 +21,8 @@ import { INT8_AS_NUMBER } from "./statements.ts";
 
 /** The channel the event trigger notifies. */
 export const EVENTS_CHANNEL = "promenade_events";
+/** The channel on which a run's holder is told that another node asked something of it. */
+export const SIGNALS_CHANNEL = "promenade_signals";
 /** Rows read per catch-up query. */
 const PAGE = 1_000;
 /**
@@ -55,6 +57,8 @@ export interface NotifyFeedOptions {
   route: (runId: string) => Promise<FeedRoute | null>;
   /** Hands events to the subscribers, in the order given. */
   emit: (rows: readonly PublishedEvent[]) => void;
+  /** Called with the run id of each notification on the signals channel. */
+  signal: (runId: string) => void;
   /** Ms between polls. */
   pollMs: number;
   /** Epoch ms (the window of runs created by others is taken from it). */
@@ -239,7 +243,7 @@ export class NotifyFeed {
     client.on("error", () => undefined);
     try {
       await client.connect();
-      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+      await client.query(`LISTEN ${EVENTS_CHANNEL}; LISTEN ${SIGNALS_CHANNEL}`);
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;
@@ -249,9 +253,9 @@ export class NotifyFeed {
       return;
     }
     client.on("notification", (message) => {
-      if (message.channel === EVENTS_CHANNEL && message.payload !== undefined) {
-        this.#notified(message.payload);
-      }
+      if (message.payload === undefined) return;
+      if (message.channel === EVENTS_CHANNEL) this.#notified(message.payload);
+      else if (message.channel === SIGNALS_CHANNEL) this.#o.signal(message.payload);
     });
     const lost = (): void => {
       if (this.#client !== client) return;

@@ -71,11 +71,12 @@ import {
 } from "./args.ts";
 import { connectionFailure, type PgTarget } from "./connect.ts";
 import { PgInputRequests } from "./input-requests.ts";
+import type { JsonValue } from "../internal/sdk.ts";
 import { pruneBatch } from "./retention.ts";
 import { listEventsStatement, listRunsStatement, runAnchorStatement } from "./listings.ts";
 import { readPruneArgs, readPruneVersionsArgs } from "../internal/prune.ts";
 import type { EngineLock } from "./lock.ts";
-import { NotifyFeed } from "./notify-feed.ts";
+import { NotifyFeed, SIGNALS_CHANNEL } from "./notify-feed.ts";
 import {
   checkFence,
   claimQueued,
@@ -169,6 +170,16 @@ export interface PgStore extends AsyncStore {
   pruneVersions(args: PruneVersionsArgs): Promise<PruneVersionsResult>;
   ping(): Promise<void>;
   subscribe(listener: EventListener): () => void;
+  /**
+   * The holder's half of an answer another node stored: writes the request's
+   * `human_input_resolved` event (after `pending`, at `stamp` or a fresh block) and clears its
+   * unannounced mark; `null` (nothing written) when it has no unannounced answer.
+   */
+  announceInputAnswer(
+    runId: string,
+    key: string,
+    options?: { pending?: readonly EventAppend[]; stamp?: { cursor: number; seq: number } },
+  ): Promise<HumanInputRequestRow | null>;
   /** The cluster side of the store; `null` unless it was opened with `cluster`. */
   readonly cluster: ClusterStore | null;
   /**
@@ -214,8 +225,29 @@ export interface ClusterStore {
   forget(runId: string): void;
   /** The runs this node holds, with their epochs. */
   held(): ReadonlyMap<string, number>;
-  /** Records a cancel request for a run another node holds; `false` when it is terminal. */
+  /**
+   * Records a cancel request for a run another node holds (and tells the nodes on the signals
+   * channel); `false` when it is terminal.
+   */
   requestCancel(runId: string): Promise<boolean>;
+  /**
+   * Stores an answer taken by this node for a run it does not execute: the request is resolved
+   * (first answer wins; `null` when none is pending) and marked unannounced, and the nodes are
+   * told on the signals channel; the run's holder writes its `human_input_resolved` event with
+   * {@link PgStore.announceInputAnswer}.
+   */
+  answerRemotely(
+    runId: string,
+    key: string,
+    answer: { response: JsonValue; respondedBy: string | null },
+  ): Promise<HumanInputRequestRow | null>;
+  /** Answers stored by other nodes for these runs whose events are not written yet. */
+  unannouncedAnswers(runIds: readonly string[]): Promise<{ runId: string; key: string }[]>;
+  /**
+   * Calls `listener(runId)` when another node asked something of a run (a cancel, an answer):
+   * its holder should look. Returns the unsubscribe function.
+   */
+  onSignal(listener: (runId: string) => void): () => void;
   /** Marks this node draining in `cluster_nodes`. */
   setDraining(draining: boolean): Promise<void>;
 }
@@ -270,6 +302,8 @@ export class PgStoreImpl implements PgStore {
   readonly #newId: () => string;
   #closed = false;
   readonly #listeners = new Set<EventListener>();
+  /** Listeners of the signals channel (a cluster node's holder side). */
+  readonly #signalListeners = new Set<(runId: string) => void>();
   /** runId → its workflow id and slug (neither ever changes); emptied when it grows large. */
   readonly #routes = new Map<string, Route>();
   /** Parsed workflow rows by id, with the `version` they were read at. */
@@ -316,6 +350,15 @@ export class PgStoreImpl implements PgStore {
             route: (runId) => this.#route(runId),
             emit: (rows) => {
               this.#emit(rows);
+            },
+            signal: (runId) => {
+              for (const listener of this.#signalListeners) {
+                try {
+                  listener(runId);
+                } catch {
+                  // A failing signal listener cannot stop the others.
+                }
+              }
             },
           });
     this.#inputs = new PgInputRequests({
@@ -412,7 +455,23 @@ export class PgStoreImpl implements PgStore {
       },
       held: () => new Map(fences),
       requestCancel: (runId) =>
-        this.#run("requestCancel", () => onPool((client) => requestCancel(client, runId))),
+        this.#run("requestCancel", () =>
+          onPool(async (client) => {
+            const recorded = await requestCancel(client, runId);
+            if (recorded) await client.query("SELECT pg_notify($1, $2)", [SIGNALS_CHANNEL, runId]);
+            return recorded;
+          }),
+        ),
+      answerRemotely: (runId, key, answer) =>
+        this.#run("answerRemotely", () => this.#inputs.answerRemotely(runId, key, answer)),
+      unannouncedAnswers: (runIds) =>
+        this.#run("unannouncedAnswers", () => this.#inputs.unannounced(runIds)),
+      onSignal: (listener) => {
+        this.#signalListeners.add(listener);
+        return () => {
+          this.#signalListeners.delete(listener);
+        };
+      },
       setDraining: (draining) =>
         this.#run("setDraining", () => onPool((client) => setDraining(client, nodeId, draining))),
     };
@@ -1335,6 +1394,14 @@ export class PgStoreImpl implements PgStore {
     settlement: InputRequestSettlement,
   ): Promise<HumanInputRequestRow | null> {
     return this.#run("settleInputRequest", () => this.#inputs.settle(runId, key, settlement));
+  }
+
+  announceInputAnswer(
+    runId: string,
+    key: string,
+    options: { pending?: readonly EventAppend[]; stamp?: { cursor: number; seq: number } } = {},
+  ): Promise<HumanInputRequestRow | null> {
+    return this.#run("announceInputAnswer", () => this.#inputs.announce(runId, key, options));
   }
 
   // ---------------------------------------------------------------- retention

@@ -83,7 +83,7 @@ describe("human input across cluster nodes", () => {
 
     const done = await waitFor(async () => {
       const run = (await json(`${bases[third!]!}/api/runs/${runId}`)).run;
-      return TERMINAL.includes(run.status) ? run : undefined;
+      return TERMINAL.includes(run.status as string) ? run : undefined;
     });
     expect(done).toMatchObject({
       status: "completed",

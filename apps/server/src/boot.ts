@@ -112,6 +112,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
       config.envFile === null ? {} : parseDotenv(readFileSync(config.envFile, "utf8"));
     engine = await openEngine({
       dataDir: config.dataDir,
+      workDir: config.workDir,
       ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }),
       env: secrets,
       envLabel:
@@ -224,6 +225,7 @@ export async function boot(io: BootIo): Promise<Booted | null> {
     io.onSignal("SIGINT", () => void shutdown("SIGINT"));
     const hostText = bound.host.includes(":") ? `[${bound.host}]` : bound.host;
     io.log(`data dir: ${config.dataDir}`);
+    if (config.workDir !== config.dataDir) io.log(`work dir: ${config.workDir}`);
     io.log(`database: ${opened.database.label}`);
     const node = opened.cluster;
     if (node !== null) {

@@ -103,6 +103,7 @@ describe("parseConfig", () => {
     const c = parseConfig({}, cwd);
     expect(c).toMatchObject({
       dataDir: "/srv/app/promenade-data",
+      workDir: "/srv/app/promenade-data",
       databaseUrl: undefined,
       workflowsDir: "/srv/app/promenade-data/workflows",
       workflowsDirExplicit: false,

@@ -27,6 +27,8 @@ export class BootError extends Error {
 export interface ServerConfig {
   /** Absolute. */
   dataDir: string;
+  /** Absolute: where run working directories live (`dataDir` unless set apart). */
+  workDir: string;
   /** `postgres://…` keeps runs, events and workflows in PostgreSQL; `undefined`: SQLite in `dataDir`. */
   databaseUrl: string | undefined;
   /** Absolute. */
@@ -202,6 +204,8 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
     cwd,
     get("PROMENADE_DATA_DIR", "BOARDWALK_DATA_DIR") ?? (inDocker ? "/data" : "./promenade-data"),
   );
+  const workRaw = get("PROMENADE_WORK_DIR");
+  const workDir = workRaw === undefined ? dataDir : resolve(cwd, workRaw);
   const workflowsRaw = get("PROMENADE_WORKFLOWS_DIR", "BOARDWALK_WORKFLOWS_DIR");
   const databaseUrl = parseDatabaseUrl(get("PROMENADE_DATABASE_URL"));
   const host = get("PROMENADE_HOST", "BOARDWALK_HOST") ?? (inDocker ? "0.0.0.0" : "127.0.0.1");
@@ -341,6 +345,7 @@ export function parseConfig(env: Env, cwd: string): ServerConfig {
   return {
     cluster,
     dataDir,
+    workDir,
     databaseUrl,
     workflowsDir:
       workflowsRaw === undefined ? join(dataDir, "workflows") : resolve(cwd, workflowsRaw),
@@ -431,6 +436,7 @@ Usage: promenade-server [--version | --help]
 
 Configuration (environment; empty = unset; legacy BOARDWALK_* names accepted where noted):
   PROMENADE_DATA_DIR          data directory (default ./promenade-data, /data in Docker)   [BOARDWALK_DATA_DIR]
+  PROMENADE_WORK_DIR          run working directories, local to this machine (default: the data dir)
   PROMENADE_DATABASE_URL      postgres://user:password@host:5432/db keeps runs in PostgreSQL (default: SQLite in the data dir)
   PROMENADE_WORKFLOWS_DIR     workflows synced at boot (default <data-dir>/workflows)      [BOARDWALK_WORKFLOWS_DIR]
   PROMENADE_WATCH             1/true: redeploy saved workflow files, undeploy deleted ones (default 0)

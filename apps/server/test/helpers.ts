@@ -19,14 +19,22 @@ export interface Server {
   child: ChildProcess;
   /** Everything it printed so far (stderr and stdout). */
   output: () => string;
-  /** `http://127.0.0.1:PORT` once the `listening on` line is printed. */
+  /** `http://<host>:PORT` once the `listening on` line is printed. */
   base: Promise<string>;
   exit: Promise<number | null>;
 }
 
-/** Start the binary with `PATH`, `HOME` and `env` only. */
-export function start(env: Record<string, string>, args: string[] = []): Server {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+/**
+ * Start the binary with `PATH`, `HOME` and `env` only; `prefix` is an argv that runs it (e.g.
+ * inside a network namespace).
+ */
+export function start(
+  env: Record<string, string>,
+  args: string[] = [],
+  options: { prefix?: readonly string[] } = {},
+): Server {
+  const [command, ...rest] = [...(options.prefix ?? []), process.execPath, MAIN, ...args];
+  const child = spawn(command!, rest, {
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -35,7 +43,7 @@ export function start(env: Record<string, string>, args: string[] = []): Server 
   const base = new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       text += chunk.toString("utf8");
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(text);
       if (m?.[1] !== undefined) resolve(m[1]);
     };
     child.stderr.on("data", onData);

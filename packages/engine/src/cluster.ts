@@ -18,12 +18,10 @@ import type { ClusterStore, HeldRun } from "@promenade/store/pg";
 import { isLeaseLost } from "@promenade/store/pg";
 import type { RunSupervisor } from "@promenade/supervisor";
 import { EngineError } from "@promenade/workflow/errors";
-import {
-  isTerminal,
-  parseHumanInputSpec,
-  validateHumanInputAnswer,
-} from "@promenade/workflow/records";
+import { isTerminal } from "@promenade/workflow/records";
 import type { HumanInputRequestRow, RunRow } from "@promenade/workflow/records";
+import { parseHumanInputSpec, validateHumanInputAnswer } from "@promenade/workflow/records";
+import type { JsonValue } from "@promenade/workflow";
 
 /** Runs claimed per statement. */
 const CLAIM_BATCH = 50;
@@ -59,6 +57,9 @@ export class ClusterNode {
   readonly #store: ClusterStore;
   readonly #getRun: (runId: string) => Promise<RunRow | null>;
   readonly #getInputRequest: (runId: string, key: string) => Promise<HumanInputRequestRow | null>;
+  readonly #unsubscribeSignals: () => void;
+  /** A signal arrived during a heartbeat: beat once more right after it. */
+  #beatAgain = false;
   readonly #supervisor: RunSupervisor;
   readonly #log: (line: string) => void;
   readonly #pollMs: number;
@@ -77,8 +78,6 @@ export class ClusterNode {
   readonly #toRelease = new Set<string>();
   /** Runs whose supervision here has not settled yet. */
   readonly #supervising = new Set<string>();
-  /** Proposed answers being stored by this node (`runId` + key). */
-  readonly #answering = new Set<string>();
   /** Children being claimed, so a second call for one joins the first. */
   readonly #childClaims = new Map<string, Promise<RunRow>>();
 
@@ -89,6 +88,50 @@ export class ClusterNode {
     this.#supervisor = options.supervisor;
     this.#log = options.log;
     this.#pollMs = options.pollMs ?? 1000;
+    // Another node asked something of a run (a cancel, an answer): if this node holds it, look
+    // now rather than at the next heartbeat.
+    this.#unsubscribeSignals = this.#store.onSignal((runId) => {
+      if (this.#store.held().has(runId)) void this.#beat();
+    });
+  }
+
+  /**
+   * Answers a pending human-input request of a run this node does not execute: checks as the
+   * supervisor does (unknown run or no pending request: `NOT_FOUND`; an answer that does not fit
+   * the form: `VALIDATION`; another answer won: `CONFLICT`), then stores it for the run's holder,
+   * which writes the answer's event and wakes the waiting call.
+   */
+  async respondToInput(
+    runId: string,
+    key: string,
+    value: unknown,
+    respondedBy: string | null,
+  ): Promise<HumanInputRequestRow> {
+    if (typeof runId !== "string" || runId === "") {
+      throw new EngineError("VALIDATION", "respondToInput: runId must be a non-empty string.");
+    }
+    if (typeof key !== "string" || key === "") {
+      throw new EngineError("VALIDATION", "respondToInput: key must be a non-empty string.");
+    }
+    if ((await this.#getRun(runId)) === null) {
+      throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
+    }
+    const row = await this.#getInputRequest(runId, key);
+    if (row?.status !== "pending") throw noPendingRequest(runId, key);
+    const response = validateHumanInputAnswer(
+      parseHumanInputSpec(row.inputSpec),
+      value,
+    ) as unknown as JsonValue;
+    const stored = await this.#store.answerRemotely(runId, key, { response, respondedBy });
+    if (stored !== null) return stored;
+    if ((await this.#getInputRequest(runId, key))?.status === "resolved") {
+      throw new EngineError(
+        "CONFLICT",
+        `Human-input request "${key}" of run ${runId} was already answered.`,
+        "The first answer wins; read the request to see it.",
+      );
+    }
+    throw noPendingRequest(runId, key);
   }
 
   get nodeId(): string {
@@ -225,89 +268,6 @@ export class ClusterNode {
   }
 
   /**
-   * Answers a pending human-input request wherever its run executes. The node executing it stores
-   * the answer (its event takes a cursor in the run's own sequence) and wakes the waiting call;
-   * another node checks the answer against the request's form, records it for the holder (which
-   * stores it within `lease / 3`) and resolves once it is stored. Same errors as on one node.
-   */
-  async respondToInput(
-    runId: string,
-    key: string,
-    value: unknown,
-    opts: { respondedBy?: string },
-  ): Promise<HumanInputRequestRow> {
-    const local = (): Promise<HumanInputRequestRow> =>
-      Promise.resolve(this.#supervisor.respondToInput(runId, key, value, opts));
-    if (this.#supervisor.isExecuting(runId)) return local();
-    const run = await this.#getRun(runId);
-    // Nobody executes it (or it is unknown): answered here, as on one node.
-    if (run === null || isTerminal(run.status) || run.nodeId == null) return local();
-    if (typeof key !== "string" || key === "") return local();
-    const row = await this.#getInputRequest(runId, key);
-    if (row?.status !== "pending") return local();
-    const response = validateHumanInputAnswer(parseHumanInputSpec(row.inputSpec), value);
-    const respondedBy = opts.respondedBy ?? null;
-    const text = JSON.stringify(response);
-    const proposed = await this.#store.proposeAnswer({ runId, key, response: text, respondedBy });
-    for (;;) {
-      if (this.#closed) throw closedError();
-      const now = await this.#getInputRequest(runId, key);
-      if (now !== null && now.status !== "pending") {
-        if (
-          proposed &&
-          now.status === "resolved" &&
-          JSON.stringify(now.response) === text &&
-          now.respondedBy === respondedBy
-        ) {
-          return now;
-        }
-        if (now.status === "resolved") {
-          throw new EngineError(
-            "CONFLICT",
-            `Human-input request "${key}" of run ${runId} was already answered.`,
-            "The first answer wins; read the request to see it.",
-          );
-        }
-        break;
-      }
-      const current = await this.#getRun(runId);
-      if (current === null || isTerminal(current.status)) break;
-      await sleep(Math.max(50, Math.floor(this.#pollMs / 4)));
-    }
-    throw new EngineError(
-      "NOT_FOUND",
-      `No pending human-input request "${key}" for run ${runId}.`,
-      "The request was already answered, timed out, or its run ended; list the run's requests to see it.",
-    );
-  }
-
-  /** Stores the answers other nodes received for the runs this node executes. */
-  async #storeProposedAnswers(): Promise<void> {
-    const proposals = await this.#store.proposedAnswers();
-    for (const proposal of proposals) {
-      const id = `${proposal.runId}\u0000${proposal.key}`;
-      if (this.#answering.has(id) || !this.#supervisor.isExecuting(proposal.runId)) continue;
-      this.#answering.add(id);
-      const respondedBy = proposal.respondedBy ?? undefined;
-      void Promise.resolve()
-        .then(() =>
-          this.#supervisor.respondToInput(
-            proposal.runId,
-            proposal.key,
-            JSON.parse(proposal.response),
-            respondedBy === undefined ? {} : { respondedBy },
-          ),
-        )
-        .catch((error: unknown) => {
-          this.#log(
-            `run ${proposal.runId}: storing the answer to "${proposal.key}" failed: ${describe(error)}`,
-          );
-        })
-        .finally(() => this.#answering.delete(id));
-    }
-  }
-
-  /**
    * Drain: claims and takes over nothing more and waits until every held run ended or
    * `graceMs` passed. Returns the number of runs still held (released by `close`).
    */
@@ -326,6 +286,7 @@ export class ClusterNode {
   /** Stops the loops; claims nothing more. */
   stop(): void {
     this.#closed = true;
+    this.#unsubscribeSignals();
     clearInterval(this.#pollTimer);
     clearInterval(this.#beatTimer);
   }
@@ -425,7 +386,10 @@ export class ClusterNode {
         this.#release(runId);
       }
     }
-    if (this.#beating) return;
+    if (this.#beating) {
+      this.#beatAgain = true;
+      return;
+    }
     this.#beating = true;
     try {
       const sentAt = performance.now();
@@ -442,7 +406,15 @@ export class ClusterNode {
           }
         }
       }
-      await this.#storeProposedAnswers();
+      // Answers other nodes stored for runs executing here: write their events, wake the calls.
+      const executing = held
+        .map((run) => run.runId)
+        .filter((id) => this.#supervisor.isExecuting(id));
+      for (const { runId, key } of await this.#store.unannouncedAnswers(executing)) {
+        void this.#supervisor.takeRemoteAnswer(runId, key).catch((error: unknown) => {
+          this.#log(`run ${runId}: delivering the answer to "${key}" failed: ${describe(error)}`);
+        });
+      }
       for (const runId of [...this.#toRelease]) {
         if (!this.#supervisor.isExecuting(runId)) this.#release(runId);
       }
@@ -460,6 +432,10 @@ export class ClusterNode {
       if (!this.#closed) this.#log(`cluster: heartbeat failed: ${describe(error)}`);
     } finally {
       this.#beating = false;
+      if (this.#beatAgain && !this.#closed) {
+        this.#beatAgain = false;
+        void this.#beat();
+      }
     }
   }
 }
@@ -474,6 +450,14 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
   promise.catch(() => undefined);
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+function noPendingRequest(runId: string, key: string): EngineError {
+  return new EngineError(
+    "NOT_FOUND",
+    `No pending human-input request "${key}" for run ${runId}.`,
+    "The request was already answered, timed out, or its run ended; list the run's requests to see it.",
+  );
 }
 
 function closedError(): EngineError {

@@ -93,6 +93,7 @@ export class EngineCore {
     this.#supervisor = new RunSupervisor({
       store: ports.supervisor,
       dataDir: options.dataDir,
+      workDir: options.workDir,
       childEntryPath: options.childEntryPath,
       env: new Map(Object.entries(options.env)),
       processEnv: options.processEnv,
@@ -145,6 +146,7 @@ export class EngineCore {
     this.retention = new RetentionSweep({
       backend,
       dataDir: options.dataDir,
+      workDir: options.workDir,
       policy: options.retention,
       intervalMs: options.retentionIntervalMs,
       batchSize: options.retentionBatchSize,
@@ -165,7 +167,11 @@ export class EngineCore {
     value: unknown,
     opts: { respondedBy?: string },
   ): Awaitable<HumanInputRequestRow> {
-    if (this.cluster !== null) return this.cluster.respondToInput(runId, key, value, opts);
+    // In a cluster a run executing on another node gets the answer through the database.
+    const { cluster } = this;
+    if (cluster !== null && !this.#supervisor.isExecuting(runId)) {
+      return cluster.respondToInput(runId, key, value, opts.respondedBy ?? null);
+    }
     return this.#supervisor.respondToInput(runId, key, value, opts);
   }
 

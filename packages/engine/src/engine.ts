@@ -120,15 +120,20 @@ export class Engine {
       );
     }
     this.#options = resolved;
-    try {
-      mkdirSync(resolved.dataDir, { recursive: true });
-    } catch (error) {
-      throw new EngineError(
-        "VALIDATION",
-        `Engine option "dataDir" (${resolved.dataDir}) cannot be created: ${describe(error)}`,
-        "Point dataDir at a writable directory.",
-        { cause: error },
-      );
+    for (const [name, dir] of [
+      ["dataDir", resolved.dataDir],
+      ["workDir", resolved.workDir],
+    ] as const) {
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (error) {
+        throw new EngineError(
+          "VALIDATION",
+          `Engine option "${name}" (${dir}) cannot be created: ${describe(error)}`,
+          `Point ${name} at a writable directory.`,
+          { cause: error },
+        );
+      }
     }
     const backend =
       opened ??

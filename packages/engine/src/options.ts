@@ -20,6 +20,13 @@ import type { RetentionPolicy } from "./retention-policy.ts";
 export interface EngineOptions {
   /** Root for everything: `promenade.db`, `runs/`, `skills/`, `persist/`, `mcp_tokens.json`. Created if missing. */
   dataDir: string;
+  /**
+   * Root of run working directories (`<workDir>/runs/<runId>`: the program and its workspace).
+   * Default: `dataDir`. Set it apart when `dataDir` is a directory several machines share (the
+   * nodes of a cluster): working directories then stay on this machine's disk while artifacts,
+   * skills, durable workspace state and MCP tokens stay in `dataDir`. Created if missing.
+   */
+  workDir?: string;
   /** Secret source (e.g. a parsed `.env`), consulted before `processEnv`. Default `{}`. */
   env?: Record<string, string>;
   /**
@@ -103,6 +110,7 @@ export interface ClusterSettings {
 /** `EngineOptions` with every default applied. */
 export interface ResolvedEngineOptions {
   dataDir: string;
+  workDir: string;
   env: Readonly<Record<string, string>>;
   processEnv: Readonly<Record<string, string | undefined>>;
   envLabel: string;
@@ -128,6 +136,7 @@ export interface ResolvedEngineOptions {
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "dataDir",
+  "workDir",
   "env",
   "processEnv",
   "envLabel",
@@ -180,6 +189,8 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     }
   }
   const dataDir = nonEmptyString(options.dataDir, "dataDir");
+  const workDir =
+    options.workDir === undefined ? dataDir : nonEmptyString(options.workDir, "workDir");
   const env = stringRecord(options.env ?? {}, "env");
   const processEnv =
     options.processEnv === undefined ? snapshotProcessEnv() : envRecord(options.processEnv);
@@ -214,6 +225,7 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
   }
   return {
     dataDir: resolve(dataDir),
+    workDir: resolve(workDir),
     env,
     processEnv,
     envLabel,

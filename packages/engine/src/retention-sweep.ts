@@ -48,6 +48,8 @@ export interface RetentionStats {
 export interface RetentionSweepOptions {
   backend: Backend;
   dataDir: string;
+  /** Root of run working directories (the data dir unless set apart). */
+  workDir: string;
   policy: RetentionPolicy;
   intervalMs: number;
   batchSize: number;
@@ -244,7 +246,7 @@ export class RetentionSweep {
     }
   }
 
-  /** Removes the run directories and the artifact files inside the data dir. */
+  /** Removes the run directories and the artifact files inside the data dir (and work dir). */
   async #removeFiles(result: PruneRunsResult): Promise<void> {
     const { dataDir } = this.#o;
     const inside = (path: string): boolean => {
@@ -258,8 +260,11 @@ export class RetentionSweep {
       const rel = relative(runsDir, path);
       return !rel.startsWith("..") && deleted.has(rel.split(sep)[0] ?? "");
     };
+    const workRunsDir = join(this.#o.workDir, "runs");
     const targets = [
       ...result.deleted.map((run) => join(runsDir, run.id)),
+      // A run's working directory, when it is kept apart from the data dir (on this machine).
+      ...(workRunsDir === runsDir ? [] : result.deleted.map((run) => join(workRunsDir, run.id))),
       ...result.artifactPaths.filter((path) => inside(path) && !inRunDir(path)),
     ];
     await Promise.all(

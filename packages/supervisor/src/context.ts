@@ -23,8 +23,10 @@ import type {
 /** One supervisor's shared state, as the rest of the package sees it. */
 export interface SupervisorContext {
   readonly store: SupervisorStore;
-  /** Root of run dirs, skills and durable workspace state. */
+  /** Root of artifacts, skills and durable workspace state (shared by a cluster's nodes). */
   readonly dataDir: string;
+  /** Root of run working directories (local to the machine); `dataDir` unless set apart. */
+  readonly workDir: string;
   /** The SDK root every run dir links to. */
   readonly sdkPackageDir: string;
   readonly secretSource: SecretSource;

@@ -5,7 +5,7 @@
  * Every call is answered with a `host_result` while the process is alive; an engine-side error
  * crosses as its `EngineError` shape (anything else as `INTERNAL`).
  */
-import { closeSync, fstatSync, openSync, readSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { JsonValue } from "@promenade/workflow";
@@ -215,7 +215,7 @@ function readArtifact(
   args: Record<string, unknown>,
 ): { name: string; text: string; size: number } | null {
   const name = artifactName(args.name);
-  const path = join(runDirs(ctx.dataDir, exec.runId).artifactsDir, name);
+  const path = join(runDirs(ctx, exec.runId).artifactsDir, name);
   let handle: number;
   try {
     handle = openSync(path, "r");
@@ -254,9 +254,10 @@ async function writeArtifact(
   ) {
     throw new EngineError("VALIDATION", "artifacts.write metadata must be a JSON object.");
   }
-  const dirs = runDirs(ctx.dataDir, exec.runId);
+  const dirs = runDirs(ctx, exec.runId);
   const path = join(dirs.artifactsDir, name);
   const bytes = Buffer.from(bodyBase64, "base64");
+  mkdirSync(dirs.artifactsDir, { recursive: true });
   writeFileSync(path, bytes);
   assertOpen(ctx);
   const row = await ctx.store.createArtifact({

@@ -99,6 +99,9 @@ async function attach(
   }
   switch (row.status) {
     case "resolved":
+      // Answered through another node of a cluster: this pass writes the answer's event.
+      await announce(ctx, exec, request.key);
+      if (gate.settled || exec.pass !== pass) return;
       finish(ctx, exec, pass, gate, { value: row.response });
       return;
     case "expired":
@@ -173,6 +176,43 @@ export function answerInput(
       );
     });
   });
+}
+
+/**
+ * An answer another node of a cluster stored for this run: writes its `human_input_resolved`
+ * event in the run's envelope and wakes the waiting call of `key`. False when nothing was
+ * waiting for it here (the event is then written by the pass that reaches the key).
+ */
+export async function takeRemoteAnswer(
+  ctx: SupervisorContext,
+  exec: Execution,
+  key: string,
+): Promise<boolean> {
+  const pass = exec.pass;
+  const gate = pass?.gates.get(key);
+  if (pass === null || gate === undefined || !gate.waiting || exec.ended) return false;
+  const row = await announce(ctx, exec, key);
+  if (row === null || gate.settled || exec.pass !== pass) return false;
+  finish(ctx, exec, pass, gate, { value: row.response });
+  return true;
+}
+
+/** Writes the event of an answer stored through another node, if the request has one. */
+function announce(
+  ctx: SupervisorContext,
+  exec: Execution,
+  key: string,
+): Awaitable<HumanInputRequestRow | null> {
+  const { store } = ctx;
+  if (store.announceInputAnswer === undefined) return null;
+  return exec.log.commitEvent(
+    "could not record the answer",
+    (pending, stamp) =>
+      store.announceInputAnswer?.(exec.runId, key, {
+        pending,
+        ...(stamp === undefined ? {} : { stamp }),
+      }) ?? null,
+  );
 }
 
 /** Closes the gates of a pass that ended: nobody waits on them any more (the rows stay). */

@@ -150,7 +150,7 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
     if (exec.cancelRequested) {
       return finishTerminalOrCurrent(ctx, exec, "cancelled", ["pending", "cancelling"], {});
     }
-    const dirs = runDirs(ctx.dataDir, runId);
+    const dirs = runDirs(ctx, runId);
     if (ctx.spares.take(dirs)) writeFileSync(dirs.programPath, exec.workflow.program);
     else layoutRunDir(dirs, exec.workflow.program, ctx.sdkPackageDir);
     if (!hydrated) {

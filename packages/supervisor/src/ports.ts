@@ -209,6 +209,16 @@ export interface SupervisorStore {
     key: string,
     settlement: InputSettlement,
   ): Awaitable<HumanInputRequestRow | null>;
+  /**
+   * A store shared by a cluster's nodes: writes the `human_input_resolved` event of an answer
+   * another node stored for this run (after `pending`, at `stamp`), or nothing and `null` when
+   * the request has no such answer waiting for its event. Absent on a store of one engine.
+   */
+  announceInputAnswer?(
+    runId: string,
+    key: string,
+    options: { pending?: readonly EventAppend[]; stamp?: { cursor: number; seq: number } },
+  ): Awaitable<HumanInputRequestRow | null>;
 }
 
 /** Arguments of {@link LaunchFunction}: the run process's entry, working directory and env. */

@@ -96,19 +96,23 @@ async function until(check: () => boolean): Promise<void> {
  * Holds the first call of `method` whose arguments match until `release()`: the store call is
  * in flight (issued, not committed) for as long as the test wants.
  */
-function holdNext<K extends keyof SupervisorStore>(
+function holdNext<K extends keyof Required<SupervisorStore>>(
   store: SupervisorStore,
   method: K,
-  matches: (...args: Parameters<SupervisorStore[K]>) => boolean,
+  matches: (...args: Parameters<Required<SupervisorStore>[K]>) => boolean,
 ): { reached: Promise<void>; release: () => void } {
-  const original = store[method].bind(store) as (...args: unknown[]) => unknown;
+  const found = store[method];
+  if (found === undefined) throw new Error(`the store has no ${method}`);
+  const original = found.bind(store) as (...args: unknown[]) => unknown;
   let arrive!: () => void;
   let release!: () => void;
   const reached = new Promise<void>((r) => (arrive = r));
   const released = new Promise<void>((r) => (release = r));
   let used = false;
   (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
-    if (used || !matches(...(args as Parameters<SupervisorStore[K]>))) return original(...args);
+    if (used || !matches(...(args as Parameters<Required<SupervisorStore>[K]>))) {
+      return original(...args);
+    }
     used = true;
     arrive();
     return released.then(() => original(...args));

@@ -48,13 +48,21 @@ import type {
 } from "./ports.ts";
 import { signalCancel } from "./process.ts";
 import { LIVE, requireRun, writeStatus } from "./transitions.ts";
-import { answerInput, cancelGates } from "./human-input.ts";
+import { answerInput, cancelGates, takeRemoteAnswer } from "./human-input.ts";
 
 /** Options of {@link RunSupervisor}. */
 export interface SupervisorOptions {
   store: SupervisorStore;
-  /** Root of run dirs, skills and durable workspace state. */
+  /**
+   * Root of artifacts, skills and durable workspace state, and of run dirs unless `workDir` is
+   * set. In a cluster, a directory every node shares.
+   */
   dataDir: string;
+  /**
+   * Root of run working directories (`<workDir>/runs/<runId>`: program and workspace), which need
+   * not be shared: a directory on the machine's own disk. Default: `dataDir`.
+   */
+  workDir?: string;
   /** Script each run process executes (it calls `runChild` from `@promenade/supervisor/child`). */
   childEntryPath: string;
   /** Default: realpath of the `@promenade/workflow` root this package resolves. */
@@ -154,6 +162,7 @@ export class RunSupervisor {
     this.clock = options.clock ?? wallClock;
     this.log = options.log ?? ((line) => void process.stderr.write(`${line}\n`));
     const dataDir = options.dataDir;
+    const workDir = options.workDir ?? dataDir;
     const sdkPackageDir = options.sdkPackageDir ?? resolveSdkPackageDir();
     const maxRestarts = nonNegativeInt(options.maxRestarts ?? 2, "maxRestarts");
     const cancelGraceMs = nonNegativeInt(options.cancelGraceMs ?? 10_000, "cancelGraceMs");
@@ -172,7 +181,7 @@ export class RunSupervisor {
     this.boots = new BootQueue({ limit: maxBooting });
     // Without a pool, spares are prepared lazily (the first run start triggers the first fill),
     // so construction does no I/O; with a pool they are prepared with the pooled processes.
-    this.spares = new SpareRunDirs(dataDir, sdkPackageDir, Math.max(2, poolSize));
+    this.spares = new SpareRunDirs(workDir, sdkPackageDir, Math.max(2, poolSize));
     if (poolSize > 0) {
       this.pool = new WarmPool(
         poolSize,
@@ -188,6 +197,7 @@ export class RunSupervisor {
     this.ctx = {
       store: this.store,
       dataDir,
+      workDir,
       sdkPackageDir,
       secretSource: {
         env: options.env,
@@ -338,6 +348,17 @@ export class RunSupervisor {
       value,
       opts.respondedBy ?? null,
     );
+  }
+
+  /**
+   * An answer another node of a cluster stored for a run this supervisor executes: writes its
+   * event and wakes the call waiting on `key`. False when no call of the current pass waits on
+   * it (the pass that reaches the key writes the event then).
+   */
+  takeRemoteAnswer(runId: string, key: string): Promise<boolean> {
+    const exec = this.executions.get(runId);
+    if (exec === undefined || this.closing) return Promise.resolve(false);
+    return takeRemoteAnswer(this.ctx, exec, key);
   }
 
   /** True while this supervisor owns the run (executing it, or settling a cancel or lookup). */

@@ -284,47 +284,6 @@ export async function requestCancel(client: pg.ClientBase, runId: string): Promi
   return result.rowCount === 1;
 }
 
-/** An answer to a pending human-input request, received by a node that does not hold the run. */
-export interface ProposedAnswer {
-  runId: string;
-  key: string;
-  /** The answer's JSON text (already checked against the request's form). */
-  response: string;
-  respondedBy: string | null;
-}
-
-/**
- * Records an answer for the holder of the run to store; `false` when the request is not pending or
- * already has a proposed answer (the first one wins).
- */
-export async function proposeAnswer(
-  client: pg.ClientBase,
-  answer: ProposedAnswer,
-): Promise<boolean> {
-  const result = await client.query(
-    `UPDATE human_input_requests SET proposed_response = $3::text, proposed_by = $4::text
-      WHERE run_id = $1::text AND key = $2::text AND status = 'pending'
-        AND proposed_response IS NULL`,
-    [answer.runId, answer.key, answer.response, answer.respondedBy],
-  );
-  return result.rowCount === 1;
-}
-
-/** The proposed answers of pending requests of these runs. */
-export async function proposedAnswers(
-  client: pg.ClientBase,
-  runIds: readonly string[],
-): Promise<ProposedAnswer[]> {
-  if (runIds.length === 0) return [];
-  const result = await client.query<ProposedAnswer>(
-    `SELECT run_id AS "runId", key, proposed_response AS response, proposed_by AS "respondedBy"
-       FROM human_input_requests
-      WHERE run_id = ANY($1::text[]) AND status = 'pending' AND proposed_response IS NOT NULL`,
-    [runIds],
-  );
-  return result.rows;
-}
-
 /** Marks this node draining (or not) in `cluster_nodes`. */
 export async function setDraining(
   client: pg.ClientBase,

@@ -8,5 +8,5 @@ export { openPgStore } from "./open.ts";
 export type { OpenPgStoreOptions } from "./open.ts";
 export type { ClusterStore, PgStore } from "./store.ts";
 export { isLeaseLost } from "./cluster.ts";
-export type { HeldRun, ProposedAnswer } from "./cluster.ts";
+export type { HeldRun } from "./cluster.ts";
 export { PG_MIGRATIONS } from "./migrations.ts";

@@ -21,9 +21,11 @@ import {
 } from "../internal/input-requests.ts";
 import { requireString, sizedJson } from "../internal/args.ts";
 import type { RunEvent } from "../internal/sdk.ts";
-import type { CreateInputRequestArgs, InputRequestSettlement } from "../types.ts";
+import type { CreateInputRequestArgs, EventAppend, InputRequestSettlement } from "../types.ts";
+import type { JsonValue } from "../internal/sdk.ts";
 import { prepareEvents, type Limits, type PreparedEvent } from "./args.ts";
 import { driverError, eventWriteError } from "./errors.ts";
+import { SIGNALS_CHANNEL } from "./notify-feed.ts";
 import { INT8_AS_NUMBER, insertEventsStatement } from "./statements.ts";
 
 const COLUMNS = `id, run_id AS "runId", seq, key, prompt, input_spec AS "inputSpec", assignees,
@@ -175,6 +177,103 @@ export class PgInputRequests {
           return null;
         }
         const stamp = r.stamp ?? freshStamp(await maxCursor(client, runId));
+        const event = this.#prepared(stamp.cursor, resolvedEvent(raw, stamp, now));
+        await client.query(insertEventsStatement(runId, [event]));
+        written = [...pending, event];
+        return toInputRequestRow(raw);
+      });
+      await this.#c.publish(runId, written);
+      return result;
+    });
+  }
+
+  /**
+   * Stores an answer taken by a node that does not execute the run: the request is closed with
+   * it (only while `pending`, so the first answer wins) and marked unannounced, without an
+   * event — the run's holder writes `human_input_resolved` ({@link PgInputRequests.announce});
+   * the holder is told on channel `promenade_signals`. `null` when no request is pending.
+   */
+  async answerRemotely(
+    runId: string,
+    key: string,
+    settlement: { response: JsonValue; respondedBy: string | null },
+  ): Promise<HumanInputRequestRow | null> {
+    const r = readSettlement(
+      runId,
+      key,
+      { status: "resolved", response: settlement.response, respondedBy: settlement.respondedBy },
+      this.#c.limits.maxValueBytes,
+    );
+    const now = this.#c.now();
+    const client = await this.#c.pool.connect();
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const { rows } = await client.query<RawInputRequest>({
+        text: `UPDATE human_input_requests
+  SET status = 'resolved', response = $1, responded_by = $2, responded_at = $3, unannounced = true
+  WHERE run_id = $4 AND key = $5 AND status = 'pending'
+  RETURNING ${COLUMNS}`,
+        values: [r.response, r.respondedBy, now, runId, key],
+        types: INT8_AS_NUMBER,
+      });
+      if (rows[0] !== undefined) {
+        await client.query("SELECT pg_notify($1, $2)", [SIGNALS_CHANNEL, runId]);
+      }
+      await client.query("COMMIT");
+      return rows[0] === undefined ? null : toInputRequestRow(rows[0]);
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** The unannounced answers of `runIds`: `[runId, key]` pairs, oldest first. */
+  async unannounced(runIds: readonly string[]): Promise<{ runId: string; key: string }[]> {
+    if (runIds.length === 0) return [];
+    const result = await this.#c.pool.query<{ runId: string; key: string }>(
+      `SELECT run_id AS "runId", key FROM human_input_requests
+  WHERE unannounced AND run_id = ANY($1::text[]) ORDER BY responded_at, position`,
+      [runIds],
+    );
+    return result.rows;
+  }
+
+  /**
+   * The holder's half of a remote answer: writes its `human_input_resolved` event (after the
+   * pass's pending events, at `stamp` or a fresh block) and clears the mark, in one fenced
+   * transaction. `null` when the request has no unannounced answer (nothing is written).
+   */
+  announce(
+    runId: string,
+    key: string,
+    options: { pending?: readonly EventAppend[]; stamp?: { cursor: number; seq: number } },
+  ): Promise<HumanInputRequestRow | null> {
+    requireInputKey(key, "announceInputAnswer: key");
+    const pending = prepareEvents(
+      "announceInputAnswer",
+      runId,
+      options.pending ?? [],
+      "pending",
+      this.#c.limits,
+    );
+    return this.#c.serial(runId, async () => {
+      const now = this.#c.now();
+      let written: PreparedEvent[] = pending;
+      const result = await this.#transaction(runId, async (query, client) => {
+        if (pending.length > 0) await client.query(insertEventsStatement(runId, pending));
+        const [raw] = await query(
+          `UPDATE human_input_requests SET unannounced = false
+  WHERE run_id = $1 AND key = $2 AND unannounced
+  RETURNING ${COLUMNS}`,
+          [runId, key],
+        );
+        if (raw === undefined) return null;
+        const stamp = options.stamp ?? freshStamp(await maxCursor(client, runId));
         const event = this.#prepared(stamp.cursor, resolvedEvent(raw, stamp, now));
         await client.query(insertEventsStatement(runId, [event]));
         written = [...pending, event];

@@ -192,23 +192,58 @@ CREATE INDEX runs_version_id ON runs (version_id);
 // Cluster mode: many engines share one database. The node executing a run holds it under a
 // lease (an instant of the database clock) and an epoch that grows on every claim or takeover;
 // every write of the holder checks both. A cancel received by a node that does not hold the run
-// is recorded in `cancel_requested` for the holder to act on, and an answer to one of its
-// human-input requests in `proposed_response` / `proposed_by` (the holder stores it with its event,
-// at a cursor of its own). `cluster_nodes` lists the nodes with their last heartbeat.
+// is recorded in `cancel_requested` for the holder to act on. `cluster_nodes` lists the nodes with
+// their last heartbeat.
 const cluster = `
 ALTER TABLE runs ADD COLUMN node_id text;
 ALTER TABLE runs ADD COLUMN lease_expires_at timestamptz;
 ALTER TABLE runs ADD COLUMN epoch integer NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN cancel_requested boolean NOT NULL DEFAULT false;
 CREATE INDEX runs_node_id ON runs (node_id) WHERE node_id IS NOT NULL;
-ALTER TABLE human_input_requests ADD COLUMN proposed_response text;
-ALTER TABLE human_input_requests ADD COLUMN proposed_by text;
 CREATE TABLE cluster_nodes (
   id text PRIMARY KEY,
   started_at timestamptz NOT NULL DEFAULT now(),
   heartbeat_at timestamptz NOT NULL DEFAULT now(),
   draining boolean NOT NULL DEFAULT false
 );
+`;
+
+// Live events across processes sharing one database: every statement that appends events
+// notifies channel `promenade_events` with one payload per run it wrote to —
+// "<run id>:<lowest cursor>:<highest cursor>:<origin>" — delivered to listeners when the
+// transaction commits. Only sessions that name an origin (the `promenade.origin` setting, which
+// a store that listens for other writers sets on its connections) notify; others pay one
+// setting lookup per statement.
+const eventNotify = `
+CREATE FUNCTION promenade_notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  origin text := current_setting('promenade.origin', true);
+  written record;
+BEGIN
+  IF origin IS NULL OR origin = '' THEN
+    RETURN NULL;
+  END IF;
+  FOR written IN
+    SELECT run_id, min(cursor) AS low, max(cursor) AS high FROM new_events GROUP BY run_id
+  LOOP
+    PERFORM pg_notify('promenade_events',
+      written.run_id || ':' || written.low || ':' || written.high || ':' || origin);
+  END LOOP;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER run_events_notify AFTER INSERT ON run_events
+  REFERENCING NEW TABLE AS new_events
+  FOR EACH STATEMENT EXECUTE FUNCTION promenade_notify_events();
+`;
+
+// Human input across a cluster's nodes: an answer taken by a node that does not execute the run
+// is stored at once but its `human_input_resolved` event is left to the run's holder (only the
+// holder writes into a run's log); `unannounced` marks such an answer until the holder wrote it.
+// Those nodes are told through channel `promenade_signals` (payload: the run id).
+const remoteAnswers = `
+ALTER TABLE human_input_requests ADD COLUMN unannounced boolean NOT NULL DEFAULT false;
+CREATE INDEX human_input_requests_unannounced ON human_input_requests (run_id) WHERE unannounced;
 `;
 
 /** Every PostgreSQL migration this version of the package knows, oldest first. */
@@ -223,4 +258,6 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   { version: 8, name: "0008_workflow_undeploy", sql: workflowUndeploy },
   { version: 9, name: "0009_runs_version_id", sql: runsVersionIndex },
   { version: 10, name: "0010_cluster", sql: cluster },
+  { version: 11, name: "0011_event_notify", sql: eventNotify },
+  { version: 12, name: "0012_remote_answers", sql: remoteAnswers },
 ]);

@@ -5,6 +5,7 @@
  * failure to connect or to migrate ends the pool, gives the lock back and leaves nothing
  * half-written (migrations are one transaction).
  */
+import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { EngineError, isEngineError } from "@promenade/workflow/errors";
 import type { Migration } from "../migrations.ts";
@@ -46,6 +47,17 @@ export interface OpenPgStoreOptions {
    */
   exclusive?: boolean;
   /**
+   * Also hand `subscribe` listeners the events other processes commit to this database (the
+   * other nodes of a cluster), live and in cursor order per run, exactly once, from the moment
+   * the store opens: they are announced with LISTEN/NOTIFY on a connection of their own (which
+   * must be a direct, session-mode connection: not through a transaction-pooling proxy) and
+   * re-read from the table; a poll every `pollMs` catches up whatever an outage made the store
+   * miss. Default: `true` in cluster mode, `false` otherwise.
+   */
+  listen?: boolean | { pollMs?: number };
+  /** Where a listening store reports trouble with its feed. Default: standard error. */
+  log?: (line: string) => void;
+  /**
    * Cluster mode: this store is one node of many engines sharing the database (no one-engine
    * lock). `nodeId` names the node; `leaseMs` (at least 1000) is how long a claimed run stays
    * held without a heartbeat. See `ClusterStore`.
@@ -55,6 +67,8 @@ export interface OpenPgStoreOptions {
 
 const DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024;
 const DEFAULT_MAX_PROGRAM_BYTES = 32 * 1024 * 1024;
+/** How often a listening store compares cursors to catch up missed notifications, ms. */
+const DEFAULT_POLL_MS = 2_000;
 
 function readOptions(options: OpenPgStoreOptions): Settings & { exclusive: boolean } {
   if (typeof options !== "object" || options === null) {
@@ -87,9 +101,30 @@ function readOptions(options: OpenPgStoreOptions): Settings & { exclusive: boole
   if (typeof exclusive !== "boolean") {
     throw new EngineError("VALIDATION", "openPgStore(): exclusive must be a boolean.");
   }
+  const listen = options.listen ?? cluster !== null;
+  if (typeof listen !== "boolean" && (typeof listen !== "object" || listen === null)) {
+    throw new EngineError("VALIDATION", "openPgStore(): listen must be a boolean or { pollMs }.");
+  }
+  const log =
+    options.log ?? ((line: string) => void process.stderr.write(`promenade store: ${line}\n`));
+  if (typeof log !== "function") {
+    throw new EngineError("VALIDATION", "openPgStore(): log must be a function.");
+  }
   return {
     exclusive,
     cluster,
+    listen:
+      listen === false
+        ? null
+        : {
+            origin: randomBytes(9).toString("base64url"),
+            pollMs: positive(
+              listen === true ? undefined : listen.pollMs,
+              "listen.pollMs",
+              DEFAULT_POLL_MS,
+            ),
+            log,
+          },
     url: options.url,
     target,
     now,
@@ -162,6 +197,11 @@ export async function openPgStoreWith(
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: "promenade",
+    // A listening store names itself on every connection: the event trigger tags what it
+    // writes, so its own events are not delivered twice.
+    ...(settings.listen === null
+      ? {}
+      : { options: `-c promenade.origin=${settings.listen.origin}` }),
   });
   // A server that goes away makes idle and checked-out clients emit "error": the pool drops
   // the broken client and the next query reconnects; unhandled, the event would crash the
@@ -201,7 +241,14 @@ export async function openPgStoreWith(
     await lock?.release();
     throw error;
   }
-  return new PgStoreImpl(pool, settings, lock);
+  const store = new PgStoreImpl(pool, settings, lock);
+  try {
+    await store.startFeed();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw connectionFailure(error, settings.target, true) ?? error;
+  }
+  return store;
 }
 
 function messageOf(error: unknown): string {

@@ -162,8 +162,6 @@ export const humanInputRequests = pgTable("human_input_requests", {
   expiresAt: epochMs("expires_at"),
   respondedAt: epochMs("responded_at"),
   /** Cluster mode: an answer received by a node that does not hold the run, for its holder. */
-  proposedResponse: text("proposed_response"),
-  proposedBy: text("proposed_by"),
 });
 
 /**

@@ -71,10 +71,12 @@ import {
 } from "./args.ts";
 import { connectionFailure, type PgTarget } from "./connect.ts";
 import { PgInputRequests } from "./input-requests.ts";
+import type { JsonValue } from "../internal/sdk.ts";
 import { pruneBatch } from "./retention.ts";
 import { listEventsStatement, listRunsStatement, runAnchorStatement } from "./listings.ts";
 import { readPruneArgs, readPruneVersionsArgs } from "../internal/prune.ts";
 import type { EngineLock } from "./lock.ts";
+import { NotifyFeed, SIGNALS_CHANNEL } from "./notify-feed.ts";
 import {
   checkFence,
   claimQueued,
@@ -85,11 +87,8 @@ import {
   requestCancel,
   setDraining,
   takeOverExpired,
-  proposeAnswer,
-  proposedAnswers,
   type Fence,
   type HeldRun,
-  type ProposedAnswer,
 } from "./cluster.ts";
 import { constraintOf, driverError, eventWriteError } from "./errors.ts";
 import {
@@ -171,6 +170,16 @@ export interface PgStore extends AsyncStore {
   pruneVersions(args: PruneVersionsArgs): Promise<PruneVersionsResult>;
   ping(): Promise<void>;
   subscribe(listener: EventListener): () => void;
+  /**
+   * The holder's half of an answer another node stored: writes the request's
+   * `human_input_resolved` event (after `pending`, at `stamp` or a fresh block) and clears its
+   * unannounced mark; `null` (nothing written) when it has no unannounced answer.
+   */
+  announceInputAnswer(
+    runId: string,
+    key: string,
+    options?: { pending?: readonly EventAppend[]; stamp?: { cursor: number; seq: number } },
+  ): Promise<HumanInputRequestRow | null>;
   /** The cluster side of the store; `null` unless it was opened with `cluster`. */
   readonly cluster: ClusterStore | null;
   /**
@@ -217,17 +226,31 @@ export interface ClusterStore {
   forget(runId: string): void;
   /** The runs this node holds, with their epochs. */
   held(): ReadonlyMap<string, number>;
-  /** Records a cancel request for a run another node holds; `false` when it is terminal. */
+  /**
+   * Records a cancel request for a run another node holds (and tells the nodes on the signals
+   * channel); `false` when it is terminal.
+   */
   requestCancel(runId: string): Promise<boolean>;
+  /**
+   * Stores an answer taken by this node for a run it does not execute: the request is resolved
+   * (first answer wins; `null` when none is pending) and marked unannounced, and the nodes are
+   * told on the signals channel; the run's holder writes its `human_input_resolved` event with
+   * {@link PgStore.announceInputAnswer}.
+   */
+  answerRemotely(
+    runId: string,
+    key: string,
+    answer: { response: JsonValue; respondedBy: string | null },
+  ): Promise<HumanInputRequestRow | null>;
+  /** Answers stored by other nodes for these runs whose events are not written yet. */
+  unannouncedAnswers(runIds: readonly string[]): Promise<{ runId: string; key: string }[]>;
+  /**
+   * Calls `listener(runId)` when another node asked something of a run (a cancel, an answer):
+   * its holder should look. Returns the unsubscribe function.
+   */
+  onSignal(listener: (runId: string) => void): () => void;
   /** Marks this node draining in `cluster_nodes`. */
   setDraining(draining: boolean): Promise<void>;
-  /**
-   * Records an answer to a pending human-input request of a run another node holds, for that
-   * node to store; `false` when the request is not pending or another answer was proposed first.
-   */
-  proposeAnswer(answer: ProposedAnswer): Promise<boolean>;
-  /** The answers proposed for pending requests of the runs this node holds. */
-  proposedAnswers(): Promise<ProposedAnswer[]>;
 }
 
 /** Rows per INSERT statement: 4 parameters each, well under PostgreSQL's 65,535. */
@@ -243,6 +266,11 @@ export interface Settings extends Limits {
   maxConnections: number;
   connectTimeoutMs: number;
   onListenerError: ((error: unknown, row: PublishedEvent) => void) | undefined;
+  /**
+   * Also deliver the events other processes commit to the database, and tag this store's own
+   * writes with `origin` so they can tell them apart (see `./notify-feed.ts`).
+   */
+  listen: { origin: string; pollMs: number; log: (line: string) => void } | null;
   /** Cluster mode: this node's id and lease length; `null` outside a cluster. */
   cluster: { nodeId: string; leaseMs: number } | null;
 }
@@ -275,6 +303,8 @@ export class PgStoreImpl implements PgStore {
   readonly #newId: () => string;
   #closed = false;
   readonly #listeners = new Set<EventListener>();
+  /** Listeners of the signals channel (a cluster node's holder side). */
+  readonly #signalListeners = new Set<(runId: string) => void>();
   /** runId → its workflow id and slug (neither ever changes); emptied when it grows large. */
   readonly #routes = new Map<string, Route>();
   /** Parsed workflow rows by id, with the `version` they were read at. */
@@ -286,6 +316,8 @@ export class PgStoreImpl implements PgStore {
   readonly #inputs: PgInputRequests;
   /** The one-engine-per-database lock (`null` when opened with `exclusive: false`). */
   readonly #lock: EngineLock | null;
+  /** Events of other processes, when the store listens for them (`null` otherwise). */
+  readonly #feed: NotifyFeed | null;
 
   constructor(pool: pg.Pool, settings: Settings, lock: EngineLock | null = null) {
     // Bound methods: ports are passed around as picked or destructured functions.
@@ -304,6 +336,32 @@ export class PgStoreImpl implements PgStore {
     this.#poolDb = drizzle({ client: pool });
     this.#settings = settings;
     this.#newId = createUlidFactory(settings.now);
+    const { listen } = settings;
+    this.#feed =
+      listen === null
+        ? null
+        : new NotifyFeed({
+            url: settings.url,
+            connectTimeoutMs: settings.connectTimeoutMs,
+            pool,
+            origin: listen.origin,
+            pollMs: listen.pollMs,
+            log: listen.log,
+            now: settings.now,
+            route: (runId) => this.#route(runId),
+            emit: (rows) => {
+              this.#emit(rows);
+            },
+            signal: (runId) => {
+              for (const listener of this.#signalListeners) {
+                try {
+                  listener(runId);
+                } catch {
+                  // A failing signal listener cannot stop the others.
+                }
+              }
+            },
+          });
     this.#inputs = new PgInputRequests({
       pool,
       limits: settings,
@@ -400,13 +458,23 @@ export class PgStoreImpl implements PgStore {
       },
       held: () => new Map(fences),
       requestCancel: (runId) =>
-        this.#run("requestCancel", () => onPool((client) => requestCancel(client, runId))),
-      proposeAnswer: (answer) =>
-        this.#run("proposeAnswer", () => onPool((client) => proposeAnswer(client, answer))),
-      proposedAnswers: () =>
-        this.#run("proposedAnswers", () =>
-          onPool((client) => proposedAnswers(client, [...fences.keys()])),
+        this.#run("requestCancel", () =>
+          onPool(async (client) => {
+            const recorded = await requestCancel(client, runId);
+            if (recorded) await client.query("SELECT pg_notify($1, $2)", [SIGNALS_CHANNEL, runId]);
+            return recorded;
+          }),
         ),
+      answerRemotely: (runId, key, answer) =>
+        this.#run("answerRemotely", () => this.#inputs.answerRemotely(runId, key, answer)),
+      unannouncedAnswers: (runIds) =>
+        this.#run("unannouncedAnswers", () => this.#inputs.unannounced(runIds)),
+      onSignal: (listener) => {
+        this.#signalListeners.add(listener);
+        return () => {
+          this.#signalListeners.delete(listener);
+        };
+      },
       setDraining: (draining) =>
         this.#run("setDraining", () => onPool((client) => setDraining(client, nodeId, draining))),
     };
@@ -544,8 +612,22 @@ export class PgStoreImpl implements PgStore {
     };
   }
 
-  /** Hands committed events to every listener, in the order given. */
+  /**
+   * Starts delivering other processes' events (a listening store; see `openPgStore`'s `listen`).
+   * Rejects when the database cannot be reached.
+   */
+  async startFeed(): Promise<void> {
+    await this.#feed?.start();
+  }
+
+  /** Hands events this store committed to the feed. */
   #deliver(rows: readonly PublishedEvent[]): void {
+    if (this.#feed === null) this.#emit(rows);
+    else this.#feed.local(rows);
+  }
+
+  /** Hands committed events to every listener, in the order given. */
+  #emit(rows: readonly PublishedEvent[]): void {
     for (const row of rows) {
       for (const listener of this.#listeners) {
         try {
@@ -631,6 +713,7 @@ export class PgStoreImpl implements PgStore {
     this.#closed = true;
     // Let writes already under way finish before the pool goes.
     await Promise.all([...this.#chains.values()]);
+    await this.#feed?.close();
     await this.#pool.end();
     await this.#lock?.release();
   }
@@ -1314,6 +1397,14 @@ export class PgStoreImpl implements PgStore {
     settlement: InputRequestSettlement,
   ): Promise<HumanInputRequestRow | null> {
     return this.#run("settleInputRequest", () => this.#inputs.settle(runId, key, settlement));
+  }
+
+  announceInputAnswer(
+    runId: string,
+    key: string,
+    options: { pending?: readonly EventAppend[]; stamp?: { cursor: number; seq: number } } = {},
+  ): Promise<HumanInputRequestRow | null> {
+    return this.#run("announceInputAnswer", () => this.#inputs.announce(runId, key, options));
   }
 
   // ---------------------------------------------------------------- retention

@@ -156,13 +156,12 @@ describe("spare run dirs", () => {
       readdirSync(join(dataDir, "runs")).filter((n) => n.startsWith(".spare-"));
     try {
       const spares = new SpareRunDirs(dataDir, sdk, 2);
-      const dirs = runDirs(dataDir, "01RUN");
+      const dirs = runDirs({ dataDir, workDir: dataDir }, "01RUN");
       expect(spares.take(dirs)).toBe(false);
       await new Promise((r) => setImmediate(r));
       expect(spareNames()).toHaveLength(2);
       expect(spares.take(dirs)).toBe(true);
       expect(existsSync(dirs.workspaceDir)).toBe(true);
-      expect(existsSync(dirs.artifactsDir)).toBe(true);
       for (const scope of ["@promenade", "@boardwalk-labs"]) {
         expect(realpathSync(join(dirs.programDir, "node_modules", scope, "workflow"))).toBe(
           realpathSync(sdk),
@@ -176,11 +175,21 @@ describe("spare run dirs", () => {
       next.fill();
       await new Promise((r) => setImmediate(r));
       expect(spareNames()).toEqual(before);
-      expect(next.take(runDirs(dataDir, "01OTHER"))).toBe(true);
+      expect(next.take(runDirs({ dataDir, workDir: dataDir }, "01OTHER"))).toBe(true);
       next.close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(sdk, { recursive: true, force: true });
     }
+  });
+
+  it("puts a run's working directory under the work dir and its artifacts under the data dir", () => {
+    const dirs = runDirs({ dataDir: "/shared/data", workDir: "/local/work" }, "01RUN");
+    expect(dirs.runDir).toBe("/local/work/runs/01RUN");
+    expect(dirs.workspaceDir).toBe("/local/work/runs/01RUN/workspace");
+    expect(dirs.programPath).toBe("/local/work/runs/01RUN/program/index.mjs");
+    expect(dirs.artifactsDir).toBe("/shared/data/runs/01RUN/artifacts");
+    const one = runDirs({ dataDir: "/data", workDir: "/data" }, "01RUN");
+    expect(one.artifactsDir).toBe(join(one.runDir, "artifacts"));
   });
 });

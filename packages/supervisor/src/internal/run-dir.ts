@@ -27,16 +27,29 @@ export interface RunDirs {
   artifactsDir: string;
 }
 
-/** Paths only, no I/O. */
-export function runDirs(dataDir: string, runId: string): RunDirs {
-  const runDir = join(dataDir, "runs", runId);
+/**
+ * Where runs live: `dataDir` holds what every node of a cluster must read (artifacts, skills,
+ * durable workspace state, tokens); `workDir` holds the run's working directory (program and
+ * workspace), local to the machine. The same directory unless configured apart.
+ */
+export interface RunRoots {
+  dataDir: string;
+  workDir: string;
+}
+
+/**
+ * Paths only, no I/O: the run dir `<workDir>/runs/<runId>` (program, workspace) and its artifacts
+ * in `<dataDir>/runs/<runId>/artifacts` — inside the run dir when both roots are one.
+ */
+export function runDirs(roots: RunRoots, runId: string): RunDirs {
+  const runDir = join(roots.workDir, "runs", runId);
   const programDir = join(runDir, "program");
   return {
     runDir,
     programDir,
     programPath: join(programDir, "index.mjs"),
     workspaceDir: join(runDir, "workspace"),
-    artifactsDir: join(runDir, "artifacts"),
+    artifactsDir: join(roots.dataDir, "runs", runId, "artifacts"),
   };
 }
 
@@ -51,10 +64,12 @@ export function layoutRunDir(dirs: RunDirs, program: string, sdkPackageDir: stri
   writeFileSync(dirs.programPath, program);
 }
 
-/** Everything of the layout except the program file. Idempotent. */
-function layoutSkeleton(dirs: RunDirs, sdkPackageDir: string): void {
+/**
+ * Everything of the layout except the program file and the artifacts dir (made when the run
+ * writes its first artifact). Idempotent.
+ */
+function layoutSkeleton(dirs: Omit<RunDirs, "artifactsDir">, sdkPackageDir: string): void {
   mkdirSync(dirs.workspaceDir, { recursive: true });
-  mkdirSync(dirs.artifactsDir, { recursive: true });
   for (const [scope, name] of SDK_SPECIFIERS) {
     const scopeDir = join(dirs.programDir, "node_modules", scope);
     const link = join(scopeDir, name);
@@ -67,9 +82,9 @@ function layoutSkeleton(dirs: RunDirs, sdkPackageDir: string): void {
 const SPARE_PREFIX = ".spare-";
 
 /**
- * Run directories laid out ahead of time (workspace, artifacts, both SDK links), so a run's first
- * pass costs one rename instead of a dozen filesystem calls on the start-latency path. Spares live
- * in `<dataDir>/runs/.spare-*` (never a run id: ULIDs have no dot) and are refilled in the
+ * Run directories laid out ahead of time (workspace, both SDK links), so a run's first pass
+ * costs one rename instead of a dozen filesystem calls on the start-latency path. Spares live
+ * in `<workDir>/runs/.spare-*` (never a run id: ULIDs have no dot) and are refilled in the
  * background; leftovers of an earlier engine are reused after re-checking their layout.
  */
 export class SpareRunDirs {
@@ -80,8 +95,8 @@ export class SpareRunDirs {
   private scheduled = false;
   private closed = false;
 
-  constructor(dataDir: string, sdkPackageDir: string, size: number) {
-    this.runsDir = join(dataDir, "runs");
+  constructor(workDir: string, sdkPackageDir: string, size: number) {
+    this.runsDir = join(workDir, "runs");
     this.sdkPackageDir = sdkPackageDir;
     this.size = size;
   }
@@ -144,7 +159,6 @@ export class SpareRunDirs {
   private create(path: string): void {
     mkdirSync(path);
     mkdirSync(join(path, "workspace"));
-    mkdirSync(join(path, "artifacts"));
     const modules = join(path, "program", "node_modules");
     mkdirSync(join(path, "program"));
     mkdirSync(modules);
@@ -162,7 +176,6 @@ export class SpareRunDirs {
         programDir,
         programPath: join(programDir, "index.mjs"),
         workspaceDir: join(path, "workspace"),
-        artifactsDir: join(path, "artifacts"),
       },
       this.sdkPackageDir,
     );

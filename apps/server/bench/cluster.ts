@@ -1,0 +1,186 @@
+/**
+ * `pnpm bench` for promenade-server as a cluster, on one throwaway PostgreSQL (durable defaults)
+ * on this machine:
+ * - Throughput with 1, 2 and 3 nodes: BENCH_RUNS (100) trivial runs started through the HTTP API
+ *   by 4 clients spread over the nodes, each waiting for its run's `end` frame on the node it
+ *   started it on. All nodes share this machine's cores, so more nodes cannot add CPU here; the
+ *   figure shows what coordination through the database costs.
+ * - Failover: a sleeping run's node is SIGKILLed, BENCH_KILLS (20) times; each time the time from
+ *   the kill to the run running again on the surviving node (its `failover` pass's `running`
+ *   event), with a lease of BENCH_LEASE_MS (3000). Target: at most lease + 2 s.
+ * Prints medians and spreads. Run: `pnpm bench` (builds first) or `node bench/cluster.ts`.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startPostgres } from "@promenade/store/testing";
+import { MAIN, median, requireBuild, round, summary, TRIVIAL } from "./server-bench.ts";
+import type { Booted } from "./server-bench.ts";
+
+const RUNS = Number(process.env["BENCH_RUNS"] ?? 100);
+const KILLS = Number(process.env["BENCH_KILLS"] ?? 20);
+const LEASE_MS = Number(process.env["BENCH_LEASE_MS"] ?? 3000);
+const CLIENTS = 4;
+
+const SLEEPER = [
+  'import { output, sleep } from "@promenade/workflow";',
+  'export const meta = { slug: "sleeper", triggers: [{ kind: "manual" }] };',
+  "await sleep(600_000);",
+  "output(1);",
+  "",
+].join("\n");
+
+requireBuild();
+
+const root = mkdtempSync(join(tmpdir(), "promenade-cluster-bench-"));
+const workflowsDir = join(root, "workflows");
+mkdirSync(workflowsDir);
+writeFileSync(join(workflowsDir, "trivial.mjs"), TRIVIAL);
+writeFileSync(join(workflowsDir, "sleeper.mjs"), SLEEPER);
+const postgres = await startPostgres({ durable: true });
+let nodeCount = 0;
+
+/** Boots one cluster node on `url`; resolves once it serves its workflows. */
+async function node(url: string, id: string): Promise<Booted & { id: string }> {
+  nodeCount += 1;
+  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      HOME: process.env["HOME"] ?? "",
+      PROMENADE_DATA_DIR: join(root, "shared"),
+      PROMENADE_WORK_DIR: join(root, `work-${String(nodeCount)}`),
+      PROMENADE_WORKFLOWS_DIR: workflowsDir,
+      PROMENADE_PORT: "0",
+      PROMENADE_DATABASE_URL: url,
+      PROMENADE_CLUSTER: "1",
+      PROMENADE_NODE_ID: id,
+      PROMENADE_LEASE_MS: String(LEASE_MS),
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const base = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      text += chunk;
+      const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
+      if (found !== undefined) resolve(found);
+    });
+    child.once("exit", (code) => reject(new Error(`node exited (${String(code)}):\n${text}`)));
+  });
+  for (;;) {
+    const res = await fetch(`${base}/api/workflows/trivial`);
+    if (res.status === 200) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    id,
+    child,
+    base,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+async function runOf(base: string, id: string): Promise<{ status: string; nodeId?: string }> {
+  const res = await fetch(`${base}/api/runs/${id}`);
+  return ((await res.json()) as { run: { status: string; nodeId?: string } }).run;
+}
+
+/** Events of `id` as `{ kind, status, reason, t }`. */
+async function statusEvents(
+  base: string,
+  id: string,
+): Promise<{ status: string; reason?: string; t: number }[]> {
+  const res = await fetch(`${base}/api/runs/${id}/events?channels=lifecycle&limit=1000`);
+  const { events } = (await res.json()) as {
+    events: { event: { kind: string; status: string; reason?: string; t: number } }[];
+  };
+  return events.filter((row) => row.event.kind === "run_status").map((row) => row.event);
+}
+
+async function throughput(): Promise<void> {
+  console.log(`\n## throughput: ${String(RUNS)} trivial runs, ${String(CLIENTS)} clients`);
+  for (const count of [1, 2, 3]) {
+    const url = await postgres.createDatabase();
+    const nodes: Booted[] = [];
+    for (let i = 0; i < count; i += 1)
+      nodes.push(await node(url, `t${String(count)}-${String(i)}`));
+    try {
+      // Clients spread over the nodes: each node takes its share of the starts.
+      const rounds = await Promise.all(
+        nodes.map((booted, index) =>
+          round(
+            booted,
+            Math.round(RUNS / count),
+            Math.max(1, Math.round(CLIENTS / count) + (index < CLIENTS % count ? 1 : 0)),
+          ),
+        ),
+      );
+      const total = rounds.reduce((sum, r) => sum + r.runsPerSecond, 0);
+      const latencies = rounds.flatMap((r) => r.latencies);
+      console.log(
+        `${String(count)} node(s): ${total.toFixed(1)} runs/s, latency ${summary(latencies, 0)} ms`,
+      );
+    } finally {
+      await Promise.all(nodes.map((booted) => booted.stop()));
+    }
+  }
+}
+
+async function failover(): Promise<void> {
+  console.log(`\n## failover: ${String(KILLS)} SIGKILLs, lease ${String(LEASE_MS)} ms`);
+  const url = await postgres.createDatabase();
+  let generation = 0;
+  const fresh = (): Promise<Booted & { id: string }> => node(url, `f${String(++generation)}`);
+  let nodes = [await fresh(), await fresh()];
+  const delays: number[] = [];
+  try {
+    for (let kill = 0; kill < KILLS; kill += 1) {
+      const res = await fetch(`${nodes[0]!.base}/api/workflows/sleeper/runs`, { method: "POST" });
+      const { run } = (await res.json()) as { run: { id: string } };
+      let holder: string | undefined;
+      while (holder === undefined) {
+        const row = await runOf(nodes[0]!.base, run.id);
+        if (row.status === "running" && row.nodeId !== undefined) holder = row.nodeId;
+        else await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const victim = nodes.find((n) => n.id === holder);
+      if (victim === undefined) throw new Error(`run ${run.id} is held by unknown node ${holder}`);
+      const survivor = nodes.find((n) => n !== victim)!;
+      const killedAt = Date.now();
+      victim.child.kill("SIGKILL");
+      for (;;) {
+        const events = await statusEvents(survivor.base, run.id);
+        const back = events.find((e) => e.status === "running" && e.reason === "failover");
+        if (back !== undefined) {
+          delays.push(back.t - killedAt);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await fetch(`${survivor.base}/api/runs/${run.id}/cancel`, { method: "POST" });
+      nodes = [survivor, await fresh()];
+    }
+    const within = delays.filter((ms) => ms <= LEASE_MS + 2000).length;
+    console.log(`kill → running elsewhere: ${summary(delays, 0)} ms`);
+    console.log(
+      `target ≤ lease + 2 s (${String(LEASE_MS + 2000)} ms): ${String(within)}/${String(delays.length)} within; median ${median(delays) <= LEASE_MS + 2000 ? "MEETS" : "MISSES"} target`,
+    );
+  } finally {
+    await Promise.all(nodes.map((booted) => booted.stop()));
+  }
+}
+
+try {
+  console.log(`# promenade-server cluster (node ${process.version}, ${new Date().toISOString()})`);
+  await throughput();
+  await failover();
+} finally {
+  await postgres.destroy();
+  rmSync(root, { recursive: true, force: true });
+}

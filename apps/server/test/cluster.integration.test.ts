@@ -10,7 +10,7 @@
  * another node) and it exits 0. If this breaks, a cluster loses runs, runs them twice, or lets a
  * paused node corrupt a run another node owns.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import pg from "pg";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,10 +44,13 @@ const TERMINAL = ["completed", "failed", "cancelled"];
 const LEASE_MS = "2000";
 
 const WORKFLOWS: Record<string, string[]> = {
+  // Twelve ticks, and more while the test holds it (its go file is missing): a test that needs
+  // the run still running at some point removes the file and puts it back when it may end.
   "sleeper.mjs": [
+    'import { existsSync } from "node:fs";',
     'import { output, sleep } from "@promenade/workflow";',
     'export const meta = { slug: "sleeper", triggers: [{ kind: "manual" }] };',
-    "for (let i = 0; i < 12; i += 1) {",
+    "for (let i = 0; i < 12 || !existsSync(__GO__); i += 1) {",
     "  console.log(`pass ${process.pid} tick ${i}`);",
     "  await sleep(500);",
     "}",
@@ -89,16 +92,24 @@ async function cluster(
 ): Promise<{
   node: (id: string) => Server;
   url: string;
+  /** Holds every sleeper past its twelve ticks until `release()`. */
+  hold: () => void;
+  release: () => void;
 }> {
   const url = await postgres.createDatabase();
   const root = mkdtempSync(join(tmpdir(), "promenade-cluster-"));
   const workflowsDir = join(root, "workflows");
   mkdirSync(workflowsDir);
+  const go = join(root, "go");
+  writeFileSync(go, "");
   for (const [name, lines] of Object.entries({ ...WORKFLOWS, ...workflows })) {
-    writeFileSync(join(workflowsDir, name), [...lines, ""].join("\n"));
+    const text = [...lines, ""].join("\n").replaceAll("__GO__", JSON.stringify(go));
+    writeFileSync(join(workflowsDir, name), text);
   }
   return {
     url,
+    hold: () => rmSync(go, { force: true }),
+    release: () => writeFileSync(go, ""),
     node: (id) =>
       start({
         PROMENADE_DATA_DIR: join(root, `data-${id}`),
@@ -146,7 +157,8 @@ async function runningSleeper(base: string): Promise<string> {
 
 describe("promenade-server as a cluster on PostgreSQL", () => {
   it("restarts a SIGKILLed node's run from the top on another node (failover pass), and runs a serial workflow one at a time across nodes", async () => {
-    const { node } = await cluster();
+    const { node, hold, release } = await cluster();
+    hold();
     const a = node("node-a");
     const baseA = await a.base;
     expect(a.output()).toContain("cluster node: node-a (lease 2000 ms)");
@@ -159,6 +171,7 @@ describe("promenade-server as a cluster on PostgreSQL", () => {
 
     a.child.kill("SIGKILL");
     await a.exit;
+    release();
     const done = await terminal(baseB, id);
     expect(done).toMatchObject({ status: "completed", output: { done: true }, nodeId: "node-b" });
     expect(done.restarts).toBe(0);
@@ -193,7 +206,8 @@ describe("promenade-server as a cluster on PostgreSQL", () => {
   }, 300_000);
 
   it("refuses the late writes of a node frozen past its lease: it stops its stale process and the run completes once, on the other node", async () => {
-    const { node } = await cluster();
+    const { node, hold, release } = await cluster();
+    hold();
     const a = node("node-a");
     const baseA = await a.base;
     const id = await runningSleeper(baseA);
@@ -221,6 +235,7 @@ describe("promenade-server as a cluster on PostgreSQL", () => {
     await waitFor(() => Promise.resolve(/lease lost/.test(a.output()) ? true : undefined));
     // The stale run process is gone (A killed it; nothing of it is left to write).
     await waitFor(() => Promise.resolve(processAlive(Number(firstPid)) ? undefined : true));
+    release();
 
     const done = await terminal(baseB, id);
     expect(done).toMatchObject({ status: "completed", nodeId: "node-b", restarts: 0 });
@@ -282,7 +297,8 @@ describe("promenade-server as a cluster on PostgreSQL", () => {
   }, 300_000);
 
   it("cancels a run through a node that does not hold it", async () => {
-    const { node } = await cluster();
+    const { node, hold } = await cluster();
+    hold();
     const a = node("node-a");
     const baseA = await a.base;
     const b = node("node-b");
@@ -396,6 +412,7 @@ describe("promenade-server as a cluster on PostgreSQL", () => {
     expect(a.output()).toContain("drained: no run left on this node");
 
     const short = await cluster({ PROMENADE_DRAIN_GRACE_MS: "200" });
+    short.hold();
     const c = short.node("node-c");
     const baseC = await c.base;
     const moving = await runningSleeper(baseC);
@@ -404,6 +421,7 @@ describe("promenade-server as a cluster on PostgreSQL", () => {
     c.child.kill("SIGTERM");
     expect(await c.exit).toBe(0);
     expect(c.output()).toContain("releasing 1 run(s) to another node");
+    short.release();
     const moved = await terminal(baseD, moving);
     expect(moved).toMatchObject({ status: "completed", nodeId: "node-d", restarts: 0 });
     expect(statuses(await events(baseD, moving)).map(([, reason]) => reason)).toContain("failover");

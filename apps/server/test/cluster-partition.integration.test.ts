@@ -56,13 +56,16 @@ describe("a cluster node partitioned from PostgreSQL", () => {
     const root = mkdtempSync(join(tmpdir(), "promenade-cluster-partition-"));
     const workflowsDir = join(root, "workflows");
     mkdirSync(workflowsDir);
-    // 40 ticks of 250 ms, each naming the process that printed it.
+    // Ticks of 250 ms, each naming the process that printed it: at least 40, and more until the
+    // test lets it end (its go file exists).
+    const go = join(root, "go");
     writeFileSync(
       join(workflowsDir, "ticker.mjs"),
       [
+        'import { existsSync } from "node:fs";',
         'import { output, sleep } from "@promenade/workflow";',
         'export const meta = { slug: "ticker", triggers: [{ kind: "manual" }] };',
-        "for (let i = 1; i <= 40; i++) {",
+        `for (let i = 1; i <= 40 || !existsSync(${JSON.stringify(go)}); i++) {`,
         "  console.log(`pid ${process.pid} tick ${i}`);",
         "  await sleep(250);",
         "}",
@@ -90,6 +93,13 @@ describe("a cluster node partitioned from PostgreSQL", () => {
       { prefix: netns.exec },
     );
     const baseB = await b.base;
+    // A run on B (the only node yet), well under way; then node A joins.
+    const { run } = await api(baseB, "/api/workflows/ticker/runs", "POST");
+    const id = run.id as string;
+    await waitFor(async () => {
+      const row = (await api(baseB, `/api/runs/${id}`)).run;
+      return row.status === "running" && row.nodeId === "node-b" ? true : undefined;
+    });
     const a = start({
       ...common,
       PROMENADE_WORK_DIR: join(root, "work-a"),
@@ -97,14 +107,6 @@ describe("a cluster node partitioned from PostgreSQL", () => {
       PROMENADE_DATABASE_URL: url,
     });
     const baseA = await a.base;
-
-    // A run on B, well under way.
-    const { run } = await api(baseB, "/api/workflows/ticker/runs", "POST");
-    const id = run.id as string;
-    await waitFor(async () => {
-      const row = (await api(baseA, `/api/runs/${id}`)).run;
-      return row.status === "running" && row.nodeId === "node-b" ? true : undefined;
-    });
     await waitFor(async () => {
       const { events } = await api(baseA, `/api/runs/${id}/events?verbose=true&limit=5000`);
       const ticks = (events as any[]).filter((row) => row.event.kind === "program_output");
@@ -122,6 +124,7 @@ describe("a cluster node partitioned from PostgreSQL", () => {
       return row.nodeId === "node-a" && row.status === "running" ? true : undefined;
     });
     netns.restore();
+    writeFileSync(go, "");
 
     const done = await waitFor(async () => {
       const row = (await api(baseA, `/api/runs/${id}`)).run;

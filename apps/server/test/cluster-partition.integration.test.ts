@@ -18,7 +18,7 @@ import { createNetns, type Netns } from "./netns.ts";
 import { start, stopServers, waitFor } from "./helpers.ts";
 
 const TOKEN = "cluster-partition-token-0123456789abcdef";
-const LEASE_MS = 2000;
+const LEASE_MS = 5000;
 const TERMINAL = ["completed", "failed", "cancelled"];
 let postgres: PostgresServer;
 let netns: Netns | undefined;

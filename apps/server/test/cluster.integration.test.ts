@@ -41,7 +41,7 @@ afterEach(() => {
 
 const frozen: Server[] = [];
 const TERMINAL = ["completed", "failed", "cancelled"];
-const LEASE_MS = "2000";
+const LEASE_MS = "5000";
 
 const WORKFLOWS: Record<string, string[]> = {
   // Twelve ticks, and more while the test holds it (its go file is missing): a test that needs
@@ -161,7 +161,7 @@ describe("promenade-server as a cluster on PostgreSQL", () => {
     hold();
     const a = node("node-a");
     const baseA = await a.base;
-    expect(a.output()).toContain("cluster node: node-a (lease 2000 ms)");
+    expect(a.output()).toContain("cluster node: node-a (lease 5000 ms)");
     const id = await runningSleeper(baseA);
     expect((await run(baseA, id)).nodeId).toBe("node-a");
     const b = node("node-b");

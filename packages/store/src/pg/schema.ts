@@ -161,7 +161,11 @@ export const humanInputRequests = pgTable("human_input_requests", {
   createdAt: epochMs("created_at").notNull(),
   expiresAt: epochMs("expires_at"),
   respondedAt: epochMs("responded_at"),
-  /** Cluster mode: an answer received by a node that does not hold the run, for its holder. */
+  /**
+   * Cluster mode: resolved through a node that does not execute the run; the run's holder has not
+   * written its `human_input_resolved` event yet.
+   */
+  unannounced: boolean("unannounced").notNull().default(false),
 });
 
 /**

@@ -190,6 +190,19 @@ export async function openPgStoreWith(
         connectTimeoutMs: settings.connectTimeoutMs,
       })
     : null;
+  const sessionOptions: string[] = [];
+  // A listening store names itself on every connection: the event trigger tags what it writes,
+  // so its own events are not delivered twice.
+  if (settings.listen !== null)
+    sessionOptions.push(`-c promenade.origin=${settings.listen.origin}`);
+  // A cluster node frozen or cut off in the middle of a transaction must not keep its run rows
+  // locked (another node could never take those runs over): the server ends a transaction left
+  // idle for as long as a lease.
+  if (settings.cluster !== null) {
+    sessionOptions.push(
+      `-c idle_in_transaction_session_timeout=${String(settings.cluster.leaseMs)}`,
+    );
+  }
   const pool = new pg.Pool({
     connectionString: settings.url,
     max: settings.maxConnections,
@@ -197,11 +210,7 @@ export async function openPgStoreWith(
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: "promenade",
-    // A listening store names itself on every connection: the event trigger tags what it
-    // writes, so its own events are not delivered twice.
-    ...(settings.listen === null
-      ? {}
-      : { options: `-c promenade.origin=${settings.listen.origin}` }),
+    ...(sessionOptions.length === 0 ? {} : { options: sessionOptions.join(" ") }),
   });
   // A server that goes away makes idle and checked-out clients emit "error": the pool drops
   // the broken client and the next query reconnects; unhandled, the event would crash the

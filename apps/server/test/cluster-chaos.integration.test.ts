@@ -16,7 +16,7 @@ import pg from "pg";
 import { startPostgres } from "@promenade/store/testing";
 import type { PostgresServer } from "@promenade/store/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { start, stopServers, waitFor } from "./helpers.ts";
+import { json, start, stopServers, waitFor } from "./helpers.ts";
 import type { Server } from "./helpers.ts";
 
 const KILLS = 30;
@@ -89,11 +89,6 @@ const WORKFLOWS: Record<string, string[]> = {
 };
 
 const MANUAL = ["sleeper", "crasher", "parent", "flood", "serial"] as const;
-
-async function getJson(url: string): Promise<any> {
-  const res = await fetch(url);
-  return res.json();
-}
 
 describe("a cluster whose nodes are killed at random", () => {
   it("finishes every accepted run once, loses and duplicates nothing, and keeps serial, cron and child runs exact", async () => {
@@ -185,7 +180,7 @@ describe("a cluster whose nodes are killed at random", () => {
       rows.set(
         id,
         await waitFor(async () => {
-          const row = (await getJson(`${base}/api/runs/${id}`)).run;
+          const row = (await json(`${base}/api/runs/${id}`)).run;
           return TERMINAL.includes(row.status as string) ? row : undefined;
         }, 240_000),
       );

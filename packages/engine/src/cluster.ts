@@ -17,11 +17,10 @@ import { performance } from "node:perf_hooks";
 import type { ClusterStore, HeldRun } from "@promenade/store/pg";
 import { isLeaseLost } from "@promenade/store/pg";
 import type { RunSupervisor } from "@promenade/supervisor";
+import { answerLost, checkAnswerArguments, checkedAnswer } from "@promenade/supervisor";
 import { EngineError } from "@promenade/workflow/errors";
 import { isTerminal } from "@promenade/workflow/records";
 import type { HumanInputRequestRow, RunRow } from "@promenade/workflow/records";
-import { parseHumanInputSpec, validateHumanInputAnswer } from "@promenade/workflow/records";
-import type { JsonValue } from "@promenade/workflow";
 
 /** Runs claimed per statement. */
 const CLAIM_BATCH = 50;
@@ -107,31 +106,15 @@ export class ClusterNode {
     value: unknown,
     respondedBy: string | null,
   ): Promise<HumanInputRequestRow> {
-    if (typeof runId !== "string" || runId === "") {
-      throw new EngineError("VALIDATION", "respondToInput: runId must be a non-empty string.");
-    }
-    if (typeof key !== "string" || key === "") {
-      throw new EngineError("VALIDATION", "respondToInput: key must be a non-empty string.");
-    }
+    checkAnswerArguments(runId, key, respondedBy);
     if ((await this.#getRun(runId)) === null) {
       throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
     }
     const row = await this.#getInputRequest(runId, key);
-    if (row?.status !== "pending") throw noPendingRequest(runId, key);
-    const response = validateHumanInputAnswer(
-      parseHumanInputSpec(row.inputSpec),
-      value,
-    ) as unknown as JsonValue;
+    const response = checkedAnswer(row, runId, key, value);
     const stored = await this.#store.answerRemotely(runId, key, { response, respondedBy });
     if (stored !== null) return stored;
-    if ((await this.#getInputRequest(runId, key))?.status === "resolved") {
-      throw new EngineError(
-        "CONFLICT",
-        `Human-input request "${key}" of run ${runId} was already answered.`,
-        "The first answer wins; read the request to see it.",
-      );
-    }
-    throw noPendingRequest(runId, key);
+    throw answerLost(await this.#getInputRequest(runId, key), runId, key);
   }
 
   get nodeId(): string {
@@ -450,14 +433,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
   promise.catch(() => undefined);
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
-function noPendingRequest(runId: string, key: string): EngineError {
-  return new EngineError(
-    "NOT_FOUND",
-    `No pending human-input request "${key}" for run ${runId}.`,
-    "The request was already answered, timed out, or its run ended; list the run's requests to see it.",
-  );
 }
 
 function closedError(): EngineError {

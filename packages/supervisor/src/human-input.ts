@@ -12,13 +12,8 @@
  */
 import type { JsonValue } from "@promenade/workflow";
 import { EngineError } from "@promenade/workflow/errors";
-import {
-  andThen,
-  attempt,
-  parseHumanInputSpec,
-  validateHumanInputAnswer,
-} from "@promenade/workflow/records";
-import type { HumanInputSpec } from "@promenade/workflow";
+import { andThen, attempt } from "@promenade/workflow/records";
+import { answerLost, checkAnswerArguments, checkedAnswer } from "./answer-checks.ts";
 import { breachBudget } from "./budgets.ts";
 import { readGateRequest } from "./internal/gate-request.ts";
 import type { GateRequest } from "./internal/gate-request.ts";
@@ -137,37 +132,18 @@ export function answerInput(
   respondedBy: string | null,
 ): Awaitable<HumanInputRequestRow> {
   assertOpen(ctx);
-  if (typeof runId !== "string" || runId === "") {
-    throw new EngineError("VALIDATION", "respondToInput: runId must be a non-empty string.");
-  }
-  if (typeof key !== "string" || key === "") {
-    throw new EngineError("VALIDATION", "respondToInput: key must be a non-empty string.");
-  }
-  if (respondedBy !== null && (typeof respondedBy !== "string" || respondedBy === "")) {
-    throw new EngineError(
-      "VALIDATION",
-      "respondToInput: respondedBy must be a non-empty string when given.",
-    );
-  }
+  checkAnswerArguments(runId, key, respondedBy);
   return andThen(ctx.store.getRun(runId), (run) => {
     if (run === null) throw new EngineError("NOT_FOUND", `Unknown run: ${runId}`);
     return andThen(ctx.store.getInputRequest(runId, key), (row) => {
-      if (row?.status !== "pending") throw noPendingRequest(runId, key);
-      const response = validateHumanInputAnswer(storedSpec(row), value) as unknown as JsonValue;
+      const response = checkedAnswer(row, runId, key, value);
       const settlement: InputSettlement = { status: "resolved", response, respondedBy };
       return andThen(
         settle(ctx, exec, runId, key, settlement, "could not record the answer"),
         (settled) => {
           if (settled === null) {
             return andThen(ctx.store.getInputRequest(runId, key), (now) => {
-              if (now?.status === "resolved") {
-                throw new EngineError(
-                  "CONFLICT",
-                  `Human-input request "${key}" of run ${runId} was already answered.`,
-                  "The first answer wins; read the request to see it.",
-                );
-              }
-              throw noPendingRequest(runId, key);
+              throw answerLost(now, runId, key);
             });
           }
           wake(ctx, exec, key, response);
@@ -369,25 +345,6 @@ function newGate(key: string): Gate {
     reject,
     timer: new AbortController(),
   };
-}
-
-function storedSpec(row: HumanInputRequestRow): HumanInputSpec {
-  try {
-    return parseHumanInputSpec(row.inputSpec);
-  } catch (err) {
-    throw new EngineError(
-      "INTERNAL",
-      `The stored answer form of human-input request "${row.key}" (run ${row.runId}) is not valid: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
-}
-
-function noPendingRequest(runId: string, key: string): EngineError {
-  return new EngineError(
-    "NOT_FOUND",
-    `No pending human-input request "${key}" for run ${runId}.`,
-    "The request was already answered, timed out, or its run ended; list the run's requests to see it.",
-  );
 }
 
 function cancelledError(): EngineError {

@@ -12,6 +12,7 @@ export { isTerminal } from "@promenade/workflow/records";
 export { createLaunch, defaultLaunch } from "./launch.ts";
 export type { CreateLaunchOptions } from "./launch.ts";
 export { defaultIdempotencyKey } from "./idempotency.ts";
+export { answerLost, checkAnswerArguments, checkedAnswer } from "./answer-checks.ts";
 export type {
   ArtifactRow,
   Awaitable,

@@ -9,7 +9,7 @@
  * workflow without a policy keeps its runs and its versions. One sweep at a time; `stop()`
  * (engine close) ends it after the batch in progress.
  */
-import { rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import type { PruneCursor, PruneRunsResult, PruneVersionsResult } from "@promenade/store";
 import type { WorkflowRow } from "@promenade/workflow/records";
@@ -30,6 +30,11 @@ export interface RetentionReport {
   batches: number;
   /** Free database pages returned to the file system (SQLite). */
   pagesReclaimed: number;
+  /**
+   * Working directories on this machine whose run no longer exists (another node of a cluster
+   * deleted it), removed. Always 0 when the work dir is the data dir.
+   */
+  workDirsRemoved: number;
   /** Workflows whose policy could not be applied, with why (the sweep went on without them). */
   errors: { workflow: string; message: string }[];
 }
@@ -56,6 +61,9 @@ export interface RetentionSweepOptions {
   now: () => number;
   log: (line: string) => void;
 }
+
+/** Run directories checked against the store at once when looking for orphans. */
+const ORPHAN_CHECK_BATCH = 100;
 
 /** Pages returned to the file system per incremental-vacuum step. */
 const VACUUM_STEP_PAGES = 256;
@@ -128,6 +136,7 @@ export class RetentionSweep {
       versionsDeleted: 0,
       batches: 0,
       pagesReclaimed: 0,
+      workDirsRemoved: 0,
       errors: [],
     };
     let workflows: WorkflowRow[] = [];
@@ -144,6 +153,13 @@ export class RetentionSweep {
       } catch (error) {
         report.errors.push({ workflow: workflow.slug, message: describe(error) });
         this.#o.log(`retention: sweeping ${workflow.slug} failed: ${describe(error)}`);
+      }
+    }
+    if (!this.#stopped) {
+      try {
+        await this.#removeOrphanWorkDirs(report);
+      } catch (error) {
+        report.errors.push({ workflow: "*", message: describe(error) });
       }
     }
     const sync = this.#o.backend.sync;
@@ -163,6 +179,11 @@ export class RetentionSweep {
     report.durationMs = Math.round(performance.now() - began);
     this.#sweeps += 1;
     this.#last = report;
+    if (report.workDirsRemoved > 0) {
+      this.#o.log(
+        `retention: removed ${String(report.workDirsRemoved)} working director(ies) of runs deleted elsewhere`,
+      );
+    }
     if (report.runsDeleted > 0 || report.versionsDeleted > 0) {
       this.#o.log(
         `retention: deleted ${String(report.runsDeleted)} run(s) and ${String(report.versionsDeleted)} old version(s) in ${String(report.batches)} batch(es), reclaimed ${String(report.pagesReclaimed)} page(s), ${String(report.durationMs)} ms`,
@@ -243,6 +264,45 @@ export class RetentionSweep {
       // Deploy refuses a bad policy; a row written otherwise is skipped, loudly.
       this.#o.log(`retention: ${describe(error)} (its runs are kept)`);
       return KEEP_EVERYTHING;
+    }
+  }
+
+  /**
+   * With the work dir kept apart (a cluster node's local disk), a run deleted by another node's
+   * sweep leaves its working directory here: every run directory whose run is gone from the store
+   * is removed. A run's directory is created only after its row, so a missing row means a
+   * deleted run. Spares (`.spare-*`) and other dot entries are not runs and are left alone.
+   */
+  async #removeOrphanWorkDirs(report: RetentionReport): Promise<void> {
+    const workRunsDir = join(this.#o.workDir, "runs");
+    if (workRunsDir === join(this.#o.dataDir, "runs")) return;
+    let entries: string[];
+    try {
+      entries = await readdir(workRunsDir);
+    } catch {
+      return; // No run has worked here yet.
+    }
+    const candidates = entries.filter((name) => !name.startsWith("."));
+    for (let start = 0; start < candidates.length; start += ORPHAN_CHECK_BATCH) {
+      if (this.#stopped) return;
+      const batch = candidates.slice(start, start + ORPHAN_CHECK_BATCH);
+      const { store } = this.#o.backend;
+      const rows = await Promise.all(batch.map(async (id) => store.getRun(id)));
+      const gone = batch.filter((_, index) => rows[index] === null);
+      await Promise.all(
+        gone.map((id) => {
+          const dir = join(workRunsDir, id);
+          return rm(dir, { recursive: true, force: true }).then(
+            () => {
+              report.workDirsRemoved += 1;
+            },
+            (error: unknown) => {
+              this.#o.log(`retention: could not remove ${dir}: ${describe(error)}`);
+            },
+          );
+        }),
+      );
+      await yieldToLoop();
     }
   }
 

@@ -12,13 +12,11 @@
  *   event), with a lease of BENCH_LEASE_MS (3000). Target: at most lease + 2 s.
  * Prints medians and spreads. Run: `pnpm bench` (builds first) or `node bench/cluster.ts`.
  */
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPostgres } from "@promenade/store/testing";
-import { MAIN, median, requireBuild, round, summary, TRIVIAL } from "./server-bench.ts";
+import { boot, median, requireBuild, round, summary, TRIVIAL } from "./server-bench.ts";
 import type { Booted } from "./server-bench.ts";
 
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 100);
@@ -61,45 +59,25 @@ let nodeCount = 0;
 /** Boots one cluster node on `url`; resolves once it serves its workflows. */
 async function node(url: string, id: string): Promise<Booted & { id: string }> {
   nodeCount += 1;
-  const child: ChildProcess = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env["PATH"] ?? "",
-      HOME: process.env["HOME"] ?? "",
-      PROMENADE_DATA_DIR: join(root, "shared"),
+  const booted = await boot(
+    join(root, "shared"),
+    workflowsDir,
+    url,
+    {
       PROMENADE_WORK_DIR: join(root, `work-${String(nodeCount)}`),
-      PROMENADE_WORKFLOWS_DIR: workflowsDir,
-      PROMENADE_PORT: "0",
-      PROMENADE_DATABASE_URL: url,
       PROMENADE_CLUSTER: "1",
       PROMENADE_NODE_ID: id,
       PROMENADE_LEASE_MS: String(LEASE_MS),
     },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const base = await new Promise<string>((resolve, reject) => {
-    let text = "";
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      text += chunk;
-      const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
-      if (found !== undefined) resolve(found);
-    });
-    child.once("exit", (code) => reject(new Error(`node exited (${String(code)}):\n${text}`)));
-  });
+    false,
+  );
+  // Serving: the workflow is visible once the first node deployed it.
   for (;;) {
-    const res = await fetch(`${base}/api/workflows/trivial`);
+    const res = await fetch(`${booted.base}/api/workflows/trivial`);
     if (res.status === 200) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return {
-    id,
-    child,
-    base,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return { ...booted, id };
 }
 
 async function runOf(base: string, id: string): Promise<{ status: string; nodeId?: string }> {

@@ -33,12 +33,17 @@ export interface Booted {
   stop(): Promise<void>;
 }
 
-/** Boots the built binary on `dataDir` (and `databaseUrl`), resolves once it serves. */
+/**
+ * Boots the built binary on `dataDir` (and `databaseUrl`), resolves once it serves and has
+ * deployed its one workflow — or, with `untilDeployed: false`, once it listens (a cluster node
+ * joining after another deployed the workflow deploys nothing itself).
+ */
 export function boot(
   dataDir: string,
   workflowsDir: string,
   databaseUrl?: string,
   env: Record<string, string> = {},
+  untilDeployed = true,
 ): Promise<Booted> {
   const child = spawn(process.execPath, [MAIN], {
     env: {
@@ -59,7 +64,7 @@ export function boot(
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
       text += chunk;
       base ??= /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
-      if (base !== undefined && text.includes("workflows deployed: 1")) {
+      if (base !== undefined && (!untilDeployed || text.includes("workflows deployed: 1"))) {
         resolve({
           child,
           base,

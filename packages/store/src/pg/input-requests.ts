@@ -205,31 +205,25 @@ export class PgInputRequests {
       this.#c.limits.maxValueBytes,
     );
     const now = this.#c.now();
-    const client = await this.#c.pool.connect();
-    let broken = false;
-    try {
-      await client.query("BEGIN");
-      const { rows } = await client.query<RawInputRequest>({
-        text: `UPDATE human_input_requests
+    // Not fenced: this node does not hold the run; the holder writes the answer's event.
+    const [raw] = await this.#transaction(
+      runId,
+      async (query, client) => {
+        const rows = await query(
+          `UPDATE human_input_requests
   SET status = 'resolved', response = $1, responded_by = $2, responded_at = $3, unannounced = true
   WHERE run_id = $4 AND key = $5 AND status = 'pending'
   RETURNING ${COLUMNS}`,
-        values: [r.response, r.respondedBy, now, runId, key],
-        types: INT8_AS_NUMBER,
-      });
-      if (rows[0] !== undefined) {
-        await client.query("SELECT pg_notify($1, $2)", [SIGNALS_CHANNEL, runId]);
-      }
-      await client.query("COMMIT");
-      return rows[0] === undefined ? null : toInputRequestRow(rows[0]);
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {
-        broken = true;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+          [r.response, r.respondedBy, now, runId, key],
+        );
+        if (rows[0] !== undefined) {
+          await client.query("SELECT pg_notify($1, $2)", [SIGNALS_CHANNEL, runId]);
+        }
+        return rows;
+      },
+      false,
+    );
+    return raw === undefined ? null : toInputRequestRow(raw);
   }
 
   /** The unannounced answers of `runIds`: `[runId, key]` pairs, oldest first. */
@@ -293,10 +287,14 @@ export class PgInputRequests {
     return result.rows;
   }
 
-  /** `BEGIN … COMMIT` on one pooled connection; event-write failures in the store's words. */
+  /**
+   * `BEGIN … COMMIT` on one pooled connection, fenced (in a cluster, refused unless this node
+   * holds the run) unless `fenced` is false; event-write failures in the store's words.
+   */
   async #transaction<T>(
     runId: string,
     fn: (query: Query, client: pg.PoolClient) => Promise<T>,
+    fenced = true,
   ): Promise<T> {
     const client = await this.#c.pool.connect();
     const query: Query = async (text, values) =>
@@ -304,7 +302,7 @@ export class PgInputRequests {
     let broken = false;
     try {
       await client.query("BEGIN");
-      await this.#c.fence(client, runId);
+      if (fenced) await this.#c.fence(client, runId);
       const result = await fn(query, client);
       await client.query("COMMIT");
       return result;

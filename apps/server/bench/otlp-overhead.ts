@@ -19,7 +19,7 @@ import type { Round } from "./server-bench.ts";
 
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 100);
 const CLIENTS = Number(process.env["BENCH_CLIENTS"] ?? 4);
-const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 6);
 const TARGET = 0.95;
 
 interface OtlpJson {

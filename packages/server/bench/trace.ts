@@ -7,73 +7,10 @@
  * building, folding, serialising); prints p50/p95, no assertions.
  */
 import { createPromenadeServer, TRACE_SCAN_BUDGET } from "../src/index.ts";
-import { createFakeEngine } from "../src/testing/index.ts";
-import type { FakeEngine } from "../src/testing/index.ts";
+import { createFakeEngine, fillAgentShapedRun } from "../src/testing/index.ts";
 
 const RUNS = Number(process.env["BENCH_TRACE_RUNS"] ?? 40);
 const EVENTS = 10_000;
-
-/** Appends agent-shaped events until the run has `events` events, then completes it. */
-function fill(engine: FakeEngine, runId: string, events: number): void {
-  engine.setStatus(runId, "pending");
-  engine.setStatus(runId, "running");
-  let count = 3;
-  let turn = 0;
-  const left = (): number => events - count - 1;
-  while (left() > 0) {
-    if (turn % 20 === 0 && left() > 0) {
-      engine.emit(runId, { kind: "phase", name: `phase ${turn / 20 + 1}`, id: `p${turn}` });
-      count++;
-    }
-    const turnId = `turn-${turn++}`;
-    if (left() < 50) {
-      while (left() > 0) {
-        engine.emit(runId, { kind: "program_output", stream: "stdout", text: "tick\n" });
-        count++;
-      }
-      break;
-    }
-    const startedAt = Date.now();
-    engine.emit(runId, { kind: "turn_started", agentId: `agent-${turn}` }, turnId);
-    for (let c = 0; c < 5; c++) {
-      const toolCallId = `call-${c}`;
-      const toolName = c === 4 ? "db__lookup" : "fetch_page";
-      engine.emit(runId, { kind: "tool_call_start", toolCallId, toolName }, turnId);
-      engine.emit(runId, { kind: "tool_call_input_complete", toolCallId, input: { c } }, turnId);
-      engine.emit(runId, { kind: "tool_call_executing", toolCallId }, turnId);
-      engine.emit(
-        runId,
-        { kind: "tool_call_result", toolCallId, result: { humanSummary: "200 OK, 14 kB" } },
-        turnId,
-      );
-    }
-    engine.emit(runId, { kind: "text_start", blockId: "text-2" }, turnId);
-    for (let d = 0; d < 20; d++) {
-      engine.emit(runId, { kind: "text_delta", blockId: "text-2", text: "some words " }, turnId);
-    }
-    engine.emit(runId, { kind: "text_end", blockId: "text-2" }, turnId);
-    const call = (at: number) => ({
-      model: "gpt-4o-mini",
-      provider: "openai",
-      startedAt: at,
-      endedAt: at + 1,
-      usage: { inputTokens: 300, outputTokens: 40 },
-    });
-    engine.emit(
-      runId,
-      {
-        kind: "turn_ended",
-        agentId: `agent-${turn}`,
-        reason: "complete",
-        usage: { inputTokens: 600, outputTokens: 80 },
-        calls: [call(startedAt), call(startedAt + 1)],
-      },
-      turnId,
-    );
-    count += 44;
-  }
-  engine.setStatus(runId, "completed");
-}
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -105,12 +42,12 @@ engine.addWorkflow({ slug: "bench" });
 const ids: string[] = [];
 for (let i = 0; i < RUNS; i++) {
   const run = await engine.startRun("bench", { triggerKind: "manual" });
-  fill(engine, run.id, EVENTS);
+  fillAgentShapedRun(engine, run.id, EVENTS);
   ids.push(run.id);
 }
 const count = engine.peekEvents(ids[0] ?? "").length;
 const big = await engine.startRun("bench", { triggerKind: "manual" });
-fill(engine, big.id, 50_000);
+fillAgentShapedRun(engine, big.id, 50_000);
 
 const server = createPromenadeServer(engine, { log: () => {} });
 server.httpServer.prependListener("request", (_req, res) => {

@@ -4,6 +4,7 @@
  * `fake-engine.ts`).
  */
 export { createFakeEngine } from "./fake-engine.ts";
+export { fillAgentShapedRun } from "./agent-run.ts";
 export type {
   FakeBehavior,
   FakeEngine,

@@ -107,6 +107,7 @@ export class EngineCore {
       hostMethods: hooks.hostMethods,
       ...(options.warmPoolSize > 0 ? { pool: { size: options.warmPoolSize } } : {}),
       ...(options.maxBooting === undefined ? {} : { maxBooting: options.maxBooting }),
+      runNiceness: options.runNiceness,
       ...(backend.cluster === null
         ? {}
         : { superviseChild: (runId: string) => this.#clusterNode().superviseChild(runId) }),

@@ -65,6 +65,13 @@ export interface EngineOptions {
    */
   maxBooting?: number;
   /**
+   * How much lower than the engine's CPU priority run processes run: niceness added to each
+   * (integer 0–19, capped at 19, the lowest priority). Busy runs then never starve the engine, so
+   * it keeps answering while many runs boot and work. Default `10`; `0` runs them at the
+   * engine's priority.
+   */
+  runNiceness?: number;
+  /**
    * Ceiling on the agent's built-in tools (file, shell, web tools and `subagent`): `"all"`
    * (default), `"read-only"` or `"none"`. Each `agent()` call's `builtins` selection is narrowed
    * to it, never widened; naming a tool outside it fails `UNSUPPORTED`.
@@ -125,6 +132,7 @@ export interface ResolvedEngineOptions {
   warmPoolSize: number;
   /** `undefined`: the supervisor's default (twice the cores). */
   maxBooting: number | undefined;
+  runNiceness: number;
   builtins: "all" | "read-only" | "none";
   webSearchUrl: string | null;
   retention: RetentionPolicy;
@@ -150,6 +158,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "lateFireThresholdMs",
   "warmPoolSize",
   "maxBooting",
+  "runNiceness",
   "builtins",
   "webSearchUrl",
   "retention",
@@ -240,6 +249,7 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     warmPoolSize: integer(options.warmPoolSize ?? 0, "warmPoolSize", 0),
     maxBooting:
       options.maxBooting === undefined ? undefined : integer(options.maxBooting, "maxBooting", 1),
+    runNiceness: niceness(options.runNiceness ?? 10),
     builtins,
     webSearchUrl:
       options.webSearchUrl === undefined
@@ -308,6 +318,12 @@ function nonEmptyString(value: unknown, option: string): string {
     throw invalid(option, "must be a non-empty string");
   }
   return value;
+}
+
+function niceness(value: unknown): number {
+  const n = integer(value, "runNiceness", 0);
+  if (n > 19) throw invalid("runNiceness", `must be an integer from 0 to 19 (got ${String(n)})`);
+  return n;
 }
 
 function integer(value: unknown, option: string, min: number): number {

@@ -5,6 +5,8 @@
  * child runtime from TypeScript sources.
  */
 import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { getPriority, setPriority } from "node:os";
 import type { LaunchFunction } from "./ports.ts";
 
 /** Options of {@link createLaunch}. */
@@ -30,3 +32,20 @@ export function createLaunch(options: CreateLaunchOptions = {}): LaunchFunction 
 
 /** The default launch: `spawn(process.execPath, [childEntryPath], …)`. */
 export const defaultLaunch: LaunchFunction = createLaunch();
+
+/** Niceness added to run processes unless configured. */
+export const DEFAULT_RUN_NICENESS = 10;
+
+/**
+ * Lowers a started process's CPU priority by `niceness` below this process's (capped at 19, the
+ * lowest). Best effort: a process that has already exited, or a system that refuses, keeps the
+ * priority it has.
+ */
+export function lowerPriority(child: ChildProcess, niceness: number): void {
+  if (niceness === 0 || child.pid === undefined) return;
+  try {
+    setPriority(child.pid, Math.min(19, getPriority() + niceness));
+  } catch {
+    // Gone already, or not allowed here: it runs at the inherited priority.
+  }
+}

@@ -33,7 +33,7 @@ import { closedError, toError, unknownRun } from "./internal/errors.ts";
 import { BootQueue } from "./internal/boot-queue.ts";
 import { WarmPool } from "./internal/pool.ts";
 import { SpareRunDirs } from "./internal/run-dir.ts";
-import { defaultLaunch } from "./launch.ts";
+import { DEFAULT_RUN_NICENESS, defaultLaunch, lowerPriority } from "./launch.ts";
 import { executeRun } from "./pass.ts";
 import type {
   Awaitable,
@@ -109,6 +109,13 @@ export interface SupervisorOptions {
    */
   maxBooting?: number;
   /**
+   * How much lower than this process's CPU priority run processes run: niceness added to each
+   * one's (integer 0–19, capped at the lowest priority, 19). Busy run processes then never starve
+   * the engine, so it keeps answering while many runs boot and work. Default `10`; `0` keeps
+   * them at this process's priority.
+   */
+  runNiceness?: number;
+  /**
    * How a `workflows.call` / `workflows.run` child is executed and waited for. Default: this
    * supervisor's `supervise`. A cluster node passes a function that claims the child first, or
    * waits for it through the store when another node holds it.
@@ -144,6 +151,7 @@ export class RunSupervisor {
   private readonly store: SupervisorStore;
   private readonly childEntryPath: string;
   private readonly launch: LaunchFunction;
+  private readonly runNiceness: number;
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
   private readonly pool: WarmPool | null;
@@ -159,6 +167,14 @@ export class RunSupervisor {
     this.store = options.store;
     this.childEntryPath = options.childEntryPath;
     this.launch = options.launch ?? defaultLaunch;
+    this.runNiceness = nonNegativeInt(options.runNiceness ?? DEFAULT_RUN_NICENESS, "runNiceness");
+    if (this.runNiceness > 19) {
+      throw new EngineError(
+        "VALIDATION",
+        `runNiceness must be an integer from 0 to 19 (got ${String(this.runNiceness)}).`,
+        "Fix the runNiceness option of the supervisor.",
+      );
+    }
     this.clock = options.clock ?? wallClock;
     this.log = options.log ?? ((line) => void process.stderr.write(`${line}\n`));
     const dataDir = options.dataDir;
@@ -501,6 +517,7 @@ export class RunSupervisor {
       cwd: args.cwd,
       env: args.env,
     });
+    lowerPriority(child, this.runNiceness);
     this.liveChildren.add(child);
     child.once("exit", () => this.liveChildren.delete(child));
     child.once("error", () => {

@@ -66,9 +66,9 @@ export interface EngineOptions {
   maxBooting?: number;
   /**
    * How much lower than the engine's CPU priority run processes run: niceness added to each
-   * (integer 0–19, capped at 19, the lowest priority). Busy runs then never starve the engine, so
-   * it keeps answering while many runs boot and work. Default `10`; `0` runs them at the
-   * engine's priority.
+   * (integer 0–19, capped at 19, the lowest priority). With, say, 10, busy runs do not starve the
+   * engine, so it keeps answering while many runs boot and work — but they also yield to every
+   * other process of the machine. Default `0`: the engine's priority.
    */
   runNiceness?: number;
   /**
@@ -249,7 +249,7 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     warmPoolSize: integer(options.warmPoolSize ?? 0, "warmPoolSize", 0),
     maxBooting:
       options.maxBooting === undefined ? undefined : integer(options.maxBooting, "maxBooting", 1),
-    runNiceness: niceness(options.runNiceness ?? 10),
+    runNiceness: niceness(options.runNiceness ?? 0),
     builtins,
     webSearchUrl:
       options.webSearchUrl === undefined

@@ -1,8 +1,9 @@
 /**
- * Run processes run at a lower CPU priority than the engine (niceness added, default 10), so busy
- * runs never starve the engine that serves the API and schedules them; `runNiceness: 0` keeps
- * them at the engine's priority; pooled processes are started the same way. What breaks if this
- * fails: an engine that stops answering while many runs boot and work.
+ * With `runNiceness`, run processes run at a lower CPU priority than the engine (niceness added),
+ * so busy runs do not starve the engine that serves the API and schedules them; by default (0)
+ * they run at the engine's priority; pooled processes are started the same way. What breaks if
+ * this fails: an engine that stops answering while many runs boot and work, or runs that yield to
+ * the whole machine when nobody asked for it.
  */
 import { getPriority } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
@@ -33,18 +34,18 @@ async function runPriority(overrides: Parameters<typeof makeEngine>[1]): Promise
 }
 
 describe("run process CPU priority", () => {
-  it("is 10 below the engine's by default", async () => {
-    expect(await runPriority({})).toBe(Math.min(19, getPriority() + 10));
+  it("is the engine's own by default", async () => {
+    expect(await runPriority({})).toBe(getPriority());
+  });
+
+  it("is 10 below the engine's with runNiceness 10", async () => {
+    expect(await runPriority({ runNiceness: 10 })).toBe(Math.min(19, getPriority() + 10));
   });
 
   it("follows a configured niceness, with the warm pool on too", async () => {
     expect(await runPriority({ warmPoolSize: 1, runNiceness: 5 })).toBe(
       Math.min(19, getPriority() + 5),
     );
-  });
-
-  it("is the engine's own with runNiceness 0", async () => {
-    expect(await runPriority({ runNiceness: 0 })).toBe(getPriority());
   });
 
   it("refuses a niceness outside 0–19, naming the option", () => {

@@ -34,7 +34,7 @@ export function createLaunch(options: CreateLaunchOptions = {}): LaunchFunction 
 export const defaultLaunch: LaunchFunction = createLaunch();
 
 /** Niceness added to run processes unless configured. */
-export const DEFAULT_RUN_NICENESS = 10;
+export const DEFAULT_RUN_NICENESS = 0;
 
 /**
  * Lowers a started process's CPU priority by `niceness` below this process's (capped at 19, the

@@ -110,9 +110,9 @@ export interface SupervisorOptions {
   maxBooting?: number;
   /**
    * How much lower than this process's CPU priority run processes run: niceness added to each
-   * one's (integer 0–19, capped at the lowest priority, 19). Busy run processes then never starve
-   * the engine, so it keeps answering while many runs boot and work. Default `10`; `0` keeps
-   * them at this process's priority.
+   * one's (integer 0–19, capped at the lowest priority, 19). With, say, 10, busy run processes
+   * do not starve the engine, so it keeps answering while many runs boot and work — but they
+   * also yield to every other process of the machine. Default `0`: this process's priority.
    */
   runNiceness?: number;
   /**

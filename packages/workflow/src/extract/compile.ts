@@ -7,7 +7,8 @@
  * (1-based line and column); the output keeps every import with a runtime value and carries an
  * inline source map naming the original file.
  */
-import ts from "typescript";
+import type TypeScript from "typescript";
+import { ts } from "./typescript.ts";
 
 /** One problem in a source file, positioned in that file (1-based). */
 export interface SourceProblem {
@@ -30,7 +31,7 @@ export class CompileError extends Error {
   }
 }
 
-const COMPILER_OPTIONS: ts.CompilerOptions = {
+const COMPILER_OPTIONS: TypeScript.CompilerOptions = {
   module: ts.ModuleKind.ESNext,
   // The run process is Node >= 22: keep modern syntax as written.
   target: ts.ScriptTarget.ES2023,
@@ -40,11 +41,11 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
 };
 
 /** "Type annotations can only be used in TypeScript files." and its siblings (TS 8002–8038). */
-function isTypeScriptOnly(diagnostic: ts.Diagnostic): boolean {
+function isTypeScriptOnly(diagnostic: TypeScript.Diagnostic): boolean {
   return diagnostic.code >= 8000 && diagnostic.code < 9000;
 }
 
-function problemOf(diagnostic: ts.Diagnostic): SourceProblem {
+function problemOf(diagnostic: TypeScript.Diagnostic): SourceProblem {
   const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, " ");
   if (diagnostic.file === undefined || diagnostic.start === undefined) {
     return { line: 1, column: 1, message };
@@ -68,7 +69,7 @@ export function findTypeScriptSyntax(source: string): SourceProblem | null {
     ts.ScriptKind.JS,
   );
   // A one-file program is the only public way to ask for the JavaScript-only diagnostics.
-  const host: ts.CompilerHost = {
+  const host: TypeScript.CompilerHost = {
     getSourceFile: (name) => (name === fileName ? file : undefined),
     writeFile: () => undefined,
     getDefaultLibFileName: () => "lib.d.ts",

@@ -6,7 +6,8 @@
  * first offending node; a file that does not parse is reported as a syntax error, never as "no
  * meta".
  */
-import ts from "typescript";
+import type TypeScript from "typescript";
+import { ts } from "./typescript.ts";
 import { validateMeta, type WorkflowManifest } from "../manifest.ts";
 
 /** Thrown when `meta` cannot be located or is not a pure literal. */
@@ -26,7 +27,7 @@ export interface MetaExtractionOptions {
 const LITERALS_ONLY =
   "only pure literals (strings, numbers, true/false/null, objects and arrays) are allowed in `meta`";
 
-function scriptKind(fileName: string): ts.ScriptKind {
+function scriptKind(fileName: string): TypeScript.ScriptKind {
   const extension = /\.[^./\\]+$/.exec(fileName)?.[0].toLowerCase();
   switch (extension) {
     case ".tsx":
@@ -43,7 +44,7 @@ function scriptKind(fileName: string): ts.ScriptKind {
 }
 
 /** Strips type-only wrappers: `x satisfies T`, `x as T` (incl. `as const`), `<T>x`, `(x)`. */
-function unwrap(node: ts.Expression): ts.Expression {
+function unwrap(node: TypeScript.Expression): TypeScript.Expression {
   let current = node;
   for (;;) {
     if (
@@ -60,10 +61,10 @@ function unwrap(node: ts.Expression): ts.Expression {
 }
 
 class Extractor {
-  readonly #file: ts.SourceFile;
+  readonly #file: TypeScript.SourceFile;
   readonly #fileName: string;
 
-  constructor(file: ts.SourceFile, fileName: string) {
+  constructor(file: TypeScript.SourceFile, fileName: string) {
     this.#file = file;
     this.#fileName = fileName;
   }
@@ -76,16 +77,16 @@ class Extractor {
     );
   }
 
-  errorAtNode(node: ts.Node, text: string): MetaExtractionError {
+  errorAtNode(node: TypeScript.Node, text: string): MetaExtractionError {
     return this.errorAt(node.getStart(this.#file), text);
   }
 
-  snippet(node: ts.Node): string {
+  snippet(node: TypeScript.Node): string {
     const text = node.getText(this.#file).replace(/\s+/g, " ");
     return text.length > 40 ? `${text.slice(0, 37)}...` : text;
   }
 
-  value(raw: ts.Expression): unknown {
+  value(raw: TypeScript.Expression): unknown {
     const node = unwrap(raw);
     if (ts.isObjectLiteralExpression(node)) return this.object(node);
     if (ts.isArrayLiteralExpression(node)) return this.array(node);
@@ -105,7 +106,7 @@ class Extractor {
     throw this.errorAtNode(node, this.unsupported(node));
   }
 
-  unsupported(node: ts.Expression): string {
+  unsupported(node: TypeScript.Expression): string {
     const what = `\`${this.snippet(node)}\``;
     if (ts.isIdentifier(node)) {
       return `unsupported expression ${what}: a variable reference is not a literal; ${LITERALS_ONLY}`;
@@ -122,7 +123,7 @@ class Extractor {
     return `unsupported expression ${what}; ${LITERALS_ONLY}`;
   }
 
-  key(name: ts.PropertyName): string {
+  key(name: TypeScript.PropertyName): string {
     if (
       ts.isIdentifier(name) ||
       ts.isStringLiteral(name) ||
@@ -140,7 +141,7 @@ class Extractor {
     );
   }
 
-  object(node: ts.ObjectLiteralExpression): Record<string, unknown> {
+  object(node: TypeScript.ObjectLiteralExpression): Record<string, unknown> {
     const result: Record<string, unknown> = {};
     for (const property of node.properties) {
       if (ts.isPropertyAssignment(property)) {
@@ -174,7 +175,7 @@ class Extractor {
     return result;
   }
 
-  array(node: ts.ArrayLiteralExpression): unknown[] {
+  array(node: TypeScript.ArrayLiteralExpression): unknown[] {
     return node.elements.map((element) => {
       if (ts.isSpreadElement(element)) {
         throw this.errorAtNode(element, "spread (`...`) is not allowed in an array in `meta`");
@@ -193,8 +194,8 @@ class Extractor {
 }
 
 /** The parser's syntax diagnostics (the compiler keeps them on the source file). */
-function syntaxDiagnostics(file: ts.SourceFile, source: string, fileName: string) {
-  const recorded = (file as unknown as { parseDiagnostics?: readonly ts.Diagnostic[] })
+function syntaxDiagnostics(file: TypeScript.SourceFile, source: string, fileName: string) {
+  const recorded = (file as unknown as { parseDiagnostics?: readonly TypeScript.Diagnostic[] })
     .parseDiagnostics;
   if (recorded !== undefined) return recorded;
   // Fallback for a compiler that stops exposing them: a transpile reports syntax errors only.
@@ -254,7 +255,7 @@ export function extractMetaLiteral(
 }
 
 /** The initializer of the first top-level `const|let|var meta = …`, or `undefined`. */
-function findMeta(file: ts.SourceFile): ts.Expression | undefined {
+function findMeta(file: TypeScript.SourceFile): TypeScript.Expression | undefined {
   for (const statement of file.statements) {
     if (!ts.isVariableStatement(statement)) continue;
     for (const declaration of statement.declarationList.declarations) {

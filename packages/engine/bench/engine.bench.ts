@@ -217,7 +217,7 @@ async function coldStart(): Promise<void> {
   console.log(`\n## Run start latency, cold (startRun → first statement), n=${rounds}`);
   console.log(`bare spawn(node)+IPC floor: median ${median(bare).toFixed(1)} ms (${spread(bare)})`);
   console.log(`engine cold start:          median ${median(cold).toFixed(1)} ms (${spread(cold)})`);
-  console.log(`ratio ${ratio.toFixed(2)}× the floor — target ≤ 1.5×: ${verdict(ratio <= 1.5)}`);
+  console.log(`ratio ${ratio.toFixed(2)}× the floor — target ≤ 1.3×: ${verdict(ratio <= 1.3)}`);
   targetRows.push({
     figure: "cold start → first statement, median",
     value: `${median(cold).toFixed(1)} ms`,
@@ -245,7 +245,7 @@ async function warmStart(): Promise<void> {
   const doneP50 = median(done);
   console.log(`\n## Run start latency, warm pool (size 4), n=${samples.length}`);
   console.log(
-    `p50 ${p50.toFixed(1)} ms (${spread(samples)}) — target p50 ≤ 5 ms: ${verdict(p50 <= 5)}`,
+    `p50 ${p50.toFixed(1)} ms (${spread(samples)}) — target p50 ≤ 3 ms: ${verdict(p50 <= 3)}`,
   );
   console.log(
     `completion (startRun → waitForRun resolved): p50 ${doneP50.toFixed(1)} ms (${spread(done)})`,

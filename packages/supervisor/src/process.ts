@@ -59,12 +59,20 @@ export function startPass(
     childWaits: 0,
   };
   exec.pass = pass;
+  // The pass's start (until its program first speaks) and its finish (from its report on) are
+  // windows the warm pool's refills stay out of.
+  let window: (() => void) | null = ctx.boots.hold();
+  const closeWindow = (): void => {
+    window?.();
+    window = null;
+  };
   return new Promise<PassOutcome>((resolvePass) => {
     let settled = false;
     let drain: NodeJS.Timeout | undefined;
     const settlePass = (): void => {
       if (settled) return;
       settled = true;
+      closeWindow();
       if (drain !== undefined) clearTimeout(drain);
       pass.timers.abort();
       dropGates(pass);
@@ -96,6 +104,8 @@ export function startPass(
         // Its first message (the runtime's `ready`) ends the process's boot.
         bootOver();
         onChildMessage(ctx, exec, pass, raw);
+        if (pass.report !== null) window ??= ctx.boots.hold();
+        else if (!isReady(raw)) closeWindow();
         settleIfReported();
       });
       child.on("error", (err) => {
@@ -215,6 +225,11 @@ export function signalCancel(ctx: SupervisorContext, exec: Execution): void {
     },
     () => undefined,
   );
+}
+
+/** The runtime's `ready`: the process booted (it says nothing of the program yet). */
+function isReady(raw: unknown): boolean {
+  return typeof raw === "object" && raw !== null && (raw as { type?: unknown }).type === "ready";
 }
 
 /**

@@ -1,10 +1,13 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { BootQueue } from "./boot-queue.ts";
 
 /** A queue whose deferred turns run only when the test says so. */
-function manualQueue(limit: number): { queue: BootQueue; turn: () => boolean; drain: () => void } {
+function manualQueue(
+  limit: number,
+  quiet: { quietMs?: number; maxQuietWaitMs?: number } = {},
+): { queue: BootQueue; turn: () => boolean; drain: () => void } {
   const turns: (() => void)[] = [];
-  const queue = new BootQueue({ limit, defer: (fn) => turns.push(fn) });
+  const queue = new BootQueue({ limit, defer: (fn) => turns.push(fn), ...quiet });
   const turn = (): boolean => {
     const fn = turns.shift();
     if (fn === undefined) return false;
@@ -182,6 +185,84 @@ describe("BootQueue", () => {
     releases.shift()!();
     drain();
     expect(started).toEqual(["a", "b", "refill"]);
+  });
+
+  describe("background boots and runs starting or finishing", () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** A queue with a 20 ms quiet period and a 1 s longest wait, on fake timers. */
+    function quietQueue(): { queue: BootQueue; drain: () => void; started: string[] } {
+      vi.useFakeTimers();
+      const { queue, drain } = manualQueue(2, { quietMs: 20, maxQuietWaitMs: 1_000 });
+      const started: string[] = [];
+      return { queue, drain, started };
+    }
+
+    it("waits while a run is starting or finishing, then for the quiet period after it", () => {
+      const { queue, drain, started } = quietQueue();
+      const done = queue.hold();
+      queue.whenIdle(
+        () => started.push("refill"),
+        () => {},
+      );
+      drain();
+      vi.advanceTimersByTime(500);
+      drain();
+      expect(started).toEqual([]);
+      done();
+      done(); // a second call changes nothing
+      vi.advanceTimersByTime(19);
+      drain();
+      expect(started).toEqual([]);
+      vi.advanceTimersByTime(1);
+      drain();
+      expect(started).toEqual(["refill"]);
+    });
+
+    it("starts a queued start at once while a run is starting", () => {
+      const { queue, drain, started } = quietQueue();
+      queue.hold();
+      queue.enqueue(
+        () => started.push("start"),
+        () => {},
+      );
+      drain();
+      expect(started).toEqual(["start"]);
+    });
+
+    it("begins a background boot after its longest wait even when runs keep starting", () => {
+      const { queue, drain, started } = quietQueue();
+      queue.whenIdle(
+        () => started.push("refill"),
+        () => {},
+      );
+      for (let ms = 0; ms < 990; ms += 10) {
+        queue.hold()(); // a run started or finished every 10 ms
+        vi.advanceTimersByTime(10);
+        drain();
+      }
+      expect(started).toEqual([]);
+      vi.advanceTimersByTime(10);
+      drain();
+      expect(started).toEqual(["refill"]);
+    });
+
+    it("drops a background boot still waiting for quiet when the queue closes", () => {
+      const { queue, drain, started } = quietQueue();
+      const dropped: string[] = [];
+      queue.hold();
+      queue.whenIdle(
+        () => started.push("refill"),
+        () => dropped.push("refill"),
+      );
+      queue.close();
+      vi.advanceTimersByTime(2_000);
+      drain();
+      expect(started).toEqual([]);
+      expect(dropped).toEqual(["refill"]);
+    });
   });
 
   it("frees the slot of a starter that throws", () => {

@@ -4,7 +4,9 @@
  * the event loop (a synchronous `spawn()` of a large parent costs milliseconds, and whatever else
  * the engine has to do runs between two of them), in arrival order, while fewer than `limit` are
  * booting. A boot ends when its starter calls its `release` (the process said it is ready, or it
- * is gone). Background boots (the warm pool's refills) start only when no start is waiting.
+ * is gone). Background boots (the warm pool's refills) start only when no start is waiting, no
+ * run is starting or finishing, and none has for a quiet period (see {@link BootQueue.hold}): a
+ * spawn blocks the engine's event loop, and inside a run's start or finish it delays that run.
  *
  * Invariants: a queued start is started exactly once or dropped exactly once (cancelled, or the
  * queue closed), never both; starts begin in the order they were queued; at most `limit` boots are
@@ -33,13 +35,30 @@ export interface BootQueueOptions {
   limit: number;
   /** Runs `fn` on a later turn of the event loop. Default `setImmediate`. */
   defer?: (fn: () => void) => void;
+  /**
+   * How long after the last run start or finish a background boot may begin (ms). Default
+   * {@link QUIET_MS}.
+   */
+  quietMs?: number;
+  /**
+   * The longest a background boot waits for a quiet moment (ms), so a pool still refills under a
+   * steady stream of runs. Default {@link MAX_QUIET_WAIT_MS}.
+   */
+  maxQuietWaitMs?: number;
 }
+
+/** Default quiet period before a background boot. */
+export const QUIET_MS = 20;
+/** Default longest wait of a background boot for a quiet moment. */
+export const MAX_QUIET_WAIT_MS = 1_000;
 
 interface Waiting {
   start: BootStart;
   /** Called instead of `start` when the queue closes first. */
   dropped: () => void;
   done: boolean;
+  /** When it was queued (`Date.now()`). */
+  queuedAt: number;
 }
 
 /** A FIFO of process boots with a bound on how many are in progress. */
@@ -48,13 +67,25 @@ export class BootQueue {
   private readonly defer: (fn: () => void) => void;
   private readonly waiting: Waiting[] = [];
   private readonly background: Waiting[] = [];
+  private readonly quietMs: number;
+  private readonly maxQuietWaitMs: number;
   private inProgress = 0;
   private scheduled = false;
   private closed = false;
+  /** Runs starting or finishing now; see {@link hold}. */
+  private held = 0;
+  /** When the last of them was done (`Date.now()`). */
+  private lastBusy = Number.NEGATIVE_INFINITY;
+  /** The timer that looks again once a background boot's quiet moment has come. */
+  private quietTimer: NodeJS.Timeout | undefined;
+  /** When that timer fires (`Date.now()`). */
+  private quietTimerAt = 0;
 
   constructor(options: BootQueueOptions) {
     this.limit = options.limit;
     this.defer = options.defer ?? ((fn) => void setImmediate(fn));
+    this.quietMs = options.quietMs ?? QUIET_MS;
+    this.maxQuietWaitMs = options.maxQuietWaitMs ?? MAX_QUIET_WAIT_MS;
   }
 
   /** Boots waiting for their turn (starts only, not background boots). */
@@ -83,10 +114,29 @@ export class BootQueue {
     return this.push(this.background, start, dropped);
   }
 
+  /**
+   * A run is starting or finishing: background boots wait until no run is and none has for the
+   * quiet period (or until they have waited the longest allowed). Returns the (idempotent) call
+   * that says this one is done.
+   */
+  hold(): () => void {
+    this.held += 1;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.held -= 1;
+      this.lastBusy = Date.now();
+      this.schedule();
+    };
+  }
+
   /** Nothing starts any more; every waiting boot is dropped (its `dropped` called) now. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.quietTimer);
+    this.quietTimer = undefined;
     const left = [...this.waiting, ...this.background];
     this.waiting.length = 0;
     this.background.length = 0;
@@ -98,7 +148,7 @@ export class BootQueue {
   }
 
   private push(lane: Waiting[], start: BootStart, dropped: () => void): BootTicket {
-    const entry: Waiting = { start, dropped, done: false };
+    const entry: Waiting = { start, dropped, done: false, queuedAt: Date.now() };
     if (this.closed) {
       entry.done = true;
       this.defer(dropped);
@@ -120,7 +170,25 @@ export class BootQueue {
   private schedule(): void {
     if (this.scheduled || this.closed) return;
     if (this.inProgress >= this.limit) return;
-    if (this.waiting.length === 0 && this.background.length === 0) return;
+    if (this.waiting.length === 0) {
+      const next = this.background[0];
+      if (next === undefined) return;
+      const at = this.quietAt(next);
+      const wait = at - Date.now();
+      if (wait > 0) {
+        // Not quiet yet: look again then (a start queued meanwhile schedules itself).
+        if (this.quietTimer === undefined || at < this.quietTimerAt) {
+          clearTimeout(this.quietTimer);
+          this.quietTimerAt = at;
+          this.quietTimer = setTimeout(() => {
+            this.quietTimer = undefined;
+            this.schedule();
+          }, wait);
+          this.quietTimer.unref();
+        }
+        return;
+      }
+    }
     this.scheduled = true;
     this.defer(() => {
       this.scheduled = false;
@@ -129,10 +197,21 @@ export class BootQueue {
     });
   }
 
-  /** Begins one boot: the oldest start, or a background boot when no start waits. */
+  /**
+   * When background boot `entry` may begin: a quiet period after the last run start or finish
+   * (none in progress), or at the end of its longest wait.
+   */
+  private quietAt(entry: Waiting): number {
+    const latest = entry.queuedAt + this.maxQuietWaitMs;
+    return this.held > 0 ? latest : Math.min(this.lastBusy + this.quietMs, latest);
+  }
+
+  /** Begins one boot: the oldest start, or a background boot when no start waits (and quiet). */
   private beginNext(): void {
     if (this.closed || this.inProgress >= this.limit) return;
-    const entry = this.waiting.shift() ?? this.background.shift();
+    const background = this.background[0];
+    const quiet = background !== undefined && Date.now() >= this.quietAt(background);
+    const entry = this.waiting.shift() ?? (quiet ? this.background.shift() : undefined);
     if (entry === undefined) return;
     entry.done = true;
     this.inProgress += 1;

@@ -221,6 +221,24 @@ describe("BootQueue", () => {
       expect(started).toEqual(["refill"]);
     });
 
+    it("begins a background boot that may no longer wait at once, even while a run is starting", () => {
+      const { queue, drain, started } = quietQueue();
+      let mayWait = true;
+      queue.hold();
+      queue.whenIdle(
+        () => started.push("refill"),
+        () => {},
+        () => mayWait,
+      );
+      vi.advanceTimersByTime(100);
+      drain();
+      expect(started).toEqual([]);
+      mayWait = false; // say, the pool it refills has just run dry
+      queue.recheck();
+      drain();
+      expect(started).toEqual(["refill"]);
+    });
+
     it("starts a queued start at once while a run is starting", () => {
       const { queue, drain, started } = quietQueue();
       queue.hold();

@@ -59,6 +59,8 @@ interface Waiting {
   done: boolean;
   /** When it was queued (`Date.now()`). */
   queuedAt: number;
+  /** Background boots: whether it may still wait for a quiet moment (default: yes). */
+  mayWait?: () => boolean;
 }
 
 /** A FIFO of process boots with a bound on how many are in progress. */
@@ -108,10 +110,16 @@ export class BootQueue {
 
   /**
    * Queues a background boot: like {@link enqueue}, but it begins only when no start is waiting
-   * and a slot is free, so it never delays a start already queued.
+   * and a slot is free, so it never delays a start already queued — and, while `mayWait()` says
+   * so, only at a quiet moment (see {@link hold}).
    */
-  whenIdle(start: BootStart, dropped: () => void): BootTicket {
-    return this.push(this.background, start, dropped);
+  whenIdle(start: BootStart, dropped: () => void, mayWait?: () => boolean): BootTicket {
+    return this.push(this.background, start, dropped, mayWait);
+  }
+
+  /** What a background boot's `mayWait` says may have changed: look again. */
+  recheck(): void {
+    this.schedule();
   }
 
   /**
@@ -147,8 +155,14 @@ export class BootQueue {
     }
   }
 
-  private push(lane: Waiting[], start: BootStart, dropped: () => void): BootTicket {
+  private push(
+    lane: Waiting[],
+    start: BootStart,
+    dropped: () => void,
+    mayWait?: () => boolean,
+  ): BootTicket {
     const entry: Waiting = { start, dropped, done: false, queuedAt: Date.now() };
+    if (mayWait !== undefined) entry.mayWait = mayWait;
     if (this.closed) {
       entry.done = true;
       this.defer(dropped);
@@ -202,6 +216,7 @@ export class BootQueue {
    * (none in progress), or at the end of its longest wait.
    */
   private quietAt(entry: Waiting): number {
+    if (entry.mayWait?.() === false) return Number.NEGATIVE_INFINITY;
     const latest = entry.queuedAt + this.maxQuietWaitMs;
     return this.held > 0 ? latest : Math.min(this.lastBusy + this.quietMs, latest);
   }

@@ -3,7 +3,8 @@
  * process still holds): it idles waiting for `init`, which carries the run's env and workspace,
  * and is refilled in the background after a take: one spawn at a time through the boot queue's
  * background lane, which creates it only when no run start waits for a process and a boot slot
- * is free — never inside a run's start or finish, and never ahead of a queued start. A refill
+ * is free — never ahead of a queued start, and never inside a run's start or finish while the
+ * pool still has a process to give (an empty pool refills at once: a cold start costs more). A refill
  * holds its boot slot until the process says it is ready (or is taken, or dies). A pooled
  * process that dies while idle is dropped; repeated early deaths stop the refill so a broken
  * entry cannot spin.
@@ -48,9 +49,16 @@ export class WarmPool {
     this.log = log;
   }
 
-  /** Tops the pool up to its size, one spawn at a time, when the boot queue is idle. */
+  /**
+   * Tops the pool up to its size, one spawn at a time, when the boot queue is idle and no run is
+   * starting or finishing — or at once when the pool is empty (a cold start costs more).
+   */
   fill(): void {
-    if (this.closed || this.refillQueued) return;
+    if (this.closed) return;
+    if (this.refillQueued) {
+      this.boots.recheck(); // the pool may have just run dry
+      return;
+    }
     if (this.idle.size >= this.size || this.failures >= MAX_CONSECUTIVE_FAILURES) return;
     this.refillQueued = true;
     this.boots.whenIdle(
@@ -69,6 +77,7 @@ export class WarmPool {
       () => {
         this.refillQueued = false;
       },
+      () => this.idle.size > 0,
     );
   }
 

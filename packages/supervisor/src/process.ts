@@ -104,6 +104,7 @@ export function startPass(
         // Its first message (the runtime's `ready`) ends the process's boot.
         bootOver();
         onChildMessage(ctx, exec, pass, raw);
+        if (settled) return;
         if (pass.report !== null) window ??= ctx.boots.hold();
         else if (!isReady(raw)) closeWindow();
         settleIfReported();

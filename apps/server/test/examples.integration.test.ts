@@ -102,8 +102,22 @@ describe("the shipped example workflows", () => {
     const browser = await chromium.launch(chromiumLaunchOptions());
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      // What the page saw, for the failure message: it once rendered no table in 30 s on a loaded
+      // CI machine while the API answered, and nothing else said why.
+      const seen: string[] = [];
+      page.on("console", (m) => seen.push(`console ${m.type()}: ${m.text()}`));
+      page.on("pageerror", (e) => seen.push(`page error: ${e.message}`));
+      page.on("requestfailed", (r) => seen.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+      page.on("response", (r) => seen.push(`${String(r.status())} ${r.url()}`));
       await page.goto(`${base}/`);
-      for (const slug of slugs) await page.waitForSelector(`#workflows tr[data-slug='${slug}']`);
+      try {
+        for (const slug of slugs) await page.waitForSelector(`#workflows tr[data-slug='${slug}']`);
+      } catch (error) {
+        const shown = await page.textContent("main").catch(() => "(unreadable)");
+        throw new Error(
+          `${String(error)}\nthe page showed: ${String(shown)}\nit saw:\n${seen.join("\n")}\nserver:\n${server.output()}`,
+        );
+      }
       const table = await page.textContent("#workflows");
       expect(table).toContain("PROMENADE_WEBHOOK_SECRET__GITHUB_PUSH");
       expect(table).toContain("0 7 * * *");

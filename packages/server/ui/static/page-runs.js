@@ -80,7 +80,15 @@ function saveCursors(key, cursors) {
   }
 }
 
+/** Counts renders of this page: a render overtaken by a newer one stops at its next step. */
+let renders = 0;
+
 export async function renderRuns(query) {
+  // The address this render answers; when the address changes (or the page renders again) while
+  // it waits for the API, the newer render owns the page and this one draws nothing more.
+  const hash = location.hash;
+  const mine = ++renders;
+  const overtaken = () => mine !== renders || location.hash !== hash;
   const f = filtersOf(query);
   const since = localMidnight(f.from);
   const untilDay = localMidnight(f.to);
@@ -90,9 +98,10 @@ export async function renderRuns(query) {
   try {
     workflows = (await api("GET", "/api/workflows")).workflows;
   } catch (err) {
-    showError(err);
+    if (!overtaken()) showError(err);
     return;
   }
+  if (overtaken()) return;
   clear(main);
   const go = (patch) => (location.hash = hashOf({ ...f, before: "", page: 1, ...patch }));
 
@@ -205,7 +214,7 @@ export async function renderRuns(query) {
   const table = runsTable("runs");
   // Which address this list answers: a list still loading for an older address is never taken
   // for the current one.
-  table.dataset.hash = location.hash;
+  table.dataset.hash = hash;
   const body = table.tBodies[0];
   const empty = el("p", { class: "muted", id: "runs-empty", hidden: true });
   const newer = el("button", { type: "button", class: "secondary", id: "page-newer" }, "← Newer");
@@ -228,10 +237,10 @@ export async function renderRuns(query) {
     pager.hidden = true;
     const data = await api("GET", `/api/runs/${encodeURIComponent(f.id)}`).catch((err) => {
       if (err.status === 404) return null;
-      showError(err);
+      if (!overtaken()) showError(err);
       return undefined;
     });
-    if (data === undefined) return;
+    if (data === undefined || overtaken()) return;
     if (data === null) {
       empty.textContent = `No run with id ${f.id}.`;
       empty.hidden = false;
@@ -258,9 +267,10 @@ export async function renderRuns(query) {
   try {
     data = await api("GET", `/api/runs?${q}`);
   } catch (err) {
-    showError(err);
+    if (!overtaken()) showError(err);
     return;
   }
+  if (overtaken()) return;
   let next = data.nextCursor;
   for (const run of data.runs) {
     const tr = runRow(run);

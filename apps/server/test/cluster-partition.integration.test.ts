@@ -46,12 +46,12 @@ async function api(base: string, path: string, method = "GET"): Promise<any> {
 
 describe("a cluster node partitioned from PostgreSQL", () => {
   it("stops its run, another node finishes it, and it rejoins without a stale write", async () => {
-    netns = createNetns();
-    const relayPort = await netns.relay({ host: postgres.host, port: postgres.port });
+    netns = await createNetns();
+    const relayed = await netns.reachHost({ host: postgres.host, port: postgres.port });
     const url = await postgres.createDatabase();
     const viaLink = new URL(url);
-    viaLink.hostname = netns.hostIp;
-    viaLink.port = String(relayPort);
+    viaLink.hostname = relayed.host;
+    viaLink.port = String(relayed.port);
 
     const root = mkdtempSync(join(tmpdir(), "promenade-cluster-partition-"));
     const workflowsDir = join(root, "workflows");
@@ -92,7 +92,7 @@ describe("a cluster node partitioned from PostgreSQL", () => {
       [],
       { prefix: netns.exec },
     );
-    const baseB = await b.base;
+    const baseB = await netns.reachNode(await b.base);
     // A run on B (the only node yet), well under way; then node A joins.
     const { run } = await api(baseB, "/api/workflows/ticker/runs", "POST");
     const id = run.id as string;

@@ -43,11 +43,11 @@ async function api(base: string, path: string, init: RequestInit = {}): Promise<
 
 describe("a server partitioned from PostgreSQL", () => {
   it("reports the outage, loses nothing, and finishes its run once the link is back", async () => {
-    netns = createNetns();
-    const relayPort = await netns.relay({ host: postgres.host, port: postgres.port });
+    netns = await createNetns();
+    const viaLink = await netns.reachHost({ host: postgres.host, port: postgres.port });
     const databaseUrl = new URL(await createDatabase(postgres.url));
-    databaseUrl.hostname = netns.hostIp;
-    databaseUrl.port = String(relayPort);
+    databaseUrl.hostname = viaLink.host;
+    databaseUrl.port = String(viaLink.port);
 
     const root = mkdtempSync(join(tmpdir(), "promenade-partition-"));
     const workflowsDir = join(root, "workflows");
@@ -75,8 +75,9 @@ describe("a server partitioned from PostgreSQL", () => {
       [],
       { prefix: netns.exec },
     );
-    const base = await server.base;
-    expect(base.startsWith(`http://${netns.nsIp}:`)).toBe(true);
+    const inNode = await server.base;
+    expect(inNode.startsWith(`http://${netns.nsIp}:`)).toBe(true);
+    const base = await netns.reachNode(inNode);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
 
     const started = await api(base, "/api/workflows/ticker/runs", {

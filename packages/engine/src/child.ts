@@ -1,5 +1,5 @@
 /**
- * The shipped run-process entry (`dist/child.js`): the file every run process executes. The engine
+ * The shipped run-process entry (`dist/run/child.js`): the file every run process executes. The engine
  * ships it because it is the only package allowed to depend on both the supervisor and the agent.
  * It hands the supervisor's child runtime the two pieces only the engine may combine — the agent
  * loop and the run's redactor (see `agent-plug.ts`) — and the runtime does the rest. Keep it tiny:
@@ -7,5 +7,9 @@
  */
 import { runChild } from "@promenade/supervisor/child";
 import { childAgent, createRunRedactor } from "./agent-plug.ts";
+import { resolveSdkFrom } from "./sdk-resolve.ts";
 
+export * from "./run-sdk.ts";
+
+resolveSdkFrom(new URL("./sdk/", import.meta.url));
 runChild({ agent: childAgent, redactor: createRunRedactor() });

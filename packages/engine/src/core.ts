@@ -95,6 +95,7 @@ export class EngineCore {
       dataDir: options.dataDir,
       workDir: options.workDir,
       childEntryPath: options.childEntryPath,
+      ...(options.sdkPackageDir === null ? {} : { sdkPackageDir: options.sdkPackageDir }),
       env: new Map(Object.entries(options.env)),
       processEnv: options.processEnv,
       envLabel: options.envLabel,

@@ -1,6 +1,6 @@
 /**
  * `@promenade/engine`: the embeddable Promenade engine. The only door in: named re-exports,
- * nothing else. The run-process entry (`dist/child.js`) is not an import path.
+ * nothing else. The run-process entry (`dist/run/child.js`) is not an import path.
  */
 // First: on a Node.js below the floor, exit with one clear line before native code loads.
 import "@promenade/workflow/node-guard";

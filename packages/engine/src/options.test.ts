@@ -33,7 +33,7 @@ describe("resolveEngineOptions", () => {
     expect(resolved.maxBooting).toBeUndefined();
     expect(resolveEngineOptions({ dataDir: "d", maxBooting: 3 }).maxBooting).toBe(3);
     expect(resolved.childEntryPath).toBe(defaultChildEntryPath());
-    expect(resolved.childEntryPath.endsWith("/dist/child.js")).toBe(true);
+    expect(resolved.childEntryPath.endsWith("/dist/run/child.js")).toBe(true);
     expect(typeof resolved.clock.now()).toBe("number");
   });
 

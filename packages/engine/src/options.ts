@@ -5,8 +5,9 @@
  * `engine.ts` wires them into the pieces. Invariant: every bad value is an
  * `EngineError("VALIDATION")` naming the option and the fix.
  */
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
-import { isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { wallClock } from "@promenade/workflow/clock";
 import type { Clock } from "@promenade/workflow/clock";
@@ -47,7 +48,11 @@ export interface EngineOptions {
   maxRestarts?: number;
   /** SIGTERM→SIGKILL window of a cancel, in ms (integer ≥ 0). Default `10000`. */
   cancelGraceMs?: number;
-  /** Script each run process executes. Default: this package's built `dist/child.js`. */
+  /**
+   * Script each run process executes. Default: this package's built `dist/run/child.js`. Its
+   * programs import the SDK package beside it (`sdk/` in the entry's folder) when there is one,
+   * else the installed `@promenade/workflow`.
+   */
   childEntryPath?: string;
   /** Scheduler loop cadence in ms (integer > 0). Default `1000`. */
   tickIntervalMs?: number;
@@ -127,6 +132,8 @@ export interface ResolvedEngineOptions {
   maxRestarts: number;
   cancelGraceMs: number;
   childEntryPath: string;
+  /** The SDK package the run directories link (the default entry's own), or the installed one. */
+  sdkPackageDir: string | null;
   tickIntervalMs: number;
   lateFireThresholdMs: number;
   warmPoolSize: number;
@@ -168,13 +175,23 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The engine package's shipped run-process entry. From the build (`dist/index.js`) it is the
- * sibling `dist/child.js`; from sources (`src/options.ts`) it is still the built `dist/child.js`.
+ * The engine package's shipped run-process entry. From the build (`dist/index.js`) it is
+ * `dist/run/child.js`; from sources (`src/options.ts`) it is still the built `dist/run/child.js`.
  */
 export function defaultChildEntryPath(): string {
   const here = import.meta.url;
-  const relative = here.endsWith(".ts") ? "../dist/child.js" : "./child.js";
+  const relative = here.endsWith(".ts") ? "../dist/run/child.js" : "./run/child.js";
   return fileURLToPath(new URL(relative, here));
+}
+
+/**
+ * The SDK package a run-process entry ships beside it (`sdk/` next to the entry, as
+ * `dist/run/sdk` beside the default entry): the SDK bundled with that runtime, which the programs
+ * of its run processes must import. `null` when there is none (the installed SDK is used).
+ */
+export function sdkPackageDirOf(childEntryPath: string): string | null {
+  const dir = join(dirname(childEntryPath), "sdk");
+  return existsSync(join(dir, "package.json")) ? dir : null;
 }
 
 function batchSize(value: number | undefined): number {
@@ -244,6 +261,7 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     maxRestarts: integer(options.maxRestarts ?? 2, "maxRestarts", 0),
     cancelGraceMs: integer(options.cancelGraceMs ?? 10_000, "cancelGraceMs", 0),
     childEntryPath: isAbsolute(childEntryPath) ? childEntryPath : resolve(childEntryPath),
+    sdkPackageDir: sdkPackageDirOf(childEntryPath),
     tickIntervalMs: integer(options.tickIntervalMs ?? 1000, "tickIntervalMs", 1),
     lateFireThresholdMs: integer(options.lateFireThresholdMs ?? 300_000, "lateFireThresholdMs", 1),
     warmPoolSize: integer(options.warmPoolSize ?? 0, "warmPoolSize", 0),

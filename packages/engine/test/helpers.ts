@@ -1,6 +1,6 @@
 /**
  * Shared fixtures for the engine's integration tests: a temp data dir, an engine whose run
- * processes execute the built run-process entry (`dist/child.js`, as shipped: the integration
+ * processes execute the built run-process entry (`dist/run/child.js`, as shipped: the integration
  * tests run after the build, and a run process from sources costs several times the CPU), program
  * builders and event-stream readers.
  */
@@ -12,7 +12,7 @@ import { Engine } from "../src/index.ts";
 import type { EngineOptions, RunRow } from "../src/index.ts";
 
 /** The built run-process entry. */
-export const CHILD_ENTRY = fileURLToPath(new URL("../dist/child.js", import.meta.url));
+export const CHILD_ENTRY = fileURLToPath(new URL("../dist/run/child.js", import.meta.url));
 
 /**
  * `processEnv` for run processes: this process's environment without NODE_OPTIONS (the test

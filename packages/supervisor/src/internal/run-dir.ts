@@ -8,9 +8,9 @@ import { randomBytes } from "node:crypto";
 import {
   cpSync,
   existsSync,
-  lstatSync,
   mkdirSync,
   readdirSync,
+  readlinkSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -73,7 +73,11 @@ function layoutSkeleton(dirs: Omit<RunDirs, "artifactsDir">, sdkPackageDir: stri
   for (const [scope, name] of SDK_SPECIFIERS) {
     const scopeDir = join(dirs.programDir, "node_modules", scope);
     const link = join(scopeDir, name);
-    if (isPresent(link)) continue;
+    const target = linkTarget(link);
+    if (target === sdkPackageDir) continue;
+    // A link to another SDK (laid out by an engine of an earlier version, or one configured with
+    // another run-process entry): the program must import the SDK its runtime shares.
+    if (target !== null) rmSync(link, { recursive: true, force: true });
     mkdirSync(scopeDir, { recursive: true });
     symlinkSync(sdkPackageDir, link, "dir");
   }
@@ -182,12 +186,12 @@ export class SpareRunDirs {
   }
 }
 
-function isPresent(path: string): boolean {
+/** Where the link at `path` points; `null` when nothing is there, `""` when it is no link. */
+function linkTarget(path: string): string | null {
   try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
+    return readlinkSync(path);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ENOENT" ? null : "";
   }
 }
 

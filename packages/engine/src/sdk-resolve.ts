@@ -1,0 +1,41 @@
+/**
+ * The run process resolves both SDK import names (`@promenade/workflow`, `@boardwalk-labs/workflow`)
+ * and the subpaths bundled with its runtime straight to the bundled entries beside it
+ * (`dist/run/sdk/`), without walking `node_modules` — for the program and for everything it loads
+ * (the agent loop too), so each shares the runtime's one SDK instance. Where Node has no
+ * synchronous resolve hooks (before 22.15) the run directory's links lead to the same files.
+ */
+import module from "node:module";
+
+/** The subpaths compiled into the run process's bundle (the rest forward to the installed SDK). */
+const SDK_SPECIFIER =
+  /^@(?:promenade|boardwalk-labs)\/workflow(?:\/(runtime|errors|records|limits|redact|clock))?$/;
+
+interface ResolveResult {
+  url: string;
+  shortCircuit?: boolean;
+}
+type NextResolve = (specifier: string, context: unknown) => ResolveResult;
+type RegisterHooks = (hooks: {
+  resolve: (specifier: string, context: unknown, next: NextResolve) => ResolveResult;
+}) => unknown;
+
+/** Registers the hook; `sdkDir` is the URL of the bundled SDK's folder (ending in `/`). */
+export function resolveSdkFrom(sdkDir: URL): void {
+  const register = (module as { registerHooks?: RegisterHooks }).registerHooks;
+  if (typeof register !== "function") return;
+  const urls = new Map<string, string>();
+  register.call(module, {
+    resolve(specifier, context, next) {
+      const match = SDK_SPECIFIER.exec(specifier);
+      if (match === null) return next(specifier, context);
+      const entry = match[1] ?? "index";
+      let url = urls.get(entry);
+      if (url === undefined) {
+        url = new URL(`${entry}.js`, sdkDir).href;
+        urls.set(entry, url);
+      }
+      return { url, shortCircuit: true };
+    },
+  });
+}

@@ -3,7 +3,7 @@
 // encodeURIComponent, so nothing a workflow prints can inject HTML or script.
 
 import { TOKEN_KEY, token } from "./api.js";
-import { leavePage } from "./dom.js";
+import { beginRender, leavePage } from "./dom.js";
 import { live } from "./live.js";
 import { renderInbox } from "./page-inbox.js";
 import { renderMcp } from "./page-mcp.js";
@@ -34,6 +34,7 @@ forget.addEventListener("click", () => {
 });
 
 function route() {
+  beginRender();
   leavePage();
   live.removeAll();
   const hash = location.hash || "#/";

@@ -4,6 +4,23 @@
 /** The page's content area. */
 export const main = document.getElementById("main");
 
+/** How many pages the router has begun to draw. */
+let renders = 0;
+
+/** The router begins drawing a page: every render begun before it is stale from now on. */
+export function beginRender() {
+  renders += 1;
+}
+
+/**
+ * Taken by a page's render before it waits for the API: `true` once the router has begun another
+ * page (the user moved on), so a late answer draws nothing over the page shown now.
+ */
+export function renderGuard() {
+  const mine = renders;
+  return () => mine !== renders;
+}
+
 // ---------- small DOM helpers ------------------------------------------------------------------
 
 /** Create an element; `attrs` are properties/attributes, children are nodes or text. */

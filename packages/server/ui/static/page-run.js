@@ -1,6 +1,6 @@
 // The run page: header, artifacts, the trace timeline and the live event log.
 import { api } from "./api.js";
-import { badge, clear, el, main, onLeave, put, showError } from "./dom.js";
+import { badge, clear, el, main, onLeave, put, renderGuard, showError } from "./dom.js";
 import { ACTIVE, clock, costEl, duration, pretty, runHref, timeEl } from "./format.js";
 import { live } from "./live.js";
 import { openRunDialog } from "./run-dialog.js";
@@ -14,15 +14,17 @@ const MAX_ENTRIES = 10000;
 const OUTPUT_PREVIEW_BYTES = 65536;
 
 export async function renderRunDetail(runId) {
+  const stale = renderGuard();
   let run;
   let artifacts = [];
   try {
     run = (await api("GET", `/api/runs/${encodeURIComponent(runId)}`)).run;
     artifacts = (await api("GET", `/api/runs/${encodeURIComponent(runId)}/artifacts`)).artifacts;
   } catch (err) {
-    showError(err);
+    if (!stale()) showError(err);
     return;
   }
+  if (stale()) return;
   clear(main);
   const header = el("div", { class: "panel", id: "run-header" });
   const phases = el("div", { class: "phases", id: "phases" });

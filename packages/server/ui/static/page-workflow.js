@@ -3,7 +3,7 @@
 // webhook URL with a copy button and the credential to set) and its recent runs, live; an Undeploy
 // button (with a confirm) takes it out of service, keeping its runs.
 import { api } from "./api.js";
-import { clear, el, main, onLeave, put, showError } from "./dom.js";
+import { clear, el, main, onLeave, put, renderGuard, showError } from "./dom.js";
 import { copyButton } from "./copy.js";
 import { relative } from "./format.js";
 import { jsonView } from "./json-view.js";
@@ -105,6 +105,7 @@ function webhookView(slug, trigger, index) {
 }
 
 export async function renderWorkflow(slug) {
+  const stale = renderGuard();
   let wf;
   let runs;
   try {
@@ -114,9 +115,10 @@ export async function renderWorkflow(slug) {
       api("GET", `/api/runs?workflow=${path}&limit=${RECENT}`),
     ]);
   } catch (err) {
-    showError(err);
+    if (!stale()) showError(err);
     return;
   }
+  if (stale()) return;
   clear(main);
 
   // Header.

@@ -1,7 +1,7 @@
 // The workflows page: deployed workflows, their triggers, last run and a Run button; a row opens
 // the workflow's own page.
 import { api } from "./api.js";
-import { badge, clear, el, main, showError } from "./dom.js";
+import { badge, clear, el, main, renderGuard, showError } from "./dom.js";
 import { runHref, timeEl } from "./format.js";
 import { openRunDialog } from "./run-dialog.js";
 
@@ -29,13 +29,15 @@ function triggerView(slug, trigger, index) {
 }
 
 export async function renderWorkflows() {
+  const stale = renderGuard();
   let data;
   try {
     data = await api("GET", "/api/workflows");
   } catch (err) {
-    showError(err);
+    if (!stale()) showError(err);
     return;
   }
+  if (stale()) return;
   clear(main);
   main.append(el("h1", { text: "Workflows" }));
   const skipped = Array.isArray(data.skipped) ? data.skipped : [];

@@ -2,7 +2,9 @@
  * `resolveEngineOptions`: defaults and the VALIDATION error of every bad option. What breaks if
  * these fail: a typo'd option silently ignored, or a negative grace making cancels instant.
  */
-import { isAbsolute } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isEngineError } from "@promenade/workflow/errors";
 import { defaultChildEntryPath, resolveEngineOptions } from "./options.ts";
@@ -35,6 +37,26 @@ describe("resolveEngineOptions", () => {
     expect(resolved.childEntryPath).toBe(defaultChildEntryPath());
     expect(resolved.childEntryPath.endsWith("/dist/run/child.js")).toBe(true);
     expect(typeof resolved.clock.now()).toBe("number");
+  });
+
+  it("takes the SDK package beside a run-process entry given by a relative path as an absolute path", () => {
+    const root = mkdtempSync(join(tmpdir(), "promenade-entry-"));
+    try {
+      mkdirSync(join(root, "run", "sdk"), { recursive: true });
+      writeFileSync(join(root, "run", "child.js"), "");
+      writeFileSync(join(root, "run", "sdk", "package.json"), "{}");
+      const entry = relative(process.cwd(), join(root, "run", "child.js"));
+      const resolved = resolveEngineOptions({ dataDir: "d", childEntryPath: entry });
+      expect(resolved.childEntryPath).toBe(join(root, "run", "child.js"));
+      expect(resolved.sdkPackageDir).toBe(join(root, "run", "sdk"));
+      // An entry with no SDK package beside it: the installed SDK.
+      rmSync(join(root, "run", "sdk"), { recursive: true });
+      expect(
+        resolveEngineOptions({ dataDir: "d", childEntryPath: entry }).sdkPackageDir,
+      ).toBeNull();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("snapshots processEnv by default and copies a given one", () => {

@@ -242,6 +242,7 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     options.childEntryPath === undefined
       ? defaultChildEntryPath()
       : nonEmptyString(options.childEntryPath, "childEntryPath");
+  const entryPath = isAbsolute(childEntryPath) ? childEntryPath : resolve(childEntryPath);
   const builtins = options.builtins ?? "all";
   if (builtins !== "all" && builtins !== "read-only" && builtins !== "none") {
     throw invalid(
@@ -260,8 +261,8 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     log,
     maxRestarts: integer(options.maxRestarts ?? 2, "maxRestarts", 0),
     cancelGraceMs: integer(options.cancelGraceMs ?? 10_000, "cancelGraceMs", 0),
-    childEntryPath: isAbsolute(childEntryPath) ? childEntryPath : resolve(childEntryPath),
-    sdkPackageDir: sdkPackageDirOf(childEntryPath),
+    childEntryPath: entryPath,
+    sdkPackageDir: sdkPackageDirOf(entryPath),
     tickIntervalMs: integer(options.tickIntervalMs ?? 1000, "tickIntervalMs", 1),
     lateFireThresholdMs: integer(options.lateFireThresholdMs ?? 300_000, "lateFireThresholdMs", 1),
     warmPoolSize: integer(options.warmPoolSize ?? 0, "warmPoolSize", 0),

@@ -1,4 +1,5 @@
 import { defineConfig, type Options } from "tsup";
+import { BUNDLED_SDK_SUBPATHS } from "./src/sdk-resolve.ts";
 
 const shared: Options = {
   format: ["esm"],
@@ -8,8 +9,6 @@ const shared: Options = {
   tsconfig: "tsconfig.build.json",
 };
 
-/** The SDK's subpaths bundled into the run process (with the runtime: one module instance each). */
-const BUNDLED_SDK = ["runtime", "errors", "records", "limits", "redact", "clock"];
 /** Subpaths a program may import that stay the SDK package's own (no state shared with the runtime). */
 const FORWARDED_SDK = ["extract", "testing", "node-guard"];
 
@@ -36,7 +35,7 @@ export default defineConfig([
     outDir: "dist/run",
     noExternal: [
       /^@promenade\/supervisor(\/|$)/,
-      new RegExp(`^@promenade/workflow(/(${BUNDLED_SDK.join("|")}))?$`),
+      new RegExp(`^@promenade/workflow(/(${BUNDLED_SDK_SUBPATHS.join("|")}))?$`),
     ],
     splitting: false,
     clean: true,
@@ -50,7 +49,7 @@ async function writeRunSdk(): Promise<void> {
   mkdirSync("dist/run/sdk", { recursive: true });
   const owner = new Map<string, { value: unknown; subpath: string }>();
   const exports: Record<string, string> = {};
-  for (const sub of ["index", ...BUNDLED_SDK]) {
+  for (const sub of ["index", ...BUNDLED_SDK_SUBPATHS]) {
     const specifier = sub === "index" ? "@promenade/workflow" : `@promenade/workflow/${sub}`;
     const names = (await import(specifier)) as Record<string, unknown>;
     for (const [name, value] of Object.entries(names)) {

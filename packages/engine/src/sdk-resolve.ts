@@ -7,9 +7,22 @@
  */
 import module from "node:module";
 
-/** The subpaths compiled into the run process's bundle (the rest forward to the installed SDK). */
-const SDK_SPECIFIER =
-  /^@(?:promenade|boardwalk-labs)\/workflow(?:\/(runtime|errors|records|limits|redact|clock))?$/;
+/**
+ * The SDK subpaths compiled into the run process's bundle (with the runtime: one module instance
+ * each); the build bundles exactly these. The rest forward to the installed SDK.
+ */
+export const BUNDLED_SDK_SUBPATHS = [
+  "runtime",
+  "errors",
+  "records",
+  "limits",
+  "redact",
+  "clock",
+] as const;
+
+const SDK_SPECIFIER = new RegExp(
+  `^@(?:promenade|boardwalk-labs)/workflow(?:/(${BUNDLED_SDK_SUBPATHS.join("|")}))?$`,
+);
 
 interface ResolveResult {
   url: string;
@@ -24,18 +37,11 @@ type RegisterHooks = (hooks: {
 export function resolveSdkFrom(sdkDir: URL): void {
   const register = (module as { registerHooks?: RegisterHooks }).registerHooks;
   if (typeof register !== "function") return;
-  const urls = new Map<string, string>();
   register.call(module, {
     resolve(specifier, context, next) {
       const match = SDK_SPECIFIER.exec(specifier);
       if (match === null) return next(specifier, context);
-      const entry = match[1] ?? "index";
-      let url = urls.get(entry);
-      if (url === undefined) {
-        url = new URL(`${entry}.js`, sdkDir).href;
-        urls.set(entry, url);
-      }
-      return { url, shortCircuit: true };
+      return { url: new URL(`${match[1] ?? "index"}.js`, sdkDir).href, shortCircuit: true };
     },
   });
 }

@@ -2,7 +2,7 @@
 // the URL, filtered by the server), one page of runs at a time with newer/older paging, and live
 // updates over the runs feed (new runs appear on the first page; listed rows update in place).
 import { api } from "./api.js";
-import { clear, el, main, onLeave, showError } from "./dom.js";
+import { clear, el, main, onLeave, renderGuard, showError } from "./dom.js";
 import { ACTIVE, STATUSES } from "./format.js";
 import { live } from "./live.js";
 import { runRow, runsTable, tickDurations } from "./runs-table.js";
@@ -80,15 +80,13 @@ function saveCursors(key, cursors) {
   }
 }
 
-/** Counts renders of this page: a render overtaken by a newer one stops at its next step. */
-let renders = 0;
-
 export async function renderRuns(query) {
-  // The address this render answers; when the address changes (or the page renders again) while
-  // it waits for the API, the newer render owns the page and this one draws nothing more.
+  // The address this render answers; when the router begins another render, or the address has
+  // already changed (its hashchange not yet dispatched), while this one waits for the API, the
+  // newer render owns the page and this one draws nothing more.
   const hash = location.hash;
-  const mine = ++renders;
-  const overtaken = () => mine !== renders || location.hash !== hash;
+  const stale = renderGuard();
+  const overtaken = () => stale() || location.hash !== hash;
   const f = filtersOf(query);
   const since = localMidnight(f.from);
   const untilDay = localMidnight(f.to);

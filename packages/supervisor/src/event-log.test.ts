@@ -165,3 +165,64 @@ describe("EventLog", () => {
     expect(kinds().map(nameOf)).toEqual(["queued", "before"]);
   });
 });
+
+describe("EventLog.resumeFromStore", () => {
+  it("stamps a write issued while the pass reads its cursors from the envelope, after the read", async () => {
+    const { store, run } = await setup();
+    const log = new EventLog({
+      store,
+      runId: run.id,
+      now: () => 5,
+      redactor: new Redactor(),
+      log: () => undefined,
+      onFatal: () => undefined,
+    });
+    let release: (max: number) => void = () => undefined;
+    const resumed = log.resumeFromStore(
+      () => new Promise<number>((resolve) => (release = resolve)),
+    );
+    // An answer arriving while the read is in flight: it must not take a fresh block of its own
+    // (the block the pass is about to use), but the envelope's first cursor, after the read.
+    const stamps: ({ cursor: number; seq: number } | undefined)[] = [];
+    const committed = log.commitEvent("answer", (_pending, stamp) => {
+      stamps.push(stamp);
+      return null;
+    });
+    expect(stamps).toEqual([]);
+    release(1_000_003);
+    await resumed;
+    await committed;
+    expect(stamps).toEqual([{ cursor: 2_000_001, seq: 1 }]);
+    // The pass's own next event follows it.
+    log.stamp({ kind: "phase", name: "next", id: "next" });
+    log.flush();
+    await log.idle();
+    expect(store.peek.events(run.id).at(-1)?.cursor).toBe(2_000_002);
+  });
+
+  it("leaves a write issued before the read to the store, in a fresh block the pass then comes after", async () => {
+    const { store, run } = await setup();
+    const log = new EventLog({
+      store,
+      runId: run.id,
+      now: () => 5,
+      redactor: new Redactor(),
+      log: () => undefined,
+      onFatal: () => undefined,
+    });
+    const stamps: ({ cursor: number; seq: number } | undefined)[] = [];
+    const committed = log.commitEvent("answer", (_pending, stamp) => {
+      stamps.push(stamp);
+      return store.appendEvents(run.id, [
+        { cursor: 1_000_001, event: { kind: "phase", name: "fresh", id: "fresh" } as never },
+      ]);
+    });
+    await log.resumeFromStore(() => store.maxCursor(run.id));
+    await committed;
+    expect(stamps).toEqual([undefined]);
+    log.stamp({ kind: "phase", name: "next", id: "next" });
+    log.flush();
+    await log.idle();
+    expect(store.peek.events(run.id).at(-1)?.cursor).toBe(2_000_001);
+  });
+});

@@ -14,7 +14,7 @@
  */
 import { runEventSchema } from "@promenade/workflow";
 import type { RunEvent } from "@promenade/workflow";
-import { isPromiseLike } from "@promenade/workflow/records";
+import { andThen, isPromiseLike } from "@promenade/workflow/records";
 import { Envelope } from "./internal/envelope.ts";
 import { closedError } from "./internal/errors.ts";
 import { EngineError } from "@promenade/workflow/errors";
@@ -89,6 +89,17 @@ export class EventLog {
   resume(maxCursor: number): void {
     this.envelope = Envelope.resume(maxCursor);
     this.resumed = true;
+  }
+
+  /**
+   * Reads the run's highest persisted cursor and resumes after it, in queue order: a write issued
+   * before (an answer stored while the pass was starting, in a fresh block) is persisted before
+   * the read, so the pass's block comes after it; one issued after is stamped from the envelope.
+   */
+  resumeFromStore(maxCursor: () => Awaitable<number>): Awaitable<void> {
+    return this.write("could not read the run's events", () =>
+      andThen(maxCursor(), (max) => this.resume(max)),
+    );
   }
 
   /** Opens a new cursor block (before an agent turn's `turn_started`). */
@@ -211,8 +222,13 @@ export class EventLog {
     this.buffer = [];
     const pending =
       this.fatal === undefined ? rows.map((row) => ({ cursor: row.cursor, event: row.event })) : [];
+    // Before `resume`, whether the envelope is positioned is decided when the write runs: a
+    // pass's `resume` is itself queued (see `resumeFromStore`), and a write queued behind it
+    // must take the envelope's cursor, not a fresh block the pass is about to use too.
     const stamp = this.resumed ? this.envelope.next() : undefined;
-    return this.write(what, () => run(pending, stamp));
+    return this.write(what, () =>
+      run(pending, stamp ?? (this.resumed ? this.envelope.next() : undefined)),
+    );
   }
 
   /**

@@ -99,12 +99,11 @@ async function endAfterFailure(
 async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow): Promise<RunRow> {
   const { runId } = exec;
   exec.input = initial.input ?? null;
-  const [maxCursor, workflow] = await Promise.all([
-    ctx.store.maxCursor(runId),
+  const [, workflow] = await Promise.all([
+    exec.log.resumeFromStore(() => ctx.store.maxCursor(runId)),
     ctx.store.getWorkflowById(initial.workflowId),
   ]);
   assertOpen(ctx);
-  exec.log.resume(maxCursor);
   if (workflow === null) {
     return finishTerminalOrCurrent(ctx, exec, "failed", ["queued", "pending", ...LIVE], {
       error: {

@@ -5,6 +5,7 @@ export default defineConfig({
     index: "src/index.ts",
     child: "src/child/index.ts",
     testing: "src/testing/index.ts",
+    "spawner-process": "src/spawner-process.ts",
   },
   format: ["esm"],
   platform: "node",

@@ -9,7 +9,7 @@ export type { RecoveryReport, SuperviseOptions, SupervisorOptions } from "./supe
 // The run-status vocabulary is owned by `@promenade/workflow/records`; re-exported for callers
 // that imported it from here.
 export { isTerminal } from "@promenade/workflow/records";
-export { createLaunch, defaultLaunch } from "./launch.ts";
+export { createLaunch, createSpawnerLaunch, defaultLaunch } from "./launch.ts";
 export type { CreateLaunchOptions } from "./launch.ts";
 export { defaultIdempotencyKey } from "./idempotency.ts";
 export { answerLost, checkAnswerArguments, checkedAnswer } from "./answer-checks.ts";

@@ -13,7 +13,6 @@
  * when even that write fails, the run is left as it is for recovery and the failure is logged and
  * rethrown.
  */
-import { writeFileSync } from "node:fs";
 import type { EngineError } from "@promenade/workflow/errors";
 import { isEngineError } from "@promenade/workflow/errors";
 import { isTerminal, RUN_STATUSES } from "@promenade/workflow/records";
@@ -23,7 +22,7 @@ import type { SupervisorContext } from "./context.ts";
 import { abandonPass } from "./execution.ts";
 import type { Execution, PassOutcome } from "./execution.ts";
 import { closedError, describe, shapeOf } from "./internal/errors.ts";
-import { hydrateWorkspace, layoutRunDir, runDirs } from "./internal/run-dir.ts";
+import { hydrateWorkspace, runDirs } from "./internal/run-dir.ts";
 import { buildChildEnv } from "./internal/secrets.ts";
 import type { ChildEnvironment } from "./internal/secrets.ts";
 import { afterPass } from "./outcome.ts";
@@ -142,16 +141,26 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
   let firstStart = initial.startedAt;
   let activeMs = initial.activeMs;
   for (;;) {
-    assertOpen(ctx);
-    if (exec.abandoned !== undefined) throw exec.abandoned;
     // A retry waits out its backoff first (no longer than the wall-clock deadline).
     if (exec.retryAt !== null) await waitForRetry(ctx, exec, wallDeadlineOf(exec, firstStart));
+    const dirs = runDirs(ctx, runId);
+    // The pass's process is asked for right after: no refill of the warm pool takes its slot
+    // meanwhile, and the refills stay out of the run's start (see `startPass`).
+    const starting = ctx.boots.announce();
+    const window = ctx.boots.hold();
+    try {
+      await ctx.spares.layOut(dirs, exec.workflow.program);
+    } finally {
+      starting();
+      window();
+    }
+    // Checked after every wait, right before the pass starts (a cancel arriving later signals
+    // the pass's process).
+    assertOpen(ctx);
+    if (exec.abandoned !== undefined) throw exec.abandoned;
     if (exec.cancelRequested) {
       return finishTerminalOrCurrent(ctx, exec, "cancelled", ["pending", "cancelling"], {});
     }
-    const dirs = runDirs(ctx, runId);
-    if (ctx.spares.take(dirs)) writeFileSync(dirs.programPath, exec.workflow.program);
-    else layoutRunDir(dirs, exec.workflow.program, ctx.sdkPackageDir);
     if (!hydrated) {
       hydrateWorkspace(ctx.dataDir, workflow.id, dirs.workspaceDir);
       hydrated = true;

@@ -67,8 +67,10 @@ function statuses(store: InMemorySupervisorStore, runId: string): string[] {
   });
 }
 
+/** Polls every turn, up to 5 s (a pass lays out its run directory with real filesystem calls). */
 async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000 && !check(); i++) await new Promise((r) => setImmediate(r));
+  const end = Date.now() + 5_000;
+  while (!check() && Date.now() < end) await new Promise((r) => setImmediate(r));
   if (!check()) throw new Error("condition not met");
 }
 

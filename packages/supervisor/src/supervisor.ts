@@ -33,7 +33,7 @@ import { closedError, toError, unknownRun } from "./internal/errors.ts";
 import { BootQueue } from "./internal/boot-queue.ts";
 import { WarmPool } from "./internal/pool.ts";
 import { SpareRunDirs } from "./internal/run-dir.ts";
-import { DEFAULT_RUN_NICENESS, defaultLaunch, lowerPriority } from "./launch.ts";
+import { DEFAULT_RUN_NICENESS, defaultLaunch, lowerPriority, prepareSpawner } from "./launch.ts";
 import { executeRun } from "./pass.ts";
 import type {
   Awaitable,
@@ -162,7 +162,10 @@ export class RunSupervisor {
   private closing = false;
   private shutdownPromise: Promise<void> | null = null;
 
-  /** Validates options; throws `VALIDATION` for a bad number. Spawns nothing unless `pool` is set. */
+  /**
+   * Validates options; throws `VALIDATION` for a bad number. Spawns no run process unless `pool`
+   * is set (with the default launch, it starts the engine process's spawner).
+   */
   constructor(options: SupervisorOptions) {
     this.store = options.store;
     this.childEntryPath = options.childEntryPath;
@@ -195,6 +198,10 @@ export class RunSupervisor {
       );
     }
     this.boots = new BootQueue({ limit: maxBooting });
+    // The default launch creates processes in the spawner process: start it now, so the first
+    // run does not wait for it to boot (one for the whole engine process; idle, it keeps
+    // nothing alive).
+    if (options.launch === undefined) prepareSpawner();
     // Without a pool, spares are prepared lazily (the first run start triggers the first fill),
     // so construction does no I/O; with a pool they are prepared with the pooled processes.
     this.spares = new SpareRunDirs(workDir, sdkPackageDir, Math.max(2, poolSize));
@@ -394,7 +401,9 @@ export class RunSupervisor {
     const executions = [...this.executions.values()];
     for (const exec of executions) exec.log.flush();
     this.closing = true;
-    this.spares.close();
+    // A spare being made finishes before the close resolves: nothing is made in the data dir
+    // afterwards.
+    const sparesClosed = this.spares.close();
     // Processes not created yet never will be; their passes end without one.
     this.boots.close();
     for (const exec of executions) {
@@ -421,7 +430,9 @@ export class RunSupervisor {
           safeKill(child, "SIGTERM");
         }),
     );
-    this.shutdownPromise = Promise.all([poolClosed, ...exits, ...writes]).then(() => undefined);
+    this.shutdownPromise = Promise.all([sparesClosed, poolClosed, ...exits, ...writes]).then(
+      () => undefined,
+    );
     return this.shutdownPromise;
   }
 
@@ -517,7 +528,9 @@ export class RunSupervisor {
       cwd: args.cwd,
       env: args.env,
     });
-    lowerPriority(child, this.runNiceness);
+    // A process the spawner creates has its pid a moment later.
+    if (child.pid === undefined) child.once("spawn", () => lowerPriority(child, this.runNiceness));
+    else lowerPriority(child, this.runNiceness);
     this.liveChildren.add(child);
     child.once("exit", () => this.liveChildren.delete(child));
     child.once("error", () => {

@@ -11,12 +11,15 @@ import { fileURLToPath } from "node:url";
 import type { JsonValue } from "@promenade/workflow";
 import { RunSupervisor } from "../src/index.ts";
 import type { EventRow, RunRow, SupervisorOptions, WorkflowRow } from "../src/index.ts";
-import { createLaunch } from "../src/launch.ts";
+import { createLaunch, createSpawnerLaunch } from "../src/launch.ts";
 import { createInMemorySupervisorStore } from "../src/testing/index.ts";
 import type { InMemorySupervisorStore } from "../src/testing/index.ts";
 
 export const childEntryPath = fileURLToPath(new URL("./fixtures/child-entry.ts", import.meta.url));
-export const sourceLaunch = createLaunch({ execArgv: ["--conditions=@promenade/source"] });
+/** Run processes created by the spawner process (the default launch), from TypeScript sources. */
+export const sourceLaunch = createSpawnerLaunch({ execArgv: ["--conditions=@promenade/source"] });
+/** The same, spawned directly by the test process. */
+export const directSourceLaunch = createLaunch({ execArgv: ["--conditions=@promenade/source"] });
 
 export interface Harness {
   dataDir: string;

@@ -2,7 +2,7 @@
 // program errors, stdout/stderr capture, phases, and messages the child may not send.
 import { afterEach, describe, expect, it } from "vitest";
 import type { PublishedEvent } from "@promenade/workflow/records";
-import { createHarness, manifestOf } from "./harness.ts";
+import { createHarness, directSourceLaunch, manifestOf } from "./harness.ts";
 import type { Harness } from "./harness.ts";
 
 let h: Harness;
@@ -35,6 +35,19 @@ describe("lifecycle with real run processes", () => {
     const cursors = h.events(row.id).map((e) => e.cursor);
     expect(cursors.slice(0, 2)).toEqual([1, 1_000_001]);
     expect(strictlyIncreasing(cursors)).toBe(true);
+  });
+
+  it("completes a run whose process this process spawned itself (no spawner)", async () => {
+    h = createHarness({ launch: directSourceLaunch });
+    h.deploy({ slug: "echo" }, 'console.log("hi"); output({ echoed: input });');
+    const row = await h.run("echo", { n: 8 });
+    expect(row.status).toBe("completed");
+    expect(row.output).toEqual({ echoed: { n: 8 } });
+    expect(h.statuses(row.id)).toEqual(["queued", "pending", "running", "completed"]);
+    const printed = h
+      .events(row.id)
+      .flatMap((e) => (e.event.kind === "program_output" ? [e.event.text] : []));
+    expect(printed.join("")).toBe("hi\n");
   });
 
   it("round-trips nested input and passes the frozen deploy config", async () => {

@@ -239,6 +239,28 @@ describe("BootQueue", () => {
       expect(started).toEqual(["refill"]);
     });
 
+    it("begins no background boot while a start is announced, then the start first", () => {
+      const { queue, drain, started } = quietQueue();
+      const announced = queue.announce();
+      queue.whenIdle(
+        () => started.push("refill"),
+        () => {},
+        () => false, // an empty pool: it would otherwise begin at once
+      );
+      drain();
+      vi.advanceTimersByTime(5_000);
+      drain();
+      expect(started).toEqual([]);
+      queue.enqueue(
+        () => started.push("start"),
+        () => {},
+      );
+      announced();
+      announced(); // a second call changes nothing
+      drain();
+      expect(started).toEqual(["start", "refill"]);
+    });
+
     it("starts a queued start at once while a run is starting", () => {
       const { queue, drain, started } = quietQueue();
       queue.hold();

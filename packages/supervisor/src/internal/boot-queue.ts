@@ -8,6 +8,10 @@
  * run is starting or finishing, and none has for a quiet period (see {@link BootQueue.hold}): a
  * spawn blocks the engine's event loop, and inside a run's start or finish it delays that run.
  *
+ * A start about to be queued (its run directory still being laid out) is announced
+ * ({@link BootQueue.announce}): no background boot begins while one is, so a refill never takes
+ * the slot that start is coming for.
+ *
  * Invariants: a queued start is started exactly once or dropped exactly once (cancelled, or the
  * queue closed), never both; starts begin in the order they were queued; at most `limit` boots are
  * in progress (released or not) at any moment; nothing starts after `close()`.
@@ -76,6 +80,8 @@ export class BootQueue {
   private closed = false;
   /** Runs starting or finishing now; see {@link hold}. */
   private held = 0;
+  /** Starts about to be queued; see {@link announce}. */
+  private announced = 0;
   /** When the last of them was done (`Date.now()`). */
   private lastBusy = Number.NEGATIVE_INFINITY;
   /** The timer that looks again once a background boot's quiet moment has come. */
@@ -139,6 +145,21 @@ export class BootQueue {
     };
   }
 
+  /**
+   * A start will be queued soon: no background boot begins until the returned (idempotent) call
+   * says the wait is over (the start was queued, or will not be).
+   */
+  announce(): () => void {
+    this.announced += 1;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.announced -= 1;
+      this.schedule();
+    };
+  }
+
   /** Nothing starts any more; every waiting boot is dropped (its `dropped` called) now. */
   close(): void {
     if (this.closed) return;
@@ -186,7 +207,7 @@ export class BootQueue {
     if (this.inProgress >= this.limit) return;
     if (this.waiting.length === 0) {
       const next = this.background[0];
-      if (next === undefined) return;
+      if (next === undefined || this.announced > 0) return;
       const at = this.quietAt(next);
       const wait = at - Date.now();
       if (wait > 0) {
@@ -225,7 +246,8 @@ export class BootQueue {
   private beginNext(): void {
     if (this.closed || this.inProgress >= this.limit) return;
     const background = this.background[0];
-    const quiet = background !== undefined && Date.now() >= this.quietAt(background);
+    const quiet =
+      background !== undefined && this.announced === 0 && Date.now() >= this.quietAt(background);
     const entry = this.waiting.shift() ?? (quiet ? this.background.shift() : undefined);
     if (entry === undefined) return;
     entry.done = true;

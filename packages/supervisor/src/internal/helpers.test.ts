@@ -158,7 +158,7 @@ describe("spare run dirs", () => {
       const spares = new SpareRunDirs(dataDir, sdk, 2);
       const dirs = runDirs({ dataDir, workDir: dataDir }, "01RUN");
       expect(spares.take(dirs)).toBe(false);
-      await new Promise((r) => setImmediate(r));
+      await spares.idle();
       expect(spareNames()).toHaveLength(2);
       expect(spares.take(dirs)).toBe(true);
       expect(existsSync(dirs.workspaceDir)).toBe(true);
@@ -168,15 +168,18 @@ describe("spare run dirs", () => {
         );
       }
       expect(spares.take(dirs)).toBe(false);
-      await new Promise((r) => setImmediate(r));
-      spares.close();
+      await spares.idle();
+      await spares.close();
       const before = spareNames();
+      expect(before).toHaveLength(2);
       const next = new SpareRunDirs(dataDir, sdk, 2);
       next.fill();
-      await new Promise((r) => setImmediate(r));
+      await next.idle();
       expect(spareNames()).toEqual(before);
       expect(next.take(runDirs({ dataDir, workDir: dataDir }, "01OTHER"))).toBe(true);
-      next.close();
+      await next.close();
+      // Closed while refilling: the refill in progress ends before close resolves.
+      expect(spareNames()).toHaveLength(1);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(sdk, { recursive: true, force: true });

@@ -16,25 +16,25 @@ function root(): string {
 }
 
 describe("layoutRunDir", () => {
-  it("links both SDK names to the SDK package and writes the program", () => {
+  it("links both SDK names to the SDK package and writes the program", async () => {
     const base = root();
     const dirs = runDirs({ dataDir: base, workDir: base }, "run-1");
-    layoutRunDir(dirs, "output(1);", "/sdk/one");
+    await layoutRunDir(dirs, "output(1);", "/sdk/one");
     expect(readFileSync(dirs.programPath, "utf8")).toBe("output(1);");
     for (const name of ["@promenade/workflow", "@boardwalk-labs/workflow"]) {
       expect(readlinkSync(join(dirs.programDir, "node_modules", name))).toBe("/sdk/one");
     }
   });
 
-  it("relinks a run directory whose links lead to another SDK (laid out by an earlier engine)", () => {
+  it("relinks a run directory whose links lead to another SDK (laid out by an earlier engine)", async () => {
     const base = root();
     const dirs = runDirs({ dataDir: base, workDir: base }, "run-2");
-    layoutRunDir(dirs, "output(1);", "/sdk/old");
+    await layoutRunDir(dirs, "output(1);", "/sdk/old");
     // A leftover that is no link at all is replaced too.
     const boardwalk = join(dirs.programDir, "node_modules", "@boardwalk-labs", "workflow");
     rmSync(boardwalk);
     mkdirSync(boardwalk);
-    layoutRunDir(dirs, "output(2);", "/sdk/new");
+    await layoutRunDir(dirs, "output(2);", "/sdk/new");
     expect(readlinkSync(join(dirs.programDir, "node_modules", "@promenade", "workflow"))).toBe(
       "/sdk/new",
     );
@@ -42,12 +42,12 @@ describe("layoutRunDir", () => {
     expect(readFileSync(dirs.programPath, "utf8")).toBe("output(2);");
   });
 
-  it("keeps links that already lead to the SDK package", () => {
+  it("keeps links that already lead to the SDK package", async () => {
     const base = root();
     const dirs = runDirs({ dataDir: base, workDir: base }, "run-3");
     mkdirSync(join(dirs.programDir, "node_modules", "@promenade"), { recursive: true });
     symlinkSync("/sdk/same", join(dirs.programDir, "node_modules", "@promenade", "workflow"));
-    layoutRunDir(dirs, "output(3);", "/sdk/same");
+    await layoutRunDir(dirs, "output(3);", "/sdk/same");
     expect(readlinkSync(join(dirs.programDir, "node_modules", "@promenade", "workflow"))).toBe(
       "/sdk/same",
     );

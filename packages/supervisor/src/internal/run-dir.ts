@@ -5,17 +5,8 @@
  * new durable root in a temp dir and swaps it in, so a failed copy leaves the old state intact.
  */
 import { randomBytes } from "node:crypto";
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readlinkSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdir, readdir, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /** Absolute paths of one run's directories. */
@@ -58,28 +49,38 @@ const SDK_SPECIFIERS = [
   ["@boardwalk-labs", "workflow"],
 ] as const;
 
-/** Creates the layout (keeping existing links) and writes the program file. */
-export function layoutRunDir(dirs: RunDirs, program: string, sdkPackageDir: string): void {
-  layoutSkeleton(dirs, sdkPackageDir);
-  writeFileSync(dirs.programPath, program);
+/**
+ * Creates the layout (keeping existing links) and writes the program file. Its filesystem calls
+ * run on libuv's thread pool, not on the engine's event loop.
+ */
+export async function layoutRunDir(
+  dirs: RunDirs,
+  program: string,
+  sdkPackageDir: string,
+): Promise<void> {
+  await layoutSkeleton(dirs, sdkPackageDir);
+  await writeFile(dirs.programPath, program);
 }
 
 /**
  * Everything of the layout except the program file and the artifacts dir (made when the run
  * writes its first artifact). Idempotent.
  */
-function layoutSkeleton(dirs: Omit<RunDirs, "artifactsDir">, sdkPackageDir: string): void {
-  mkdirSync(dirs.workspaceDir, { recursive: true });
+async function layoutSkeleton(
+  dirs: Omit<RunDirs, "artifactsDir">,
+  sdkPackageDir: string,
+): Promise<void> {
+  await mkdir(dirs.workspaceDir, { recursive: true });
   for (const [scope, name] of SDK_SPECIFIERS) {
     const scopeDir = join(dirs.programDir, "node_modules", scope);
     const link = join(scopeDir, name);
-    const target = linkTarget(link);
+    const target = await linkTarget(link);
     if (target === sdkPackageDir) continue;
     // A link to another SDK (laid out by an engine of an earlier version, or one configured with
     // another run-process entry): the program must import the SDK its runtime shares.
-    if (target !== null) rmSync(link, { recursive: true, force: true });
-    mkdirSync(scopeDir, { recursive: true });
-    symlinkSync(sdkPackageDir, link, "dir");
+    if (target !== null) await rm(link, { recursive: true, force: true });
+    await mkdir(scopeDir, { recursive: true });
+    await symlink(sdkPackageDir, link, "dir");
   }
 }
 
@@ -89,20 +90,41 @@ const SPARE_PREFIX = ".spare-";
  * Run directories laid out ahead of time (workspace, both SDK links), so a run's first pass
  * costs one rename instead of a dozen filesystem calls on the start-latency path. Spares live
  * in `<workDir>/runs/.spare-*` (never a run id: ULIDs have no dot) and are refilled in the
- * background; leftovers of an earlier engine are reused after re-checking their layout.
+ * background, their directories and links made on libuv's thread pool (a burst of run starts
+ * would otherwise spend a large share of the engine's event loop in `mkdir`); leftovers of an
+ * earlier engine are adopted once, at the first fill, after re-checking their layout.
  */
 export class SpareRunDirs {
   private readonly ready: string[] = [];
   private readonly runsDir: string;
   private readonly sdkPackageDir: string;
   private readonly size: number;
-  private scheduled = false;
+  /** The refill in progress, if any. */
+  private filling: Promise<void> | null = null;
+  /** The last run directory being laid out by {@link layOut} (they go one after another). */
+  private laying: Promise<void> = Promise.resolve();
+  private adopted = false;
   private closed = false;
 
   constructor(workDir: string, sdkPackageDir: string, size: number) {
     this.runsDir = join(workDir, "runs");
     this.sdkPackageDir = sdkPackageDir;
     this.size = size;
+  }
+
+  /**
+   * Lays out a run's directory and writes its program: a spare renamed into place, or (none
+   * ready, or the directory exists from an earlier pass) the layout made or checked off the event
+   * loop. Calls complete in the order they were made, so runs start in the order they asked.
+   */
+  layOut(dirs: RunDirs, program: string): Promise<void> {
+    const step = this.laying.then(() => {
+      if (this.take(dirs)) writeFileSync(dirs.programPath, program);
+      else return layoutRunDir(dirs, program, this.sdkPackageDir);
+      return undefined;
+    });
+    this.laying = step.catch(() => undefined);
+    return step;
   }
 
   /**
@@ -123,58 +145,92 @@ export class SpareRunDirs {
     }
   }
 
-  /** Prepares spares up to the target size on a later macrotask. */
+  /** Prepares spares up to the target size, off this turn. */
   fill(): void {
-    if (this.scheduled || this.closed || this.size === 0) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      if (this.closed) return;
-      try {
-        if (this.ready.length === 0) this.adoptLeftovers();
-        if (this.ready.length < this.size) mkdirSync(this.runsDir, { recursive: true });
-        while (!this.closed && this.ready.length < this.size) {
-          const path = join(this.runsDir, `${SPARE_PREFIX}${randomBytes(8).toString("hex")}`);
-          this.create(path);
-          this.ready.push(path);
-        }
-      } catch {
-        // Spares are an optimisation: a run lays its directory out itself when none is ready.
-      }
-    });
+    if (this.filling !== null || this.closed || this.size === 0) return;
+    const filling = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.refill())
+      .then(
+        (complete) => {
+          this.filling = null;
+          // Taken while the last one was being made: go on (not after a failure, which would
+          // only fail again).
+          if (complete && this.ready.length < this.size) this.fill();
+        },
+        () => {
+          this.filling = null;
+        },
+      );
+    this.filling = filling;
   }
 
-  /** Stops refilling. Prepared spares stay on disk for the next engine. */
-  close(): void {
+  /** Resolves once no refill is in progress. */
+  async idle(): Promise<void> {
+    while (this.filling !== null) await this.filling;
+  }
+
+  /**
+   * Stops refilling; resolves once the refill in progress (if any) has ended, so nothing is
+   * made in the directory afterwards. Prepared spares stay on disk for the next engine.
+   */
+  close(): Promise<void> {
     this.closed = true;
+    return this.idle();
   }
 
-  private adoptLeftovers(): void {
-    if (!existsSync(this.runsDir)) return;
-    for (const name of readdirSync(this.runsDir)) {
+  /** Makes spares until there are enough; false when a filesystem call failed. */
+  private async refill(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      if (!this.adopted) {
+        this.adopted = true;
+        await this.adoptLeftovers();
+      }
+      if (this.ready.length < this.size) await mkdir(this.runsDir, { recursive: true });
+      while (!this.closed && this.ready.length < this.size) {
+        const path = join(this.runsDir, `${SPARE_PREFIX}${randomBytes(8).toString("hex")}`);
+        await this.create(path);
+        // Made complete even when closed meanwhile: the next engine adopts it.
+        this.ready.push(path);
+      }
+      return true;
+    } catch {
+      // Spares are an optimisation: a run lays its directory out itself when none is ready.
+      return false;
+    }
+  }
+
+  private async adoptLeftovers(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.runsDir);
+    } catch {
+      return; // no runs directory yet
+    }
+    for (const name of names) {
       if (!name.startsWith(SPARE_PREFIX) || this.ready.length >= this.size) continue;
       const path = join(this.runsDir, name);
-      this.prepare(path);
+      await this.prepare(path);
       this.ready.push(path);
     }
   }
 
   /** A brand-new spare: plain mkdirs in order and the two links (no recursive stat walks). */
-  private create(path: string): void {
-    mkdirSync(path);
-    mkdirSync(join(path, "workspace"));
+  private async create(path: string): Promise<void> {
+    await mkdir(path);
+    await mkdir(join(path, "workspace"));
     const modules = join(path, "program", "node_modules");
-    mkdirSync(join(path, "program"));
-    mkdirSync(modules);
+    await mkdir(join(path, "program"));
+    await mkdir(modules);
     for (const [scope, name] of SDK_SPECIFIERS) {
-      mkdirSync(join(modules, scope));
-      symlinkSync(this.sdkPackageDir, join(modules, scope, name), "dir");
+      await mkdir(join(modules, scope));
+      await symlink(this.sdkPackageDir, join(modules, scope, name), "dir");
     }
   }
 
-  private prepare(path: string): void {
+  private prepare(path: string): Promise<void> {
     const programDir = join(path, "program");
-    layoutSkeleton(
+    return layoutSkeleton(
       {
         runDir: path,
         programDir,
@@ -187,9 +243,9 @@ export class SpareRunDirs {
 }
 
 /** Where the link at `path` points; `null` when nothing is there, `""` when it is no link. */
-function linkTarget(path: string): string | null {
+async function linkTarget(path: string): Promise<string | null> {
   try {
-    return readlinkSync(path);
+    return await readlink(path);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "ENOENT" ? null : "";
   }

@@ -80,10 +80,22 @@ export function sampleTreePeak(intervalMs = 25): { stop(): number } {
   };
 }
 
-/** CPU time (user + system, ms) of this process's reaped children, from /proc/self/stat. */
+/**
+ * CPU time (user + system, ms) of the processes of this process's tree that have been reaped:
+ * each live process's reaped children (cutime + cstime, proc(5)). Run processes are children of
+ * the engine's spawner, which reaps them, so the spawner's count is included.
+ */
 export function reapedChildrenCpuMs(): number {
-  const stat = readFileSync("/proc/self/stat", "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 16 and 17 (cutime, cstime) of proc(5), in clock ticks (100 Hz on Linux).
-  return (Number(fields[13]) + Number(fields[14])) * 10;
+  let ticks = 0;
+  for (const pid of processTree(process.pid)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // Fields 16 and 17 (cutime, cstime), in clock ticks (100 Hz on Linux).
+      ticks += Number(fields[13]) + Number(fields[14]);
+    } catch {
+      // Exited meanwhile: its own parent has counted it.
+    }
+  }
+  return ticks * 10;
 }

@@ -10,7 +10,8 @@
  * spawner's own IPC channel; from then on the engine and the run process talk directly, and
  * this process only reports the exit and delivers signals. It exits when the engine's channel
  * closes (the engine ended); run processes not handed over yet then lose their channel too and
- * end on their own.
+ * end on their own. It holds none of the engine's own stdio (its stderr is a pipe the engine
+ * reads), so an engine that was killed is seen to close its output at once.
  *
  * Runs as a plain script (no imports beyond Node's), so it starts from its TypeScript source
  * too.
@@ -37,6 +38,9 @@ interface KillRequest {
   id: number;
   signal: NodeJS.Signals;
 }
+
+/** How often the spawner checks that its engine is still there. */
+const ORPHAN_CHECK_MS = 500;
 
 const children = new Map<number, ChildProcess>();
 
@@ -106,3 +110,11 @@ process.on("message", (raw: unknown) => {
   else if (message.type === "kill") kill(message as KillRequest);
 });
 process.on("disconnect", () => process.exit(0));
+// Node does not emit `disconnect` when the engine's end closes while a socket sent to it awaits
+// its acknowledgement (it postpones the disconnect until the acknowledgement, which a dead
+// engine never sends): look at the channel, too.
+setInterval(() => {
+  if (!process.connected || process.channel === undefined || process.channel === null) {
+    process.exit(0);
+  }
+}, ORPHAN_CHECK_MS).unref();

@@ -207,6 +207,35 @@ child.on("close", (code) => console.log("closed", code, spawner.pid));`,
     await until(() => !alive(spawnerPid), 10_000);
   });
 
+  it("ends when the engine dies while a socket handed to it awaits its acknowledgement", async () => {
+    // An engine that asks for a process and dies without ever reading the spawner's answer:
+    // Node then never emits `disconnect` in the spawner.
+    const script = join(dir, "engine-mute.mjs");
+    writeFileSync(
+      script,
+      `import { spawn } from "node:child_process";
+const spawner = spawn(process.execPath, [${JSON.stringify(spawnerEntryPath())}], { stdio: ["ignore", "ignore", "ignore", "ipc"] });
+spawner.send({ type: "spawn", id: 1, file: process.execPath, args: [${JSON.stringify(CHILD)}], cwd: ${JSON.stringify(dir)}, env: {} }, () => {
+  console.log(spawner.pid);
+  const end = Date.now() + 3000;
+  while (Date.now() < end) {} // the spawner answers meanwhile; nothing here reads it
+  process.kill(process.pid, "SIGKILL");
+});
+`,
+    );
+    const proc = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    await new Promise((resolve) => proc.once("exit", resolve));
+    const spawnerPid = Number(out.trim());
+    expect(spawnerPid).toBeGreaterThan(0);
+    try {
+      await until(() => !alive(spawnerPid), 10_000);
+    } finally {
+      if (alive(spawnerPid)) process.kill(spawnerPid, "SIGKILL");
+    }
+  });
+
   it("never lets a run process or the spawner outlive an engine that is killed", async () => {
     const e = engine(`child.on("message", (m) => console.log(m.pid, spawner.pid));`);
     await until(() => e.lines().length === 1);

@@ -81,12 +81,16 @@ export class Spawner {
       );
     }
     // Not `fork`: the engine's own flags (test loaders, inspector) are not the spawner's.
+    // Its stderr is relayed, not inherited: a process holding the engine's own stderr would keep
+    // it open after the engine died.
     const proc = spawn(process.execPath, [this.entry], {
-      stdio: ["ignore", "ignore", "inherit", "ipc"],
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
       serialization: "json",
       env: process.env,
     });
     this.process = proc;
+    proc.stderr?.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+    (proc.stderr as { unref?: () => void } | null)?.unref?.();
     proc.on("message", (message: SpawnerMessage, handle?: Socket) => this.receive(message, handle));
     proc.on("error", () => undefined); // its exit (or the failed spawn's close) follows
     proc.once("close", () => this.lost(proc));

@@ -26,8 +26,7 @@ export interface RemoteOwner {
  * anyone read the stream — when a `ChildProcess`'s pipe counts as closed.
  */
 class OutputStream extends PassThrough {
-  private socket: Socket | null = null;
-  private referenced = true;
+  private readonly hold = new SocketRef();
   private readonly sourceClosed: () => void;
 
   constructor(sourceClosed: () => void) {
@@ -37,14 +36,13 @@ class OutputStream extends PassThrough {
 
   /** Ends the stream without a socket (the process never handed one over). */
   endWithoutSource(): void {
-    if (this.socket !== null) return;
+    if (this.hold.socket !== null) return;
     if (!this.writableEnded) this.end();
     this.sourceClosed();
   }
 
   attach(socket: Socket): void {
-    this.socket = socket;
-    if (!this.referenced) socket.unref();
+    this.hold.set(socket);
     socket.on("error", (err) => this.destroy(err));
     // A stream being read counts as closed once its reader has had everything (its `end`),
     // so the `close` of the process never overtakes output still on its way.
@@ -59,20 +57,26 @@ class OutputStream extends PassThrough {
   }
 
   ref(): void {
-    this.referenced = true;
-    this.socket?.ref();
+    this.hold.ref();
   }
 
   unref(): void {
-    this.referenced = false;
-    this.socket?.unref();
+    this.hold.unref();
   }
 }
 
-/** `channel`: `ref`/`unref` of the IPC socket. */
-class Channel {
+/**
+ * `ref`/`unref` of a socket that may not have arrived yet (applied to it when it does): the
+ * `channel` of a remote child, and what its output streams hold.
+ */
+class SocketRef {
   socket: Socket | null = null;
-  referenced = true;
+  private referenced = true;
+
+  set(socket: Socket): void {
+    this.socket = socket;
+    if (!this.referenced) socket.unref();
+  }
 
   ref(): void {
     this.referenced = true;
@@ -91,7 +95,7 @@ export class RemoteChild extends EventEmitter {
   readonly stdout = new OutputStream(() => this.streamClosed("stdout"));
   readonly stderr = new OutputStream(() => this.streamClosed("stderr"));
   readonly stdin = null;
-  readonly channel = new Channel();
+  readonly channel = new SocketRef();
   connected = true;
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
@@ -115,8 +119,7 @@ export class RemoteChild extends EventEmitter {
   /** The process exists: its pid and IPC socket. */
   spawned(pid: number, ipc: Socket): void {
     this.pid = pid;
-    this.channel.socket = ipc;
-    if (!this.channel.referenced) ipc.unref();
+    this.channel.set(ipc);
     ipc.setEncoding("utf8");
     ipc.on("data", (chunk: string) => this.receive(chunk));
     ipc.on("error", () => undefined);

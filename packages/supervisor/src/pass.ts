@@ -144,15 +144,13 @@ async function passLoop(ctx: SupervisorContext, exec: Execution, initial: RunRow
     // A retry waits out its backoff first (no longer than the wall-clock deadline).
     if (exec.retryAt !== null) await waitForRetry(ctx, exec, wallDeadlineOf(exec, firstStart));
     const dirs = runDirs(ctx, runId);
-    // The pass's process is asked for right after: no refill of the warm pool takes its slot
-    // meanwhile, and the refills stay out of the run's start (see `startPass`).
+    // The pass's process is asked for right after: no refill of the warm pool begins meanwhile
+    // (`startPass` then keeps them out of the run's start).
     const starting = ctx.boots.announce();
-    const window = ctx.boots.hold();
     try {
       await ctx.spares.layOut(dirs, exec.workflow.program);
     } finally {
       starting();
-      window();
     }
     // Checked after every wait, right before the pass starts (a cancel arriving later signals
     // the pass's process).

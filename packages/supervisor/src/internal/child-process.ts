@@ -14,6 +14,15 @@ export function safeKill(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** `process.kill(pid, signal)`, ignoring a process that has already exited. */
+export function safeKillPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
 /** Sends one IPC message; a process that went away mid-send is handled by its pass. */
 export function sendToChild(child: ChildProcess, message: unknown): void {
   if (!child.connected) return;

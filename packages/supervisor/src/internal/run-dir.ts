@@ -148,20 +148,15 @@ export class SpareRunDirs {
   /** Prepares spares up to the target size, off this turn. */
   fill(): void {
     if (this.filling !== null || this.closed || this.size === 0) return;
-    const filling = new Promise<void>((resolve) => setImmediate(resolve))
+    // `refill` never rejects: it reports a failure as `false`.
+    this.filling = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.refill())
-      .then(
-        (complete) => {
-          this.filling = null;
-          // Taken while the last one was being made: go on (not after a failure, which would
-          // only fail again).
-          if (complete && this.ready.length < this.size) this.fill();
-        },
-        () => {
-          this.filling = null;
-        },
-      );
-    this.filling = filling;
+      .then((complete) => {
+        this.filling = null;
+        // Taken while the last one was being made: go on (not after a failure, which would
+        // only fail again).
+        if (complete && this.ready.length < this.size) this.fill();
+      });
   }
 
   /** Resolves once no refill is in progress. */

@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import type { Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { safeKillPid } from "./child-process.ts";
 import { RemoteChild } from "./remote-child.ts";
 
 /** What a run process is started with. */
@@ -127,12 +128,7 @@ export class Spawner {
       return;
     }
     const pid = this.children.get(id)?.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Gone already.
-    }
+    if (pid !== undefined) safeKillPid(pid, signal);
   }
 
   private forget(id: number): void {
@@ -162,13 +158,7 @@ export class Spawner {
     const children = [...this.children.values()];
     this.children.clear();
     for (const child of children) {
-      if (child.pid !== undefined) {
-        try {
-          process.kill(child.pid, "SIGKILL");
-        } catch {
-          // Gone already.
-        }
-      }
+      if (child.pid !== undefined) safeKillPid(child.pid, "SIGKILL");
       child.lost();
     }
   }

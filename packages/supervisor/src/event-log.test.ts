@@ -7,7 +7,7 @@ import { Redactor } from "@promenade/workflow/redact";
 import { EventLog } from "./event-log.ts";
 import type { EventAppend, StatusChange } from "./ports.ts";
 import { createInMemorySupervisorStore } from "./testing/index.ts";
-import type { InMemorySupervisorStoreOptions } from "./testing/index.ts";
+import type { InMemorySupervisorStore, InMemorySupervisorStoreOptions } from "./testing/index.ts";
 
 function redactorWith(label: string, value: string): Redactor {
   const redactor = new Redactor();
@@ -167,16 +167,21 @@ describe("EventLog", () => {
 });
 
 describe("EventLog.resumeFromStore", () => {
-  it("stamps a write issued while the pass reads its cursors from the envelope, after the read", async () => {
-    const { store, run } = await setup();
-    const log = new EventLog({
+  /** A pass's log before it resumed (the shared `setup` resumes its own). */
+  function unresumedLog(store: InMemorySupervisorStore, runId: string): EventLog {
+    return new EventLog({
       store,
-      runId: run.id,
+      runId,
       now: () => 5,
       redactor: new Redactor(),
       log: () => undefined,
       onFatal: () => undefined,
     });
+  }
+
+  it("stamps a write issued while the pass reads its cursors from the envelope, after the read", async () => {
+    const { store, run } = await setup();
+    const log = unresumedLog(store, run.id);
     let release: (max: number) => void = () => undefined;
     const resumed = log.resumeFromStore(
       () => new Promise<number>((resolve) => (release = resolve)),
@@ -202,14 +207,7 @@ describe("EventLog.resumeFromStore", () => {
 
   it("leaves a write issued before the read to the store, in a fresh block the pass then comes after", async () => {
     const { store, run } = await setup();
-    const log = new EventLog({
-      store,
-      runId: run.id,
-      now: () => 5,
-      redactor: new Redactor(),
-      log: () => undefined,
-      onFatal: () => undefined,
-    });
+    const log = unresumedLog(store, run.id);
     const stamps: ({ cursor: number; seq: number } | undefined)[] = [];
     const committed = log.commitEvent("answer", (_pending, stamp) => {
       stamps.push(stamp);

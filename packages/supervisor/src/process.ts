@@ -124,6 +124,9 @@ export function startPass(
         pass.exited = true;
         pass.exitDetail = signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
         for (const fn of pass.onExit) fn();
+        // A pass that settled on its report and closed output has nothing left to drain (a
+        // timer armed now would only keep the engine's process alive after its last run).
+        if (settled) return;
         // Wait for the pipes and the IPC channel to drain, but never forever (grandchildren
         // holding the pipes open must not stall the run).
         drain = setTimeout(settlePass, DRAIN_AFTER_EXIT_MS);

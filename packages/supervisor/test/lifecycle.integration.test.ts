@@ -1,14 +1,45 @@
 // The run lifecycle with real run processes: statuses, kinds, cursors, output,
 // program errors, stdout/stderr capture, phases, and messages the child may not send.
+import { createHook } from "node:async_hooks";
+import type { ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { sep } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PublishedEvent } from "@promenade/workflow/records";
-import { createHarness, directSourceLaunch, manifestOf } from "./harness.ts";
+import { createHarness, directSourceLaunch, manifestOf, sourceLaunch } from "./harness.ts";
 import type { Harness } from "./harness.ts";
 
 let h: Harness;
 afterEach(async () => {
   await h.close();
 });
+
+/**
+ * Watches the timers the supervisor's own code sets from now on; `keepingAlive()` gives the
+ * creation stack of each that is still pending and would keep the process alive.
+ */
+function watchSupervisorTimers(): { keepingAlive(): string[]; stop(): void } {
+  const ours = `${sep}supervisor${sep}src${sep}`;
+  const timers = new Map<number, { timer: NodeJS.Timeout; stack: string }>();
+  const hook = createHook({
+    init(id, type, _trigger, resource) {
+      if (type !== "Timeout") return;
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 30;
+      const stack = new Error("timer set").stack ?? "";
+      Error.stackTraceLimit = limit;
+      if (stack.includes(ours)) timers.set(id, { timer: resource as NodeJS.Timeout, stack });
+    },
+    destroy(id) {
+      timers.delete(id);
+    },
+  }).enable();
+  return {
+    keepingAlive: () =>
+      [...timers.values()].filter(({ timer }) => timer.hasRef()).map(({ stack }) => stack),
+    stop: () => hook.disable(),
+  };
+}
 
 function strictlyIncreasing(values: number[]): boolean {
   return values.every((v, i) => i === 0 || v > (values[i - 1] ?? 0));
@@ -48,6 +79,31 @@ describe("lifecycle with real run processes", () => {
       .events(row.id)
       .flatMap((e) => (e.event.kind === "program_output" ? [e.event.text] : []));
     expect(printed.join("")).toBe("hi\n");
+  });
+
+  it("leaves no timer behind once a finished run's process has exited", async () => {
+    // A timer left running would keep an embedding process (a CLI, a server shutting down)
+    // alive after its last run.
+    const launched: ChildProcess[] = [];
+    h = createHarness({
+      launch: (args) => {
+        const child = sourceLaunch(args);
+        launched.push(child);
+        return child;
+      },
+    });
+    h.deploy({ slug: "echo" }, "output(1);");
+    const timers = watchSupervisorTimers();
+    try {
+      const row = await h.run("echo");
+      expect(row.status).toBe("completed");
+      const child = launched[0]!;
+      if (child.exitCode === null && child.signalCode === null) await once(child, "exit");
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(timers.keepingAlive()).toEqual([]);
+    } finally {
+      timers.stop();
+    }
   });
 
   it("round-trips nested input and passes the frozen deploy config", async () => {

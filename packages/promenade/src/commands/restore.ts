@@ -17,7 +17,7 @@ import {
   rmSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import { Engine, isEngineError } from "@promenade/engine";
+import type { Engine, isEngineError } from "@promenade/engine";
 import type { Command } from "../command.ts";
 import { stringOption } from "../args.ts";
 import type { ParsedArgs } from "../args.ts";
@@ -36,9 +36,15 @@ function isSqliteFile(path: string): boolean {
   }
 }
 
+/** The engine's doors this command uses, loaded when it runs (no other command needs them). */
+interface EngineDoors {
+  Engine: typeof Engine;
+  isEngineError: typeof isEngineError;
+}
+
 /** Opens (and closes) an engine on `dataDir`: `CONFLICT` while a server uses it. */
-function openOnce(dataDir: string): void {
-  const engine = new Engine({ dataDir, log: () => undefined });
+function openOnce(doors: EngineDoors, dataDir: string): void {
+  const engine = new doors.Engine({ dataDir, log: () => undefined });
   engine.close();
 }
 
@@ -67,13 +73,12 @@ export const restoreCommand: Command = {
       "promenade restore backup.db --force",
     ],
   },
-  run(args, io) {
-    // Synchronous work; a throw becomes the rejection the dispatcher reports.
-    return new Promise<number>((done) => done(restore(args, io)));
+  async run(args, io) {
+    return restore(args, io, await import("@promenade/engine"));
   },
 };
 
-function restore(args: ParsedArgs, io: CliIo): number {
+function restore(args: ParsedArgs, io: CliIo, doors: EngineDoors): number {
   const file = resolve(io.cwd, args.positionals[0] ?? "");
   const dataDir = resolve(
     io.cwd,
@@ -89,9 +94,9 @@ function restore(args: ParsedArgs, io: CliIo): number {
   const database = join(dataDir, "promenade.db");
   if (existsSync(database)) {
     try {
-      openOnce(dataDir);
+      openOnce(doors, dataDir);
     } catch (error) {
-      if (isEngineError(error) && error.code === "CONFLICT") {
+      if (doors.isEngineError(error) && error.code === "CONFLICT") {
         throw new CliError(`the data dir ${dataDir} is in use by a running Promenade server.`, {
           hint: "Stop the server using it, then restore.",
         });
@@ -112,7 +117,7 @@ function restore(args: ParsedArgs, io: CliIo): number {
     rmSync(`${database}${suffix}`, { force: true });
   renameSync(incoming, database);
   try {
-    openOnce(dataDir);
+    openOnce(doors, dataDir);
   } catch (error) {
     throw new CliError(
       `the restored database in ${dataDir} does not open: ${error instanceof Error ? error.message : String(error)}`,

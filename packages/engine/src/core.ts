@@ -233,6 +233,14 @@ export class EngineCore {
     });
   }
 
+  /** The deployed workflows' programs, each with its slug. */
+  deployedPrograms(): Awaitable<ReadonlyMap<string, string>> {
+    return andThen(
+      this.backend.store.listWorkflows(),
+      (rows) => new Map(rows.map((row) => [row.program, row.slug])),
+    );
+  }
+
   /** The stored program, config and skills of `slug`, or `null` when it is not deployed. */
   deployed(slug: string): Awaitable<DeployedState | null> {
     return andThen(this.backend.store.getWorkflow(slug), (row) =>

@@ -343,6 +343,7 @@ export class Engine {
     this.#assertOpen();
     return deployFromDir(resolvePath(dir), options, {
       deploy: (args) => (this.#assertOpen(), this.#core.deploy(args)),
+      deployedPrograms: () => (this.#assertOpen(), this.#core.deployedPrograms()),
       current: (slug) => (this.#assertOpen(), this.#core.deployed(slug)),
       log: options.log ?? this.#options.log,
     });

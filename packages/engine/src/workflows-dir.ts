@@ -38,6 +38,12 @@ export interface DirDeployReport {
 /** What the scan needs from the facade. */
 export interface DirDeployTarget {
   deploy(args: DeployArgs): unknown;
+  /**
+   * The deployed workflows' programs, each with its slug. An entry whose program is one of them
+   * has that slug (a slug comes from the program's `meta`): the scan then needs no parse, so a
+   * restart with unchanged workflows never loads the TypeScript compiler.
+   */
+  deployedPrograms(): Awaitable<ReadonlyMap<string, string>>;
   /** The stored program, config and files (skills, AGENTS.md) of `slug`, or `null` when not deployed. */
   current(slug: string): Awaitable<{
     program: string;
@@ -67,6 +73,7 @@ export async function deployFromDir(
     return report;
   }
   const slugSources = new Map<string, string>();
+  let deployed: ReadonlyMap<string, string> | undefined;
   for (const name of names.sort()) {
     if (ignored(name)) continue;
     const path = join(dir, name);
@@ -95,7 +102,9 @@ export async function deployFromDir(
         skip(report, target, label, args);
         continue;
       }
-      const slug = extractManifest(args.program, { fileName: "index.mjs" }).slug;
+      deployed ??= await target.deployedPrograms();
+      const slug =
+        deployed.get(args.program) ?? extractManifest(args.program, { fileName: "index.mjs" }).slug;
       const earlier = slugSources.get(slug);
       if (earlier !== undefined) {
         skip(report, target, label, `slug "${slug}" is already deployed from ${earlier}`);

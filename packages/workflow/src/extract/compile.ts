@@ -8,7 +8,7 @@
  * inline source map naming the original file.
  */
 import type TypeScript from "typescript";
-import { ts } from "./typescript.ts";
+import { typescript } from "./typescript.ts";
 
 /** One problem in a source file, positioned in that file (1-based). */
 export interface SourceProblem {
@@ -31,14 +31,16 @@ export class CompileError extends Error {
   }
 }
 
-const COMPILER_OPTIONS: TypeScript.CompilerOptions = {
-  module: ts.ModuleKind.ESNext,
-  // The run process is Node >= 22: keep modern syntax as written.
-  target: ts.ScriptTarget.ES2023,
-  // Stack traces can be mapped back to the author's lines.
-  inlineSourceMap: true,
-  inlineSources: true,
-};
+function compilerOptions(ts: typeof TypeScript): TypeScript.CompilerOptions {
+  return {
+    module: ts.ModuleKind.ESNext,
+    // The run process is Node >= 22: keep modern syntax as written.
+    target: ts.ScriptTarget.ES2023,
+    // Stack traces can be mapped back to the author's lines.
+    inlineSourceMap: true,
+    inlineSources: true,
+  };
+}
 
 /** "Type annotations can only be used in TypeScript files." and its siblings (TS 8002–8038). */
 function isTypeScriptOnly(diagnostic: TypeScript.Diagnostic): boolean {
@@ -46,6 +48,7 @@ function isTypeScriptOnly(diagnostic: TypeScript.Diagnostic): boolean {
 }
 
 function problemOf(diagnostic: TypeScript.Diagnostic): SourceProblem {
+  const ts = typescript();
   const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, " ");
   if (diagnostic.file === undefined || diagnostic.start === undefined) {
     return { line: 1, column: 1, message };
@@ -60,6 +63,7 @@ function problemOf(diagnostic: TypeScript.Diagnostic): SourceProblem {
  * are errors in both languages are not reported here. Parses once; no emit, no type checking.
  */
 export function findTypeScriptSyntax(source: string): SourceProblem | null {
+  const ts = typescript();
   const fileName = "index.mjs";
   const file = ts.createSourceFile(
     fileName,
@@ -95,10 +99,11 @@ export function findTypeScriptSyntax(source: string): SourceProblem | null {
  * @throws CompileError naming `fileName:line:column` of the first syntax error.
  */
 export function compileTypeScript(source: string, options: { fileName: string }): string {
+  const ts = typescript();
   const result = ts.transpileModule(source, {
     fileName: options.fileName,
     reportDiagnostics: true,
-    compilerOptions: COMPILER_OPTIONS,
+    compilerOptions: compilerOptions(ts),
   });
   const errors = (result.diagnostics ?? []).filter(
     (diagnostic) => diagnostic.category === ts.DiagnosticCategory.Error,

@@ -1,13 +1,13 @@
 /**
  * Reads a workflow's `meta` without executing the file; published as
- * `@promenade/workflow/extract`. Uses the TypeScript compiler's parser only, so this is the one
- * entry that loads `typescript`; run programs never import it. Invariants: nothing in the source
- * is evaluated; only pure literals are accepted; every rejection names `file:line:col` of the
- * first offending node; a file that does not parse is reported as a syntax error, never as "no
- * meta".
+ * `@promenade/workflow/extract`. Uses the TypeScript compiler's parser only (loaded at the first
+ * call), so this is the one entry that loads `typescript`; run programs never import it.
+ * Invariants: nothing in the source is evaluated; only pure literals are accepted; every
+ * rejection names `file:line:col` of the first offending node; a file that does not parse is
+ * reported as a syntax error, never as "no meta".
  */
 import type TypeScript from "typescript";
-import { ts } from "./typescript.ts";
+import { typescript } from "./typescript.ts";
 import { validateMeta, type WorkflowManifest } from "../manifest.ts";
 
 /** Thrown when `meta` cannot be located or is not a pure literal. */
@@ -28,6 +28,7 @@ const LITERALS_ONLY =
   "only pure literals (strings, numbers, true/false/null, objects and arrays) are allowed in `meta`";
 
 function scriptKind(fileName: string): TypeScript.ScriptKind {
+  const ts = typescript();
   const extension = /\.[^./\\]+$/.exec(fileName)?.[0].toLowerCase();
   switch (extension) {
     case ".tsx":
@@ -45,6 +46,7 @@ function scriptKind(fileName: string): TypeScript.ScriptKind {
 
 /** Strips type-only wrappers: `x satisfies T`, `x as T` (incl. `as const`), `<T>x`, `(x)`. */
 function unwrap(node: TypeScript.Expression): TypeScript.Expression {
+  const ts = typescript();
   let current = node;
   for (;;) {
     if (
@@ -87,6 +89,7 @@ class Extractor {
   }
 
   value(raw: TypeScript.Expression): unknown {
+    const ts = typescript();
     const node = unwrap(raw);
     if (ts.isObjectLiteralExpression(node)) return this.object(node);
     if (ts.isArrayLiteralExpression(node)) return this.array(node);
@@ -107,6 +110,7 @@ class Extractor {
   }
 
   unsupported(node: TypeScript.Expression): string {
+    const ts = typescript();
     const what = `\`${this.snippet(node)}\``;
     if (ts.isIdentifier(node)) {
       return `unsupported expression ${what}: a variable reference is not a literal; ${LITERALS_ONLY}`;
@@ -124,6 +128,7 @@ class Extractor {
   }
 
   key(name: TypeScript.PropertyName): string {
+    const ts = typescript();
     if (
       ts.isIdentifier(name) ||
       ts.isStringLiteral(name) ||
@@ -142,6 +147,7 @@ class Extractor {
   }
 
   object(node: TypeScript.ObjectLiteralExpression): Record<string, unknown> {
+    const ts = typescript();
     const result: Record<string, unknown> = {};
     for (const property of node.properties) {
       if (ts.isPropertyAssignment(property)) {
@@ -176,6 +182,7 @@ class Extractor {
   }
 
   array(node: TypeScript.ArrayLiteralExpression): unknown[] {
+    const ts = typescript();
     return node.elements.map((element) => {
       if (ts.isSpreadElement(element)) {
         throw this.errorAtNode(element, "spread (`...`) is not allowed in an array in `meta`");
@@ -195,6 +202,7 @@ class Extractor {
 
 /** The parser's syntax diagnostics (the compiler keeps them on the source file). */
 function syntaxDiagnostics(file: TypeScript.SourceFile, source: string, fileName: string) {
+  const ts = typescript();
   const recorded = (file as unknown as { parseDiagnostics?: readonly TypeScript.Diagnostic[] })
     .parseDiagnostics;
   if (recorded !== undefined) return recorded;
@@ -215,6 +223,7 @@ export function extractMetaLiteral(
   source: string,
   options: MetaExtractionOptions = {},
 ): Record<string, unknown> {
+  const ts = typescript();
   const fileName = options.fileName ?? "index.ts";
   const file = ts.createSourceFile(
     fileName,
@@ -256,6 +265,7 @@ export function extractMetaLiteral(
 
 /** The initializer of the first top-level `const|let|var meta = …`, or `undefined`. */
 function findMeta(file: TypeScript.SourceFile): TypeScript.Expression | undefined {
+  const ts = typescript();
   for (const statement of file.statements) {
     if (!ts.isVariableStatement(statement)) continue;
     for (const declaration of statement.declarationList.declarations) {

@@ -135,14 +135,11 @@ export class BootQueue {
    */
   hold(): () => void {
     this.held += 1;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
+    return once(() => {
       this.held -= 1;
       this.lastBusy = Date.now();
       this.schedule();
-    };
+    });
   }
 
   /**
@@ -151,13 +148,10 @@ export class BootQueue {
    */
   announce(): () => void {
     this.announced += 1;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
+    return once(() => {
       this.announced -= 1;
       this.schedule();
-    };
+    });
   }
 
   /** Nothing starts any more; every waiting boot is dropped (its `dropped` called) now. */
@@ -252,13 +246,10 @@ export class BootQueue {
     if (entry === undefined) return;
     entry.done = true;
     this.inProgress += 1;
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
+    const release = once(() => {
       this.inProgress -= 1;
       this.schedule();
-    };
+    });
     try {
       entry.start(release);
     } catch {
@@ -266,4 +257,14 @@ export class BootQueue {
       release();
     }
   }
+}
+
+/** A call that runs `fn` the first time and does nothing after (the queue's idempotent releases). */
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
 }

@@ -68,7 +68,8 @@ export class Spawner {
   /** Starts the spawner process if it is not running (it is otherwise started by a spawn). */
   prepare(): void {
     try {
-      this.updateRefOf(this.ensure());
+      this.ensure();
+      this.updateRef();
     } catch {
       // Reported by the first spawn, which fails the same way.
     }
@@ -138,10 +139,8 @@ export class Spawner {
 
   /** The spawner keeps the engine alive while a referenced process of it lives. */
   private updateRef(): void {
-    if (this.process !== null) this.updateRefOf(this.process);
-  }
-
-  private updateRefOf(spawner: ChildProcess): void {
+    const spawner = this.process;
+    if (spawner === null) return;
     const needed = [...this.children.values()].some((child) => child.referenced);
     if (needed) {
       spawner.ref();

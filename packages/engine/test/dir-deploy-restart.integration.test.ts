@@ -26,6 +26,11 @@ interface Boot {
   typescriptLoaded: boolean;
 }
 
+/** Each entry the boot deployed or found unchanged: `[slug, changed]`. */
+function changes(boot: Boot): [string, boolean][] {
+  return boot.report.deployed.map((entry) => [entry.slug, entry.changed]);
+}
+
 /** One engine process's boot over the shared data dir. */
 function boot(workflows: string): Boot {
   const out = execFileSync(process.execPath, [PROCESS, join(dir.path, "data"), workflows], {
@@ -43,14 +48,14 @@ describe("workflows dir across restarts", () => {
     writeFileSync(join(workflows, "other.mjs"), program(manualMeta("other"), "output(1);"));
 
     const first = boot(workflows);
-    expect(first.report.deployed.map((entry) => [entry.slug, entry.changed])).toEqual([
+    expect(changes(first)).toEqual([
       ["hello", true],
       ["other", true],
     ]);
     expect(first.typescriptLoaded).toBe(true);
 
     const unchanged = boot(workflows);
-    expect(unchanged.report.deployed.map((entry) => [entry.slug, entry.changed])).toEqual([
+    expect(changes(unchanged)).toEqual([
       ["hello", false],
       ["other", false],
     ]);
@@ -59,7 +64,7 @@ describe("workflows dir across restarts", () => {
 
     writeFileSync(join(workflows, "hello.mjs"), program(manualMeta("hello"), 'output("hey");'));
     const edited = boot(workflows);
-    expect(edited.report.deployed.map((entry) => [entry.slug, entry.changed])).toEqual([
+    expect(changes(edited)).toEqual([
       ["hello", true],
       ["other", false],
     ]);

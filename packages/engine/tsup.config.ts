@@ -43,9 +43,16 @@ export default defineConfig([
   },
 ]);
 
-/** Writes `dist/run/sdk/`: its `package.json` and one re-exporting file per SDK subpath. */
+/**
+ * Writes `dist/run/sdk/`: its `package.json` and one re-exporting file per SDK subpath; and
+ * `dist/run/warm-up.js`, the module a pooled run process imports while it waits for its run.
+ */
 async function writeRunSdk(): Promise<void> {
   const { mkdirSync, readFileSync, writeFileSync } = await import("node:fs");
+  writeFileSync(
+    "dist/run/warm-up.js",
+    '// Imported by a pooled run process while it idles: the SDK import a program makes.\nimport "@promenade/workflow";\n',
+  );
   mkdirSync("dist/run/sdk", { recursive: true });
   const owner = new Map<string, { value: unknown; subpath: string }>();
   const exports: Record<string, string> = {};

@@ -11,5 +11,12 @@ import { resolveSdkFrom } from "./sdk-resolve.ts";
 
 export * from "./run-sdk.ts";
 
-resolveSdkFrom(new URL("./sdk/", import.meta.url));
-runChild({ agent: childAgent, redactor: createRunRedactor() });
+// A pooled process imports `warm-up.js` (beside this file: it imports the SDK as a program does)
+// while it idles. Where the SDK names resolve only through a run directory's links, it could
+// not resolve them from here, and is left out.
+const hooked = resolveSdkFrom(new URL("./sdk/", import.meta.url));
+runChild({
+  agent: childAgent,
+  redactor: createRunRedactor(),
+  ...(hooked ? { warmUpModule: new URL("./warm-up.js", import.meta.url).href } : {}),
+});

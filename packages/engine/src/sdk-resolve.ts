@@ -33,10 +33,14 @@ type RegisterHooks = (hooks: {
   resolve: (specifier: string, context: unknown, next: NextResolve) => ResolveResult;
 }) => unknown;
 
-/** Registers the hook; `sdkDir` is the URL of the bundled SDK's folder (ending in `/`). */
-export function resolveSdkFrom(sdkDir: URL): void {
+/**
+ * Registers the hook; `sdkDir` is the URL of the bundled SDK's folder (ending in `/`). False
+ * when this Node has no synchronous hooks (the SDK names then resolve through the run
+ * directory's links only).
+ */
+export function resolveSdkFrom(sdkDir: URL): boolean {
   const register = (module as { registerHooks?: RegisterHooks }).registerHooks;
-  if (typeof register !== "function") return;
+  if (typeof register !== "function") return false;
   register.call(module, {
     resolve(specifier, context, next) {
       const match = SDK_SPECIFIER.exec(specifier);
@@ -44,4 +48,5 @@ export function resolveSdkFrom(sdkDir: URL): void {
       return { url: new URL(`${match[1] ?? "index"}.js`, sdkDir).href, shortCircuit: true };
     },
   });
+  return true;
 }

@@ -47,8 +47,17 @@ export interface HostResultMessage {
   result: { ok: true; value: unknown } | { ok: false; error: WireError };
 }
 
+/**
+ * Parent → a pooled child, once it is ready and before its `init`: rehearse a run's start while
+ * idle (the first message a process receives, and the first module it imports beside the SDK,
+ * run code nothing has compiled yet), so the run that takes it does not pay for that. No answer.
+ */
+export interface WarmUpMessage {
+  type: "warm_up";
+}
+
 /** Every message the parent sends. */
-export type ParentMessage = InitMessage | HostResultMessage;
+export type ParentMessage = InitMessage | HostResultMessage | WarmUpMessage;
 
 /** Host methods a run process may call. */
 export type HostMethodName =

@@ -492,8 +492,17 @@ describe("RunSupervisor boot queue (fake processes)", () => {
       child.post({ type: "done", output: null, outputDeclared: false });
       child.exit(0);
     };
-    if (child.init !== undefined) finish();
-    else child.once("parent-message", finish);
+    if (child.init !== undefined) {
+      finish();
+      return;
+    }
+    // A pooled process is sent `warm_up` once ready: it finishes on its run's `init`.
+    const onInit = (message: { type?: unknown }): void => {
+      if (message.type !== "init") return;
+      child.off("parent-message", onInit);
+      finish();
+    };
+    child.on("parent-message", onInit);
   }
 
   it("creates run processes after supervise returns, in start order, no more than maxBooting booting", async () => {
@@ -616,6 +625,10 @@ describe("RunSupervisor boot queue (fake processes)", () => {
     expect(fake.children[3]!.init).toBeUndefined();
     expect((await Promise.all(done)).map((row) => row.status)).toEqual(ids.map(() => "completed"));
     expect(fake.children.slice(0, 3).map((child) => child.init?.runId)).toEqual(ids);
+    // Only the pooled process rehearsed, before its run's init.
+    const types = (child: FakeChild): unknown[] =>
+      child.received.map((message) => (message as { type?: unknown }).type);
+    expect(fake.children.slice(0, 3).map(types)).toEqual([["warm_up", "init"], ["init"], ["init"]]);
     await supervisor.shutdown();
   });
 

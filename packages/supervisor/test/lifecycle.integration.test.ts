@@ -3,10 +3,11 @@
 import { createHook } from "node:async_hooks";
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { sep } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join, sep } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PublishedEvent } from "@promenade/workflow/records";
-import { createHarness, directSourceLaunch, manifestOf, sourceLaunch } from "./harness.ts";
+import { createHarness, directSourceLaunch, manifestOf, sourceLaunch, until } from "./harness.ts";
 import type { Harness } from "./harness.ts";
 
 let h: Harness;
@@ -104,6 +105,52 @@ describe("lifecycle with real run processes", () => {
     } finally {
       timers.stop();
     }
+  });
+
+  it("ends a run on its report and closed output, before its process has finished exiting", async () => {
+    // A process's teardown after `exit` (freeing its heap and address space) takes longer than a
+    // trivial run: the run ends once the report is in and the output closed, not at the exit.
+    // Here the teardown waits for a file the test writes only after it has seen the run end;
+    // what the program prints in its own `exit` listener is still the run's output.
+    const launched: ChildProcess[] = [];
+    h = createHarness({
+      launch: (args) => {
+        const child = sourceLaunch(args);
+        launched.push(child);
+        return child;
+      },
+    });
+    const release = join(h.dataDir, "release-exit");
+    h.deploy(
+      { slug: "slow-teardown" },
+      [
+        'import { existsSync } from "node:fs";',
+        'process.on("exit", () => console.log("printed on exit"));',
+        "const reallyExit = process.reallyExit;",
+        "process.reallyExit = (code) => {",
+        "  const gate = new Int32Array(new SharedArrayBuffer(4));",
+        `  while (!existsSync(${JSON.stringify(release)})) Atomics.wait(gate, 0, 0, 20);`,
+        "  reallyExit.call(process, code);",
+        "};",
+        'output("reported");',
+      ].join("\n"),
+    );
+    const runId = await h.create("slow-teardown");
+    const supervised = h.supervisor.supervise(runId);
+    try {
+      await until(() => h.statuses(runId).includes("completed"), 30_000);
+      expect(h.supervisor.isExecuting(runId)).toBe(false);
+      const printed = h
+        .events(runId)
+        .flatMap((row) => (row.event.kind === "program_output" ? [row.event.text] : []))
+        .join("");
+      expect(printed).toBe("printed on exit\n");
+      const child = launched[0]!;
+      expect([child.exitCode, child.signalCode]).toEqual([null, null]);
+    } finally {
+      writeFileSync(release, "");
+    }
+    expect(await supervised).toMatchObject({ status: "completed", output: "reported" });
   });
 
   it("round-trips nested input and passes the frozen deploy config", async () => {

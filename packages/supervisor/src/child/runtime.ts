@@ -4,6 +4,7 @@
  * message loop (host-call results), the batching of fire-and-forget messages and the failure
  * reports (setup failures, refused events).
  */
+import { closeSync } from "node:fs";
 import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import { EngineError, isEngineErrorCode, toErrorShape } from "@promenade/workflow/errors";
@@ -27,6 +28,12 @@ import type { ChildRedactor } from "./redactor.ts";
 export interface ChildRuntimeOptions extends ChildAgentPlug {
   /** The run's redactor. Default: {@link createRedactor}. */
   redactor?: ChildRedactor;
+  /**
+   * URL of a module a pooled process imports while it waits for its run, so the program's own
+   * import meets a warmed module loader. It should import the SDK the way programs do, and do
+   * nothing else. Default: none.
+   */
+  warmUpModule?: string;
 }
 
 /** Queued fire-and-forget messages written at once, before the end of the current turn. */
@@ -60,6 +67,7 @@ class ChildRuntime implements ChildChannel {
     { resolve: (value: unknown) => void; reject: (err: unknown) => void }
   >();
   private nextCallId = 1;
+  private warmedUp = false;
   private started = false;
   private finishing = false;
   /** A value the program produced could not be sent: the run is failing (see `refuse`). */
@@ -103,6 +111,8 @@ class ChildRuntime implements ChildChannel {
       }
       this.started = true;
       this.start(message).catch((err: unknown) => this.setupFailed(err));
+    } else if (message.type === "warm_up") {
+      this.warmUp();
     } else if (message.type === "host_result") {
       const waiter = this.pending.get(message.callId);
       if (waiter === undefined) return;
@@ -111,6 +121,24 @@ class ChildRuntime implements ChildChannel {
       if (result.ok) waiter.resolve(result.value);
       else waiter.reject(rebuildError(result.error));
     }
+  }
+
+  /**
+   * A pooled process rehearses while idle: this message was its first (receiving one runs code
+   * for the first time too); stdout and stderr, which Node creates at their first use (every run
+   * flushes them at its end), are created now; and the warm-up module's import compiles the
+   * loader's paths a program's import takes, with source maps on as for the program. A failure
+   * only leaves the run's start as slow as a cold one.
+   */
+  private warmUp(): void {
+    if (this.started || this.warmedUp) return;
+    this.warmedUp = true;
+    void process.stdout.writableLength;
+    void process.stderr.writableLength;
+    const url = this.options.warmUpModule;
+    if (url === undefined) return;
+    enableSourceMaps();
+    import(url).catch(() => undefined);
   }
 
   /**
@@ -233,7 +261,7 @@ class ChildRuntime implements ChildChannel {
     this.finishing = true;
     // The send callback fires once the report is written to the channel, so exiting right away
     // loses nothing (an explicit disconnect first only slows the exit down).
-    this.send(report, () => process.exit(0));
+    this.send(report, exitReported);
   }
 
   /** The runtime itself could not start the program: an engine-side failure, not a crash. */
@@ -251,7 +279,7 @@ class ChildRuntime implements ChildChannel {
         output: null,
         outputDeclared: false,
       },
-      () => process.exit(0),
+      exitReported,
     );
   }
 
@@ -274,7 +302,7 @@ class ChildRuntime implements ChildChannel {
     void Promise.all([flushStream(process.stdout), flushStream(process.stderr)]).then(() => {
       if (this.finishing) return;
       this.finishing = true;
-      this.send(report, () => process.exit(0));
+      this.send(report, exitReported);
     });
   }
 
@@ -297,6 +325,27 @@ class ChildRuntime implements ChildChannel {
       this.pending.set(callId, { resolve, reject });
       this.send({ type: "host_call", callId, method, args: withoutUndefined(args) });
     });
+  }
+}
+
+/**
+ * Exits a process whose report is written. Its stdout and stderr are closed by the last `exit`
+ * listener — after whatever the program's own listeners print — so the supervisor sees its output
+ * end, and settles the run, without waiting for the process's teardown (freeing the heap and the
+ * address space takes longer than the run's whole report here).
+ */
+function exitReported(): void {
+  process.on("exit", closeOutput);
+  process.exit(0);
+}
+
+function closeOutput(): void {
+  for (const fd of [1, 2]) {
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed: nothing to end.
+    }
   }
 }
 

@@ -7,13 +7,17 @@
  * pool still has a process to give (an empty pool refills at once: a cold start costs more). A refill
  * holds its boot slot until the process says it is ready (or is taken, or dies). A pooled
  * process that dies while idle is dropped; repeated early deaths stop the refill so a broken
- * entry cannot spin.
+ * entry cannot spin. A process that is ready is sent `warm_up`: it rehearses a run's start while
+ * it idles.
  */
 import type { ChildProcess } from "node:child_process";
 import { BOOT_SLOT_MS } from "./boot-queue.ts";
 import type { BootQueue } from "./boot-queue.ts";
+import { sendToChild } from "./child-process.ts";
+import type { WarmUpMessage } from "../protocol.ts";
 
 const MAX_CONSECUTIVE_FAILURES = 3;
+const warmUp: WarmUpMessage = { type: "warm_up" };
 
 /** A fixed-size set of idle run processes. */
 export class WarmPool {
@@ -157,8 +161,15 @@ export class WarmPool {
     // A process that never says it is ready frees its slot after a while anyway.
     const valve = setTimeout(bootOver, BOOT_SLOT_MS);
     valve.unref();
-    // The runtime's `ready` (its first message) ends the boot; the process stays idle.
-    const message = (): void => bootOver();
+    // The runtime's `ready` (its first message) ends the boot; the process stays idle, and
+    // rehearses a start meanwhile.
+    let rehearsed = false;
+    const message = (): void => {
+      bootOver();
+      if (rehearsed) return;
+      rehearsed = true;
+      sendToChild(child, warmUp);
+    };
     const error = (err: Error): void => {
       this.idle.delete(child);
       this.detach(child);

@@ -126,15 +126,30 @@ class ChildRuntime implements ChildChannel {
   /**
    * A pooled process rehearses while idle: this message was its first (receiving one runs code
    * for the first time too); stdout and stderr, which Node creates at their first use (every run
-   * flushes them at its end), are created now; and the warm-up module's import compiles the
-   * loader's paths a program's import takes, with source maps on as for the program. A failure
-   * only leaves the run's start as slow as a cold one.
+   * flushes them at its end), are created now; the runtime's own functions a start and a report
+   * call run once on throwaway values; and the warm-up module's import compiles the loader's
+   * paths a program's import takes, with source maps on as for the program. A failure only
+   * leaves the run's start as slow as a cold one.
    */
   private warmUp(): void {
     if (this.started || this.warmedUp) return;
     this.warmedUp = true;
     void process.stdout.writableLength;
     void process.stderr.writableLength;
+    try {
+      const value = { rehearsal: [1, "text", null, true] };
+      outputDepthError(value);
+      toJsonValue(value, "A rehearsal value");
+      createWorkflowHost(this, this.options, {
+        workspaceDir: process.cwd(),
+        skillsDir: null,
+        agentsMd: null,
+        agentBuiltins: "all",
+        webSearch: false,
+      });
+    } catch {
+      // Nothing a run depends on: the run calls them again for real.
+    }
     const url = this.options.warmUpModule;
     if (url === undefined) return;
     enableSourceMaps();

@@ -46,6 +46,17 @@ function strictlyIncreasing(values: number[]): boolean {
   return values.every((v, i) => i === 0 || v > (values[i - 1] ?? 0));
 }
 
+/** The default launch, keeping each process it creates (in creation order). */
+function recordingLaunch(): { launch: typeof sourceLaunch; launched: ChildProcess[] } {
+  const launched: ChildProcess[] = [];
+  const launch: typeof sourceLaunch = (args) => {
+    const child = sourceLaunch(args);
+    launched.push(child);
+    return child;
+  };
+  return { launch, launched };
+}
+
 describe("lifecycle with real run processes", () => {
   it("completes an echo run with the documented statuses, events and row", async () => {
     h = createHarness();
@@ -85,14 +96,8 @@ describe("lifecycle with real run processes", () => {
   it("leaves no timer behind once a finished run's process has exited", async () => {
     // A timer left running would keep an embedding process (a CLI, a server shutting down)
     // alive after its last run.
-    const launched: ChildProcess[] = [];
-    h = createHarness({
-      launch: (args) => {
-        const child = sourceLaunch(args);
-        launched.push(child);
-        return child;
-      },
-    });
+    const { launch, launched } = recordingLaunch();
+    h = createHarness({ launch });
     h.deploy({ slug: "echo" }, "output(1);");
     const timers = watchSupervisorTimers();
     try {
@@ -112,14 +117,8 @@ describe("lifecycle with real run processes", () => {
     // trivial run: the run ends once the report is in and the output closed, not at the exit.
     // Here the teardown waits for a file the test writes only after it has seen the run end;
     // what the program prints in its own `exit` listener is still the run's output.
-    const launched: ChildProcess[] = [];
-    h = createHarness({
-      launch: (args) => {
-        const child = sourceLaunch(args);
-        launched.push(child);
-        return child;
-      },
-    });
+    const { launch, launched } = recordingLaunch();
+    h = createHarness({ launch });
     const release = join(h.dataDir, "release-exit");
     h.deploy(
       { slug: "slow-teardown" },

@@ -492,17 +492,9 @@ describe("RunSupervisor boot queue (fake processes)", () => {
       child.post({ type: "done", output: null, outputDeclared: false });
       child.exit(0);
     };
-    if (child.init !== undefined) {
-      finish();
-      return;
-    }
     // A pooled process is sent `warm_up` once ready: it finishes on its run's `init`.
-    const onInit = (message: { type?: unknown }): void => {
-      if (message.type !== "init") return;
-      child.off("parent-message", onInit);
-      finish();
-    };
-    child.on("parent-message", onInit);
+    if (child.init !== undefined) finish();
+    else child.once("init", finish);
   }
 
   it("creates run processes after supervise returns, in start order, no more than maxBooting booting", async () => {

@@ -35,11 +35,15 @@ export class FakeChild extends EventEmitter {
     this.pid = FakeChild.nextPid++;
   }
 
-  /** Supervisor → child. Triggers `onMessage` listeners registered by the script. */
+  /**
+   * Supervisor → child. Emits `parent-message` with every message, and `init` with the run's
+   * `init` (a pooled process gets `warm_up` first).
+   */
   send(message: unknown, callback?: (error: Error | null) => void): boolean {
     this.received.push(message);
     queueMicrotask(() => {
       this.emit("parent-message", message);
+      if ((message as { type?: unknown } | null)?.type === "init") this.emit("init", message);
       callback?.(null);
     });
     return true;
@@ -100,7 +104,7 @@ export interface FakeLaunch {
 
 /**
  * A fake `launch`. `script(child, index)` runs for each launched child (index = launch count,
- * 0-based); typical scripts wait for `init` via `child.once("parent-message", …)` and then
+ * 0-based); typical scripts wait for the run via `child.once("init", …)` and then
  * `post` a `done` and `exit(0)`. Throwing from `script` makes the launch itself fail.
  */
 export function createFakeLaunch(script: (child: FakeChild, index: number) => void): FakeLaunch {
@@ -118,7 +122,7 @@ export function createFakeLaunch(script: (child: FakeChild, index: number) => vo
 /** Script helper: after `init`, report `done` with `output` and exit 0. */
 export function completeWith(output: unknown): (child: FakeChild) => void {
   return (child) => {
-    child.once("parent-message", () => {
+    child.once("init", () => {
       child.post({ type: "done", output, outputDeclared: output !== undefined });
       child.exit(0);
     });

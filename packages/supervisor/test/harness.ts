@@ -36,6 +36,8 @@ export interface Harness {
   statuses(runId: string): string[];
   kinds(runId: string): string[];
   events(runId: string): EventRow[];
+  /** What the run's program printed (both streams, or `stream` only), in order, joined. */
+  printed(runId: string, stream?: "stdout" | "stderr"): string;
   close(): Promise<void>;
 }
 
@@ -109,6 +111,15 @@ export function createHarness(options: Partial<SupervisorOptions> = {}): Harness
         .events(runId)
         .flatMap((row) => (row.event.kind === "run_status" ? [row.event.status] : [])),
     kinds: (runId) => store.peek.events(runId).map((row) => row.event.kind),
+    printed: (runId, stream) =>
+      store.peek
+        .events(runId)
+        .flatMap(({ event }) =>
+          event.kind === "program_output" && (stream === undefined || event.stream === stream)
+            ? [event.text]
+            : [],
+        )
+        .join(""),
     async close() {
       await supervisor.shutdown(1000);
       rmSync(dataDir, { recursive: true, force: true });

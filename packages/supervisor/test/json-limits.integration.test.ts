@@ -81,10 +81,7 @@ describe("printing deep values", () => {
     );
     const row = await h.run("printer");
     expect(row.status).toBe("completed");
-    const stdout = h
-      .events(row.id)
-      .flatMap((e) => (e.event.kind === "program_output" ? [e.event.text] : []))
-      .join("");
+    const stdout = h.printed(row.id);
     const lines = stdout.trimEnd().split("\n");
     expect(lines.map((line) => line.length)).toEqual([255 * 2 + 1, 257 * 2 + 1, 20_000]);
   });

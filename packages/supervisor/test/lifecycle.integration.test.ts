@@ -87,10 +87,7 @@ describe("lifecycle with real run processes", () => {
     expect(row.status).toBe("completed");
     expect(row.output).toEqual({ echoed: { n: 8 } });
     expect(h.statuses(row.id)).toEqual(["queued", "pending", "running", "completed"]);
-    const printed = h
-      .events(row.id)
-      .flatMap((e) => (e.event.kind === "program_output" ? [e.event.text] : []));
-    expect(printed.join("")).toBe("hi\n");
+    expect(h.printed(row.id)).toBe("hi\n");
   });
 
   it("leaves no timer behind once a finished run's process has exited", async () => {
@@ -139,11 +136,7 @@ describe("lifecycle with real run processes", () => {
     try {
       await until(() => h.statuses(runId).includes("completed"), 30_000);
       expect(h.supervisor.isExecuting(runId)).toBe(false);
-      const printed = h
-        .events(runId)
-        .flatMap((row) => (row.event.kind === "program_output" ? [row.event.text] : []))
-        .join("");
-      expect(printed).toBe("printed on exit\n");
+      expect(h.printed(runId)).toBe("printed on exit\n");
       const child = launched[0]!;
       expect([child.exitCode, child.signalCode]).toEqual([null, null]);
     } finally {
@@ -227,12 +220,7 @@ describe("lifecycle with real run processes", () => {
     );
     const row = await h.run("defaulted");
     expect(row.output).toBe("body");
-    const stderr = h
-      .events(row.id)
-      .filter((e) => e.event.kind === "program_output" && e.event.stream === "stderr")
-      .map((e) => (e.event.kind === "program_output" ? e.event.text : ""))
-      .join("");
-    expect(stderr).toContain("module body is the program");
+    expect(h.printed(row.id, "stderr")).toContain("module body is the program");
   });
 
   it("captures stdout and stderr as program_output events before the terminal event", async () => {

@@ -10,15 +10,6 @@ afterEach(async () => {
   await h.close();
 });
 
-function output(stream: "stdout" | "stderr", runId: string): string {
-  return h
-    .events(runId)
-    .flatMap((e) =>
-      e.event.kind === "program_output" && e.event.stream === stream ? [e.event.text] : [],
-    )
-    .join("");
-}
-
 describe("redaction of program output", () => {
   it("merges overlapping secrets into one token on stdout, stderr, the error and the logs", async () => {
     h = createHarness({
@@ -37,8 +28,8 @@ describe("redaction of program output", () => {
       ].join("\n"),
     );
     const row = await h.run("overlap");
-    expect(output("stdout", row.id)).toBe("<[redacted:ONE+TWO]>\n");
-    expect(output("stderr", row.id)).toBe("<[redacted:ONE+TWO]>\n");
+    expect(h.printed(row.id, "stdout")).toBe("<[redacted:ONE+TWO]>\n");
+    expect(h.printed(row.id, "stderr")).toBe("<[redacted:ONE+TWO]>\n");
     expect(row.error?.message).toBe("<[redacted:ONE+TWO]>");
     const everything = JSON.stringify(h.events(row.id)) + h.logs.join("\n");
     expect(everything).not.toContain("ghi>");
@@ -67,7 +58,7 @@ describe("redaction of program output", () => {
     );
     const row = await h.run("split");
     expect(row.status).toBe("completed");
-    const lines = output("stdout", row.id).split("\n");
+    const lines = h.printed(row.id, "stdout").split("\n");
     expect(lines).toEqual([
       ...Array.from({ length: text.length - 1 }, () => "<[redacted:ONE+TWO]>"),
       "",
@@ -99,6 +90,6 @@ describe("redaction of program output", () => {
     );
     const row = await h.run("nested");
     expect(row.status).toBe("completed");
-    expect(output("stdout", row.id)).toBe("x [redacted:LONG] y [redacted:SHORT] z\n");
+    expect(h.printed(row.id, "stdout")).toBe("x [redacted:LONG] y [redacted:SHORT] z\n");
   });
 });

@@ -61,12 +61,7 @@ describe("secrets and the run environment", () => {
     expect(row.error?.message).toBe("bad key [redacted:API_KEY]");
     const all = JSON.stringify(h.events(row.id));
     expect(all).not.toContain(secret);
-    const stdout = h
-      .events(row.id)
-      .flatMap((e) =>
-        e.event.kind === "program_output" && e.event.stream === "stdout" ? [e.event.text] : [],
-      )
-      .join("");
+    const stdout = h.printed(row.id, "stdout");
     // The second value was written in two chunks 30 ms apart: still replaced whole.
     expect(stdout).toBe("printing [redacted:API_KEY]\n[redacted:API_KEY]\n");
     expect(JSON.stringify(h.store.peek.run(row.id))).not.toContain(secret);

@@ -66,7 +66,7 @@ export interface EngineOptions {
   /**
    * Run processes booting at once (integer ≥ 1). Starting a run never waits for its process: the
    * process is created after `startRun` returned, one per turn of the event loop, in the order the
-   * runs started, while fewer than this many are booting. Default: twice the machine's cores.
+   * runs started, while fewer than this many are booting. Default: the machine's cores.
    */
   maxBooting?: number;
   /**
@@ -137,7 +137,7 @@ export interface ResolvedEngineOptions {
   tickIntervalMs: number;
   lateFireThresholdMs: number;
   warmPoolSize: number;
-  /** `undefined`: the supervisor's default (twice the cores). */
+  /** `undefined`: the supervisor's default (the machine's cores). */
   maxBooting: number | undefined;
   runNiceness: number;
   builtins: "all" | "read-only" | "none";

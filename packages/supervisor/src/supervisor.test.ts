@@ -15,7 +15,7 @@ import type {
   InMemorySupervisorStoreOptions,
 } from "./testing/index.ts";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 
 const dataDirs: string[] = [];
@@ -526,6 +526,27 @@ describe("RunSupervisor boot queue (fake processes)", () => {
     const rows = await Promise.all(done);
     expect(rows.map((row) => row.status)).toEqual(ids.map(() => "completed"));
     expect(fake.children.map((child) => child.init?.runId)).toEqual(ids);
+  });
+
+  it("boots as many run processes at once as the machine has cores by default", async () => {
+    const cores = availableParallelism();
+    const { supervisor, store, start, fake } = setup(booting(), {}, {}, { synchronous: true });
+    const ids: string[] = [];
+    for (let index = 0; index < cores + 2; index += 1) ids.push(await start());
+    const done = ids.map((id) => supervisor.supervise(id));
+    await until(() => ids.every((id) => store.peek.run(id)?.status === "running"));
+    await until(() => fake.children.length === cores);
+    await turns(10);
+    expect(fake.children).toHaveLength(cores);
+    boot(fake.children[0]!);
+    await until(() => fake.children.length === cores + 1);
+    await turns(10);
+    expect(fake.children).toHaveLength(cores + 1);
+    for (const child of fake.children.slice(1)) boot(child);
+    await until(() => fake.children.length === cores + 2);
+    boot(fake.children[cores + 1]!);
+    const rows = await Promise.all(done);
+    expect(rows.map((row) => row.status)).toEqual(ids.map(() => "completed"));
   });
 
   it("frees a boot slot when a process exits without saying it is ready", async () => {

@@ -105,7 +105,9 @@ export interface SupervisorOptions {
    * Run processes booting at once (created, not yet ready to take their run). `startRun` never
    * waits for a process: it is created on a later turn of the event loop, one per turn, in the
    * order the runs started, while fewer than this many are booting; the others wait their turn.
-   * A run cancelled while its process waits ends without one. Default: twice the machine's cores.
+   * A run cancelled while its process waits ends without one. Default: the machine's cores
+   * (`availableParallelism()`): booting is CPU work, so more at once only shares the same cores
+   * among more processes, each of them resident while it waits.
    */
   maxBooting?: number;
   /**
@@ -186,10 +188,7 @@ export class RunSupervisor {
     const maxRestarts = nonNegativeInt(options.maxRestarts ?? 2, "maxRestarts");
     const cancelGraceMs = nonNegativeInt(options.cancelGraceMs ?? 10_000, "cancelGraceMs");
     const poolSize = nonNegativeInt(options.pool?.size ?? 0, "pool.size");
-    const maxBooting = nonNegativeInt(
-      options.maxBooting ?? 2 * availableParallelism(),
-      "maxBooting",
-    );
+    const maxBooting = nonNegativeInt(options.maxBooting ?? availableParallelism(), "maxBooting");
     if (maxBooting === 0) {
       throw new EngineError(
         "VALIDATION",

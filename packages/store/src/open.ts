@@ -57,7 +57,8 @@ const DEFAULT_MAX_PROGRAM_BYTES = 32 * 1024 * 1024;
 /**
  * Opens (creating if needed) and migrates the database at `options.path`, and returns the
  * store. Sets WAL, `foreign_keys`, `busy_timeout = 5000`, `synchronous = NORMAL`, and holds an
- * exclusive lock on the file until `close()`.
+ * exclusive lock on the file until `close()`. The log is checkpointed once writes have paused for
+ * 250 ms, and by SQLite inside a commit only when it reaches 4096 pages without a pause.
  *
  * Throws `VALIDATION` (bad options, missing directory), `CONFLICT` (the database is open in
  * another process or connection), `INTERNAL` (database newer than this package, failed

@@ -36,6 +36,7 @@ import type { Settings, StoreHooks } from "./open.ts";
 import { Retention } from "./retention.ts";
 import { RunTable } from "./runs.ts";
 import { Transactions, wrapSqliteError } from "./transaction.ts";
+import { QuietCheckpoints } from "./internal/checkpoints.ts";
 import type {
   CreateArtifactArgs,
   CreateInputRequestArgs,
@@ -71,6 +72,8 @@ export class SqliteStore implements Store {
   readonly #artifacts: ArtifactTable;
   readonly #inputs: InputRequestTable;
   readonly #retention: Retention;
+  /** WAL checkpoints at quiet moments (a file database; `:memory:` has no log). */
+  readonly #checkpoints: QuietCheckpoints | null;
   #closed = false;
 
   constructor(db: Database.Database, settings: Settings, hooks: StoreHooks) {
@@ -94,8 +97,15 @@ export class SqliteStore implements Store {
         : drizzle({ client: db, logger: { logQuery: (query, params) => logQuery(query, params) } });
     // The feed routes a run's events by its workflow, read (once per run) from the runs table.
     this.#feed = new Feed((runId) => this.#runs.route(runId), settings.onListenerError);
+    const checkpoints = db.memory ? null : new QuietCheckpoints(db);
+    this.#checkpoints = checkpoints;
     // Any rollback may have undone an upsert: the workflow caches go with it.
-    this.#tx = new Transactions(db, this.#feed, () => this.#workflows.dropCaches());
+    this.#tx = new Transactions(
+      db,
+      this.#feed,
+      () => this.#workflows.dropCaches(),
+      () => checkpoints?.wrote(),
+    );
     const context: TableContext = {
       db,
       orm,
@@ -142,6 +152,7 @@ export class SqliteStore implements Store {
       );
     }
     this.#closed = true;
+    this.#checkpoints?.stop();
     this.#db.close();
   }
 

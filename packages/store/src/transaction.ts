@@ -14,6 +14,8 @@ export class Transactions {
   readonly #feed: Feed;
   /** Called after every rollback (whole or savepoint): caches built from rolled-back reads go. */
   readonly #onRollback: () => void;
+  /** Called after every commit (a transaction's, or an autocommitted statement's). */
+  readonly #onCommit: () => void;
   readonly #begin: Database.Statement;
   readonly #commit: Database.Statement;
   readonly #rollback: Database.Statement;
@@ -22,10 +24,11 @@ export class Transactions {
   #pending: (() => void)[] = [];
   #savepoints = 0;
 
-  constructor(db: Database.Database, feed: Feed, onRollback: () => void) {
+  constructor(db: Database.Database, feed: Feed, onRollback: () => void, onCommit: () => void) {
     this.#db = db;
     this.#feed = feed;
     this.#onRollback = onRollback;
+    this.#onCommit = onCommit;
     this.#begin = db.prepare("BEGIN IMMEDIATE");
     this.#commit = db.prepare("COMMIT");
     this.#rollback = db.prepare("ROLLBACK");
@@ -82,6 +85,7 @@ export class Transactions {
       this.#depth = 0;
       this.#poison = undefined;
     }
+    this.#onCommit();
     this.#feed.deliver();
     this.#flush();
     return result;
@@ -123,7 +127,9 @@ export class Transactions {
 
   /** After a single autocommitted statement: publish what it wrote, unless a transaction is open. */
   committed(): void {
-    if (this.#depth === 0) this.#feed.deliver();
+    if (this.#depth > 0) return;
+    this.#onCommit();
+    this.#feed.deliver();
   }
 
   #flush(): void {

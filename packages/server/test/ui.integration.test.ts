@@ -19,6 +19,10 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let h: Harness;
 let browser: Browser;
 let grant: () => void = () => {};
+// The research digest emits its events once the test has seen its run page go live, so those
+// events always reach the page over the socket, however long the page took to load.
+let openDigest: () => void = () => {};
+const digestOpened = new Promise<void>((resolve) => (openDigest = resolve));
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -32,7 +36,7 @@ beforeAll(async () => {
     {
       behaviors: {
         "research-digest": async (run) => {
-          await pause(400);
+          await digestOpened;
           run.phase("gather");
           run.log("fetching 3 feeds\n");
           run.log("feed 2 slow, retrying\n", "stderr");
@@ -129,6 +133,7 @@ describe("run-log UI", () => {
     expect(runRequestKeys).toEqual([expect.stringMatching(/^[0-9a-f]{32}$/)]);
     await page.waitForSelector("#log-state[data-state='live']");
     // Events that are emitted after the page caught up arrive over the socket.
+    openDigest();
     await page.waitForSelector(".entry.phase >> text=▸ gather");
     await page.waitForSelector(".turn >> text=agent turn · summariser");
     await page.waitForSelector("#log-state[data-state='finished']");

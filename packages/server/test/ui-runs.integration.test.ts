@@ -128,6 +128,9 @@ describe("runs page", () => {
     await page.screenshot({ path: `${ARTIFACTS}/10-runs-status-chips.png` });
     await page.click("#status-clear");
     await page.waitForURL(/#\/runs$/);
+    // The date inputs below belong to the cleared list's page: until it replaces the filtered
+    // one, a date typed there would keep the filtered page's statuses.
+    await loaded(page);
 
     // A creation-date range (both days included), with a workflow.
     await page.fill("#filter-from", "2025-03-02");

@@ -97,14 +97,13 @@ export class SqliteStore implements Store {
         : drizzle({ client: db, logger: { logQuery: (query, params) => logQuery(query, params) } });
     // The feed routes a run's events by its workflow, read (once per run) from the runs table.
     this.#feed = new Feed((runId) => this.#runs.route(runId), settings.onListenerError);
-    const checkpoints = db.memory ? null : new QuietCheckpoints(db);
-    this.#checkpoints = checkpoints;
+    this.#checkpoints = db.memory ? null : new QuietCheckpoints(db);
     // Any rollback may have undone an upsert: the workflow caches go with it.
     this.#tx = new Transactions(
       db,
       this.#feed,
       () => this.#workflows.dropCaches(),
-      () => checkpoints?.wrote(),
+      () => this.#checkpoints?.wrote(),
     );
     const context: TableContext = {
       db,

@@ -20,13 +20,11 @@ export const WAL_BOUND_PAGES = 4096;
 
 export class QuietCheckpoints {
   readonly #db: Database.Database;
-  readonly #quietMs: number;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #lastWrite = 0;
 
-  constructor(db: Database.Database, quietMs = QUIET_MS) {
+  constructor(db: Database.Database) {
     this.#db = db;
-    this.#quietMs = quietMs;
     db.pragma(`wal_autocheckpoint = ${String(WAL_BOUND_PAGES)}`);
   }
 
@@ -34,7 +32,7 @@ export class QuietCheckpoints {
   wrote(): void {
     this.#lastWrite = performance.now();
     // One timer per quiet period, not one per commit: when it fires early it waits the rest.
-    if (this.#timer === undefined) this.#arm(this.#quietMs);
+    if (this.#timer === undefined) this.#arm(QUIET_MS);
   }
 
   /** Before the connection closes (closing checkpoints by itself). */
@@ -52,8 +50,8 @@ export class QuietCheckpoints {
   #due(): void {
     this.#timer = undefined;
     const quietFor = performance.now() - this.#lastWrite;
-    if (quietFor < this.#quietMs) {
-      this.#arm(Math.max(1, this.#quietMs - quietFor));
+    if (quietFor < QUIET_MS) {
+      this.#arm(Math.max(1, QUIET_MS - quietFor));
       return;
     }
     try {
